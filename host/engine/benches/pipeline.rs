@@ -1,0 +1,82 @@
+//! The in-process pipeline (enrich + velocity + lists + score bands) on one core.
+//! Run: `cargo bench -p arbiter-engine --bench pipeline`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use arbiter_engine::DecisionRequest;
+use arbiter_engine::clock::SystemClock;
+use arbiter_engine::lists::{ListEntry, ListKind, ListName, ListSnapshot};
+use arbiter_engine::pipeline::{ActivePolicy, Pipeline, PipelineState};
+use arbiter_engine::policy_set::PolicySet;
+use arbiter_engine::stages::NoModules;
+use arbiter_engine::velocity::InProcessVelocity;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const BODY: &str = r#"{"request_id": "chk-0001", "event": "payment.authorize",
+ "amount": {"value": "129.99", "currency": "USD"},
+ "user": {"id": "u-1", "account_age_days": 12, "email": "ann@example.com", "phone": "+15551234567"},
+ "device": {"id": "dev-9", "ip": "203.0.113.7", "ip_country": "US", "is_proxy": false},
+ "payment": {"method": "card", "card_fingerprint": "fp_7Hc", "card_bin": "411111", "card_country": "US"},
+ "shipping": {"address": "1 Main St, Springfield, US", "country": "US"},
+ "order_id": "o-42", "attributes": {"promo_code": "WELCOME10"}}"#;
+
+fn lists(n: usize) -> ListSnapshot {
+    ListSnapshot::new((0..n).map(|i| ListEntry {
+        id: format!("le_{i}"),
+        list: if i % 3 == 0 {
+            ListName::Block
+        } else {
+            ListName::Watch
+        },
+        kind: ListKind::ALL[i % ListKind::ALL.len()],
+        value: format!("value-{i}"),
+        reason: String::new(),
+        expires_at: None,
+        created_at: chrono::Utc::now(),
+        created_by: "bench".into(),
+    }))
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let velocity = Arc::new(InProcessVelocity::new(100_000));
+    let state = PipelineState {
+        lists: Arc::new(ArcSwap::from_pointee(lists(10_000))),
+        policy: Arc::new(ArcSwap::from_pointee(ActivePolicy {
+            set: PolicySet {
+                version: 1,
+                thresholds: Default::default(),
+                weights: Default::default(),
+                policies: vec![],
+            },
+            rules: Arc::new(NoModules),
+        })),
+        model: Arc::new(ArcSwapOption::empty()),
+    };
+    let pipeline = Pipeline::new(state, velocity, None, Arc::new(SystemClock));
+
+    c.bench_function("validate request body", |b| {
+        b.iter(|| DecisionRequest::from_slice(black_box(BODY.as_bytes())).expect("valid"))
+    });
+    let req = DecisionRequest::from_slice(BODY.as_bytes()).expect("valid");
+    c.bench_function("pipeline decide (lists + velocity + bands)", |b| {
+        b.iter(|| {
+            rt.block_on(pipeline.decide(black_box(&req)))
+                .expect("decides")
+        })
+    });
+    let d = rt.block_on(pipeline.decide(&req)).expect("decides");
+    c.bench_function("pipeline after_commit (velocity record)", |b| {
+        b.iter(|| {
+            rt.block_on(pipeline.after_commit(black_box(&d)))
+                .expect("records")
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,126 @@
+//! The enriched context: every normalised field and every feature value a decision was made
+//! on. It is stored with the decision, so a replay sees exactly what the pipeline saw.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::checkpoint::Checkpoint;
+use crate::normalize;
+use crate::request::DecisionRequest;
+use crate::velocity::VelocityFeatures;
+
+/// The amount as every later layer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AmountView {
+    /// Exact decimal string, e.g. `"129.99"`.
+    pub value: String,
+    pub minor_units: i64,
+    pub currency: String,
+    /// Major units as a float, for thresholds and features only.
+    pub approx: f64,
+}
+
+/// Link-graph features (filled by the graph stage).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphFeatures {
+    pub group_entities: u32,
+    pub group_users: u32,
+    pub users_per_device: u32,
+    pub users_per_card: u32,
+    pub users_per_address: u32,
+    pub users_per_phone: u32,
+    pub cards_per_device: u32,
+    pub cards_per_user: u32,
+    pub hops_to_fraud: Option<u8>,
+    pub fraud_share_2hop: f32,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrichedContext {
+    pub checkpoint: Checkpoint,
+    pub request_id: String,
+    pub amount: Option<AmountView>,
+    pub user_id: String,
+    pub account_age_days: Option<u32>,
+    pub email: Option<String>,
+    pub email_domain: Option<String>,
+    pub phone: Option<String>,
+    pub device_id: Option<String>,
+    pub ip: Option<String>,
+    pub ip_country: Option<String>,
+    pub is_proxy: bool,
+    pub payment_method: Option<String>,
+    pub card_fingerprint: Option<String>,
+    pub card_bin: Option<String>,
+    pub card_country: Option<String>,
+    /// SHA-256 of the normalised address; the address itself is not kept.
+    pub shipping_address_hash: Option<String>,
+    pub shipping_country: Option<String>,
+    pub order_id: Option<String>,
+    pub attributes: BTreeMap<String, Value>,
+    pub velocity: VelocityFeatures,
+    pub graph: Option<GraphFeatures>,
+    /// Watch-list reason codes that matched.
+    pub watch_hits: Vec<String>,
+}
+
+impl EnrichedContext {
+    /// Normalises a validated request; features are filled in by the pipeline.
+    pub fn normalise(req: &DecisionRequest) -> EnrichedContext {
+        let (email, email_domain) = match req.email.as_deref() {
+            Some(raw) => {
+                let (e, d) = normalize::email(raw);
+                (Some(e), d)
+            }
+            None => (None, None),
+        };
+        let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
+        EnrichedContext {
+            checkpoint: req.checkpoint,
+            request_id: req.request_id.clone(),
+            amount: req.amount.map(|m| AmountView {
+                value: m.to_wire().value,
+                minor_units: m.minor_units(),
+                currency: m.currency.code().to_owned(),
+                approx: m.approx_major(),
+            }),
+            user_id: req.user_id.clone(),
+            account_age_days: req.account_age_days,
+            email: email.and_then(non_empty),
+            email_domain,
+            phone: req
+                .phone
+                .as_deref()
+                .map(normalize::phone)
+                .and_then(non_empty),
+            device_id: req
+                .device
+                .id
+                .as_deref()
+                .map(normalize::id)
+                .and_then(non_empty),
+            ip: req.device.ip.as_deref().and_then(normalize::ip),
+            ip_country: req.device.ip_country.as_deref().map(normalize::country),
+            is_proxy: req.device.is_proxy,
+            payment_method: req.payment.method.clone(),
+            card_fingerprint: req
+                .payment
+                .card_fingerprint
+                .as_deref()
+                .map(normalize::id)
+                .and_then(non_empty),
+            card_bin: req.payment.card_bin.clone(),
+            card_country: req.payment.card_country.as_deref().map(normalize::country),
+            shipping_address_hash: req.shipping.address.as_deref().map(normalize::address_hash),
+            shipping_country: req.shipping.country.as_deref().map(normalize::country),
+            order_id: req.order_id.clone(),
+            attributes: req.attributes.clone(),
+            velocity: VelocityFeatures::default(),
+            graph: None,
+            watch_hits: Vec::new(),
+        }
+    }
+}

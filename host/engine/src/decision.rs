@@ -1,0 +1,87 @@
+//! A decision: the answer, its reasons, the versions that made it, and everything needed to
+//! replay it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::action::Action;
+use crate::context::EnrichedContext;
+use crate::lists::ListOutcome;
+use crate::stages::{GraphOutcome, ModelOutcome, ModuleResult};
+
+/// `dec_<uuid v7>`: time-ordered, so the log's primary key index stays append-friendly.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DecisionId(pub String);
+
+impl DecisionId {
+    pub fn generate() -> DecisionId {
+        DecisionId(format!("dec_{}", uuid::Uuid::now_v7().simple()))
+    }
+}
+
+impl std::fmt::Display for DecisionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    List,
+    Rule,
+    Graph,
+    Model,
+    Score,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    pub layer: Layer,
+    pub code: String,
+    /// Which entry, module or model gave it.
+    pub source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Time spent per stage, in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageTimings {
+    pub enrich_us: u64,
+    pub lists_us: u64,
+    pub rules_us: u64,
+    pub graph_us: u64,
+    pub model_us: u64,
+}
+
+/// Every layer's result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerResults {
+    pub lists: ListOutcome,
+    /// True when a block or allow entry decided and later layers did not run.
+    pub short_circuited: bool,
+    pub rules: Vec<ModuleResult>,
+    pub graph: Option<GraphOutcome>,
+    pub model: Option<ModelOutcome>,
+    /// The action of the score bands alone.
+    pub band: Option<Action>,
+    pub timings: StageTimings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub decision_id: DecisionId,
+    pub request_id: String,
+    /// Hash of the canonical request body, for idempotency.
+    pub body_hash: String,
+    pub action: Action,
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+    pub policy_set_version: i64,
+    pub model_version: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub context: EnrichedContext,
+    pub layers: LayerResults,
+}

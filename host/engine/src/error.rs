@@ -1,0 +1,60 @@
+//! Why a decision request is refused. Each variant names the field at fault; the HTTP edge
+//! maps them to problem+json codes in one place.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    #[error("request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("missing required field `{field}`")]
+    MissingField { field: String },
+    #[error("field `{field}` has the wrong type: {message}")]
+    InvalidType { field: String, message: String },
+    #[error("field `{field}`: {message}")]
+    InvalidValue { field: String, message: String },
+    #[error("unknown field `{field}`")]
+    UnknownField { field: String },
+    #[error("field `{field}` must be a decimal string such as \"129.99\", not a JSON number")]
+    AmountNotString { field: String },
+    #[error("field `{field}` is not a decimal amount: `{value}`")]
+    InvalidAmount { field: String, value: String },
+    #[error("field `{field}` must not be negative")]
+    NegativeAmount { field: String },
+    #[error("field `{field}`: unknown currency `{value}`")]
+    UnknownCurrency { field: String, value: String },
+    #[error("field `{field}`: {currency} allows at most {allowed} decimal places")]
+    TooManyDecimals {
+        field: String,
+        currency: String,
+        allowed: u32,
+    },
+    #[error(
+        "field `event`: unknown event `{value}` (expected one of order.create, payment.authorize, refund.request, account.login, promo.redeem)"
+    )]
+    UnknownEvent { value: String },
+    #[error(
+        "the request contains what looks like a raw card number; send card_fingerprint, card_bin and card_country only"
+    )]
+    RawCardNumber,
+}
+
+impl RequestError {
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::InvalidJson(_) => "invalid_json",
+            RequestError::MissingField { .. } => "missing_field",
+            RequestError::InvalidType { .. } => "invalid_type",
+            RequestError::InvalidValue { .. } => "invalid_value",
+            RequestError::UnknownField { .. } => "unknown_field",
+            RequestError::AmountNotString { .. } => "amount_not_string",
+            RequestError::InvalidAmount { .. } => "invalid_amount",
+            RequestError::NegativeAmount { .. } => "negative_amount",
+            RequestError::UnknownCurrency { .. } => "unknown_currency",
+            RequestError::TooManyDecimals { .. } => "too_many_decimals",
+            RequestError::UnknownEvent { .. } => "unknown_event",
+            RequestError::RawCardNumber => "raw_card_number",
+        }
+    }
+}

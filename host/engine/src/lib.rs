@@ -1,0 +1,34 @@
+//! The Arbiter decision engine.
+//!
+//! Owns what a decision *is*: the request contract and its validation, normalisation, the
+//! enriched context, velocity features, the list layer, the staged pipeline (lists, rules,
+//! graph, model, score bands), policy sets and the store traits the backends implement.
+//!
+//! It must not know about HTTP or SQL: the HTTP edge lives in `arbiter-host`, the SQLite and
+//! PostgreSQL implementations of [`store`] in `arbiter-storage`.
+
+pub mod action;
+pub mod card_scan;
+pub mod checkpoint;
+pub mod clock;
+pub mod context;
+pub mod decision;
+pub mod error;
+pub mod keys;
+pub mod lists;
+pub mod money;
+pub mod normalize;
+pub mod pipeline;
+pub mod policy_set;
+pub mod request;
+pub mod stages;
+pub mod store;
+pub mod velocity;
+
+pub use action::Action;
+pub use checkpoint::Checkpoint;
+pub use context::EnrichedContext;
+pub use decision::{Decision, DecisionId};
+pub use error::RequestError;
+pub use money::Money;
+pub use request::DecisionRequest;

@@ -1,0 +1,87 @@
+//! Normalisation of identifiers, shared by decisions and list entries so the two always match.
+
+use std::net::IpAddr;
+
+use sha2::{Digest, Sha256};
+
+/// Lower-cased, trimmed e-mail and its domain.
+pub fn email(raw: &str) -> (String, Option<String>) {
+    let email = raw.trim().to_lowercase();
+    let domain = email
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_owned())
+        .filter(|d| !d.is_empty());
+    (email, domain)
+}
+
+/// Digits with an optional leading `+`; spaces, dashes, dots and parentheses dropped.
+pub fn phone(raw: &str) -> String {
+    let trimmed = raw.trim();
+    let mut out = String::with_capacity(trimmed.len());
+    if trimmed.starts_with('+') {
+        out.push('+');
+    }
+    out.extend(trimmed.chars().filter(char::is_ascii_digit));
+    out
+}
+
+/// The address normalised (lower case, punctuation dropped, whitespace collapsed) then
+/// hashed with SHA-256, so the decision log never holds the address itself.
+pub fn address_hash(raw: &str) -> String {
+    let lowered = raw.to_lowercase();
+    let words: Vec<&str> = lowered
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    hex::encode(Sha256::digest(words.join(" ").as_bytes()))
+}
+
+/// A parsed IP in canonical text form, or `None` when it does not parse.
+pub fn ip(raw: &str) -> Option<String> {
+    raw.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
+}
+
+/// Upper-cased, trimmed country code.
+pub fn country(raw: &str) -> String {
+    raw.trim().to_uppercase()
+}
+
+/// Trimmed identifier (user, device, card fingerprint).
+pub fn id(raw: &str) -> String {
+    raw.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_lowercased_with_domain() {
+        assert_eq!(
+            email("  Ann@Example.COM "),
+            ("ann@example.com".into(), Some("example.com".into()))
+        );
+        assert_eq!(email("nodomain"), ("nodomain".into(), None));
+    }
+
+    #[test]
+    fn addresses_that_differ_in_case_and_punctuation_hash_alike() {
+        assert_eq!(
+            address_hash("1 Main St, Springfield, US"),
+            address_hash("1  main st springfield US.")
+        );
+        assert_ne!(address_hash("1 Main St"), address_hash("2 Main St"));
+    }
+
+    #[test]
+    fn ip_is_canonicalised() {
+        assert_eq!(ip(" 203.0.113.7 "), Some("203.0.113.7".into()));
+        assert_eq!(ip("2001:DB8::0:1"), Some("2001:db8::1".into()));
+        assert_eq!(ip("not-an-ip"), None);
+    }
+
+    #[test]
+    fn phone_keeps_digits_and_plus() {
+        assert_eq!(phone("+1 (555) 123-4567"), "+15551234567");
+    }
+}

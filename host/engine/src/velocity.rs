@@ -1,0 +1,282 @@
+//! Velocity features: how many decisions, and how much money, an entity saw in the last hour
+//! and day. Behind [`VelocityStore`] so the in-process counters here and shared Redis counters
+//! (scale-out) are interchangeable.
+//!
+//! The in-process store keeps, per entity, 12 five-minute buckets (the 1 h window) and 24
+//! one-hour buckets (the 24 h window), so a window edge is exact to its bucket size. Memory is
+//! bounded by a capacity on tracked entities (least recently used evicted, idle entries expire
+//! after a day). Sums are kept for up to two currencies per bucket; a third currency in the same
+//! bucket is counted but not summed.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use moka::sync::Cache;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::context::EnrichedContext;
+
+/// Count and amount sum (major units of the request's currency) over two windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowStats {
+    pub count_1h: u32,
+    pub sum_1h: f64,
+    pub count_24h: u32,
+    pub sum_24h: f64,
+}
+
+/// Velocity per entity kind; `None` when the request does not name that entity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VelocityFeatures {
+    pub user: WindowStats,
+    pub device: Option<WindowStats>,
+    pub card: Option<WindowStats>,
+    pub ip: Option<WindowStats>,
+    pub email: Option<WindowStats>,
+}
+
+/// The entity kinds velocity is kept for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VelocityKind {
+    User,
+    Device,
+    Card,
+    Ip,
+    Email,
+}
+
+/// The entities of one request, and the amount it moves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VelocityEvent {
+    pub subjects: Vec<(VelocityKind, String)>,
+    /// Amount in minor units with its currency code and exponent.
+    pub amount: Option<(i64, String, u32)>,
+}
+
+impl VelocityEvent {
+    pub fn from_context(ctx: &EnrichedContext) -> VelocityEvent {
+        let mut subjects = vec![(VelocityKind::User, ctx.user_id.clone())];
+        let optional = [
+            (VelocityKind::Device, &ctx.device_id),
+            (VelocityKind::Card, &ctx.card_fingerprint),
+            (VelocityKind::Ip, &ctx.ip),
+            (VelocityKind::Email, &ctx.email),
+        ];
+        for (kind, value) in optional {
+            if let Some(v) = value {
+                subjects.push((kind, v.clone()));
+            }
+        }
+        VelocityEvent {
+            subjects,
+            amount: ctx
+                .amount
+                .as_ref()
+                .map(|a| (a.minor_units, a.currency.clone(), currency_exponent(a))),
+        }
+    }
+}
+
+fn currency_exponent(a: &crate::context::AmountView) -> u32 {
+    iso_currency::Currency::from_code(&a.currency)
+        .and_then(|c| c.exponent())
+        .map_or(0, u32::from)
+}
+
+#[derive(Debug, Error)]
+pub enum VelocityError {
+    #[error("velocity store unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait VelocityStore: Send + Sync + 'static {
+    /// The features of `event`'s entities as of `at`, not counting `event` itself.
+    async fn features(
+        &self,
+        event: &VelocityEvent,
+        at: DateTime<Utc>,
+    ) -> Result<VelocityFeatures, VelocityError>;
+
+    /// Counts `event` (called once its decision is durable, so a retried request is not
+    /// counted twice).
+    async fn record(&self, event: &VelocityEvent, at: DateTime<Utc>) -> Result<(), VelocityError>;
+}
+
+const FIVE_MIN: i64 = 300;
+const HOUR: i64 = 3600;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Bucket {
+    /// Which period (unix seconds / bucket length) this bucket holds; stale when older.
+    slot: i64,
+    count: u32,
+    /// Up to two (currency, minor-unit sum) pairs.
+    sums: [Option<([u8; 3], i64)>; 2],
+}
+
+impl Bucket {
+    fn add(&mut self, slot: i64, amount: Option<([u8; 3], i64)>) {
+        if self.slot != slot {
+            *self = Bucket {
+                slot,
+                ..Bucket::default()
+            };
+        }
+        self.count = self.count.saturating_add(1);
+        if let Some((cur, minor)) = amount {
+            for entry in &mut self.sums {
+                match entry {
+                    Some((c, s)) if *c == cur => {
+                        *s = s.saturating_add(minor);
+                        return;
+                    }
+                    None => {
+                        *entry = Some((cur, minor));
+                        return;
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+
+    fn sum_for(&self, cur: Option<[u8; 3]>) -> i64 {
+        let Some(cur) = cur else { return 0 };
+        self.sums
+            .iter()
+            .flatten()
+            .find(|(c, _)| *c == cur)
+            .map_or(0, |(_, s)| *s)
+    }
+}
+
+#[derive(Debug, Default)]
+struct EntityWindows {
+    minutes: [Bucket; 12],
+    hours: [Bucket; 24],
+}
+
+impl EntityWindows {
+    fn add(&mut self, t: i64, amount: Option<([u8; 3], i64)>) {
+        let m = t.div_euclid(FIVE_MIN);
+        let h = t.div_euclid(HOUR);
+        self.minutes[m.rem_euclid(12) as usize].add(m, amount);
+        self.hours[h.rem_euclid(24) as usize].add(h, amount);
+    }
+
+    fn stats(&self, t: i64, cur: Option<[u8; 3]>, scale: f64) -> WindowStats {
+        let m = t.div_euclid(FIVE_MIN);
+        let h = t.div_euclid(HOUR);
+        let live_m = self
+            .minutes
+            .iter()
+            .filter(|b| b.slot > m - 12 && b.slot <= m);
+        let live_h = self.hours.iter().filter(|b| b.slot > h - 24 && b.slot <= h);
+        let (mut c1, mut s1, mut c24, mut s24) = (0u32, 0i64, 0u32, 0i64);
+        for b in live_m {
+            c1 = c1.saturating_add(b.count);
+            s1 = s1.saturating_add(b.sum_for(cur));
+        }
+        for b in live_h {
+            c24 = c24.saturating_add(b.count);
+            s24 = s24.saturating_add(b.sum_for(cur));
+        }
+        WindowStats {
+            count_1h: c1,
+            sum_1h: s1 as f64 / scale,
+            count_24h: c24,
+            sum_24h: s24 as f64 / scale,
+        }
+    }
+}
+
+/// In-process velocity counters with bounded memory.
+pub struct InProcessVelocity {
+    /// moka gives a concurrent, size-bounded LRU with idle expiry; each entry has its own small
+    /// mutex so updates to different entities never contend.
+    entities: Cache<(VelocityKind, String), Arc<Mutex<EntityWindows>>>,
+}
+
+impl InProcessVelocity {
+    /// `capacity` bounds the number of tracked entities (about 1 KiB each).
+    pub fn new(capacity: u64) -> InProcessVelocity {
+        InProcessVelocity {
+            entities: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(std::time::Duration::from_secs(25 * 3600))
+                .build(),
+        }
+    }
+
+    fn currency_key(code: &str) -> Option<[u8; 3]> {
+        code.as_bytes().try_into().ok()
+    }
+
+    /// Synchronous form of [`VelocityStore::features`] (no I/O happens here).
+    pub fn features_now(&self, event: &VelocityEvent, at: DateTime<Utc>) -> VelocityFeatures {
+        let t = at.timestamp();
+        let (cur, scale) = match &event.amount {
+            Some((_, code, exp)) => (Self::currency_key(code), 10f64.powi(*exp as i32)),
+            None => (None, 1.0),
+        };
+        let mut out = VelocityFeatures::default();
+        for (kind, value) in &event.subjects {
+            let stats = self
+                .entities
+                .get(&(*kind, value.clone()))
+                .map(|w| match w.lock() {
+                    Ok(g) => g.stats(t, cur, scale),
+                    Err(poisoned) => poisoned.into_inner().stats(t, cur, scale),
+                })
+                .unwrap_or_default();
+            match kind {
+                VelocityKind::User => out.user = stats,
+                VelocityKind::Device => out.device = Some(stats),
+                VelocityKind::Card => out.card = Some(stats),
+                VelocityKind::Ip => out.ip = Some(stats),
+                VelocityKind::Email => out.email = Some(stats),
+            }
+        }
+        out
+    }
+
+    /// Synchronous form of [`VelocityStore::record`].
+    pub fn record_now(&self, event: &VelocityEvent, at: DateTime<Utc>) {
+        let t = at.timestamp();
+        let amount = event
+            .amount
+            .as_ref()
+            .and_then(|(minor, code, _)| Self::currency_key(code).map(|c| (c, *minor)));
+        for key in &event.subjects {
+            let entry = self.entities.get_with(key.clone(), || {
+                Arc::new(Mutex::new(EntityWindows::default()))
+            });
+            match entry.lock() {
+                Ok(mut g) => g.add(t, amount),
+                Err(poisoned) => poisoned.into_inner().add(t, amount),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl VelocityStore for InProcessVelocity {
+    async fn features(
+        &self,
+        event: &VelocityEvent,
+        at: DateTime<Utc>,
+    ) -> Result<VelocityFeatures, VelocityError> {
+        Ok(self.features_now(event, at))
+    }
+
+    async fn record(&self, event: &VelocityEvent, at: DateTime<Utc>) -> Result<(), VelocityError> {
+        self.record_now(event, at);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

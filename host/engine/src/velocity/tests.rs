@@ -1,0 +1,71 @@
+use chrono::{Duration, TimeZone};
+
+use super::*;
+
+fn event(card: &str, minor: i64) -> VelocityEvent {
+    VelocityEvent {
+        subjects: vec![
+            (VelocityKind::User, "u-1".into()),
+            (VelocityKind::Card, card.into()),
+        ],
+        amount: Some((minor, "USD".into(), 2)),
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+#[test]
+fn counts_and_sums_within_windows() {
+    let v = InProcessVelocity::new(1000);
+    v.record_now(&event("c1", 1000), t0());
+    v.record_now(&event("c1", 2550), t0() + Duration::minutes(10));
+    let f = v.features_now(&event("c1", 0), t0() + Duration::minutes(20));
+    assert_eq!(f.user.count_1h, 2);
+    assert!((f.user.sum_1h - 35.50).abs() < 1e-9);
+    assert_eq!(f.card.map(|c| c.count_24h), Some(2));
+    assert_eq!(f.device, None);
+}
+
+#[test]
+fn old_events_leave_the_hour_window_but_stay_in_the_day() {
+    let v = InProcessVelocity::new(1000);
+    v.record_now(&event("c1", 100), t0());
+    let later = t0() + Duration::minutes(90);
+    let f = v.features_now(&event("c1", 0), later);
+    assert_eq!(f.user.count_1h, 0);
+    assert_eq!(f.user.count_24h, 1);
+    let f = v.features_now(&event("c1", 0), t0() + Duration::hours(25));
+    assert_eq!(f.user.count_24h, 0);
+}
+
+#[test]
+fn sums_only_the_request_currency() {
+    let v = InProcessVelocity::new(1000);
+    v.record_now(&event("c1", 1000), t0());
+    let eur = VelocityEvent {
+        amount: Some((500, "EUR".into(), 2)),
+        ..event("c1", 0)
+    };
+    v.record_now(&eur, t0());
+    let f = v.features_now(&event("c1", 0), t0());
+    assert_eq!(f.user.count_1h, 2);
+    assert!((f.user.sum_1h - 10.0).abs() < 1e-9);
+}
+
+#[test]
+fn memory_is_bounded_by_capacity() {
+    let v = InProcessVelocity::new(100);
+    for i in 0..1000 {
+        v.record_now(&event(&format!("c{i}"), 1), t0());
+    }
+    v.entities.run_pending_tasks();
+    assert!(
+        v.entities.entry_count() <= 100,
+        "{}",
+        v.entities.entry_count()
+    );
+}

@@ -1,0 +1,50 @@
+//! `new_account_high_value`: a large purchase from an account created days ago.
+//!
+//! Fresh accounts are how stolen cards and account farms reach checkout, and a fraudster's
+//! first order is rarely small. A young account with a high amount is challenged (a 3-D
+//! Secure step or a review costs a genuine new customer little); an extreme amount on a
+//! young account is rejected outright. Guest checkouts carry no account age and are left to
+//! other policies.
+
+use arbiter_policy_sdk::{Checkpoint, Context, Verdict};
+
+/// Accounts younger than this many days are "new".
+pub const NEW_ACCOUNT_DAYS: u32 = 7;
+/// Amount (major units) from which a new account's order is challenged.
+pub const HIGH_AMOUNT: f64 = 500.0;
+/// Amount (major units) from which a new account's order is rejected.
+pub const EXTREME_AMOUNT: f64 = 2_500.0;
+/// Score added with a challenge.
+pub const CHALLENGE_SCORE: f32 = 25.0;
+/// Score added with a reject.
+pub const REJECT_SCORE: f32 = 50.0;
+
+pub fn evaluate(ctx: &Context) -> Verdict {
+    if !matches!(
+        ctx.checkpoint,
+        Checkpoint::OrderCreate | Checkpoint::PaymentAuthorize
+    ) {
+        return Verdict::pass();
+    }
+    let (Some(age), Some(amount)) = (ctx.account_age_days, ctx.amount.as_ref()) else {
+        return Verdict::pass();
+    };
+    if age >= NEW_ACCOUNT_DAYS || amount.value < HIGH_AMOUNT {
+        return Verdict::pass();
+    }
+    let detail = format!(
+        "account {age} days old, amount {:.2} {}",
+        amount.value, amount.currency
+    );
+    let verdict = if amount.value >= EXTREME_AMOUNT {
+        Verdict::pass().reject().score(REJECT_SCORE)
+    } else {
+        Verdict::pass().challenge().score(CHALLENGE_SCORE)
+    };
+    verdict.reason("account.new_high_value", detail)
+}
+
+arbiter_policy_sdk::export_policy!(evaluate);
+
+#[cfg(test)]
+mod tests;
