@@ -1,1 +1,11 @@
+//! End-to-end tests: the real router served on `127.0.0.1:0` (or the real binary) against real
+//! storage — SQLite always, PostgreSQL whenever `DATABASE_URL` is set (CI always sets it).
 
+mod harness;
+
+mod auth_and_keys;
+mod crash_durability;
+mod decisions;
+mod errors;
+mod lists;
+mod operations;

@@ -1,1 +1,16 @@
-//! placeholder during dependency warm-up
+//! The Arbiter risk host: the HTTP edge, the services behind it, the composition root and the
+//! command line.
+//!
+//! Domain logic lives in `arbiter-engine`; storage backends in `arbiter-storage`. This crate
+//! wires them together ([`wiring`]), serves HTTP ([`serve`], [`http`]) and owns the one place
+//! where errors become status codes ([`http::problem`]).
+
+pub mod app_state;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod serve;
+pub mod services;
+pub mod telemetry;
+pub mod wiring;

@@ -1,1 +1,22 @@
-//! placeholder during dependency warm-up
+//! Arbiter's storage: the SQLite and PostgreSQL implementations of the engine's store traits
+//! ([`arbiter_engine::store`]), the choice between them ([`connect`]), the migrations, and the
+//! group-commit [`DecisionLog`] that sits in front of either.
+//!
+//! It owns SQL and nothing else: no decision logic, no HTTP. Domain types carry no sqlx
+//! derives; each backend maps them through row types of its own (`rows`). Which backend runs is
+//! decided once, from the database URL, in [`connect`].
+
+mod batch;
+mod columns;
+mod connect;
+mod decision_log;
+mod error;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+
+pub use connect::{Backend, connect, migrate};
+pub use decision_log::{DecisionLog, DecisionLogConfig, LogError, PendingAppend};
+pub use error::StorageError;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;

@@ -28,12 +28,14 @@
 #[doc(hidden)]
 pub mod bindings;
 mod context;
+mod fixed;
 pub mod testing;
 mod verdict;
 
 pub use bindings::arbiter::policy::types::{
     Action, Amount, Checkpoint, Context, GraphFeatures, Reason, Velocity, Verdict, WindowStats,
 };
+pub use fixed::{Fixed, fixed};
 
 /// Wires a pure `fn(&Context) -> Verdict` to the component's `evaluate` export.
 ///

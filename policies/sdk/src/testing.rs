@@ -133,7 +133,7 @@ impl ContextBuilder {
         };
         self.ctx.amount = Some(Amount {
             value,
-            // Test fixture amounts are small; the cast cannot overflow for them.
+            // `as` saturates, and fixture amounts are nowhere near i64's range anyway.
             minor_units: (value * scale).round() as i64,
             currency: currency.to_owned(),
         });

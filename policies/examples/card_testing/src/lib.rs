@@ -5,7 +5,7 @@
 //! is small. Both the card and the device are checked: a tester rotates cards on one
 //! device, or one card across many sessions. Only `payment.authorize` is judged.
 
-use arbiter_policy_sdk::{Checkpoint, Context, Verdict, WindowStats};
+use arbiter_policy_sdk::{Checkpoint, Context, Verdict, WindowStats, fixed};
 
 /// Mean amount (major units) at or below which authorisations count as "small".
 pub const SMALL_MEAN: f64 = 10.0;
@@ -42,7 +42,10 @@ fn judge(entity: &str, stats: &WindowStats, amount: f64) -> Verdict {
     if attempts < CHALLENGE_ATTEMPTS || mean > SMALL_MEAN {
         return Verdict::pass();
     }
-    let detail = format!("{entity}: {attempts} authorisations in 1h, mean amount {mean:.2}");
+    let detail = format!(
+        "{entity}: {attempts} authorisations in 1h, mean amount {}",
+        fixed(mean, 2)
+    );
     let verdict = if attempts >= REJECT_ATTEMPTS {
         Verdict::pass().reject().score(REJECT_SCORE)
     } else {

@@ -7,7 +7,7 @@
 //! strongest evidence acts on its own; reason details name the feature values so a
 //! reviewer can see why. Requests without graph features pass.
 
-use arbiter_policy_sdk::{Context, GraphFeatures, Verdict};
+use arbiter_policy_sdk::{Context, GraphFeatures, Verdict, fixed};
 
 /// `fraud_share_2hop` from which the request is challenged.
 pub const SHARE_CHALLENGE: f32 = 0.2;
@@ -61,7 +61,8 @@ fn fraud_neighbourhood(graph: &GraphFeatures) -> Verdict {
         return Verdict::pass();
     };
     let detail = format!(
-        "fraud_share_2hop={share:.2} group_users={}",
+        "fraud_share_2hop={} group_users={}",
+        fixed(f64::from(share), 2),
         graph.group_users
     );
     verdict.reason("graph.fraud_neighbourhood", detail)

@@ -6,7 +6,7 @@
 //! young account is rejected outright. Guest checkouts carry no account age and are left to
 //! other policies.
 
-use arbiter_policy_sdk::{Checkpoint, Context, Verdict};
+use arbiter_policy_sdk::{Checkpoint, Context, Verdict, fixed};
 
 /// Accounts younger than this many days are "new".
 pub const NEW_ACCOUNT_DAYS: u32 = 7;
@@ -33,8 +33,9 @@ pub fn evaluate(ctx: &Context) -> Verdict {
         return Verdict::pass();
     }
     let detail = format!(
-        "account {age} days old, amount {:.2} {}",
-        amount.value, amount.currency
+        "account {age} days old, amount {} {}",
+        fixed(amount.value, 2),
+        amount.currency
     );
     let verdict = if amount.value >= EXTREME_AMOUNT {
         Verdict::pass().reject().score(REJECT_SCORE)

@@ -4,7 +4,7 @@
 //! hides the IP country that other rules compare with the card, though, and on a large
 //! payment that blind spot is worth a challenge. Only `payment.authorize` is judged.
 
-use arbiter_policy_sdk::{Checkpoint, Context, Verdict};
+use arbiter_policy_sdk::{Checkpoint, Context, Verdict, fixed};
 
 /// Amount (major units) from which a proxied payment is challenged.
 pub const HIGH_AMOUNT: f64 = 250.0;
@@ -32,10 +32,10 @@ pub fn evaluate(ctx: &Context) -> Verdict {
         SCORE
     };
     let detail = format!(
-        "proxy ip {} ({}), amount {:.2} {}",
+        "proxy ip {} ({}), amount {} {}",
         ctx.ip.as_deref().unwrap_or("unknown"),
         ctx.ip_country.as_deref().unwrap_or("??"),
-        amount.value,
+        fixed(amount.value, 2),
         amount.currency,
     );
     Verdict::pass()

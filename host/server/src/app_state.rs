@@ -1,0 +1,30 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+
+use arbiter_engine::store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::services::decisions::DecisionService;
+use crate::services::keys::KeyService;
+use crate::services::lists::ListService;
+
+/// Cheap to clone: one `Arc` around the services.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Services>);
+
+pub struct Services {
+    pub decisions: DecisionService,
+    pub lists: ListService,
+    pub keys: KeyService,
+    /// For readiness checks.
+    pub store: Arc<dyn Store>,
+    pub metrics: PrometheusHandle,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}

@@ -1,0 +1,71 @@
+//! Body extractors whose failures are problem+json: a raw bounded body (the card scan needs
+//! the raw bytes) and JSON that names the field at fault.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+use arbiter_engine::RequestError;
+
+use crate::http::MAX_BODY_BYTES;
+use crate::http::problem::ApiError;
+
+/// The raw request body, at most [`MAX_BODY_BYTES`].
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let too_large = ApiError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        };
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+            return Err(too_large);
+        }
+        axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map(RawBody)
+            .map_err(|_| too_large)
+    }
+}
+
+/// A JSON body deserialised with the failing field's path in the error.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        if arbiter_engine::card_scan::contains_card_number(&bytes) {
+            return Err(RequestError::RawCardNumber.into());
+        }
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        match serde_path_to_error::deserialize(&mut de) {
+            Ok(v) => Ok(JsonBody(v)),
+            Err(e) if e.inner().is_syntax() || e.inner().is_eof() => {
+                Err(RequestError::InvalidJson(e.inner().to_string()).into())
+            }
+            Err(e) => {
+                let field = e.path().to_string();
+                let message = e.inner().to_string();
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_owned();
+                Err(ApiError::Invalid {
+                    code: "invalid_value",
+                    field,
+                    message,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `/v1/lists/entries`: allow, block and watch entries.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use arbiter_engine::keys::Scope;
+use arbiter_engine::lists::ListEntry;
+
+use crate::app_state::AppState;
+use crate::http::auth::Caller;
+use crate::http::body::JsonBody;
+use crate::http::problem::ApiError;
+use crate::services::lists::NewListEntry;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEntry {
+    /// `block`, `allow` or `watch`.
+    pub list: String,
+    /// `user`, `device`, `ip`, `card`, `email`, `phone` or `address`.
+    pub kind: String,
+    /// Normalised like the matching decision field (addresses are stored hashed).
+    pub value: String,
+    #[serde(default)]
+    pub reason: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntryView {
+    pub id: String,
+    pub list: String,
+    pub kind: String,
+    pub value: String,
+    pub reason: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+impl From<ListEntry> for EntryView {
+    fn from(e: ListEntry) -> Self {
+        EntryView {
+            id: e.id,
+            list: e.list.as_str().to_owned(),
+            kind: e.kind.as_str().to_owned(),
+            value: e.value,
+            reason: e.reason,
+            expires_at: e.expires_at,
+            created_at: e.created_at,
+            created_by: e.created_by,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EntryFilter {
+    pub kind: Option<String>,
+    pub value: Option<String>,
+}
+
+/// Add a list entry; it applies to the next decision.
+#[utoipa::path(post, path = "/v1/lists/entries", tag = "lists", request_body = CreateEntry,
+    responses((status = 201, body = EntryView), (status = 422, description = "Invalid field")),
+    security(("bearer" = ["admin"])))]
+pub async fn create_entry(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateEntry>,
+) -> Result<(StatusCode, Json<EntryView>), ApiError> {
+    caller.require(Scope::Admin)?;
+    let entry = app
+        .lists
+        .create(
+            NewListEntry {
+                list: body.list,
+                kind: body.kind,
+                value: body.value,
+                reason: body.reason,
+                expires_at: body.expires_at,
+            },
+            caller.key_id(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(entry.into())))
+}
+
+/// Find entries by kind and value (the value is normalised as on create).
+#[utoipa::path(get, path = "/v1/lists/entries", tag = "lists", params(EntryFilter),
+    responses((status = 200, body = Vec<EntryView>)),
+    security(("bearer" = ["admin"])))]
+pub async fn find_entries(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<EntryFilter>,
+) -> Result<Json<Vec<EntryView>>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let found = app
+        .lists
+        .find(filter.kind.as_deref(), filter.value.as_deref())
+        .await?;
+    Ok(Json(found.into_iter().map(EntryView::from).collect()))
+}
+
+/// Remove an entry; it stops applying at the next decision.
+#[utoipa::path(delete, path = "/v1/lists/entries/{id}", tag = "lists", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, description = "No such entry")),
+    security(("bearer" = ["admin"])))]
+pub async fn delete_entry(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Scope::Admin)?;
+    app.lists.delete(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

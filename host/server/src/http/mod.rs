@@ -1,0 +1,69 @@
+//! The HTTP edge: routes, extractors and the problem+json mapping. Handlers extract, call one
+//! service method and map the result; nothing else happens here.
+
+pub mod auth;
+pub mod body;
+pub mod decisions;
+pub mod keys;
+pub mod lists;
+pub mod openapi;
+pub mod operations;
+pub mod problem;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app_state::AppState;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The API routes and the OpenAPI document, from the same declarations.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(decisions::create_decision))
+        .routes(routes!(decisions::get_decision))
+        .routes(routes!(lists::create_entry, lists::find_entries))
+        .routes(routes!(lists::delete_entry))
+        .routes(routes!(keys::create_key))
+        .routes(routes!(operations::healthz))
+        .routes(routes!(operations::readyz))
+        .routes(routes!(operations::metrics))
+        .split_for_parts()
+}
+
+/// The complete service: API, `/openapi.json`, request ids and tracing.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    api.route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+    .layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                }),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+    )
+    .with_state(state)
+}

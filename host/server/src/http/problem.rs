@@ -1,0 +1,163 @@
+//! The one place where errors become HTTP status codes: RFC 9457 `application/problem+json`
+//! with a stable `code`. 5xx details are logged here, inside the request span, and never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use thiserror::Error;
+
+use arbiter_engine::RequestError;
+use arbiter_engine::store::StoreError;
+
+use crate::metrics::names;
+use crate::services::decisions::DecideError;
+use crate::services::keys::KeyError;
+use crate::services::lists::ListError;
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("field `{field}`: {message}")]
+    Invalid {
+        code: &'static str,
+        field: String,
+        message: String,
+    },
+    #[error("request body exceeds the {limit}-byte limit")]
+    PayloadTooLarge { limit: usize },
+    #[error("missing or invalid API key (send `Authorization: Bearer <key>`)")]
+    Unauthorized,
+    #[error("this API key lacks the `{0}` scope")]
+    Forbidden(&'static str),
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("request_id `{0}` was already used with a different body")]
+    IdempotencyConflict(String),
+    #[error("the decision log is at capacity; retry shortly")]
+    Overloaded,
+    #[error("the database is unavailable; retry shortly")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    code: &'a str,
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Request(RequestError::InvalidJson(_)) => {
+                (StatusCode::BAD_REQUEST, "invalid_json")
+            }
+            ApiError::Request(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
+            ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::PayloadTooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::IdempotencyConflict(_) => (StatusCode::CONFLICT, "idempotency_conflict"),
+            ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+fn title(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or("Error")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        metrics::counter!(names::REJECTED_REQUESTS_TOTAL, "code" => code).increment(1);
+        match &self {
+            ApiError::Unavailable(cause) | ApiError::Internal(cause) => {
+                tracing::error!(code, cause = %cause, "request failed");
+            }
+            _ => tracing::debug!(code, "request refused"),
+        }
+        let body = Problem {
+            kind: format!("/problems/{code}"),
+            title: title(status),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code,
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<DecideError> for ApiError {
+    fn from(e: DecideError) -> Self {
+        match e {
+            DecideError::Conflict(id) => ApiError::IdempotencyConflict(id),
+            DecideError::Overloaded => ApiError::Overloaded,
+            DecideError::Store(s) => s.into(),
+            DecideError::Features(m) => ApiError::Unavailable(m),
+            DecideError::ShuttingDown => ApiError::Unavailable("shutting down".into()),
+        }
+    }
+}
+
+impl From<ListError> for ApiError {
+    fn from(e: ListError) -> Self {
+        match e {
+            ListError::Invalid { field, message } => ApiError::Invalid {
+                code: "invalid_value",
+                field,
+                message,
+            },
+            ListError::NotFound(id) => ApiError::NotFound {
+                what: "list entry",
+                id,
+            },
+            ListError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Invalid { field, message } => ApiError::Invalid {
+                code: "invalid_value",
+                field,
+                message,
+            },
+            KeyError::Store(s) => s.into(),
+        }
+    }
+}

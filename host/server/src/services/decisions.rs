@@ -1,0 +1,138 @@
+//! Deciding: idempotency, the pipeline, the durable log, then feeding the stateful features.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use thiserror::Error;
+
+use arbiter_engine::DecisionRequest;
+use arbiter_engine::decision::Decision;
+use arbiter_engine::pipeline::Pipeline;
+use arbiter_engine::store::{AppendOutcome, Store, StoreError};
+use arbiter_storage::{DecisionLog, LogError};
+
+use crate::metrics::names;
+
+#[derive(Debug, Error)]
+pub enum DecideError {
+    #[error("request_id `{0}` was already used with a different body")]
+    Conflict(String),
+    #[error("decision log at capacity")]
+    Overloaded,
+    #[error("shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("features unavailable: {0}")]
+    Features(String),
+}
+
+/// A decision and whether it was replayed from the log for a repeated request.
+pub struct DecideOutcome {
+    pub decision: Decision,
+    pub replayed: bool,
+}
+
+pub struct DecisionService {
+    pipeline: Arc<Pipeline>,
+    store: Arc<dyn Store>,
+    log: DecisionLog,
+}
+
+impl DecisionService {
+    pub fn new(pipeline: Arc<Pipeline>, store: Arc<dyn Store>, log: DecisionLog) -> Self {
+        DecisionService {
+            pipeline,
+            store,
+            log,
+        }
+    }
+
+    pub fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.pipeline
+    }
+
+    /// Decides `req` and returns only once the decision is durable.
+    ///
+    /// A repeated `request_id` is answered from the log (same body) or refused (different
+    /// body). Two concurrent duplicates both reach the log; its unique index lets exactly one
+    /// in, and the other is answered with the stored decision.
+    pub async fn decide(&self, req: DecisionRequest) -> Result<DecideOutcome, DecideError> {
+        let started = Instant::now();
+        if let Some(stored) = self
+            .store
+            .get_decision_by_request_id(&req.request_id)
+            .await?
+        {
+            return replay(stored, &req);
+        }
+        let decision = self
+            .pipeline
+            .decide(&req)
+            .await
+            .map_err(|e| DecideError::Features(e.to_string()))?;
+        let outcome = self
+            .log
+            .append(decision.clone())
+            .await
+            .map_err(|e| match e {
+                LogError::Busy => DecideError::Overloaded,
+                LogError::Closed => DecideError::ShuttingDown,
+                LogError::Store(s) => DecideError::Store(s),
+            })?;
+        match outcome {
+            AppendOutcome::Existing(stored) => replay(*stored, &req),
+            AppendOutcome::Inserted => {
+                if let Err(e) = self.pipeline.after_commit(&decision).await {
+                    // The decision is durable; only a feature update was lost.
+                    tracing::warn!(error = %e, "velocity update failed after commit");
+                }
+                record_metrics(&decision, started);
+                Ok(DecideOutcome {
+                    decision,
+                    replayed: false,
+                })
+            }
+        }
+    }
+
+    pub async fn get(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
+        self.store.get_decision(decision_id).await
+    }
+
+    /// Stops accepting, writes what is queued.
+    pub async fn shutdown(&self) {
+        self.log.shutdown().await;
+    }
+}
+
+fn replay(stored: Decision, req: &DecisionRequest) -> Result<DecideOutcome, DecideError> {
+    if stored.body_hash != req.body_hash {
+        return Err(DecideError::Conflict(req.request_id.clone()));
+    }
+    metrics::counter!(names::IDEMPOTENT_REPLAYS_TOTAL).increment(1);
+    Ok(DecideOutcome {
+        decision: stored,
+        replayed: true,
+    })
+}
+
+fn record_metrics(d: &Decision, started: Instant) {
+    metrics::counter!(
+        names::DECISIONS_TOTAL,
+        "event" => d.context.checkpoint.as_str(),
+        "action" => d.action.as_str()
+    )
+    .increment(1);
+    metrics::histogram!(names::DECISION_SECONDS).record(started.elapsed().as_secs_f64());
+    let t = &d.layers.timings;
+    for (stage, us) in [
+        ("enrich", t.enrich_us),
+        ("lists", t.lists_us),
+        ("rules", t.rules_us),
+        ("graph", t.graph_us),
+        ("model", t.model_us),
+    ] {
+        metrics::histogram!(names::STAGE_SECONDS, "stage" => stage).record(us as f64 / 1e6);
+    }
+}

@@ -1,0 +1,147 @@
+//! Managing list entries and keeping the in-memory snapshot the pipeline reads current.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+use tokio::sync::Mutex;
+
+use arbiter_engine::lists::{ListEntry, ListKind, ListName, ListSnapshot};
+use arbiter_engine::store::{Store, StoreError};
+
+#[derive(Debug, Error)]
+pub enum ListError {
+    #[error("field `{field}`: {message}")]
+    Invalid { field: String, message: String },
+    #[error("list entry `{0}` not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A list entry as a caller asks for it, before validation.
+pub struct NewListEntry {
+    pub list: String,
+    pub kind: String,
+    pub value: String,
+    pub reason: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub struct ListService {
+    store: Arc<dyn Store>,
+    snapshot: Arc<ArcSwap<ListSnapshot>>,
+    /// Serialises reloads so a slow reload can never overwrite a newer one.
+    reload_lock: Mutex<()>,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ListError {
+    ListError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+impl ListService {
+    pub fn new(store: Arc<dyn Store>, snapshot: Arc<ArcSwap<ListSnapshot>>) -> Self {
+        ListService {
+            store,
+            snapshot,
+            reload_lock: Mutex::new(()),
+        }
+    }
+
+    /// Rebuilds the snapshot from the database and swaps it in.
+    pub async fn reload(&self) -> Result<usize, StoreError> {
+        let _guard = self.reload_lock.lock().await;
+        let now = Utc::now();
+        let entries = self.store.find_list_entries(None, None).await?;
+        let snapshot = ListSnapshot::new(entries.into_iter().filter(|e| e.is_live(now)));
+        let len = snapshot.len;
+        self.snapshot.store(Arc::new(snapshot));
+        Ok(len)
+    }
+
+    pub async fn create(
+        &self,
+        new: NewListEntry,
+        created_by: &str,
+    ) -> Result<ListEntry, ListError> {
+        let list = ListName::parse(&new.list).ok_or_else(|| {
+            invalid(
+                "list",
+                format!("`{}` is not one of block, allow, watch", new.list),
+            )
+        })?;
+        let kind = ListKind::parse(&new.kind).ok_or_else(|| {
+            invalid(
+                "kind",
+                format!(
+                    "`{}` is not one of user, device, ip, card, email, phone, address",
+                    new.kind
+                ),
+            )
+        })?;
+        let value = kind.normalise(&new.value).ok_or_else(|| {
+            invalid(
+                "value",
+                format!("`{}` is not a valid {} value", new.value, kind.as_str()),
+            )
+        })?;
+        if arbiter_engine::card_scan::contains_card_number(new.value.as_bytes()) {
+            return Err(invalid(
+                "value",
+                "looks like a raw card number; list card fingerprints",
+            ));
+        }
+        let now = Utc::now();
+        if new.expires_at.is_some_and(|t| t <= now) {
+            return Err(invalid("expires_at", "must be in the future"));
+        }
+        if new.reason.len() > 500 {
+            return Err(invalid("reason", "must be at most 500 characters"));
+        }
+        let entry = ListEntry {
+            id: format!("le_{}", uuid::Uuid::now_v7().simple()),
+            list,
+            kind,
+            value,
+            reason: new.reason,
+            expires_at: new.expires_at,
+            created_at: now,
+            created_by: created_by.to_owned(),
+        };
+        self.store.insert_list_entry(&entry).await?;
+        self.reload().await?;
+        Ok(entry)
+    }
+
+    /// Entries by kind and raw value (normalised here exactly as on create).
+    pub async fn find(
+        &self,
+        kind: Option<&str>,
+        value: Option<&str>,
+    ) -> Result<Vec<ListEntry>, ListError> {
+        let kind = match kind {
+            Some(k) => Some(
+                ListKind::parse(k).ok_or_else(|| invalid("kind", format!("unknown kind `{k}`")))?,
+            ),
+            None => None,
+        };
+        let value = match (kind, value) {
+            (Some(k), Some(v)) => Some(k.normalise(v).unwrap_or_default()),
+            (None, Some(_)) => return Err(invalid("value", "filtering by value needs `kind`")),
+            (_, None) => None,
+        };
+        Ok(self.store.find_list_entries(kind, value.as_deref()).await?)
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<(), ListError> {
+        if !self.store.delete_list_entry(id).await? {
+            return Err(ListError::NotFound(id.to_owned()));
+        }
+        self.reload().await?;
+        Ok(())
+    }
+}

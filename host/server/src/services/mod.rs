@@ -1,0 +1,6 @@
+//! Application services: one method per use case, called by exactly one handler each.
+//! They speak domain types and their own errors; the HTTP edge maps those in `http::problem`.
+
+pub mod decisions;
+pub mod keys;
+pub mod lists;

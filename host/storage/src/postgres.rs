@@ -1,0 +1,79 @@
+//! The PostgreSQL backend: the system of record when Arbiter runs as several replicas.
+//!
+//! One pool shared by reads and writes: PostgreSQL has real row-level concurrency, so writers
+//! need no queue of their own. Structured values live in `JSONB` columns (bound as text and cast
+//! with `$n::jsonb`, read back with `::text`), timestamps in `TIMESTAMPTZ`. The pool gives up
+//! acquiring after a few seconds, so an unreachable database surfaces as
+//! [`StoreError::Unavailable`] (a 503) instead of a request hanging.
+
+mod decisions;
+mod keys;
+mod lists;
+mod policy_sets;
+
+use std::time::Duration;
+
+use arbiter_engine::store::{Health, StoreError};
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::error::{StorageError, store_error};
+
+const MAX_CONNECTIONS: u32 = 16;
+/// How long a query waits for a connection before the store reports itself unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    /// Shared by reads and writes; the database arbitrates concurrent writers.
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects and runs the migrations (sqlx serialises concurrent migrators with an advisory
+    /// lock, so replicas may start together).
+    pub async fn connect(options: PgConnectOptions) -> Result<PgStore, StorageError> {
+        let backend = describe(&options);
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|source| StorageError::Connect {
+                backend: backend.clone(),
+                source,
+            })?;
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|source| StorageError::Migrate { backend, source })?;
+        Ok(PgStore { pool })
+    }
+
+    /// Closes the pool, waiting for open connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `PostgreSQL at host:port/database`, for error messages: never the user or password.
+pub(crate) fn describe(options: &PgConnectOptions) -> String {
+    format!(
+        "PostgreSQL at `{}:{}/{}`",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    )
+}
+
+#[async_trait]
+impl Health for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(store_error)
+    }
+}

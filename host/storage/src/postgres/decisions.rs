@@ -1,0 +1,125 @@
+//! The decision log's table on PostgreSQL: one transaction per batch holding one multi-row
+//! `INSERT … SELECT FROM UNNEST(…) ON CONFLICT (request_id) DO NOTHING RETURNING request_id`,
+//! then one read-back of the stored decisions for the requests that were already there.
+
+use std::collections::{HashMap, HashSet};
+
+use arbiter_engine::Decision;
+use arbiter_engine::store::{AppendOutcome, DecisionStore, StoreError};
+use async_trait::async_trait;
+
+use super::PgStore;
+use crate::batch::{first_occurrences, outcomes};
+use crate::error::store_error;
+use crate::rows::{DecisionInsert, decision_from_body};
+
+#[async_trait]
+impl DecisionStore for PgStore {
+    async fn insert_decisions(&self, batch: &[Decision]) -> Result<Vec<AppendOutcome>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = first_occurrences(batch)
+            .into_iter()
+            .map(DecisionInsert::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
+        // INVARIANT: one decision per request_id. The unique index arbitrates between
+        // concurrent batches: a conflicting insert waits for the other transaction and then
+        // does nothing. Rows go in sorted by request_id (see `first_occurrences`), so two
+        // overlapping batches cannot deadlock.
+        let inserted: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
+             policy_set_version, model_version, created_at, body) \
+             SELECT d, r, h, e, a, s, p, m, c, b::jsonb \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                         $6::float8[], $7::int8[], $8::int8[], $9::timestamptz[], $10::text[]) \
+                  AS t(d, r, h, e, a, s, p, m, c, b) \
+             ON CONFLICT (request_id) DO NOTHING \
+             RETURNING request_id",
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.decision_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.request_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.body_hash.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.event).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.action).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.score).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.policy_set_version)
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|r| r.model_version).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let inserted: HashSet<String> = inserted.into_iter().collect();
+        let conflicted: Vec<&str> = rows
+            .iter()
+            .map(|r| r.request_id.as_str())
+            .filter(|rid| !inserted.contains(*rid))
+            .collect();
+        let mut existing = HashMap::new();
+        if !conflicted.is_empty() {
+            // Read committed: this statement's snapshot sees the rows the conflicts waited for.
+            let bodies: Vec<String> = sqlx::query_scalar(
+                "SELECT body::text FROM decisions WHERE request_id = ANY($1::text[])",
+            )
+            .bind(conflicted)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(store_error)?;
+            for body in bodies {
+                let stored = decision_from_body(&body)?;
+                existing.insert(stored.request_id.clone(), stored);
+            }
+        }
+        tx.commit().await.map_err(store_error)?;
+        outcomes(batch, &inserted, &existing)
+    }
+
+    async fn get_decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body::text FROM decisions WHERE decision_id = $1")
+                .bind(decision_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+        body.as_deref().map(decision_from_body).transpose()
+    }
+
+    async fn get_decision_by_request_id(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<Decision>, StoreError> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body::text FROM decisions WHERE request_id = $1")
+                .bind(request_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+        body.as_deref().map(decision_from_body).transpose()
+    }
+
+    async fn count_decisions(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decisions")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count `{n}`")))
+    }
+}

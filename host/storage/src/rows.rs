@@ -1,0 +1,133 @@
+//! Row types: what a query reads and writes, kept apart from the domain types (which carry no
+//! sqlx derives). Read rows are generic over the timestamp column type — RFC 3339 text on
+//! SQLite, `TIMESTAMPTZ` on PostgreSQL — so one conversion serves both backends.
+
+use arbiter_engine::Decision;
+use arbiter_engine::keys::ApiKey;
+use arbiter_engine::lists::ListEntry;
+use arbiter_engine::policy_set::PolicySet;
+use arbiter_engine::store::StoreError;
+use chrono::{DateTime, Utc};
+
+use crate::columns::{
+    from_json, parse_list_kind, parse_list_name, parse_scopes, parse_timestamp, to_json,
+};
+
+/// A timestamp column as the backend returns it.
+pub(crate) trait StoredTime {
+    fn into_utc(self) -> Result<DateTime<Utc>, StoreError>;
+}
+
+impl StoredTime for String {
+    fn into_utc(self) -> Result<DateTime<Utc>, StoreError> {
+        parse_timestamp(&self)
+    }
+}
+
+impl StoredTime for DateTime<Utc> {
+    fn into_utc(self) -> Result<DateTime<Utc>, StoreError> {
+        Ok(self)
+    }
+}
+
+/// The columns of one `decisions` row. The indexed columns are copies of fields of `body`
+/// (the whole decision as JSON), which is what a read returns.
+pub(crate) struct DecisionInsert {
+    pub decision_id: String,
+    pub request_id: String,
+    pub body_hash: String,
+    pub event: &'static str,
+    pub action: &'static str,
+    pub score: f64,
+    pub policy_set_version: i64,
+    pub model_version: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub body: String,
+}
+
+impl DecisionInsert {
+    pub fn new(d: &Decision) -> Result<DecisionInsert, StoreError> {
+        Ok(DecisionInsert {
+            decision_id: d.decision_id.0.clone(),
+            request_id: d.request_id.clone(),
+            body_hash: d.body_hash.clone(),
+            event: d.context.checkpoint.as_str(),
+            action: d.action.as_str(),
+            score: d.score,
+            policy_set_version: d.policy_set_version,
+            model_version: d.model_version,
+            created_at: d.created_at,
+            body: to_json(d, "decision")?,
+        })
+    }
+}
+
+pub(crate) fn decision_from_body(body: &str) -> Result<Decision, StoreError> {
+    from_json(body, "decision body")
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ListEntryRow<T> {
+    id: String,
+    list: String,
+    kind: String,
+    value: String,
+    reason: String,
+    expires_at: Option<T>,
+    created_at: T,
+    created_by: String,
+}
+
+impl<T: StoredTime> ListEntryRow<T> {
+    pub fn into_entry(self) -> Result<ListEntry, StoreError> {
+        Ok(ListEntry {
+            id: self.id,
+            list: parse_list_name(&self.list)?,
+            kind: parse_list_kind(&self.kind)?,
+            value: self.value,
+            reason: self.reason,
+            expires_at: self.expires_at.map(StoredTime::into_utc).transpose()?,
+            created_at: self.created_at.into_utc()?,
+            created_by: self.created_by,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow<T> {
+    id: String,
+    hash: String,
+    scopes: String,
+    created_at: T,
+}
+
+impl<T: StoredTime> KeyRow<T> {
+    pub fn into_key(self) -> Result<ApiKey, StoreError> {
+        Ok(ApiKey {
+            id: self.id,
+            hash: self.hash,
+            scopes: parse_scopes(&self.scopes)?,
+            created_at: self.created_at.into_utc()?,
+        })
+    }
+}
+
+/// JSON columns read as text (PostgreSQL selects them with `::text`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct PolicySetRow {
+    version: i64,
+    thresholds: String,
+    weights: String,
+    policies: String,
+}
+
+impl PolicySetRow {
+    pub fn into_policy_set(self) -> Result<PolicySet, StoreError> {
+        Ok(PolicySet {
+            version: self.version,
+            thresholds: from_json(&self.thresholds, "policy set thresholds")?,
+            weights: from_json(&self.weights, "policy set weights")?,
+            policies: from_json(&self.policies, "policy set modules")?,
+        })
+    }
+}

@@ -1,0 +1,117 @@
+//! The SQLite backend: the embedded default, one file in the data directory.
+//!
+//! SQLite has one writer at a time, so writes go through a pool of exactly ONE connection:
+//! writers queue in the pool (in process, fairly) instead of racing for the file lock and
+//! failing with `SQLITE_BUSY`. Reads go through a separate small pool of `query_only`
+//! connections; in WAL mode they never wait for the writer, so a health check or a lookup is not
+//! stuck behind a batch of decisions. `synchronous = FULL` makes every commit durable before it
+//! returns (a decision is durable before its 200); the decision log's group commit pays that
+//! fsync once per batch rather than once per decision.
+
+mod decisions;
+mod keys;
+mod lists;
+mod policy_sets;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use arbiter_engine::store::{Health, StoreError};
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::{StorageError, store_error};
+
+/// Readers: enough for the admin API and health checks next to the hot path, which reads from
+/// in-memory snapshots rather than the database.
+const READ_POOL_SIZE: u32 = 4;
+/// How long a query waits for a free connection before the store reports itself unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A SQLite database with its writer and reader pools.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: SQLite's single writer, queued in process.
+    writer: SqlitePool,
+    /// `query_only` connections for reads, which WAL lets run beside the writer.
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its directory if missing) and migrates the database at
+    /// `path`.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StorageError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let connect_error = |source| StorageError::Connect {
+            backend: describe(path),
+            source,
+        };
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(base.clone().create_if_missing(true))
+            .await
+            .map_err(connect_error)?;
+        sqlx::migrate!("../../migrations/sqlite")
+            .run(&writer)
+            .await
+            .map_err(|source| StorageError::Migrate {
+                backend: describe(path),
+                source,
+            })?;
+        // Opened after the writer has created the file and switched it to WAL.
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READ_POOL_SIZE)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(base.pragma("query_only", "ON"))
+            .await
+            .map_err(connect_error)?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// Closes both pools, waiting for open connections to finish.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// A write transaction. `BEGIN IMMEDIATE` takes the file's write lock up front, so a
+    /// transaction never fails half-way upgrading a read lock when another process (such as
+    /// `arbiter migrate`) holds the file; it waits up to the busy timeout instead.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(store_error)
+    }
+}
+
+/// `SQLite at \`path\``, for error messages.
+pub(crate) fn describe(path: &Path) -> String {
+    format!("SQLite at `{}`", PathBuf::from(path).display())
+}
+
+#[async_trait]
+impl Health for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map(drop)
+            .map_err(store_error)
+    }
+}

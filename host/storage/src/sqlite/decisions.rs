@@ -1,0 +1,100 @@
+//! The decision log's table on SQLite: one `BEGIN IMMEDIATE` transaction per batch, one
+//! `INSERT … ON CONFLICT (request_id) DO NOTHING` per distinct request, and a read-back of the
+//! stored decision for each request that was already there.
+
+use std::collections::{HashMap, HashSet};
+
+use arbiter_engine::Decision;
+use arbiter_engine::store::{AppendOutcome, DecisionStore, StoreError};
+use async_trait::async_trait;
+
+use super::SqliteStore;
+use crate::batch::{first_occurrences, outcomes};
+use crate::columns::timestamp_text;
+use crate::error::store_error;
+use crate::rows::{DecisionInsert, decision_from_body};
+
+#[async_trait]
+impl DecisionStore for SqliteStore {
+    async fn insert_decisions(&self, batch: &[Decision]) -> Result<Vec<AppendOutcome>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = first_occurrences(batch)
+            .into_iter()
+            .map(DecisionInsert::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut inserted = HashSet::new();
+        let mut existing = HashMap::new();
+        // INVARIANT: one decision per request_id. The unique index decides; the single writer
+        // connection and `BEGIN IMMEDIATE` mean no other transaction writes between our insert
+        // and our read-back.
+        let mut tx = self.begin_write().await?;
+        for row in rows {
+            let written = sqlx::query(
+                "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
+                 policy_set_version, model_version, created_at, body) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (request_id) DO NOTHING",
+            )
+            .bind(&row.decision_id)
+            .bind(&row.request_id)
+            .bind(&row.body_hash)
+            .bind(row.event)
+            .bind(row.action)
+            .bind(row.score)
+            .bind(row.policy_set_version)
+            .bind(row.model_version)
+            .bind(timestamp_text(row.created_at))
+            .bind(&row.body)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+            if written == 1 {
+                inserted.insert(row.request_id);
+            } else {
+                let body: String =
+                    sqlx::query_scalar("SELECT body FROM decisions WHERE request_id = ?")
+                        .bind(&row.request_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                existing.insert(row.request_id, decision_from_body(&body)?);
+            }
+        }
+        tx.commit().await.map_err(store_error)?;
+        outcomes(batch, &inserted, &existing)
+    }
+
+    async fn get_decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM decisions WHERE decision_id = ?")
+                .bind(decision_id)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(store_error)?;
+        body.as_deref().map(decision_from_body).transpose()
+    }
+
+    async fn get_decision_by_request_id(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<Decision>, StoreError> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM decisions WHERE request_id = ?")
+                .bind(request_id)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(store_error)?;
+        body.as_deref().map(decision_from_body).transpose()
+    }
+
+    async fn count_decisions(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decisions")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(store_error)?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count `{n}`")))
+    }
+}

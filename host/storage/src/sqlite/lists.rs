@@ -1,0 +1,76 @@
+//! List entries on SQLite.
+
+use arbiter_engine::lists::{ListEntry, ListKind};
+use arbiter_engine::store::{ListStore, StoreError};
+use async_trait::async_trait;
+
+use super::SqliteStore;
+use crate::columns::timestamp_text;
+use crate::error::store_error;
+use crate::rows::ListEntryRow;
+
+/// The select with one filter, newest first. Each filter shape is its own static statement so
+/// each can use the `(kind, value)` index; no SQL is assembled from input.
+macro_rules! select_entries {
+    ($filter:literal) => {
+        concat!(
+            "SELECT id, list, kind, value, reason, expires_at, created_at, created_by \
+             FROM list_entries ",
+            $filter,
+            " ORDER BY created_at DESC, id DESC"
+        )
+    };
+}
+
+#[async_trait]
+impl ListStore for SqliteStore {
+    async fn insert_list_entry(&self, entry: &ListEntry) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO list_entries (id, list, kind, value, reason, expires_at, created_at, \
+             created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&entry.id)
+        .bind(entry.list.as_str())
+        .bind(entry.kind.as_str())
+        .bind(&entry.value)
+        .bind(&entry.reason)
+        .bind(entry.expires_at.map(timestamp_text))
+        .bind(timestamp_text(entry.created_at))
+        .bind(&entry.created_by)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn find_list_entries(
+        &self,
+        kind: Option<ListKind>,
+        value: Option<&str>,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let query = match (kind, value) {
+            (None, None) => sqlx::query_as(select_entries!("")),
+            (Some(k), None) => sqlx::query_as(select_entries!("WHERE kind = ?")).bind(k.as_str()),
+            (None, Some(v)) => sqlx::query_as(select_entries!("WHERE value = ?")).bind(v),
+            (Some(k), Some(v)) => sqlx::query_as(select_entries!("WHERE kind = ? AND value = ?"))
+                .bind(k.as_str())
+                .bind(v),
+        };
+        let rows: Vec<ListEntryRow<String>> =
+            query.fetch_all(&self.reader).await.map_err(store_error)?;
+        rows.into_iter().map(ListEntryRow::into_entry).collect()
+    }
+
+    async fn delete_list_entry(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM list_entries WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+        tx.commit().await.map_err(store_error)?;
+        Ok(deleted > 0)
+    }
+}

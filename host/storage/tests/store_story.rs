@@ -1,0 +1,329 @@
+//! The store story, written once over `Arc<dyn Store>` and run against every backend
+//! (`support::backends`): SQLite always, PostgreSQL when `DATABASE_URL` is set.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use arbiter_engine::keys::Scope;
+use arbiter_engine::lists::{ListKind, ListName};
+use arbiter_engine::policy_set::{Thresholds, Weights};
+use arbiter_engine::store::{AppendOutcome, Store, StoreError};
+use support::fixtures::{api_key, decision, faulted_decision, list_entry, modules};
+
+/// Runs one story against every backend, naming the backend when it fails.
+macro_rules! on_every_backend {
+    ($story:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $story() {
+            for db in support::backends::backends().await {
+                eprintln!("{}: {}", stringify!($story), db.name);
+                stories::$story(Arc::clone(&db.store)).await;
+            }
+        }
+    };
+}
+
+on_every_backend!(an_empty_store_answers);
+on_every_backend!(a_decision_reads_back_as_written);
+on_every_backend!(a_duplicate_request_gets_the_first_decision);
+on_every_backend!(duplicates_inside_one_batch);
+on_every_backend!(racing_batches_store_one_decision_per_request);
+on_every_backend!(list_entries_are_found_by_kind_and_value_and_deleted);
+on_every_backend!(keys_are_listed_oldest_first);
+on_every_backend!(policy_sets_are_numbered_and_one_is_active);
+
+mod stories {
+    use super::*;
+
+    pub async fn an_empty_store_answers(store: Arc<dyn Store>) {
+        store.ping().await.expect("ping");
+        assert_eq!(store.count_decisions().await.expect("count"), 0);
+        assert_eq!(
+            store.insert_decisions(&[]).await.expect("empty batch"),
+            vec![]
+        );
+        assert_eq!(store.get_decision("dec_missing").await.expect("get"), None);
+        assert_eq!(
+            store.find_list_entries(None, None).await.expect("find"),
+            vec![]
+        );
+        assert_eq!(store.all_keys().await.expect("keys"), vec![]);
+        assert_eq!(store.active_policy_set().await.expect("active"), None);
+    }
+
+    pub async fn a_decision_reads_back_as_written(store: Arc<dyn Store>) {
+        let d = decision("req-round-trip");
+        let out = store
+            .insert_decisions(std::slice::from_ref(&d))
+            .await
+            .expect("insert");
+        assert_eq!(out, vec![AppendOutcome::Inserted]);
+        let by_id = store
+            .get_decision(&d.decision_id.0)
+            .await
+            .expect("get by id");
+        assert_eq!(by_id.as_ref(), Some(&d), "by decision id");
+        let by_request = store
+            .get_decision_by_request_id(&d.request_id)
+            .await
+            .expect("get");
+        assert_eq!(by_request.as_ref(), Some(&d), "by request id");
+        let stored = by_request.expect("stored");
+        assert_eq!(
+            stored.score.to_bits(),
+            d.score.to_bits(),
+            "score is bit-identical"
+        );
+        assert_eq!(
+            stored.created_at, d.created_at,
+            "nanoseconds survive in the body"
+        );
+        assert_eq!(
+            stored.context, d.context,
+            "the enriched context is kept whole"
+        );
+        assert_eq!(
+            store
+                .get_decision_by_request_id("req-other")
+                .await
+                .expect("get"),
+            None
+        );
+        assert_eq!(store.count_decisions().await.expect("count"), 1);
+    }
+
+    pub async fn a_duplicate_request_gets_the_first_decision(store: Arc<dyn Store>) {
+        let first = decision("req-dup");
+        let again = faulted_decision("req-dup");
+        assert_eq!(
+            store
+                .insert_decisions(std::slice::from_ref(&first))
+                .await
+                .expect("first"),
+            vec![AppendOutcome::Inserted]
+        );
+        let out = store
+            .insert_decisions(&[again.clone()])
+            .await
+            .expect("duplicate is no error");
+        assert_eq!(out, vec![AppendOutcome::Existing(Box::new(first.clone()))]);
+        assert_eq!(
+            store.get_decision(&again.decision_id.0).await.expect("get"),
+            None
+        );
+        assert_eq!(store.count_decisions().await.expect("count"), 1);
+    }
+
+    pub async fn duplicates_inside_one_batch(store: Arc<dyn Store>) {
+        let old = decision("req-old");
+        store
+            .insert_decisions(std::slice::from_ref(&old))
+            .await
+            .expect("old");
+        let a = decision("req-b");
+        let a_again = faulted_decision("req-b");
+        let c = decision("req-a");
+        let old_again = faulted_decision("req-old");
+        let out = store
+            .insert_decisions(&[a.clone(), a_again, c, old_again.clone(), old_again])
+            .await
+            .expect("batch");
+        assert_eq!(
+            out,
+            vec![
+                AppendOutcome::Inserted,
+                AppendOutcome::Existing(Box::new(a.clone())),
+                AppendOutcome::Inserted,
+                AppendOutcome::Existing(Box::new(old.clone())),
+                AppendOutcome::Existing(Box::new(old)),
+            ]
+        );
+        assert_eq!(store.count_decisions().await.expect("count"), 3);
+        assert_eq!(
+            store
+                .get_decision_by_request_id("req-b")
+                .await
+                .expect("get"),
+            Some(a)
+        );
+    }
+
+    /// Concurrent batches naming the same requests, in opposite orders (a deadlock if rows
+    /// were locked in input order): each request is stored once, the loser gets the winner.
+    pub async fn racing_batches_store_one_decision_per_request(store: Arc<dyn Store>) {
+        for round in 0..10 {
+            let shared: Vec<_> = (0..4).map(|i| format!("race-{round}-{i}")).collect();
+            let left: Vec<_> = shared.iter().map(|r| decision(r)).collect();
+            let right: Vec<_> = shared.iter().rev().map(|r| faulted_decision(r)).collect();
+            let (l, r) = tokio::join!(
+                spawn_insert(&store, left.clone()),
+                spawn_insert(&store, right.clone())
+            );
+            for (i, request_id) in shared.iter().enumerate() {
+                let j = shared.len() - 1 - i;
+                let stored = store
+                    .get_decision_by_request_id(request_id)
+                    .await
+                    .expect("get")
+                    .expect("stored once");
+                match (&l[i], &r[j]) {
+                    (AppendOutcome::Inserted, AppendOutcome::Existing(won)) => {
+                        assert_eq!(**won, left[i]);
+                        assert_eq!(stored, left[i]);
+                    }
+                    (AppendOutcome::Existing(won), AppendOutcome::Inserted) => {
+                        assert_eq!(**won, right[j]);
+                        assert_eq!(stored, right[j]);
+                    }
+                    other => panic!("`{request_id}`: expected exactly one insert, got {other:?}"),
+                }
+            }
+        }
+        assert_eq!(store.count_decisions().await.expect("count"), 40);
+    }
+
+    async fn spawn_insert(
+        store: &Arc<dyn Store>,
+        batch: Vec<arbiter_engine::Decision>,
+    ) -> Vec<AppendOutcome> {
+        let store = Arc::clone(store);
+        tokio::spawn(async move { store.insert_decisions(&batch).await })
+            .await
+            .expect("insert task")
+            .expect("racing insert")
+    }
+
+    pub async fn list_entries_are_found_by_kind_and_value_and_deleted(store: Arc<dyn Store>) {
+        let oldest = list_entry("le_1", ListName::Block, ListKind::User, "u-1", 30);
+        let watch = list_entry("le_2", ListName::Watch, ListKind::Email, "a@b.example", 20);
+        let newest = list_entry("le_3", ListName::Allow, ListKind::User, "u-2", 10);
+        for e in [&oldest, &watch, &newest] {
+            store.insert_list_entry(e).await.expect("insert entry");
+        }
+        let all = store.find_list_entries(None, None).await.expect("all");
+        assert_eq!(
+            all,
+            vec![newest.clone(), watch.clone(), oldest.clone()],
+            "newest first"
+        );
+        assert!(watch.expires_at.is_some(), "expiry round-trips");
+        let users = store
+            .find_list_entries(Some(ListKind::User), None)
+            .await
+            .expect("users");
+        assert_eq!(users, vec![newest.clone(), oldest.clone()]);
+        let one = store
+            .find_list_entries(Some(ListKind::User), Some("u-1"))
+            .await
+            .expect("one");
+        assert_eq!(one, vec![oldest.clone()]);
+        let by_value = store
+            .find_list_entries(None, Some("a@b.example"))
+            .await
+            .expect("value");
+        assert_eq!(by_value, vec![watch.clone()]);
+        let none = store
+            .find_list_entries(Some(ListKind::Email), Some("u-1"))
+            .await
+            .expect("none");
+        assert_eq!(none, vec![]);
+        assert!(
+            store
+                .find_list_entries(Some(ListKind::Device), None)
+                .await
+                .expect("dev")
+                .is_empty()
+        );
+
+        assert!(store.delete_list_entry("le_1").await.expect("delete"));
+        assert!(!store.delete_list_entry("le_1").await.expect("delete again"));
+        let users = store
+            .find_list_entries(Some(ListKind::User), None)
+            .await
+            .expect("users");
+        assert_eq!(users, vec![newest]);
+        let again = store.insert_list_entry(&watch).await;
+        assert!(
+            matches!(again, Err(StoreError::Backend(_))),
+            "duplicate id: {again:?}"
+        );
+    }
+
+    pub async fn keys_are_listed_oldest_first(store: Arc<dyn Store>) {
+        let admin = api_key("key_admin", &[Scope::Admin], 20);
+        let decide = api_key("key_decide", &[Scope::Decide, Scope::LabelWrite], 10);
+        let none = api_key("key_none", &[], 5);
+        for k in [&decide, &admin, &none] {
+            store.insert_key(k).await.expect("insert key");
+        }
+        assert_eq!(
+            store.all_keys().await.expect("keys"),
+            vec![admin.clone(), decide, none]
+        );
+        assert_eq!(
+            admin.scopes,
+            BTreeSet::from([Scope::Admin]),
+            "fixture sanity"
+        );
+        let mut same_hash = api_key("key_other", &[Scope::Decide], 0);
+        same_hash.hash = admin.hash.clone();
+        assert!(
+            store.insert_key(&same_hash).await.is_err(),
+            "hashes are unique"
+        );
+    }
+
+    pub async fn policy_sets_are_numbered_and_one_is_active(store: Arc<dyn Store>) {
+        let t = Thresholds {
+            challenge: 33.3,
+            reject: 66.6,
+        };
+        let w = Weights {
+            watch: 0.1,
+            graph: 40.0,
+            model: 1.0 / 3.0,
+        };
+        let v1 = store.insert_policy_set(t, w, &modules()).await.expect("v1");
+        let v2 = store
+            .insert_policy_set(Thresholds::default(), Weights::default(), &[])
+            .await
+            .expect("v2");
+        assert_eq!((v1.version, v2.version), (1, 2));
+        assert_eq!(v1.policies, modules());
+        assert_eq!(store.get_policy_set(1).await.expect("get"), Some(v1));
+        assert_eq!(store.get_policy_set(2).await.expect("get"), Some(v2));
+        assert_eq!(store.get_policy_set(3).await.expect("get"), None);
+
+        assert_eq!(store.active_policy_set().await.expect("active"), None);
+        store.set_active_policy_set(2).await.expect("activate 2");
+        assert_eq!(store.active_policy_set().await.expect("active"), Some(2));
+        store
+            .set_active_policy_set(1)
+            .await
+            .expect("roll back to 1");
+        assert_eq!(store.active_policy_set().await.expect("active"), Some(1));
+        let missing = store.set_active_policy_set(42).await;
+        assert!(
+            matches!(&missing, Err(StoreError::Backend(m)) if m.contains("`42`")),
+            "{missing:?}"
+        );
+        assert_eq!(store.active_policy_set().await.expect("active"), Some(1));
+
+        // Concurrent inserts still get distinct, gap-free versions.
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let store = Arc::clone(&store);
+            tasks.spawn(async move {
+                store
+                    .insert_policy_set(Thresholds::default(), Weights::default(), &[])
+                    .await
+                    .expect("concurrent insert")
+                    .version
+            });
+        }
+        let versions: BTreeSet<i64> = tasks.join_all().await.into_iter().collect();
+        assert_eq!(versions, (3..=10).collect());
+    }
+}

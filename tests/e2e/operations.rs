@@ -1,0 +1,109 @@
+//! Health, readiness, metrics and the OpenAPI document.
+
+use serde_json::Value;
+
+use crate::harness::{Backend, TestServer, decision_body};
+
+#[tokio::test]
+async fn health_ready_and_metrics() {
+    let s = TestServer::start(&Backend::Sqlite).await;
+    assert_eq!(
+        s.client
+            .get(s.url("/healthz"))
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        200
+    );
+    assert_eq!(
+        s.client
+            .get(s.url("/readyz"))
+            .send()
+            .await
+            .expect("send")
+            .status(),
+        200
+    );
+    let r = s
+        .post("/v1/decisions", &s.admin_key, &decision_body("m-1"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("x-request-id"));
+    let _ = s.post("/v1/decisions", "bad", &decision_body("m-2")).await;
+    let text = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    for needle in [
+        "arbiter_decisions_total{event=\"payment.authorize\",action=\"accept\"}",
+        "arbiter_stage_duration_seconds_bucket{stage=\"lists\"",
+        "arbiter_decision_log_batch_size_bucket",
+        "arbiter_rejected_requests_total{code=\"unauthorized\"}",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    s.finish().await;
+}
+
+#[tokio::test]
+async fn openapi_document_matches_the_routes() {
+    let s = TestServer::start(&Backend::Sqlite).await;
+    let doc: Value = s
+        .client
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().expect("item").keys() {
+            documented.push((method.clone(), path.clone()));
+        }
+    }
+    documented.sort();
+    let expected = [
+        ("delete", "/v1/lists/entries/{id}"),
+        ("get", "/healthz"),
+        ("get", "/metrics"),
+        ("get", "/readyz"),
+        ("get", "/v1/decisions/{decision_id}"),
+        ("get", "/v1/lists/entries"),
+        ("post", "/v1/decisions"),
+        ("post", "/v1/keys"),
+        ("post", "/v1/lists/entries"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented, expected);
+    // Every documented route is served (answers something other than 404/405 for its method).
+    for (method, path) in &documented {
+        let url = s.url(&path.replace("{id}", "x").replace("{decision_id}", "x"));
+        let req = s
+            .client
+            .request(method.to_uppercase().parse().expect("method"), url)
+            .bearer_auth(&s.admin_key);
+        let status = req.send().await.expect("send").status().as_u16();
+        assert!(status != 405, "{method} {path} -> {status}");
+        assert!(
+            status != 404 || path.contains('{'),
+            "{method} {path} -> {status}"
+        );
+    }
+    // The documented example request is accepted as documented.
+    let example = &doc["components"]["schemas"]["DecisionRequestDoc"]["example"];
+    let r = s.post("/v1/decisions", &s.admin_key, example).await;
+    assert_eq!(r.status(), 200, "{example}");
+    s.finish().await;
+}
