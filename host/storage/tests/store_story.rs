@@ -153,8 +153,8 @@ mod stories {
     /// Concurrent batches naming the same requests, in opposite orders (a deadlock if rows
     /// were locked in input order): each request is stored once, the loser gets the winner.
     pub async fn racing_batches_store_one_decision_per_request(store: Arc<dyn Store>) {
-        for round in 0..10 {
-            let shared: Vec<_> = (0..4).map(|i| format!("race-{round}-{i}")).collect();
+        for round in 0..5 {
+            let shared: Vec<_> = (0..64).map(|i| format!("race-{round}-{i:02}")).collect();
             let left: Vec<_> = shared.iter().map(|r| decision(r)).collect();
             let right: Vec<_> = shared.iter().rev().map(|r| faulted_decision(r)).collect();
             let (l, r) = tokio::join!(
@@ -181,7 +181,7 @@ mod stories {
                 }
             }
         }
-        assert_eq!(store.count_decisions().await.expect("count"), 40);
+        assert_eq!(store.count_decisions().await.expect("count"), 5 * 64);
     }
 
     async fn spawn_insert(
