@@ -17,6 +17,7 @@ pub fn fixed(value: f64, places: u8) -> Fixed {
 }
 
 /// A value that [`fixed`] formats with a fixed number of decimals.
+#[must_use]
 #[derive(Clone, Copy, Debug)]
 pub struct Fixed {
     value: f64,

@@ -19,6 +19,7 @@ use crate::{Amount, Checkpoint, Context, GraphFeatures, Velocity, WindowStats};
 ///     .build();
 /// assert_eq!(ctx.amount.as_ref().map(|a| a.minor_units), Some(150));
 /// ```
+#[must_use]
 #[derive(Clone, Debug)]
 pub struct ContextBuilder {
     ctx: Context,
