@@ -18,7 +18,7 @@ pub(crate) fn first_occurrences(batch: &[Decision]) -> Vec<&Decision> {
         .iter()
         .filter(|d| seen.insert(d.request_id.as_str()))
         .collect();
-    //SORT firsts.sort_by(|a, b| a.request_id.cmp(&b.request_id));
+    firsts.sort_by(|a, b| a.request_id.cmp(&b.request_id));
     firsts
 }
 

@@ -14,6 +14,9 @@
 //! without limit and hold acknowledged-looking work that a crash would lose. Nothing is
 //! acknowledged before its transaction commits: a failed write answers every decision of the
 //! batch with [`LogError::Store`], never with an outcome.
+//!
+//! Metrics: `arbiter_decision_log_batch_size` and `arbiter_decision_log_write_seconds`
+//! (histograms, per batch), `arbiter_decision_log_busy_total` (appends refused as busy).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -60,6 +63,7 @@ pub enum LogError {
 
 type Reply = oneshot::Sender<Result<AppendOutcome, LogError>>;
 
+#[derive(Debug)]
 struct Pending {
     decision: Decision,
     reply: Reply,
@@ -67,6 +71,7 @@ struct Pending {
 
 /// The handle requests append through. Share it (`Arc`); call [`DecisionLog::shutdown`] to
 /// flush at exit. Dropping every handle also flushes, in the background.
+#[derive(Debug)]
 pub struct DecisionLog {
     /// Bounded: a full queue is the back-pressure signal, never a reason to buffer more.
     tx: mpsc::Sender<Pending>,
@@ -138,6 +143,7 @@ impl DecisionLog {
 }
 
 /// The answer to one [`DecisionLog::submit`].
+#[derive(Debug)]
 pub struct PendingAppend {
     rx: oneshot::Receiver<Result<AppendOutcome, LogError>>,
 }
@@ -164,7 +170,8 @@ async fn write_loop(
     loop {
         tokio::select! {
             biased;
-            // Closing the receiver refuses new sends but still yields what is queued.
+            // Closing the receiver refuses new sends but still yields what is queued. (A
+            // dropped `DecisionLog` resolves this too: it flushes the same way.)
             _ = &mut stop, if !stopping => {
                 stopping = true;
                 rx.close();
@@ -174,70 +181,83 @@ async fn write_loop(
                 if taken == 0 {
                     return; // closed and drained
                 }
-                write_batch(&*store, std::mem::take(&mut batch)).await;
-                batch.reserve(max_batch);
+                write_batch(&*store, &mut batch).await;
             }
         }
     }
 }
 
-async fn write_batch(store: &dyn DecisionStore, batch: Vec<Pending>) {
+/// Writes and answers everything in `pending`, leaving it empty (its capacity is reused).
+async fn write_batch(store: &dyn DecisionStore, pending: &mut Vec<Pending>) {
     let (decisions, replies): (Vec<Decision>, Vec<Reply>) =
-        batch.into_iter().map(|p| (p.decision, p.reply)).unzip();
+        pending.drain(..).map(|p| (p.decision, p.reply)).unzip();
     metrics::histogram!("arbiter_decision_log_batch_size").record(decisions.len() as f64);
     let started = Instant::now();
-    let result = store.insert_decisions(&decisions).await;
+    let result = insert(store, &decisions).await;
     metrics::histogram!("arbiter_decision_log_write_seconds")
         .record(started.elapsed().as_secs_f64());
     match result {
-        Ok(outcomes) if outcomes.len() == replies.len() => {
+        Ok(outcomes) => {
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 // The requester may have gone away; the decision is stored all the same.
                 let _ = reply.send(Ok(outcome));
             }
         }
-        Ok(outcomes) => {
-            let e = StoreError::Backend(format!(
-                "store answered {} outcomes for {} decisions",
-                outcomes.len(),
-                replies.len()
-            ));
-            tracing::error!(error = %e, "decision log batch failed");
-            fail_all(replies, &e);
-        }
         // A row the database refuses (PostgreSQL rejects `\u0000` in text) must fail only its
-        // own request: retry the batch one decision at a time. Not when the database is
-        // unavailable, where every retry would fail the same way.
+        // own request, so the batch is retried one decision at a time. Not when the database
+        // is unavailable: every retry would fail the same way.
         Err(e) if replies.len() > 1 && !matches!(e, StoreError::Unavailable(_)) => {
-            tracing::warn!(error = %e, size = replies.len(), "decision log batch failed; writing its decisions one by one");
-            for (decision, reply) in decisions.iter().zip(replies) {
-                let answer = match store.insert_decisions(std::slice::from_ref(decision)).await {
-                    Ok(outcomes) => match <[AppendOutcome; 1]>::try_from(outcomes) {
-                        Ok([outcome]) => Ok(outcome),
-                        Err(outcomes) => Err(LogError::Store(StoreError::Backend(format!(
-                            "store answered {} outcomes for 1 decision",
-                            outcomes.len()
-                        )))),
-                    },
-                    Err(e) => {
-                        tracing::error!(error = %e, request_id = %decision.request_id, "decision not logged");
-                        Err(LogError::Store(e))
-                    }
-                };
-                let _ = reply.send(answer);
-            }
+            tracing::warn!(error = %e, size = replies.len(), "decision log batch failed; retrying its decisions one by one");
+            write_one_by_one(store, &decisions, replies).await;
         }
         Err(e) => {
             tracing::error!(error = %e, size = replies.len(), "decision log batch failed");
-            fail_all(replies, &e);
+            for reply in replies {
+                let _ = reply.send(Err(LogError::Store(copy_error(&e))));
+            }
         }
     }
 }
 
-fn fail_all(replies: Vec<Reply>, e: &StoreError) {
-    for reply in replies {
-        let _ = reply.send(Err(LogError::Store(copy_error(e))));
+async fn write_one_by_one(store: &dyn DecisionStore, decisions: &[Decision], replies: Vec<Reply>) {
+    // Once the database is unavailable the rest fail at once instead of each timing out.
+    let mut down: Option<StoreError> = None;
+    for (decision, reply) in decisions.iter().zip(replies) {
+        let answer = match &down {
+            Some(e) => Err(copy_error(e)),
+            None => insert(store, std::slice::from_ref(decision))
+                .await
+                .and_then(|outcomes| {
+                    outcomes
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| StoreError::Backend("store answered no outcome".into()))
+                }),
+        };
+        if let Err(e) = &answer {
+            tracing::error!(error = %e, request_id = %decision.request_id, "decision not logged");
+            if matches!(e, StoreError::Unavailable(_)) {
+                down = Some(copy_error(e));
+            }
+        }
+        let _ = reply.send(answer.map_err(LogError::Store));
     }
+}
+
+/// `insert_decisions`, holding the store to its contract of one outcome per decision.
+async fn insert(
+    store: &dyn DecisionStore,
+    decisions: &[Decision],
+) -> Result<Vec<AppendOutcome>, StoreError> {
+    let outcomes = store.insert_decisions(decisions).await?;
+    if outcomes.len() != decisions.len() {
+        return Err(StoreError::Backend(format!(
+            "store answered {} outcomes for {} decisions",
+            outcomes.len(),
+            decisions.len()
+        )));
+    }
+    Ok(outcomes)
 }
 
 /// `StoreError` is not `Clone`; every request of a failed batch gets its own copy.

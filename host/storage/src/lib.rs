@@ -11,11 +11,11 @@ mod columns;
 mod connect;
 mod decision_log;
 mod error;
-pub mod postgres;
+mod postgres;
 mod rows;
-pub mod sqlite;
+mod sqlite;
 
-pub use connect::{Backend, connect, migrate};
+pub use connect::{Backend, DEFAULT_SQLITE_FILE, connect, migrate};
 pub use decision_log::{DecisionLog, DecisionLogConfig, LogError, PendingAppend};
 pub use error::StorageError;
 pub use postgres::PgStore;

@@ -13,7 +13,7 @@ mod keys;
 mod lists;
 mod policy_sets;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use arbiter_engine::store::{Health, StoreError};
@@ -44,10 +44,12 @@ impl SqliteStore {
     /// `path`.
     pub async fn open(path: &Path) -> Result<SqliteStore, StorageError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|source| StorageError::CreateDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
         }
         let connect_error = |source| StorageError::Connect {
             backend: describe(path),
@@ -102,7 +104,7 @@ impl SqliteStore {
 
 /// `SQLite at \`path\``, for error messages.
 pub(crate) fn describe(path: &Path) -> String {
-    format!("SQLite at `{}`", PathBuf::from(path).display())
+    format!("SQLite at `{}`", path.display())
 }
 
 #[async_trait]
@@ -113,5 +115,43 @@ impl Health for SqliteStore {
             .await
             .map(drop)
             .map_err(store_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pragma(pool: &SqlitePool, name: &str) -> i64 {
+        let sql = format!("PRAGMA {name}");
+        sqlx::query_scalar(&sql)
+            .fetch_one(pool)
+            .await
+            .expect("pragma")
+    }
+
+    #[tokio::test]
+    async fn connections_are_durable_and_readers_cannot_write() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = SqliteStore::open(&dir.path().join("a.db"))
+            .await
+            .expect("open");
+        for pool in [&store.writer, &store.reader] {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .expect("journal mode");
+            assert_eq!(mode, "wal");
+            assert_eq!(pragma(pool, "synchronous").await, 2, "FULL");
+            assert_eq!(pragma(pool, "foreign_keys").await, 1);
+            assert_eq!(pragma(pool, "busy_timeout").await, 5000);
+        }
+        assert_eq!(pragma(&store.writer, "query_only").await, 0);
+        assert_eq!(pragma(&store.reader, "query_only").await, 1);
+        let write = sqlx::query("DELETE FROM api_keys")
+            .execute(&store.reader)
+            .await;
+        assert!(write.is_err(), "a reader connection refused the write");
+        store.close().await;
     }
 }
