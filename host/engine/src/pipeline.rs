@@ -43,6 +43,10 @@ pub struct Pipeline {
     clock: Arc<dyn Clock>,
 }
 
+fn finite_or_zero(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
+}
+
 fn micros(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
@@ -108,7 +112,8 @@ impl Pipeline {
             let t = Instant::now();
             if let Some(graph) = &self.graph {
                 let outcome = graph.score(&ctx);
-                score += f64::from(outcome.features.score) * policy.set.weights.graph;
+                score +=
+                    finite_or_zero(f64::from(outcome.features.score)) * policy.set.weights.graph;
                 for r in &outcome.reasons {
                     reasons.push(Reason {
                         layer: Layer::Graph,
@@ -123,7 +128,11 @@ impl Pipeline {
             timings.graph_us = micros(t);
 
             let t = Instant::now();
-            let results = policy.rules.evaluate(&ctx);
+            let mut results = policy.rules.evaluate(&ctx);
+            for r in &mut results {
+                // A non-finite score cannot be stored or replayed; it never counts anyway.
+                r.score = finite_or_zero(r.score);
+            }
             timings.rules_us = micros(t);
             let mut action = Action::None;
             for r in &results {
@@ -154,7 +163,7 @@ impl Pipeline {
 
             let t = Instant::now();
             if let Some(model) = model.as_deref() {
-                let p = model.probability(&ctx).clamp(0.0, 1.0);
+                let p = finite_or_zero(model.probability(&ctx)).clamp(0.0, 1.0);
                 score += p * policy.set.weights.model;
                 layers.model = Some(ModelOutcome {
                     version: model.version(),

@@ -96,6 +96,13 @@ impl DecisionRequest {
         }
         let value: Value =
             serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
+        // PostgreSQL cannot store NUL in text or JSONB; refuse it here rather than fail the log.
+        if body.windows(6).any(|w| w == br"\u0000") {
+            return Err(RequestError::InvalidValue {
+                field: "body".into(),
+                message: "strings must not contain the NUL character (\\u0000)".into(),
+            });
+        }
         DecisionRequest::from_value(value)
     }
 

@@ -9,7 +9,7 @@ use crate::keys::ApiKey;
 use crate::lists::{ListEntry, ListKind};
 use crate::policy_set::{ModuleRef, PolicySet, Thresholds, Weights};
 
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     /// The database cannot be reached; the caller should retry later.
     #[error("database unavailable: {0}")]

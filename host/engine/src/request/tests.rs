@@ -127,3 +127,12 @@ fn refuses_invalid_json_and_bad_ip() {
         matches!(parse(v), Err(RequestError::InvalidValue { field, .. }) if field == "device.ip")
     );
 }
+
+#[test]
+fn refuses_nul_characters() {
+    let body = br#"{"request_id":"r","event":"account.login","user":{"id":"u\u0000"}}"#;
+    assert!(matches!(
+        DecisionRequest::from_slice(body),
+        Err(RequestError::InvalidValue { field, .. }) if field == "body"
+    ));
+}
