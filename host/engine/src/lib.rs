@@ -2,7 +2,8 @@
 //!
 //! Owns what a decision *is*: the request contract and its validation, normalisation, the
 //! enriched context, velocity features, the list layer, the staged pipeline (lists, rules,
-//! graph, model, score bands), policy sets and the store traits the backends implement.
+//! graph, model, score bands), policy sets, the policy registry's records (modules, rollouts,
+//! audit) and the store traits the backends implement.
 //!
 //! It must not know about HTTP or SQL: the HTTP edge lives in `arbiter-host`, the SQLite and
 //! PostgreSQL implementations of [`store`] in `arbiter-storage`.
@@ -20,6 +21,7 @@ pub mod money;
 pub mod normalize;
 pub mod pipeline;
 pub mod policy_set;
+pub mod registry;
 pub mod request;
 pub mod stages;
 pub mod store;

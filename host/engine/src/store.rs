@@ -8,6 +8,9 @@ use crate::decision::Decision;
 use crate::keys::ApiKey;
 use crate::lists::{ListEntry, ListKind};
 use crate::policy_set::{ModuleRef, PolicySet, Thresholds, Weights};
+use crate::registry::{
+    AuditEntry, Guard, PolicyModule, Rollout, RolloutMode, RolloutStatus, StoredModule,
+};
 
 #[derive(Debug, Clone, Error)]
 pub enum StoreError {
@@ -83,6 +86,139 @@ pub trait Health: Send + Sync + 'static {
 }
 
 /// Everything one backend provides.
-pub trait Store: DecisionStore + ListStore + KeyStore + PolicySetStore + Health {}
+pub trait Store:
+    DecisionStore
+    + ListStore
+    + KeyStore
+    + PolicySetStore
+    + PolicyModuleStore
+    + RolloutStore
+    + AuditStore
+    + Health
+{
+}
 
-impl<T: DecisionStore + ListStore + KeyStore + PolicySetStore + Health> Store for T {}
+impl<
+    T: DecisionStore
+        + ListStore
+        + KeyStore
+        + PolicySetStore
+        + PolicyModuleStore
+        + RolloutStore
+        + AuditStore
+        + Health,
+> Store for T
+{
+}
+
+/// The result of storing a module's bytes under a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleInsert {
+    /// Stored under the next version for its name.
+    Created(PolicyModule),
+    /// The same bytes (same SHA-256) were already stored under this name; nothing was written.
+    Existing(PolicyModule),
+}
+
+impl ModuleInsert {
+    /// The stored version, new or not.
+    pub fn module(&self) -> &PolicyModule {
+        match self {
+            ModuleInsert::Created(m) | ModuleInsert::Existing(m) => m,
+        }
+    }
+}
+
+#[async_trait]
+pub trait PolicyModuleStore: Send + Sync + 'static {
+    /// Stores module bytes under `name`: the next version for that name (1, 2, 3, … with no
+    /// gap, whatever the concurrency), or the existing version when the same `sha256` is
+    /// already stored under `name`. The caller has validated the bytes and computed `sha256`
+    /// (lowercase hex) and `size_bytes` from `wasm`; `precompiled` is the runtime's serialized
+    /// compilation of it.
+    async fn insert_module(
+        &self,
+        name: &str,
+        sha256: &str,
+        size_bytes: i64,
+        wasm: &[u8],
+        precompiled: &[u8],
+        created_by: &str,
+    ) -> Result<ModuleInsert, StoreError>;
+    /// One version with its bytes.
+    async fn get_module(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<Option<StoredModule>, StoreError>;
+    /// Every version of every module, without bytes, ordered by name then version.
+    async fn list_modules(&self) -> Result<Vec<PolicyModule>, StoreError>;
+    /// The versions of one module, without bytes, oldest first; empty for an unknown name.
+    async fn list_module_versions(&self, name: &str) -> Result<Vec<PolicyModule>, StoreError>;
+}
+
+/// The result of asking to start a rollout. Another active rollout is an expected answer (the
+/// HTTP edge turns it into a 409 naming it), not a store failure, so it is a value here rather
+/// than a [`StoreError`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum RolloutStart {
+    /// Stored as the one active rollout.
+    Started(Rollout),
+    /// Nothing was written: this rollout is active and must end first.
+    AlreadyActive(Rollout),
+}
+
+#[async_trait]
+pub trait RolloutStore: Send + Sync + 'static {
+    /// Starts a rollout of `candidate` against `stable` (the caller passes the active policy
+    /// set version), unless one is already active. Both versions must exist: naming a missing
+    /// one is a [`StoreError::Backend`] that names it. `percent` above 100 is refused the same
+    /// way.
+    async fn start_rollout(
+        &self,
+        stable: i64,
+        candidate: i64,
+        percent: u8,
+        mode: RolloutMode,
+        guard: Option<Guard>,
+        created_by: &str,
+    ) -> Result<RolloutStart, StoreError>;
+    /// The active rollout, if any.
+    async fn current_rollout(&self) -> Result<Option<Rollout>, StoreError>;
+    /// Ends rollout `id` as [`RolloutStatus::Promoted`] (the candidate becomes the active
+    /// policy set, in the same transaction) or [`RolloutStatus::RolledBack`] (the active set
+    /// is left alone), recording `reason`. Only an active rollout ends: `None` when `id` is
+    /// unknown or already ended, so replicas racing to end the same rollout end it once and
+    /// exactly one of them gets `Some`. Ending as `Active` is a [`StoreError::Backend`].
+    async fn end_rollout(
+        &self,
+        id: i64,
+        status: RolloutStatus,
+        reason: Option<&str>,
+    ) -> Result<Option<Rollout>, StoreError>;
+    /// Changes the candidate's share of an active rollout; `None` when `id` is not active.
+    async fn set_rollout_percent(
+        &self,
+        id: i64,
+        percent: u8,
+    ) -> Result<Option<Rollout>, StoreError>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// Appends one entry stamped with the current time and the next id.
+    async fn append_audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Result<AuditEntry, StoreError>;
+    /// At most `limit` entries, newest first, with ids below `before_id` when given (pass the
+    /// last id of one page to get the next).
+    async fn list_audit(
+        &self,
+        limit: u32,
+        before_id: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+}

@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 
 use arbiter_engine::keys::Scope;
 use arbiter_engine::lists::{ListKind, ListName};
+use arbiter_engine::registry::{RolloutMode, RolloutStatus};
 use arbiter_engine::store::StoreError;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -15,6 +16,11 @@ use serde::de::DeserializeOwned;
 /// backends keep microseconds, so both truncate a timestamp the same way.
 pub(crate) fn timestamp_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Now, to the microsecond both backends keep: a value a write returns equals its read-back.
+pub(crate) fn stored_now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 pub(crate) fn parse_timestamp(s: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -46,6 +52,15 @@ pub(crate) fn parse_list_name(s: &str) -> Result<ListName, StoreError> {
 
 pub(crate) fn parse_list_kind(s: &str) -> Result<ListKind, StoreError> {
     ListKind::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown list kind `{s}`")))
+}
+
+pub(crate) fn parse_rollout_mode(s: &str) -> Result<RolloutMode, StoreError> {
+    RolloutMode::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown rollout mode `{s}`")))
+}
+
+pub(crate) fn parse_rollout_status(s: &str) -> Result<RolloutStatus, StoreError> {
+    RolloutStatus::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown rollout status `{s}`")))
 }
 
 pub(crate) fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String, StoreError> {

@@ -1,8 +1,11 @@
-//! Storage errors: [`StorageError`] for opening and migrating a database, and the one mapping
-//! from sqlx's errors to the engine's [`StoreError`] that every query goes through.
+//! Storage errors: [`StorageError`] for opening and migrating a database, the one mapping
+//! from sqlx's errors to the engine's [`StoreError`] that every query goes through, and the
+//! refusals both backends give before a bad argument reaches a constraint (so the message names
+//! the value instead of quoting the database).
 
 use std::path::PathBuf;
 
+use arbiter_engine::registry::RolloutStatus;
 use arbiter_engine::store::StoreError;
 use sqlx::migrate::MigrateError;
 use sqlx::postgres::PgDatabaseError;
@@ -74,6 +77,38 @@ pub(crate) fn missing_policy_set(e: sqlx::Error, version: i64) -> StoreError {
         }
         _ => store_error(e),
     }
+}
+
+/// Refuses a rollout naming a policy set version that is not among `found` (the versions of
+/// `wanted` that exist), naming the first missing one.
+pub(crate) fn require_policy_sets(found: &[i64], wanted: &[i64]) -> Result<(), StoreError> {
+    match wanted.iter().find(|v| !found.contains(v)) {
+        Some(missing) => Err(StoreError::Backend(format!(
+            "policy set version `{missing}` does not exist"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a rollout share above 100 % before it reaches the database's CHECK constraint, with
+/// a message that names it.
+pub(crate) fn require_percent(percent: u8) -> Result<(), StoreError> {
+    if percent > 100 {
+        return Err(StoreError::Backend(format!(
+            "rollout percent `{percent}` is above 100"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses to "end" a rollout as `active`: it ends promoted or rolled back.
+pub(crate) fn require_ending(status: RolloutStatus) -> Result<(), StoreError> {
+    if status == RolloutStatus::Active {
+        return Err(StoreError::Backend(
+            "a rollout ends as `promoted` or `rolled_back`, not `active`".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// SQLite primary result codes (the low byte of the extended code) that mean "not now":

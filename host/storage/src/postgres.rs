@@ -6,10 +6,13 @@
 //! acquiring after a few seconds, so an unreachable database surfaces as
 //! [`StoreError::Unavailable`] (a 503) instead of a request hanging.
 
+mod audit;
 mod decisions;
 mod keys;
 mod lists;
+mod modules;
 mod policy_sets;
+mod rollouts;
 
 use std::time::Duration;
 

@@ -6,11 +6,13 @@ use arbiter_engine::Decision;
 use arbiter_engine::keys::ApiKey;
 use arbiter_engine::lists::ListEntry;
 use arbiter_engine::policy_set::PolicySet;
+use arbiter_engine::registry::{AuditEntry, PolicyModule, Rollout, StoredModule};
 use arbiter_engine::store::StoreError;
 use chrono::{DateTime, Utc};
 
 use crate::columns::{
-    from_json, parse_list_kind, parse_list_name, parse_scopes, parse_timestamp, to_json,
+    from_json, parse_list_kind, parse_list_name, parse_rollout_mode, parse_rollout_status,
+    parse_scopes, parse_timestamp, to_json,
 };
 
 /// A timestamp column as the backend returns it.
@@ -128,6 +130,137 @@ impl PolicySetRow {
             thresholds: from_json(&self.thresholds, "policy set thresholds")?,
             weights: from_json(&self.weights, "policy set weights")?,
             policies: from_json(&self.policies, "policy set modules")?,
+        })
+    }
+}
+
+/// A module version without its bytes: [`module_columns!`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct ModuleRow<T> {
+    name: String,
+    version: i64,
+    sha256: String,
+    size_bytes: i64,
+    created_at: T,
+    created_by: String,
+}
+
+/// The columns of a [`ModuleRow`], the same in both dialects; a macro so that statements stay
+/// `concat!`-ed static strings.
+macro_rules! module_columns {
+    () => {
+        "name, version, sha256, size_bytes, created_at, created_by"
+    };
+}
+pub(crate) use module_columns;
+
+impl<T: StoredTime> ModuleRow<T> {
+    pub fn into_module(self) -> Result<PolicyModule, StoreError> {
+        Ok(PolicyModule {
+            name: self.name,
+            version: self.version,
+            sha256: self.sha256,
+            size_bytes: self.size_bytes,
+            created_at: self.created_at.into_utc()?,
+            created_by: self.created_by,
+        })
+    }
+}
+
+/// A module version with its bytes: [`module_columns!`], `wasm, precompiled`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoredModuleRow<T> {
+    name: String,
+    version: i64,
+    sha256: String,
+    size_bytes: i64,
+    created_at: T,
+    created_by: String,
+    wasm: Vec<u8>,
+    precompiled: Vec<u8>,
+}
+
+impl<T: StoredTime> StoredModuleRow<T> {
+    pub fn into_stored(self) -> Result<StoredModule, StoreError> {
+        let module = ModuleRow {
+            name: self.name,
+            version: self.version,
+            sha256: self.sha256,
+            size_bytes: self.size_bytes,
+            created_at: self.created_at,
+            created_by: self.created_by,
+        }
+        .into_module()?;
+        Ok(StoredModule {
+            module,
+            wasm: self.wasm,
+            precompiled: self.precompiled,
+        })
+    }
+}
+
+/// One `rollouts` row; `guard` is JSON text (PostgreSQL selects it with `::text`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct RolloutRow<T> {
+    id: i64,
+    stable: i64,
+    candidate: i64,
+    percent: i32,
+    mode: String,
+    guard: Option<String>,
+    status: String,
+    reason: Option<String>,
+    started_at: T,
+    ended_at: Option<T>,
+    created_by: String,
+}
+
+impl<T: StoredTime> RolloutRow<T> {
+    pub fn into_rollout(self) -> Result<Rollout, StoreError> {
+        Ok(Rollout {
+            id: self.id,
+            stable: self.stable,
+            candidate: self.candidate,
+            percent: u8::try_from(self.percent)
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("rollout percent `{}`", self.percent))
+                })?,
+            mode: parse_rollout_mode(&self.mode)?,
+            guard: self
+                .guard
+                .map(|g| from_json(&g, "rollout guard"))
+                .transpose()?,
+            status: parse_rollout_status(&self.status)?,
+            reason: self.reason,
+            started_at: self.started_at.into_utc()?,
+            ended_at: self.ended_at.map(StoredTime::into_utc).transpose()?,
+            created_by: self.created_by,
+        })
+    }
+}
+
+/// One `audit_log` row; `detail` is JSON text (PostgreSQL selects it with `::text`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow<T> {
+    id: i64,
+    at: T,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+impl<T: StoredTime> AuditRow<T> {
+    pub fn into_entry(self) -> Result<AuditEntry, StoreError> {
+        Ok(AuditEntry {
+            id: self.id,
+            at: self.at.into_utc()?,
+            actor: self.actor,
+            action: self.action,
+            target: self.target,
+            detail: from_json(&self.detail, "audit detail")?,
         })
     }
 }

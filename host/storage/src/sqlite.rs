@@ -8,10 +8,13 @@
 //! returns (a decision is durable before its 200); the decision log's group commit pays that
 //! fsync once per batch rather than once per decision.
 
+mod audit;
 mod decisions;
 mod keys;
 mod lists;
+mod modules;
 mod policy_sets;
+mod rollouts;
 
 use std::path::Path;
 use std::time::Duration;
