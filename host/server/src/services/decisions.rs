@@ -55,17 +55,13 @@ impl DecisionService {
     /// Decides `req` and returns only once the decision is durable.
     ///
     /// A repeated `request_id` is answered from the log (same body) or refused (different
-    /// body). Two concurrent duplicates both reach the log; its unique index lets exactly one
-    /// in, and the other is answered with the stored decision.
+    /// body). There is no read before deciding: the log's unique index on `request_id` is the
+    /// one arbiter, for sequential retries and concurrent duplicates alike, and it answers a
+    /// duplicate with the stored decision. A retry costs one pipeline evaluation, which is
+    /// cheaper than a database read on every first attempt; velocity and graph are fed only
+    /// for the decision that was inserted, so a retry is never counted twice.
     pub async fn decide(&self, req: DecisionRequest) -> Result<DecideOutcome, DecideError> {
         let started = Instant::now();
-        if let Some(stored) = self
-            .store
-            .get_decision_by_request_id(&req.request_id)
-            .await?
-        {
-            return replay(stored, &req);
-        }
         let decision = self
             .pipeline
             .decide(&req)
