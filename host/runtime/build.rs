@@ -206,13 +206,12 @@ fn build_policies(policies: &Path, target_dir: &Path) {
     let output = command
         .output()
         .unwrap_or_else(|error| panic!("running the nested cargo build of the policies: {error}"));
-    if !output.status.success() {
-        panic!(
-            "building the policies workspace for {WASM_TARGET} failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    assert!(
+        output.status.success(),
+        "building the policies workspace for {WASM_TARGET} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// The example policies: every directory under `policies/examples` with a manifest,

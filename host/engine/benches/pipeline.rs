@@ -9,6 +9,7 @@ use arbiter_engine::clock::SystemClock;
 use arbiter_engine::lists::{ListEntry, ListKind, ListName, ListSnapshot};
 use arbiter_engine::pipeline::{ActivePolicy, Pipeline, PipelineState};
 use arbiter_engine::policy_set::PolicySet;
+use arbiter_engine::routing::PolicyRouting;
 use arbiter_engine::stages::NoModules;
 use arbiter_engine::velocity::InProcessVelocity;
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -46,15 +47,17 @@ fn bench(c: &mut Criterion) {
     let velocity = Arc::new(InProcessVelocity::new(100_000));
     let state = PipelineState {
         lists: Arc::new(ArcSwap::from_pointee(lists(10_000))),
-        policy: Arc::new(ArcSwap::from_pointee(ActivePolicy {
-            set: PolicySet {
-                version: 1,
-                thresholds: Default::default(),
-                weights: Default::default(),
-                policies: vec![],
+        policy: Arc::new(ArcSwap::from_pointee(PolicyRouting::stable_only(Arc::new(
+            ActivePolicy {
+                set: PolicySet {
+                    version: 1,
+                    thresholds: Default::default(),
+                    weights: Default::default(),
+                    policies: vec![],
+                },
+                rules: Arc::new(NoModules),
             },
-            rules: Arc::new(NoModules),
-        })),
+        )))),
         model: Arc::new(ArcSwapOption::empty()),
     };
     let pipeline = Pipeline::new(state, velocity, None, Arc::new(SystemClock));

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::action::Action;
 use crate::context::EnrichedContext;
 use crate::lists::ListOutcome;
+use crate::routing::Arm;
 use crate::stages::{GraphOutcome, ModelOutcome, ModuleResult};
 
 /// `dec_<uuid v7>`: time-ordered, so the log's primary key index stays append-friendly.
@@ -54,6 +55,9 @@ pub struct StageTimings {
     pub rules_us: u64,
     pub graph_us: u64,
     pub model_us: u64,
+    /// The shadow candidate's rules and bands, when one ran.
+    #[serde(default)]
+    pub shadow_us: u64,
 }
 
 /// Every layer's result.
@@ -67,7 +71,28 @@ pub struct LayerResults {
     pub model: Option<ModelOutcome>,
     /// The action of the score bands alone.
     pub band: Option<Action>,
+    /// True when a shadow candidate was due but skipped because the enforced rules layer
+    /// exceeded the shadow budget.
+    #[serde(default)]
+    pub shadow_skipped: bool,
     pub timings: StageTimings,
+}
+
+/// The rollout a decision took part in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutAssignment {
+    pub rollout_id: i64,
+    pub arm: Arm,
+}
+
+/// What a candidate set in shadow mode would have decided. Recorded, never enforced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowResult {
+    pub policy_set_version: i64,
+    pub action: Action,
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+    pub rules: Vec<ModuleResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,4 +109,15 @@ pub struct Decision {
     pub created_at: DateTime<Utc>,
     pub context: EnrichedContext,
     pub layers: LayerResults,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutAssignment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowResult>,
+}
+
+impl Decision {
+    /// Whether any module of the deciding set faulted.
+    pub fn faulted(&self) -> bool {
+        self.layers.rules.iter().any(|r| r.fault.is_some())
+    }
 }

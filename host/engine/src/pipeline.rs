@@ -1,23 +1,41 @@
-//! The decision pipeline: enrich, lists, rules, graph, model, score bands — in that order.
+//! The decision pipeline: enrich, lists, graph, rules, model, score bands.
 //!
 //! A request loads each hot-swapped snapshot once at its start (`load_full`) and uses it to
 //! the end, so one decision is made by exactly one list snapshot, one policy set and one
-//! model, and records which.
+//! model, and records which. The graph and model run before the rules so that policies can
+//! read graph features; their score contributions are added to the rules' like any other.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::action::Action;
 use crate::clock::Clock;
 use crate::context::EnrichedContext;
-use crate::decision::{Decision, DecisionId, Layer, LayerResults, Reason, StageTimings};
+use crate::decision::{
+    Decision, DecisionId, Layer, LayerResults, Reason, RolloutAssignment, ShadowResult,
+    StageTimings,
+};
 use crate::lists::{ListName, ListSnapshot};
 use crate::policy_set::PolicySet;
 use crate::request::DecisionRequest;
-use crate::stages::{GraphStage, ModelOutcome, ModelStage, RuleEvaluator};
+use crate::routing::PolicyRouting;
+use crate::stages::{
+    GraphOutcome, GraphStage, ModelOutcome, ModelStage, ModuleResult, RuleEvaluator,
+};
 use crate::velocity::{VelocityError, VelocityEvent, VelocityStore};
+
+/// A shadow candidate is evaluated only when the enforced rules layer took less than this, so
+/// a request that is already slow is not made slower by a set that is not enforced; a skipped
+/// shadow is recorded as such. Two milliseconds is two orders of magnitude above the rules
+/// layer's cost in a release build; unoptimised (debug) builds run the host glue far slower,
+/// so they get a budget that does not skip shadows in tests.
+pub const SHADOW_BUDGET: Duration = if cfg!(debug_assertions) {
+    Duration::from_millis(500)
+} else {
+    Duration::from_millis(2)
+};
 
 /// A policy set ready to evaluate: its definition and its bound rule evaluator.
 pub struct ActivePolicy {
@@ -30,8 +48,8 @@ pub struct ActivePolicy {
 pub struct PipelineState {
     /// Replaced whole on any list change; read once per request.
     pub lists: Arc<ArcSwap<ListSnapshot>>,
-    /// Replaced whole on promote or rollback; read once per request.
-    pub policy: Arc<ArcSwap<ActivePolicy>>,
+    /// Replaced whole on any policy or rollout change; read once per request.
+    pub policy: Arc<ArcSwap<PolicyRouting>>,
     /// `None` until a model is activated.
     pub model: Arc<ArcSwapOption<Box<dyn ModelStage>>>,
 }
@@ -49,6 +67,83 @@ fn finite_or_zero(x: f64) -> f64 {
 
 fn micros(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// One policy set's verdict on a context whose other layers are already computed.
+struct PolicyEvaluation {
+    action: Action,
+    band: Action,
+    score: f64,
+    reasons: Vec<Reason>,
+    rules: Vec<ModuleResult>,
+}
+
+/// Rules, then the score bands, for one policy set. `base_score` and `base_reasons` carry the
+/// list, graph and model contributions (weighted by this set).
+fn evaluate_policy(
+    policy: &ActivePolicy,
+    ctx: &EnrichedContext,
+    graph: Option<&GraphOutcome>,
+    model: Option<&ModelOutcome>,
+    watch_hits: usize,
+) -> PolicyEvaluation {
+    let weights = &policy.set.weights;
+    let mut score = weights.watch * watch_hits as f64;
+    if let Some(g) = graph {
+        score += finite_or_zero(f64::from(g.features.score)) * weights.graph;
+    }
+    if let Some(m) = model {
+        score += m.probability * weights.model;
+    }
+    let mut results = policy.rules.evaluate(ctx);
+    let mut reasons = Vec::new();
+    let mut action = Action::None;
+    for r in &mut results {
+        // A non-finite score cannot be stored or replayed; it never counts anyway.
+        r.score = finite_or_zero(r.score);
+        action = action.combine(r.effective_action());
+        score += r.effective_score();
+        let source = r.source();
+        for reason in &r.reasons {
+            reasons.push(Reason {
+                layer: Layer::Rule,
+                code: reason.code.clone(),
+                source: source.clone(),
+                detail: reason.detail.clone(),
+            });
+        }
+        if let Some(fault) = &r.fault {
+            reasons.push(Reason {
+                layer: Layer::Rule,
+                code: "rule.fault".into(),
+                source,
+                detail: Some(format!(
+                    "{:?} ({:?} fail mode): {}",
+                    fault.kind, r.fail_mode, fault.message
+                )),
+            });
+        }
+    }
+    let band = policy.set.thresholds.band(score);
+    if band > Action::Accept {
+        reasons.push(Reason {
+            layer: Layer::Score,
+            code: format!("score.{}", band.as_str()),
+            source: format!("policy_set@{}", policy.set.version),
+            detail: Some(format!(
+                "score {score:.2} against thresholds challenge {} / reject {}",
+                policy.set.thresholds.challenge, policy.set.thresholds.reject
+            )),
+        });
+    }
+    PolicyEvaluation {
+        // A rule's `accept` never beats the bands, and `none` is never final.
+        action: action.combine(band).max(Action::Accept),
+        band,
+        score,
+        reasons,
+        rules: results,
+    }
 }
 
 impl Pipeline {
@@ -71,10 +166,10 @@ impl Pipeline {
     pub async fn decide(&self, req: &DecisionRequest) -> Result<Decision, VelocityError> {
         let now = self.clock.now();
         let lists = self.state.lists.load_full();
-        let policy = self.state.policy.load_full();
+        let routing = self.state.policy.load_full();
         let model = self.state.model.load_full();
+        let route = routing.route(&req.user_id);
         let mut timings = StageTimings::default();
-        let mut reasons = Vec::new();
 
         let t = Instant::now();
         let mut ctx = EnrichedContext::normalise(req);
@@ -87,11 +182,10 @@ impl Pipeline {
         let t = Instant::now();
         let list_outcome = lists.evaluate(&ctx, now);
         timings.lists_us = micros(t);
-        let mut score = 0.0;
+        let mut reasons = Vec::new();
         for hit in &list_outcome.hits {
             if hit.list == ListName::Watch {
                 ctx.watch_hits.push(hit.code.clone());
-                score += policy.set.weights.watch;
             }
             reasons.push(Reason {
                 layer: Layer::List,
@@ -100,20 +194,21 @@ impl Pipeline {
                 detail: Some(hit.reason.clone()).filter(|r| !r.is_empty()),
             });
         }
-
+        let watch_hits = ctx.watch_hits.len();
+        let deciding = route.deciding;
         let mut layers = LayerResults {
             lists: list_outcome.clone(),
             ..LayerResults::default()
         };
-        let action = if let Some(verdict) = list_outcome.verdict {
+        let mut shadow = None;
+
+        let (action, score) = if let Some(verdict) = list_outcome.verdict {
             layers.short_circuited = true;
-            verdict
+            (verdict, deciding.set.weights.watch * watch_hits as f64)
         } else {
             let t = Instant::now();
             if let Some(graph) = &self.graph {
                 let outcome = graph.score(&ctx);
-                score +=
-                    finite_or_zero(f64::from(outcome.features.score)) * policy.set.weights.graph;
                 for r in &outcome.reasons {
                     reasons.push(Reason {
                         layer: Layer::Graph,
@@ -128,64 +223,48 @@ impl Pipeline {
             timings.graph_us = micros(t);
 
             let t = Instant::now();
-            let mut results = policy.rules.evaluate(&ctx);
-            for r in &mut results {
-                // A non-finite score cannot be stored or replayed; it never counts anyway.
-                r.score = finite_or_zero(r.score);
-            }
-            timings.rules_us = micros(t);
-            let mut action = Action::None;
-            for r in &results {
-                action = action.combine(r.effective_action());
-                score += r.effective_score();
-                let source = r.source();
-                for reason in &r.reasons {
-                    reasons.push(Reason {
-                        layer: Layer::Rule,
-                        code: reason.code.clone(),
-                        source: source.clone(),
-                        detail: reason.detail.clone(),
-                    });
-                }
-                if let Some(fault) = &r.fault {
-                    reasons.push(Reason {
-                        layer: Layer::Rule,
-                        code: "rule.fault".into(),
-                        source: source.clone(),
-                        detail: Some(format!(
-                            "{:?} ({:?} fail mode): {}",
-                            fault.kind, r.fail_mode, fault.message
-                        )),
-                    });
-                }
-            }
-            layers.rules = results;
-
-            let t = Instant::now();
             if let Some(model) = model.as_deref() {
-                let p = finite_or_zero(model.probability(&ctx)).clamp(0.0, 1.0);
-                score += p * policy.set.weights.model;
                 layers.model = Some(ModelOutcome {
                     version: model.version(),
-                    probability: p,
+                    probability: finite_or_zero(model.probability(&ctx)).clamp(0.0, 1.0),
                 });
             }
             timings.model_us = micros(t);
 
-            let band = policy.set.thresholds.band(score);
-            layers.band = Some(band);
-            if band > Action::Accept {
-                reasons.push(Reason {
-                    layer: Layer::Score,
-                    code: format!("score.{}", band.as_str()),
-                    source: format!("policy_set@{}", policy.set.version),
-                    detail: Some(format!(
-                        "score {score:.2} against thresholds challenge {} / reject {}",
-                        policy.set.thresholds.challenge, policy.set.thresholds.reject
-                    )),
+            let t = Instant::now();
+            let eval = evaluate_policy(
+                deciding,
+                &ctx,
+                layers.graph.as_ref(),
+                layers.model.as_ref(),
+                watch_hits,
+            );
+            timings.rules_us = micros(t);
+
+            if route.shadow.is_some() && t.elapsed() >= SHADOW_BUDGET {
+                layers.shadow_skipped = true;
+            } else if let Some(candidate) = route.shadow {
+                let t = Instant::now();
+                let s = evaluate_policy(
+                    candidate,
+                    &ctx,
+                    layers.graph.as_ref(),
+                    layers.model.as_ref(),
+                    watch_hits,
+                );
+                timings.shadow_us = micros(t);
+                shadow = Some(ShadowResult {
+                    policy_set_version: candidate.set.version,
+                    action: s.action,
+                    score: s.score,
+                    reasons: s.reasons,
+                    rules: s.rules,
                 });
             }
-            action.combine(band)
+            reasons.extend(eval.reasons);
+            layers.rules = eval.rules;
+            layers.band = Some(eval.band);
+            (eval.action, eval.score)
         };
         layers.timings = timings;
 
@@ -193,15 +272,18 @@ impl Pipeline {
             decision_id: DecisionId::generate(),
             request_id: req.request_id.clone(),
             body_hash: req.body_hash.clone(),
-            // A rule's `accept` never beats the bands, and `none` is never final.
-            action: action.max(Action::Accept),
+            action,
             score,
             reasons,
-            policy_set_version: policy.set.version,
+            policy_set_version: deciding.set.version,
             model_version: layers.model.as_ref().map(|m| m.version),
             created_at: now,
             context: ctx,
             layers,
+            rollout: route
+                .rollout
+                .map(|(rollout_id, arm)| RolloutAssignment { rollout_id, arm }),
+            shadow,
         })
     }
 

@@ -7,6 +7,8 @@ wasmtime::component::bindgen!({
     world: "policy",
 });
 
+#[cfg(test)]
+pub(crate) use arbiter::policy::types::Reason;
 pub(crate) use arbiter::policy::types::{
-    Action, Amount, Checkpoint, GraphFeatures, Reason, Velocity, WindowStats,
+    Action, Amount, Checkpoint, GraphFeatures, Velocity, WindowStats,
 };

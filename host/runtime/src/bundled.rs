@@ -20,6 +20,7 @@ pub struct BundledPolicy {
 include!(concat!(env!("OUT_DIR"), "/bundled_policies.rs"));
 
 /// The bundled policy called `name`, if there is one.
+#[must_use]
 pub fn find(name: &str) -> Option<&'static BundledPolicy> {
     BUNDLED.iter().find(|policy| policy.name == name)
 }

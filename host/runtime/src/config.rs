@@ -17,9 +17,10 @@ pub struct RuntimeConfig {
     /// memory. Deterministic: the same module on the same context uses the same fuel, so a
     /// replay or a backtest faults exactly where the live decision did.
     ///
-    /// Default: 2,000,000 — the bundled examples use a few thousand (`fuel_used` on every
-    /// result shows it), so an honest policy has hundreds of times its need, while a runaway
-    /// one is stopped after roughly a millisecond of guest time.
+    /// Default: 1,000,000. The bundled examples use 2,000 to 18,000 per call (`fuel_used`
+    /// on every result shows it; most of it is the guest allocating the copied-in context),
+    /// so an honest policy has over fifty times its need, while a runaway one is stopped
+    /// after well under a millisecond of guest time.
     pub fuel_per_call: u64,
     /// Wall-clock backstop for one call, enforced by epoch interruption. Fuel is the real
     /// limit; this catches what fuel cannot see (a pathologically slow instruction, a host
@@ -52,7 +53,7 @@ pub struct RuntimeConfig {
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
-            fuel_per_call: 2_000_000,
+            fuel_per_call: 1_000_000,
             deadline: Duration::from_millis(200),
             memory_limit_bytes: 16 << 20,
             max_module_bytes: 4 << 20,

@@ -6,11 +6,11 @@
 //! a non-finite score would poison the decision's total, and an unbounded reason list would
 //! bloat every stored decision. Such a verdict is a `malformed_output` fault.
 
+use arbiter_engine::Action;
 use arbiter_engine::checkpoint::Checkpoint;
 use arbiter_engine::context::{AmountView, EnrichedContext, GraphFeatures};
 use arbiter_engine::stages::{Fault, FaultKind, ReasonCode};
 use arbiter_engine::velocity::{VelocityFeatures, WindowStats};
-use arbiter_engine::Action;
 
 use crate::bindings as wit;
 use crate::fault::fault;
@@ -101,10 +101,10 @@ fn velocity(velocity: &VelocityFeatures) -> wit::Velocity {
 
 fn window(stats: &WindowStats) -> wit::WindowStats {
     wit::WindowStats {
-        count1h: stats.count_1h,
-        sum1h: stats.sum_1h,
-        count24h: stats.count_24h,
-        sum24h: stats.sum_24h,
+        count_1h: stats.count_1h,
+        sum_1h: stats.sum_1h,
+        count_24h: stats.count_24h,
+        sum_24h: stats.sum_24h,
     }
 }
 
@@ -119,7 +119,7 @@ fn graph(graph: &GraphFeatures) -> wit::GraphFeatures {
         cards_per_device: graph.cards_per_device,
         cards_per_user: graph.cards_per_user,
         hops_to_fraud: graph.hops_to_fraud,
-        fraud_share2hop: graph.fraud_share_2hop,
+        fraud_share_2hop: graph.fraud_share_2hop,
         score: graph.score,
     }
 }

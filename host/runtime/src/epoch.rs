@@ -22,7 +22,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
     let tick = EPOCH_TICK.as_nanos().max(1);
     let ticks = deadline.as_nanos().div_ceil(tick);
-    u64::try_from(ticks).unwrap_or(u64::MAX - 1).saturating_add(1)
+    u64::try_from(ticks)
+        .unwrap_or(u64::MAX - 1)
+        .saturating_add(1)
 }
 
 /// Owns the ticker thread; dropping it stops and joins the thread.
@@ -31,6 +33,8 @@ pub(crate) struct Ticker {
     /// Dropping the sender wakes the thread at once (its `recv_timeout` disconnects), so
     /// shutdown never waits for a tick.
     stop: Option<Sender<()>>,
+    /// Joined on drop, so no ticker outlives its engine's last owner. `Option` only so
+    /// `drop` can take it.
     thread: Option<JoinHandle<()>>,
 }
 

@@ -5,7 +5,7 @@
 //! value instead. Messages follow the workspace convention: lowercase, context after a
 //! colon, user-supplied names in backticks.
 
-use arbiter_engine::stages::Fault;
+use arbiter_engine::stages::{Fault, FaultKind};
 use thiserror::Error;
 
 /// A module failed validation, or an artifact could not be loaded.
@@ -35,7 +35,11 @@ pub enum ModuleError {
     Signature { reason: String },
     #[error("module cannot be instantiated within the runtime's limits: {reason}")]
     Instantiate { reason: String },
-    #[error("module faults on sample context {index}: {kind:?}: {message}", kind = fault.kind, message = fault.message)]
+    #[error(
+        "module faults on sample context {index}: {kind}: {message}",
+        kind = fault_name(fault.kind),
+        message = fault.message
+    )]
     FailsSample { index: usize, fault: Fault },
     #[error(
         "module is not a pure function: sample context {sample} gave a different verdict \
@@ -65,6 +69,18 @@ impl ModuleError {
     }
 }
 
+/// The name a fault kind has on the wire (`out_of_fuel`).
+fn fault_name(kind: FaultKind) -> &'static str {
+    match kind {
+        FaultKind::Trap => "trap",
+        FaultKind::OutOfFuel => "out_of_fuel",
+        FaultKind::Deadline => "deadline",
+        FaultKind::MemoryLimit => "memory_limit",
+        FaultKind::MalformedOutput => "malformed_output",
+        FaultKind::Unavailable => "unavailable",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,9 +96,18 @@ mod tests {
             "module exceeds the 4 MiB size cap: 5000000 bytes"
         );
         assert_eq!(too_large.code(), "invalid_module");
-        let artifact = ModuleError::Artifact {
-            reason: "x".into(),
-        };
+        let artifact = ModuleError::Artifact { reason: "x".into() };
         assert_eq!(artifact.code(), "module_artifact");
+        let sample = ModuleError::FailsSample {
+            index: 1,
+            fault: Fault {
+                kind: FaultKind::OutOfFuel,
+                message: "fuel budget exhausted".into(),
+            },
+        };
+        assert_eq!(
+            sample.to_string(),
+            "module faults on sample context 1: out_of_fuel: fuel budget exhausted"
+        );
     }
 }

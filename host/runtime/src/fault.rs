@@ -37,7 +37,7 @@ pub(crate) fn classify(
         Some(trap) => fault(FaultKind::Trap, format!("trap: {trap}")),
         None => fault(
             FaultKind::MalformedOutput,
-            format!("module broke the canonical ABI: {}", chain(error)),
+            format!("module broke the canonical ABI: {}", error_chain(error)),
         ),
     }
 }
@@ -51,8 +51,9 @@ pub(crate) fn fault(kind: FaultKind, mut message: String) -> Fault {
     Fault { kind, message }
 }
 
-/// An error and its causes on one line.
-fn chain(error: &wasmtime::Error) -> String {
+/// An error and its causes on one line (wasmtime puts the detail of lift and type errors
+/// in the causes).
+pub(crate) fn error_chain(error: &wasmtime::Error) -> String {
     error
         .chain()
         .map(|cause| cause.to_string())

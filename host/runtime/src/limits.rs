@@ -17,6 +17,7 @@ const MAX_TABLES: usize = 16;
 /// The data of each policy store: only its limits (policies get no host state).
 #[derive(Debug)]
 pub(crate) struct Limits {
+    /// wasmtime's own limiter does the limiting; this type only observes it.
     inner: StoreLimits,
     /// Set when the limiter refused a memory growth, for the fault that follows.
     memory_refused: bool,

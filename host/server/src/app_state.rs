@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::services::decisions::DecisionService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
+use crate::services::policies::PolicyService;
 
 /// Cheap to clone: one `Arc` around the services.
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct Services {
     pub decisions: DecisionService,
     pub lists: ListService,
     pub keys: KeyService,
+    pub policies: Arc<PolicyService>,
     /// For readiness checks.
     pub store: Arc<dyn Store>,
     pub metrics: PrometheusHandle,

@@ -29,6 +29,22 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Upload policy modules to a running server.
+    Policy {
+        #[command(subcommand)]
+        command: crate::remote::PolicyCommand,
+    },
+    /// Create policy sets on a running server.
+    #[command(name = "policy-set")]
+    PolicySet {
+        #[command(subcommand)]
+        command: crate::remote::PolicySetCommand,
+    },
+    /// Start, promote, roll back and inspect rollouts on a running server.
+    Rollout {
+        #[command(subcommand)]
+        command: crate::remote::RolloutCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +97,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::serve::serve(listener, state, crate::serve::shutdown_signal()).await?;
             Ok(())
         }
+        Command::Policy { command } => crate::remote::policy(command).await,
+        Command::PolicySet { command } => crate::remote::policy_set(command).await,
+        Command::Rollout { command } => crate::remote::rollout(command).await,
         Command::Migrate(storage) => {
             crate::wiring::open_store(&storage).await?;
             println!("migrations applied");

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod remote;
 pub mod serve;
 pub mod services;
 pub mod telemetry;

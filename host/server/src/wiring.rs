@@ -9,9 +9,11 @@ use arbiter_engine::clock::SystemClock;
 use arbiter_engine::lists::ListSnapshot;
 use arbiter_engine::pipeline::{ActivePolicy, Pipeline, PipelineState};
 use arbiter_engine::policy_set::{PolicySet, Thresholds, Weights};
+use arbiter_engine::routing::PolicyRouting;
 use arbiter_engine::stages::NoModules;
 use arbiter_engine::store::Store;
 use arbiter_engine::velocity::InProcessVelocity;
+use arbiter_runtime::{PolicyRuntime, RuntimeConfig};
 use arbiter_storage::{DecisionLog, DecisionLogConfig};
 
 use crate::app_state::{AppState, Services};
@@ -19,6 +21,7 @@ use crate::config::ServeConfig;
 use crate::services::decisions::DecisionService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
+use crate::services::policies::PolicyService;
 
 /// Opens the configured store (running migrations).
 pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<Arc<dyn Store>> {
@@ -27,25 +30,6 @@ pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<A
     arbiter_storage::connect(config.database_url.as_deref(), &config.data_dir)
         .await
         .context("opening the database")
-}
-
-/// The policy set serving traffic; on a fresh database, creates and activates set 1.
-async fn active_policy_set(store: &dyn Store) -> anyhow::Result<PolicySet> {
-    let version = match store.active_policy_set().await? {
-        Some(v) => v,
-        None => {
-            let set = store
-                .insert_policy_set(Thresholds::default(), Weights::default(), &[])
-                .await?;
-            store.set_active_policy_set(set.version).await?;
-            tracing::info!(version = set.version, "created the initial policy set");
-            set.version
-        }
-    };
-    store
-        .get_policy_set(version)
-        .await?
-        .with_context(|| format!("active policy set {version} is missing"))
 }
 
 /// Builds every service over a store.
@@ -61,19 +45,30 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
     let n = lists.reload().await?;
     tracing::info!(entries = n, "list snapshot loaded");
 
-    let set = active_policy_set(store.as_ref()).await?;
-    if !set.policies.is_empty() {
-        anyhow::bail!(
-            "policy set {} names modules, but this build has no policy runtime",
-            set.version
-        );
-    }
+    let runtime = PolicyRuntime::new(RuntimeConfig::default())?;
+    // Until the first reload the pipeline would decide with an empty set; nothing serves
+    // before `reload` below has swapped in the real one.
+    let placeholder = Arc::new(ActivePolicy {
+        set: PolicySet {
+            version: 0,
+            thresholds: Thresholds::default(),
+            weights: Weights::default(),
+            policies: vec![],
+        },
+        rules: Arc::new(NoModules),
+    });
+    let routing = Arc::new(ArcSwap::from_pointee(PolicyRouting::stable_only(
+        placeholder,
+    )));
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let policies = PolicyService::new(store.clone(), runtime, routing.clone(), workers * 2);
+    policies
+        .reload()
+        .await
+        .context("loading the active policy set")?;
     let state = PipelineState {
         lists: lists_snapshot,
-        policy: Arc::new(ArcSwap::from_pointee(ActivePolicy {
-            set,
-            rules: Arc::new(NoModules),
-        })),
+        policy: routing,
         model: Arc::new(ArcSwapOption::empty()),
     };
     let pipeline = Arc::new(Pipeline::new(
@@ -90,7 +85,8 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
         },
     );
     Ok(AppState(Arc::new(Services {
-        decisions: DecisionService::new(pipeline, store.clone(), log),
+        decisions: DecisionService::new(pipeline, store.clone(), log, policies.clone()),
+        policies,
         lists,
         keys,
         store,

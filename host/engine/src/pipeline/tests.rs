@@ -38,15 +38,17 @@ fn rule(action: Action, score: f64, fault: Option<FaultKind>, mode: FailMode) ->
 fn pipeline(entries: Vec<ListEntry>, rules: Arc<dyn RuleEvaluator>) -> Pipeline {
     let state = PipelineState {
         lists: Arc::new(ArcSwap::from_pointee(ListSnapshot::new(entries))),
-        policy: Arc::new(ArcSwap::from_pointee(ActivePolicy {
-            set: PolicySet {
-                version: 7,
-                thresholds: Thresholds::default(),
-                weights: Weights::default(),
-                policies: vec![],
+        policy: Arc::new(ArcSwap::from_pointee(PolicyRouting::stable_only(Arc::new(
+            ActivePolicy {
+                set: PolicySet {
+                    version: 7,
+                    thresholds: Thresholds::default(),
+                    weights: Weights::default(),
+                    policies: vec![],
+                },
+                rules,
             },
-            rules,
-        })),
+        )))),
         model: Arc::new(ArcSwapOption::empty()),
     };
     Pipeline::new(
@@ -192,4 +194,60 @@ async fn velocity_counts_only_committed_decisions() {
     let third = p.decide(&request("h3")).await.expect("decides");
     assert_eq!(third.context.velocity.user.count_1h, 1);
     assert_eq!(third.context.velocity.device.map(|d| d.sum_1h), Some(10.0));
+}
+
+fn active(version: i64, rules: Arc<dyn RuleEvaluator>) -> Arc<ActivePolicy> {
+    Arc::new(ActivePolicy {
+        set: PolicySet {
+            version,
+            thresholds: Thresholds::default(),
+            weights: Weights::default(),
+            policies: vec![],
+        },
+        rules,
+    })
+}
+
+fn with_candidate(mode: crate::registry::RolloutMode, percent: u8) -> Pipeline {
+    let p = pipeline(vec![], Arc::new(NoModules));
+    p.state.policy.store(Arc::new(PolicyRouting {
+        stable: active(1, Arc::new(NoModules)),
+        candidate: Some(crate::routing::CandidateRoute {
+            rollout_id: 9,
+            policy: active(
+                2,
+                Arc::new(Fixed(vec![rule(Action::Reject, 0.0, None, FailMode::Open)])),
+            ),
+            percent,
+            mode,
+        }),
+    }));
+    p
+}
+
+#[tokio::test]
+async fn a_live_candidate_decides_for_its_slice_only() {
+    let all = with_candidate(crate::registry::RolloutMode::Live, 100);
+    let d = all.decide(&request("r1")).await.expect("decides");
+    assert_eq!((d.policy_set_version, d.action), (2, Action::Reject));
+    assert_eq!(
+        d.rollout.map(|r| r.arm),
+        Some(crate::routing::Arm::Candidate)
+    );
+    let none = with_candidate(crate::registry::RolloutMode::Live, 0);
+    let d = none.decide(&request("r2")).await.expect("decides");
+    assert_eq!((d.policy_set_version, d.action), (1, Action::Accept));
+    assert_eq!(d.rollout.map(|r| r.arm), Some(crate::routing::Arm::Stable));
+}
+
+#[tokio::test]
+async fn a_shadow_candidate_is_recorded_never_enforced() {
+    let p = with_candidate(crate::registry::RolloutMode::Shadow, 100);
+    let d = p.decide(&request("s1")).await.expect("decides");
+    assert_eq!((d.policy_set_version, d.action), (1, Action::Accept));
+    let shadow = d.shadow.expect("shadow result");
+    assert_eq!(
+        (shadow.policy_set_version, shadow.action),
+        (2, Action::Reject)
+    );
 }

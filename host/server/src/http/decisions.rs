@@ -57,6 +57,12 @@ pub struct DecisionDetail {
     /// Each layer's result and the time it took.
     #[schema(value_type = Object)]
     pub layers: serde_json::Value,
+    /// The rollout and arm this decision fell in, when a rollout was active.
+    #[schema(value_type = Object)]
+    pub rollout: Option<serde_json::Value>,
+    /// What a shadow candidate set would have decided (recorded, never enforced).
+    #[schema(value_type = Object)]
+    pub shadow: Option<serde_json::Value>,
 }
 
 impl From<&Decision> for DecisionResponse {
@@ -205,5 +211,10 @@ pub async fn get_decision(
         decision: DecisionResponse::from(&d),
         context: serde_json::to_value(&d.context).map_err(|e| ApiError::Internal(e.to_string()))?,
         layers: serde_json::to_value(&d.layers).map_err(|e| ApiError::Internal(e.to_string()))?,
+        rollout: d
+            .rollout
+            .as_ref()
+            .and_then(|r| serde_json::to_value(r).ok()),
+        shadow: d.shadow.as_ref().and_then(|s| serde_json::to_value(s).ok()),
     }))
 }

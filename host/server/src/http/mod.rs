@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, extractors and the problem+json mapping. Handlers extract, call one
 //! service method and map the result; nothing else happens here.
 
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod decisions;
@@ -8,7 +9,10 @@ pub mod keys;
 pub mod lists;
 pub mod openapi;
 pub mod operations;
+pub mod policies;
+pub mod policy_sets;
 pub mod problem;
+pub mod rollouts;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
@@ -33,6 +37,15 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(lists::create_entry, lists::find_entries))
         .routes(routes!(lists::delete_entry))
         .routes(routes!(keys::create_key))
+        .routes(routes!(policies::upload_version, policies::list_versions))
+        .routes(routes!(policies::list_policies))
+        .routes(routes!(policy_sets::create_set))
+        .routes(routes!(policy_sets::get_set))
+        .routes(routes!(rollouts::start))
+        .routes(routes!(rollouts::current))
+        .routes(routes!(rollouts::promote))
+        .routes(routes!(rollouts::rollback))
+        .routes(routes!(audit::list))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))

@@ -13,6 +13,7 @@ use crate::metrics::names;
 use crate::services::decisions::DecideError;
 use crate::services::keys::KeyError;
 use crate::services::lists::ListError;
+use crate::services::policies::PolicyError;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -34,6 +35,12 @@ pub enum ApiError {
     NotFound { what: &'static str, id: String },
     #[error("request_id `{0}` was already used with a different body")]
     IdempotencyConflict(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid module: {0}")]
+    InvalidModule(String),
+    #[error("expected `Content-Type: {0}`")]
+    UnsupportedMediaType(&'static str),
     #[error("the decision log is at capacity; retry shortly")]
     Overloaded,
     #[error("the database is unavailable; retry shortly")]
@@ -67,6 +74,11 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::IdempotencyConflict(_) => (StatusCode::CONFLICT, "idempotency_conflict"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::InvalidModule(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_module"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -158,6 +170,26 @@ impl From<KeyError> for ApiError {
                 message,
             },
             KeyError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<PolicyError> for ApiError {
+    fn from(e: PolicyError) -> Self {
+        match e {
+            PolicyError::Invalid { field, message } => ApiError::Invalid {
+                code: "invalid_value",
+                field,
+                message,
+            },
+            PolicyError::Module(m) if m.is_invalid_module() => {
+                ApiError::InvalidModule(m.to_string())
+            }
+            PolicyError::Module(m) => ApiError::Internal(m.to_string()),
+            PolicyError::NotFound { what, id } => ApiError::NotFound { what, id },
+            PolicyError::Conflict(m) => ApiError::Conflict(m),
+            PolicyError::Store(s) => s.into(),
+            PolicyError::Runtime(m) => ApiError::Internal(m),
         }
     }
 }

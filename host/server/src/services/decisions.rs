@@ -12,6 +12,7 @@ use arbiter_engine::store::{AppendOutcome, Store, StoreError};
 use arbiter_storage::{DecisionLog, LogError};
 
 use crate::metrics::names;
+use crate::services::policies::PolicyService;
 
 #[derive(Debug, Error)]
 pub enum DecideError {
@@ -37,14 +38,22 @@ pub struct DecisionService {
     pipeline: Arc<Pipeline>,
     store: Arc<dyn Store>,
     log: DecisionLog,
+    /// Sees every durable decision (rollout guards).
+    policies: Arc<PolicyService>,
 }
 
 impl DecisionService {
-    pub fn new(pipeline: Arc<Pipeline>, store: Arc<dyn Store>, log: DecisionLog) -> Self {
+    pub fn new(
+        pipeline: Arc<Pipeline>,
+        store: Arc<dyn Store>,
+        log: DecisionLog,
+        policies: Arc<PolicyService>,
+    ) -> Self {
         DecisionService {
             pipeline,
             store,
             log,
+            policies,
         }
     }
 
@@ -83,6 +92,7 @@ impl DecisionService {
                     // The decision is durable; only a feature update was lost.
                     tracing::warn!(error = %e, "velocity update failed after commit");
                 }
+                self.policies.observe(&decision);
                 record_metrics(&decision, started);
                 Ok(DecideOutcome {
                     decision,

@@ -4,3 +4,4 @@
 pub mod decisions;
 pub mod keys;
 pub mod lists;
+pub mod policies;

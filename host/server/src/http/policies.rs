@@ -1,0 +1,132 @@
+//! `/v1/policies`: upload module versions, list them.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use arbiter_engine::keys::Scope;
+use arbiter_engine::registry::PolicyModule;
+
+use crate::app_state::AppState;
+use crate::http::auth::Caller;
+use crate::http::problem::ApiError;
+
+/// Largest module upload read (the runtime's cap is checked again with a precise message).
+pub const MAX_MODULE_BYTES: usize = 4 << 20;
+
+/// A module upload: `Content-Type: application/wasm`, at most 4 MiB.
+pub struct WasmBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for WasmBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !content_type.starts_with("application/wasm") {
+            return Err(ApiError::UnsupportedMediaType("application/wasm"));
+        }
+        axum::body::to_bytes(req.into_body(), MAX_MODULE_BYTES)
+            .await
+            .map(WasmBody)
+            .map_err(|_| ApiError::PayloadTooLarge {
+                limit: MAX_MODULE_BYTES,
+            })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ModuleView {
+    pub name: String,
+    pub version: i64,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub created_by: String,
+}
+
+impl From<PolicyModule> for ModuleView {
+    fn from(m: PolicyModule) -> Self {
+        ModuleView {
+            name: m.name,
+            version: m.version,
+            sha256: m.sha256,
+            size_bytes: m.size_bytes,
+            created_at: m.created_at,
+            created_by: m.created_by,
+        }
+    }
+}
+
+/// Upload a module version. It is compiled, checked against the ABI and run on sample
+/// contexts before it is accepted; identical bytes return the existing version (200).
+#[utoipa::path(post, path = "/v1/policies/{name}/versions", tag = "policies",
+    params(("name" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses(
+        (status = 201, body = ModuleView), (status = 200, body = ModuleView, description = "Identical bytes: the existing version"),
+        (status = 415, description = "Not application/wasm"), (status = 422, description = "invalid_module, with the reason"),
+    ),
+    security(("bearer" = ["policy:write"])))]
+pub async fn upload_version(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    WasmBody(bytes): WasmBody,
+) -> Result<(StatusCode, Json<ModuleView>), ApiError> {
+    caller.require(Scope::PolicyWrite)?;
+    let up = app
+        .policies
+        .upload(&name, bytes.to_vec(), caller.key_id())
+        .await?;
+    let status = if up.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(up.module.into())))
+}
+
+/// Every module version, by name then version.
+#[utoipa::path(get, path = "/v1/policies", tag = "policies",
+    responses((status = 200, body = Vec<ModuleView>)), security(("bearer" = ["policy:write"])))]
+pub async fn list_policies(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ModuleView>>, ApiError> {
+    caller.require(Scope::PolicyWrite)?;
+    Ok(Json(
+        app.policies
+            .modules()
+            .await?
+            .into_iter()
+            .map(ModuleView::from)
+            .collect(),
+    ))
+}
+
+/// The versions of one module, oldest first.
+#[utoipa::path(get, path = "/v1/policies/{name}/versions", tag = "policies", params(("name" = String, Path)),
+    responses((status = 200, body = Vec<ModuleView>), (status = 404, description = "No such policy")),
+    security(("bearer" = ["policy:write"])))]
+pub async fn list_versions(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<ModuleView>>, ApiError> {
+    caller.require(Scope::PolicyWrite)?;
+    Ok(Json(
+        app.policies
+            .module_versions(&name)
+            .await?
+            .into_iter()
+            .map(ModuleView::from)
+            .collect(),
+    ))
+}

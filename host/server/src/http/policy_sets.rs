@@ -1,0 +1,150 @@
+//! `/v1/policy-sets`: versioned sets of modules and thresholds.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use arbiter_engine::keys::Scope;
+use arbiter_engine::policy_set::{FailMode, ModuleRef, PolicySet, Thresholds, Weights};
+
+use crate::app_state::AppState;
+use crate::http::auth::Caller;
+use crate::http::body::JsonBody;
+use crate::http::problem::ApiError;
+use crate::services::policies::NewPolicySet;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleRefDoc {
+    pub name: String,
+    pub version: i64,
+    /// `open` (ignore a faulting module, the default) or `closed` (a fault challenges).
+    #[serde(default)]
+    pub fail_mode: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdsDoc {
+    pub challenge: f64,
+    pub reject: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsDoc {
+    pub watch: f64,
+    pub graph: f64,
+    pub model: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePolicySet {
+    pub policies: Vec<ModuleRefDoc>,
+    pub thresholds: ThresholdsDoc,
+    pub weights: Option<WeightsDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PolicySetView {
+    pub version: i64,
+    pub policies: Vec<ModuleRefDoc>,
+    pub thresholds: ThresholdsDoc,
+    pub weights: WeightsDoc,
+}
+
+impl From<PolicySet> for PolicySetView {
+    fn from(s: PolicySet) -> Self {
+        PolicySetView {
+            version: s.version,
+            policies: s
+                .policies
+                .into_iter()
+                .map(|p| ModuleRefDoc {
+                    name: p.name,
+                    version: p.version,
+                    fail_mode: Some(match p.fail_mode {
+                        FailMode::Open => "open".into(),
+                        FailMode::Closed => "closed".into(),
+                    }),
+                })
+                .collect(),
+            thresholds: ThresholdsDoc {
+                challenge: s.thresholds.challenge,
+                reject: s.thresholds.reject,
+            },
+            weights: WeightsDoc {
+                watch: s.weights.watch,
+                graph: s.weights.graph,
+                model: s.weights.model,
+            },
+        }
+    }
+}
+
+fn fail_mode(i: usize, raw: Option<&str>) -> Result<FailMode, ApiError> {
+    match raw {
+        None | Some("open") => Ok(FailMode::Open),
+        Some("closed") => Ok(FailMode::Closed),
+        Some(other) => Err(ApiError::Invalid {
+            code: "invalid_value",
+            field: format!("policies[{i}].fail_mode"),
+            message: format!("`{other}` is not one of open, closed"),
+        }),
+    }
+}
+
+/// Create a policy set version.
+#[utoipa::path(post, path = "/v1/policy-sets", tag = "policies", request_body = CreatePolicySet,
+    responses((status = 201, body = PolicySetView), (status = 422, description = "Unknown module or bad thresholds")),
+    security(("bearer" = ["policy:write"])))]
+pub async fn create_set(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreatePolicySet>,
+) -> Result<(StatusCode, Json<PolicySetView>), ApiError> {
+    caller.require(Scope::PolicyWrite)?;
+    let mut policies = Vec::with_capacity(body.policies.len());
+    for (i, p) in body.policies.into_iter().enumerate() {
+        policies.push(ModuleRef {
+            fail_mode: fail_mode(i, p.fail_mode.as_deref())?,
+            name: p.name,
+            version: p.version,
+        });
+    }
+    let new = NewPolicySet {
+        policies,
+        thresholds: Thresholds {
+            challenge: body.thresholds.challenge,
+            reject: body.thresholds.reject,
+        },
+        weights: body.weights.map(|w| Weights {
+            watch: w.watch,
+            graph: w.graph,
+            model: w.model,
+        }),
+    };
+    let set = app.policies.create_set(new, caller.key_id()).await?;
+    Ok((StatusCode::CREATED, Json(set.into())))
+}
+
+/// One policy set version.
+#[utoipa::path(get, path = "/v1/policy-sets/{version}", tag = "policies", params(("version" = i64, Path)),
+    responses((status = 200, body = PolicySetView), (status = 404, description = "No such version")),
+    security(("bearer" = ["policy:write"])))]
+pub async fn get_set(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(version): Path<String>,
+) -> Result<Json<PolicySetView>, ApiError> {
+    caller.require(Scope::PolicyWrite)?;
+    let not_found = || ApiError::NotFound {
+        what: "policy set",
+        id: version.clone(),
+    };
+    let v: i64 = version.parse().map_err(|_| not_found())?;
+    Ok(Json(app.policies.get_set(v).await?.into()))
+}

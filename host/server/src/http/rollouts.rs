@@ -1,0 +1,173 @@
+//! `/v1/rollouts`: traffic-split rollouts of a candidate policy set.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use arbiter_engine::keys::Scope;
+use arbiter_engine::registry::{Guard, RolloutMode};
+
+use crate::app_state::AppState;
+use crate::http::auth::Caller;
+use crate::http::body::{JsonBody, RawBody};
+use crate::http::problem::ApiError;
+use crate::services::policies::{NewRollout, RolloutView};
+
+/// Roll back by itself when the candidate does worse than the stable set.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardDoc {
+    /// Candidate reject rate may exceed the stable one by at most this many points.
+    pub max_reject_rate_increase_pts: Option<f64>,
+    /// Candidate challenge rate may exceed the stable one by at most this many points.
+    pub max_challenge_rate_increase_pts: Option<f64>,
+    /// Candidate decisions with a faulting module, in percent, at most.
+    pub max_fault_rate: Option<f64>,
+    /// Candidate decisions seen before the guard may trip.
+    pub min_decisions: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRollout {
+    pub policy_set_version: i64,
+    /// 0 to 100.
+    pub percent: u8,
+    /// `live` (the candidate decides for its slice) or `shadow` (evaluated and recorded only).
+    #[serde(default)]
+    pub mode: Option<String>,
+    pub guard: Option<GuardDoc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CurrentRollout {
+    pub stable: i64,
+    pub candidate: Option<i64>,
+    pub percent: u8,
+    pub mode: Option<String>,
+    pub rollout_id: Option<i64>,
+    pub guard: Option<GuardDoc>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    pub reason: Option<String>,
+}
+
+impl From<RolloutView> for CurrentRollout {
+    fn from(v: RolloutView) -> Self {
+        match v.rollout {
+            None => CurrentRollout {
+                stable: v.stable,
+                candidate: None,
+                percent: 0,
+                mode: None,
+                rollout_id: None,
+                guard: None,
+                started_at: None,
+            },
+            Some(r) => CurrentRollout {
+                stable: v.stable,
+                candidate: Some(r.candidate),
+                percent: r.percent,
+                mode: Some(r.mode.as_str().to_owned()),
+                rollout_id: Some(r.id),
+                guard: r.guard.map(|g| GuardDoc {
+                    max_reject_rate_increase_pts: g.max_reject_rate_increase_pts,
+                    max_challenge_rate_increase_pts: g.max_challenge_rate_increase_pts,
+                    max_fault_rate: g.max_fault_rate,
+                    min_decisions: g.min_decisions,
+                }),
+                started_at: Some(r.started_at),
+            },
+        }
+    }
+}
+
+/// Start a rollout of a candidate set (one at a time).
+#[utoipa::path(post, path = "/v1/rollouts", tag = "rollouts", request_body = StartRollout,
+    responses((status = 201, body = CurrentRollout), (status = 409, description = "A rollout is already active"),
+        (status = 422, description = "Bad percent, mode, guard or set")),
+    security(("bearer" = ["policy:write"])))]
+pub async fn start(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<StartRollout>,
+) -> Result<(StatusCode, Json<CurrentRollout>), ApiError> {
+    caller.require(Scope::PolicyWrite)?;
+    let mode = match body.mode.as_deref() {
+        None => RolloutMode::Live,
+        Some(m) => RolloutMode::parse(m).ok_or_else(|| ApiError::Invalid {
+            code: "invalid_value",
+            field: "mode".into(),
+            message: format!("`{m}` is not one of live, shadow"),
+        })?,
+    };
+    let new = NewRollout {
+        policy_set_version: body.policy_set_version,
+        percent: body.percent,
+        mode,
+        guard: body.guard.map(|g| Guard {
+            max_reject_rate_increase_pts: g.max_reject_rate_increase_pts,
+            max_challenge_rate_increase_pts: g.max_challenge_rate_increase_pts,
+            max_fault_rate: g.max_fault_rate,
+            min_decisions: g.min_decisions,
+        }),
+    };
+    let view = app.policies.start_rollout(new, caller.key_id()).await?;
+    Ok((StatusCode::CREATED, Json(view.into())))
+}
+
+/// What serves traffic: the stable set and the candidate, if any.
+#[utoipa::path(get, path = "/v1/rollouts/current", tag = "rollouts",
+    responses((status = 200, body = CurrentRollout)), security(("bearer" = ["policy:write"])))]
+pub async fn current(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json<CurrentRollout>, ApiError> {
+    caller.require(Scope::PolicyWrite)?;
+    Ok(Json(app.policies.current().await?.into()))
+}
+
+/// Make the candidate the stable set for all traffic.
+#[utoipa::path(post, path = "/v1/rollouts/current/promote", tag = "rollouts",
+    responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout")),
+    security(("bearer" = ["policy:write"])))]
+pub async fn promote(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json<CurrentRollout>, ApiError> {
+    caller.require(Scope::PolicyWrite)?;
+    Ok(Json(app.policies.promote(caller.key_id()).await?.into()))
+}
+
+/// Send all traffic back to the stable set.
+#[utoipa::path(post, path = "/v1/rollouts/current/rollback", tag = "rollouts",
+    responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout")),
+    security(("bearer" = ["policy:write"])))]
+pub async fn rollback(
+    State(app): State<AppState>,
+    caller: Caller,
+    RawBody(body): RawBody,
+) -> Result<Json<CurrentRollout>, ApiError> {
+    caller.require(Scope::PolicyWrite)?;
+    // The body is optional: `{"reason": "…"}` or nothing.
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<RollbackBody>(&body)
+            .map_err(|e| ApiError::Invalid {
+                code: "invalid_value",
+                field: "reason".into(),
+                message: e.to_string(),
+            })?
+            .reason
+    };
+    Ok(Json(
+        app.policies.rollback(caller.key_id(), reason).await?.into(),
+    ))
+}

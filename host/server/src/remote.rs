@@ -1,0 +1,169 @@
+//! The operator CLI that talks to a running server: `arbiter policy push`, `policy-set
+//! create`, `rollout start|promote|rollback|status`. It speaks the public HTTP API with a key,
+//! exactly as any other client would.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Where the server is and which key to use.
+#[derive(Debug, Clone, Args)]
+pub struct Remote {
+    #[arg(long, env = "ARBITER_URL", default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// An API key with the `policy:write` scope.
+    #[arg(long, env = "ARBITER_KEY", hide_env_values = true)]
+    pub key: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Upload a compiled policy component as a new version of `--name`.
+    Push {
+        file: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicySetCommand {
+    /// Create a policy set from a TOML file (see README).
+    Create {
+        #[arg(long = "from")]
+        from: PathBuf,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Start rolling a policy set out to a share of traffic.
+    Start {
+        #[arg(long = "set")]
+        set: i64,
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+        percent: u8,
+        /// Evaluate and record only; never enforce.
+        #[arg(long)]
+        shadow: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Make the candidate the stable set.
+    Promote {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Send all traffic back to the stable set.
+    Rollback {
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show the stable set and any candidate.
+    Status {
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// `set.toml`: the same fields as `POST /v1/policy-sets`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetFile {
+    thresholds: Value,
+    #[serde(default)]
+    weights: Option<Value>,
+    #[serde(default)]
+    policies: Vec<Value>,
+}
+
+async fn send(req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+    let r = req.send().await.context("contacting the server")?;
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let detail = body["detail"].as_str().unwrap_or("no detail");
+        let code = body["code"].as_str().unwrap_or("error");
+        bail!("{status} {code}: {detail}");
+    }
+    Ok(body)
+}
+
+fn client(remote: &Remote, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .request(
+            method,
+            format!("{}{}", remote.url.trim_end_matches('/'), path),
+        )
+        .bearer_auth(&remote.key)
+}
+
+fn print(v: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub async fn policy(cmd: PolicyCommand) -> anyhow::Result<()> {
+    let PolicyCommand::Push { file, name, remote } = cmd;
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let req = client(
+        &remote,
+        reqwest::Method::POST,
+        &format!("/v1/policies/{name}/versions"),
+    )
+    .header("content-type", "application/wasm")
+    .body(bytes);
+    print(&send(req).await?)
+}
+
+pub async fn policy_set(cmd: PolicySetCommand) -> anyhow::Result<()> {
+    let PolicySetCommand::Create { from, remote } = cmd;
+    let text =
+        std::fs::read_to_string(&from).with_context(|| format!("reading {}", from.display()))?;
+    let file: SetFile =
+        toml::from_str(&text).with_context(|| format!("parsing {}", from.display()))?;
+    let mut body = json!({"thresholds": file.thresholds, "policies": file.policies});
+    if let Some(w) = file.weights {
+        body["weights"] = w;
+    }
+    print(&send(client(&remote, reqwest::Method::POST, "/v1/policy-sets").json(&body)).await?)
+}
+
+pub async fn rollout(cmd: RolloutCommand) -> anyhow::Result<()> {
+    let req = match cmd {
+        RolloutCommand::Start {
+            set,
+            percent,
+            shadow,
+            remote,
+        } => {
+            let mode = if shadow { "shadow" } else { "live" };
+            let body = json!({"policy_set_version": set, "percent": percent, "mode": mode});
+            client(&remote, reqwest::Method::POST, "/v1/rollouts").json(&body)
+        }
+        RolloutCommand::Promote { remote } => client(
+            &remote,
+            reqwest::Method::POST,
+            "/v1/rollouts/current/promote",
+        ),
+        RolloutCommand::Rollback { reason, remote } => client(
+            &remote,
+            reqwest::Method::POST,
+            "/v1/rollouts/current/rollback",
+        )
+        .json(&json!({ "reason": reason })),
+        RolloutCommand::Status { remote } => {
+            client(&remote, reqwest::Method::GET, "/v1/rollouts/current")
+        }
+    };
+    print(&send(req).await?)
+}

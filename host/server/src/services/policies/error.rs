@@ -1,0 +1,29 @@
+//! What can go wrong managing policies.
+
+use thiserror::Error;
+
+use arbiter_engine::store::StoreError;
+use arbiter_runtime::ModuleError;
+
+#[derive(Debug, Error)]
+pub enum PolicyError {
+    #[error("field `{field}`: {message}")]
+    Invalid { field: String, message: String },
+    #[error(transparent)]
+    Module(#[from] ModuleError),
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("policy runtime: {0}")]
+    Runtime(String),
+}
+
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> PolicyError {
+    PolicyError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}

@@ -1,0 +1,71 @@
+//! Policy modules, policy sets and rollouts: uploading and validating modules, naming them in
+//! versioned sets, rolling a candidate set out by traffic split (live or shadow), promoting,
+//! rolling back (by hand or when a guard trips) — each change audited and swapped in without
+//! a restart.
+
+mod activation;
+mod error;
+mod monitor;
+mod registry;
+mod rollouts;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+
+use arbiter_engine::routing::PolicyRouting;
+use arbiter_engine::store::Store;
+use arbiter_runtime::{LoadedModule, PolicyRuntime};
+
+pub use error::PolicyError;
+pub use registry::{NewPolicySet, Upload};
+pub use rollouts::{NewRollout, RolloutView};
+
+use monitor::GuardMonitor;
+
+pub struct PolicyService {
+    store: Arc<dyn Store>,
+    runtime: PolicyRuntime,
+    /// The routing snapshot the pipeline reads; replaced whole by [`Self::reload`].
+    routing: Arc<ArcSwap<PolicyRouting>>,
+    /// Deserialized modules by (name, version), so a swap between sets that share modules
+    /// loads nothing twice. A std mutex: held only for map lookups, never across an await.
+    loaded: Mutex<HashMap<(String, i64), Arc<LoadedModule>>>,
+    /// Serialises reloads so a slow one can never overwrite a newer snapshot.
+    reload_lock: tokio::sync::Mutex<()>,
+    /// Counts the current rollout's outcomes per arm for its guard.
+    monitor: GuardMonitor,
+    /// Instances created per module before a set goes live (about the request concurrency).
+    prewarm: usize,
+}
+
+impl PolicyService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: PolicyRuntime,
+        routing: Arc<ArcSwap<PolicyRouting>>,
+        prewarm: usize,
+    ) -> Arc<PolicyService> {
+        Arc::new(PolicyService {
+            store,
+            runtime,
+            routing,
+            loaded: Mutex::new(HashMap::new()),
+            reload_lock: tokio::sync::Mutex::new(()),
+            monitor: GuardMonitor::default(),
+            prewarm,
+        })
+    }
+}
+
+impl PolicyService {
+    /// The audit log, newest first; `before` pages backwards by id.
+    pub async fn audit(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<arbiter_engine::registry::AuditEntry>, PolicyError> {
+        Ok(self.store.list_audit(limit.clamp(1, 500), before).await?)
+    }
+}

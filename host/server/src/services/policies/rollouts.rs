@@ -1,0 +1,212 @@
+//! Rollouts: start (live or shadow, with an optional guard), promote, roll back — by hand or
+//! automatically when the guard trips.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use arbiter_engine::decision::Decision;
+use arbiter_engine::registry::{Guard, Rollout, RolloutMode, RolloutStatus, audit_action};
+use arbiter_engine::routing::PolicyRouting;
+use arbiter_engine::store::RolloutStart;
+
+use super::PolicyService;
+use super::error::{PolicyError, invalid};
+
+/// A rollout as a caller asks for it.
+pub struct NewRollout {
+    pub policy_set_version: i64,
+    pub percent: u8,
+    pub mode: RolloutMode,
+    pub guard: Option<Guard>,
+}
+
+/// What serves traffic now.
+pub struct RolloutView {
+    pub stable: i64,
+    pub rollout: Option<Rollout>,
+}
+
+/// Who acts when the guard trips.
+const SYSTEM: &str = "system";
+
+impl PolicyService {
+    pub async fn current(&self) -> Result<RolloutView, PolicyError> {
+        let stable = self
+            .store
+            .active_policy_set()
+            .await?
+            .ok_or_else(|| PolicyError::Runtime("no active policy set".into()))?;
+        Ok(RolloutView {
+            stable,
+            rollout: self.store.current_rollout().await?,
+        })
+    }
+
+    pub async fn start_rollout(
+        &self,
+        new: NewRollout,
+        actor: &str,
+    ) -> Result<RolloutView, PolicyError> {
+        if new.percent > 100 {
+            return Err(invalid(
+                "percent",
+                format!("`{}` is above 100", new.percent),
+            ));
+        }
+        if let Some(g) = &new.guard {
+            g.validate().map_err(|m| invalid("guard", m))?;
+        }
+        let current = self.current().await?;
+        if let Some(r) = current.rollout {
+            return Err(PolicyError::Conflict(format!(
+                "rollout {} of policy set {} is already active; promote or roll it back first",
+                r.id, r.candidate
+            )));
+        }
+        if new.policy_set_version == current.stable {
+            return Err(invalid(
+                "policy_set_version",
+                format!("policy set {} is already the stable set", current.stable),
+            ));
+        }
+        // Load and warm the candidate before anything is recorded: a set whose modules do
+        // not load never goes live.
+        let candidate = self
+            .set_by_version(new.policy_set_version)
+            .await
+            .map_err(|e| match e {
+                PolicyError::NotFound { .. } => invalid(
+                    "policy_set_version",
+                    format!("policy set {} does not exist", new.policy_set_version),
+                ),
+                other => other,
+            })?;
+        self.activate(candidate).await?;
+        let started = self
+            .store
+            .start_rollout(
+                current.stable,
+                new.policy_set_version,
+                new.percent,
+                new.mode,
+                new.guard,
+                actor,
+            )
+            .await?;
+        let rollout = match started {
+            RolloutStart::Started(r) => r,
+            RolloutStart::AlreadyActive(r) => {
+                return Err(PolicyError::Conflict(format!(
+                    "rollout {} of policy set {} is already active",
+                    r.id, r.candidate
+                )));
+            }
+        };
+        self.store
+            .append_audit(
+                actor,
+                audit_action::ROLLOUT_START,
+                &format!("rollout@{}", rollout.id),
+                serde_json::to_value(&rollout).unwrap_or_default(),
+            )
+            .await?;
+        self.reload().await?;
+        self.current().await
+    }
+
+    pub async fn promote(&self, actor: &str) -> Result<RolloutView, PolicyError> {
+        let id = self.current_rollout_id().await?;
+        self.end(
+            id,
+            RolloutStatus::Promoted,
+            None,
+            actor,
+            audit_action::ROLLOUT_PROMOTE,
+        )
+        .await?;
+        self.current().await
+    }
+
+    pub async fn rollback(
+        &self,
+        actor: &str,
+        reason: Option<String>,
+    ) -> Result<RolloutView, PolicyError> {
+        let id = self.current_rollout_id().await?;
+        self.end(
+            id,
+            RolloutStatus::RolledBack,
+            reason.as_deref(),
+            actor,
+            audit_action::ROLLOUT_ROLLBACK,
+        )
+        .await?;
+        self.current().await
+    }
+
+    async fn current_rollout_id(&self) -> Result<i64, PolicyError> {
+        self.store
+            .current_rollout()
+            .await?
+            .map(|r| r.id)
+            .ok_or_else(|| PolicyError::NotFound {
+                what: "rollout",
+                id: "current".into(),
+            })
+    }
+
+    async fn end(
+        &self,
+        id: i64,
+        status: RolloutStatus,
+        reason: Option<&str>,
+        actor: &str,
+        action: &str,
+    ) -> Result<Rollout, PolicyError> {
+        let ended = self
+            .store
+            .end_rollout(id, status, reason)
+            .await?
+            .ok_or_else(|| PolicyError::Conflict(format!("rollout {id} has already ended")))?;
+        self.store
+            .append_audit(
+                actor,
+                action,
+                &format!("rollout@{id}"),
+                json!({"status": status.as_str(), "reason": reason, "stable": ended.stable, "candidate": ended.candidate}),
+            )
+            .await?;
+        self.reload().await?;
+        Ok(ended)
+    }
+
+    /// Feeds a durable decision to the guard; rolls back in the background when it trips.
+    pub fn observe(self: &Arc<Self>, decision: &Decision) {
+        if let Some((id, reason)) = self.monitor.record(decision) {
+            tracing::warn!(rollout = id, %reason, "rollout guard tripped; rolling back");
+            // Stop sending traffic to the candidate on this replica at once; the durable
+            // rollback (and the reload every replica follows) comes right after.
+            let routing = self.routing.load_full();
+            if routing.candidate.as_ref().map(|c| c.rollout_id) == Some(id) {
+                self.routing
+                    .store(Arc::new(PolicyRouting::stable_only(routing.stable.clone())));
+            }
+            let svc = self.clone();
+            tokio::spawn(async move {
+                let result = svc
+                    .end(
+                        id,
+                        RolloutStatus::RolledBack,
+                        Some(&reason),
+                        SYSTEM,
+                        audit_action::ROLLOUT_AUTO_ROLLBACK,
+                    )
+                    .await;
+                if let Err(e) = result {
+                    tracing::error!(rollout = id, error = %e, "automatic rollback failed");
+                }
+            });
+        }
+    }
+}
