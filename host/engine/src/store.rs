@@ -43,6 +43,14 @@ pub trait DecisionStore: Send + Sync + 'static {
         request_id: &str,
     ) -> Result<Option<Decision>, StoreError>;
     async fn count_decisions(&self) -> Result<u64, StoreError>;
+    /// Decisions made at or after `since`, in decision-id (time) order, after `after_id`, at
+    /// most `limit`: pages for rebuilding in-memory state (the link graph) at start.
+    async fn decisions_page(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError>;
 }
 
 #[async_trait]

@@ -62,6 +62,14 @@ impl DecisionStore for Gate {
     async fn count_decisions(&self) -> Result<u64, StoreError> {
         self.inner.count_decisions().await
     }
+    async fn decisions_page(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        self.inner.decisions_page(since, after, limit).await
+    }
 }
 
 /// Refuses every batch, as a database that is down would.
@@ -80,6 +88,14 @@ impl DecisionStore for Down {
     }
     async fn count_decisions(&self) -> Result<u64, StoreError> {
         Ok(0)
+    }
+    async fn decisions_page(
+        &self,
+        _since: chrono::DateTime<chrono::Utc>,
+        _after: Option<&str>,
+        _limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        Ok(Vec::new())
     }
 }
 
@@ -104,6 +120,14 @@ impl DecisionStore for Poisoned {
     }
     async fn count_decisions(&self) -> Result<u64, StoreError> {
         self.0.count_decisions().await
+    }
+    async fn decisions_page(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        self.0.decisions_page(since, after, limit).await
     }
 }
 

@@ -33,9 +33,42 @@ on_every_backend!(racing_batches_store_one_decision_per_request);
 on_every_backend!(list_entries_are_found_by_kind_and_value_and_deleted);
 on_every_backend!(keys_are_listed_oldest_first);
 on_every_backend!(policy_sets_are_numbered_and_one_is_active);
+on_every_backend!(decisions_page_in_time_order);
 
 mod stories {
     use super::*;
+
+    pub async fn decisions_page_in_time_order(store: Arc<dyn Store>) {
+        let batch: Vec<_> = (0..5).map(|i| decision(&format!("page-{i}"))).collect();
+        store.insert_decisions(&batch).await.expect("insert");
+        let since = batch[0].created_at - chrono::Duration::seconds(1);
+        let first = store.decisions_page(since, None, 3).await.expect("page 1");
+        assert_eq!(first.len(), 3);
+        let after = first.last().map(|d| d.decision_id.0.clone());
+        let rest = store
+            .decisions_page(since, after.as_deref(), 3)
+            .await
+            .expect("page 2");
+        assert_eq!(rest.len(), 2);
+        let mut ids: Vec<_> = first
+            .iter()
+            .chain(&rest)
+            .map(|d| d.decision_id.0.clone())
+            .collect();
+        let mut expected: Vec<_> = batch.iter().map(|d| d.decision_id.0.clone()).collect();
+        expected.sort();
+        assert_eq!(ids, expected, "pages are in decision-id order without gaps");
+        ids.dedup();
+        assert_eq!(ids.len(), 5);
+        let later = batch[0].created_at + chrono::Duration::hours(1);
+        assert!(
+            store
+                .decisions_page(later, None, 10)
+                .await
+                .expect("none")
+                .is_empty()
+        );
+    }
 
     pub async fn an_empty_store_answers(store: Arc<dyn Store>) {
         store.ping().await.expect("ping");

@@ -92,6 +92,25 @@ impl DecisionStore for PgStore {
         outcomes(batch, &inserted, &existing)
     }
 
+    async fn decisions_page(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body::text FROM decisions WHERE created_at >= $1 AND decision_id > $2 \
+             ORDER BY decision_id LIMIT $3",
+        )
+        .bind(since)
+        .bind(after_id.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        bodies.iter().map(|b| decision_from_body(b)).collect()
+    }
+
     async fn get_decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
         let body: Option<String> =
             sqlx::query_scalar("SELECT body::text FROM decisions WHERE decision_id = $1")

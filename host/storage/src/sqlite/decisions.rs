@@ -67,6 +67,25 @@ impl DecisionStore for SqliteStore {
         outcomes(batch, &inserted, &existing)
     }
 
+    async fn decisions_page(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM decisions WHERE created_at >= ? AND decision_id > ? \
+             ORDER BY decision_id LIMIT ?",
+        )
+        .bind(timestamp_text(since))
+        .bind(after_id.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        bodies.iter().map(|b| decision_from_body(b)).collect()
+    }
+
     async fn get_decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
         let body: Option<String> =
             sqlx::query_scalar("SELECT body FROM decisions WHERE decision_id = ?")

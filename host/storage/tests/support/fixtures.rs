@@ -90,6 +90,8 @@ pub fn decision(request_id: &str) -> Decision {
         created_at: Utc::now(),
         context,
         layers,
+        rollout: None,
+        shadow: None,
     }
 }
 
