@@ -46,7 +46,15 @@ async fn swapping_sets_under_load_fails_no_request() {
             // Bounded: stops when the swaps are done, or after 20,000 requests.
             while !stop.load(Ordering::Relaxed) && i < 20_000 {
                 let mut body = crate::harness::decision_body(&format!("hs-{c}-{i}"));
-                body["user"]["id"] = json!(format!("user-{c}-{i}"));
+                // Every entity distinct, so the link graph sees no sharing and the rules alone
+                // decide.
+                let who = format!("{c}-{i}");
+                body["user"]["id"] = json!(format!("user-{who}"));
+                body["user"]["email"] = json!(format!("{who}@example.com"));
+                body["user"]["phone"] = json!(format!("+1555{c}{i:06}"));
+                body["device"]["id"] = json!(format!("dev-{who}"));
+                body["payment"]["card_fingerprint"] = json!(format!("fp-{who}"));
+                body["shipping"]["address"] = json!(format!("{i} Road {c}, Springfield"));
                 body["amount"]["value"] = json!("1500.00");
                 body["payment"]["card_country"] = json!("NG");
                 body["shipping"]["country"] = json!("GB");

@@ -7,6 +7,7 @@ mod auth_and_keys;
 mod crash_durability;
 mod decisions;
 mod errors;
+mod graph;
 mod hot_swap;
 mod lists;
 mod operations;

@@ -78,6 +78,7 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/readyz"),
         ("get", "/v1/audit"),
         ("get", "/v1/decisions/{decision_id}"),
+        ("get", "/v1/graph/entities/{kind}/{value}"),
         ("get", "/v1/lists/entries"),
         ("get", "/v1/policies"),
         ("get", "/v1/policies/{name}/versions"),
@@ -104,7 +105,9 @@ async fn openapi_document_matches_the_routes() {
                 .replace("{id}", "x")
                 .replace("{decision_id}", "x")
                 .replace("{name}", "x")
-                .replace("{version}", "x"),
+                .replace("{version}", "x")
+                .replace("{kind}", "user")
+                .replace("{value}", "x"),
         );
         let req = s
             .client

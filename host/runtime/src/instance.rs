@@ -1,8 +1,8 @@
 //! One long-lived instance of a module: its own `Store` (memory, fuel, deadline, limits)
 //! and the typed handle of its `evaluate` export.
 //!
-//! Why long-lived: instantiating costs tens of microseconds, a typed call on a warm
-//! instance about two. An instance is reused call after call until a call fails — a
+//! Why long-lived: instantiating costs 70–90 µs (a fresh memory reservation, the data
+//! image mapped, start-up code), a typed call on a warm instance a few µs. An instance is reused call after call until a call fails — a
 //! component instance refuses re-entry after a trap, and after any error its memory may
 //! be in any state — or until it has served its quota of calls (see
 //! [`RuntimeConfig::instances_recycle_after`](crate::RuntimeConfig)). The caller then

@@ -18,7 +18,7 @@
 //!
 //! Contract for policy authors: `evaluate` must be a pure function of its context. The
 //! runtime keeps instances alive across calls for speed (a call on a warm instance costs
-//! about two microseconds, a fresh instance tens), recycles them every
+//! a few microseconds, creating an instance nearly a hundred), recycles them every
 //! [`RuntimeConfig::instances_recycle_after`] calls and after any fault, replays contexts
 //! in backtests, and refuses at upload a module whose verdicts depend on earlier calls.
 //!

@@ -6,6 +6,7 @@ use arbiter_engine::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::services::decisions::DecisionService;
+use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
 use crate::services::policies::PolicyService;
@@ -18,6 +19,7 @@ pub struct Services {
     pub decisions: DecisionService,
     pub lists: ListService,
     pub keys: KeyService,
+    pub graph: Arc<GraphService>,
     pub policies: Arc<PolicyService>,
     /// For readiness checks.
     pub store: Arc<dyn Store>,

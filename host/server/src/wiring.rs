@@ -19,6 +19,7 @@ use arbiter_storage::{DecisionLog, DecisionLogConfig};
 use crate::app_state::{AppState, Services};
 use crate::config::ServeConfig;
 use crate::services::decisions::DecisionService;
+use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
 use crate::services::policies::PolicyService;
@@ -40,8 +41,11 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
         tracing::info!(path = %path.display(), "created the first admin key");
     }
 
+    let graph =
+        Arc::new(GraphService::rebuild(store.as_ref(), arbiter_graph::Config::default()).await?);
+    graph.spawn_maintenance();
     let lists_snapshot = Arc::new(ArcSwap::from_pointee(ListSnapshot::default()));
-    let lists = ListService::new(store.clone(), lists_snapshot.clone());
+    let lists = ListService::new(store.clone(), lists_snapshot.clone(), graph.clone());
     let n = lists.reload().await?;
     tracing::info!(entries = n, "list snapshot loaded");
 
@@ -74,7 +78,7 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
     let pipeline = Arc::new(Pipeline::new(
         state,
         Arc::new(InProcessVelocity::new(config.velocity_capacity)),
-        None,
+        Some(Arc::new(graph.layer())),
         Arc::new(SystemClock),
     ));
     let log = DecisionLog::spawn(
@@ -89,6 +93,7 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
         policies,
         lists,
         keys,
+        graph,
         store,
         metrics: crate::metrics::handle(),
     })))

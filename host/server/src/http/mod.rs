@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod decisions;
+pub mod graph;
 pub mod keys;
 pub mod lists;
 pub mod openapi;
@@ -46,6 +47,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rollouts::promote))
         .routes(routes!(rollouts::rollback))
         .routes(routes!(audit::list))
+        .routes(routes!(graph::entity))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))

@@ -10,6 +10,8 @@ use tokio::sync::Mutex;
 use arbiter_engine::lists::{ListEntry, ListKind, ListName, ListSnapshot};
 use arbiter_engine::store::{Store, StoreError};
 
+use crate::services::graph::GraphService;
+
 #[derive(Debug, Error)]
 pub enum ListError {
     #[error("field `{field}`: {message}")]
@@ -32,6 +34,8 @@ pub struct NewListEntry {
 pub struct ListService {
     store: Arc<dyn Store>,
     snapshot: Arc<ArcSwap<ListSnapshot>>,
+    /// Block-list entities are fraud marks in the link graph.
+    graph: Arc<GraphService>,
     /// Serialises reloads so a slow reload can never overwrite a newer one.
     reload_lock: Mutex<()>,
 }
@@ -44,10 +48,15 @@ fn invalid(field: &str, message: impl Into<String>) -> ListError {
 }
 
 impl ListService {
-    pub fn new(store: Arc<dyn Store>, snapshot: Arc<ArcSwap<ListSnapshot>>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        snapshot: Arc<ArcSwap<ListSnapshot>>,
+        graph: Arc<GraphService>,
+    ) -> Self {
         ListService {
             store,
             snapshot,
+            graph,
             reload_lock: Mutex::new(()),
         }
     }
@@ -57,6 +66,7 @@ impl ListService {
         let _guard = self.reload_lock.lock().await;
         let now = Utc::now();
         let entries = self.store.find_list_entries(None, None).await?;
+        self.graph.sync_block_list(&entries);
         let snapshot = ListSnapshot::new(entries.into_iter().filter(|e| e.is_live(now)));
         let len = snapshot.len;
         self.snapshot.store(Arc::new(snapshot));

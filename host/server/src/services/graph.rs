@@ -1,0 +1,188 @@
+//! The link-graph layer: adapts `arbiter-graph` to the pipeline's `GraphStage`, rebuilds the
+//! graph from the decision log at start, keeps block-list entries as fraud marks, runs the
+//! periodic maintenance (ageing, eviction) off the request path, and answers the reviewer's
+//! neighbourhood view.
+//!
+//! Consistency with several replicas: each replica rebuilds from the shared decision log at
+//! start and then learns only from the decisions it makes itself, so until a restart a
+//! replica does not see links formed by traffic another replica served (see graph/README.md).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use arbiter_engine::context::{EnrichedContext, GraphFeatures};
+use arbiter_engine::lists::{ListEntry, ListKind, ListName};
+use arbiter_engine::stages::{GraphOutcome, GraphStage, ReasonCode};
+use arbiter_engine::store::{Store, StoreError};
+use arbiter_graph::{Config, EntityKind, EntityView, LinkGraph, Observation, SharedGraph};
+
+/// Decisions read per page while rebuilding.
+const REBUILD_PAGE: u32 = 2_000;
+/// How often maintenance runs.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(300);
+
+pub struct GraphService {
+    graph: Arc<SharedGraph>,
+    /// Entities marked because of a block-list entry, so removing the entry removes the mark.
+    list_marks: Mutex<HashSet<(EntityKind, String)>>,
+}
+
+fn observation(ctx: &EnrichedContext, at: chrono::DateTime<Utc>) -> Observation<'_> {
+    Observation::new(at)
+        .with(EntityKind::User, ctx.user_id.as_str())
+        .with_opt(EntityKind::Device, ctx.device_id.as_deref())
+        .with_opt(EntityKind::Card, ctx.card_fingerprint.as_deref())
+        .with_opt(EntityKind::Email, ctx.email.as_deref())
+        .with_opt(EntityKind::Phone, ctx.phone.as_deref())
+        .with_opt(EntityKind::Address, ctx.shipping_address_hash.as_deref())
+        .with_opt(EntityKind::Ip, ctx.ip.as_deref())
+}
+
+fn graph_kind(kind: ListKind) -> EntityKind {
+    match kind {
+        ListKind::User => EntityKind::User,
+        ListKind::Device => EntityKind::Device,
+        ListKind::Ip => EntityKind::Ip,
+        ListKind::Card => EntityKind::Card,
+        ListKind::Email => EntityKind::Email,
+        ListKind::Phone => EntityKind::Phone,
+        ListKind::Address => EntityKind::Address,
+    }
+}
+
+/// The pipeline's view of the graph.
+pub struct GraphLayer(pub Arc<SharedGraph>);
+
+impl GraphStage for GraphLayer {
+    fn score(&self, ctx: &EnrichedContext) -> GraphOutcome {
+        let scored = self.0.score(&observation(ctx, Utc::now()));
+        let f = scored.features;
+        GraphOutcome {
+            features: GraphFeatures {
+                group_entities: f.group_entities,
+                group_users: f.group_users,
+                users_per_device: f.users_per_device,
+                users_per_card: f.users_per_card,
+                users_per_address: f.users_per_address,
+                users_per_phone: f.users_per_phone,
+                cards_per_device: f.cards_per_device,
+                cards_per_user: f.cards_per_user,
+                hops_to_fraud: f.hops_to_fraud,
+                fraud_share_2hop: f.fraud_share_2hop,
+                score: f.score,
+            },
+            reasons: scored
+                .reasons
+                .into_iter()
+                .map(|r| ReasonCode {
+                    code: r.code.as_str().to_owned(),
+                    detail: Some(r.detail),
+                })
+                .collect(),
+        }
+    }
+
+    fn observe(&self, ctx: &EnrichedContext) {
+        self.0.observe(&observation(ctx, Utc::now()));
+    }
+}
+
+impl GraphService {
+    /// Rebuilds the graph from the decisions of the last window.
+    pub async fn rebuild(store: &dyn Store, config: Config) -> Result<GraphService, StoreError> {
+        let started = Instant::now();
+        let since = Utc::now() - chrono::Duration::from_std(config.window).unwrap_or_default();
+        let mut contexts = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .decisions_page(since, after.as_deref(), REBUILD_PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.decision_id.0.clone());
+            contexts.extend(page.into_iter().map(|d| (d.created_at, d.context)));
+        }
+        let n = contexts.len();
+        let graph = tokio::task::spawn_blocking(move || {
+            LinkGraph::rebuild(
+                config,
+                contexts.iter().map(|(at, ctx)| observation(ctx, *at)),
+            )
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("graph rebuild: {e}")))?;
+        tracing::info!(
+            decisions = n,
+            entities = graph.entity_count(),
+            links = graph.link_count(),
+            millis = started.elapsed().as_millis() as u64,
+            "link graph rebuilt from the decision log"
+        );
+        Ok(GraphService {
+            graph: Arc::new(SharedGraph::new(graph)),
+            list_marks: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn layer(&self) -> GraphLayer {
+        GraphLayer(self.graph.clone())
+    }
+
+    /// Marks every live block-list entity as fraud and unmarks entities whose entry is gone.
+    pub fn sync_block_list(&self, entries: &[ListEntry]) {
+        let now = Utc::now();
+        let wanted: HashSet<(EntityKind, String)> = entries
+            .iter()
+            .filter(|e| e.list == ListName::Block && e.is_live(now))
+            .map(|e| (graph_kind(e.kind), e.value.clone()))
+            .collect();
+        let mut marked = match self.list_marks.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for (kind, value) in marked.difference(&wanted) {
+            self.graph.unmark(*kind, value);
+        }
+        for (kind, value) in wanted.difference(&marked) {
+            self.graph.mark_fraud(*kind, value, "block list", now);
+        }
+        *marked = wanted;
+    }
+
+    /// The reviewer view of one entity: depth 2, at most 200 neighbours.
+    pub fn entity(&self, kind: &str, value: &str) -> Result<Option<EntityView>, String> {
+        let kind: EntityKind = kind.parse().map_err(|_| {
+            format!("`{kind}` is not one of user, device, card, email, phone, address, ip")
+        })?;
+        let list_kind = ListKind::parse(kind.as_str());
+        // Values are looked up normalised, exactly as decisions store them.
+        let is_hash = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
+        let value = match list_kind {
+            // An address may be given as written or as the hash decisions record.
+            Some(ListKind::Address) if is_hash => value.to_ascii_lowercase(),
+            Some(k) => k.normalise(value).unwrap_or_default(),
+            None => value.to_owned(),
+        };
+        Ok(self.graph.neighbourhood(kind, &value, 2, 200))
+    }
+
+    /// Ages out and evicts in the background, in chunks that never hold the write lock long.
+    pub fn spawn_maintenance(&self) {
+        let graph = self.graph.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let g = graph.clone();
+                let report = tokio::task::spawn_blocking(move || g.maintain(Utc::now())).await;
+                if let Ok(report) = report {
+                    tracing::debug!(?report, "link graph maintenance");
+                }
+            }
+        });
+    }
+}
