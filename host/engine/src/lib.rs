@@ -8,6 +8,9 @@
 //! It must not know about HTTP or SQL: the HTTP edge lives in `arbiter-host`, the SQLite and
 //! PostgreSQL implementations of [`store`] in `arbiter-storage`.
 
+// The workspace denies unsafe code; only the policy runtime may override that, once.
+#![forbid(unsafe_code)]
+
 pub mod action;
 pub mod card_scan;
 pub mod checkpoint;

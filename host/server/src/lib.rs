@@ -5,6 +5,9 @@
 //! wires them together ([`wiring`]), serves HTTP ([`serve`], [`http`]) and owns the one place
 //! where errors become status codes ([`http::problem`]).
 
+// The workspace denies unsafe code; only the policy runtime may override that, once.
+#![forbid(unsafe_code)]
+
 pub mod app_state;
 pub mod cli;
 pub mod config;

@@ -6,6 +6,9 @@
 //! derives; each backend maps them through row types of its own (`rows`). Which backend runs is
 //! decided once, from the database URL, in [`connect`].
 
+// The workspace denies unsafe code; only the policy runtime may override that, once.
+#![forbid(unsafe_code)]
+
 mod batch;
 mod columns;
 mod connect;
