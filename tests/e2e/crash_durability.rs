@@ -11,14 +11,14 @@ use tokio::sync::oneshot;
 
 use crate::harness::{TestDb, backends, decision_body};
 
-struct Binary {
-    child: Child,
-    base: String,
+pub(crate) struct Binary {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     /// Everything the process printed.
     output: Arc<Mutex<String>>,
 }
 
-async fn start_binary(db: &TestDb) -> Binary {
+pub(crate) async fn start_binary(db: &TestDb) -> Binary {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_arbiter"));
     cmd.arg("serve")
         .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
@@ -72,7 +72,7 @@ async fn start_binary(db: &TestDb) -> Binary {
     }
 }
 
-fn admin_key(db: &TestDb) -> String {
+pub(crate) fn admin_key(db: &TestDb) -> String {
     std::fs::read_to_string(db.dir.path().join("admin.key"))
         .expect("admin key")
         .trim()

@@ -4,6 +4,7 @@
 mod harness;
 
 mod auth_and_keys;
+mod cli;
 mod crash_durability;
 mod decisions;
 mod errors;

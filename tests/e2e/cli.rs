@@ -1,0 +1,117 @@
+//! The operator CLI against the real binary: push a module, create a set from TOML, roll it
+//! out in shadow, inspect and roll back.
+
+use serde_json::Value;
+use tokio::process::Command;
+
+use crate::crash_durability::{admin_key, start_binary};
+use crate::harness::{Backend, TestDb};
+
+async fn arbiter(args: &[&str], url: &str, key: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(args)
+        .env("ARBITER_URL", url)
+        .env("ARBITER_KEY", key)
+        .output()
+        .await
+        .expect("run arbiter");
+    assert!(
+        out.status.success(),
+        "arbiter {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json output")
+}
+
+#[tokio::test]
+async fn push_create_rollout_and_rollback_from_the_command_line() {
+    let db = TestDb::new(&Backend::Sqlite).await;
+    let bin = start_binary(&db).await;
+    let key = admin_key(&db);
+    let dir = tempfile::tempdir().expect("tmp");
+    let wasm = dir.path().join("geo.wasm");
+    let component = arbiter_runtime::bundled::find("geo_mismatch")
+        .expect("bundled")
+        .component;
+    std::fs::write(&wasm, component).expect("write wasm");
+
+    let pushed = arbiter(
+        &[
+            "policy",
+            "push",
+            wasm.to_str().expect("path"),
+            "--name",
+            "geo",
+        ],
+        &bin.base,
+        &key,
+    )
+    .await;
+    assert_eq!(
+        (pushed["name"].as_str(), pushed["version"].as_i64()),
+        (Some("geo"), Some(1))
+    );
+
+    let set_toml = dir.path().join("set.toml");
+    std::fs::write(
+        &set_toml,
+        "thresholds = { challenge = 30, reject = 70 }\npolicies = [ { name = \"geo\", version = 1, fail_mode = \"closed\" } ]\n",
+    )
+    .expect("write toml");
+    let set = arbiter(
+        &[
+            "policy-set",
+            "create",
+            "--from",
+            set_toml.to_str().expect("path"),
+        ],
+        &bin.base,
+        &key,
+    )
+    .await;
+    assert_eq!(set["version"], 2);
+    assert_eq!(set["policies"][0]["fail_mode"], "closed");
+
+    let started = arbiter(
+        &[
+            "rollout",
+            "start",
+            "--set",
+            "2",
+            "--percent",
+            "10",
+            "--shadow",
+        ],
+        &bin.base,
+        &key,
+    )
+    .await;
+    assert_eq!(
+        (
+            started["candidate"].as_i64(),
+            started["percent"].as_u64(),
+            started["mode"].as_str()
+        ),
+        (Some(2), Some(10), Some("shadow"))
+    );
+    let status = arbiter(&["rollout", "status"], &bin.base, &key).await;
+    assert_eq!(status["stable"], 1);
+    let back = arbiter(
+        &["rollout", "rollback", "--reason", "checked"],
+        &bin.base,
+        &key,
+    )
+    .await;
+    assert_eq!(back["candidate"], Value::Null);
+
+    // A failing call exits non-zero with the server's problem detail.
+    let out = Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(["rollout", "promote"])
+        .env("ARBITER_URL", &bin.base)
+        .env("ARBITER_KEY", &key)
+        .output()
+        .await
+        .expect("run arbiter");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not_found"));
+}
