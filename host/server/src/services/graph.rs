@@ -95,7 +95,11 @@ impl GraphService {
     pub async fn rebuild(store: &dyn Store, config: Config) -> Result<GraphService, StoreError> {
         let started = Instant::now();
         let since = Utc::now() - chrono::Duration::from_std(config.window).unwrap_or_default();
-        let mut contexts = Vec::new();
+        // Page by page, so memory holds one page of decisions, never the whole window. This
+        // runs before the server accepts traffic, so observing inline blocks nobody.
+        let mut graph = LinkGraph::new(config);
+        let mut latest = None;
+        let mut n = 0usize;
         let mut after: Option<String> = None;
         loop {
             let page = store
@@ -103,17 +107,16 @@ impl GraphService {
                 .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.decision_id.0.clone());
-            contexts.extend(page.into_iter().map(|d| (d.created_at, d.context)));
+            for d in &page {
+                graph.observe(&observation(&d.context, d.created_at));
+                latest = latest.max(Some(d.created_at));
+            }
+            n += page.len();
         }
-        let n = contexts.len();
-        let graph = tokio::task::spawn_blocking(move || {
-            LinkGraph::rebuild(
-                config,
-                contexts.iter().map(|(at, ctx)| observation(ctx, *at)),
-            )
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("graph rebuild: {e}")))?;
+        if let Some(now) = latest {
+            // Drops what aged out and compacts the groups, as `LinkGraph::rebuild` does.
+            graph.maintain(now);
+        }
         tracing::info!(
             decisions = n,
             entities = graph.entity_count(),
