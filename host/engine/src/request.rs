@@ -119,12 +119,51 @@ impl DecisionRequest {
                 field: "amount.value".into(),
             });
         }
-        // serde_json's Map is ordered by key, so this is canonical.
-        let body_hash = hex::encode(Sha256::digest(value.to_string().as_bytes()));
+        let body_hash = canonical_hash(&value);
         let wire: RequestWire =
             serde_path_to_error::deserialize(&value).map_err(|e| shape_error(&e))?;
         build(wire, body_hash)
     }
+}
+
+/// SHA-256 of the value written with object keys sorted at every level, so the hash does not
+/// depend on key order or whitespace — whichever `Map` ordering serde_json was built with (a
+/// dependency enabling `preserve_order` would otherwise change it silently).
+fn canonical_hash(value: &Value) -> String {
+    fn write(v: &Value, out: &mut Vec<u8>) {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(Value::String(k.clone()).to_string().as_bytes());
+                    out.push(b':');
+                    if let Some(inner) = map.get(k) {
+                        write(inner, out);
+                    }
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+        }
+    }
+    let mut out = Vec::with_capacity(1024);
+    write(value, &mut out);
+    hex::encode(Sha256::digest(&out))
 }
 
 fn build(wire: RequestWire, body_hash: String) -> Result<DecisionRequest, RequestError> {
