@@ -142,18 +142,24 @@ pub struct ListOutcome {
 /// An immutable index of live entries.
 #[derive(Debug, Default)]
 pub struct ListSnapshot {
-    by_key: HashMap<(ListKind, String), Vec<ListEntry>>,
+    /// Kind first, then value: a lookup borrows the context's `&str`, allocating nothing.
+    by_key: HashMap<ListKind, HashMap<String, Vec<ListEntry>>>,
     /// Number of entries indexed, for metrics and tests.
     pub len: usize,
 }
 
 impl ListSnapshot {
     pub fn new(entries: impl IntoIterator<Item = ListEntry>) -> ListSnapshot {
-        let mut by_key: HashMap<(ListKind, String), Vec<ListEntry>> = HashMap::new();
+        let mut by_key: HashMap<ListKind, HashMap<String, Vec<ListEntry>>> = HashMap::new();
         let mut len = 0;
         for e in entries {
             len += 1;
-            by_key.entry((e.kind, e.value.clone())).or_default().push(e);
+            by_key
+                .entry(e.kind)
+                .or_default()
+                .entry(e.value.clone())
+                .or_default()
+                .push(e);
         }
         ListSnapshot { by_key, len }
     }
@@ -169,7 +175,7 @@ impl ListSnapshot {
             let Some(value) = kind.value_in(ctx) else {
                 continue;
             };
-            let Some(entries) = self.by_key.get(&(kind, value.to_owned())) else {
+            let Some(entries) = self.by_key.get(&kind).and_then(|m| m.get(value)) else {
                 continue;
             };
             for e in entries.iter().filter(|e| e.is_live(now)) {

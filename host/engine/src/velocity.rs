@@ -223,10 +223,11 @@ impl InProcessVelocity {
             None => (None, 1.0),
         };
         let mut out = VelocityFeatures::default();
-        for (kind, value) in &event.subjects {
+        for key in &event.subjects {
+            let kind = &key.0;
             let stats = self
                 .entities
-                .get(&(*kind, value.clone()))
+                .get(key)
                 .map(|w| match w.lock() {
                     Ok(g) => g.stats(t, cur, scale),
                     Err(poisoned) => poisoned.into_inner().stats(t, cur, scale),
@@ -251,9 +252,12 @@ impl InProcessVelocity {
             .as_ref()
             .and_then(|(minor, code, _)| Self::currency_key(code).map(|c| (c, *minor)));
         for key in &event.subjects {
-            let entry = self.entities.get_with(key.clone(), || {
-                Arc::new(Mutex::new(EntityWindows::default()))
-            });
+            // Clones the key only when the entity is new.
+            let entry = self
+                .entities
+                .entry_by_ref(key)
+                .or_insert_with(|| Arc::new(Mutex::new(EntityWindows::default())))
+                .into_value();
             match entry.lock() {
                 Ok(mut g) => g.add(t, amount),
                 Err(poisoned) => poisoned.into_inner().add(t, amount),
