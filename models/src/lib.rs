@@ -1,0 +1,2 @@
+//! The risk model (skeleton; filled by the feedback-loop work).
+#![forbid(unsafe_code)]
