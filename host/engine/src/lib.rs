@@ -18,6 +18,7 @@ pub mod clock;
 pub mod context;
 pub mod decision;
 pub mod error;
+pub mod feedback;
 pub mod guard;
 pub mod keys;
 pub mod lists;

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::decision::Decision;
+use crate::feedback::FeedbackStore;
 use crate::keys::ApiKey;
 use crate::lists::{ListEntry, ListKind};
 use crate::policy_set::{ModuleRef, PolicySet, Thresholds, Weights};
@@ -102,6 +103,7 @@ pub trait Store:
     + PolicyModuleStore
     + RolloutStore
     + AuditStore
+    + FeedbackStore
     + Health
 {
 }
@@ -114,6 +116,7 @@ impl<
         + PolicyModuleStore
         + RolloutStore
         + AuditStore
+        + FeedbackStore
         + Health,
 > Store for T
 {

@@ -14,6 +14,7 @@ mod columns;
 mod connect;
 mod decision_log;
 mod error;
+mod feedback_rows;
 mod postgres;
 mod rows;
 mod sqlite;

@@ -8,8 +8,10 @@
 
 mod audit;
 mod decisions;
+mod feedback;
 mod keys;
 mod lists;
+mod models;
 mod modules;
 mod policy_sets;
 mod rollouts;

@@ -45,6 +45,10 @@ pub(crate) struct DecisionInsert {
     pub model_version: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub body: String,
+    /// Copies for label lookups and reports.
+    pub order_id: Option<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
 }
 
 impl DecisionInsert {
@@ -60,7 +64,15 @@ impl DecisionInsert {
             model_version: d.model_version,
             created_at: d.created_at,
             body: to_json(d, "decision")?,
+            order_id: d.context.order_id.clone(),
+            amount_minor: d.context.amount.as_ref().map(|a| a.minor_units),
+            currency: d.context.amount.as_ref().map(|a| a.currency.clone()),
         })
+    }
+
+    /// A challenged decision opens a review in the same transaction.
+    pub fn opens_review(&self) -> bool {
+        self.action == "challenge"
     }
 }
 

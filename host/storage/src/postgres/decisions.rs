@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use arbiter_engine::Decision;
+use arbiter_engine::feedback::Review;
 use arbiter_engine::store::{AppendOutcome, DecisionStore, StoreError};
 use async_trait::async_trait;
 
@@ -30,11 +31,13 @@ impl DecisionStore for PgStore {
         // overlapping batches cannot deadlock.
         let inserted: Vec<String> = sqlx::query_scalar(
             "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
-             policy_set_version, model_version, created_at, body) \
-             SELECT d, r, h, e, a, s, p, m, c, b::jsonb \
+             policy_set_version, model_version, created_at, body, order_id, amount_minor, \
+             currency) \
+             SELECT d, r, h, e, a, s, p, m, c, b::jsonb, o, am, cu \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                         $6::float8[], $7::int8[], $8::int8[], $9::timestamptz[], $10::text[]) \
-                  AS t(d, r, h, e, a, s, p, m, c, b) \
+                         $6::float8[], $7::int8[], $8::int8[], $9::timestamptz[], $10::text[], \
+                         $11::text[], $12::int8[], $13::text[]) \
+                  AS t(d, r, h, e, a, s, p, m, c, b, o, am, cu) \
              ON CONFLICT (request_id) DO NOTHING \
              RETURNING request_id",
         )
@@ -64,10 +67,40 @@ impl DecisionStore for PgStore {
         .bind(rows.iter().map(|r| r.model_version).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.order_id.as_deref()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.amount_minor).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.currency.as_deref()).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await
         .map_err(store_error)?;
         let inserted: HashSet<String> = inserted.into_iter().collect();
+        let reviews: Vec<&DecisionInsert> = rows
+            .iter()
+            .filter(|r| r.opens_review() && inserted.contains(&r.request_id))
+            .collect();
+        if !reviews.is_empty() {
+            sqlx::query(
+                "INSERT INTO reviews (review_id, decision_id, status, opened_at) \
+                 SELECT r, d, 'open', o FROM UNNEST($1::text[], $2::text[], $3::timestamptz[]) \
+                 AS t(r, d, o)",
+            )
+            .bind(
+                reviews
+                    .iter()
+                    .map(|r| Review::id_for(&r.decision_id))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                reviews
+                    .iter()
+                    .map(|r| r.decision_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(reviews.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
         let conflicted: Vec<&str> = rows
             .iter()
             .map(|r| r.request_id.as_str())

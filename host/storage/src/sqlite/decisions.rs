@@ -1,10 +1,12 @@
 //! The decision log's table on SQLite: one `BEGIN IMMEDIATE` transaction per batch, one
 //! `INSERT … ON CONFLICT (request_id) DO NOTHING` per distinct request, and a read-back of the
-//! stored decision for each request that was already there.
+//! stored decision for each request that was already there. A challenged decision opens its
+//! review in the same transaction.
 
 use std::collections::{HashMap, HashSet};
 
 use arbiter_engine::Decision;
+use arbiter_engine::feedback::Review;
 use arbiter_engine::store::{AppendOutcome, DecisionStore, StoreError};
 use async_trait::async_trait;
 
@@ -33,8 +35,8 @@ impl DecisionStore for SqliteStore {
         for row in rows {
             let written = sqlx::query(
                 "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
-                 policy_set_version, model_version, created_at, body) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 policy_set_version, model_version, created_at, body, order_id, amount_minor, \
+                 currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (request_id) DO NOTHING",
             )
             .bind(&row.decision_id)
@@ -47,11 +49,26 @@ impl DecisionStore for SqliteStore {
             .bind(row.model_version)
             .bind(timestamp_text(row.created_at))
             .bind(&row.body)
+            .bind(&row.order_id)
+            .bind(row.amount_minor)
+            .bind(&row.currency)
             .execute(&mut *tx)
             .await
             .map_err(store_error)?
             .rows_affected();
             if written == 1 {
+                if row.opens_review() {
+                    sqlx::query(
+                        "INSERT INTO reviews (review_id, decision_id, status, opened_at) \
+                         VALUES (?, ?, 'open', ?)",
+                    )
+                    .bind(Review::id_for(&row.decision_id))
+                    .bind(&row.decision_id)
+                    .bind(timestamp_text(row.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                }
                 inserted.insert(row.request_id);
             } else {
                 let body: String =

@@ -1,0 +1,121 @@
+//! The storage contract of the feedback loop, implemented by `arbiter-storage` for SQLite and
+//! PostgreSQL. Reviews are opened by the decision log's own insert (see `DecisionStore`), so a
+//! challenged decision and its review are one write.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::decision::Decision;
+use crate::feedback::label::{Label, LabelKind, NewLabel};
+use crate::feedback::model_registry::{JobStatus, ModelSlot, ModelVersion, TrainingJob};
+use crate::feedback::report::{LabelledOutcome, OutcomeCounts, ReportWindow};
+use crate::feedback::review::{Resolution, Review, ReviewStatus};
+use crate::store::StoreError;
+
+/// Where the next page of the review queue starts (oldest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewCursor {
+    pub opened_at: DateTime<Utc>,
+    pub review_id: String,
+}
+
+/// A review with the decision it is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewPageItem {
+    pub review: Review,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResolveResult {
+    /// This call resolved it (and wrote its label).
+    Resolved(Review),
+    /// It was resolved before; nothing changed.
+    AlreadyResolved(Review),
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LabelInsert {
+    Created(Label),
+    /// The `(source, external_id)` was imported before; this is the stored label.
+    Duplicate(Label),
+}
+
+/// Everything the feedback loop stores; one implementation per backend and per part.
+pub trait FeedbackStore: ReviewStore + LabelStore + ModelStore + ReportStore {}
+
+impl<T: ReviewStore + LabelStore + ModelStore + ReportStore> FeedbackStore for T {}
+
+#[async_trait]
+pub trait ReviewStore: Send + Sync + 'static {
+    /// The review queue, oldest first, optionally of one status.
+    async fn reviews_page(
+        &self,
+        status: Option<ReviewStatus>,
+        after: Option<&ReviewCursor>,
+        limit: u32,
+    ) -> Result<Vec<ReviewPageItem>, StoreError>;
+    async fn get_review(&self, review_id: &str) -> Result<Option<Review>, StoreError>;
+    /// Resolves an open review and records its label (source `review`) in one transaction.
+    async fn resolve_review(
+        &self,
+        review_id: &str,
+        resolution: &Resolution,
+        resolved_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ResolveResult, StoreError>;
+}
+
+#[async_trait]
+pub trait LabelStore: Send + Sync + 'static {
+    async fn insert_label(&self, label: &NewLabel) -> Result<LabelInsert, StoreError>;
+    /// Every label of a decision, oldest first.
+    async fn labels_for_decision(&self, decision_id: &str) -> Result<Vec<Label>, StoreError>;
+    /// The decision an order's label belongs to: its latest `payment.authorize` decision, or
+    /// its latest decision of any checkpoint when it has none.
+    async fn decision_for_order(&self, order_id: &str) -> Result<Option<Decision>, StoreError>;
+    /// Every labelled decision with its latest label, oldest decision first.
+    async fn labelled_decisions(&self) -> Result<Vec<(Decision, LabelKind)>, StoreError>;
+    /// Decisions created since `since` whose latest label is fraud-like (graph marks).
+    async fn fraud_labelled_decisions(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Decision>, StoreError>;
+}
+
+#[async_trait]
+pub trait ModelStore: Send + Sync + 'static {
+    async fn insert_job(&self, job: &TrainingJob) -> Result<(), StoreError>;
+    async fn finish_job(
+        &self,
+        job_id: &str,
+        status: JobStatus,
+        model_version: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
+    async fn get_job(&self, job_id: &str) -> Result<Option<TrainingJob>, StoreError>;
+    async fn insert_model_version(
+        &self,
+        artifact: &serde_json::Value,
+        job_id: Option<&str>,
+        created_by: &str,
+    ) -> Result<ModelVersion, StoreError>;
+    async fn get_model_version(&self, version: i64) -> Result<Option<ModelVersion>, StoreError>;
+    async fn list_model_versions(&self) -> Result<Vec<ModelVersion>, StoreError>;
+    async fn set_model_slot(&self, slot: ModelSlot, version: Option<i64>)
+    -> Result<(), StoreError>;
+    /// The (active, shadow) model versions.
+    async fn model_slots(&self) -> Result<(Option<i64>, Option<i64>), StoreError>;
+}
+
+#[async_trait]
+pub trait ReportStore: Send + Sync + 'static {
+    async fn outcome_counts(&self, window: &ReportWindow) -> Result<OutcomeCounts, StoreError>;
+    async fn labelled_outcomes(
+        &self,
+        window: &ReportWindow,
+    ) -> Result<Vec<LabelledOutcome>, StoreError>;
+    /// Seconds from open to resolve of the reviews resolved in the window.
+    async fn review_turnarounds(&self, window: &ReportWindow) -> Result<Vec<f64>, StoreError>;
+}

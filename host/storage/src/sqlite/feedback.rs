@@ -1,0 +1,230 @@
+//! Reviews and labels on SQLite.
+//!
+//! "Latest label" is the newest label of a decision by `(created_at, label_id)`; both are
+//! time-ordered, so ties on the clock are broken by the v7 id.
+
+use arbiter_engine::Decision;
+use arbiter_engine::feedback::{
+    Label, LabelInsert, LabelKind, LabelStore, NewLabel, ResolveResult, Resolution, Review,
+    ReviewCursor, ReviewPageItem, ReviewStatus, ReviewStore,
+};
+use arbiter_engine::store::StoreError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::SqliteStore;
+use crate::columns::{stored_now, timestamp_text};
+use crate::error::store_error;
+use crate::feedback_rows::{LabelRow, ReviewRow, parse_label};
+use crate::rows::decision_from_body;
+
+const REVIEW_COLUMNS: &str = "r.review_id, r.decision_id, r.status, r.opened_at, r.resolved_at, \
+     r.outcome, r.label, r.reviewer, r.note, r.resolved_by";
+const LABEL_COLUMNS: &str =
+    "label_id, decision_id, label, source, external_id, note, created_by, created_at";
+/// The latest label of every labelled decision.
+pub(super) const LATEST_LABELS: &str = "(SELECT decision_id, label, ROW_NUMBER() OVER \
+     (PARTITION BY decision_id ORDER BY created_at DESC, label_id DESC) AS rn FROM labels) x";
+
+#[derive(sqlx::FromRow)]
+struct ReviewWithBody {
+    #[sqlx(flatten)]
+    review: ReviewRow<String>,
+    body: String,
+}
+
+#[async_trait]
+impl ReviewStore for SqliteStore {
+    async fn reviews_page(
+        &self,
+        status: Option<ReviewStatus>,
+        after: Option<&ReviewCursor>,
+        limit: u32,
+    ) -> Result<Vec<ReviewPageItem>, StoreError> {
+        let rows: Vec<ReviewWithBody> = sqlx::query_as(&format!(
+            "SELECT {REVIEW_COLUMNS}, d.body FROM reviews r \
+             JOIN decisions d ON d.decision_id = r.decision_id \
+             WHERE (?1 IS NULL OR r.status = ?1) \
+               AND (?2 IS NULL OR (r.opened_at, r.review_id) > (?2, ?3)) \
+             ORDER BY r.opened_at, r.review_id LIMIT ?4"
+        ))
+        .bind(status.map(ReviewStatus::as_str))
+        .bind(after.map(|c| timestamp_text(c.opened_at)))
+        .bind(after.map(|c| c.review_id.as_str()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ReviewPageItem {
+                    review: r.review.into_review()?,
+                    decision: decision_from_body(&r.body)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn get_review(&self, review_id: &str) -> Result<Option<Review>, StoreError> {
+        let row: Option<ReviewRow<String>> = sqlx::query_as(&format!(
+            "SELECT {REVIEW_COLUMNS} FROM reviews r WHERE r.review_id = ?"
+        ))
+        .bind(review_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(store_error)?;
+        row.map(ReviewRow::into_review).transpose()
+    }
+
+    async fn resolve_review(
+        &self,
+        review_id: &str,
+        resolution: &Resolution,
+        resolved_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ResolveResult, StoreError> {
+        // INVARIANT: a review is resolved once. The conditional UPDATE under `BEGIN IMMEDIATE`
+        // is the arbiter; the label is written in the same transaction or not at all.
+        let mut tx = self.begin_write().await?;
+        let decision_id: Option<String> = sqlx::query_scalar(
+            "UPDATE reviews SET status = 'resolved', resolved_at = ?, outcome = ?, label = ?, \
+             reviewer = ?, note = ?, resolved_by = ? \
+             WHERE review_id = ? AND status = 'open' RETURNING decision_id",
+        )
+        .bind(timestamp_text(at))
+        .bind(resolution.outcome.as_str())
+        .bind(resolution.label.as_str())
+        .bind(&resolution.reviewer)
+        .bind(&resolution.note)
+        .bind(resolved_by)
+        .bind(review_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let resolved_now = decision_id.is_some();
+        if let Some(decision_id) = decision_id {
+            sqlx::query(
+                "INSERT INTO labels (label_id, decision_id, label, source, external_id, note, \
+                 created_by, created_at) VALUES (?, ?, ?, 'review', NULL, ?, ?, ?)",
+            )
+            .bind(Label::generate_id())
+            .bind(decision_id)
+            .bind(resolution.label.as_str())
+            .bind(&resolution.note)
+            .bind(resolved_by)
+            .bind(timestamp_text(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
+        tx.commit().await.map_err(store_error)?;
+        Ok(match self.get_review(review_id).await? {
+            None => ResolveResult::NotFound,
+            Some(r) if resolved_now => ResolveResult::Resolved(r),
+            Some(r) => ResolveResult::AlreadyResolved(r),
+        })
+    }
+}
+
+#[async_trait]
+impl LabelStore for SqliteStore {
+    async fn insert_label(&self, label: &NewLabel) -> Result<LabelInsert, StoreError> {
+        let at = stored_now();
+        let id = Label::generate_id();
+        let mut tx = self.begin_write().await?;
+        // INVARIANT: an external row is imported once; the partial unique index decides.
+        let written = sqlx::query(
+            "INSERT INTO labels (label_id, decision_id, label, source, external_id, note, \
+             created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING",
+        )
+        .bind(&id)
+        .bind(&label.decision_id)
+        .bind(label.kind.as_str())
+        .bind(label.source.as_str())
+        .bind(&label.external_id)
+        .bind(&label.note)
+        .bind(&label.created_by)
+        .bind(timestamp_text(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected();
+        let row: LabelRow<String> = if written == 1 {
+            let sql = format!("SELECT {LABEL_COLUMNS} FROM labels WHERE label_id = ?");
+            sqlx::query_as(&sql).bind(&id).fetch_one(&mut *tx).await
+        } else {
+            let sql = format!(
+                "SELECT {LABEL_COLUMNS} FROM labels WHERE source = ? AND external_id = ?"
+            );
+            sqlx::query_as(&sql)
+                .bind(label.source.as_str())
+                .bind(&label.external_id)
+                .fetch_one(&mut *tx)
+                .await
+        }
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        let stored = row.into_label()?;
+        Ok(if written == 1 {
+            LabelInsert::Created(stored)
+        } else {
+            LabelInsert::Duplicate(stored)
+        })
+    }
+
+    async fn labels_for_decision(&self, decision_id: &str) -> Result<Vec<Label>, StoreError> {
+        let rows: Vec<LabelRow<String>> = sqlx::query_as(&format!(
+            "SELECT {LABEL_COLUMNS} FROM labels WHERE decision_id = ? \
+             ORDER BY created_at, label_id"
+        ))
+        .bind(decision_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(LabelRow::into_label).collect()
+    }
+
+    async fn decision_for_order(&self, order_id: &str) -> Result<Option<Decision>, StoreError> {
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT body FROM decisions WHERE order_id = ? \
+             ORDER BY (event = 'payment.authorize') DESC, created_at DESC LIMIT 1",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(store_error)?;
+        body.as_deref().map(decision_from_body).transpose()
+    }
+
+    async fn labelled_decisions(&self) -> Result<Vec<(Decision, LabelKind)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT d.body, x.label FROM {LATEST_LABELS} \
+             JOIN decisions d ON d.decision_id = x.decision_id WHERE x.rn = 1 \
+             ORDER BY d.created_at, d.decision_id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        rows.iter()
+            .map(|(body, label)| Ok((decision_from_body(body)?, parse_label(label)?)))
+            .collect()
+    }
+
+    async fn fraud_labelled_decisions(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let bodies: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT d.body FROM {LATEST_LABELS} \
+             JOIN decisions d ON d.decision_id = x.decision_id \
+             WHERE x.rn = 1 AND x.label <> 'legit' AND d.created_at >= ? \
+             ORDER BY d.created_at"
+        ))
+        .bind(timestamp_text(since))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(store_error)?;
+        bodies.iter().map(|b| decision_from_body(b)).collect()
+    }
+}
