@@ -115,3 +115,34 @@ async fn push_create_rollout_and_rollback_from_the_command_line() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not_found"));
 }
+
+#[tokio::test]
+async fn a_chargeback_file_is_imported_from_the_command_line() {
+    let db = TestDb::new(&Backend::Sqlite).await;
+    let bin = start_binary(&db).await;
+    let key = admin_key(&db);
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/decisions", bin.base))
+        .bearer_auth(&key)
+        .json(&crate::harness::decision_body("cli-cb-1"))
+        .send()
+        .await
+        .expect("decide");
+    assert_eq!(r.status(), 200);
+    let dir = tempfile::tempdir().expect("tmp");
+    let csv = dir.path().join("chargebacks.csv");
+    std::fs::write(
+        &csv,
+        "chargeback_id,order_id,amount,currency,reason\ncb-9,o-42,129.99,USD,10.4\ncb-10,o-missing,,,\n",
+    )
+    .expect("write csv");
+    let path = csv.to_str().expect("path");
+    let report = arbiter(&["labels", "import", path], &bin.base, &key).await;
+    assert_eq!(report["imported"], 1, "{report}");
+    assert_eq!(report["rejected"][0]["line"], 3, "{report}");
+    let again = arbiter(&["labels", "import", path], &bin.base, &key).await;
+    assert_eq!(
+        (again["imported"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(1))
+    );
+}

@@ -73,22 +73,35 @@ async fn openapi_document_matches_the_routes() {
     documented.sort();
     let expected = [
         ("delete", "/v1/lists/entries/{id}"),
+        ("delete", "/v1/models/shadow"),
         ("get", "/healthz"),
         ("get", "/metrics"),
         ("get", "/readyz"),
         ("get", "/v1/audit"),
         ("get", "/v1/decisions/{decision_id}"),
         ("get", "/v1/graph/entities/{kind}/{value}"),
+        ("get", "/v1/labels"),
         ("get", "/v1/lists/entries"),
+        ("get", "/v1/models"),
+        ("get", "/v1/models/jobs/{job_id}"),
+        ("get", "/v1/models/{version}"),
         ("get", "/v1/policies"),
         ("get", "/v1/policies/{name}/versions"),
         ("get", "/v1/policy-sets/{version}"),
+        ("get", "/v1/reports/outcomes"),
+        ("get", "/v1/reviews"),
         ("get", "/v1/rollouts/current"),
         ("post", "/v1/decisions"),
         ("post", "/v1/keys"),
+        ("post", "/v1/labels"),
+        ("post", "/v1/labels/import"),
         ("post", "/v1/lists/entries"),
+        ("post", "/v1/models/train"),
+        ("post", "/v1/models/{version}/activate"),
+        ("post", "/v1/models/{version}/shadow"),
         ("post", "/v1/policies/{name}/versions"),
         ("post", "/v1/policy-sets"),
+        ("post", "/v1/reviews/{review_id}/resolve"),
         ("post", "/v1/rollouts"),
         ("post", "/v1/rollouts/current/promote"),
         ("post", "/v1/rollouts/current/rollback"),
@@ -107,7 +120,9 @@ async fn openapi_document_matches_the_routes() {
                 .replace("{name}", "x")
                 .replace("{version}", "x")
                 .replace("{kind}", "user")
-                .replace("{value}", "x"),
+                .replace("{value}", "x")
+                .replace("{review_id}", "x")
+                .replace("{job_id}", "x"),
         );
         let req = s
             .client

@@ -59,6 +59,7 @@ fn bench(c: &mut Criterion) {
             },
         )))),
         model: Arc::new(ArcSwapOption::empty()),
+        shadow_model: Arc::new(ArcSwapOption::empty()),
     };
     let pipeline = Pipeline::new(state, velocity, None, Arc::new(SystemClock));
 

@@ -4,14 +4,24 @@
 //! spaces or dashes allowed between digits) that passes the Luhn check is treated as a raw
 //! card number. The scan runs over the raw request bytes *before* parsing, so a card number
 //! in any field, key or even in malformed JSON is caught, and the payload is never logged.
+//!
+//! A run glued to a letter (`dec_01a2…927142964926901`, a hex id or token) is part of an
+//! identifier, not a card number: ids we mint ourselves are hex and would otherwise be refused
+//! about once in a few hundred. A PAN written flush against letters is therefore not caught;
+//! one standing alone, quoted, or after punctuation is.
 
 /// True when `bytes` contain something that looks like a primary account number.
 pub fn contains_card_number(bytes: &[u8]) -> bool {
     let mut digits: Vec<u8> = Vec::with_capacity(19);
+    // Whether the current run started right after a letter (part of an identifier).
+    let mut glued = false;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii_digit() {
+            if digits.is_empty() {
+                glued = i > 0 && bytes[i - 1].is_ascii_alphabetic();
+            }
             digits.push(b - b'0');
         } else if (b == b' ' || b == b'-')
             && !digits.is_empty()
@@ -19,14 +29,14 @@ pub fn contains_card_number(bytes: &[u8]) -> bool {
         {
             // A separator inside a digit run: keep the run going.
         } else {
-            if is_card_like(&digits) {
+            if !glued && !b.is_ascii_alphabetic() && is_card_like(&digits) {
                 return true;
             }
             digits.clear();
         }
         i += 1;
     }
-    is_card_like(&digits)
+    !glued && is_card_like(&digits)
 }
 
 fn is_card_like(digits: &[u8]) -> bool {
@@ -76,6 +86,12 @@ mod tests {
         ));
         // Too long.
         assert!(!contains_card_number(b"41111111111111111111111"));
+        // Digit runs inside identifiers (hex ids, tokens) are not card numbers.
+        assert!(!contains_card_number(
+            br#"{"decision_id":"dec_01a206d9ba5a74c2a927142964926901"}"#
+        ));
+        assert!(!contains_card_number(br#"{"id":"4111111111111111abc"}"#));
+        assert!(contains_card_number(br#"{"id":"x_4111111111111111"}"#));
         // Digits separated by other punctuation are separate runs.
         assert!(!contains_card_number(b"4111.1111.1111.1111"));
     }

@@ -69,6 +69,9 @@ pub struct LayerResults {
     pub rules: Vec<ModuleResult>,
     pub graph: Option<GraphOutcome>,
     pub model: Option<ModelOutcome>,
+    /// The shadow (challenger) model's score: recorded, never used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_shadow: Option<ModelOutcome>,
     /// The action of the score bands alone.
     pub band: Option<Action>,
     /// True when a shadow candidate was due but skipped because the enforced rules layer

@@ -76,6 +76,77 @@ impl Money {
             currency: self.currency.code().to_owned(),
         }
     }
+
+    /// Nothing, in `currency`.
+    pub fn zero(currency: Currency) -> Money {
+        Money {
+            amount: Decimal::ZERO,
+            currency,
+        }
+    }
+
+    /// `minor` integer minor units (cents) of `currency`, exact: how storage reads money back.
+    pub fn from_minor_units(minor: i64, currency: Currency) -> Money {
+        let exponent = u32::from(currency.exponent().unwrap_or(0));
+        Money {
+            amount: Decimal::new(minor, exponent),
+            currency,
+        }
+    }
+
+    /// [`Money::from_minor_units`] for a stored ISO 4217 `code`; `None` for an unknown code.
+    pub fn from_stored(minor: i64, code: &str) -> Option<Money> {
+        Currency::from_code(code).map(|currency| Money::from_minor_units(minor, currency))
+    }
+
+    /// The amount in integer minor units, or `None` when it has more decimals than the
+    /// currency allows or does not fit an `i64`: unlike [`Money::minor_units`], never rounds
+    /// or saturates, so money paths (storage, ledger) use this one.
+    pub fn checked_minor_units(&self) -> Option<i64> {
+        let scaled = self
+            .amount
+            .checked_mul(Decimal::from(10_i64.checked_pow(self.exponent())?))?;
+        if !scaled.fract().is_zero() {
+            return None;
+        }
+        i64::try_from(scaled).ok()
+    }
+
+    /// The sum, or `None` when the currencies differ or the sum overflows.
+    pub fn checked_add(&self, other: &Money) -> Option<Money> {
+        (self.currency == other.currency).then_some(())?;
+        Some(Money {
+            amount: self.amount.checked_add(other.amount)?,
+            currency: self.currency,
+        })
+    }
+
+    /// The difference, or `None` when the currencies differ or it overflows.
+    pub fn checked_sub(&self, other: &Money) -> Option<Money> {
+        (self.currency == other.currency).then_some(())?;
+        Some(Money {
+            amount: self.amount.checked_sub(other.amount)?,
+            currency: self.currency,
+        })
+    }
+
+    /// `quantity` times this amount (a unit price times a line's quantity), or `None` on
+    /// overflow.
+    pub fn checked_mul(&self, quantity: u32) -> Option<Money> {
+        Some(Money {
+            amount: self.amount.checked_mul(Decimal::from(quantity))?,
+            currency: self.currency,
+        })
+    }
+
+    /// The same amount with the opposite sign (a credit for a debit in a journal).
+    #[must_use]
+    pub fn negated(&self) -> Money {
+        Money {
+            amount: -self.amount,
+            currency: self.currency,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +185,38 @@ mod tests {
             err,
             RequestError::TooManyDecimals { allowed: 0, .. }
         ));
+    }
+
+    #[test]
+    fn minor_units_round_trip_exactly_and_arithmetic_is_checked() {
+        let usd = Currency::USD;
+        let m = Money::from_minor_units(12999, usd);
+        assert_eq!(m.amount.to_string(), "129.99");
+        assert_eq!(m.checked_minor_units(), Some(12999));
+        assert_eq!(
+            Money::from_minor_units(-5, usd).checked_minor_units(),
+            Some(-5)
+        );
+        assert_eq!(
+            Money::from_minor_units(7, Currency::JPY).amount,
+            Decimal::from(7)
+        );
+        let sub_cent = Money {
+            amount: Decimal::new(1001, 3),
+            currency: usd,
+        };
+        assert_eq!(sub_cent.checked_minor_units(), None, "never rounds");
+        let sum = m
+            .checked_add(&Money::from_minor_units(1, usd))
+            .expect("same currency");
+        assert_eq!(sum.checked_minor_units(), Some(13000));
+        assert_eq!(m.checked_add(&Money::zero(Currency::EUR)), None);
+        assert_eq!(m.checked_sub(&m).map(|d| d.amount.is_zero()), Some(true));
+        assert_eq!(
+            m.checked_mul(3).and_then(|t| t.checked_minor_units()),
+            Some(38997)
+        );
+        assert_eq!(m.negated().checked_minor_units(), Some(-12999));
     }
 
     #[test]

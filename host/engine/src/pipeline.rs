@@ -52,6 +52,9 @@ pub struct PipelineState {
     pub policy: Arc<ArcSwap<PolicyRouting>>,
     /// `None` until a model is activated.
     pub model: Arc<ArcSwapOption<Box<dyn ModelStage>>>,
+    /// The challenger: scored and recorded on every decision that reaches the model layer,
+    /// never part of the score. `None` when no model runs in shadow.
+    pub shadow_model: Arc<ArcSwapOption<Box<dyn ModelStage>>>,
 }
 
 pub struct Pipeline {
@@ -168,6 +171,7 @@ impl Pipeline {
         let lists = self.state.lists.load_full();
         let routing = self.state.policy.load_full();
         let model = self.state.model.load_full();
+        let shadow_model = self.state.shadow_model.load_full();
         let route = routing.route(&req.user_id);
         let mut timings = StageTimings::default();
 
@@ -227,6 +231,12 @@ impl Pipeline {
                 layers.model = Some(ModelOutcome {
                     version: model.version(),
                     probability: finite_or_zero(model.probability(&ctx)).clamp(0.0, 1.0),
+                });
+            }
+            if let Some(challenger) = shadow_model.as_deref() {
+                layers.model_shadow = Some(ModelOutcome {
+                    version: challenger.version(),
+                    probability: finite_or_zero(challenger.probability(&ctx)).clamp(0.0, 1.0),
                 });
             }
             timings.model_us = micros(t);

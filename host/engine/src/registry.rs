@@ -166,6 +166,10 @@ pub mod audit_action {
     pub const ROLLOUT_PROMOTE: &str = "rollout.promote";
     pub const ROLLOUT_ROLLBACK: &str = "rollout.rollback";
     pub const ROLLOUT_AUTO_ROLLBACK: &str = "rollout.auto_rollback";
+    pub const MODEL_TRAIN: &str = "model.train";
+    pub const MODEL_ACTIVATE: &str = "model.activate";
+    pub const MODEL_SHADOW: &str = "model.shadow";
+    pub const MODEL_SHADOW_STOP: &str = "model.shadow_stop";
 }
 
 /// One change to modules, policy sets or rollouts: who, what, when.

@@ -52,6 +52,52 @@ pub trait DecisionStore: Send + Sync + 'static {
         after_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Decision>, StoreError>;
+    /// The same pages as [`DecisionStore::decisions_page`], projected to the entities each
+    /// decision names: what the link graph rebuilds from at start. Backends read the few
+    /// fields from the stored body instead of decoding the whole decision (reasons, layer
+    /// results), which is most of a rebuild's time. The default decodes whole pages.
+    async fn decision_entities_page(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DecisionEntities>, StoreError> {
+        let page = self.decisions_page(since, after_id, limit).await?;
+        Ok(page.iter().map(DecisionEntities::of).collect())
+    }
+}
+
+/// The entities one stored decision names (the link graph's input), with its id (the page
+/// cursor) and instant. Values are as the enriched context holds them, already normalised.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DecisionEntities {
+    pub decision_id: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub user_id: String,
+    pub device_id: Option<String>,
+    pub card_fingerprint: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub shipping_address_hash: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl DecisionEntities {
+    /// The projection of a whole decision.
+    pub fn of(d: &Decision) -> DecisionEntities {
+        let c = &d.context;
+        DecisionEntities {
+            decision_id: d.decision_id.0.clone(),
+            created_at: d.created_at,
+            user_id: c.user_id.clone(),
+            device_id: c.device_id.clone(),
+            card_fingerprint: c.card_fingerprint.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            shipping_address_hash: c.shipping_address_hash.clone(),
+            ip: c.ip.clone(),
+        }
+    }
 }
 
 #[async_trait]

@@ -91,6 +91,17 @@ pub enum VelocityError {
     Unavailable(String),
 }
 
+/// Velocity features together with where they came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VelocityReading {
+    pub features: VelocityFeatures,
+    /// True when the shared store was unreachable and the features came from a documented
+    /// fallback (a replica's own in-process counters), so the decision can record that its
+    /// velocity inputs were partial.
+    #[serde(default)]
+    pub degraded: bool,
+}
+
 #[async_trait]
 pub trait VelocityStore: Send + Sync + 'static {
     /// The features of `event`'s entities as of `at`, not counting `event` itself.
@@ -99,6 +110,19 @@ pub trait VelocityStore: Send + Sync + 'static {
         event: &VelocityEvent,
         at: DateTime<Utc>,
     ) -> Result<VelocityFeatures, VelocityError>;
+
+    /// [`Self::features`] plus whether they came from a fallback. Stores without a fallback
+    /// keep this default (never degraded); stores with one override it.
+    async fn read(
+        &self,
+        event: &VelocityEvent,
+        at: DateTime<Utc>,
+    ) -> Result<VelocityReading, VelocityError> {
+        Ok(VelocityReading {
+            features: self.features(event, at).await?,
+            degraded: false,
+        })
+    }
 
     /// Counts `event` (called once its decision is durable, so a retried request is not
     /// counted twice).

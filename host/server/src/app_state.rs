@@ -6,6 +6,7 @@ use arbiter_engine::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::services::decisions::DecisionService;
+use crate::services::feedback::{LabelService, ModelService, ReportService, ReviewService};
 use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
@@ -21,6 +22,10 @@ pub struct Services {
     pub keys: KeyService,
     pub graph: Arc<GraphService>,
     pub policies: Arc<PolicyService>,
+    pub reviews: ReviewService,
+    pub labels: LabelService,
+    pub models: ModelService,
+    pub reports: ReportService,
     /// For readiness checks.
     pub store: Arc<dyn Store>,
     pub metrics: PrometheusHandle,

@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::remote::RolloutCommand,
     },
+    /// Import labels (a channel's chargeback file) into a running server.
+    Labels {
+        #[command(subcommand)]
+        command: crate::remote::LabelsCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy { command } => crate::remote::policy(command).await,
         Command::PolicySet { command } => crate::remote::policy_set(command).await,
         Command::Rollout { command } => crate::remote::rollout(command).await,
+        Command::Labels { command } => crate::remote::labels(command).await,
         Command::Migrate(storage) => {
             crate::wiring::open_store(&storage).await?;
             println!("migrations applied");

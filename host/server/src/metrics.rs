@@ -13,6 +13,10 @@ const SECONDS_BUCKETS: &[f64] = &[
     0.1, 0.25, 0.5, 1.0,
 ];
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+/// Review turnaround buckets from one minute to a week.
+const MINUTES_BUCKETS: &[f64] = &[
+    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 1440.0, 2880.0, 10080.0,
+];
 
 /// The handle that renders `/metrics`, installing the recorder on first use.
 pub fn handle() -> PrometheusHandle {
@@ -22,6 +26,9 @@ pub fn handle() -> PrometheusHandle {
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Suffix("batch_size".into()), BATCH_BUCKETS)
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Suffix("_minutes".into()), MINUTES_BUCKETS)
                 })
                 .map(PrometheusBuilder::build_recorder);
             match recorder {
@@ -45,4 +52,7 @@ pub mod names {
     pub const STAGE_SECONDS: &str = "arbiter_stage_duration_seconds";
     pub const REJECTED_REQUESTS_TOTAL: &str = "arbiter_rejected_requests_total";
     pub const IDEMPOTENT_REPLAYS_TOTAL: &str = "arbiter_idempotent_replays_total";
+    /// Open to resolved, per review (minutes: reviews take minutes to days, not seconds).
+    pub const REVIEW_TURNAROUND_MINUTES: &str = "arbiter_review_turnaround_minutes";
+    pub const LABELS_TOTAL: &str = "arbiter_labels_total";
 }

@@ -1,5 +1,5 @@
 //! The operator CLI that talks to a running server: `arbiter policy push`, `policy-set
-//! create`, `rollout start|promote|rollback|status`. It speaks the public HTTP API with a key,
+//! create`, `rollout start|promote|rollback|status`, `labels import`. It speaks the public HTTP API with a key,
 //! exactly as any other client would.
 
 use std::path::PathBuf;
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 pub struct Remote {
     #[arg(long, env = "ARBITER_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
-    /// An API key with the `policy:write` scope.
+    /// An API key with the scope the command needs (`policy:write`, `label:write`).
     #[arg(long, env = "ARBITER_KEY", hide_env_values = true)]
     pub key: String,
 }
@@ -70,6 +70,20 @@ pub enum RolloutCommand {
     },
     /// Show the stable set and any candidate.
     Status {
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabelsCommand {
+    /// Import a channel's chargeback file (CSV with a header row). Columns: `chargeback_id`
+    /// (required), `order_id` or `decision_id` (one required), `amount` and `currency`
+    /// (optional, checked against the decision), `reason` (optional). Prints how many rows
+    /// were imported, how many were duplicates of an earlier import, and each rejected row
+    /// with its line and reason. Needs a key with `label:write`.
+    Import {
+        file: PathBuf,
         #[command(flatten)]
         remote: Remote,
     },
@@ -166,4 +180,21 @@ pub async fn rollout(cmd: RolloutCommand) -> anyhow::Result<()> {
         }
     };
     print(&send(req).await?)
+}
+
+pub async fn labels(cmd: LabelsCommand) -> anyhow::Result<()> {
+    let LabelsCommand::Import { file, remote } = cmd;
+    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let req = client(&remote, reqwest::Method::POST, "/v1/labels/import")
+        .header("content-type", "text/csv")
+        .body(bytes);
+    let report = send(req).await?;
+    print(&report)?;
+    let rejected = report["rejected"].as_array().map_or(0, Vec::len);
+    // The summary goes to stderr so stdout stays one JSON document for scripts.
+    eprintln!(
+        "imported {}, duplicates {}, rejected {rejected}",
+        report["imported"], report["duplicates"]
+    );
+    Ok(())
 }

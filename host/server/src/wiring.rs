@@ -13,12 +13,14 @@ use arbiter_engine::routing::PolicyRouting;
 use arbiter_engine::stages::NoModules;
 use arbiter_engine::store::Store;
 use arbiter_engine::velocity::InProcessVelocity;
+use arbiter_models::TrainConfig;
 use arbiter_runtime::{PolicyRuntime, RuntimeConfig};
 use arbiter_storage::{DecisionLog, DecisionLogConfig};
 
 use crate::app_state::{AppState, Services};
 use crate::config::ServeConfig;
 use crate::services::decisions::DecisionService;
+use crate::services::feedback::{LabelService, ModelService, ReportService, ReviewService};
 use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
@@ -70,10 +72,20 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
         .reload()
         .await
         .context("loading the active policy set")?;
+    let models = ModelService::new(
+        store.clone(),
+        Arc::new(ArcSwapOption::empty()),
+        Arc::new(ArcSwapOption::empty()),
+        routing.clone(),
+        TrainConfig::default(),
+    );
+    let (active, shadow) = models.load().await.context("loading the active model")?;
+    tracing::info!(?active, ?shadow, "model slots loaded");
     let state = PipelineState {
         lists: lists_snapshot,
         policy: routing,
-        model: Arc::new(ArcSwapOption::empty()),
+        model: models.active_slot(),
+        shadow_model: models.shadow_slot(),
     };
     let pipeline = Arc::new(Pipeline::new(
         state,
@@ -93,6 +105,10 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
         policies,
         lists,
         keys,
+        reviews: ReviewService::new(store.clone(), graph.clone()),
+        labels: LabelService::new(store.clone(), graph.clone()),
+        models,
+        reports: ReportService::new(store.clone()),
         graph,
         store,
         metrics: crate::metrics::handle(),

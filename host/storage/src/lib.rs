@@ -15,9 +15,11 @@ mod connect;
 mod decision_log;
 mod error;
 mod feedback_rows;
+mod payment_rows;
 mod postgres;
 mod rows;
 mod sqlite;
+mod transaction_rows;
 
 pub use connect::{Backend, DEFAULT_SQLITE_FILE, connect, migrate};
 pub use decision_log::{DecisionLog, DecisionLogConfig, LogError, PendingAppend};

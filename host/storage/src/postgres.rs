@@ -15,6 +15,13 @@ mod models;
 mod modules;
 mod policy_sets;
 mod rollouts;
+// The transaction core's stores (arbiter-transactions).
+mod catalogue;
+mod changes;
+mod due_queue;
+mod ledger;
+mod orders;
+mod payments;
 
 use std::time::Duration;
 

@@ -17,6 +17,13 @@ mod models;
 mod modules;
 mod policy_sets;
 mod rollouts;
+// The transaction core's stores (arbiter-transactions).
+mod catalogue;
+mod changes;
+mod due_queue;
+mod ledger;
+mod orders;
+mod payments;
 
 use std::path::Path;
 use std::time::Duration;

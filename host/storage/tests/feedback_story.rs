@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use arbiter_engine::action::Action;
 use arbiter_engine::feedback::{
-    JobStatus, LabelInsert, LabelKind, LabelSource, ModelSlot, NewLabel, ReportWindow,
-    ResolveResult, Resolution, Review, ReviewCursor, ReviewOutcome, ReviewStatus, TrainingJob,
+    JobStatus, LabelInsert, LabelKind, LabelSource, ModelSlot, NewLabel, ReportWindow, Resolution,
+    ResolveResult, Review, ReviewCursor, ReviewOutcome, ReviewStatus, TrainingJob,
 };
 use arbiter_engine::store::Store;
 use chrono::{Duration, Utc};
@@ -76,7 +76,10 @@ mod stories {
             .expect("page 1");
         assert_eq!(page.len(), 3);
         assert_eq!(page[0].decision.request_id, "rv-0", "oldest first");
-        assert_eq!(page[0].review.review_id, Review::id_for(&batch[0].decision_id.0));
+        assert_eq!(
+            page[0].review.review_id,
+            Review::id_for(&batch[0].decision_id.0)
+        );
         let last = &page[2].review;
         let cursor = ReviewCursor {
             opened_at: last.opened_at,
@@ -99,7 +102,10 @@ mod stories {
 
     pub async fn a_review_is_resolved_once_even_when_raced(store: Arc<dyn Store>) {
         let d = decision("race-review");
-        store.insert_decisions(&[d.clone()]).await.expect("insert");
+        store
+            .insert_decisions(std::slice::from_ref(&d))
+            .await
+            .expect("insert");
         let id = Review::id_for(&d.decision_id.0);
         let mut tasks = Vec::new();
         for i in 0..8 {
@@ -137,7 +143,12 @@ mod stories {
         );
         assert_eq!(
             store
-                .resolve_review("rev_missing", &resolution(LabelKind::Fraud), "k", Utc::now())
+                .resolve_review(
+                    "rev_missing",
+                    &resolution(LabelKind::Fraud),
+                    "k",
+                    Utc::now()
+                )
                 .await
                 .expect("missing"),
             ResolveResult::NotFound
@@ -147,7 +158,10 @@ mod stories {
     pub async fn the_latest_label_supersedes_and_imports_are_deduplicated(store: Arc<dyn Store>) {
         let a = decision("lab-a");
         let b = decision("lab-b");
-        store.insert_decisions(&[a.clone(), b.clone()]).await.expect("insert");
+        store
+            .insert_decisions(&[a.clone(), b.clone()])
+            .await
+            .expect("insert");
         store
             .insert_label(&new_label(&a.decision_id.0, LabelKind::Legit, None))
             .await
@@ -157,12 +171,20 @@ mod stories {
             .await
             .expect("second");
         let first = store
-            .insert_label(&new_label(&b.decision_id.0, LabelKind::Chargeback, Some("cb_1")))
+            .insert_label(&new_label(
+                &b.decision_id.0,
+                LabelKind::Chargeback,
+                Some("cb_1"),
+            ))
             .await
             .expect("import");
         assert!(matches!(first, LabelInsert::Created(_)));
         let again = store
-            .insert_label(&new_label(&b.decision_id.0, LabelKind::Chargeback, Some("cb_1")))
+            .insert_label(&new_label(
+                &b.decision_id.0,
+                LabelKind::Chargeback,
+                Some("cb_1"),
+            ))
             .await
             .expect("re-import");
         match (first, again) {
@@ -174,7 +196,11 @@ mod stories {
             .await
             .expect("history");
         let kinds: Vec<_> = history.iter().map(|l| l.kind).collect();
-        assert_eq!(kinds, [LabelKind::Legit, LabelKind::Fraud], "both stay in history");
+        assert_eq!(
+            kinds,
+            [LabelKind::Legit, LabelKind::Fraud],
+            "both stay in history"
+        );
         let latest = store.labelled_decisions().await.expect("labelled");
         let of_a = latest
             .iter()
@@ -188,7 +214,10 @@ mod stories {
             .expect("fraud");
         assert_eq!(marked.len(), 2, "fraud and chargeback both mark");
         // The fixture's order id is absent: decisions are found by order only when they name one.
-        assert_eq!(store.decision_for_order("ord_none").await.expect("order"), None);
+        assert_eq!(
+            store.decision_for_order("ord_none").await.expect("order"),
+            None
+        );
     }
 
     pub async fn model_versions_jobs_and_slots(store: Arc<dyn Store>) {
@@ -296,6 +325,9 @@ mod stories {
             policy_set_version: None,
             ..window
         };
-        assert_eq!(store.outcome_counts(&all_sets).await.expect("all").total(), 3);
+        assert_eq!(
+            store.outcome_counts(&all_sets).await.expect("all").total(),
+            3
+        );
     }
 }

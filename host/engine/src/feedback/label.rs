@@ -49,7 +49,9 @@ impl FromStr for LabelKind {
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown label `{s}`; expected fraud, legit, chargeback or account_takeover")
+                format!(
+                    "unknown label `{s}`; expected fraud, legit, chargeback or account_takeover"
+                )
             })
     }
 }

@@ -50,6 +50,7 @@ fn pipeline(entries: Vec<ListEntry>, rules: Arc<dyn RuleEvaluator>) -> Pipeline 
             },
         )))),
         model: Arc::new(ArcSwapOption::empty()),
+        shadow_model: Arc::new(ArcSwapOption::empty()),
     };
     Pipeline::new(
         state,
@@ -250,4 +251,41 @@ async fn a_shadow_candidate_is_recorded_never_enforced() {
         (shadow.policy_set_version, shadow.action),
         (2, Action::Reject)
     );
+}
+
+/// A model with a fixed probability.
+struct FixedModel(i64, f64);
+
+impl ModelStage for FixedModel {
+    fn version(&self) -> i64 {
+        self.0
+    }
+    fn probability(&self, _ctx: &EnrichedContext) -> f64 {
+        self.1
+    }
+}
+
+#[tokio::test]
+async fn the_active_model_scores_and_the_shadow_model_is_only_recorded() {
+    let p = pipeline(vec![], Arc::new(NoModules));
+    p.state
+        .shadow_model
+        .store(Some(Arc::new(Box::new(FixedModel(9, 0.99)))));
+    let shadow_only = p.decide(&request("m1")).await.expect("decides");
+    assert_eq!(shadow_only.model_version, None);
+    assert_eq!(shadow_only.score, 0.0, "the challenger never scores");
+    assert_eq!(
+        shadow_only.layers.model_shadow,
+        Some(ModelOutcome {
+            version: 9,
+            probability: 0.99
+        })
+    );
+    p.state
+        .model
+        .store(Some(Arc::new(Box::new(FixedModel(4, 0.5)))));
+    let both = p.decide(&request("m2")).await.expect("decides");
+    assert_eq!(both.model_version, Some(4));
+    assert_eq!(both.score, 0.5 * Weights::default().model);
+    assert_eq!(both.layers.model_shadow.map(|m| m.version), Some(9));
 }

@@ -32,6 +32,20 @@ pub struct ReasonView {
     pub detail: Option<String>,
 }
 
+impl From<&arbiter_engine::decision::Reason> for ReasonView {
+    fn from(r: &arbiter_engine::decision::Reason) -> Self {
+        ReasonView {
+            layer: serde_json::to_value(r.layer)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            code: r.code.clone(),
+            source: r.source.clone(),
+            detail: r.detail.clone(),
+        }
+    }
+}
+
 /// The answer to a decision request.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DecisionResponse {
@@ -72,19 +86,7 @@ impl From<&Decision> for DecisionResponse {
             request_id: d.request_id.clone(),
             action: d.action.as_str().to_owned(),
             score: d.score,
-            reasons: d
-                .reasons
-                .iter()
-                .map(|r| ReasonView {
-                    layer: serde_json::to_value(r.layer)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    code: r.code.clone(),
-                    source: r.source.clone(),
-                    detail: r.detail.clone(),
-                })
-                .collect(),
+            reasons: d.reasons.iter().map(ReasonView::from).collect(),
             policy_set_version: d.policy_set_version,
             model_version: d.model_version,
             created_at: d.created_at,

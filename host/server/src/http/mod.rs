@@ -7,12 +7,16 @@ pub mod body;
 pub mod decisions;
 pub mod graph;
 pub mod keys;
+pub mod labels;
 pub mod lists;
+pub mod models;
 pub mod openapi;
 pub mod operations;
 pub mod policies;
 pub mod policy_sets;
 pub mod problem;
+pub mod reports;
+pub mod reviews;
 pub mod rollouts;
 
 use axum::Router;
@@ -48,6 +52,18 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rollouts::rollback))
         .routes(routes!(audit::list))
         .routes(routes!(graph::entity))
+        .routes(routes!(reviews::queue))
+        .routes(routes!(reviews::resolve))
+        .routes(routes!(labels::create, labels::history))
+        .routes(routes!(labels::import))
+        .routes(routes!(models::train))
+        .routes(routes!(models::job))
+        .routes(routes!(models::list))
+        .routes(routes!(models::get))
+        .routes(routes!(models::activate))
+        .routes(routes!(models::shadow))
+        .routes(routes!(models::stop_shadow))
+        .routes(routes!(reports::outcomes))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))

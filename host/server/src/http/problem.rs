@@ -11,6 +11,7 @@ use arbiter_engine::store::StoreError;
 
 use crate::metrics::names;
 use crate::services::decisions::DecideError;
+use crate::services::feedback::FeedbackError;
 use crate::services::keys::KeyError;
 use crate::services::lists::ListError;
 use crate::services::policies::PolicyError;
@@ -37,6 +38,9 @@ pub enum ApiError {
     IdempotencyConflict(String),
     #[error("{0}")]
     Conflict(String),
+    /// Training was asked for with too few labels of a class.
+    #[error("{0}")]
+    TooFewLabels(String),
     #[error("invalid module: {0}")]
     InvalidModule(String),
     #[error("expected `Content-Type: {0}`")]
@@ -75,6 +79,7 @@ impl ApiError {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::IdempotencyConflict(_) => (StatusCode::CONFLICT, "idempotency_conflict"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::TooFewLabels(_) => (StatusCode::CONFLICT, "too_few_labels"),
             ApiError::InvalidModule(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_module"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -190,6 +195,23 @@ impl From<PolicyError> for ApiError {
             PolicyError::Conflict(m) => ApiError::Conflict(m),
             PolicyError::Store(s) => s.into(),
             PolicyError::Runtime(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<FeedbackError> for ApiError {
+    fn from(e: FeedbackError) -> Self {
+        match e {
+            FeedbackError::Invalid { field, message } => ApiError::Invalid {
+                code: "invalid_value",
+                field,
+                message,
+            },
+            FeedbackError::NotFound { what, id } => ApiError::NotFound { what, id },
+            FeedbackError::Conflict(m) => ApiError::Conflict(m),
+            e @ FeedbackError::TooFewLabels { .. } => ApiError::TooFewLabels(e.to_string()),
+            FeedbackError::Model(m) => ApiError::Internal(m),
+            FeedbackError::Store(s) => s.into(),
         }
     }
 }

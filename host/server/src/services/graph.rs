@@ -7,7 +7,7 @@
 //! start and then learns only from the decisions it makes itself, so until a restart a
 //! replica does not see links formed by traffic another replica served (see graph/README.md).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use chrono::Utc;
 use arbiter_engine::context::{EnrichedContext, GraphFeatures};
 use arbiter_engine::lists::{ListEntry, ListKind, ListName};
 use arbiter_engine::stages::{GraphOutcome, GraphStage, ReasonCode};
-use arbiter_engine::store::{Store, StoreError};
+use arbiter_engine::store::{DecisionEntities, Store, StoreError};
 use arbiter_graph::{Config, EntityKind, EntityView, LinkGraph, Observation, SharedGraph};
 
 /// Decisions read per page while rebuilding.
@@ -28,9 +28,29 @@ pub struct GraphService {
     graph: Arc<SharedGraph>,
     /// Entities marked because of a block-list entry, so removing the entry removes the mark.
     list_marks: Mutex<HashSet<(EntityKind, String)>>,
+    /// Entities marked because of fraud labels, with the decisions whose labels mark them, so
+    /// a later `legit` label on the last of them removes the mark.
+    label_marks: Mutex<HashMap<(EntityKind, String), HashSet<String>>>,
 }
 
-fn observation(ctx: &EnrichedContext, at: chrono::DateTime<Utc>) -> Observation<'_> {
+/// The entities a fraud label marks: those that identify a person or an instrument. A shared
+/// IP (an office, a carrier NAT) and a shipping address (a building) are left unmarked so one
+/// fraudster does not taint everyone behind them; their links still carry proximity.
+fn labelled_entities(ctx: &EnrichedContext) -> Vec<(EntityKind, String)> {
+    [
+        (EntityKind::User, Some(ctx.user_id.as_str())),
+        (EntityKind::Device, ctx.device_id.as_deref()),
+        (EntityKind::Card, ctx.card_fingerprint.as_deref()),
+        (EntityKind::Email, ctx.email.as_deref()),
+        (EntityKind::Phone, ctx.phone.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v.to_owned())))
+    .collect()
+}
+
+/// The observation of a decision's context at `at`.
+pub fn observation(ctx: &EnrichedContext, at: chrono::DateTime<Utc>) -> Observation<'_> {
     Observation::new(at)
         .with(EntityKind::User, ctx.user_id.as_str())
         .with_opt(EntityKind::Device, ctx.device_id.as_deref())
@@ -39,6 +59,18 @@ fn observation(ctx: &EnrichedContext, at: chrono::DateTime<Utc>) -> Observation<
         .with_opt(EntityKind::Phone, ctx.phone.as_deref())
         .with_opt(EntityKind::Address, ctx.shipping_address_hash.as_deref())
         .with_opt(EntityKind::Ip, ctx.ip.as_deref())
+}
+
+/// The observation of a stored decision, as [`observation`] makes it from the live context.
+pub fn entities_observation(d: &DecisionEntities) -> Observation<'_> {
+    Observation::new(d.created_at)
+        .with(EntityKind::User, d.user_id.as_str())
+        .with_opt(EntityKind::Device, d.device_id.as_deref())
+        .with_opt(EntityKind::Card, d.card_fingerprint.as_deref())
+        .with_opt(EntityKind::Email, d.email.as_deref())
+        .with_opt(EntityKind::Phone, d.phone.as_deref())
+        .with_opt(EntityKind::Address, d.shipping_address_hash.as_deref())
+        .with_opt(EntityKind::Ip, d.ip.as_deref())
 }
 
 fn graph_kind(kind: ListKind) -> EntityKind {
@@ -102,13 +134,15 @@ impl GraphService {
         let mut n = 0usize;
         let mut after: Option<String> = None;
         loop {
+            // Only the entities, not whole decisions: decoding every body (reasons, layer
+            // results) was most of a rebuild's time (BENCHMARKS.md, link graph).
             let page = store
-                .decisions_page(since, after.as_deref(), REBUILD_PAGE)
+                .decision_entities_page(since, after.as_deref(), REBUILD_PAGE)
                 .await?;
             let Some(last) = page.last() else { break };
-            after = Some(last.decision_id.0.clone());
+            after = Some(last.decision_id.clone());
             for d in &page {
-                graph.observe(&observation(&d.context, d.created_at));
+                graph.observe(&entities_observation(d));
                 latest = latest.max(Some(d.created_at));
             }
             n += page.len();
@@ -124,10 +158,50 @@ impl GraphService {
             millis = started.elapsed().as_millis() as u64,
             "link graph rebuilt from the decision log"
         );
-        Ok(GraphService {
+        let service = GraphService {
             graph: Arc::new(SharedGraph::new(graph)),
             list_marks: Mutex::new(HashSet::new()),
-        })
+            label_marks: Mutex::new(HashMap::new()),
+        };
+        for d in store.fraud_labelled_decisions(since).await? {
+            service.apply_label(&d.decision_id.0, &d.context, true);
+        }
+        Ok(service)
+    }
+
+    /// Applies a decision's latest label: a fraud-like label marks its entities at once; a
+    /// `legit` label withdraws this decision's marks (an entity stays marked while another
+    /// fraud label or a block-list entry still marks it).
+    pub fn apply_label(&self, decision_id: &str, ctx: &EnrichedContext, fraud: bool) {
+        let now = Utc::now();
+        // Lock order: the block-list marks (copied, released) before the label marks, as in
+        // `sync_block_list`, which holds the first while it reads the second.
+        let listed = match self.list_marks.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let mut marks = match self.label_marks.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for entity in labelled_entities(ctx) {
+            if fraud {
+                let reason = format!("label: fraud on {decision_id}");
+                self.graph.mark_fraud(entity.0, &entity.1, &reason, now);
+                marks
+                    .entry(entity)
+                    .or_default()
+                    .insert(decision_id.to_owned());
+            } else if let Some(by) = marks.get_mut(&entity) {
+                by.remove(decision_id);
+                if by.is_empty() {
+                    marks.remove(&entity);
+                    if !listed.contains(&entity) {
+                        self.graph.unmark(entity.0, &entity.1);
+                    }
+                }
+            }
+        }
     }
 
     pub fn layer(&self) -> GraphLayer {
@@ -146,9 +220,17 @@ impl GraphService {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        for (kind, value) in marked.difference(&wanted) {
-            self.graph.unmark(*kind, value);
+        let labelled = match self.label_marks.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for entity in marked.difference(&wanted) {
+            // A fraud label keeps the mark after the block-list entry goes.
+            if !labelled.contains_key(entity) {
+                self.graph.unmark(entity.0, &entity.1);
+            }
         }
+        drop(labelled);
         for (kind, value) in wanted.difference(&marked) {
             self.graph.mark_fraud(*kind, value, "block list", now);
         }

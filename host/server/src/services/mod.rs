@@ -2,6 +2,7 @@
 //! They speak domain types and their own errors; the HTTP edge maps those in `http::problem`.
 
 pub mod decisions;
+pub mod feedback;
 pub mod graph;
 pub mod keys;
 pub mod lists;

@@ -67,9 +67,17 @@ impl DecisionStore for PgStore {
         .bind(rows.iter().map(|r| r.model_version).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.order_id.as_deref()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.order_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .bind(rows.iter().map(|r| r.amount_minor).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.currency.as_deref()).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.currency.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .fetch_all(&mut *tx)
         .await
         .map_err(store_error)?;

@@ -5,7 +5,7 @@
 
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::{
-    Label, LabelInsert, LabelKind, LabelStore, NewLabel, ResolveResult, Resolution, Review,
+    Label, LabelInsert, LabelKind, LabelStore, NewLabel, Resolution, ResolveResult, Review,
     ReviewCursor, ReviewPageItem, ReviewStatus, ReviewStore,
 };
 use arbiter_engine::store::StoreError;

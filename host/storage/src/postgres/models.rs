@@ -40,8 +40,7 @@ impl ModelStore for PgStore {
         model_version: Option<i64>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let finished = matches!(status, JobStatus::Succeeded | JobStatus::Failed)
-            .then(stored_now);
+        let finished = matches!(status, JobStatus::Succeeded | JobStatus::Failed).then(stored_now);
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         sqlx::query(
             "UPDATE training_jobs SET status = $1, finished_at = $2, model_version = $3, error = $4 \
@@ -119,7 +118,9 @@ impl ModelStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        rows.into_iter().map(ModelVersionRow::into_version).collect()
+        rows.into_iter()
+            .map(ModelVersionRow::into_version)
+            .collect()
     }
 
     async fn set_model_slot(
@@ -190,7 +191,9 @@ impl ReportStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        rows.into_iter().map(LabelledOutcomeRow::into_outcome).collect()
+        rows.into_iter()
+            .map(LabelledOutcomeRow::into_outcome)
+            .collect()
     }
 
     async fn review_turnarounds(&self, window: &ReportWindow) -> Result<Vec<f64>, StoreError> {

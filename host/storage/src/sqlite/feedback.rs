@@ -5,7 +5,7 @@
 
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::{
-    Label, LabelInsert, LabelKind, LabelStore, NewLabel, ResolveResult, Resolution, Review,
+    Label, LabelInsert, LabelKind, LabelStore, NewLabel, Resolution, ResolveResult, Review,
     ReviewCursor, ReviewPageItem, ReviewStatus, ReviewStore,
 };
 use arbiter_engine::store::StoreError;
@@ -154,9 +154,8 @@ impl LabelStore for SqliteStore {
             let sql = format!("SELECT {LABEL_COLUMNS} FROM labels WHERE label_id = ?");
             sqlx::query_as(&sql).bind(&id).fetch_one(&mut *tx).await
         } else {
-            let sql = format!(
-                "SELECT {LABEL_COLUMNS} FROM labels WHERE source = ? AND external_id = ?"
-            );
+            let sql =
+                format!("SELECT {LABEL_COLUMNS} FROM labels WHERE source = ? AND external_id = ?");
             sqlx::query_as(&sql)
                 .bind(label.source.as_str())
                 .bind(&label.external_id)

@@ -117,7 +117,9 @@ impl ModelStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(store_error)?;
-        rows.into_iter().map(ModelVersionRow::into_version).collect()
+        rows.into_iter()
+            .map(ModelVersionRow::into_version)
+            .collect()
     }
 
     async fn set_model_slot(
@@ -188,7 +190,9 @@ impl ReportStore for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(store_error)?;
-        rows.into_iter().map(LabelledOutcomeRow::into_outcome).collect()
+        rows.into_iter()
+            .map(LabelledOutcomeRow::into_outcome)
+            .collect()
     }
 
     async fn review_turnarounds(&self, window: &ReportWindow) -> Result<Vec<f64>, StoreError> {

@@ -1,0 +1,154 @@
+//! `/v1/labels`: recording labels one at a time, reading a decision's label history, and
+//! importing a channel's chargeback file.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use arbiter_engine::feedback::Label;
+use arbiter_engine::keys::Scope;
+
+use crate::app_state::AppState;
+use crate::http::auth::Caller;
+use crate::http::body::JsonBody;
+use crate::http::problem::ApiError;
+use crate::services::feedback::{ImportReport, NewLabelRequest};
+
+/// Largest chargeback file accepted in one upload.
+pub const MAX_CSV_BYTES: usize = 8 << 20;
+
+/// A CSV upload: `Content-Type: text/csv`, at most 8 MiB.
+pub struct CsvBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for CsvBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !content_type.starts_with("text/csv") {
+            return Err(ApiError::UnsupportedMediaType("text/csv"));
+        }
+        axum::body::to_bytes(req.into_body(), MAX_CSV_BYTES)
+            .await
+            .map(CsvBody)
+            .map_err(|_| ApiError::PayloadTooLarge {
+                limit: MAX_CSV_BYTES,
+            })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLabel {
+    /// The decision labelled; or give `order_id`.
+    pub decision_id: Option<String>,
+    /// Labels the order's `payment.authorize` decision (its latest decision if none).
+    pub order_id: Option<String>,
+    /// `fraud`, `legit`, `chargeback` or `account_takeover`.
+    pub label: String,
+    /// `review`, `chargeback`, `customer` or `analyst`.
+    pub source: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LabelView {
+    pub label_id: String,
+    pub decision_id: String,
+    pub label: String,
+    pub source: String,
+    pub external_id: Option<String>,
+    pub note: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Label> for LabelView {
+    fn from(l: Label) -> Self {
+        LabelView {
+            label_id: l.label_id,
+            decision_id: l.decision_id,
+            label: l.kind.as_str().to_owned(),
+            source: l.source.as_str().to_owned(),
+            external_id: l.external_id,
+            note: l.note,
+            created_by: l.created_by,
+            created_at: l.created_at,
+        }
+    }
+}
+
+/// Label a decision. A later label supersedes an earlier one for training and reports; both
+/// stay in the history. A fraud-like label marks the decision's entities in the link graph.
+#[utoipa::path(post, path = "/v1/labels", tag = "labels", request_body = CreateLabel,
+    responses((status = 201, body = LabelView), (status = 422, description = "Invalid field")),
+    security(("bearer" = ["label:write"])))]
+pub async fn create(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateLabel>,
+) -> Result<(StatusCode, Json<LabelView>), ApiError> {
+    caller.require(Scope::LabelWrite)?;
+    let label = app
+        .labels
+        .create(
+            NewLabelRequest {
+                decision_id: body.decision_id,
+                order_id: body.order_id,
+                label: body.label,
+                source: body.source,
+                note: body.note,
+            },
+            caller.key_id(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(label.into())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct HistoryQuery {
+    pub decision_id: String,
+}
+
+/// A decision's labels, oldest first (the last one is in force).
+#[utoipa::path(get, path = "/v1/labels", tag = "labels", params(HistoryQuery),
+    responses((status = 200, body = Vec<LabelView>)),
+    security(("bearer" = ["label:write"])))]
+pub async fn history(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<Vec<LabelView>>, ApiError> {
+    caller.require(Scope::LabelWrite)?;
+    let labels = app.labels.history(&q.decision_id).await?;
+    Ok(Json(labels.into_iter().map(LabelView::from).collect()))
+}
+
+/// Import a channel's chargeback file (CSV; columns in `arbiter labels import --help` and the
+/// README). Every row is imported, a duplicate of an earlier import, or rejected with why.
+#[utoipa::path(post, path = "/v1/labels/import", tag = "labels",
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportReport),
+        (status = 415, description = "Not text/csv"),
+        (status = 422, description = "The file has no usable header")),
+    security(("bearer" = ["label:write"])))]
+pub async fn import(
+    State(app): State<AppState>,
+    caller: Caller,
+    CsvBody(file): CsvBody,
+) -> Result<Json<ImportReport>, ApiError> {
+    caller.require(Scope::LabelWrite)?;
+    Ok(Json(
+        app.labels
+            .import_chargebacks(&file, caller.key_id())
+            .await?,
+    ))
+}

@@ -1,0 +1,18 @@
+//! The feedback loop: the review queue of challenged decisions, labels (from reviewers,
+//! chargeback files, customers and analysts), model training jobs, model activation
+//! (champion and shadow challenger) and the outcome report. Fraud labels mark the link graph
+//! at once; trained models are swapped into the pipeline without a restart.
+
+mod chargebacks;
+mod error;
+mod labels;
+mod models;
+mod reports;
+mod reviews;
+
+pub use chargebacks::{ImportReport, RejectedRow};
+pub use error::FeedbackError;
+pub use labels::{LabelService, LabelTarget, NewLabelRequest};
+pub use models::{ModelService, ModelsView};
+pub use reports::ReportService;
+pub use reviews::{ResolveRequest, ReviewPage, ReviewService};

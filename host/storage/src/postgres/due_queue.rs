@@ -1,0 +1,66 @@
+//! The durable due-time queue on PostgreSQL (`due_items`): schedule, claim with a lease, complete.
+
+use arbiter_transactions::TxError;
+use arbiter_transactions::due::{DueItem, DueQueue};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use super::PgStore;
+use crate::transaction_rows::{DueRow, db, pg_ts as ts};
+
+type Time = DateTime<Utc>;
+
+#[async_trait]
+impl DueQueue for PgStore {
+    async fn schedule(&self, item: &DueItem) -> Result<(), TxError> {
+        sqlx::query(
+            "INSERT INTO due_items (kind, key, due_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (kind, key) DO UPDATE SET due_at = excluded.due_at, leased_until = NULL",
+        )
+        .bind(&item.kind)
+        .bind(&item.key)
+        .bind(ts(item.due_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<DueItem>, TxError> {
+        // INVARIANT: an item is leased to one claimer at a time. `FOR UPDATE SKIP LOCKED` locks
+        // the picked rows and lets a concurrent claimer pick others instead of waiting.
+        let rows: Vec<DueRow<Time>> = sqlx::query_as(
+            "UPDATE due_items SET leased_until = $1 WHERE (kind, key) IN ( \
+             SELECT kind, key FROM due_items \
+             WHERE due_at <= $2 AND (leased_until IS NULL OR leased_until <= $2) \
+             ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING kind, key, due_at",
+        )
+        .bind(ts(now + lease))
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let mut items = rows
+            .into_iter()
+            .map(DueRow::into_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        items.sort_by(|a, b| a.due_at.cmp(&b.due_at).then_with(|| a.key.cmp(&b.key)));
+        Ok(items)
+    }
+
+    async fn complete(&self, kind: &str, key: &str) -> Result<(), TxError> {
+        sqlx::query("DELETE FROM due_items WHERE kind = $1 AND key = $2")
+            .bind(kind)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+//! The crate's one error enum: what a transaction-core step refuses, and why. Storage failures
+//! arrive wrapped as [`TxError::Store`]; everything else is a domain refusal that changed
+//! nothing.
+
+use arbiter_engine::store::StoreError;
+
+use crate::status::TransitionError;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TxError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The status moved under us: a concurrent step replaced it first. Nothing was written.
+    #[error("while moving {entity} `{id}` from `{expected}`: its status is now `{actual}`")]
+    StatusChanged {
+        entity: &'static str,
+        id: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{entity} `{id}` not found")]
+    NotFound { entity: &'static str, id: String },
+    #[error("sku `{sku}` has {available} available, {wanted} wanted")]
+    OutOfStock {
+        sku: String,
+        available: i64,
+        wanted: i64,
+    },
+    #[error(
+        "stock total `{total}` for sku `{sku}` is below the {committed} units reserved or sold"
+    )]
+    StockBelowCommitted {
+        sku: String,
+        total: i64,
+        committed: i64,
+    },
+    #[error("idempotency key `{key}` was used with a different request")]
+    IdempotencyConflict { key: String },
+    #[error("journal `{kind}` does not balance in `{currency}`")]
+    UnbalancedJournal { kind: String, currency: String },
+    #[error("journal `{kind}` is invalid: {reason}")]
+    InvalidJournal { kind: String, reason: String },
+    #[error("invalid `{field}`: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("amount overflow in `{what}`")]
+    Overflow { what: String },
+    #[error("currency mismatch in `{what}`: `{left}` and `{right}`")]
+    CurrencyMismatch {
+        what: String,
+        left: String,
+        right: String,
+    },
+    #[error("refund of `{requested}` exceeds the `{remaining}` left of the captured amount")]
+    RefundExceedsCaptured {
+        requested: String,
+        remaining: String,
+    },
+    /// The event id was applied before: applying it again changes nothing.
+    #[error("event `{event_id}` was already applied")]
+    AlreadyApplied { event_id: String },
+}
+
+impl TxError {
+    /// An invalid-input refusal naming `field`.
+    pub fn invalid(field: &str, reason: impl Into<String>) -> TxError {
+        TxError::Invalid {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}

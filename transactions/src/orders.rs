@@ -1,0 +1,311 @@
+//! The order service: the whole `POST /v1/orders` flow (price from the catalogue, reserve, ask
+//! the risk host, end in `PENDING_PAYMENT` or `REJECTED`), cancellation while unpaid, and the
+//! expiry job over the due queue — so a route is one call. It decides every change; the store
+//! applies it atomically.
+
+use std::sync::Arc;
+
+use arbiter_engine::Checkpoint;
+use arbiter_engine::clock::Clock;
+use chrono::Duration;
+
+use crate::catalogue::{DEFAULT_RESERVATION_TTL, NewReservation};
+use crate::change::{Change, DueDone, OrderStep, OutboxMessage, ReservationEffect};
+use crate::due::ORDER_EXPIRY;
+use crate::error::TxError;
+use crate::ids::{IdempotencyKey, OrderId, ReservationId};
+use crate::order::{HistoryEntry, NewOrder, Order, OrderCreate, OrderItem, OrderRequest};
+use crate::risk::{RiskAction, RiskClient, RiskFailMode, RiskRecord, RiskRequest};
+use crate::status::{OrderStatus, Status};
+use crate::store::TransactionStore;
+
+/// How long a claimed expiry item is leased before another worker may retry it.
+const EXPIRY_LEASE: Duration = Duration::seconds(60);
+
+/// Configuration of the order flow.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderConfig {
+    /// How long an unpaid order holds its stock.
+    pub reservation_ttl: Duration,
+    /// What a risk-host timeout or error means for `order.create`.
+    pub risk_fail_mode: RiskFailMode,
+}
+
+impl Default for OrderConfig {
+    fn default() -> OrderConfig {
+        OrderConfig {
+            reservation_ttl: DEFAULT_RESERVATION_TTL,
+            risk_fail_mode: RiskFailMode::Open,
+        }
+    }
+}
+
+/// An order with its transition history, as `GET /v1/orders/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    pub order: Order,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// The order flow over a store, a risk client and a clock.
+#[derive(Clone)]
+pub struct OrderService {
+    store: Arc<dyn TransactionStore>,
+    risk: Arc<dyn RiskClient>,
+    clock: Arc<dyn Clock>,
+    config: OrderConfig,
+}
+
+impl OrderService {
+    pub fn new(
+        store: Arc<dyn TransactionStore>,
+        risk: Arc<dyn RiskClient>,
+        clock: Arc<dyn Clock>,
+        config: OrderConfig,
+    ) -> OrderService {
+        OrderService {
+            store,
+            risk,
+            clock,
+            config,
+        }
+    }
+
+    /// Creates (or, for a used key with the same request, returns) an order. Ends in
+    /// `PENDING_PAYMENT` (with `challenge_required` on a challenge) or `REJECTED` with its stock
+    /// released. Too little stock is [`TxError::OutOfStock`] and stores nothing; a used key with
+    /// another request is [`TxError::IdempotencyConflict`].
+    pub async fn create(
+        &self,
+        key: IdempotencyKey,
+        request: OrderRequest,
+    ) -> Result<Order, TxError> {
+        if key.0.trim().is_empty() || key.0.len() > 255 {
+            return Err(TxError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 characters",
+            ));
+        }
+        if request.user.trim().is_empty() {
+            return Err(TxError::invalid("user", "must not be empty"));
+        }
+        let body_hash = request.body_hash();
+        if let Some(existing) = self.store.order_by_key(&key).await? {
+            return same_request(existing, &body_hash, &key);
+        }
+        let now = self.clock.now();
+        let reservation = NewReservation::new(
+            ReservationId::generate(),
+            &request.items,
+            now + self.config.reservation_ttl,
+        )?;
+        let mut items = Vec::with_capacity(reservation.lines().len());
+        for line in reservation.lines() {
+            let view = self
+                .store
+                .sku(&line.sku)
+                .await?
+                .ok_or_else(|| TxError::NotFound {
+                    entity: "sku",
+                    id: line.sku.0.clone(),
+                })?;
+            items.push(OrderItem {
+                sku: line.sku.clone(),
+                quantity: line.quantity,
+                unit_price: view.product.price,
+            });
+        }
+        let total = order_total(&items)?;
+        let new = NewOrder {
+            id: OrderId::generate(),
+            idempotency_key: key.clone(),
+            body_hash: body_hash.clone(),
+            request,
+            items,
+            total,
+            reservation_id: reservation.id.clone(),
+            expires_at: reservation.expires_at,
+            created_at: now,
+        };
+        let order = match self.store.create_order(&new).await? {
+            OrderCreate::Created(order) => order,
+            OrderCreate::Existing(existing) => return same_request(existing, &body_hash, &key),
+        };
+        let answer = self.risk.assess(&risk_request(&order)).await;
+        let record = RiskRecord::resolve(answer, self.config.risk_fail_mode);
+        let (to, effect) = match record.action {
+            RiskAction::Accept | RiskAction::Challenge => {
+                (OrderStatus::PendingPayment, ReservationEffect::Keep)
+            }
+            RiskAction::Reject => (OrderStatus::Rejected, ReservationEffect::Release),
+        };
+        let note = match &record.fault {
+            None => format!("risk {}", record.action.as_str()),
+            Some(fault) => format!(
+                "risk {} by fail mode `{}`: {fault}",
+                record.action.as_str(),
+                self.config.risk_fail_mode.as_str()
+            ),
+        };
+        let challenge_required = record.action == RiskAction::Challenge;
+        let step = OrderStep {
+            id: order.id.clone(),
+            transition: order.status.to(to)?,
+            reservation: effect,
+            risk: Some(record),
+            challenge_required,
+            note,
+        };
+        let done = (to == OrderStatus::Rejected).then(|| expiry_done(&order.id));
+        match self
+            .store
+            .apply(&order_change(step, done, self.clock.now()))
+            .await
+        {
+            // The expiry job got there first (a risk host slower than the TTL): report what is.
+            Ok(()) | Err(TxError::StatusChanged { .. }) => self.load(&order.id).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The order and its history.
+    pub async fn get(&self, id: &OrderId) -> Result<OrderView, TxError> {
+        let order = self.load(id).await?;
+        let history = self.store.history(OrderStatus::ENTITY, id.as_str()).await?;
+        Ok(OrderView { order, history })
+    }
+
+    /// Cancels an unpaid order and releases its stock. A paid or finished order is a
+    /// transition error; a status that moved meanwhile is [`TxError::StatusChanged`].
+    pub async fn cancel(&self, id: &OrderId) -> Result<Order, TxError> {
+        let order = self.load(id).await?;
+        self.cancel_unpaid(&order, "cancelled by user").await?;
+        self.load(id).await
+    }
+
+    /// Cancels every unpaid order whose expiry is due, up to `limit`; returns how many it
+    /// cancelled. Safe to run from several workers and to re-run after a crash.
+    pub async fn expire_due(&self, limit: u32) -> Result<usize, TxError> {
+        let now = self.clock.now();
+        let mut cancelled = 0;
+        for item in self.store.claim_due(now, limit, EXPIRY_LEASE).await? {
+            if item.kind != ORDER_EXPIRY {
+                continue;
+            }
+            let id = OrderId(item.key.clone());
+            match self.store.order(&id).await? {
+                Some(order) if order.status.is_unpaid() => {
+                    match self.cancel_unpaid(&order, "reservation expired").await {
+                        Ok(()) => cancelled += 1,
+                        // Paid or cancelled meanwhile: the next claim sees the new status.
+                        Err(TxError::StatusChanged { .. }) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                _ => self.store.complete(&item.kind, &item.key).await?,
+            }
+        }
+        Ok(cancelled)
+    }
+
+    async fn cancel_unpaid(&self, order: &Order, note: &str) -> Result<(), TxError> {
+        let step = OrderStep {
+            id: order.id.clone(),
+            transition: order.status.to(OrderStatus::Cancelled)?,
+            reservation: ReservationEffect::Release,
+            risk: None,
+            challenge_required: order.challenge_required,
+            note: note.to_owned(),
+        };
+        let change = order_change(step, Some(expiry_done(&order.id)), self.clock.now());
+        self.store.apply(&change).await
+    }
+
+    async fn load(&self, id: &OrderId) -> Result<Order, TxError> {
+        self.store
+            .order(id)
+            .await?
+            .ok_or_else(|| TxError::NotFound {
+                entity: "order",
+                id: id.0.clone(),
+            })
+    }
+}
+
+/// The stored order for a used key, if the request is the same one.
+fn same_request(existing: Order, body_hash: &str, key: &IdempotencyKey) -> Result<Order, TxError> {
+    if existing.body_hash == body_hash {
+        Ok(existing)
+    } else {
+        Err(TxError::IdempotencyConflict { key: key.0.clone() })
+    }
+}
+
+/// The sum of the lines; every line in one currency.
+fn order_total(items: &[OrderItem]) -> Result<arbiter_engine::money::Money, TxError> {
+    let mut lines = items.iter().map(|i| {
+        i.unit_price
+            .checked_mul(i.quantity)
+            .ok_or_else(|| TxError::Overflow {
+                what: format!("line `{}`", i.sku),
+            })
+    });
+    let first = lines
+        .next()
+        .ok_or_else(|| TxError::invalid("items", "at least one item"))??;
+    lines.try_fold(first, |sum, line| {
+        let line = line?;
+        if line.currency != sum.currency {
+            return Err(TxError::CurrencyMismatch {
+                what: "order items".into(),
+                left: sum.currency.code().into(),
+                right: line.currency.code().into(),
+            });
+        }
+        sum.checked_add(&line).ok_or_else(|| TxError::Overflow {
+            what: "order total".into(),
+        })
+    })
+}
+
+fn risk_request(order: &Order) -> RiskRequest {
+    let r = &order.request;
+    RiskRequest {
+        checkpoint: Checkpoint::OrderCreate,
+        request_id: format!("{}:{}", order.id, Checkpoint::OrderCreate.as_str()),
+        amount: order.total,
+        user_id: r.user.clone(),
+        device_id: r.device.clone(),
+        ip: r.ip.clone(),
+        shipping_address: r.shipping.as_ref().map(|s| s.address.clone()),
+        shipping_country: r.shipping.as_ref().and_then(|s| s.country.clone()),
+        payment_method: r.payment_method.clone(),
+    }
+}
+
+fn expiry_done(id: &OrderId) -> DueDone {
+    DueDone {
+        kind: ORDER_EXPIRY.into(),
+        key: id.0.clone(),
+    }
+}
+
+/// An order step with its outbox message (`order.<status>`).
+fn order_change(
+    step: OrderStep,
+    due_done: Option<DueDone>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Change {
+    let to = step.transition.to();
+    let message = OutboxMessage {
+        topic: format!("order.{}", to.as_str().to_ascii_lowercase()),
+        payload: serde_json::json!({"order_id": step.id, "status": to}),
+    };
+    Change {
+        order: Some(step),
+        outbox: vec![message],
+        due_done,
+        at,
+        ..Change::default()
+    }
+}

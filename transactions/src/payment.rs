@@ -1,0 +1,202 @@
+//! Payments, refunds and the card channel's events: the stored [`Payment`] and [`Refund`], what
+//! a store needs to create them, and [`ChannelEvent`] — Stripe's event shape, so a real Stripe
+//! account is a configuration away from the simulated card channel.
+
+use arbiter_engine::money::Money;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::TxError;
+use crate::ids::{
+    ChannelPaymentId, ChannelRefundId, EventId, IdempotencyKey, OrderId, PaymentId, RefundId,
+};
+use crate::risk::RiskRecord;
+use crate::status::{PaymentStatus, RefundStatus};
+
+/// The card channel's name: in accounts (`channel_clearing:card`) and the callback log.
+pub const CARD: &str = "card";
+
+/// A payment to be stored in `INIT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPayment {
+    pub id: PaymentId,
+    pub order_id: OrderId,
+    pub idempotency_key: IdempotencyKey,
+    pub body_hash: String,
+    pub channel: String,
+    pub channel_payment_id: ChannelPaymentId,
+    /// The order's total: what the channel must capture, exactly.
+    pub amount: Money,
+    pub risk: Option<RiskRecord>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub order_id: OrderId,
+    pub idempotency_key: IdempotencyKey,
+    pub body_hash: String,
+    pub channel: String,
+    pub channel_payment_id: ChannelPaymentId,
+    pub status: PaymentStatus,
+    pub amount: Money,
+    pub risk: Option<RiskRecord>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What `create_payment` did with an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentCreate {
+    Created(Payment),
+    Existing(Payment),
+}
+
+/// A refund to be stored in `REQUESTED`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefund {
+    pub id: RefundId,
+    pub payment_id: PaymentId,
+    pub idempotency_key: IdempotencyKey,
+    pub body_hash: String,
+    pub channel_refund_id: ChannelRefundId,
+    pub amount: Money,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: RefundId,
+    pub payment_id: PaymentId,
+    pub idempotency_key: IdempotencyKey,
+    pub body_hash: String,
+    pub channel_refund_id: ChannelRefundId,
+    pub status: RefundStatus,
+    pub amount: Money,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The event types the card channel sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "payment_intent.succeeded")]
+    PaymentSucceeded,
+    #[serde(rename = "payment_intent.payment_failed")]
+    PaymentFailed,
+    #[serde(rename = "refund.updated")]
+    RefundUpdated,
+}
+
+/// `data.object`: the payment intent, or the refund on refund events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventObject {
+    /// The channel payment id, or the channel refund id on refund events.
+    pub id: String,
+    /// The channel payment id, on refund events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<String>,
+    /// Minor units.
+    pub amount: i64,
+    /// Lowercase ISO 4217, as Stripe sends it (`usd`).
+    pub currency: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventData {
+    pub object: EventObject,
+}
+
+/// A channel event in Stripe's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelEvent {
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub created: i64,
+    pub data: EventData,
+}
+
+impl ChannelEvent {
+    /// Parses a verified raw body; unknown event types are refused here.
+    pub fn parse(raw: &[u8]) -> Result<ChannelEvent, TxError> {
+        serde_json::from_slice(raw).map_err(|e| TxError::invalid("body", e.to_string()))
+    }
+
+    /// The event's amount, or `None` when its currency is unknown.
+    pub fn amount(&self) -> Option<Money> {
+        Money::from_stored(
+            self.data.object.amount,
+            &self.data.object.currency.to_ascii_uppercase(),
+        )
+    }
+}
+
+/// One entry of the callback log: every callback received, whatever became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRecord {
+    pub channel: String,
+    /// `None` when the body could not be trusted or parsed.
+    pub event_id: Option<EventId>,
+    pub raw: Vec<u8>,
+    pub verdict: Verdict,
+    pub detail: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What became of a callback. The route answers `BadSignature` and `Malformed` with a 4xx and
+/// everything else with 200, so the channel stops retrying what can never apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Applied,
+    /// The event id (or its effect) was applied before.
+    Duplicate,
+    /// Amount or currency differ from the payment: recorded, flagged, never applied.
+    Mismatch,
+    /// Names no payment or refund we know, or arrives for one that cannot move that way.
+    Ignored,
+    BadSignature,
+    Malformed,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Applied => "applied",
+            Verdict::Duplicate => "duplicate",
+            Verdict::Mismatch => "mismatch",
+            Verdict::Ignored => "ignored",
+            Verdict::BadSignature => "bad_signature",
+            Verdict::Malformed => "malformed",
+        }
+    }
+
+    /// `true` for the verdicts a channel should be told off for (4xx).
+    pub fn is_refusal(self) -> bool {
+        matches!(self, Verdict::BadSignature | Verdict::Malformed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stripes_event_shape() {
+        let raw = br#"{"id":"evt_1","type":"payment_intent.succeeded","created":1700000000,
+            "data":{"object":{"id":"pi_1","amount":1299,"currency":"usd","status":"succeeded"}}}"#;
+        let event = ChannelEvent::parse(raw).expect("parses");
+        assert_eq!(event.kind, EventType::PaymentSucceeded);
+        assert_eq!(event.amount(), Money::from_stored(1299, "USD"));
+        let refund = br#"{"id":"evt_2","type":"refund.updated","created":1,
+            "data":{"object":{"id":"re_1","payment_intent":"pi_1","amount":5,"currency":"eur","status":"failed"}}}"#;
+        let event = ChannelEvent::parse(refund).expect("parses");
+        assert_eq!(event.data.object.payment_intent.as_deref(), Some("pi_1"));
+        assert!(ChannelEvent::parse(br#"{"id":"evt_3","type":"charge.captured"}"#).is_err());
+    }
+}

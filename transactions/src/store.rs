@@ -1,0 +1,106 @@
+//! The storage contract of the transaction core. `arbiter-storage` implements each trait once
+//! for SQLite and once for PostgreSQL; the domain never sees SQL.
+//!
+//! Every method that writes runs one database transaction. Statuses change only through
+//! [`ChangeStore::apply`], which compare-and-sets each on its previous value and records a
+//! history row; stock changes only under the SKU row's lock (`INVARIANT` comments in the
+//! backends say which).
+
+use arbiter_engine::money::Money;
+use async_trait::async_trait;
+
+use crate::catalogue::{NewReservation, Product, Reservation, SkuView, StockLevel};
+use crate::change::Change;
+use crate::due::DueQueue;
+use crate::error::TxError;
+use crate::ids::{
+    ChannelPaymentId, ChannelRefundId, IdempotencyKey, OrderId, PaymentId, RefundId, ReservationId,
+    Sku,
+};
+use crate::ledger::{Account, Balance, CheckReport, Journal, check};
+use crate::order::{HistoryEntry, NewOrder, Order, OrderCreate};
+use crate::payment::{CallbackRecord, NewPayment, Payment, PaymentCreate, Refund};
+
+#[async_trait]
+pub trait CatalogueStore: Send + Sync + 'static {
+    /// Creates the SKU (with no stock) or updates its title and price.
+    async fn put_product(&self, product: &Product) -> Result<SkuView, TxError>;
+    async fn sku(&self, sku: &Sku) -> Result<Option<SkuView>, TxError>;
+    /// Sets the units owned; refuses a total below `reserved + sold`
+    /// ([`TxError::StockBelowCommitted`]) and an unknown SKU ([`TxError::NotFound`]).
+    async fn set_stock_total(&self, sku: &Sku, total: i64) -> Result<StockLevel, TxError>;
+    /// Holds every line or none: [`TxError::OutOfStock`] names the first short SKU.
+    async fn reserve(&self, reservation: &NewReservation) -> Result<Reservation, TxError>;
+    /// Held → released (units available again); any other status is
+    /// [`TxError::StatusChanged`].
+    async fn release_reservation(&self, id: &ReservationId) -> Result<Reservation, TxError>;
+    /// Held → confirmed (units sold); any other status is [`TxError::StatusChanged`].
+    async fn confirm_reservation(&self, id: &ReservationId) -> Result<Reservation, TxError>;
+    async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, TxError>;
+}
+
+#[async_trait]
+pub trait OrderStore: Send + Sync + 'static {
+    /// In one transaction: claims the idempotency key, stores the order in `CREATING` with a
+    /// history row, holds its reservation, and schedules its expiry (`order.expire` at
+    /// `expires_at`). A used key returns [`OrderCreate::Existing`] with the order it made and
+    /// writes nothing; too little stock is [`TxError::OutOfStock`] and writes nothing.
+    async fn create_order(&self, order: &NewOrder) -> Result<OrderCreate, TxError>;
+    async fn order(&self, id: &OrderId) -> Result<Option<Order>, TxError>;
+    async fn order_by_key(&self, key: &IdempotencyKey) -> Result<Option<Order>, TxError>;
+    /// The status history of `entity` (`order`, `payment`, `refund`) `id`, oldest first.
+    async fn history(&self, entity: &str, id: &str) -> Result<Vec<HistoryEntry>, TxError>;
+}
+
+#[async_trait]
+pub trait PaymentStore: Send + Sync + 'static {
+    /// Claims the idempotency key and stores the payment in `INIT` with a history row; a used
+    /// key returns [`PaymentCreate::Existing`] and writes nothing.
+    async fn create_payment(&self, payment: &NewPayment) -> Result<PaymentCreate, TxError>;
+    async fn payment(&self, id: &PaymentId) -> Result<Option<Payment>, TxError>;
+    async fn payment_by_key(&self, key: &IdempotencyKey) -> Result<Option<Payment>, TxError>;
+    async fn payment_by_channel_id(
+        &self,
+        id: &ChannelPaymentId,
+    ) -> Result<Option<Payment>, TxError>;
+    async fn refund(&self, id: &RefundId) -> Result<Option<Refund>, TxError>;
+    async fn refund_by_key(&self, key: &IdempotencyKey) -> Result<Option<Refund>, TxError>;
+    async fn refund_by_channel_id(&self, id: &ChannelRefundId) -> Result<Option<Refund>, TxError>;
+    /// The payment's refunds, oldest first.
+    async fn refunds_of(&self, payment: &PaymentId) -> Result<Vec<Refund>, TxError>;
+    /// Appends to the callback log.
+    async fn record_callback(&self, callback: &CallbackRecord) -> Result<(), TxError>;
+}
+
+#[async_trait]
+pub trait ChangeStore: Send + Sync + 'static {
+    /// Applies every part of `change` in one transaction, or nothing: a status that moved is
+    /// [`TxError::StatusChanged`], an event applied before is [`TxError::AlreadyApplied`], a
+    /// refund over the captured amount is [`TxError::RefundExceedsCaptured`].
+    async fn apply(&self, change: &Change) -> Result<(), TxError>;
+}
+
+#[async_trait]
+pub trait LedgerStore: Send + Sync + 'static {
+    /// The account's balance per currency it has entries in (debits positive).
+    async fn balance(&self, account: &Account) -> Result<Vec<Money>, TxError>;
+    /// Every journal with its entries, oldest first (for `arbiter ledger check`).
+    async fn journals(&self) -> Result<Vec<Journal>, TxError>;
+    /// Every kept balance.
+    async fn balances(&self) -> Result<Vec<Balance>, TxError>;
+    /// Every journal balances and every kept balance equals the sum of its entries.
+    async fn check_ledger(&self) -> Result<CheckReport, TxError> {
+        Ok(check(&self.journals().await?, &self.balances().await?))
+    }
+}
+
+/// Everything one backend provides to the transaction core.
+pub trait TransactionStore:
+    CatalogueStore + OrderStore + PaymentStore + ChangeStore + LedgerStore + DueQueue
+{
+}
+
+impl<T: CatalogueStore + OrderStore + PaymentStore + ChangeStore + LedgerStore + DueQueue>
+    TransactionStore for T
+{
+}

@@ -1,0 +1,262 @@
+//! What a verified channel event does, decided without I/O: given the event and the stored
+//! payment (and its order, or the refund), the [`Verdict`] and the [`Change`] to apply. The
+//! ledger journals posted here are the capture (`payment.captured`) and the refund
+//! (`refund.succeeded`); see the crate README for the accounts.
+
+use chrono::{DateTime, Utc};
+
+use crate::change::{
+    AppliedEvent, Change, DueDone, OrderStep, OutboxMessage, PaymentStep, RefundStep,
+    ReservationEffect,
+};
+use crate::due::ORDER_EXPIRY;
+use crate::error::TxError;
+use crate::ids::{ChannelRefundId, IdempotencyKey, RefundId};
+use crate::ledger::{Account, Entry, Journal};
+use crate::order::Order;
+use crate::payment::{ChannelEvent, EventType, NewRefund, Payment, Refund, Verdict};
+use crate::status::{OrderStatus, PaymentStatus, RefundStatus, Status};
+
+/// A verdict, why, and the change to apply when the verdict is `Applied`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub verdict: Verdict,
+    pub detail: Option<String>,
+    pub change: Option<Change>,
+}
+
+impl Decided {
+    fn no_change(verdict: Verdict, detail: impl Into<String>) -> Decided {
+        Decided {
+            verdict,
+            detail: Some(detail.into()),
+            change: None,
+        }
+    }
+}
+
+/// The capture journal: the channel owes us the amount, which we hold for the customer.
+pub fn capture_journal(payment: &Payment, at: DateTime<Utc>) -> Result<Journal, TxError> {
+    Journal::new(
+        "payment.captured",
+        payment.id.as_str(),
+        vec![
+            Entry::debit(Account::channel_clearing(&payment.channel), payment.amount),
+            Entry::credit(Account::customer_funds(), payment.amount),
+        ],
+        at,
+    )
+}
+
+/// The refund journal: what we held for the customer goes back out through the channel.
+pub fn refund_journal(
+    refund: &Refund,
+    channel: &str,
+    at: DateTime<Utc>,
+) -> Result<Journal, TxError> {
+    Journal::new(
+        "refund.succeeded",
+        refund.id.as_str(),
+        vec![
+            Entry::debit(Account::customer_funds(), refund.amount),
+            Entry::credit(Account::channel_clearing(channel), refund.amount),
+        ],
+        at,
+    )
+}
+
+fn mismatch(event: &ChannelEvent, expected: &arbiter_engine::money::Money) -> Option<Decided> {
+    let o = &event.data.object;
+    (event.amount() != Some(*expected)).then(|| {
+        Decided::no_change(
+            Verdict::Mismatch,
+            format!(
+                "event says {} {}, expected {} {}",
+                o.amount,
+                o.currency,
+                expected.checked_minor_units().unwrap_or_default(),
+                expected.currency.code()
+            ),
+        )
+    })
+}
+
+fn outbox(topic: &str, payload: serde_json::Value) -> OutboxMessage {
+    OutboxMessage {
+        topic: topic.to_owned(),
+        payload,
+    }
+}
+
+/// A payment-intent event for `payment` of `order`.
+pub fn payment_event(
+    event: &ChannelEvent,
+    payment: &Payment,
+    order: &Order,
+    at: DateTime<Utc>,
+) -> Result<Decided, TxError> {
+    if let Some(flagged) = mismatch(event, &payment.amount) {
+        return Ok(flagged);
+    }
+    let to = match event.kind {
+        EventType::PaymentSucceeded => PaymentStatus::Succeeded,
+        EventType::PaymentFailed => PaymentStatus::Failed,
+        EventType::RefundUpdated => {
+            return Ok(Decided::no_change(Verdict::Ignored, "not a payment event"));
+        }
+    };
+    if payment.status == to {
+        return Ok(Decided::no_change(
+            Verdict::Duplicate,
+            format!("payment already {to}"),
+        ));
+    }
+    let Ok(transition) = payment.status.to(to) else {
+        return Ok(Decided::no_change(
+            Verdict::Ignored,
+            format!("payment is {}, cannot become {to}", payment.status),
+        ));
+    };
+    let mut change = Change {
+        event: Some(AppliedEvent {
+            channel: payment.channel.clone(),
+            event_id: event.id.clone(),
+        }),
+        payment: Some(PaymentStep {
+            id: payment.id.clone(),
+            transition,
+            note: format!("channel event `{}`", event.id),
+        }),
+        at,
+        ..Change::default()
+    };
+    let ids = serde_json::json!({"order_id": order.id, "payment_id": payment.id});
+    if to == PaymentStatus::Failed {
+        change.outbox.push(outbox("payment.failed", ids));
+    } else {
+        change.journal = Some(capture_journal(payment, at)?);
+        change.outbox.push(outbox("payment.succeeded", ids.clone()));
+        match order.status {
+            OrderStatus::PendingPayment => {
+                change.order = Some(OrderStep {
+                    id: order.id.clone(),
+                    transition: order.status.to(OrderStatus::Paid)?,
+                    reservation: ReservationEffect::Confirm,
+                    risk: None,
+                    challenge_required: order.challenge_required,
+                    note: format!("payment `{}` succeeded", payment.id),
+                });
+                change.due_done = Some(DueDone {
+                    kind: ORDER_EXPIRY.into(),
+                    key: order.id.0.clone(),
+                });
+                change.outbox.push(outbox("order.paid", ids));
+            }
+            // Money arrived for an order that no longer wants it (cancelled, or paid by
+            // another payment): keep the record straight and give it back in full.
+            status => {
+                if status == OrderStatus::Cancelled {
+                    change.order = Some(OrderStep {
+                        id: order.id.clone(),
+                        transition: status.to(OrderStatus::CancelledAfterPay)?,
+                        reservation: ReservationEffect::Keep,
+                        risk: None,
+                        challenge_required: order.challenge_required,
+                        note: format!("payment `{}` succeeded after cancellation", payment.id),
+                    });
+                    change.outbox.push(outbox("order.cancelled_after_pay", ids));
+                }
+                let refund = NewRefund {
+                    id: RefundId::generate(),
+                    payment_id: payment.id.clone(),
+                    idempotency_key: IdempotencyKey(format!("auto-refund:{}", payment.id)),
+                    body_hash: String::new(),
+                    channel_refund_id: ChannelRefundId::generate(),
+                    amount: payment.amount,
+                    reason: format!("payment succeeded for a {status} order"),
+                    created_at: at,
+                };
+                change.refund = Some(RefundStep {
+                    id: refund.id.clone(),
+                    transition: RefundStatus::Requested.to(RefundStatus::Processing)?,
+                    note: "sent to channel".into(),
+                });
+                change.new_refund = Some(refund);
+            }
+        }
+    }
+    Ok(Decided {
+        verdict: Verdict::Applied,
+        detail: None,
+        change: Some(change),
+    })
+}
+
+/// A `refund.updated` event for `refund` (of a payment through `channel`).
+pub fn refund_event(
+    event: &ChannelEvent,
+    refund: &Refund,
+    channel: &str,
+    at: DateTime<Utc>,
+) -> Result<Decided, TxError> {
+    if let Some(flagged) = mismatch(event, &refund.amount) {
+        return Ok(flagged);
+    }
+    let to = match event.data.object.status.as_str() {
+        "succeeded" => RefundStatus::Succeeded,
+        "failed" | "canceled" => RefundStatus::Failed,
+        other => {
+            return Ok(Decided::no_change(
+                Verdict::Ignored,
+                format!("refund status `{other}`"),
+            ));
+        }
+    };
+    if refund.status == to {
+        return Ok(Decided::no_change(
+            Verdict::Duplicate,
+            format!("refund already {to}"),
+        ));
+    }
+    let Ok(transition) = refund.status.to(to) else {
+        return Ok(Decided::no_change(
+            Verdict::Ignored,
+            format!("refund is {}, cannot become {to}", refund.status),
+        ));
+    };
+    let ids = serde_json::json!({"refund_id": refund.id, "payment_id": refund.payment_id});
+    let succeeded = to == RefundStatus::Succeeded;
+    let change = Change {
+        event: Some(AppliedEvent {
+            channel: channel.to_owned(),
+            event_id: event.id.clone(),
+        }),
+        refund: Some(RefundStep {
+            id: refund.id.clone(),
+            transition,
+            note: format!("channel event `{}`", event.id),
+        }),
+        journal: succeeded
+            .then(|| refund_journal(refund, channel, at))
+            .transpose()?,
+        outbox: vec![outbox(
+            if succeeded {
+                "refund.succeeded"
+            } else {
+                "refund.failed"
+            },
+            ids,
+        )],
+        at,
+        ..Change::default()
+    };
+    Ok(Decided {
+        verdict: Verdict::Applied,
+        detail: None,
+        change: Some(change),
+    })
+}
+
+#[cfg(test)]
+#[path = "webhook_tests.rs"]
+mod tests;
