@@ -64,7 +64,12 @@ async fn labelled_stream(s: &TestServer, n: usize) {
             label["source"] = json!("analyst");
             let r = s.post("/v1/labels", &key, &label).await;
             let status = r.status();
-            assert_eq!(status, 201, "{label}: {}", r.text().await.unwrap_or_default());
+            assert_eq!(
+                status,
+                201,
+                "{label}: {}",
+                r.text().await.unwrap_or_default()
+            );
         }
         truth.insert(id, fraud);
     }

@@ -35,6 +35,26 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
+/// The body of an upload that must carry `content_type` and stay within `limit` bytes (a
+/// policy module, a chargeback file).
+pub async fn typed_upload(
+    req: Request,
+    content_type: &'static str,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let sent = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !sent.starts_with(content_type) {
+        return Err(ApiError::UnsupportedMediaType(content_type));
+    }
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge { limit })
+}
+
 /// A JSON body deserialised with the failing field's path in the error.
 pub struct JsonBody<T>(pub T);
 

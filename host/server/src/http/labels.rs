@@ -14,7 +14,7 @@ use arbiter_engine::keys::Scope;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
-use crate::http::body::JsonBody;
+use crate::http::body::{JsonBody, typed_upload};
 use crate::http::problem::ApiError;
 use crate::services::feedback::{ImportReport, NewLabelRequest};
 
@@ -28,20 +28,9 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let content_type = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if !content_type.starts_with("text/csv") {
-            return Err(ApiError::UnsupportedMediaType("text/csv"));
-        }
-        axum::body::to_bytes(req.into_body(), MAX_CSV_BYTES)
+        typed_upload(req, "text/csv", MAX_CSV_BYTES)
             .await
             .map(CsvBody)
-            .map_err(|_| ApiError::PayloadTooLarge {
-                limit: MAX_CSV_BYTES,
-            })
     }
 }
 

@@ -12,6 +12,7 @@ use arbiter_engine::registry::PolicyModule;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
+use crate::http::body::typed_upload;
 use crate::http::problem::ApiError;
 
 /// Largest module upload read (the runtime's cap is checked again with a precise message).
@@ -24,20 +25,9 @@ impl<S: Send + Sync> FromRequest<S> for WasmBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let content_type = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if !content_type.starts_with("application/wasm") {
-            return Err(ApiError::UnsupportedMediaType("application/wasm"));
-        }
-        axum::body::to_bytes(req.into_body(), MAX_MODULE_BYTES)
+        typed_upload(req, "application/wasm", MAX_MODULE_BYTES)
             .await
             .map(WasmBody)
-            .map_err(|_| ApiError::PayloadTooLarge {
-                limit: MAX_MODULE_BYTES,
-            })
     }
 }
 
