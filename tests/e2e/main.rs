@@ -15,3 +15,4 @@ mod lists;
 mod model_loop;
 mod operations;
 mod policies;
+mod replicas;

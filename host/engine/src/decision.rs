@@ -74,6 +74,10 @@ pub struct LayerResults {
     pub model_shadow: Option<ModelOutcome>,
     /// The action of the score bands alone.
     pub band: Option<Action>,
+    /// True when the shared velocity store was unreachable and the counters came from this
+    /// replica's own traffic only (the documented fallback).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub velocity_degraded: bool,
     /// True when a shadow candidate was due but skipped because the enforced rules layer
     /// exceeded the shadow budget.
     #[serde(default)]

@@ -177,10 +177,11 @@ impl Pipeline {
 
         let t = Instant::now();
         let mut ctx = EnrichedContext::normalise(req);
-        ctx.velocity = self
+        let reading = self
             .velocity
-            .features(&VelocityEvent::from_context(&ctx), now)
+            .read(&VelocityEvent::from_context(&ctx), now)
             .await?;
+        ctx.velocity = reading.features;
         timings.enrich_us = micros(t);
 
         let t = Instant::now();
@@ -202,6 +203,7 @@ impl Pipeline {
         let deciding = route.deciding;
         let mut layers = LayerResults {
             lists: list_outcome.clone(),
+            velocity_degraded: reading.degraded,
             ..LayerResults::default()
         };
         let mut shadow = None;

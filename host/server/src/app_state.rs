@@ -29,6 +29,10 @@ pub struct Services {
     /// For readiness checks.
     pub store: Arc<dyn Store>,
     pub metrics: PrometheusHandle,
+    /// The shared velocity store when `--redis-url` is given (its health is in readiness).
+    pub redis_velocity: Option<arbiter_redis::RedisVelocity>,
+    /// Cross-replica change notifications when `--redis-url` is given; set once after start.
+    pub replication: std::sync::OnceLock<Arc<crate::services::replication::Replication>>,
 }
 
 impl std::ops::Deref for AppState {

@@ -32,6 +32,10 @@ pub struct ServeConfig {
     /// Redis for shared counters and notifications (scale-out); unset means in-process.
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so several deployments (or test runs) can share
+    /// one Redis.
+    #[arg(long, env = "ARBITER_REDIS_PREFIX", default_value = "arbiter:")]
+    pub redis_prefix: String,
     #[arg(long, env = "ARBITER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Entities tracked by the in-process velocity counters (about 1.5 KiB each).
@@ -55,6 +59,7 @@ impl ServeConfig {
                 database_url,
             },
             redis_url: None,
+            redis_prefix: "arbiter:".into(),
             log_format: LogFormat::Text,
             velocity_capacity: 10_000,
             log_queue: 4096,

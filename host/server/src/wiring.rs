@@ -12,7 +12,6 @@ use arbiter_engine::policy_set::{PolicySet, Thresholds, Weights};
 use arbiter_engine::routing::PolicyRouting;
 use arbiter_engine::stages::NoModules;
 use arbiter_engine::store::Store;
-use arbiter_engine::velocity::InProcessVelocity;
 use arbiter_models::TrainConfig;
 use arbiter_runtime::{PolicyRuntime, RuntimeConfig};
 use arbiter_storage::{DecisionLog, DecisionLogConfig};
@@ -81,6 +80,13 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
     );
     let (active, shadow) = models.load().await.context("loading the active model")?;
     tracing::info!(?active, ?shadow, "model slots loaded");
+    let (velocity, redis_velocity) = crate::services::replication::velocity(
+        config.redis_url.as_deref(),
+        &config.redis_prefix,
+        config.velocity_capacity,
+    )
+    .await
+    .context("connecting the velocity store")?;
     let state = PipelineState {
         lists: lists_snapshot,
         policy: routing,
@@ -89,7 +95,7 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
     };
     let pipeline = Arc::new(Pipeline::new(
         state,
-        Arc::new(InProcessVelocity::new(config.velocity_capacity)),
+        velocity,
         Some(Arc::new(graph.layer())),
         Arc::new(SystemClock),
     ));
@@ -100,7 +106,7 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
             max_batch: config.log_batch,
         },
     );
-    Ok(AppState(Arc::new(Services {
+    let app = AppState(Arc::new(Services {
         decisions: DecisionService::new(pipeline, store.clone(), log, policies.clone()),
         policies,
         lists,
@@ -112,5 +118,15 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
         graph,
         store,
         metrics: crate::metrics::handle(),
-    })))
+        redis_velocity,
+        replication: std::sync::OnceLock::new(),
+    }));
+    if let Some(url) = config.redis_url.as_deref() {
+        let replication =
+            crate::services::replication::Replication::start(&app, url, &config.redis_prefix)
+                .await
+                .context("starting change notifications")?;
+        let _ = app.replication.set(replication);
+    }
+    Ok(app)
 }

@@ -20,7 +20,15 @@ pub async fn healthz() -> Json<Value> {
     responses((status = 200), (status = 503, description = "Database unreachable")))]
 pub async fn readyz(State(app): State<AppState>) -> Result<Json<Value>, ApiError> {
     app.store.ping().await?;
-    Ok(Json(json!({"status": "ready"})))
+    // Redis trouble degrades (documented fallbacks apply) but does not take the replica out
+    // of rotation: the database is what acknowledged decisions need.
+    let velocity_shared = app.redis_velocity.as_ref().map(|r| !r.is_degraded());
+    let notifications = app.replication.get().map(|r| r.is_subscribed());
+    let degraded = velocity_shared == Some(false) || notifications == Some(false);
+    Ok(Json(json!({
+        "status": if degraded { "degraded" } else { "ready" },
+        "redis": {"velocity_shared": velocity_shared, "notifications": notifications},
+    })))
 }
 
 /// Prometheus metrics.

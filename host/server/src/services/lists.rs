@@ -11,6 +11,8 @@ use arbiter_engine::lists::{ListEntry, ListKind, ListName, ListSnapshot};
 use arbiter_engine::store::{Store, StoreError};
 
 use crate::services::graph::GraphService;
+use crate::services::replication::ChangeSignal;
+use arbiter_redis::ChangeKind;
 
 #[derive(Debug, Error)]
 pub enum ListError {
@@ -38,6 +40,8 @@ pub struct ListService {
     graph: Arc<GraphService>,
     /// Serialises reloads so a slow reload can never overwrite a newer one.
     reload_lock: Mutex<()>,
+    /// Fired after a change made here, so other replicas reload.
+    pub changes: ChangeSignal,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ListError {
@@ -58,6 +62,7 @@ impl ListService {
             snapshot,
             graph,
             reload_lock: Mutex::new(()),
+            changes: ChangeSignal::default(),
         }
     }
 
@@ -124,6 +129,7 @@ impl ListService {
         };
         self.store.insert_list_entry(&entry).await?;
         self.reload().await?;
+        self.changes.fire(ChangeKind::Lists);
         Ok(entry)
     }
 
@@ -152,6 +158,7 @@ impl ListService {
             return Err(ListError::NotFound(id.to_owned()));
         }
         self.reload().await?;
+        self.changes.fire(ChangeKind::Lists);
         Ok(())
     }
 }

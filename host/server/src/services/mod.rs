@@ -7,3 +7,4 @@ pub mod graph;
 pub mod keys;
 pub mod lists;
 pub mod policies;
+pub mod replication;

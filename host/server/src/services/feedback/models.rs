@@ -16,6 +16,7 @@ use arbiter_engine::store::Store;
 use arbiter_models::{Example, ModelArtifact, ModelError, Scorer, TrainConfig};
 
 use super::error::FeedbackError;
+use crate::services::replication::ChangeSignal;
 
 type ModelSlotRef = Arc<ArcSwapOption<Box<dyn ModelStage>>>;
 
@@ -30,6 +31,8 @@ pub struct ModelService {
     routing: Arc<ArcSwap<PolicyRouting>>,
     /// Minimum labels per class (and the split) for training.
     config: TrainConfig,
+    /// Fired after an activation made here, so other replicas swap too.
+    pub changes: ChangeSignal,
 }
 
 /// Every model version and which slot runs which.
@@ -70,6 +73,7 @@ impl ModelService {
             shadow,
             routing,
             config,
+            changes: ChangeSignal::default(),
         }
     }
 
@@ -258,6 +262,7 @@ impl ModelService {
         };
         self.store.set_model_slot(slot, version).await?;
         self.swap(slot, scorer);
+        self.changes.fire(arbiter_redis::ChangeKind::Model);
         let action = match (slot, version) {
             (ModelSlot::Active, _) => audit_action::MODEL_ACTIVATE,
             (ModelSlot::Shadow, Some(_)) => audit_action::MODEL_SHADOW,

@@ -24,6 +24,8 @@ pub use rollouts::{NewRollout, RolloutView};
 
 use monitor::GuardMonitor;
 
+use crate::services::replication::ChangeSignal;
+
 pub struct PolicyService {
     store: Arc<dyn Store>,
     runtime: PolicyRuntime,
@@ -38,6 +40,8 @@ pub struct PolicyService {
     monitor: GuardMonitor,
     /// Instances created per module before a set goes live (about the request concurrency).
     prewarm: usize,
+    /// Fired after a rollout change made here, so other replicas reload.
+    pub changes: ChangeSignal,
 }
 
 impl PolicyService {
@@ -55,6 +59,7 @@ impl PolicyService {
             reload_lock: tokio::sync::Mutex::new(()),
             monitor: GuardMonitor::default(),
             prewarm,
+            changes: ChangeSignal::default(),
         })
     }
 }

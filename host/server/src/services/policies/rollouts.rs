@@ -112,6 +112,7 @@ impl PolicyService {
             )
             .await?;
         self.reload().await?;
+        self.changes.fire(arbiter_redis::ChangeKind::Rollout);
         self.current().await
     }
 
@@ -178,6 +179,7 @@ impl PolicyService {
             )
             .await?;
         self.reload().await?;
+        self.changes.fire(arbiter_redis::ChangeKind::Rollout);
         Ok(ended)
     }
 
