@@ -23,7 +23,7 @@ use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// The ABI package every bundled component must be built against (`policies/wit/policy.wit`).
-const ABI_PACKAGE: &str = "arbiter:policy@1.0.0";
+const ABI_PACKAGE: &str = "arbiter:policy@2.0.0";
 /// The function the ABI's world exports.
 const ABI_EXPORT: &str = "evaluate";
 

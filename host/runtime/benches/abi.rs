@@ -1,19 +1,22 @@
 //! What the *shape* of the policy ABI costs the host on every call, with guests that do
 //! no work (they write a constant verdict), so only the host side and the boundary count:
 //!
-//! - `typed_record`: the current ABI, `evaluate: func(ctx: context) -> verdict` with the
-//!   typed `context` record, through the runtime (pool, fuel, deadline, limits). Wasmtime
-//!   lowers the record field by field (every option discriminant, every number) and calls
-//!   the guest's `cabi_realloc` once per string and list.
-//! - `bytes_component`: the same world with the context as one `list<u8>` in a compact
-//!   binary layout (one `cabi_realloc`, one `memcpy`), raw wasmtime.
+//! - `typed_record`: `arbiter:policy@1`, `evaluate: func(ctx: context) -> verdict` with
+//!   the typed `context` record, through the runtime (pool, fuel, deadline, limits).
+//!   Wasmtime lowers the record field by field (every option discriminant, every number)
+//!   and calls the guest's `cabi_realloc` once per string and list.
+//! - `v2_bytes`: `arbiter:policy@2`, the context as one `list<u8>` in layout 2.0 (one
+//!   `cabi_realloc`, one `memcpy`), through the runtime exactly as a decision calls it.
+//! - `bytes_component`: the same shape, raw wasmtime (no pool, no limiter): the floor of
+//!   the component model for this signature.
 //! - `core_module`: a core module whose host writes the bytes into a fixed input buffer
 //!   and calls `evaluate(ptr, len) -> ptr`, raw wasmtime.
 //!
-//! All three run with fuel and epoch interruption on. Encoding the context to bytes (once
-//! per decision) and decoding it in the guest are not included. This bench exists to inform
-//! the ABI decision that issue 3 leaves open ("a documented core-module ABI with a compact
-//! binary layout is acceptable — measure both and say why").
+//! All of them run with fuel and epoch interruption on. Encoding the context (once per
+//! decision; `module_call/context_encoding` in the `rules` bench) and reading it in the
+//! guest are not included. This bench informed the ABI decision that issue 3 left open
+//! ("a documented core-module ABI with a compact binary layout is acceptable — measure both
+//! and say why"); BENCHMARKS.md has the figures and the choice.
 
 #[path = "../tests/guests/mod.rs"]
 mod guests;
@@ -22,6 +25,7 @@ use std::hint::black_box;
 
 use arbiter_runtime::{PolicyRuntime, PreparedContext, RuntimeConfig, sample_contexts};
 use criterion::{Criterion, criterion_group, criterion_main};
+use guests::Abi;
 use wasmtime::{Config, Engine, Instance, Module, Store};
 
 mod bytes_world {
@@ -74,19 +78,23 @@ fn engine() -> Engine {
     Engine::new(&config).expect("engine")
 }
 
-fn typed_record(c: &mut Criterion) {
+/// Both majors through the runtime; the prepared context is converted on the first call
+/// and reused, as a rule set reuses it for every module of a decision.
+fn through_runtime(c: &mut Criterion) {
     let runtime = PolicyRuntime::new(RuntimeConfig::default()).expect("runtime");
-    let artifact = runtime.compile(&guests::good()).expect("compiles");
-    let module = runtime.load(&artifact.precompiled).expect("loads");
     let samples = sample_contexts();
-    let full = PreparedContext::new(&samples[0]);
-    let bare = PreparedContext::new(&samples[samples.len() - 1]);
-    c.bench_function("abi/typed_record/full_payment_context", |b| {
-        b.iter(|| black_box(module.evaluate_prepared(black_box(&full))))
-    });
-    c.bench_function("abi/typed_record/bare_context", |b| {
-        b.iter(|| black_box(module.evaluate_prepared(black_box(&bare))))
-    });
+    for (abi, label) in [(Abi::V1, "typed_record"), (Abi::V2, "v2_bytes")] {
+        let artifact = runtime.compile(&guests::good(abi)).expect("compiles");
+        let module = runtime.load(&artifact.precompiled).expect("loads");
+        let full = PreparedContext::new(&samples[0]);
+        let bare = PreparedContext::new(&samples[samples.len() - 1]);
+        c.bench_function(&format!("abi/{label}/full_payment_context"), |b| {
+            b.iter(|| black_box(module.evaluate_prepared(black_box(&full))))
+        });
+        c.bench_function(&format!("abi/{label}/bare_context"), |b| {
+            b.iter(|| black_box(module.evaluate_prepared(black_box(&bare))))
+        });
+    }
 }
 
 fn bytes_component(c: &mut Criterion) {
@@ -152,5 +160,5 @@ fn core_module(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, typed_record, bytes_component, core_module);
+criterion_group!(benches, through_runtime, bytes_component, core_module);
 criterion_main!(benches);

@@ -1,9 +1,10 @@
 //! The runtime's costs on the decision path and on a swap, with the real example policies.
 //!
-//! - `module_call/*`: one call of one module on a warm instance (context converted once,
-//!   as the rules layer does), and with a fresh instance per call for comparison;
-//! - `rules_layer/*`: the whole rules layer (context conversion plus every module) — the
-//!   five policies named in issue 3, and all bundled examples;
+//! - `module_call/*`: one call of one module on a warm instance (context encoded once, as
+//!   the rules layer does), the encoding itself, and a fresh instance per call for
+//!   comparison;
+//! - `rules_layer/*`: the whole rules layer (encoding the context once plus every module)
+//!   — the five policies named in issue 3, and all bundled examples;
 //! - `swap/*`: loading (deserializing) a stored artifact, and compiling an upload;
 //! - `tail latency`: medians and p99s from timing 100,000 individual calls, printed, since
 //!   criterion reports means and medians of batches.
@@ -77,14 +78,14 @@ fn rule_set(runtime: &PolicyRuntime, names: &[&str]) -> CompiledRuleSet {
 fn module_call(c: &mut Criterion) {
     let runtime = runtime(RuntimeConfig::default());
     let module = load(&runtime, ONE);
-    let prepared = PreparedContext::new(&payment());
+    let payment = payment();
+    let prepared = PreparedContext::new(&payment);
     let mut group = c.benchmark_group("module_call");
     group.bench_function("warm_instance", |b| {
         b.iter(|| black_box(module.evaluate_prepared(black_box(&prepared))))
     });
-    group.bench_function("context_conversion", |b| {
-        let ctx = payment();
-        b.iter(|| black_box(PreparedContext::new(black_box(&ctx))))
+    group.bench_function("context_encoding", |b| {
+        b.iter(|| black_box(PreparedContext::new(black_box(&payment)).bytes().len()))
     });
     let fresh_runtime = runtime_fresh_every_call();
     let fresh = load(&fresh_runtime, ONE);

@@ -1,13 +1,15 @@
-//! The ABI check of an uploaded component: what it may import and what it must export.
+//! The ABI check of an uploaded component: what it may import, what it must export, and
+//! which major version of the ABI it speaks.
 //!
-//! A policy built against `arbiter:policy@1.x` imports exactly one thing: the
-//! `arbiter:policy/types@1.x` interface, which holds only type definitions (the world's
-//! `use types.{context, verdict}`), plus the world-level aliases of those types. It
-//! exports `evaluate`. Anything else it imports — a WASI interface, a host function, a
-//! resource, another interface of the package — is a capability this host never grants,
-//! and a module asking for one is refused with its name, rather than failing later with a
-//! linker error. A `types` interface of another major version means the module was built
-//! against an incompatible ABI.
+//! A policy built against `arbiter:policy@2.x` (or the frozen `@1.x`) imports exactly one
+//! thing: the `arbiter:policy/types@<version>` interface, which holds only type
+//! definitions (the world's `use types.{…}`), plus the world-level aliases of those
+//! types. It exports `evaluate`. Anything else it imports — a WASI interface, a host
+//! function, a resource, another interface of the package — is a capability this host
+//! never grants, and a module asking for one is refused with its name, rather than failing
+//! later with a linker error. The version of the `types` import says which world the
+//! module was built against: major 2 or 1 is run with that world's bindings, any other
+//! major is refused.
 
 use wasmtime::Engine;
 use wasmtime::component::types::{self, ComponentItem};
@@ -16,26 +18,44 @@ use crate::error::ModuleError;
 
 /// The one interface a policy may import, without its version.
 const TYPES_INTERFACE: &str = "arbiter:policy/types";
-/// The major version of the ABI this host speaks.
-const ABI_MAJOR: &str = "1";
 /// The function a policy must export.
 pub(crate) const EVALUATE: &str = "evaluate";
 
-/// Checks the imports and exports of a compiled component's type.
-pub(crate) fn check(engine: &Engine, ty: &types::Component) -> Result<(), ModuleError> {
+/// A major version of the ABI this host runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Abi {
+    /// `arbiter:policy@1`: the context as a typed record. Frozen; still run.
+    V1,
+    /// `arbiter:policy@2`: the context as a byte buffer (layout 2.x). Current.
+    V2,
+}
+
+/// Checks the imports and exports of a compiled component's type and returns the ABI it
+/// was built against. A component that imports no `types` interface (its world uses no
+/// ABI type, which a real policy always does) is taken for the current major, so linking
+/// reports what does not match it.
+pub(crate) fn check(engine: &Engine, ty: &types::Component) -> Result<Abi, ModuleError> {
+    let mut abi = None;
     for (name, import) in ty.imports(engine) {
-        check_import(engine, name, &import.ty)?;
+        if let Some(found) = check_import(engine, name, &import.ty)? {
+            abi = Some(found);
+        }
     }
     match ty.get_export(engine, EVALUATE).map(|export| export.ty) {
-        Some(ComponentItem::ComponentFunc(_)) => Ok(()),
+        Some(ComponentItem::ComponentFunc(_)) => Ok(abi.unwrap_or(Abi::V2)),
         _ => Err(ModuleError::MissingExport),
     }
 }
 
-fn check_import(engine: &Engine, name: &str, item: &ComponentItem) -> Result<(), ModuleError> {
+/// Checks one import; returns the ABI when it is the `types` interface.
+fn check_import(
+    engine: &Engine,
+    name: &str,
+    item: &ComponentItem,
+) -> Result<Option<Abi>, ModuleError> {
     match item {
         // A type import (with an `eq` bound) grants nothing.
-        ComponentItem::Type(_) => Ok(()),
+        ComponentItem::Type(_) => Ok(None),
         ComponentItem::ComponentInstance(instance) => {
             let Some(version) = name
                 .strip_prefix(TYPES_INTERFACE)
@@ -44,14 +64,18 @@ fn check_import(engine: &Engine, name: &str, item: &ComponentItem) -> Result<(),
             else {
                 return Err(ModuleError::ForbiddenImport { name: name.into() });
             };
-            if version.split('.').next() != Some(ABI_MAJOR) {
-                let found = if version.is_empty() {
-                    format!("{TYPES_INTERFACE} (unversioned)")
-                } else {
-                    format!("{TYPES_INTERFACE}@{version}")
-                };
-                return Err(ModuleError::AbiVersion { found });
-            }
+            let abi = match version.split('.').next() {
+                Some("2") => Abi::V2,
+                Some("1") => Abi::V1,
+                _ => {
+                    let found = if version.is_empty() {
+                        format!("{TYPES_INTERFACE} (unversioned)")
+                    } else {
+                        format!("{TYPES_INTERFACE}@{version}")
+                    };
+                    return Err(ModuleError::AbiVersion { found });
+                }
+            };
             // The interface must hold types only: a function smuggled into it would be a
             // host import under an innocent name.
             for (export, item) in instance.exports(engine) {
@@ -61,7 +85,7 @@ fn check_import(engine: &Engine, name: &str, item: &ComponentItem) -> Result<(),
                     });
                 }
             }
-            Ok(())
+            Ok(Some(abi))
         }
         ComponentItem::ComponentFunc(_)
         | ComponentItem::CoreFunc(_)

@@ -4,7 +4,7 @@
 //! freshly started `arbiter` need real policy modules built against the current ABI, and
 //! checking binaries into the repository would let them drift from their source. The build
 //! script (`build.rs`) compiles the policies workspace to `wasm32-unknown-unknown`, encodes
-//! each module as an `arbiter:policy` component (validated, checked to export `evaluate`)
+//! each module as an `arbiter:policy@2` component (validated, checked to export `evaluate`)
 //! and generates the [`BUNDLED`] list included below. Nothing here loads or trusts them:
 //! they go through the same upload validation as any other module.
 
@@ -33,9 +33,11 @@ mod tests {
     mod abi {
         wasmtime::component::bindgen!({ world: "policy", path: "../../policies/wit" });
     }
-    use abi::arbiter::policy::types::{
-        Action, Amount, Checkpoint, Context, GraphFeatures, Velocity, Verdict, WindowStats,
-    };
+    use abi::arbiter::policy::types::{Action, Verdict};
+    use arbiter_engine::context::EnrichedContext;
+
+    use crate::encode;
+    use crate::samples::card_payment;
 
     /// A component (not a core module): `\0asm`, version 0x0d, layer 1.
     const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
@@ -79,64 +81,13 @@ mod tests {
         assert!(find("no_such_policy").is_none());
     }
 
-    /// A benign US card payment: nothing in it should trip any example.
-    fn benign() -> Context {
-        let quiet = WindowStats {
-            count_1h: 0,
-            sum_1h: 0.0,
-            count_24h: 1,
-            sum_24h: 49.99,
-        };
-        Context {
-            checkpoint: Checkpoint::PaymentAuthorize,
-            request_id: "req-1".into(),
-            amount: Some(Amount {
-                value: 49.99,
-                minor_units: 4_999,
-                currency: "USD".into(),
-            }),
-            user_id: "user-1".into(),
-            account_age_days: Some(400),
-            email: Some("shopper@example.com".into()),
-            email_domain: Some("example.com".into()),
-            phone: None,
-            device_id: Some("device-1".into()),
-            ip: Some("203.0.113.7".into()),
-            ip_country: Some("US".into()),
-            is_proxy: false,
-            payment_method: Some("card".into()),
-            card_fingerprint: Some("card-fp-1".into()),
-            card_bin: Some("424242".into()),
-            card_country: Some("US".into()),
-            shipping_address_hash: None,
-            shipping_country: Some("US".into()),
-            order_id: Some("order-1".into()),
-            attributes: vec![("channel".into(), "web".into())],
-            velocity: Velocity {
-                user: quiet,
-                device: Some(quiet),
-                card: Some(quiet),
-                ip: Some(quiet),
-                email: Some(quiet),
-            },
-            graph: Some(GraphFeatures {
-                group_entities: 1,
-                group_users: 1,
-                users_per_device: 1,
-                users_per_card: 1,
-                users_per_address: 1,
-                users_per_phone: 1,
-                cards_per_device: 1,
-                cards_per_user: 1,
-                hops_to_fraud: None,
-                fraud_share_2hop: 0.0,
-                score: 0.0,
-            }),
-            watch_hits: Vec::new(),
-        }
+    fn evaluate(name: &str, component: &[u8], ctx: &EnrichedContext) -> Verdict {
+        call(name, component, &encode::context(ctx))
+            .unwrap_or_else(|error| panic!("`{name}` trapped: {error:?}"))
     }
 
-    fn evaluate(name: &str, component: &[u8], ctx: &Context) -> Verdict {
+    /// Calls `evaluate` with `bytes` on a fresh instance, raw wasmtime.
+    fn call(name: &str, component: &[u8], bytes: &[u8]) -> wasmtime::Result<Verdict> {
         let engine = wasmtime::Engine::default();
         let component = wasmtime::component::Component::new(&engine, component)
             .unwrap_or_else(|error| panic!("`{name}` does not compile: {error:?}"));
@@ -144,17 +95,38 @@ mod tests {
         let mut store = wasmtime::Store::new(&engine, ());
         let policy = abi::Policy::instantiate(&mut store, &component, &linker)
             .unwrap_or_else(|error| panic!("`{name}` does not instantiate: {error:?}"));
-        policy
-            .call_evaluate(&mut store, ctx)
-            .unwrap_or_else(|error| panic!("`{name}` trapped: {error:?}"))
+        policy.call_evaluate(&mut store, bytes)
+    }
+
+    /// The SDK checks the buffer it is given: garbage, a truncated buffer or another
+    /// layout major make the module trap (a fault for the host), never read out of bounds.
+    #[test]
+    fn a_garbage_buffer_makes_an_sdk_module_trap() {
+        let policy = find("geo_mismatch").expect("bundled");
+        let good = encode::context(&card_payment());
+        let mut other_major = good.clone();
+        other_major[4] = 3;
+        for bad in [
+            Vec::new(),
+            vec![0xA5; 1024],
+            good[..good.len() / 3].to_vec(),
+            other_major,
+        ] {
+            let error = call(policy.name, policy.component, &bad).expect_err("trap");
+            assert!(
+                error.downcast_ref::<wasmtime::Trap>().is_some(),
+                "{error:?}"
+            );
+        }
+        assert!(call(policy.name, policy.component, &good).is_ok());
     }
 
     /// Smoke test of the guest glue end to end: each component instantiates with no
-    /// imports, lifts a full context and lowers a verdict.
+    /// imports, reads a full context buffer and lowers a verdict.
     #[test]
     fn every_bundled_policy_passes_a_benign_payment() {
         for policy in BUNDLED {
-            let verdict = evaluate(policy.name, policy.component, &benign());
+            let verdict = evaluate(policy.name, policy.component, &card_payment());
             assert_eq!(
                 verdict.action,
                 Action::None,
@@ -168,12 +140,10 @@ mod tests {
     #[test]
     fn geo_mismatch_reports_through_the_abi() {
         let policy = find("geo_mismatch").expect("geo_mismatch is bundled");
-        let mut ctx = benign();
-        ctx.amount = Some(Amount {
-            value: 1_500.0,
-            minor_units: 150_000,
-            currency: "USD".into(),
-        });
+        let mut ctx = card_payment();
+        if let Some(amount) = ctx.amount.as_mut() {
+            amount.approx = 1_500.0;
+        }
         ctx.ip_country = Some("NG".into());
         ctx.shipping_country = Some("GB".into());
         let verdict = evaluate(policy.name, policy.component, &ctx);

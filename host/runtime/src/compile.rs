@@ -49,7 +49,8 @@ const WASM_MAGIC: [u8; 4] = [0x00, 0x61, 0x73, 0x6d];
 impl PolicyRuntime {
     /// Compiles an uploaded component and checks it speaks the ABI: size cap, a binary
     /// component (not a core module, not text), imports limited to
-    /// `arbiter:policy/types@1.x`, an `evaluate` export of the right type.
+    /// `arbiter:policy/types@2.x` (or the older `@1.x`), an `evaluate` export of that
+    /// world's type.
     ///
     /// CPU-heavy: call it off the serving threads (`spawn_blocking`). It does not run the
     /// module; [`validate`](Self::validate) does that too and is what an upload should use.
@@ -81,9 +82,9 @@ impl PolicyRuntime {
             Component::from_binary(engine, wasm).map_err(|error| ModuleError::Compile {
                 reason: error.to_string(),
             })?;
-        abi::check(engine, &component.component_type())?;
+        let abi = abi::check(engine, &component.component_type())?;
         // Linking type-checks `evaluate` against the bindings generated from the WIT file.
-        LoadedModule::new(Arc::clone(&self.shared), &component).map_err(|error| {
+        LoadedModule::new(Arc::clone(&self.shared), &component, abi).map_err(|error| {
             ModuleError::Signature {
                 reason: error_chain(&error),
             }

@@ -17,8 +17,9 @@ pub struct RuntimeConfig {
     /// memory. Deterministic: the same module on the same context uses the same fuel, so a
     /// replay or a backtest faults exactly where the live decision did.
     ///
-    /// Default: 1,000,000. The bundled examples use 2,000 to 18,000 per call (`fuel_used`
-    /// on every result shows it; most of it is the guest allocating the copied-in context),
+    /// Default: 1,000,000. The bundled examples use 700 to 14,000 per call (`fuel_used`
+    /// on every result shows it: ~700 to take the context buffer and answer a pass, the
+    /// rest mostly formatting reason details),
     /// so an honest policy has over fifty times its need, while a runaway one is stopped
     /// after well under a millisecond of guest time.
     pub fuel_per_call: u64,

@@ -1,6 +1,7 @@
-//! Translation between the engine's types and the ABI's: the enriched context into the WIT
-//! `context` (once per decision, shared by every module of the set), and a WIT `verdict`
-//! back into a checked [`Verdict`].
+//! Translation between the engine's types and the WIT types: the enriched context into
+//! the `arbiter:policy@1` `context` record (once per decision, shared by every `@1` module
+//! of the set; `@2` modules get `encode`'s byte buffer instead), and a `verdict` of either
+//! major back into a checked [`Verdict`].
 //!
 //! A verdict is checked here because the canonical ABI only guarantees it is well-typed:
 //! a non-finite score would poison the decision's total, and an unbounded reason list would
@@ -12,7 +13,7 @@ use arbiter_engine::context::{AmountView, EnrichedContext, GraphFeatures};
 use arbiter_engine::stages::{Fault, FaultKind, ReasonCode};
 use arbiter_engine::velocity::{VelocityFeatures, WindowStats};
 
-use crate::bindings as wit;
+use crate::bindings::{v1 as wit, v2};
 use crate::fault::fault;
 use crate::outcome::Verdict;
 
@@ -23,17 +24,8 @@ pub const MAX_REASON_CODE_BYTES: usize = 128;
 /// Longest reason detail, in bytes.
 pub const MAX_REASON_DETAIL_BYTES: usize = 1024;
 
-/// A decision's context in the ABI's shape, converted once and passed to every module.
-#[derive(Debug, Clone)]
-pub struct PreparedContext(pub(crate) wit::Context);
-
-impl PreparedContext {
-    pub fn new(ctx: &EnrichedContext) -> PreparedContext {
-        PreparedContext(context(ctx))
-    }
-}
-
-fn context(ctx: &EnrichedContext) -> wit::Context {
+/// The `@1` context record of `ctx`.
+pub(crate) fn context(ctx: &EnrichedContext) -> wit::Context {
     wit::Context {
         checkpoint: checkpoint(ctx.checkpoint),
         request_id: ctx.request_id.clone(),
@@ -124,21 +116,49 @@ fn graph(graph: &GraphFeatures) -> wit::GraphFeatures {
     }
 }
 
-/// A lifted verdict, checked: a finite score and a bounded list of non-empty, bounded
+/// A lifted `@2` verdict, checked (see [`checked`]).
+pub(crate) fn verdict_v2(verdict: v2::Verdict) -> Result<Verdict, Fault> {
+    let action = match verdict.action {
+        v2::Action::None => Action::None,
+        v2::Action::Accept => Action::Accept,
+        v2::Action::Challenge => Action::Challenge,
+        v2::Action::Reject => Action::Reject,
+    };
+    let reasons = verdict.reasons.into_iter().map(|reason| ReasonCode {
+        code: reason.code,
+        detail: reason.detail,
+    });
+    checked(action, verdict.score, reasons)
+}
+
+/// A lifted `@1` verdict, checked (see [`checked`]).
+pub(crate) fn verdict_v1(verdict: wit::Verdict) -> Result<Verdict, Fault> {
+    let reasons = verdict.reasons.into_iter().map(|reason| ReasonCode {
+        code: reason.code,
+        detail: reason.detail,
+    });
+    checked(action(verdict.action), verdict.score, reasons)
+}
+
+/// A verdict checked for sanity: a finite score and a bounded list of non-empty, bounded
 /// reason codes.
-pub(crate) fn verdict(verdict: wit::Verdict) -> Result<Verdict, Fault> {
+fn checked(
+    action: Action,
+    score: f32,
+    reasons: impl ExactSizeIterator<Item = ReasonCode>,
+) -> Result<Verdict, Fault> {
     let malformed = |message: String| Err(fault(FaultKind::MalformedOutput, message));
-    if !verdict.score.is_finite() {
-        return malformed(format!("score is not a finite number: {}", verdict.score));
+    if !score.is_finite() {
+        return malformed(format!("score is not a finite number: {score}"));
     }
-    if verdict.reasons.len() > MAX_REASONS {
+    if reasons.len() > MAX_REASONS {
         return malformed(format!(
             "{} reasons given, at most {MAX_REASONS} allowed",
-            verdict.reasons.len()
+            reasons.len()
         ));
     }
-    let mut reasons = Vec::with_capacity(verdict.reasons.len());
-    for reason in verdict.reasons {
+    let mut checked = Vec::with_capacity(reasons.len());
+    for reason in reasons {
         if reason.code.is_empty() || reason.code.len() > MAX_REASON_CODE_BYTES {
             return malformed(format!(
                 "reason code must be 1 to {MAX_REASON_CODE_BYTES} bytes, got {}",
@@ -153,15 +173,12 @@ pub(crate) fn verdict(verdict: wit::Verdict) -> Result<Verdict, Fault> {
                 detail.len()
             ));
         }
-        reasons.push(ReasonCode {
-            code: reason.code,
-            detail: reason.detail,
-        });
+        checked.push(reason);
     }
     Ok(Verdict {
-        action: action(verdict.action),
-        score: f64::from(verdict.score),
-        reasons,
+        action,
+        score: f64::from(score),
+        reasons: checked,
     })
 }
 

@@ -17,21 +17,24 @@ pub enum ModuleError {
     NotWasm,
     #[error(
         "module is a core WebAssembly module, not a component: encode it against the \
-         `arbiter:policy@1` world (the SDK's build does this)"
+         `arbiter:policy@2` world (the SDK's build does this)"
     )]
     CoreModule,
     #[error("module does not compile: {reason}")]
     Compile { reason: String },
-    #[error("module is built for policy ABI `{found}`, but this host speaks `arbiter:policy@1.x`")]
+    #[error(
+        "module is built for policy ABI `{found}`, but this host speaks `arbiter:policy@2.x` \
+         (and the older `@1.x`)"
+    )]
     AbiVersion { found: String },
     #[error(
         "module imports `{name}`: policies may import only the `arbiter:policy/types` \
          interface (no WASI, no host functions)"
     )]
     ForbiddenImport { name: String },
-    #[error("module does not export the `evaluate` function of `arbiter:policy@1`")]
+    #[error("module does not export the `evaluate` function of `arbiter:policy`")]
     MissingExport,
-    #[error("module's exports do not match the `arbiter:policy@1` world: {reason}")]
+    #[error("module's exports do not match the `arbiter:policy` world it imports: {reason}")]
     Signature { reason: String },
     #[error("module cannot be instantiated within the runtime's limits: {reason}")]
     Instantiate { reason: String },

@@ -1,7 +1,8 @@
 //! The sandboxed WebAssembly policy runtime: wasmtime behind a narrow API.
 //!
-//! Owns turning policy modules (components of the `arbiter:policy@1` world,
-//! `policies/wit/policy.wit`) into rules the decision engine can call:
+//! Owns turning policy modules (components of the `arbiter:policy@2` world,
+//! `policies/wit/policy.wit`, or of the frozen `@1` world, `policies/wit/v1/policy.wit`)
+//! into rules the decision engine can call:
 //!
 //! - [`PolicyRuntime::validate`] (upload): compile, check the ABI, run the sample contexts
 //!   twice in two orders, and return an [`Artifact`] with precompiled code to store;
@@ -18,7 +19,7 @@
 //!
 //! Contract for policy authors: `evaluate` must be a pure function of its context. The
 //! runtime keeps instances alive across calls for speed (a call on a warm instance costs
-//! a few microseconds, creating an instance nearly a hundred), recycles them every
+//! about a microsecond, creating an instance nearly a hundred), recycles them every
 //! [`RuntimeConfig::instances_recycle_after`] calls and after any fault, replays contexts
 //! in backtests, and refuses at upload a module whose verdicts depend on earlier calls.
 //!
@@ -31,6 +32,7 @@ pub mod bundled;
 mod compile;
 mod config;
 mod convert;
+mod encode;
 mod engine;
 mod epoch;
 mod error;
@@ -40,6 +42,7 @@ mod limits;
 mod load;
 mod outcome;
 mod pool;
+mod prepared;
 mod rule_set;
 mod samples;
 mod validate;
@@ -48,11 +51,12 @@ use std::sync::Arc;
 
 pub use compile::Artifact;
 pub use config::RuntimeConfig;
-pub use convert::{MAX_REASON_CODE_BYTES, MAX_REASON_DETAIL_BYTES, MAX_REASONS, PreparedContext};
+pub use convert::{MAX_REASON_CODE_BYTES, MAX_REASON_DETAIL_BYTES, MAX_REASONS};
 pub use epoch::EPOCH_TICK;
 pub use error::ModuleError;
 pub use outcome::{ModuleOutcome, Verdict};
 pub use pool::LoadedModule;
+pub use prepared::PreparedContext;
 pub use rule_set::CompiledRuleSet;
 pub use samples::sample_contexts;
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 
 use crate::PolicyRuntime;
+use crate::abi;
 use crate::error::ModuleError;
 use crate::fault::error_chain;
 use crate::pool::LoadedModule;
@@ -40,11 +41,18 @@ impl PolicyRuntime {
                     reason: error_chain(&error),
                 }
             })?;
-        let module = LoadedModule::new(Arc::clone(&self.shared), &component).map_err(|error| {
+        // Stored artifacts passed the ABI check at upload; this only finds their major again.
+        let abi = abi::check(engine, &component.component_type()).map_err(|error| {
             ModuleError::Artifact {
-                reason: error_chain(&error),
+                reason: error.to_string(),
             }
         })?;
+        let module =
+            LoadedModule::new(Arc::clone(&self.shared), &component, abi).map_err(|error| {
+                ModuleError::Artifact {
+                    reason: error_chain(&error),
+                }
+            })?;
         Ok(Arc::new(module))
     }
 }

@@ -13,20 +13,22 @@ use arbiter_engine::context::EnrichedContext;
 use arbiter_engine::stages::FaultKind;
 use wasmtime::component::{Component, Linker};
 
-use crate::bindings::PolicyPre;
-use crate::convert::PreparedContext;
+use crate::abi::Abi;
+use crate::bindings::{v1, v2};
 use crate::engine::Shared;
 use crate::error::ModuleError;
 use crate::fault::fault;
-use crate::instance::LiveInstance;
+use crate::instance::{LiveInstance, PolicyPre};
 use crate::limits::Limits;
 use crate::outcome::ModuleOutcome;
+use crate::prepared::PreparedContext;
 
 /// A module ready to evaluate contexts, shared by every policy set that names it.
 pub struct LoadedModule {
-    /// Type-checked against the ABI and linked (against nothing: the linker is empty), so
-    /// creating an instance is only the instantiation itself.
-    pre: PolicyPre<Limits>,
+    /// Type-checked against the world of the ABI major the module was built for and linked
+    /// (against nothing: the linker is empty), so creating an instance is only the
+    /// instantiation itself.
+    pre: PolicyPre,
     /// Idle instances. A `Vec` used as a stack: the most recently used instance, whose
     /// memory is warm in cache, serves the next call.
     idle: Mutex<Vec<LiveInstance>>,
@@ -44,13 +46,18 @@ impl std::fmt::Debug for LoadedModule {
 
 impl LoadedModule {
     /// Links `component` (which must belong to `shared`'s engine) and checks that it
-    /// exports the ABI's `evaluate` with the right type.
+    /// exports `evaluate` with the type of the `abi` world (found by [`crate::abi::check`]).
     pub(crate) fn new(
         shared: Arc<Shared>,
         component: &Component,
+        abi: Abi,
     ) -> Result<LoadedModule, wasmtime::Error> {
         let linker = Linker::<Limits>::new(&shared.engine);
-        let pre = PolicyPre::new(linker.instantiate_pre(component)?)?;
+        let instance_pre = linker.instantiate_pre(component)?;
+        let pre = match abi {
+            Abi::V1 => PolicyPre::V1(v1::PolicyPre::new(instance_pre)?),
+            Abi::V2 => PolicyPre::V2(v2::PolicyPre::new(instance_pre)?),
+        };
         Ok(LoadedModule {
             pre,
             idle: Mutex::new(Vec::new()),
@@ -64,9 +71,9 @@ impl LoadedModule {
         self.evaluate_prepared(&PreparedContext::new(ctx))
     }
 
-    /// [`evaluate`](Self::evaluate) on a context already converted for the ABI, so a
-    /// policy set converts each decision's context once for all its modules.
-    pub fn evaluate_prepared(&self, ctx: &PreparedContext) -> ModuleOutcome {
+    /// [`evaluate`](Self::evaluate) on a context already prepared for the ABI, so a policy
+    /// set encodes each decision's context once for all its modules.
+    pub fn evaluate_prepared(&self, ctx: &PreparedContext<'_>) -> ModuleOutcome {
         let mut instance = match self.checkout() {
             Ok(instance) => instance,
             Err(error) => {
@@ -80,7 +87,7 @@ impl LoadedModule {
                 };
             }
         };
-        let (outcome, reusable) = instance.call(&self.shared, &ctx.0);
+        let (outcome, reusable) = instance.call(&self.shared, ctx);
         if reusable {
             self.idle().push(instance);
         }

@@ -2,7 +2,9 @@
 //! [`RuleEvaluator`] trait.
 //!
 //! Built (and its modules prewarmed) before the set is swapped in, then only read: a
-//! decision converts its context once and asks every module in turn. It never panics and
+//! decision encodes its context once (the layout-2.0 buffer every `@2` module gets a copy
+//! of; the typed record too if the set still has `@1` modules) and asks every module in
+//! turn. It never panics and
 //! never returns an error — each module's fault is in its own [`ModuleResult`], where the
 //! module's fail mode gives it meaning.
 
@@ -12,9 +14,9 @@ use arbiter_engine::context::EnrichedContext;
 use arbiter_engine::policy_set::ModuleRef;
 use arbiter_engine::stages::{ModuleResult, RuleEvaluator};
 
-use crate::convert::PreparedContext;
 use crate::error::ModuleError;
 use crate::pool::LoadedModule;
+use crate::prepared::PreparedContext;
 
 /// The modules of one policy set, each with the name, version and fail mode the set gives it.
 #[derive(Debug, Clone)]

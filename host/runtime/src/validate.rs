@@ -1,7 +1,8 @@
 //! Upload validation: everything a module must pass before it is stored.
 //!
-//! 1. [`compile`](PolicyRuntime::compile): size cap, a binary component, ABI version,
-//!    no imports beyond the ABI's types, an `evaluate` export of the right type.
+//! 1. [`compile`](PolicyRuntime::compile): size cap, a binary component, ABI major (2,
+//!    or the older 1), no imports beyond the ABI's types, an `evaluate` export of the
+//!    right type.
 //! 2. [`load`](PolicyRuntime::load) of the precompiled bytes just produced, so what is
 //!    stored is known to load.
 //! 3. The [sample contexts](crate::sample_contexts) on one instance, forward and then in
@@ -15,10 +16,10 @@
 
 use crate::PolicyRuntime;
 use crate::compile::Artifact;
-use crate::convert::PreparedContext;
 use crate::error::ModuleError;
 use crate::outcome::ModuleOutcome;
 use crate::pool::LoadedModule;
+use crate::prepared::PreparedContext;
 use crate::samples::sample_contexts;
 
 impl PolicyRuntime {
@@ -33,8 +34,8 @@ impl PolicyRuntime {
 
 /// Runs the samples forward then backward on one instance of `module`.
 fn check_samples(module: &LoadedModule) -> Result<(), ModuleError> {
-    let samples: Vec<PreparedContext> =
-        sample_contexts().iter().map(PreparedContext::new).collect();
+    let contexts = sample_contexts();
+    let samples: Vec<PreparedContext<'_>> = contexts.iter().map(PreparedContext::new).collect();
     let mut instance = module
         .instantiate()
         .map_err(|error| ModuleError::Instantiate {
@@ -43,7 +44,7 @@ fn check_samples(module: &LoadedModule) -> Result<(), ModuleError> {
     let shared = module.shared();
     let mut forward: Vec<ModuleOutcome> = Vec::with_capacity(samples.len());
     for (index, sample) in samples.iter().enumerate() {
-        let (outcome, _reusable) = instance.call(shared, &sample.0);
+        let (outcome, _reusable) = instance.call(shared, sample);
         if let Err(fault) = outcome.result {
             return Err(ModuleError::FailsSample { index, fault });
         }
@@ -52,7 +53,7 @@ fn check_samples(module: &LoadedModule) -> Result<(), ModuleError> {
     // Validation keeps the one instance regardless of the recycling quota: the point is
     // to see what state it carries from call to call.
     for (index, sample) in samples.iter().enumerate().rev() {
-        let (outcome, _reusable) = instance.call(shared, &sample.0);
+        let (outcome, _reusable) = instance.call(shared, sample);
         if let Err(fault) = outcome.result {
             return Err(ModuleError::FailsSample { index, fault });
         }

@@ -3,6 +3,8 @@
 
 mod guests;
 
+use guests::{Abi, BOTH};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +30,7 @@ fn assert_accepts(outcome: &ModuleOutcome) {
 }
 
 /// Calls `wasm` on a small amount, then a large one (expecting `kind`), then small again,
-/// three times over, and returns the faulting outcomes.
+/// three times over, and returns the last faulting outcome.
 fn faults_then_recovers(config: RuntimeConfig, wasm: &[u8], kind: FaultKind) -> ModuleOutcome {
     let runtime = runtime(config);
     let module = load(&runtime, wasm);
@@ -47,35 +49,42 @@ fn faults_then_recovers(config: RuntimeConfig, wasm: &[u8], kind: FaultKind) -> 
 #[test]
 fn a_good_guest_decides_by_the_amount() {
     let runtime = runtime(RuntimeConfig::default());
-    let module = load(&runtime, &guests::good());
-    assert_accepts(&module.evaluate(&guests::small()));
-    assert_accepts(&module.evaluate(&guests::context(None)));
-    let outcome = module.evaluate(&guests::big());
-    let verdict = outcome.result.expect("verdict");
-    assert_eq!(verdict.action, Action::Reject);
-    assert_eq!(verdict.score, 50.0);
-    assert_eq!(verdict.reasons.len(), 1);
-    assert_eq!(verdict.reasons[0].code, "big_amount");
-    assert_eq!(verdict.reasons[0].detail, None);
-    assert!(outcome.fuel_used > 0);
+    for abi in BOTH {
+        let module = load(&runtime, &guests::good(abi));
+        assert_accepts(&module.evaluate(&guests::small()));
+        assert_accepts(&module.evaluate(&guests::context(None)));
+        let outcome = module.evaluate(&guests::big());
+        let verdict = outcome.result.expect("verdict");
+        assert_eq!(verdict.action, Action::Reject);
+        assert_eq!(verdict.score, 50.0);
+        assert_eq!(verdict.reasons.len(), 1);
+        assert_eq!(verdict.reasons[0].code, "big_amount");
+        assert_eq!(verdict.reasons[0].detail, None);
+        assert!(outcome.fuel_used > 0);
+    }
 }
 
 #[test]
 fn fuel_use_is_deterministic() {
     let runtime = runtime(RuntimeConfig::default());
-    let module = load(&runtime, &guests::good());
-    let first = module.evaluate(&guests::big()).fuel_used;
-    for _ in 0..5 {
-        assert_eq!(module.evaluate(&guests::big()).fuel_used, first);
+    for abi in BOTH {
+        let module = load(&runtime, &guests::good(abi));
+        let first = module.evaluate(&guests::big()).fuel_used;
+        for _ in 0..5 {
+            assert_eq!(module.evaluate(&guests::big()).fuel_used, first);
+        }
     }
 }
 
 #[test]
 fn an_infinite_loop_runs_out_of_fuel() {
-    let config = RuntimeConfig::default();
-    let budget = config.fuel_per_call;
-    let outcome = faults_then_recovers(config, &guests::infinite_loop(), FaultKind::OutOfFuel);
-    assert_eq!(outcome.fuel_used, budget);
+    for abi in BOTH {
+        let config = RuntimeConfig::default();
+        let budget = config.fuel_per_call;
+        let outcome =
+            faults_then_recovers(config, &guests::infinite_loop(abi), FaultKind::OutOfFuel);
+        assert_eq!(outcome.fuel_used, budget);
+    }
 }
 
 #[test]
@@ -86,8 +95,14 @@ fn an_infinite_loop_without_a_fuel_limit_hits_the_deadline() {
         ..RuntimeConfig::default()
     };
     let started = Instant::now();
-    faults_then_recovers(config, &guests::infinite_loop(), FaultKind::Deadline);
-    // Three deadlines of 50-60 ms each, with generous room for a loaded machine.
+    for abi in BOTH {
+        faults_then_recovers(
+            config.clone(),
+            &guests::infinite_loop(abi),
+            FaultKind::Deadline,
+        );
+    }
+    // Six deadlines of 50-60 ms each, with generous room for a loaded machine.
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -97,74 +112,120 @@ fn an_infinite_loop_without_a_fuel_limit_hits_the_deadline() {
 
 #[test]
 fn a_memory_bomb_hits_the_memory_limit() {
-    faults_then_recovers(
-        RuntimeConfig::default(),
-        &guests::memory_bomb(),
-        FaultKind::MemoryLimit,
-    );
+    for abi in BOTH {
+        faults_then_recovers(
+            RuntimeConfig::default(),
+            &guests::memory_bomb(abi),
+            FaultKind::MemoryLimit,
+        );
+    }
 }
 
 #[test]
 fn unreachable_is_a_trap() {
-    let outcome = faults_then_recovers(RuntimeConfig::default(), &guests::trap(), FaultKind::Trap);
-    let fault = outcome.result.expect_err("fault");
-    assert!(fault.message.contains("unreachable"), "{}", fault.message);
+    for abi in BOTH {
+        let outcome = faults_then_recovers(
+            RuntimeConfig::default(),
+            &guests::trap(abi),
+            FaultKind::Trap,
+        );
+        let fault = outcome.result.expect_err("fault");
+        assert!(fault.message.contains("unreachable"), "{}", fault.message);
+    }
 }
 
 #[test]
 fn unbounded_recursion_is_a_trap() {
-    faults_then_recovers(
-        RuntimeConfig::default(),
-        &guests::stack_overflow(),
-        FaultKind::Trap,
-    );
+    for abi in BOTH {
+        faults_then_recovers(
+            RuntimeConfig::default(),
+            &guests::stack_overflow(abi),
+            FaultKind::Trap,
+        );
+    }
 }
 
 #[test]
 fn an_invalid_enum_discriminant_is_malformed_output() {
-    faults_then_recovers(
-        RuntimeConfig::default(),
-        &guests::invalid_enum(),
-        FaultKind::MalformedOutput,
-    );
+    for abi in BOTH {
+        faults_then_recovers(
+            RuntimeConfig::default(),
+            &guests::invalid_enum(abi),
+            FaultKind::MalformedOutput,
+        );
+    }
 }
 
 #[test]
 fn an_out_of_bounds_string_is_malformed_output() {
-    faults_then_recovers(
-        RuntimeConfig::default(),
-        &guests::out_of_bounds_string(),
-        FaultKind::MalformedOutput,
-    );
+    for abi in BOTH {
+        faults_then_recovers(
+            RuntimeConfig::default(),
+            &guests::out_of_bounds_string(abi),
+            FaultKind::MalformedOutput,
+        );
+    }
 }
 
 #[test]
 fn invalid_utf8_is_malformed_output() {
-    faults_then_recovers(
-        RuntimeConfig::default(),
-        &guests::invalid_utf8(),
-        FaultKind::MalformedOutput,
-    );
+    for abi in BOTH {
+        faults_then_recovers(
+            RuntimeConfig::default(),
+            &guests::invalid_utf8(abi),
+            FaultKind::MalformedOutput,
+        );
+    }
 }
 
 #[test]
 fn a_nan_score_is_malformed_output() {
-    faults_then_recovers(
-        RuntimeConfig::default(),
-        &guests::nan_score(),
-        FaultKind::MalformedOutput,
-    );
+    for abi in BOTH {
+        faults_then_recovers(
+            RuntimeConfig::default(),
+            &guests::nan_score(abi),
+            FaultKind::MalformedOutput,
+        );
+    }
+}
+
+#[test]
+fn a_verdict_outside_memory_is_malformed_output() {
+    for abi in BOTH {
+        faults_then_recovers(
+            RuntimeConfig::default(),
+            &guests::verdict_out_of_bounds(abi),
+            FaultKind::MalformedOutput,
+        );
+    }
+}
+
+/// The context cannot be copied in: every call faults before the guest runs, and the host
+/// carries on (the instance is discarded each time).
+#[test]
+fn an_allocator_that_breaks_the_abi_faults_every_call() {
+    let runtime = runtime(RuntimeConfig::default());
+    for abi in BOTH {
+        let module = load(&runtime, &guests::bad_allocator(abi));
+        for ctx in [guests::small(), guests::big()] {
+            let fault = module.evaluate(&ctx).result.expect_err("fault");
+            assert_eq!(fault.kind, FaultKind::MalformedOutput, "{}", fault.message);
+        }
+        assert_eq!(module.idle_instances(), 0);
+    }
 }
 
 #[test]
 fn a_module_too_big_to_instantiate_is_unavailable_not_a_crash() {
     let runtime = runtime(RuntimeConfig::default());
-    let module = load(&runtime, &guests::huge_initial_memory());
-    let outcome = module.evaluate(&guests::small());
-    let fault = outcome.result.expect_err("fault");
-    assert_eq!(fault.kind, FaultKind::Unavailable, "{}", fault.message);
-    assert_eq!(outcome.fuel_used, 0);
-    assert!(module.prewarm(1).is_err());
+    for abi in BOTH {
+        let module = load(&runtime, &guests::huge_initial_memory(abi));
+        let outcome = module.evaluate(&guests::small());
+        let fault = outcome.result.expect_err("fault");
+        assert_eq!(fault.kind, FaultKind::Unavailable, "{}", fault.message);
+        assert_eq!(outcome.fuel_used, 0);
+        assert!(module.prewarm(1).is_err());
+    }
 }
 
 #[test]
@@ -173,21 +234,23 @@ fn instances_are_recycled_after_their_quota() {
         instances_recycle_after: 3,
         ..RuntimeConfig::default()
     });
-    let module = load(&runtime, &guests::stateful());
-    let scores: Vec<f64> = (0..7)
-        .map(|_| {
-            let outcome = module.evaluate(&guests::small());
-            outcome.result.expect("verdict").score
-        })
-        .collect();
-    // The counter restarts with each fresh instance.
-    assert_eq!(scores, [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]);
+    for abi in BOTH {
+        let module = load(&runtime, &guests::stateful(abi));
+        let scores: Vec<f64> = (0..7)
+            .map(|_| {
+                let outcome = module.evaluate(&guests::small());
+                outcome.result.expect("verdict").score
+            })
+            .collect();
+        // The counter restarts with each fresh instance.
+        assert_eq!(scores, [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]);
+    }
 }
 
 #[test]
 fn prewarm_fills_the_pool_and_calls_reuse_it() {
     let runtime = runtime(RuntimeConfig::default());
-    let module = load(&runtime, &guests::good());
+    let module = load(&runtime, &guests::good(Abi::V2));
     assert_eq!(module.idle_instances(), 0);
     module.prewarm(4).expect("prewarm");
     assert_eq!(module.idle_instances(), 4);
@@ -196,7 +259,7 @@ fn prewarm_fills_the_pool_and_calls_reuse_it() {
     assert_accepts(&module.evaluate(&guests::small()));
     assert_eq!(module.idle_instances(), 4);
     // A faulting call discards its instance.
-    let trap = load(&runtime, &guests::trap());
+    let trap = load(&runtime, &guests::trap(Abi::V2));
     trap.prewarm(2).expect("prewarm");
     assert!(trap.evaluate(&guests::big()).result.is_err());
     assert_eq!(trap.idle_instances(), 1);
@@ -205,7 +268,7 @@ fn prewarm_fills_the_pool_and_calls_reuse_it() {
 #[test]
 fn concurrent_callers_each_get_their_own_answer() {
     let runtime = runtime(RuntimeConfig::default());
-    let module = load(&runtime, &guests::trap());
+    let module = load(&runtime, &guests::trap(Abi::V2));
     let threads: Vec<_> = (0..8)
         .map(|thread| {
             let module = Arc::clone(&module);
@@ -237,9 +300,40 @@ fn modules_keep_running_after_the_runtime_handle_is_dropped() {
     };
     let module = {
         let runtime = runtime(config);
-        load(&runtime, &guests::infinite_loop())
+        load(&runtime, &guests::infinite_loop(Abi::V2))
     };
     // The epoch ticker lives as long as the module: the deadline still fires.
     let fault = module.evaluate(&guests::big()).result.expect_err("fault");
     assert_eq!(fault.kind, FaultKind::Deadline);
+}
+
+/// A policy set may hold modules of both majors (an existing data directory's `@1` modules
+/// next to newly uploaded `@2` ones): each gets the context in its own shape.
+#[test]
+fn a_rule_set_runs_modules_of_both_majors_side_by_side() {
+    use arbiter_engine::policy_set::{FailMode, ModuleRef};
+    use arbiter_engine::stages::RuleEvaluator;
+    use arbiter_runtime::CompiledRuleSet;
+
+    let runtime = runtime(RuntimeConfig::default());
+    let modules = BOTH
+        .iter()
+        .enumerate()
+        .map(|(index, abi)| {
+            let module_ref = ModuleRef {
+                name: format!("{abi:?}"),
+                version: i64::try_from(index).expect("small") + 1,
+                fail_mode: FailMode::Closed,
+            };
+            (module_ref, load(&runtime, &guests::good(*abi)))
+        })
+        .collect();
+    let set = CompiledRuleSet::new(modules);
+    let results = set.evaluate(&guests::big());
+    assert_eq!(results.len(), 2);
+    for result in results {
+        assert_eq!(result.fault, None, "{}", result.name);
+        assert_eq!(result.action, Action::Reject, "{}", result.name);
+        assert_eq!(result.score, 50.0);
+    }
 }

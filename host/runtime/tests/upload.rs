@@ -3,6 +3,8 @@
 
 mod guests;
 
+use guests::{Abi, BOTH};
+
 use arbiter_engine::stages::FaultKind;
 use arbiter_runtime::{ModuleError, PolicyRuntime, RuntimeConfig};
 use sha2::{Digest, Sha256};
@@ -32,89 +34,128 @@ fn fails_sample_with(wasm: &[u8], expected: FaultKind) {
 
 #[test]
 fn a_good_module_is_accepted_with_its_content_address() {
-    let wasm = guests::good();
-    let artifact = validate(&wasm).expect("accepted");
-    assert_eq!(artifact.sha256, hex::encode(Sha256::digest(&wasm)));
-    assert_eq!(artifact.size_bytes, wasm.len());
-    assert!(!artifact.precompiled.is_empty());
+    for abi in BOTH {
+        let wasm = guests::good(abi);
+        let artifact = validate(&wasm).expect("accepted");
+        assert_eq!(artifact.sha256, hex::encode(Sha256::digest(&wasm)));
+        assert_eq!(artifact.size_bytes, wasm.len());
+        assert!(!artifact.precompiled.is_empty());
+    }
 }
 
 #[test]
 fn hostile_guests_fail_the_samples() {
-    fails_sample_with(&guests::infinite_loop(), FaultKind::OutOfFuel);
-    fails_sample_with(&guests::memory_bomb(), FaultKind::MemoryLimit);
-    fails_sample_with(&guests::trap(), FaultKind::Trap);
-    fails_sample_with(&guests::invalid_enum(), FaultKind::MalformedOutput);
-    fails_sample_with(&guests::nan_score(), FaultKind::MalformedOutput);
+    for abi in BOTH {
+        fails_sample_with(&guests::infinite_loop(abi), FaultKind::OutOfFuel);
+        fails_sample_with(&guests::memory_bomb(abi), FaultKind::MemoryLimit);
+        fails_sample_with(&guests::trap(abi), FaultKind::Trap);
+        fails_sample_with(&guests::invalid_enum(abi), FaultKind::MalformedOutput);
+        fails_sample_with(&guests::nan_score(abi), FaultKind::MalformedOutput);
+        fails_sample_with(
+            &guests::verdict_out_of_bounds(abi),
+            FaultKind::MalformedOutput,
+        );
+    }
+}
+
+#[test]
+fn a_guest_that_cannot_take_the_context_is_refused() {
+    for abi in BOTH {
+        match refused(&guests::bad_allocator(abi)) {
+            ModuleError::FailsSample { index: 0, fault } => {
+                assert_eq!(fault.kind, FaultKind::MalformedOutput, "{}", fault.message);
+            }
+            other => panic!("expected FailsSample on sample 0, got {other:?}"),
+        }
+    }
 }
 
 #[test]
 fn a_stateful_module_is_refused() {
-    match refused(&guests::stateful()) {
-        ModuleError::Stateful { .. } => {}
-        other => panic!("expected Stateful, got {other:?}"),
+    for abi in BOTH {
+        match refused(&guests::stateful(abi)) {
+            ModuleError::Stateful { .. } => {}
+            other => panic!("expected Stateful, got {other:?}"),
+        }
     }
 }
 
 #[test]
 fn a_host_function_import_is_forbidden() {
-    let wasm = guests::importing(r#"(import "host-log" (func (param "msg" string)))"#);
-    assert_eq!(
-        refused(&wasm),
-        ModuleError::ForbiddenImport {
-            name: "host-log".into()
-        }
-    );
+    for abi in BOTH {
+        let wasm = guests::importing(abi, r#"(import "host-log" (func (param "msg" string)))"#);
+        assert_eq!(
+            refused(&wasm),
+            ModuleError::ForbiddenImport {
+                name: "host-log".into()
+            }
+        );
+    }
 }
 
 #[test]
 fn a_wasi_import_is_forbidden() {
-    let wasm = guests::importing(
-        r#"(import "wasi:cli/environment@0.2.0"
-             (instance (export "get-arguments" (func (result (list string))))))"#,
-    );
-    let error = refused(&wasm);
-    assert_eq!(
-        error,
-        ModuleError::ForbiddenImport {
-            name: "wasi:cli/environment@0.2.0".into()
-        }
-    );
-    assert!(
-        error.to_string().contains("`wasi:cli/environment@0.2.0`"),
-        "{error}"
-    );
+    for abi in BOTH {
+        let wasm = guests::importing(
+            abi,
+            r#"(import "wasi:cli/environment@0.2.0"
+                 (instance (export "get-arguments" (func (result (list string))))))"#,
+        );
+        let error = refused(&wasm);
+        assert_eq!(
+            error,
+            ModuleError::ForbiddenImport {
+                name: "wasi:cli/environment@0.2.0".into()
+            }
+        );
+        assert!(
+            error.to_string().contains("`wasi:cli/environment@0.2.0`"),
+            "{error}"
+        );
+    }
 }
 
 #[test]
 fn a_function_hidden_in_the_types_interface_is_forbidden() {
-    assert_eq!(
-        refused(&guests::function_in_types_interface()),
-        ModuleError::ForbiddenImport {
-            name: "arbiter:policy/types@1.0.0#log".into()
-        }
-    );
+    for abi in BOTH {
+        assert_eq!(
+            refused(&guests::function_in_types_interface(abi)),
+            ModuleError::ForbiddenImport {
+                name: format!("arbiter:policy/types@{}#log", abi.version())
+            }
+        );
+    }
 }
 
 #[test]
 fn another_major_version_of_the_abi_is_refused() {
-    assert_eq!(
-        refused(&guests::abi_version("2.0.0")),
-        ModuleError::AbiVersion {
-            found: "arbiter:policy/types@2.0.0".into()
-        }
-    );
-    assert_eq!(
-        refused(&guests::abi_version("0.9.0")),
-        ModuleError::AbiVersion {
-            found: "arbiter:policy/types@0.9.0".into()
-        }
-    );
+    for (abi, version) in [(Abi::V2, "3.0.0"), (Abi::V1, "0.9.0")] {
+        assert_eq!(
+            refused(&guests::abi_version(abi, version)),
+            ModuleError::AbiVersion {
+                found: format!("arbiter:policy/types@{version}")
+            }
+        );
+    }
 }
 
 #[test]
 fn a_later_minor_version_of_the_abi_is_accepted() {
-    validate(&guests::abi_version("1.3.0")).expect("1.x is compatible");
+    validate(&guests::abi_version(Abi::V1, "1.3.0")).expect("1.x is compatible");
+    validate(&guests::abi_version(Abi::V2, "2.3.0")).expect("2.x is compatible");
+}
+
+#[test]
+fn a_module_whose_evaluate_does_not_match_its_declared_major_is_refused() {
+    // A typed-record `evaluate` claiming @2, and a byte-buffer one claiming @1.
+    for (abi, version) in [(Abi::V1, "2.0.0"), (Abi::V2, "1.0.0")] {
+        match refused(&guests::abi_version(abi, version)) {
+            ModuleError::Signature { reason } => {
+                assert!(reason.contains("evaluate"), "{reason}");
+            }
+            other => panic!("expected Signature, got {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -135,7 +176,7 @@ fn text_and_garbage_are_not_wasm() {
 
 #[test]
 fn an_oversize_module_is_refused_before_compiling() {
-    let mut wasm = guests::good();
+    let mut wasm = guests::good(Abi::V2);
     wasm.resize((4 << 20) + 1, 0);
     let error = refused(&wasm);
     assert_eq!(
@@ -153,10 +194,12 @@ fn an_oversize_module_is_refused_before_compiling() {
 
 #[test]
 fn a_missing_evaluate_export_is_refused() {
-    assert_eq!(
-        refused(&guests::without_evaluate()),
-        ModuleError::MissingExport
-    );
+    for abi in BOTH {
+        assert_eq!(
+            refused(&guests::without_evaluate(abi)),
+            ModuleError::MissingExport
+        );
+    }
 }
 
 #[test]
@@ -169,9 +212,11 @@ fn a_wrongly_typed_evaluate_is_refused() {
 
 #[test]
 fn a_module_over_the_memory_cap_at_start_is_refused() {
-    match refused(&guests::huge_initial_memory()) {
-        ModuleError::Instantiate { .. } => {}
-        other => panic!("expected Instantiate, got {other:?}"),
+    for abi in BOTH {
+        match refused(&guests::huge_initial_memory(abi)) {
+            ModuleError::Instantiate { .. } => {}
+            other => panic!("expected Instantiate, got {other:?}"),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! The code `wit-bindgen` generates from `policies/wit/policy.wit`: the ABI types and the
-//! canonical-ABI glue that lifts a `context` out of linear memory and lowers a `verdict`
-//! back into it.
+//! The code `wit-bindgen` generates from `policies/wit/policy.wit` (`arbiter:policy@2`):
+//! the verdict types and the canonical-ABI glue that hands over the context buffer (the
+//! host copies it into memory the guest allocated; it arrives as an owned `Vec<u8>`) and
+//! lowers a `verdict` back.
 //!
 //! This is the only module of the SDK (and of any policy) that holds unsafe code, and it
 //! is all generated: the WIT file is the single source of both host and guest bindings,
@@ -21,6 +22,6 @@ wit_bindgen::generate!({
     pub_export_macro: true,
     export_macro_name: "__export_policy_world",
     default_bindings_module: "::arbiter_policy_sdk::bindings",
-    // Verdicts and contexts compared in native unit tests.
+    // Verdicts compared in native unit tests.
     additional_derives: [PartialEq],
 });

@@ -1,11 +1,15 @@
 //! Fixtures for native unit tests of policies.
 //!
 //! A policy is a pure function of its [`Context`], so testing one means building contexts.
-//! The generated record has two dozen fields; [`ContextBuilder`] fills them with a blank
-//! (`new`) or a benign, consistent baseline (`sample`) and lets a test change only the
-//! fields its rule reads. Always compiled: it is small and dead code in a wasm build.
+//! A context has two dozen fields; [`ContextBuilder`] fills them with a blank (`new`) or a
+//! benign, consistent baseline (`sample`) and lets a test change only the fields its rule
+//! reads. [`build`](ContextBuilder::build) encodes the context into the same buffer layout
+//! the host writes (with the same writer, `crate::layout`), so a test reads exactly what a
+//! module reads in production. Always compiled: it is small and dead code in a wasm build.
 
-use crate::{Amount, Checkpoint, Context, GraphFeatures, Velocity, WindowStats};
+use crate::{Checkpoint, Context, GraphFeatures, Velocity, WindowStats};
+
+mod encode;
 
 /// Builds a [`Context`] for tests.
 ///
@@ -17,12 +21,40 @@ use crate::{Amount, Checkpoint, Context, GraphFeatures, Velocity, WindowStats};
 ///     .amount(1.50, "USD")
 ///     .card_velocity(window(12, 18.0, 30, 45.0))
 ///     .build();
-/// assert_eq!(ctx.amount.as_ref().map(|a| a.minor_units), Some(150));
+/// assert_eq!(ctx.amount().map(|a| a.minor_units), Some(150));
 /// ```
 #[must_use]
 #[derive(Clone, Debug)]
 pub struct ContextBuilder {
-    ctx: Context,
+    ctx: Draft,
+}
+
+/// The fields of a context before encoding.
+#[derive(Clone, Debug)]
+struct Draft {
+    checkpoint: Checkpoint,
+    request_id: String,
+    amount: Option<(f64, i64, String)>,
+    user_id: String,
+    account_age_days: Option<u32>,
+    email: Option<String>,
+    email_domain: Option<String>,
+    phone: Option<String>,
+    device_id: Option<String>,
+    ip: Option<String>,
+    ip_country: Option<String>,
+    is_proxy: bool,
+    payment_method: Option<String>,
+    card_fingerprint: Option<String>,
+    card_bin: Option<String>,
+    card_country: Option<String>,
+    shipping_address_hash: Option<String>,
+    shipping_country: Option<String>,
+    order_id: Option<String>,
+    attributes: Vec<(String, String)>,
+    velocity: Velocity,
+    graph: Option<GraphFeatures>,
+    watch_hits: Vec<String>,
 }
 
 /// Window statistics from counts and sums (major units), for velocity fixtures.
@@ -46,7 +78,7 @@ impl ContextBuilder {
     /// absent and user velocity is zero.
     pub fn new(checkpoint: Checkpoint) -> Self {
         ContextBuilder {
-            ctx: Context {
+            ctx: Draft {
                 checkpoint,
                 request_id: "req-test".to_owned(),
                 amount: None,
@@ -67,13 +99,7 @@ impl ContextBuilder {
                 shipping_country: None,
                 order_id: None,
                 attributes: Vec::new(),
-                velocity: Velocity {
-                    user: WindowStats::default(),
-                    device: None,
-                    card: None,
-                    ip: None,
-                    email: None,
-                },
+                velocity: Velocity::default(),
                 graph: None,
                 watch_hits: Vec::new(),
             },
@@ -104,9 +130,17 @@ impl ContextBuilder {
             .graph(GraphFeatures::default())
     }
 
-    /// The finished context.
+    /// The finished context, encoded as the host encodes it.
     pub fn build(self) -> Context {
-        self.ctx
+        match Context::from_bytes(self.encode()) {
+            Ok(ctx) => ctx,
+            Err(error) => panic!("the test encoder wrote a bad buffer: {error}"),
+        }
+    }
+
+    /// The context buffer, as the host passes it to `evaluate`.
+    pub fn encode(&self) -> Vec<u8> {
+        encode::draft(&self.ctx)
     }
 
     pub fn checkpoint(mut self, checkpoint: Checkpoint) -> Self {
@@ -132,12 +166,9 @@ impl ContextBuilder {
         } else {
             100.0
         };
-        self.ctx.amount = Some(Amount {
-            value,
-            // `as` saturates, and fixture amounts are nowhere near i64's range anyway.
-            minor_units: (value * scale).round() as i64,
-            currency: currency.to_owned(),
-        });
+        // `as` saturates, and fixture amounts are nowhere near i64's range anyway.
+        let minor_units = (value * scale).round() as i64;
+        self.ctx.amount = Some((value, minor_units, currency.to_owned()));
         self
     }
 
@@ -276,8 +307,8 @@ mod tests {
         let jpy = ContextBuilder::new(Checkpoint::PaymentAuthorize)
             .amount(5000.0, "JPY")
             .build();
-        assert_eq!(usd.amount.map(|a| a.minor_units), Some(12_999));
-        assert_eq!(jpy.amount.map(|a| a.minor_units), Some(5_000));
+        assert_eq!(usd.amount().map(|a| a.minor_units), Some(12_999));
+        assert_eq!(jpy.amount().map(|a| a.minor_units), Some(5_000));
     }
 
     #[test]
@@ -285,8 +316,8 @@ mod tests {
         let ctx = ContextBuilder::new(Checkpoint::AccountLogin)
             .email("Ann@Example.COM")
             .build();
-        assert_eq!(ctx.email.as_deref(), Some("ann@example.com"));
-        assert_eq!(ctx.email_domain.as_deref(), Some("example.com"));
+        assert_eq!(ctx.email(), Some("ann@example.com"));
+        assert_eq!(ctx.email_domain(), Some("example.com"));
     }
 
     #[test]
@@ -294,7 +325,9 @@ mod tests {
         let ctx = ContextBuilder::sample(Checkpoint::PaymentAuthorize)
             .card_velocity(window(3, 3.0, 3, 3.0))
             .build();
-        assert!(ctx.device_id.is_some() && ctx.card_fingerprint.is_some() && ctx.graph.is_some());
-        assert_eq!(ctx.velocity.card.map(|c| c.count_1h), Some(3));
+        assert!(
+            ctx.device_id().is_some() && ctx.card_fingerprint().is_some() && ctx.graph().is_some()
+        );
+        assert_eq!(ctx.velocity().card.map(|c| c.count_1h), Some(3));
     }
 }

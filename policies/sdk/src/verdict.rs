@@ -7,6 +7,18 @@
 
 use crate::{Action, Reason, Verdict};
 
+impl Action {
+    /// Severity order used to combine actions: `none < accept < challenge < reject`.
+    pub fn severity(self) -> u8 {
+        match self {
+            Action::None => 0,
+            Action::Accept => 1,
+            Action::Challenge => 2,
+            Action::Reject => 3,
+        }
+    }
+}
+
 impl Verdict {
     /// The verdict that asks for nothing: action `none`, score 0, no reasons.
     pub fn pass() -> Self {
@@ -121,6 +133,17 @@ mod tests {
         assert_eq!(merged.score, 25.0);
         assert!(merged.has_reason("a") && merged.has_reason("b"));
         assert_eq!(merged.reasons[1].detail, None);
+    }
+
+    #[test]
+    fn severity_is_ordered() {
+        let order = [
+            Action::None,
+            Action::Accept,
+            Action::Challenge,
+            Action::Reject,
+        ];
+        assert!(order.windows(2).all(|w| w[0].severity() < w[1].severity()));
     }
 
     #[test]

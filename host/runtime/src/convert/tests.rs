@@ -19,7 +19,7 @@ fn reason(code: &str, detail: Option<&str>) -> wit::Reason {
 #[test]
 fn context_fields_arrive_in_the_abi_shape() {
     let ctx = card_payment();
-    let wit = PreparedContext::new(&ctx).0;
+    let wit = context(&ctx);
     assert_eq!(wit.checkpoint, wit::Checkpoint::PaymentAuthorize);
     let amount = wit.amount.expect("amount");
     assert_eq!(amount.value, 129.99);
@@ -43,7 +43,7 @@ fn string_attributes_pass_as_is_and_others_as_json_text() {
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value))
     .collect();
-    let wit = PreparedContext::new(&ctx).0;
+    let wit = context(&ctx);
     let pairs: Vec<(&str, &str)> = wit
         .attributes
         .iter()
@@ -63,7 +63,7 @@ fn string_attributes_pass_as_is_and_others_as_json_text() {
 
 #[test]
 fn a_sane_verdict_converts() {
-    let verdict = verdict(wit_verdict(
+    let verdict = verdict_v1(wit_verdict(
         12.5,
         vec![reason("geo.mismatch", Some("card=US ip=FR"))],
     ))
@@ -93,7 +93,29 @@ fn absurd_verdicts_are_malformed_output() {
         wit_verdict(1.0, vec![reason(&long_code, None)]),
         wit_verdict(1.0, vec![reason("ok", Some(&long_detail))]),
     ] {
-        let fault = verdict(bad).expect_err("absurd");
+        let fault = verdict_v1(bad).expect_err("absurd");
         assert_eq!(fault.kind, FaultKind::MalformedOutput, "{}", fault.message);
     }
+}
+
+#[test]
+fn a_v2_verdict_is_checked_the_same_way() {
+    let sane = v2::Verdict {
+        action: v2::Action::Reject,
+        score: 3.0,
+        reasons: vec![v2::Reason {
+            code: "r".into(),
+            detail: None,
+        }],
+    };
+    let verdict = verdict_v2(sane).expect("sane");
+    assert_eq!(verdict.action, Action::Reject);
+    assert_eq!(verdict.reasons.len(), 1);
+    let nan = v2::Verdict {
+        action: v2::Action::None,
+        score: f32::NAN,
+        reasons: Vec::new(),
+    };
+    let fault = verdict_v2(nan).expect_err("absurd");
+    assert_eq!(fault.kind, FaultKind::MalformedOutput);
 }

@@ -1,17 +1,22 @@
-//! Hand-written policy components for the sandbox tests, as WAT text.
+//! Hand-written policy components for the sandbox tests, as WAT text, for both ABI majors
+//! the host runs ([`Abi`]).
 //!
 //! Each guest is a core module wrapped in the canonical ABI the way `wit-component`
 //! wraps a real policy: the component imports the `arbiter:policy/types` interface (type
-//! definitions only) and lifts the core `evaluate` as `func(ctx: context) -> verdict`.
-//! The `context` record flattens to more than 16 core values, so the host passes it by
-//! pointer (one `i32`, memory allocated through the guest's `cabi_realloc`); the verdict
-//! flattens to more than one value, so the core function returns a pointer to it.
+//! definitions only) and lifts the core `evaluate`:
 //!
-//! Canonical ABI layout of `context` used here (size 480, align 8): `checkpoint` u8 at 0;
-//! `amount` option discriminant at 16, `amount.value` f64 at 24; `is-proxy` at 136.
-//! The verdict is written at 64: `action` u8 at 64, `score` f32 at 68, `reasons` pointer
-//! and length at 72 and 76; one reason record (20 bytes) lives at 96 and points at the
-//! code `big_amount` at 128.
+//! - `@1`: `func(ctx: context) -> verdict`. The `context` record flattens to more than 16
+//!   core values, so the host passes it by pointer (one `i32`, memory allocated through
+//!   the guest's `cabi_realloc`). Canonical ABI layout of `context` used here (size 480,
+//!   align 8): `amount` option discriminant at 16, `amount.value` f64 at 24.
+//! - `@2`: `func(ctx: list<u8>) -> verdict`. The host copies the buffer into memory from
+//!   `cabi_realloc` and passes pointer and length. Context layout 2.0 used here:
+//!   `present` u32 at 16 (bit 16: amount), amount value f64 at 32.
+//!
+//! The verdict flattens to more than one value, so the core function returns a pointer to
+//! it. It is written at 64: `action` u8 at 64, `score` f32 at 68, `reasons` pointer and
+//! length at 72 and 76; one reason record (20 bytes) lives at 96 and points at the code
+//! `big_amount` at 128. (The verdict is the same record in both majors.)
 //!
 //! The common guest answers `accept` with score 0, or `reject` with score 50 and reason
 //! `big_amount` when the amount is above 1000. A hostile guest runs its snippet only when
@@ -29,56 +34,55 @@ use arbiter_engine::checkpoint::Checkpoint;
 use arbiter_engine::context::{AmountView, EnrichedContext};
 use arbiter_engine::velocity::VelocityFeatures;
 
-/// The `arbiter:policy/types` interface at `version`, imported, with the world-level type
-/// imports a real policy component carries.
-fn types_import(version: &str, extra_export: &str) -> String {
-    format!(
-        r#"
-  (type $types-ty
-    (instance
-      (type (;0;) (enum "order-create" "payment-authorize" "refund-request" "account-login" "promo-redeem"))
-      (export (;1;) "checkpoint" (type (eq 0)))
-      (type (;2;) (record (field "value" f64) (field "minor-units" s64) (field "currency" string)))
-      (export (;3;) "amount" (type (eq 2)))
-      (type (;4;) (record (field "count-1h" u32) (field "sum-1h" f64) (field "count-24h" u32) (field "sum-24h" f64)))
-      (export (;5;) "window-stats" (type (eq 4)))
-      (type (;6;) (option 5))
-      (type (;7;) (record (field "user" 5) (field "device" 6) (field "card" 6) (field "ip" 6) (field "email" 6)))
-      (export (;8;) "velocity" (type (eq 7)))
-      (type (;9;) (option u8))
-      (type (;10;) (record (field "group-entities" u32) (field "group-users" u32) (field "users-per-device" u32) (field "users-per-card" u32) (field "users-per-address" u32) (field "users-per-phone" u32) (field "cards-per-device" u32) (field "cards-per-user" u32) (field "hops-to-fraud" 9) (field "fraud-share-2hop" f32) (field "score" f32)))
-      (export (;11;) "graph-features" (type (eq 10)))
-      (type (;12;) (option 3))
-      (type (;13;) (option u32))
-      (type (;14;) (option string))
-      (type (;15;) (tuple string string))
-      (type (;16;) (list 15))
-      (type (;17;) (option 11))
-      (type (;18;) (list string))
-      (type (;19;) (record (field "checkpoint" 1) (field "request-id" string) (field "amount" 12) (field "user-id" string) (field "account-age-days" 13) (field "email" 14) (field "email-domain" 14) (field "phone" 14) (field "device-id" 14) (field "ip" 14) (field "ip-country" 14) (field "is-proxy" bool) (field "payment-method" 14) (field "card-fingerprint" 14) (field "card-bin" 14) (field "card-country" 14) (field "shipping-address-hash" 14) (field "shipping-country" 14) (field "order-id" 14) (field "attributes" 16) (field "velocity" 8) (field "graph" 17) (field "watch-hits" 18)))
-      (export (;20;) "context" (type (eq 19)))
-      (type (;21;) (enum "none" "accept" "challenge" "reject"))
-      (export (;22;) "action" (type (eq 21)))
-      (type (;23;) (record (field "code" string) (field "detail" 14)))
-      (export (;24;) "reason" (type (eq 23)))
-      (type (;25;) (list 24))
-      (type (;26;) (record (field "action" 22) (field "score" f32) (field "reasons" 25)))
-      (export (;27;) "verdict" (type (eq 26)))
-      {extra_export}
-    )
-  )
-  (import "arbiter:policy/types@{version}" (instance $types (type $types-ty)))
-  (alias export $types "context" (type $context-def))
-  (import "context" (type $context (eq $context-def)))
-  (alias export $types "verdict" (type $verdict-def))
-  (import "verdict" (type $verdict (eq $verdict-def)))
-"#
-    )
+mod types;
+
+use types::types_import;
+
+/// A major version of the policy ABI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abi {
+    V1,
+    V2,
+}
+
+/// Both majors, for tests that must hold for each.
+pub const BOTH: [Abi; 2] = [Abi::V1, Abi::V2];
+
+impl Abi {
+    /// The package version a guest of this major is built against.
+    pub fn version(self) -> &'static str {
+        match self {
+            Abi::V1 => "1.0.0",
+            Abi::V2 => "2.0.0",
+        }
+    }
+}
+
+/// `$big`: whether the context at `$ctx` has an amount above 1000, and the parameters of
+/// the core `evaluate`, in the shape of `abi`.
+fn context_access(abi: Abi) -> (&'static str, &'static str) {
+    match abi {
+        Abi::V1 => (
+            "(func $big (param $ctx i32) (result i32)
+      (if (result i32) (i32.load8_u offset=16 (local.get $ctx))
+        (then (f64.gt (f64.load offset=24 (local.get $ctx)) (f64.const 1000)))
+        (else (i32.const 0))))",
+            "(param $ctx i32)",
+        ),
+        Abi::V2 => (
+            "(func $big (param $ctx i32) (result i32)
+      (if (result i32) (i32.and (i32.load offset=16 (local.get $ctx)) (i32.const 0x10000))
+        (then (f64.gt (f64.load offset=32 (local.get $ctx)) (f64.const 1000)))
+        (else (i32.const 0))))",
+            "(param $ctx i32) (param $len i32)",
+        ),
+    }
 }
 
 /// The core module of a guest: memory, a bump allocator reset after every call, the
 /// `big_amount` reason, and `evaluate` running `hostile` when the amount is above 1000.
-fn core_module(hostile: &str, extra: &str) -> String {
+fn core_module(abi: Abi, hostile: &str, extra: &str) -> String {
+    let (big, params) = context_access(abi);
     format!(
         r#"
   (core module $m
@@ -99,14 +103,11 @@ fn core_module(hostile: &str, extra: &str) -> String {
       (local.get $ptr))
     (func (export "cabi_post_evaluate") (param i32)
       (global.set $heap (i32.const 4096)))
-    (func $big (param $ctx i32) (result i32)
-      (if (result i32) (i32.load8_u offset=16 (local.get $ctx))
-        (then (f64.gt (f64.load offset=24 (local.get $ctx)) (f64.const 1000)))
-        (else (i32.const 0))))
+    {big}
     (func $recurse (param i32) (result i32)
       (i32.add (call $recurse (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
     {extra}
-    (func (export "evaluate") (param $ctx i32) (result i32)
+    (func (export "evaluate") {params} (result i32)
       (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
       (if (call $big (local.get $ctx)) (then {hostile}))
       (if (call $big (local.get $ctx))
@@ -127,67 +128,97 @@ fn core_module(hostile: &str, extra: &str) -> String {
     )
 }
 
-/// The lifted `evaluate` export.
-const EVALUATE_EXPORT: &str = r#"
+/// The lifted `evaluate` export of `abi`.
+fn evaluate_export(abi: Abi) -> String {
+    let param = match abi {
+        Abi::V1 => "$context",
+        Abi::V2 => "(list u8)",
+    };
+    format!(
+        r#"
   (alias core export $i "memory" (core memory $memory))
   (alias core export $i "evaluate" (core func $evaluate-core))
   (alias core export $i "cabi_realloc" (core func $realloc))
   (alias core export $i "cabi_post_evaluate" (core func $post))
-  (type $evaluate-ty (func (param "ctx" $context) (result $verdict)))
+  (type $evaluate-ty (func (param "ctx" {param}) (result $verdict)))
   (func $evaluate (type $evaluate-ty)
     (canon lift (core func $evaluate-core) (memory $memory) (realloc $realloc)
       string-encoding=utf8 (post-return $post)))
   (export "evaluate" (func $evaluate))
-"#;
+"#
+    )
+}
+
+/// A component of `abi` built against `version`, with `extra_export` in its types
+/// interface, `import` (component-level import text), and the core module `core`.
+fn component(abi: Abi, version: &str, extra_export: &str, import: &str, core: &str) -> Vec<u8> {
+    assemble(&format!(
+        "(component {} {import} {core} {})",
+        types_import(abi, version, extra_export),
+        evaluate_export(abi)
+    ))
+}
+
+/// `text` with `from` replaced by `to`; `from` must occur (a guest that silently kept its
+/// good code would make a test pass for the wrong reason).
+fn patch(text: String, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "guest text lacks {from:?}");
+    text.replace(from, to)
+}
 
 /// Assembles component text to the binary an upload carries.
 pub fn assemble(text: &str) -> Vec<u8> {
     wat::parse_str(text).unwrap_or_else(|error| panic!("invalid guest WAT: {error}\n{text}"))
 }
 
-/// A guest built against ABI 1.0.0 that runs `hostile` on amounts above 1000.
-pub fn guest(hostile: &str) -> Vec<u8> {
-    guest_with(hostile, "")
+/// A guest of `abi` that runs `hostile` on amounts above 1000.
+pub fn guest(abi: Abi, hostile: &str) -> Vec<u8> {
+    guest_with(abi, hostile, "")
 }
 
 /// [`guest`] with extra core functions (`extra`) the snippet may call.
-pub fn guest_with(hostile: &str, extra: &str) -> Vec<u8> {
-    assemble(&format!(
-        "(component {} {} {})",
-        types_import("1.0.0", ""),
-        core_module(hostile, extra),
-        EVALUATE_EXPORT
-    ))
+pub fn guest_with(abi: Abi, hostile: &str, extra: &str) -> Vec<u8> {
+    component(
+        abi,
+        abi.version(),
+        "",
+        "",
+        &core_module(abi, hostile, extra),
+    )
 }
 
 /// A well-behaved guest.
-pub fn good() -> Vec<u8> {
-    guest("")
+pub fn good(abi: Abi) -> Vec<u8> {
+    guest(abi, "")
 }
 
 /// An infinite loop on large amounts.
-pub fn infinite_loop() -> Vec<u8> {
-    guest("(loop $spin (br $spin))")
+pub fn infinite_loop(abi: Abi) -> Vec<u8> {
+    guest(abi, "(loop $spin (br $spin))")
 }
 
 /// Grows memory a MiB at a time, forever, on large amounts.
-pub fn memory_bomb() -> Vec<u8> {
-    guest("(loop $grow (drop (memory.grow (i32.const 16))) (br $grow))")
+pub fn memory_bomb(abi: Abi) -> Vec<u8> {
+    guest(
+        abi,
+        "(loop $grow (drop (memory.grow (i32.const 16))) (br $grow))",
+    )
 }
 
 /// `unreachable` on large amounts.
-pub fn trap() -> Vec<u8> {
-    guest("unreachable")
+pub fn trap(abi: Abi) -> Vec<u8> {
+    guest(abi, "unreachable")
 }
 
 /// Unbounded recursion on large amounts (a stack-overflow trap).
-pub fn stack_overflow() -> Vec<u8> {
-    guest("(drop (call $recurse (i32.const 0)))")
+pub fn stack_overflow(abi: Abi) -> Vec<u8> {
+    guest(abi, "(drop (call $recurse (i32.const 0)))")
 }
 
 /// Returns a verdict with `action` discriminant 9 (the enum has 4 cases) on large amounts.
-pub fn invalid_enum() -> Vec<u8> {
+pub fn invalid_enum(abi: Abi) -> Vec<u8> {
     guest(
+        abi,
         "(i32.store8 (i32.const 64) (i32.const 9))
          (f32.store (i32.const 68) (f32.const 0))
          (i32.store (i32.const 72) (i32.const 0))
@@ -197,8 +228,9 @@ pub fn invalid_enum() -> Vec<u8> {
 }
 
 /// Returns a reason whose code points far outside memory on large amounts.
-pub fn out_of_bounds_string() -> Vec<u8> {
+pub fn out_of_bounds_string(abi: Abi) -> Vec<u8> {
     guest(
+        abi,
         "(i32.store (i32.const 200) (i32.const 0x7fff0000))
          (i32.store (i32.const 204) (i32.const 100))
          (i32.store8 (i32.const 208) (i32.const 0))
@@ -211,8 +243,9 @@ pub fn out_of_bounds_string() -> Vec<u8> {
 }
 
 /// Returns a reason code that is not UTF-8 on large amounts.
-pub fn invalid_utf8() -> Vec<u8> {
+pub fn invalid_utf8(abi: Abi) -> Vec<u8> {
     guest(
+        abi,
         "(i32.store (i32.const 200) (i32.const 160))
          (i32.store (i32.const 204) (i32.const 3))
          (i32.store8 (i32.const 208) (i32.const 0))
@@ -225,8 +258,9 @@ pub fn invalid_utf8() -> Vec<u8> {
 }
 
 /// Returns a NaN score on large amounts (well-typed, but absurd).
-pub fn nan_score() -> Vec<u8> {
+pub fn nan_score(abi: Abi) -> Vec<u8> {
     guest(
+        abi,
         "(i32.store8 (i32.const 64) (i32.const 3))
          (f32.store (i32.const 68) (f32.const nan))
          (i32.store (i32.const 72) (i32.const 0))
@@ -235,56 +269,63 @@ pub fn nan_score() -> Vec<u8> {
     )
 }
 
+/// Returns a verdict pointer outside memory on large amounts: the host cannot even read
+/// the verdict record.
+pub fn verdict_out_of_bounds(abi: Abi) -> Vec<u8> {
+    guest(abi, "(return (i32.const 0x7ffffff0))")
+}
+
+/// A guest whose `cabi_realloc` hands the host a pointer outside its memory, so the context
+/// (record or buffer) cannot be copied in: every call fails before the guest runs.
+pub fn bad_allocator(abi: Abi) -> Vec<u8> {
+    let core = patch(
+        core_module(abi, "", ""),
+        "(global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+      (local.get $ptr))",
+        "(global.set $heap (i32.add (local.get $ptr) (local.get 3)))
+      (i32.const 0x7ffffff0))",
+    );
+    component(abi, abi.version(), "", "", &core)
+}
+
 /// Keeps a call counter and returns it as the score on every call: a stateful module.
-pub fn stateful() -> Vec<u8> {
-    assemble(&format!(
-        "(component {} {} {})",
-        types_import("1.0.0", ""),
-        core_module("", "").replace(
-            "(i32.const 64))\n  )",
-            "(f32.store (i32.const 68) (f32.convert_i32_u (global.get $calls)))
+pub fn stateful(abi: Abi) -> Vec<u8> {
+    let core = patch(
+        core_module(abi, "", ""),
+        "(i32.const 64))\n  )",
+        "(f32.store (i32.const 68) (f32.convert_i32_u (global.get $calls)))
              (i32.const 64))\n  )",
-        ),
-        EVALUATE_EXPORT
-    ))
+    );
+    component(abi, abi.version(), "", "", &core)
 }
 
 /// A guest whose component imports `import` (component-level import text) besides the ABI.
-pub fn importing(import: &str) -> Vec<u8> {
-    assemble(&format!(
-        "(component {} {import} {} {})",
-        types_import("1.0.0", ""),
-        core_module("", ""),
-        EVALUATE_EXPORT
-    ))
+pub fn importing(abi: Abi, import: &str) -> Vec<u8> {
+    component(abi, abi.version(), "", import, &core_module(abi, "", ""))
 }
 
 /// A guest that puts a function into its `arbiter:policy/types` import.
-pub fn function_in_types_interface() -> Vec<u8> {
-    assemble(&format!(
-        "(component {} {} {})",
-        types_import("1.0.0", r#"(export "log" (func (param "msg" string)))"#),
-        core_module("", ""),
-        EVALUATE_EXPORT
-    ))
+pub fn function_in_types_interface(abi: Abi) -> Vec<u8> {
+    component(
+        abi,
+        abi.version(),
+        r#"(export "log" (func (param "msg" string)))"#,
+        "",
+        &core_module(abi, "", ""),
+    )
 }
 
-/// A good guest built against another version of the ABI.
-pub fn abi_version(version: &str) -> Vec<u8> {
-    assemble(&format!(
-        "(component {} {} {})",
-        types_import(version, ""),
-        core_module("", ""),
-        EVALUATE_EXPORT
-    ))
+/// A good guest in the shape of `abi` that says it is built against `version`.
+pub fn abi_version(abi: Abi, version: &str) -> Vec<u8> {
+    component(abi, version, "", "", &core_module(abi, "", ""))
 }
 
 /// A component that exports no `evaluate`.
-pub fn without_evaluate() -> Vec<u8> {
+pub fn without_evaluate(abi: Abi) -> Vec<u8> {
     assemble(&format!(
         "(component {} {})",
-        types_import("1.0.0", ""),
-        core_module("", "")
+        types_import(abi, abi.version(), ""),
+        core_module(abi, "", "")
     ))
 }
 
@@ -300,16 +341,13 @@ pub fn wrong_signature() -> Vec<u8> {
 }
 
 /// A good guest whose initial memory (300 pages, 18.75 MiB) exceeds the 16 MiB cap.
-pub fn huge_initial_memory() -> Vec<u8> {
-    assemble(&format!(
-        "(component {} {} {})",
-        types_import("1.0.0", ""),
-        core_module("", "").replace(
-            "(memory (export \"memory\") 2)",
-            "(memory (export \"memory\") 300)"
-        ),
-        EVALUATE_EXPORT
-    ))
+pub fn huge_initial_memory(abi: Abi) -> Vec<u8> {
+    let core = patch(
+        core_module(abi, "", ""),
+        "(memory (export \"memory\") 2)",
+        "(memory (export \"memory\") 300)",
+    );
+    component(abi, abi.version(), "", "", &core)
 }
 
 /// A payment context with `amount` (USD, major units), or none.

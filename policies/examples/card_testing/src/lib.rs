@@ -19,16 +19,14 @@ pub const CHALLENGE_SCORE: f32 = 30.0;
 pub const REJECT_SCORE: f32 = 60.0;
 
 pub fn evaluate(ctx: &Context) -> Verdict {
-    if ctx.checkpoint != Checkpoint::PaymentAuthorize {
+    if ctx.checkpoint() != Checkpoint::PaymentAuthorize {
         return Verdict::pass();
     }
     // A missing amount is a zero-amount card verification: the cheapest test there is.
     let amount = ctx.amount_value().unwrap_or(0.0);
-    let card = ctx.velocity.card.map(|stats| judge("card", &stats, amount));
-    let device = ctx
-        .velocity
-        .device
-        .map(|stats| judge("device", &stats, amount));
+    let velocity = ctx.velocity();
+    let card = velocity.card.map(|stats| judge("card", &stats, amount));
+    let device = velocity.device.map(|stats| judge("device", &stats, amount));
     [card, device]
         .into_iter()
         .flatten()

@@ -19,15 +19,15 @@ pub const HIGH_AMOUNT: f64 = 1_000.0;
 
 pub fn evaluate(ctx: &Context) -> Verdict {
     if !matches!(
-        ctx.checkpoint,
+        ctx.checkpoint(),
         Checkpoint::OrderCreate | Checkpoint::PaymentAuthorize
     ) {
         return Verdict::pass();
     }
     let named = [
-        ("card", ctx.card_country.as_deref()),
-        ("ip", ctx.ip_country.as_deref()),
-        ("shipping", ctx.shipping_country.as_deref()),
+        ("card", ctx.card_country()),
+        ("ip", ctx.ip_country()),
+        ("shipping", ctx.shipping_country()),
     ];
     let mut distinct: Vec<&str> = named.iter().filter_map(|(_, country)| *country).collect();
     distinct.sort_unstable();

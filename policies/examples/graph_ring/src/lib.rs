@@ -23,14 +23,14 @@ pub const MANY_CARDS: u32 = 4;
 pub const CARD_CYCLING: u32 = 8;
 
 pub fn evaluate(ctx: &Context) -> Verdict {
-    let Some(graph) = ctx.graph.as_ref() else {
+    let Some(graph) = ctx.graph() else {
         return Verdict::pass();
     };
     [
-        fraud_distance(graph),
-        fraud_neighbourhood(graph),
-        group_size(graph),
-        cards_on_device(graph),
+        fraud_distance(&graph),
+        fraud_neighbourhood(&graph),
+        group_size(&graph),
+        cards_on_device(&graph),
     ]
     .into_iter()
     .fold(Verdict::pass(), Verdict::merge)

@@ -21,12 +21,12 @@ pub const REJECT_SCORE: f32 = 50.0;
 
 pub fn evaluate(ctx: &Context) -> Verdict {
     if !matches!(
-        ctx.checkpoint,
+        ctx.checkpoint(),
         Checkpoint::OrderCreate | Checkpoint::PaymentAuthorize
     ) {
         return Verdict::pass();
     }
-    let (Some(age), Some(amount)) = (ctx.account_age_days, ctx.amount.as_ref()) else {
+    let (Some(age), Some(amount)) = (ctx.account_age_days(), ctx.amount()) else {
         return Verdict::pass();
     };
     if age >= NEW_ACCOUNT_DAYS || amount.value < HIGH_AMOUNT {

@@ -24,13 +24,13 @@ pub const REJECT_SCORE: f32 = 60.0;
 pub const NEW_ACCOUNT_SCORE: f32 = 10.0;
 
 pub fn evaluate(ctx: &Context) -> Verdict {
-    if ctx.checkpoint != Checkpoint::PromoRedeem {
+    if ctx.checkpoint() != Checkpoint::PromoRedeem {
         return Verdict::pass();
     }
     let Some(code) = ctx.attribute("promo_code").filter(|code| !code.is_empty()) else {
         return Verdict::pass();
     };
-    let new_account = if ctx.account_age_days == Some(0) {
+    let new_account = if ctx.account_age_days() == Some(0) {
         Verdict::pass().score(NEW_ACCOUNT_SCORE).reason(
             "promo.new_account",
             format!("promo {code} redeemed by an account created today"),
@@ -43,7 +43,7 @@ pub fn evaluate(ctx: &Context) -> Verdict {
 
 /// How many accounts the device carries, by the best evidence the context has.
 fn multi_account(ctx: &Context, code: &str) -> Verdict {
-    let (count, challenge_at, reject_at, evidence) = match (&ctx.graph, &ctx.velocity.device) {
+    let (count, challenge_at, reject_at, evidence) = match (ctx.graph(), ctx.velocity().device) {
         (Some(graph), _) => (
             graph.users_per_device,
             GRAPH_CHALLENGE_USERS,

@@ -16,14 +16,10 @@ pub const SCORE: f32 = 20.0;
 pub const VERY_HIGH_SCORE: f32 = 35.0;
 
 pub fn evaluate(ctx: &Context) -> Verdict {
-    if ctx.checkpoint != Checkpoint::PaymentAuthorize || !ctx.is_proxy {
+    if ctx.checkpoint() != Checkpoint::PaymentAuthorize || !ctx.is_proxy() {
         return Verdict::pass();
     }
-    let Some(amount) = ctx
-        .amount
-        .as_ref()
-        .filter(|amount| amount.value >= HIGH_AMOUNT)
-    else {
+    let Some(amount) = ctx.amount().filter(|amount| amount.value >= HIGH_AMOUNT) else {
         return Verdict::pass();
     };
     let score = if amount.value >= VERY_HIGH_AMOUNT {
@@ -33,8 +29,8 @@ pub fn evaluate(ctx: &Context) -> Verdict {
     };
     let detail = format!(
         "proxy ip {} ({}), amount {} {}",
-        ctx.ip.as_deref().unwrap_or("unknown"),
-        ctx.ip_country.as_deref().unwrap_or("??"),
+        ctx.ip().unwrap_or("unknown"),
+        ctx.ip_country().unwrap_or("??"),
         fixed(amount.value, 2),
         amount.currency,
     );
