@@ -2,20 +2,21 @@
 //! walks an adjacency list, which on a hub (a kiosk device, a carrier IP) costs a cache miss
 //! per link on every decision. Owns the table only; the endpoints live in the graph's edges.
 
-use hashbrown::HashTable;
 use petgraph::graph::{EdgeIndex, NodeIndex};
 
 use crate::node::Inner;
+use crate::open_table::OpenTable;
 
-/// `{a, b}` → edge index, 4 bytes a slot plus one control byte.
+/// `{a, b}` → edge index, 8 bytes a slot (see `open_table`). A candidate is confirmed
+/// against the edge's endpoints, in the edge an observation updates anyway.
 #[derive(Debug, Default)]
 pub(crate) struct EdgeTable {
-    table: HashTable<u32>,
+    table: OpenTable,
 }
 
 /// Node indices are assigned by the graph, not chosen by callers, so a fixed mixer (the
 /// splitmix64 finaliser) is safe here and cheaper than SipHash.
-fn hash(a: u32, b: u32) -> u64 {
+pub(crate) fn hash(a: u32, b: u32) -> u64 {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     let mut z = (u64::from(lo) << 32 | u64::from(hi)).wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -38,35 +39,39 @@ fn same(g: &Inner, e: u32, a: u32, b: u32) -> bool {
     (x, y) == (a, b) || (x, y) == (b, a)
 }
 
+fn hash_of(g: &Inner, e: u32) -> u64 {
+    let (a, b) = ends(g, e);
+    hash(a, b)
+}
+
 impl EdgeTable {
     pub fn with_capacity(n: usize) -> EdgeTable {
         EdgeTable {
-            table: HashTable::with_capacity(n),
+            table: OpenTable::with_capacity(n),
         }
+    }
+
+    /// Starts loading the slot of the link `{a, b}` (see [`OpenTable::prefetch`]).
+    pub fn prefetch(&self, a: u32, b: u32) {
+        self.table.prefetch(hash(a, b));
     }
 
     pub fn find(&self, g: &Inner, a: u32, b: u32) -> Option<EdgeIndex<u32>> {
         self.table
-            .find(hash(a, b), |&e| same(g, e, a, b))
-            .map(|&e| EdgeIndex::new(e as usize))
+            .find(hash(a, b), |e| same(g, e, a, b))
+            .map(|e| EdgeIndex::new(e as usize))
     }
 
     /// Registers edge `e`, already in the graph.
     pub fn insert(&mut self, g: &Inner, e: EdgeIndex<u32>) {
         let e = crate::groups::index(e.index());
-        let (a, b) = ends(g, e);
-        self.table.insert_unique(hash(a, b), e, |&x| {
-            let (a, b) = ends(g, x);
-            hash(a, b)
-        });
+        self.table.insert(hash_of(g, e), e, |x| hash_of(g, x));
     }
 
     /// Forgets edge `e` with endpoints `a`, `b`; call before `Graph::remove_edge`.
-    pub fn remove(&mut self, a: u32, b: u32, e: EdgeIndex<u32>) {
+    pub fn remove(&mut self, g: &Inner, a: u32, b: u32, e: EdgeIndex<u32>) {
         let e = crate::groups::index(e.index());
-        if let Ok(entry) = self.table.find_entry(hash(a, b), |&x| x == e) {
-            entry.remove();
-        }
+        self.table.remove(hash(a, b), e, |x| hash_of(g, x));
     }
 
     /// After `Graph::remove_edge(e)` moved the former last edge (index `moved_from`) into
@@ -74,14 +79,10 @@ impl EdgeTable {
     pub fn moved(&mut self, g: &Inner, moved_from: usize, e: EdgeIndex<u32>) {
         let to = crate::groups::index(e.index());
         let from = crate::groups::index(moved_from);
-        let (a, b) = ends(g, to);
-        if let Some(slot) = self.table.find_mut(hash(a, b), |&x| x == from) {
-            *slot = to;
-        }
+        self.table.replace(hash_of(g, to), from, to);
     }
 
     pub fn bytes(&self) -> usize {
-        // `capacity` is 7/8 of the buckets; each bucket is a u32 and a control byte.
-        self.table.capacity() / 7 * 8 * 5
+        self.table.bytes()
     }
 }

@@ -119,23 +119,39 @@ impl LinkGraph {
     /// the graph, plus a bounded propagation when a new link lands next to fraud.
     pub fn observe(&mut self, obs: &Observation<'_>) {
         let t = stamp(obs.at);
+        let keys = self.keys(obs);
         let mut ids = [None::<u32>; 7];
         for (kind, value) in obs.entities() {
-            ids[kind.index()] = Some(self.intern(kind, value, t));
+            if let Some(key) = keys[kind.index()] {
+                ids[kind.index()] = Some(self.intern_keyed(kind, value, key, t));
+            }
         }
         let mut present = ids.iter().flatten().copied();
         let Some(hub) = present.next() else {
             return;
         };
+        // At most 7 links: the hub to each other entity, and the device to the card.
+        let mut pairs = [(0u32, 0u32); 7];
+        let mut n = 0;
         for x in present {
-            self.link(hub, x, t);
+            pairs[n] = (hub, x);
+            n += 1;
         }
         if let (Some(d), Some(c)) = (
             ids[EntityKind::Device.index()],
             ids[EntityKind::Card.index()],
         ) && hub != d
+            && n < pairs.len()
         {
-            self.link(d, c, t);
+            pairs[n] = (d, c);
+            n += 1;
+        }
+        // Every link's table slot is on its way before the first is needed.
+        for &(a, b) in &pairs[..n] {
+            self.edges.prefetch(a, b);
+        }
+        for &(a, b) in &pairs[..n] {
+            self.link(a, b, t);
         }
         // The next decision naming these entities finds their group root in one step.
         for i in ids.iter().flatten() {
@@ -151,31 +167,72 @@ impl LinkGraph {
         &mut self.graph[ni(i)]
     }
 
-    /// The node of `(kind, value)`, if the graph knows it.
-    pub(crate) fn lookup(&self, kind: EntityKind, value: &str) -> Option<u32> {
-        if kind == EntityKind::Ip {
-            let key = ip_key(value, self.config.ip_prefix);
-            self.interner.get(&self.graph, kind, &key)
-        } else {
-            self.interner.get(&self.graph, kind, value)
+    /// The intern keys of the observation's entities, each table slot already on its way.
+    pub(crate) fn keys(&self, obs: &Observation<'_>) -> [Option<u64>; 7] {
+        let mut keys = [None; 7];
+        for (kind, value) in obs.entities() {
+            let key = if kind == EntityKind::Ip {
+                self.interner
+                    .key(kind, &ip_key(value, self.config.ip_prefix))
+            } else {
+                self.interner.key(kind, value)
+            };
+            self.interner.prefetch(key);
+            keys[kind.index()] = Some(key);
         }
+        keys
     }
 
-    /// The node of `(kind, value)`, created if new, seen at `t`.
-    pub(crate) fn intern(&mut self, kind: EntityKind, value: &str, t: u32) -> u32 {
-        if let Some(i) = self.lookup(kind, value) {
-            self.node_mut(i).touch(t);
-            return i;
+    /// The nodes of the observation's entities, for those the graph knows. All probes are
+    /// started before the first is awaited: a decision's misses overlap instead of queueing.
+    pub(crate) fn lookup_all(&self, obs: &Observation<'_>) -> [Option<u32>; 7] {
+        let keys = self.keys(obs);
+        let mut ids = [None; 7];
+        for kind in EntityKind::ALL {
+            if let Some(key) = keys[kind.index()] {
+                ids[kind.index()] = self.interner.get_by_key(&self.graph, kind, key);
+            }
         }
-        let key = if kind == EntityKind::Ip {
+        ids
+    }
+
+    /// The node of `(kind, value)`, if the graph knows it.
+    pub(crate) fn lookup(&self, kind: EntityKind, value: &str) -> Option<u32> {
+        let value = if kind == EntityKind::Ip {
             ip_key(value, self.config.ip_prefix)
         } else {
             value.into()
         };
-        let entity = Entity::new(kind, &key, self.interner.key(kind, &key), t);
+        let key = self.interner.key(kind, &value);
+        self.interner.get_by_key(&self.graph, kind, key)
+    }
+
+    /// The node of `(kind, value)`, created if new, seen at `t`.
+    pub(crate) fn intern(&mut self, kind: EntityKind, value: &str, t: u32) -> u32 {
+        let key = if kind == EntityKind::Ip {
+            self.interner
+                .key(kind, &ip_key(value, self.config.ip_prefix))
+        } else {
+            self.interner.key(kind, value)
+        };
+        self.intern_keyed(kind, value, key, t)
+    }
+
+    /// [`LinkGraph::intern`] with the key already computed.
+    fn intern_keyed(&mut self, kind: EntityKind, value: &str, key: u64, t: u32) -> u32 {
+        if let Some(i) = self.interner.get_by_key(&self.graph, kind, key) {
+            self.node_mut(i).touch(t);
+            return i;
+        }
+        let value = if kind == EntityKind::Ip {
+            ip_key(value, self.config.ip_prefix)
+        } else {
+            value.into()
+        };
+        let entity = Entity::new(kind, &value, key, t);
         let stats = own_stats(&entity);
         self.live += 1;
-        self.string_bytes += key.len();
+        self.string_bytes += value.len();
         let (i, reused) = match self.free.pop() {
             Some(i) => {
                 self.graph[ni(i)] = entity;
@@ -256,7 +313,7 @@ impl LinkGraph {
             return;
         };
         let (a, b) = (index(a.index()), index(b.index()));
-        self.edges.remove(a, b, e);
+        self.edges.remove(&self.graph, a, b, e);
         self.graph.remove_edge(e);
         let last = self.graph.edge_count();
         if e.index() < last {

@@ -65,6 +65,11 @@ impl Groups {
         self.slots[i as usize] = Slot { parent: i, stats };
     }
 
+    /// Starts loading the slot of `i` (its parent, and its stats if it is a root).
+    pub fn prefetch(&self, i: u32) {
+        std::hint::black_box(self.slots[i as usize].parent);
+    }
+
     /// The root of `i` without path compression, for readers under a shared lock. Union by
     /// size keeps trees O(log n) deep; writers compress as they go, so this is a step or two.
     pub fn find(&self, mut i: u32) -> u32 {

@@ -1,4 +1,4 @@
-//! Entity interning: `(kind, value)` → node index. Owns the hash table and the entity key.
+//! Entity interning: `(kind, value)` → node index. Owns the table and the entity key.
 //!
 //! An entity's identity is its kind and a 64-bit keyed SipHash of its value, stored in the
 //! node: a lookup compares keys without reading the value string, which saves one dependent
@@ -9,25 +9,29 @@
 
 use std::hash::{BuildHasher, RandomState};
 
-use hashbrown::HashTable;
 use petgraph::graph::NodeIndex;
 
 use crate::entity::EntityKind;
 use crate::node::Inner;
+use crate::open_table::OpenTable;
 
-/// `(kind, value)` → node index, 4 bytes a slot plus one control byte.
+/// `(kind, value)` → node index, 8 bytes a slot (see `open_table`).
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    table: HashTable<u32>,
+    table: OpenTable,
     /// SipHash with a per-process key: values (device ids, emails) come from callers, so a
     /// predictable hash would let anyone build colliding keys and slow every decision.
     hasher: RandomState,
 }
 
+fn key_of(g: &Inner, i: u32) -> u64 {
+    g[NodeIndex::new(i as usize)].key
+}
+
 impl Interner {
     pub fn with_capacity(n: usize) -> Interner {
         Interner {
-            table: HashTable::with_capacity(n),
+            table: OpenTable::with_capacity(n),
             hasher: RandomState::new(),
         }
     }
@@ -37,33 +41,30 @@ impl Interner {
         self.hasher.hash_one((kind.index(), value))
     }
 
-    pub fn get(&self, g: &Inner, kind: EntityKind, value: &str) -> Option<u32> {
-        let key = self.key(kind, value);
-        self.table
-            .find(key, |&i| {
-                let e = &g[NodeIndex::new(i as usize)];
-                e.key == key && e.kind == kind
-            })
-            .copied()
+    /// Starts loading the slot of `key` (see [`OpenTable::prefetch`]).
+    pub fn prefetch(&self, key: u64) {
+        self.table.prefetch(key);
+    }
+
+    /// The node whose kind and key are these.
+    pub fn get_by_key(&self, g: &Inner, kind: EntityKind, key: u64) -> Option<u32> {
+        self.table.find(key, |i| {
+            let e = &g[NodeIndex::new(i as usize)];
+            e.key == key && e.kind == kind
+        })
     }
 
     /// Registers node `i` (whose weight already holds kind and key).
     pub fn insert(&mut self, g: &Inner, i: u32) {
-        let key = g[NodeIndex::new(i as usize)].key;
-        self.table
-            .insert_unique(key, i, |&j| g[NodeIndex::new(j as usize)].key);
+        self.table.insert(key_of(g, i), i, |j| key_of(g, j));
     }
 
     /// Forgets node `i`.
     pub fn remove(&mut self, g: &Inner, i: u32) {
-        let key = g[NodeIndex::new(i as usize)].key;
-        if let Ok(entry) = self.table.find_entry(key, |&j| j == i) {
-            entry.remove();
-        }
+        self.table.remove(key_of(g, i), i, |j| key_of(g, j));
     }
 
     pub fn bytes(&self) -> usize {
-        // `capacity` is 7/8 of the buckets; each bucket is a u32 and a control byte.
-        self.table.capacity() / 7 * 8 * 5
+        self.table.bytes()
     }
 }

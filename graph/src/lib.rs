@@ -20,6 +20,7 @@ mod intern;
 mod maintenance;
 mod marks;
 mod node;
+mod open_table;
 mod phase;
 mod score;
 mod shared;

@@ -125,9 +125,11 @@ impl LinkGraph {
     /// Scores `obs` without changing the graph (a shared read lock is enough).
     pub fn score(&self, obs: &Observation<'_>) -> Scored {
         let th = &self.config.thresholds;
-        let mut ids = [None::<u32>; 7];
-        for (k, v) in obs.entities() {
-            ids[k.index()] = self.lookup(k, v);
+        let ids = self.lookup_all(obs);
+        // The group slots and hop bytes the score reads next, all on their way at once.
+        for i in ids.iter().flatten() {
+            self.groups.prefetch(*i);
+            std::hint::black_box(self.hops[*i as usize]);
         }
         let node = |k: EntityKind| ids[k.index()].map(|i| self.node(i));
         let name = |k: EntityKind| format!("{k}:{}", obs.get(k).unwrap_or_default());

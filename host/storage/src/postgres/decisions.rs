@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::Review;
-use arbiter_engine::store::{AppendOutcome, DecisionStore, StoreError};
+use arbiter_engine::store::{AppendOutcome, DecisionEntities, DecisionStore, StoreError};
 use async_trait::async_trait;
 
 use super::PgStore;
@@ -152,6 +152,35 @@ impl DecisionStore for PgStore {
         bodies.iter().map(|b| decision_from_body(b)).collect()
     }
 
+    async fn decision_entities_page(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DecisionEntities>, StoreError> {
+        // The server picks the seven strings out of the JSONB body; only they cross the wire,
+        // and no decision is decoded here.
+        let rows: Vec<EntitiesRow> = sqlx::query_as(
+            "SELECT decision_id, created_at, \
+             body->'context'->>'user_id', \
+             body->'context'->>'device_id', \
+             body->'context'->>'card_fingerprint', \
+             body->'context'->>'email', \
+             body->'context'->>'phone', \
+             body->'context'->>'shipping_address_hash', \
+             body->'context'->>'ip' \
+             FROM decisions WHERE created_at >= $1 AND decision_id > $2 \
+             ORDER BY decision_id LIMIT $3",
+        )
+        .bind(since)
+        .bind(after_id.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(entities_from_row).collect()
+    }
+
     async fn get_decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
         let body: Option<String> =
             sqlx::query_scalar("SELECT body::text FROM decisions WHERE decision_id = $1")
@@ -182,4 +211,34 @@ impl DecisionStore for PgStore {
             .map_err(store_error)?;
         u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count `{n}`")))
     }
+}
+
+/// `decision_id, created_at`, then user, device, card, email, phone, address and IP.
+type EntitiesRow = (
+    String,
+    chrono::DateTime<chrono::Utc>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn entities_from_row(row: EntitiesRow) -> Result<DecisionEntities, StoreError> {
+    let (decision_id, created_at, user, device, card, email, phone, address, ip) = row;
+    let user_id =
+        user.ok_or_else(|| StoreError::Corrupt(format!("decision `{decision_id}` has no user")))?;
+    Ok(DecisionEntities {
+        decision_id,
+        created_at,
+        user_id,
+        device_id: device,
+        card_fingerprint: card,
+        email,
+        phone,
+        shipping_address_hash: address,
+        ip,
+    })
 }
