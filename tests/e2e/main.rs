@@ -18,3 +18,4 @@ mod operations;
 mod policies;
 mod replicas;
 mod tcp_proxy;
+mod transactions;

@@ -81,16 +81,29 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/v1/decisions/{decision_id}"),
         ("get", "/v1/graph/entities/{kind}/{value}"),
         ("get", "/v1/labels"),
+        ("get", "/v1/ledger/accounts/{name}"),
         ("get", "/v1/lists/entries"),
         ("get", "/v1/models"),
         ("get", "/v1/models/jobs/{job_id}"),
         ("get", "/v1/models/{version}"),
+        ("get", "/v1/orders/{id}"),
+        ("get", "/v1/payments/{id}"),
         ("get", "/v1/policies"),
         ("get", "/v1/policies/{name}/versions"),
         ("get", "/v1/policy-sets/{version}"),
+        ("get", "/v1/refunds/{id}"),
         ("get", "/v1/reports/outcomes"),
         ("get", "/v1/reviews"),
         ("get", "/v1/rollouts/current"),
+        ("get", "/v1/skus/{sku}"),
+        (
+            "post",
+            "/v1/channels/card/payments/{channel_payment_id}/events",
+        ),
+        (
+            "post",
+            "/v1/channels/card/refunds/{channel_refund_id}/events",
+        ),
         ("post", "/v1/decisions"),
         ("post", "/v1/keys"),
         ("post", "/v1/labels"),
@@ -99,12 +112,19 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/v1/models/train"),
         ("post", "/v1/models/{version}/activate"),
         ("post", "/v1/models/{version}/shadow"),
+        ("post", "/v1/orders"),
+        ("post", "/v1/orders/{id}/cancel"),
+        ("post", "/v1/orders/{id}/payments"),
         ("post", "/v1/policies/{name}/versions"),
         ("post", "/v1/policy-sets"),
+        ("post", "/v1/refunds"),
         ("post", "/v1/reviews/{review_id}/resolve"),
         ("post", "/v1/rollouts"),
         ("post", "/v1/rollouts/current/promote"),
         ("post", "/v1/rollouts/current/rollback"),
+        ("post", "/v1/skus"),
+        ("post", "/v1/webhooks/card"),
+        ("put", "/v1/skus/{sku}/stock"),
     ];
     let expected: Vec<(String, String)> = expected
         .iter()
@@ -122,7 +142,10 @@ async fn openapi_document_matches_the_routes() {
                 .replace("{kind}", "user")
                 .replace("{value}", "x")
                 .replace("{review_id}", "x")
-                .replace("{job_id}", "x"),
+                .replace("{job_id}", "x")
+                .replace("{sku}", "x")
+                .replace("{channel_payment_id}", "x")
+                .replace("{channel_refund_id}", "x"),
         );
         let req = s
             .client

@@ -11,13 +11,15 @@ use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
 use crate::services::policies::PolicyService;
+use crate::services::transactions::TransactionServices;
 
 /// Cheap to clone: one `Arc` around the services.
 #[derive(Clone)]
 pub struct AppState(pub Arc<Services>);
 
 pub struct Services {
-    pub decisions: DecisionService,
+    /// Shared with the transaction core's risk client, which decides in process.
+    pub decisions: Arc<DecisionService>,
     pub lists: ListService,
     pub keys: KeyService,
     pub graph: Arc<GraphService>,
@@ -26,6 +28,8 @@ pub struct Services {
     pub labels: LabelService,
     pub models: ModelService,
     pub reports: ReportService,
+    /// Orders, payments, refunds, the catalogue, the ledger and the card channel.
+    pub transactions: TransactionServices,
     /// For readiness checks.
     pub store: Arc<dyn Store>,
     pub metrics: PrometheusHandle,

@@ -1,4 +1,5 @@
-//! The command line: `arbiter serve | migrate | keys create`.
+//! The command line: `arbiter serve | migrate | keys create | ledger check`, and the remote
+//! commands.
 
 use std::process::ExitCode;
 
@@ -50,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::remote::LabelsCommand,
     },
+    /// Verify the double-entry ledger in the database.
+    Ledger {
+        #[command(subcommand)]
+        command: crate::ledger_check::LedgerCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,11 +72,11 @@ enum KeysCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let log_format = match &cli.command {
-        Command::Serve(c) => c.log_format,
-        _ => Default::default(),
+    let (log_format, to_stderr) = match &cli.command {
+        Command::Serve(c) => (c.log_format, false),
+        _ => (Default::default(), true),
     };
-    crate::telemetry::init(log_format);
+    crate::telemetry::init(log_format, to_stderr);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -106,6 +112,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::PolicySet { command } => crate::remote::policy_set(command).await,
         Command::Rollout { command } => crate::remote::rollout(command).await,
         Command::Labels { command } => crate::remote::labels(command).await,
+        Command::Ledger { command } => crate::ledger_check::run(command).await,
         Command::Migrate(storage) => {
             crate::wiring::open_store(&storage).await?;
             println!("migrations applied");
@@ -116,7 +123,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let scopes = crate::services::keys::parse_scopes(&scopes)?;
             let store = crate::wiring::open_store(&storage).await?;
-            let keys = crate::services::keys::KeyService::load(store).await?;
+            let keys = crate::services::keys::KeyService::load(store.store).await?;
             let new = keys.create(scopes).await?;
             println!("{}", new.secret);
             eprintln!(

@@ -14,7 +14,7 @@ use arbiter_engine::stages::NoModules;
 use arbiter_engine::store::Store;
 use arbiter_models::TrainConfig;
 use arbiter_runtime::{PolicyRuntime, RuntimeConfig};
-use arbiter_storage::{DecisionLog, DecisionLogConfig};
+use arbiter_storage::{DecisionLog, DecisionLogConfig, Stores};
 
 use crate::app_state::{AppState, Services};
 use crate::config::ServeConfig;
@@ -25,17 +25,28 @@ use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
 use crate::services::policies::PolicyService;
 
-/// Opens the configured store (running migrations).
-pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the configured store (running migrations), with the transaction core's view of it.
+pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<Stores> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    arbiter_storage::connect(config.database_url.as_deref(), &config.data_dir)
+    arbiter_storage::connect_stores(config.database_url.as_deref(), &config.data_dir)
         .await
         .context("opening the database")
 }
 
-/// Builds every service over a store.
-pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
+/// Builds every service over a store; the transaction core configured from the environment.
+pub async fn build(config: &ServeConfig, stores: Stores) -> anyhow::Result<AppState> {
+    let transactions = crate::wiring_transactions::TransactionsConfig::from_env()?;
+    build_with(config, stores, &transactions).await
+}
+
+/// [`build`] with an explicit transaction-core configuration (tests shorten its timers).
+pub async fn build_with(
+    config: &ServeConfig,
+    stores: Stores,
+    transactions: &crate::wiring_transactions::TransactionsConfig,
+) -> anyhow::Result<AppState> {
+    let store: Arc<dyn Store> = stores.store;
     let keys = KeyService::load(store.clone()).await?;
     if let Some(path) = keys.ensure_admin_key(&config.storage.data_dir).await? {
         // The path only: the key itself never reaches a log.
@@ -106,8 +117,21 @@ pub async fn build(config: &ServeConfig, store: Arc<dyn Store>) -> anyhow::Resul
             max_batch: config.log_batch,
         },
     );
+    let decisions = Arc::new(DecisionService::new(
+        pipeline,
+        store.clone(),
+        log,
+        policies.clone(),
+    ));
+    let transactions = crate::wiring_transactions::build(
+        transactions,
+        &config.storage.data_dir,
+        stores.transactions,
+        decisions.clone(),
+    )?;
     let app = AppState(Arc::new(Services {
-        decisions: DecisionService::new(pipeline, store.clone(), log, policies.clone()),
+        decisions,
+        transactions,
         policies,
         lists,
         keys,

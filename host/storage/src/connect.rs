@@ -10,6 +10,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use arbiter_engine::store::Store;
+use arbiter_transactions::due::DueQueue;
+use arbiter_transactions::store::TransactionStore;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 
@@ -54,6 +56,17 @@ impl Backend {
         })
     }
 
+    /// Connects and migrates once, and hands out the one store through each contract it
+    /// implements: the risk host's and the transaction core's share one pool.
+    pub async fn connect_stores(&self) -> Result<Stores, StorageError> {
+        Ok(match self {
+            Backend::Sqlite(path) => Stores::of(Arc::new(SqliteStore::open(path).await?)),
+            Backend::Postgres(options) => {
+                Stores::of(Arc::new(PgStore::connect((**options).clone()).await?))
+            }
+        })
+    }
+
     /// Connects, migrates and closes again: the `arbiter migrate` command.
     pub async fn migrate(&self) -> Result<(), StorageError> {
         match self {
@@ -83,6 +96,38 @@ pub async fn connect(
     data_dir: &Path,
 ) -> Result<Arc<dyn Store>, StorageError> {
     Backend::from_url(database_url, data_dir)?.connect().await
+}
+
+/// One connected backend seen through each contract it implements. Every field is the same
+/// concrete store (one pool, one SQLite writer): a second pool would be a second writer.
+#[derive(Clone)]
+pub struct Stores {
+    /// The risk host's store (decisions, lists, policies, keys, feedback).
+    pub store: Arc<dyn Store>,
+    /// The transaction core's store (catalogue, orders, payments, ledger, due queue).
+    pub transactions: Arc<dyn TransactionStore>,
+    /// The durable due-time queue (the same store; Redis may replace it later).
+    pub due: Arc<dyn DueQueue>,
+}
+
+impl Stores {
+    fn of<S: Store + TransactionStore>(concrete: Arc<S>) -> Stores {
+        Stores {
+            store: concrete.clone(),
+            transactions: concrete.clone(),
+            due: concrete,
+        }
+    }
+}
+
+/// [`connect`], with the transaction core's view of the same store.
+pub async fn connect_stores(
+    database_url: Option<&str>,
+    data_dir: &Path,
+) -> Result<Stores, StorageError> {
+    Backend::from_url(database_url, data_dir)?
+        .connect_stores()
+        .await
 }
 
 /// Applies pending migrations to the database `database_url` names, then disconnects.

@@ -21,7 +21,7 @@ mod rows;
 mod sqlite;
 mod transaction_rows;
 
-pub use connect::{Backend, DEFAULT_SQLITE_FILE, connect, migrate};
+pub use connect::{Backend, DEFAULT_SQLITE_FILE, Stores, connect, connect_stores, migrate};
 pub use decision_log::{DecisionLog, DecisionLogConfig, LogError, PendingAppend};
 pub use error::StorageError;
 pub use postgres::PgStore;

@@ -4,20 +4,29 @@
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod channels;
 pub mod decisions;
 pub mod graph;
+pub mod idempotency;
 pub mod keys;
 pub mod labels;
+pub mod ledger;
 pub mod lists;
 pub mod models;
 pub mod openapi;
 pub mod operations;
+pub mod orders;
+pub mod payments;
 pub mod policies;
 pub mod policy_sets;
 pub mod problem;
+pub mod refunds;
 pub mod reports;
 pub mod reviews;
 pub mod rollouts;
+pub mod skus;
+pub mod transaction_views;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
@@ -64,6 +73,20 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(models::shadow))
         .routes(routes!(models::stop_shadow))
         .routes(routes!(reports::outcomes))
+        .routes(routes!(skus::put_sku))
+        .routes(routes!(skus::put_stock))
+        .routes(routes!(skus::get_sku))
+        .routes(routes!(orders::create_order))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::cancel_order))
+        .routes(routes!(payments::start_payment))
+        .routes(routes!(payments::get_payment))
+        .routes(routes!(refunds::request_refund))
+        .routes(routes!(refunds::get_refund))
+        .routes(routes!(webhooks::card_webhook))
+        .routes(routes!(ledger::account))
+        .routes(routes!(channels::payment_event))
+        .routes(routes!(channels::refund_event))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))

@@ -51,6 +51,14 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
+    /// A transaction-core refusal: status and code chosen by `From<TxError>` at the end of
+    /// this file.
+    #[error("{message}")]
+    Transaction {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -87,6 +95,7 @@ impl ApiError {
             ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Transaction { status, code, .. } => (*status, code),
         }
     }
 }
@@ -212,6 +221,67 @@ impl From<FeedbackError> for ApiError {
             e @ FeedbackError::TooFewLabels { .. } => ApiError::TooFewLabels(e.to_string()),
             FeedbackError::Model(m) => ApiError::Internal(m),
             FeedbackError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<arbiter_transactions::TxError> for ApiError {
+    fn from(e: arbiter_transactions::TxError) -> Self {
+        use arbiter_transactions::TxError;
+        let refused = |status, code, e: &TxError| ApiError::Transaction {
+            status,
+            code,
+            message: e.to_string(),
+        };
+        match e {
+            TxError::Store(s) => s.into(),
+            TxError::NotFound { entity, id } => ApiError::NotFound { what: entity, id },
+            TxError::Invalid { field, reason } => ApiError::Invalid {
+                code: "invalid_value",
+                field,
+                message: reason,
+            },
+            TxError::Transition(_) => refused(StatusCode::CONFLICT, "illegal_transition", &e),
+            TxError::StatusChanged { .. } => refused(StatusCode::CONFLICT, "status_changed", &e),
+            TxError::OutOfStock { .. } => refused(StatusCode::CONFLICT, "out_of_stock", &e),
+            TxError::StockBelowCommitted { .. } => {
+                refused(StatusCode::CONFLICT, "stock_below_committed", &e)
+            }
+            TxError::IdempotencyConflict { .. } => {
+                refused(StatusCode::CONFLICT, "idempotency_conflict", &e)
+            }
+            TxError::RefundExceedsCaptured { .. } => {
+                refused(StatusCode::CONFLICT, "refund_exceeds_capture", &e)
+            }
+            TxError::AlreadyApplied { .. } => refused(StatusCode::CONFLICT, "already_applied", &e),
+            TxError::CurrencyMismatch { .. } => {
+                refused(StatusCode::UNPROCESSABLE_ENTITY, "currency_mismatch", &e)
+            }
+            TxError::Overflow { .. } => {
+                refused(StatusCode::UNPROCESSABLE_ENTITY, "amount_overflow", &e)
+            }
+            // A journal the domain built unbalanced is a bug, not the caller's fault.
+            TxError::UnbalancedJournal { .. } | TxError::InvalidJournal { .. } => {
+                ApiError::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl ApiError {
+    /// A channel callback refused before anything was read or applied: a bad or stale
+    /// signature (`invalid_signature`) or a verified body that is not an event we know
+    /// (`malformed_event`). Both 400, so the channel knows this delivery will never apply.
+    pub fn refused_callback(reply: arbiter_transactions::payments::WebhookReply) -> ApiError {
+        use arbiter_transactions::payment::Verdict;
+        let code = match reply.verdict {
+            Verdict::Malformed => "malformed_event",
+            _ => "invalid_signature",
+        };
+        ApiError::Transaction {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: reply.detail.unwrap_or_else(|| code.replace('_', " ")),
         }
     }
 }

@@ -8,3 +8,4 @@ pub mod keys;
 pub mod lists;
 pub mod policies;
 pub mod replication;
+pub mod transactions;

@@ -1,0 +1,166 @@
+//! Order-creation load at a fixed arrival rate over loopback: every `POST /v1/orders` prices
+//! from the catalogue, reserves stock and asks the risk host (`order.create`) before it
+//! answers. Open loop — request `i` is due at `start + i / rate` whether or not earlier ones
+//! have finished — and latency is measured from the due time, so a stall counts against every
+//! request it delays (no coordinated omission).
+//!
+//! Run against a release server (see BENCHMARKS.md, "Orders"):
+//! `ARBITER_KEY=$(cat data/admin.key) cargo run --release -p arbiter-host --example orders_load -- --base http://127.0.0.1:18080 --rate 500 --seconds 30`
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value = "http://127.0.0.1:18080")]
+    base: String,
+    /// An admin key: creates the SKU and a `decide` key for the orders.
+    #[arg(long, env = "ARBITER_KEY")]
+    key: String,
+    /// Orders per second.
+    #[arg(long, default_value_t = 500)]
+    rate: u32,
+    /// Measured seconds (after the warm-up).
+    #[arg(long, default_value_t = 30)]
+    seconds: u32,
+    /// Unmeasured seconds at the same rate first.
+    #[arg(long, default_value_t = 3)]
+    warmup: u32,
+    /// Distinct users (and devices) the orders rotate through.
+    #[arg(long, default_value_t = 5000)]
+    users: u32,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .build()?;
+    let run = format!("{}", std::process::id());
+    let sku = format!("LOAD-{run}");
+    let admin = |method: reqwest::Method, path: &str, body: Value| {
+        http.request(method, format!("{}{path}", args.base))
+            .bearer_auth(&args.key)
+            .json(&body)
+            .send()
+    };
+    let r = admin(
+        reqwest::Method::POST,
+        "/v1/skus",
+        json!({"sku": sku, "title": "Load item", "price": {"value": "10.00", "currency": "USD"}}),
+    )
+    .await?;
+    anyhow::ensure!(r.status() == 201, "create SKU: {}", r.text().await?);
+    let r = admin(
+        reqwest::Method::PUT,
+        &format!("/v1/skus/{sku}/stock"),
+        json!({"total": 100_000_000}),
+    )
+    .await?;
+    anyhow::ensure!(r.status() == 200, "set stock: {}", r.text().await?);
+    let r = admin(
+        reqwest::Method::POST,
+        "/v1/keys",
+        json!({"scopes": ["decide"]}),
+    )
+    .await?;
+    let decide = r.json::<Value>().await?["key"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no key minted"))?;
+
+    let total = u64::from(args.rate) * u64::from(args.warmup + args.seconds);
+    let warm = u64::from(args.rate) * u64::from(args.warmup);
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    // Orders created while the risk host timed out (the fail mode decided): not counted as
+    // measured, reported apart.
+    let faults = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..total {
+        let due = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let (http, base, decide, sku) =
+            (http.clone(), args.base.clone(), decide.clone(), sku.clone());
+        let (latencies, errors, faults) = (latencies.clone(), errors.clone(), faults.clone());
+        let user = i % u64::from(args.users);
+        tasks.spawn(async move {
+            let body = json!({"items": [{"sku": sku, "qty": 1}], "user": format!("load-u-{user}"),
+                "device": format!("load-d-{user}"), "ip": "203.0.113.7",
+                "shipping": {"address": format!("{user} Main St, Springfield"), "country": "US"},
+                "payment_method": "card"});
+            let sent = http
+                .post(format!("{base}/v1/orders"))
+                .bearer_auth(&decide)
+                .header("Idempotency-Key", format!("load-{i}"))
+                .json(&body)
+                .send()
+                .await;
+            let elapsed = due.elapsed();
+            let ok = match sent {
+                Ok(r) if r.status() == 201 => {
+                    let v: Value = r.json().await.unwrap_or_default();
+                    let decided = v["risk"]["decision_id"].is_string();
+                    if !decided {
+                        faults.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    decided
+                }
+                Ok(r) => {
+                    errors
+                        .lock()
+                        .map(|mut e| e.push(format!("{}", r.status())))
+                        .ok();
+                    false
+                }
+                Err(e) => {
+                    errors.lock().map(|mut v| v.push(e.to_string())).ok();
+                    false
+                }
+            };
+            if ok && i >= warm {
+                latencies.lock().map(|mut l| l.push(elapsed)).ok();
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let wall = start.elapsed();
+    let mut l = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    l.sort();
+    let errors = errors.lock().map(|e| e.clone()).unwrap_or_default();
+    let pct = |p: f64| -> f64 {
+        if l.is_empty() {
+            return f64::NAN;
+        }
+        let idx = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
+        l[idx].as_secs_f64() * 1e3
+    };
+    println!(
+        "orders: {} sent at {}/s over {:.1} s ({} warm-up), {} measured ok, {} risk faults, {} errors",
+        total,
+        args.rate,
+        wall.as_secs_f64(),
+        warm,
+        l.len(),
+        faults.load(std::sync::atomic::Ordering::Relaxed),
+        errors.len()
+    );
+    println!(
+        "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        pct(0.999),
+        pct(1.0)
+    );
+    if let Some(first) = errors.first() {
+        println!("first error: {first}");
+    }
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The simulated card channel's admin trigger: make it post its signed webhook for a payment
+//! or refund to this server over HTTP — once, several times, late, or all at once — so
+//! duplicates, out-of-order delivery, failures and a slow channel can be exercised end to end.
+//! Scope `admin`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::http::header::HOST;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use arbiter_engine::keys::Scope;
+use arbiter_transactions::ids::{ChannelPaymentId, ChannelRefundId};
+
+use crate::app_state::AppState;
+use crate::http::auth::Caller;
+use crate::http::body::JsonBody;
+use crate::http::problem::ApiError;
+use crate::services::transactions::channel::{Delivery, Outcome, Sent};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "succeeded", "times": 2, "delay_ms": 0, "concurrent": false}))]
+pub struct TriggerEvent {
+    /// `succeeded` or `failed`.
+    #[schema(value_type = String)]
+    pub outcome: Outcome,
+    /// How many times to deliver the same event (same id): 1 to 20.
+    #[serde(default = "one")]
+    pub times: u32,
+    /// Wait this long before signing and sending (at most 30000).
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Deliver every copy at once rather than one after another.
+    #[serde(default)]
+    pub concurrent: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl TriggerEvent {
+    fn delivery(&self) -> Delivery {
+        Delivery {
+            outcome: self.outcome,
+            times: self.times,
+            delay: Duration::from_millis(self.delay_ms),
+            concurrent: self.concurrent,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttemptView {
+    /// The webhook endpoint's HTTP status; absent when the request failed.
+    pub status: Option<u16>,
+    /// Its verdict (`applied`, `duplicate`, …) or problem code.
+    pub answer: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SentEvent {
+    pub event_id: String,
+    /// `payment_intent.succeeded`, `payment_intent.payment_failed` or `refund.updated`.
+    pub event_type: String,
+    /// One per delivery, in order.
+    pub attempts: Vec<AttemptView>,
+}
+
+impl From<Sent> for SentEvent {
+    fn from(s: Sent) -> SentEvent {
+        SentEvent {
+            event_id: s.event_id,
+            event_type: s.event_type,
+            attempts: s
+                .attempts
+                .into_iter()
+                .map(|a| AttemptView {
+                    status: a.status,
+                    answer: a.answer,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn host(headers: &HeaderMap) -> Option<&str> {
+    headers.get(HOST).and_then(|v| v.to_str().ok())
+}
+
+/// Make the card channel report a payment's outcome by its signed webhook.
+#[utoipa::path(post, path = "/v1/channels/card/payments/{channel_payment_id}/events",
+    tag = "channels", request_body = TriggerEvent,
+    params(("channel_payment_id" = String, Path)),
+    responses(
+        (status = 200, description = "Sent; every delivery's answer", body = SentEvent),
+        (status = 404, description = "No such payment"),
+        (status = 422, description = "Invalid field"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn payment_event(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<TriggerEvent>,
+) -> Result<Json<SentEvent>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let sent = app
+        .transactions
+        .channel
+        .payment_event(&ChannelPaymentId(id), body.delivery(), host(&headers))
+        .await?;
+    Ok(Json(sent.into()))
+}
+
+/// Make the card channel report a refund's outcome (`refund.updated`) by its signed webhook.
+#[utoipa::path(post, path = "/v1/channels/card/refunds/{channel_refund_id}/events",
+    tag = "channels", request_body = TriggerEvent,
+    params(("channel_refund_id" = String, Path)),
+    responses(
+        (status = 200, description = "Sent; every delivery's answer", body = SentEvent),
+        (status = 404, description = "No such refund"),
+        (status = 422, description = "Invalid field"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn refund_event(
+    State(app): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<TriggerEvent>,
+) -> Result<Json<SentEvent>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let sent = app
+        .transactions
+        .channel
+        .refund_event(&ChannelRefundId(id), body.delivery(), host(&headers))
+        .await?;
+    Ok(Json(sent.into()))
+}

@@ -1,0 +1,120 @@
+//! `POST /v1/orders/{id}/payments` (start paying through a channel, risk asked at
+//! `payment.authorize`) and `GET /v1/payments/{id}`. Scope `decide`: checkout callers.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use arbiter_engine::keys::Scope;
+use arbiter_transactions::ids::{OrderId, PaymentId};
+use arbiter_transactions::payment::Payment;
+use arbiter_transactions::payments::PaymentView;
+
+use crate::app_state::AppState;
+use crate::http::auth::Caller;
+use crate::http::body::JsonBody;
+use crate::http::idempotency::IdempotencyKeyHeader;
+use crate::http::problem::ApiError;
+use crate::http::refunds::RefundResponse;
+use crate::http::transaction_views::{HistoryView, MoneyView, RiskView, history};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"channel": "card"}))]
+pub struct StartPayment {
+    /// `card`: the simulated acquirer, Stripe-shaped.
+    pub channel: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PaymentResponse {
+    pub id: String,
+    pub order_id: String,
+    pub channel: String,
+    /// The channel's id for this payment (Stripe's payment intent id): what the client pays
+    /// against, and what the channel's webhooks name.
+    pub channel_payment_id: String,
+    /// `INIT`, `PROCESSING`, `SUCCEEDED` or `FAILED`.
+    pub status: String,
+    /// The order's total: what the channel must capture, exactly.
+    pub amount: MoneyView,
+    /// The `payment.authorize` decision.
+    pub risk: Option<RiskView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Every status change, oldest first (on reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryView>>,
+    /// The payment's refunds, oldest first (on reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refunds: Option<Vec<RefundResponse>>,
+}
+
+impl From<&Payment> for PaymentResponse {
+    fn from(p: &Payment) -> PaymentResponse {
+        PaymentResponse {
+            id: p.id.0.clone(),
+            order_id: p.order_id.0.clone(),
+            channel: p.channel.clone(),
+            channel_payment_id: p.channel_payment_id.0.clone(),
+            status: p.status.to_string(),
+            amount: MoneyView::from(&p.amount),
+            risk: p.risk.as_ref().map(RiskView::from),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            history: None,
+            refunds: None,
+        }
+    }
+}
+
+/// Start paying an order awaiting payment. Risk-rejected payments end `FAILED`; others are
+/// `PROCESSING` at the channel, which reports the outcome by webhook. The same
+/// `Idempotency-Key` for the same order returns the same payment.
+#[utoipa::path(post, path = "/v1/orders/{id}/payments", tag = "payments", request_body = StartPayment,
+    params(("id" = String, Path),
+        ("Idempotency-Key" = String, Header, description = "Required; 1 to 255 characters")),
+    responses(
+        (status = 201, description = "The payment (also for a repeated key)", body = PaymentResponse),
+        (status = 404, description = "No such order"),
+        (status = 409, description = "The order is not awaiting payment (`illegal_transition`), or `idempotency_conflict`"),
+        (status = 422, description = "Unknown channel, or no `Idempotency-Key`"),
+    ),
+    security(("bearer" = ["decide"])))]
+pub async fn start_payment(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    JsonBody(body): JsonBody<StartPayment>,
+) -> Result<(StatusCode, Json<PaymentResponse>), ApiError> {
+    caller.require(Scope::Decide)?;
+    let payment = app
+        .transactions
+        .payments
+        .start(&OrderId(id), key, &body.channel)
+        .await?;
+    Ok((StatusCode::CREATED, Json(PaymentResponse::from(&payment))))
+}
+
+/// A payment with its status history and refunds.
+#[utoipa::path(get, path = "/v1/payments/{id}", tag = "payments",
+    params(("id" = String, Path)),
+    responses((status = 200, body = PaymentResponse), (status = 404, description = "No such payment")),
+    security(("bearer" = ["decide"])))]
+pub async fn get_payment(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PaymentResponse>, ApiError> {
+    caller.require(Scope::Decide)?;
+    let view: PaymentView = app.transactions.payments.get(&PaymentId(id)).await?;
+    Ok(Json(PaymentResponse {
+        history: Some(history(&view.history)),
+        refunds: Some(view.refunds.iter().map(RefundResponse::from).collect()),
+        ..PaymentResponse::from(&view.payment)
+    }))
+}

@@ -1,0 +1,81 @@
+//! The transaction core as the host serves it: the domain's order and payment services over
+//! the configured store, the risk host asked in process ([`risk`]), the simulated card
+//! channel's outgoing side ([`channel`]) and the expiry worker ([`expiry`]). Each method here is
+//! one use case for one handler; the domain decides, the store applies.
+
+pub mod channel;
+pub mod expiry;
+pub mod risk;
+
+use std::sync::Arc;
+
+use arbiter_engine::money::Money;
+use arbiter_transactions::TxError;
+use arbiter_transactions::catalogue::{Product, SkuView};
+use arbiter_transactions::ids::Sku;
+use arbiter_transactions::ledger::Account;
+use arbiter_transactions::orders::OrderService;
+use arbiter_transactions::payments::PaymentService;
+use arbiter_transactions::store::TransactionStore;
+
+use self::channel::CardChannelSender;
+use self::expiry::ExpiryWorker;
+
+pub struct TransactionServices {
+    pub orders: OrderService,
+    pub payments: PaymentService,
+    /// The simulated card acquirer: posts signed webhooks to this server on an admin's request.
+    pub channel: CardChannelSender,
+    /// The catalogue and ledger reads and writes that need no domain service.
+    store: Arc<dyn TransactionStore>,
+    /// Held, not used: dropping the services (when serving stops) stops the worker.
+    _expiry: ExpiryWorker,
+}
+
+impl TransactionServices {
+    pub fn new(
+        orders: OrderService,
+        payments: PaymentService,
+        channel: CardChannelSender,
+        store: Arc<dyn TransactionStore>,
+        expiry: ExpiryWorker,
+    ) -> TransactionServices {
+        TransactionServices {
+            orders,
+            payments,
+            channel,
+            store,
+            _expiry: expiry,
+        }
+    }
+
+    /// Creates the SKU (no stock yet) or updates its title and price.
+    pub async fn put_product(&self, product: &Product) -> Result<SkuView, TxError> {
+        self.store.put_product(product).await
+    }
+
+    /// Sets the units owned; never below what is reserved or sold.
+    pub async fn set_stock(&self, sku: &Sku, total: i64) -> Result<SkuView, TxError> {
+        if total < 0 {
+            return Err(TxError::invalid("total", "must not be negative"));
+        }
+        self.store.set_stock_total(sku, total).await?;
+        self.sku(sku).await
+    }
+
+    pub async fn sku(&self, sku: &Sku) -> Result<SkuView, TxError> {
+        self.store.sku(sku).await?.ok_or_else(|| TxError::NotFound {
+            entity: "sku",
+            id: sku.0.clone(),
+        })
+    }
+
+    /// The account's balance per currency (debits positive); empty for an account without
+    /// entries.
+    pub async fn balance(&self, account: &Account) -> Result<Vec<Money>, TxError> {
+        if account.0.trim().is_empty() || account.0.len() > 128 {
+            return Err(TxError::invalid("name", "must be 1 to 128 characters"));
+        }
+        self.store.balance(account).await
+    }
+}

@@ -1,0 +1,181 @@
+//! The composition of the transaction core: its services over the one configured store, the
+//! risk host asked in process with a time bound, the card channel's webhook secret and the
+//! expiry worker. `wiring::build` calls [`build`]; nothing else constructs these.
+//!
+//! Configuration comes from the environment (every variable optional):
+//!
+//! | variable | default | meaning |
+//! | --- | --- | --- |
+//! | `ARBITER_CARD_WEBHOOK_SECRET` | generated once into `<data-dir>/card-webhook.secret` (0600) | the card channel's signing secret; never logged |
+//! | `ARBITER_CARD_WEBHOOK_URL` | this server, at the address the channel trigger was sent to | where the simulated channel posts its webhooks |
+//! | `ARBITER_RISK_TIMEOUT_MS` | 200 | longest wait for a risk decision before the fail mode applies |
+//! | `ARBITER_ORDER_RISK_FAIL_MODE` | `open` | `order.create` when the risk host fails |
+//! | `ARBITER_PAYMENT_RISK_FAIL_MODE` | `closed` | `payment.authorize` and `refund.request` when it fails |
+//! | `ARBITER_ORDER_TTL_SECS` | 900 | how long an unpaid order holds its stock |
+//! | `ARBITER_EXPIRY_INTERVAL_MS` | 1000 | how often the expiry worker looks for due orders |
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use arbiter_engine::clock::{Clock, SystemClock};
+use arbiter_transactions::card::CardChannel;
+use arbiter_transactions::orders::{OrderConfig, OrderService};
+use arbiter_transactions::payments::{PaymentConfig, PaymentService};
+use arbiter_transactions::risk::RiskFailMode;
+use arbiter_transactions::store::TransactionStore;
+
+use crate::services::decisions::DecisionService;
+use crate::services::transactions::TransactionServices;
+use crate::services::transactions::channel::CardChannelSender;
+use crate::services::transactions::expiry::ExpiryWorker;
+use crate::services::transactions::risk::InProcessRisk;
+
+/// The file the generated webhook secret lives in, inside the data directory.
+pub const SECRET_FILE: &str = "card-webhook.secret";
+
+/// How the transaction core runs.
+#[derive(Clone)]
+pub struct TransactionsConfig {
+    /// `None`: read or generate `<data-dir>/card-webhook.secret`.
+    pub webhook_secret: Option<Vec<u8>>,
+    pub webhook_url: Option<String>,
+    pub risk_timeout: Duration,
+    pub order_fail_mode: RiskFailMode,
+    pub payment_fail_mode: RiskFailMode,
+    pub order_ttl: Duration,
+    pub expiry_interval: Duration,
+}
+
+impl Default for TransactionsConfig {
+    fn default() -> TransactionsConfig {
+        TransactionsConfig {
+            webhook_secret: None,
+            webhook_url: None,
+            risk_timeout: Duration::from_millis(200),
+            order_fail_mode: RiskFailMode::Open,
+            payment_fail_mode: RiskFailMode::Closed,
+            order_ttl: Duration::from_secs(15 * 60),
+            expiry_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl TransactionsConfig {
+    /// The defaults, overridden by the variables in the module docs.
+    pub fn from_env() -> anyhow::Result<TransactionsConfig> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let number = |name: &str| -> anyhow::Result<Option<u64>> {
+            var(name)
+                .map(|v| v.trim().parse::<u64>())
+                .transpose()
+                .with_context(|| format!("`{name}` must be a whole number"))
+        };
+        let fail_mode = |name: &str, default| -> anyhow::Result<RiskFailMode> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => RiskFailMode::parse(v.trim())
+                    .with_context(|| format!("`{name}` must be `open` or `closed`, not `{v}`")),
+            }
+        };
+        let d = TransactionsConfig::default();
+        Ok(TransactionsConfig {
+            webhook_secret: var("ARBITER_CARD_WEBHOOK_SECRET").map(String::into_bytes),
+            webhook_url: var("ARBITER_CARD_WEBHOOK_URL"),
+            risk_timeout: number("ARBITER_RISK_TIMEOUT_MS")?
+                .map_or(d.risk_timeout, Duration::from_millis),
+            order_fail_mode: fail_mode("ARBITER_ORDER_RISK_FAIL_MODE", d.order_fail_mode)?,
+            payment_fail_mode: fail_mode("ARBITER_PAYMENT_RISK_FAIL_MODE", d.payment_fail_mode)?,
+            order_ttl: number("ARBITER_ORDER_TTL_SECS")?.map_or(d.order_ttl, Duration::from_secs),
+            expiry_interval: number("ARBITER_EXPIRY_INTERVAL_MS")?
+                .map_or(d.expiry_interval, Duration::from_millis),
+        })
+    }
+}
+
+/// The transaction services over `store`, asking `decisions` for risk; starts the expiry
+/// worker, which stops when the returned services are dropped.
+pub fn build(
+    config: &TransactionsConfig,
+    data_dir: &Path,
+    store: Arc<dyn TransactionStore>,
+    decisions: Arc<DecisionService>,
+) -> anyhow::Result<TransactionServices> {
+    let secret = match &config.webhook_secret {
+        Some(secret) => secret.clone(),
+        None => load_or_create_secret(&data_dir.join(SECRET_FILE))?,
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let risk = Arc::new(InProcessRisk::new(decisions, config.risk_timeout));
+    let order_ttl = chrono::Duration::from_std(config.order_ttl).context("order TTL too long")?;
+    let orders = OrderService::new(
+        store.clone(),
+        risk.clone(),
+        clock.clone(),
+        OrderConfig {
+            reservation_ttl: order_ttl,
+            risk_fail_mode: config.order_fail_mode,
+        },
+    );
+    let mut payment_config = PaymentConfig::new(secret.clone());
+    payment_config.risk_fail_mode = config.payment_fail_mode;
+    let payments = PaymentService::new(store.clone(), risk, clock.clone(), payment_config);
+    let channel = CardChannelSender::new(
+        CardChannel::new(secret),
+        store.clone(),
+        clock,
+        config.webhook_url.clone(),
+    );
+    let expiry = ExpiryWorker::spawn(orders.clone(), config.expiry_interval);
+    Ok(TransactionServices::new(
+        orders, payments, channel, store, expiry,
+    ))
+}
+
+/// Reads the secret file, or writes a fresh random secret to it (mode 0600) on first start.
+/// Neither the secret nor its value ever reaches a log.
+fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().as_bytes().to_vec()),
+        Ok(_) => anyhow::bail!("{} is empty", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let secret = format!("whsec_{}", hex::encode(rand::random::<[u8; 32]>()));
+    write_new_secret(path, &secret)
+        .with_context(|| format!("writing the card webhook secret to {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated the card webhook secret");
+    Ok(secret.into_bytes())
+}
+
+fn write_new_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    // `create_new`: two processes starting on one data directory must not both write one.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(secret.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_secret_is_generated_once_with_mode_0600() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join(SECRET_FILE);
+        let first = load_or_create_secret(&path).expect("generated");
+        assert!(first.starts_with(b"whsec_") && first.len() == 6 + 64);
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(load_or_create_secret(&path).expect("read back"), first);
+    }
+}
