@@ -2,7 +2,7 @@
 -- the full durable path (no idempotent replays). Users, devices and cards rotate over small
 -- pools so velocity counters see realistic reuse.
 -- Env: ARBITER_KEY (bearer key), RATE (total requests/s across all connections; 0 = unpaced),
---      CONNECTIONS (must match wrk -c).
+--      CONNECTIONS (must match wrk -c), RUN_TAG (optional, unique per wrk process).
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -21,7 +21,8 @@ function init(args)
   pace_ms = 0
   if rate > 0 then pace_ms = 1000 * conns / rate end
   math.randomseed(os.time() + tid * 7919)
-  run = tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000))
+  -- RUN_TAG keeps request ids apart when several wrk processes start in the same second.
+  run = (os.getenv("RUN_TAG") or "") .. tostring(os.time()) .. "-" .. tostring(math.random(1, 1000000000))
 end
 
 function delay()

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 backend="${1:-sqlite}"
-target="${CARGO_TARGET_DIR:-$HOME/.cache/arbiter-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arbiter-target}"
+target="$CARGO_TARGET_DIR"
 cargo build --release -p arbiter-host --bin arbiter --example ceiling >/dev/null
 bin="$target/release/arbiter"
 ceiling="$target/release/examples/ceiling"
