@@ -232,3 +232,92 @@ pub async fn problem(r: Response, status: u16, code: &str) -> Value {
     assert!(v["type"].is_string() && v["title"].is_string() && v["detail"].is_string());
     v
 }
+
+/// A real `arbiter serve` process started by [`start_arbiter`].
+pub struct Arbiter {
+    pub child: tokio::process::Child,
+    pub base: String,
+    /// Everything it printed, one line per log line.
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Arbiter {
+    /// The log lines printed so far.
+    pub fn output(&self) -> String {
+        self.output.lock().expect("output").clone()
+    }
+
+    /// SIGKILL and reap.
+    pub async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// Starts `arbiter serve` on `db` (its data directory, and its PostgreSQL database when it has
+/// one) with extra arguments and environment variables, logging JSON at `info`, and waits
+/// until it listens. Unlike `crash_durability::start_binary_with` it can set the environment
+/// (the transaction core's timers are read from it); like it, it passes neither
+/// `DATABASE_URL` nor `REDIS_URL` through, so Redis is exactly what `args` say.
+pub async fn start_arbiter(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> Arbiter {
+    use tokio::io::AsyncBufReadExt;
+
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_arbiter"));
+    cmd.arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(db.data_dir())
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(url) = &db.database_url {
+        cmd.args(["--database-url", url]);
+    }
+    let mut child = cmd.spawn().expect("spawn arbiter");
+    let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (addr_tx, addr_rx) = oneshot::channel::<String>();
+    let mut addr_tx = Some(addr_tx);
+    let stdout = child.stdout.take().expect("stdout");
+    let sink = output.clone();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("arbiter listening")
+                && let Ok(v) = serde_json::from_str::<Value>(&line)
+                && let Some(addr) = v["addr"].as_str()
+                && let Some(tx) = addr_tx.take()
+            {
+                let _ = tx.send(addr.to_owned());
+            }
+            let mut out = sink.lock().expect("output");
+            out.push_str(&line);
+            out.push('\n');
+        }
+    });
+    let stderr = child.stderr.take().expect("stderr");
+    let sink = output.clone();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut out = sink.lock().expect("output");
+            out.push_str(&line);
+            out.push('\n');
+        }
+    });
+    let addr = addr_rx.await.unwrap_or_else(|_| {
+        panic!(
+            "arbiter exited before listening: {}",
+            output.lock().expect("output")
+        )
+    });
+    Arbiter {
+        child,
+        base: format!("http://{addr}"),
+        output,
+    }
+}

@@ -2,16 +2,22 @@
 //! the risk host, end in `PENDING_PAYMENT` or `REJECTED`), cancellation while unpaid, and the
 //! expiry job over the due queue — so a route is one call. It decides every change; the store
 //! applies it atomically.
+//!
+//! Expiry runs over the store's due queue, or, when a shared dispatcher is configured
+//! ([`OrderService::with_expiry_dispatch`]), over the dispatcher with the store's rows as the
+//! truth behind it: a new order is offered to the dispatcher right after its commit, and
+//! [`OrderService::sweep_expiries`] re-offers any due row the dispatcher lost. The expiry
+//! methods live in the sibling file `orders/expiry.rs`.
 
 use std::sync::Arc;
 
 use arbiter_engine::Checkpoint;
 use arbiter_engine::clock::Clock;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::catalogue::{DEFAULT_RESERVATION_TTL, NewReservation};
 use crate::change::{Change, DueDone, OrderStep, OutboxMessage, ReservationEffect};
-use crate::due::ORDER_EXPIRY;
+use crate::due::{DueDispatch, ORDER_EXPIRY};
 use crate::error::TxError;
 use crate::ids::{IdempotencyKey, OrderId, ReservationId};
 use crate::order::{HistoryEntry, NewOrder, Order, OrderCreate, OrderItem, OrderRequest};
@@ -19,8 +25,7 @@ use crate::risk::{RiskAction, RiskClient, RiskFailMode, RiskRecord, RiskRequest}
 use crate::status::{OrderStatus, Status};
 use crate::store::TransactionStore;
 
-/// How long a claimed expiry item is leased before another worker may retry it.
-const EXPIRY_LEASE: Duration = Duration::seconds(60);
+mod expiry;
 
 /// Configuration of the order flow.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +59,9 @@ pub struct OrderService {
     risk: Arc<dyn RiskClient>,
     clock: Arc<dyn Clock>,
     config: OrderConfig,
+    /// The shared dispatcher of `order.expire` keys, when one is configured; `None` claims
+    /// from the store's own queue.
+    expiry_dispatch: Option<Arc<dyn DueDispatch>>,
 }
 
 impl OrderService {
@@ -68,7 +76,15 @@ impl OrderService {
             risk,
             clock,
             config,
+            expiry_dispatch: None,
         }
+    }
+
+    /// Dispatches order expiries through `dispatch` (shared by every replica) instead of
+    /// claiming them from the store; the store's rows stay the truth behind it.
+    pub fn with_expiry_dispatch(mut self, dispatch: Arc<dyn DueDispatch>) -> OrderService {
+        self.expiry_dispatch = Some(dispatch);
+        self
     }
 
     /// Creates (or, for a used key with the same request, returns) an order. Ends in
@@ -131,6 +147,7 @@ impl OrderService {
             OrderCreate::Created(order) => order,
             OrderCreate::Existing(existing) => return same_request(existing, &body_hash, &key),
         };
+        self.offer_expiry(&order).await;
         let answer = self.risk.assess(&risk_request(&order)).await;
         let record = RiskRecord::resolve(answer, self.config.risk_fail_mode);
         let (to, effect) = match record.action {
@@ -181,31 +198,6 @@ impl OrderService {
         let order = self.load(id).await?;
         self.cancel_unpaid(&order, "cancelled by user").await?;
         self.load(id).await
-    }
-
-    /// Cancels every unpaid order whose expiry is due, up to `limit`; returns how many it
-    /// cancelled. Safe to run from several workers and to re-run after a crash.
-    pub async fn expire_due(&self, limit: u32) -> Result<usize, TxError> {
-        let now = self.clock.now();
-        let mut cancelled = 0;
-        for item in self.store.claim_due(now, limit, EXPIRY_LEASE).await? {
-            if item.kind != ORDER_EXPIRY {
-                continue;
-            }
-            let id = OrderId(item.key.clone());
-            match self.store.order(&id).await? {
-                Some(order) if order.status.is_unpaid() => {
-                    match self.cancel_unpaid(&order, "reservation expired").await {
-                        Ok(()) => cancelled += 1,
-                        // Paid or cancelled meanwhile: the next claim sees the new status.
-                        Err(TxError::StatusChanged { .. }) => continue,
-                        Err(e) => return Err(e),
-                    }
-                }
-                _ => self.store.complete(&item.kind, &item.key).await?,
-            }
-        }
-        Ok(cancelled)
     }
 
     async fn cancel_unpaid(&self, order: &Order, note: &str) -> Result<(), TxError> {
@@ -291,11 +283,7 @@ fn expiry_done(id: &OrderId) -> DueDone {
 }
 
 /// An order step with its outbox message (`order.<status>`).
-fn order_change(
-    step: OrderStep,
-    due_done: Option<DueDone>,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Change {
+fn order_change(step: OrderStep, due_done: Option<DueDone>, at: DateTime<Utc>) -> Change {
     let to = step.transition.to();
     let message = OutboxMessage {
         topic: format!("order.{}", to.as_str().to_ascii_lowercase()),

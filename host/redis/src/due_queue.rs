@@ -78,6 +78,26 @@ end
 return 1
 "#;
 
+/// Adds each item that is neither waiting nor leased; leaves the others as they are.
+///
+/// KEYS: due, lease. ARGV: pairs of due time (ms), item. Returns how many it added.
+///
+/// INVARIANT: one script, so an item claimed between the check and the add cannot end up
+/// both leased and waiting (which would deliver it to a second claimer while the first still
+/// holds it). An item whose lease ran out but has not been returned yet is still in `lease`,
+/// so it is left for the next claim to return, not added twice.
+const SCHEDULE_ABSENT: &str = r#"
+local added = 0
+for i = 1, #ARGV, 2 do
+  local item = ARGV[i + 1]
+  if not redis.call('ZSCORE', KEYS[1], item) and not redis.call('ZSCORE', KEYS[2], item) then
+    redis.call('ZADD', KEYS[1], tonumber(ARGV[i]), item)
+    added = added + 1
+  end
+end
+return added
+"#;
+
 /// One claimed item and the token that proves the claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
@@ -98,6 +118,7 @@ pub struct DueQueue {
     /// Compiled once (the SHA1 is what each call sends).
     claim_script: Script,
     finish_script: Script,
+    schedule_absent_script: Script,
 }
 
 fn millis(t: DateTime<Utc>) -> i64 {
@@ -124,6 +145,7 @@ impl DueQueue {
             op_timeout,
             claim_script: Script::new(CLAIM),
             finish_script: Script::new(FINISH),
+            schedule_absent_script: Script::new(SCHEDULE_ABSENT),
         })
     }
 
@@ -139,6 +161,31 @@ impl DueQueue {
         )
         .await?;
         Ok(())
+    }
+
+    /// Schedules each `(item, due)` the queue does not hold yet (neither waiting nor leased);
+    /// an item it holds keeps its due time and its claim. Returns how many it added. For
+    /// putting back what a lost or restarted Redis forgot, without disturbing what it kept.
+    pub async fn schedule_absent(
+        &self,
+        items: &[(&str, DateTime<Utc>)],
+    ) -> Result<usize, RedisStoreError> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        let mut call = self.schedule_absent_script.prepare_invoke();
+        call.key(&self.due).key(&self.lease);
+        for (item, due) in items {
+            call.arg(millis(*due)).arg(*item);
+        }
+        let mut conn = self.conn.clone();
+        let added: usize = bounded(
+            "due schedule absent",
+            self.op_timeout,
+            call.invoke_async(&mut conn),
+        )
+        .await?;
+        Ok(added)
     }
 
     /// Claims up to `limit` items due at `now`, each leased until `now + lease`; first

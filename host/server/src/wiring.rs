@@ -123,11 +123,19 @@ pub async fn build_with(
         log,
         policies.clone(),
     ));
+    // The database's due rows stay the truth either way; with Redis they are dispatched
+    // through a queue every replica shares (see `services::transactions::expiry`).
+    let expiry_dispatch = crate::services::transactions::expiry::dispatcher(
+        config.redis_url.as_deref(),
+        &config.redis_prefix,
+    )
+    .context("configuring the order expiry queue")?;
     let transactions = crate::wiring_transactions::build(
         transactions,
         &config.storage.data_dir,
         stores.transactions,
         decisions.clone(),
+        expiry_dispatch,
     )?;
     let app = AppState(Arc::new(Services {
         decisions,

@@ -1,6 +1,8 @@
 //! The composition of the transaction core: its services over the one configured store, the
 //! risk host asked in process with a time bound, the card channel's webhook secret and the
-//! expiry worker. `wiring::build` calls [`build`]; nothing else constructs these.
+//! expiry worker (over the database's due queue, or the shared Redis dispatcher with
+//! `--redis-url`: see `services::transactions::expiry`). `wiring::build` calls [`build`];
+//! nothing else constructs these.
 //!
 //! Configuration comes from the environment (every variable optional):
 //!
@@ -13,6 +15,7 @@
 //! | `ARBITER_PAYMENT_RISK_FAIL_MODE` | `closed` | `payment.authorize` and `refund.request` when it fails |
 //! | `ARBITER_ORDER_TTL_SECS` | 900 | how long an unpaid order holds its stock |
 //! | `ARBITER_EXPIRY_INTERVAL_MS` | 1000 | how often the expiry worker looks for due orders |
+//! | `ARBITER_EXPIRY_SWEEP_MS` | 30000 | with Redis: how often the due rows Redis lost are put back (also once at start) |
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use std::time::Duration;
 use anyhow::Context;
 use arbiter_engine::clock::{Clock, SystemClock};
 use arbiter_transactions::card::CardChannel;
+use arbiter_transactions::due::DueDispatch;
 use arbiter_transactions::orders::{OrderConfig, OrderService};
 use arbiter_transactions::payments::{PaymentConfig, PaymentService};
 use arbiter_transactions::risk::RiskFailMode;
@@ -46,6 +50,8 @@ pub struct TransactionsConfig {
     pub payment_fail_mode: RiskFailMode,
     pub order_ttl: Duration,
     pub expiry_interval: Duration,
+    /// How often the repair sweep runs when expiries are dispatched through Redis.
+    pub expiry_sweep_interval: Duration,
 }
 
 impl Default for TransactionsConfig {
@@ -58,6 +64,7 @@ impl Default for TransactionsConfig {
             payment_fail_mode: RiskFailMode::Closed,
             order_ttl: Duration::from_secs(15 * 60),
             expiry_interval: Duration::from_secs(1),
+            expiry_sweep_interval: Duration::from_secs(30),
         }
     }
 }
@@ -90,17 +97,21 @@ impl TransactionsConfig {
             order_ttl: number("ARBITER_ORDER_TTL_SECS")?.map_or(d.order_ttl, Duration::from_secs),
             expiry_interval: number("ARBITER_EXPIRY_INTERVAL_MS")?
                 .map_or(d.expiry_interval, Duration::from_millis),
+            expiry_sweep_interval: number("ARBITER_EXPIRY_SWEEP_MS")?
+                .map_or(d.expiry_sweep_interval, Duration::from_millis),
         })
     }
 }
 
 /// The transaction services over `store`, asking `decisions` for risk; starts the expiry
-/// worker, which stops when the returned services are dropped.
+/// worker, which stops when the returned services are dropped. With `expiry_dispatch` (Redis)
+/// order expiries are dispatched through it, with `store`'s due rows as the truth behind it.
 pub fn build(
     config: &TransactionsConfig,
     data_dir: &Path,
     store: Arc<dyn TransactionStore>,
     decisions: Arc<DecisionService>,
+    expiry_dispatch: Option<Arc<dyn DueDispatch>>,
 ) -> anyhow::Result<TransactionServices> {
     let secret = match &config.webhook_secret {
         Some(secret) => secret.clone(),
@@ -127,7 +138,14 @@ pub fn build(
         clock,
         config.webhook_url.clone(),
     );
-    let expiry = ExpiryWorker::spawn(orders.clone(), config.expiry_interval);
+    let (orders, sweep_every) = match expiry_dispatch {
+        Some(dispatch) => (
+            orders.with_expiry_dispatch(dispatch),
+            Some(config.expiry_sweep_interval),
+        ),
+        None => (orders, None),
+    };
+    let expiry = ExpiryWorker::spawn(orders.clone(), config.expiry_interval, sweep_every);
     Ok(TransactionServices::new(
         orders, payments, channel, store, expiry,
     ))

@@ -106,7 +106,9 @@ pub struct Stores {
     pub store: Arc<dyn Store>,
     /// The transaction core's store (catalogue, orders, payments, ledger, due queue).
     pub transactions: Arc<dyn TransactionStore>,
-    /// The durable due-time queue (the same store; Redis may replace it later).
+    /// The durable due-time queue (the same store). It stays the truth with Redis too: the
+    /// server's wiring puts Redis in front of it as a dispatcher (`DueDispatch`), never in
+    /// its place, because Redis may lose what it holds.
     pub due: Arc<dyn DueQueue>,
 }
 

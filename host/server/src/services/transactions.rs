@@ -1,7 +1,8 @@
 //! The transaction core as the host serves it: the domain's order and payment services over
 //! the configured store, the risk host asked in process ([`risk`]), the simulated card
-//! channel's outgoing side ([`channel`]) and the expiry worker ([`expiry`]). Each method here is
-//! one use case for one handler; the domain decides, the store applies.
+//! channel's outgoing side ([`channel`]) and the expiry worker ([`expiry`]: over the database's
+//! due queue, or the shared Redis queue with `--redis-url`). Each method here is one use case
+//! for one handler; the domain decides, the store applies.
 
 pub mod channel;
 pub mod expiry;

@@ -1,4 +1,5 @@
-//! The durable due-time queue on PostgreSQL (`due_items`): schedule, claim with a lease, complete.
+//! The durable due-time queue on PostgreSQL (`due_items`): schedule, claim with a lease, complete,
+//! and the read-only page of due rows the dispatcher's repair sweep compares against.
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::due::{DueItem, DueQueue};
@@ -62,5 +63,37 @@ impl DueQueue for PgStore {
             .await
             .map_err(db)?;
         Ok(())
+    }
+
+    async fn pending_due(
+        &self,
+        kind: &str,
+        now: DateTime<Utc>,
+        after: Option<&DueItem>,
+        limit: u32,
+    ) -> Result<Vec<DueItem>, TxError> {
+        // Keyset paging on the primary key's order within one due time: `(due_at, key)` is
+        // unique per kind, so no row is skipped or repeated across pages.
+        let (after_at, after_key) = match after {
+            Some(a) => (Some(ts(a.due_at)), Some(a.key.as_str())),
+            None => (None, None),
+        };
+        let rows: Vec<DueRow<Time>> = sqlx::query_as(
+            "SELECT kind, key, due_at FROM due_items \
+             WHERE kind = $1 AND due_at <= $2 \
+             AND ($3 IS NULL OR due_at > $3 OR (due_at = $3 AND key > $4)) \
+             ORDER BY due_at, key LIMIT $5",
+        )
+        .bind(kind)
+        .bind(ts(now))
+        .bind(after_at)
+        .bind(after_key)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|r| r.into_item().map_err(TxError::from))
+            .collect()
     }
 }
