@@ -47,6 +47,65 @@ pub struct ServeConfig {
     /// Most decisions written in one group commit.
     #[arg(long, env = "ARBITER_LOG_BATCH", default_value_t = 256)]
     pub log_batch: usize,
+    #[command(flatten)]
+    pub transactions: TransactionArgs,
+}
+
+/// What a risk-host timeout or error means for a transaction-core step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailModeArg {
+    /// Go on as if the risk host had accepted (recorded on the order).
+    Open,
+    /// Refuse the step (recorded).
+    Closed,
+}
+
+/// The transaction core's settings. The card webhook's signing secret is not among them: it
+/// is read from `ARBITER_CARD_WEBHOOK_SECRET` only (a flag would show it in `ps`), else from
+/// `<data-dir>/card-webhook.secret`. Every replica of one deployment must share it.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct TransactionArgs {
+    /// Where the simulated card channel posts its webhooks; unset means this server, at the
+    /// address the channel trigger was sent to.
+    #[arg(long, env = "ARBITER_CARD_WEBHOOK_URL")]
+    pub card_webhook_url: Option<String>,
+    /// Longest wait for a risk decision before the step's fail mode applies.
+    #[arg(long, env = "ARBITER_RISK_TIMEOUT_MS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub risk_timeout_ms: u64,
+    /// `order.create` when the risk host fails.
+    #[arg(long, env = "ARBITER_ORDER_RISK_FAIL_MODE", value_enum, default_value_t = FailModeArg::Open)]
+    pub order_risk_fail_mode: FailModeArg,
+    /// `payment.authorize` and `refund.request` when the risk host fails.
+    #[arg(long, env = "ARBITER_PAYMENT_RISK_FAIL_MODE", value_enum, default_value_t = FailModeArg::Closed)]
+    pub payment_risk_fail_mode: FailModeArg,
+    /// How long an unpaid order holds its stock.
+    #[arg(long, env = "ARBITER_ORDER_TTL_SECS", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub order_ttl_secs: u64,
+    /// How often the expiry worker looks for due orders.
+    #[arg(long, env = "ARBITER_EXPIRY_INTERVAL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub expiry_interval_ms: u64,
+    /// With Redis: how often the due rows Redis lost are put back (also once at start).
+    #[arg(long, env = "ARBITER_EXPIRY_SWEEP_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub expiry_sweep_ms: u64,
+}
+
+impl Default for TransactionArgs {
+    /// The same values as the flags' defaults (a test holds them equal).
+    fn default() -> TransactionArgs {
+        TransactionArgs {
+            card_webhook_url: None,
+            risk_timeout_ms: 200,
+            order_risk_fail_mode: FailModeArg::Open,
+            payment_risk_fail_mode: FailModeArg::Closed,
+            order_ttl_secs: 900,
+            expiry_interval_ms: 1000,
+            expiry_sweep_ms: 30_000,
+        }
+    }
 }
 
 impl ServeConfig {
@@ -64,6 +123,48 @@ impl ServeConfig {
             velocity_capacity: 10_000,
             log_queue: 4096,
             log_batch: 256,
+            transactions: TransactionArgs::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        transactions: TransactionArgs,
+    }
+
+    #[test]
+    fn transaction_defaults_match_the_flags_and_bad_values_are_refused() {
+        let parsed = Cli::try_parse_from(["arbiter"]).expect("no flags");
+        assert_eq!(parsed.transactions, TransactionArgs::default());
+        let set = Cli::try_parse_from([
+            "arbiter",
+            "--order-risk-fail-mode",
+            "closed",
+            "--order-ttl-secs",
+            "60",
+        ])
+        .expect("flags");
+        assert_eq!(set.transactions.order_risk_fail_mode, FailModeArg::Closed);
+        assert_eq!(set.transactions.order_ttl_secs, 60);
+        for bad in [
+            ["--order-ttl-secs", "0"],
+            ["--risk-timeout-ms", "soon"],
+            ["--payment-risk-fail-mode", "maybe"],
+        ] {
+            let refused = Cli::try_parse_from(["arbiter", bad[0], bad[1]]).err();
+            let message = refused.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                message.contains(bad[0]),
+                "{bad:?} refused naming the flag: {message}"
+            );
         }
     }
 }

@@ -34,9 +34,10 @@ pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<S
         .context("opening the database")
 }
 
-/// Builds every service over a store; the transaction core configured from the environment.
+/// Builds every service over a store, the transaction core as `config` says.
 pub async fn build(config: &ServeConfig, stores: Stores) -> anyhow::Result<AppState> {
-    let transactions = crate::wiring_transactions::TransactionsConfig::from_env()?;
+    let transactions =
+        crate::wiring_transactions::TransactionsConfig::from_args(&config.transactions);
     build_with(config, stores, &transactions).await
 }
 

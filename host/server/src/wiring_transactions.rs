@@ -4,18 +4,10 @@
 //! `--redis-url`: see `services::transactions::expiry`). `wiring::build` calls [`build`];
 //! nothing else constructs these.
 //!
-//! Configuration comes from the environment (every variable optional):
-//!
-//! | variable | default | meaning |
-//! | --- | --- | --- |
-//! | `ARBITER_CARD_WEBHOOK_SECRET` | generated once into `<data-dir>/card-webhook.secret` (0600) | the card channel's signing secret; never logged |
-//! | `ARBITER_CARD_WEBHOOK_URL` | this server, at the address the channel trigger was sent to | where the simulated channel posts its webhooks |
-//! | `ARBITER_RISK_TIMEOUT_MS` | 200 | longest wait for a risk decision before the fail mode applies |
-//! | `ARBITER_ORDER_RISK_FAIL_MODE` | `open` | `order.create` when the risk host fails |
-//! | `ARBITER_PAYMENT_RISK_FAIL_MODE` | `closed` | `payment.authorize` and `refund.request` when it fails |
-//! | `ARBITER_ORDER_TTL_SECS` | 900 | how long an unpaid order holds its stock |
-//! | `ARBITER_EXPIRY_INTERVAL_MS` | 1000 | how often the expiry worker looks for due orders |
-//! | `ARBITER_EXPIRY_SWEEP_MS` | 30000 | with Redis: how often the due rows Redis lost are put back (also once at start) |
+//! Settings are `arbiter serve` flags, each with an environment variable
+//! ([`crate::config::TransactionArgs`]); the card channel's signing secret comes from
+//! `ARBITER_CARD_WEBHOOK_SECRET` only, else it is generated once into
+//! `<data-dir>/card-webhook.secret` (0600). It is never logged.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,6 +22,7 @@ use arbiter_transactions::payments::{PaymentConfig, PaymentService};
 use arbiter_transactions::risk::RiskFailMode;
 use arbiter_transactions::store::TransactionStore;
 
+use crate::config::{FailModeArg, TransactionArgs};
 use crate::services::decisions::DecisionService;
 use crate::services::transactions::TransactionServices;
 use crate::services::transactions::channel::CardChannelSender;
@@ -70,36 +63,25 @@ impl Default for TransactionsConfig {
 }
 
 impl TransactionsConfig {
-    /// The defaults, overridden by the variables in the module docs.
-    pub fn from_env() -> anyhow::Result<TransactionsConfig> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let number = |name: &str| -> anyhow::Result<Option<u64>> {
-            var(name)
-                .map(|v| v.trim().parse::<u64>())
-                .transpose()
-                .with_context(|| format!("`{name}` must be a whole number"))
+    /// The configuration `arbiter serve` was given; the secret from the environment.
+    pub fn from_args(args: &TransactionArgs) -> TransactionsConfig {
+        let fail_mode = |m: FailModeArg| match m {
+            FailModeArg::Open => RiskFailMode::Open,
+            FailModeArg::Closed => RiskFailMode::Closed,
         };
-        let fail_mode = |name: &str, default| -> anyhow::Result<RiskFailMode> {
-            match var(name) {
-                None => Ok(default),
-                Some(v) => RiskFailMode::parse(v.trim())
-                    .with_context(|| format!("`{name}` must be `open` or `closed`, not `{v}`")),
-            }
-        };
-        let d = TransactionsConfig::default();
-        Ok(TransactionsConfig {
-            webhook_secret: var("ARBITER_CARD_WEBHOOK_SECRET").map(String::into_bytes),
-            webhook_url: var("ARBITER_CARD_WEBHOOK_URL"),
-            risk_timeout: number("ARBITER_RISK_TIMEOUT_MS")?
-                .map_or(d.risk_timeout, Duration::from_millis),
-            order_fail_mode: fail_mode("ARBITER_ORDER_RISK_FAIL_MODE", d.order_fail_mode)?,
-            payment_fail_mode: fail_mode("ARBITER_PAYMENT_RISK_FAIL_MODE", d.payment_fail_mode)?,
-            order_ttl: number("ARBITER_ORDER_TTL_SECS")?.map_or(d.order_ttl, Duration::from_secs),
-            expiry_interval: number("ARBITER_EXPIRY_INTERVAL_MS")?
-                .map_or(d.expiry_interval, Duration::from_millis),
-            expiry_sweep_interval: number("ARBITER_EXPIRY_SWEEP_MS")?
-                .map_or(d.expiry_sweep_interval, Duration::from_millis),
-        })
+        TransactionsConfig {
+            webhook_secret: std::env::var("ARBITER_CARD_WEBHOOK_SECRET")
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(String::into_bytes),
+            webhook_url: args.card_webhook_url.clone(),
+            risk_timeout: Duration::from_millis(args.risk_timeout_ms),
+            order_fail_mode: fail_mode(args.order_risk_fail_mode),
+            payment_fail_mode: fail_mode(args.payment_risk_fail_mode),
+            order_ttl: Duration::from_secs(args.order_ttl_secs),
+            expiry_interval: Duration::from_millis(args.expiry_interval_ms),
+            expiry_sweep_interval: Duration::from_millis(args.expiry_sweep_ms),
+        }
     }
 }
 

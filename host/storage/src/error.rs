@@ -123,10 +123,15 @@ fn sqlite_unavailable(e: &SqliteError) -> bool {
 }
 
 /// PostgreSQL SQLSTATEs that mean "not now": class 08 (connection exception), 53 (insufficient
-/// resources: too many connections, disk full, out of memory) and 57P01..57P03 (shutting down,
-/// cannot connect now).
+/// resources: too many connections, disk full, out of memory), 57P01..57P03 (shutting down,
+/// cannot connect now) and the transient transaction conflicts 40001 and 40P01.
 fn pg_unavailable(code: &str) -> bool {
-    code.starts_with("08") || code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03")
+    // 40001 / 40P01: a serialization failure or a deadlock victim (group-commit batches of two
+    // replicas can lock the same SKUs in opposite orders). Transient and nothing was written:
+    // the client retries with the same idempotency key.
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "57P01" | "57P02" | "57P03" | "40001" | "40P01")
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod connect;
 mod decision_log;
 mod error;
 mod feedback_rows;
+mod group_commit;
 mod payment_rows;
 mod postgres;
 mod rows;

@@ -30,6 +30,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::error::{StorageError, store_error};
+use crate::group_commit::GroupCommit;
 
 const MAX_CONNECTIONS: u32 = 16;
 /// How long a query waits for a connection before the store reports itself unavailable.
@@ -40,6 +41,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct PgStore {
     /// Shared by reads and writes; the database arbitrates concurrent writers.
     pool: PgPool,
+    /// The transaction core's hot writes, group-committed on one connection at a time
+    /// (`group_commit`): one WAL flush per batch, and the hot SKU row locked once per batch.
+    group: GroupCommit<sqlx::Postgres>,
 }
 
 impl PgStore {
@@ -60,7 +64,8 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|source| StorageError::Migrate { backend, source })?;
-        Ok(PgStore { pool })
+        let group = GroupCommit::spawn(pool.clone(), None);
+        Ok(PgStore { pool, group })
     }
 
     /// Closes the pool, waiting for open connections to finish.

@@ -35,6 +35,7 @@ use sqlx::sqlite::{
 };
 
 use crate::error::{StorageError, store_error};
+use crate::group_commit::GroupCommit;
 
 /// Readers: enough for the admin API and health checks next to the hot path, which reads from
 /// in-memory snapshots rather than the database.
@@ -49,6 +50,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// `query_only` connections for reads, which WAL lets run beside the writer.
     reader: SqlitePool,
+    /// The transaction core's hot writes, group-committed on the writer (`group_commit`).
+    group: GroupCommit<sqlx::Sqlite>,
 }
 
 impl SqliteStore {
@@ -94,7 +97,12 @@ impl SqliteStore {
             .connect_with(base.pragma("query_only", "ON"))
             .await
             .map_err(connect_error)?;
-        Ok(SqliteStore { writer, reader })
+        let group = GroupCommit::spawn(writer.clone(), Some("BEGIN IMMEDIATE"));
+        Ok(SqliteStore {
+            writer,
+            reader,
+            group,
+        })
     }
 
     /// Closes both pools, waiting for open connections to finish.

@@ -12,7 +12,7 @@ use arbiter_transactions::catalogue::{
 use arbiter_transactions::due::DueItem;
 use arbiter_transactions::ids::{IdempotencyKey, JournalId, OrderId, ReservationId, Sku};
 use arbiter_transactions::ledger::{Account, Balance, Entry, Journal};
-use arbiter_transactions::order::{HistoryEntry, Order, OrderItem};
+use arbiter_transactions::order::{HistoryEntry, NewOrder, Order, OrderItem};
 use arbiter_transactions::risk::{RiskAction, RiskFailMode, RiskRecord};
 use arbiter_transactions::status::{OrderStatus, Status};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -193,6 +193,41 @@ impl<T: StoredTime> OrderRow<T> {
             updated_at: self.updated_at.into_utc()?,
         })
     }
+}
+
+/// The order `create_order` has just inserted, exactly as reading it back would return it
+/// (timestamps to the microsecond, money at its currency's scale), without the two reads.
+pub(crate) fn inserted_order(order: &NewOrder) -> Result<Order, TxError> {
+    let stored = |m: &Money, what: &str| -> Result<Money, TxError> {
+        Ok(money(minor(m, what)?, m.currency.code())?)
+    };
+    let items = order
+        .items
+        .iter()
+        .map(|i| {
+            Ok(OrderItem {
+                sku: i.sku.clone(),
+                quantity: i.quantity,
+                unit_price: stored(&i.unit_price, "unit price")?,
+            })
+        })
+        .collect::<Result<_, TxError>>()?;
+    let created_at = pg_ts(order.created_at);
+    Ok(Order {
+        id: order.id.clone(),
+        idempotency_key: order.idempotency_key.clone(),
+        body_hash: order.body_hash.clone(),
+        status: OrderStatus::Creating,
+        request: order.request.clone(),
+        items,
+        total: stored(&order.total, "order total")?,
+        reservation_id: order.reservation_id.clone(),
+        challenge_required: false,
+        risk: None,
+        expires_at: pg_ts(order.expires_at),
+        created_at,
+        updated_at: created_at,
+    })
 }
 
 /// The risk columns of an order or payment; no action means the host was not asked yet.

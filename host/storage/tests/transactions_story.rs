@@ -46,7 +46,8 @@ async fn stock(store: &dyn TransactionStore, sku: &Sku) -> StockLevel {
 
 /// A stored order in `CREATING` for one unit of `sku`.
 async fn creating_order(store: &dyn TransactionStore, sku: &Sku) -> Order {
-    let now = Utc::now().trunc_subsecs(6);
+    // Not truncated: the store keeps microseconds, and what it answers must equal its read-back.
+    let now = Utc::now();
     let request = OrderRequest {
         items: vec![Line {
             sku: sku.clone(),
@@ -73,10 +74,17 @@ async fn creating_order(store: &dyn TransactionStore, sku: &Sku) -> Order {
         expires_at: now + Duration::minutes(15),
         created_at: now,
     };
-    match store.create_order(&new).await.expect("create") {
+    let order = match store.create_order(&new).await.expect("create") {
         OrderCreate::Created(order) => order,
         OrderCreate::Existing(_) => panic!("a fresh key made an order"),
-    }
+    };
+    let stored = store.order(&order.id).await.expect("read back");
+    assert_eq!(
+        stored.as_ref(),
+        Some(&order),
+        "create_order answers what it stored"
+    );
+    order
 }
 
 fn step(order: &Order, to: OrderStatus, reservation: ReservationEffect) -> OrderStep {

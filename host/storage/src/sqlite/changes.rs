@@ -1,6 +1,7 @@
-//! Applying a domain [`Change`] on SQLite: one `BEGIN IMMEDIATE` transaction holds the
-//! applied-event mark, every status compare-and-set with its history row, the stock effect,
-//! the journal with its balances, the outbox rows and the due-queue completion — all or none.
+//! Applying a domain [`Change`] on SQLite: one savepoint of a group-commit batch
+//! (`group_commit`) holds the applied-event mark, every status compare-and-set with its
+//! history row, the stock effect, the journal with its balances, the outbox rows and the
+//! due-queue completion — all or none.
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::catalogue::ReservationStatus;
@@ -22,86 +23,92 @@ use crate::transaction_rows::{balance_deltas, db, minor, moved, sqlite_ts as ts}
 #[async_trait]
 impl ChangeStore for SqliteStore {
     async fn apply(&self, change: &Change) -> Result<(), TxError> {
-        // INVARIANT: a change is atomic, and every status it writes is still the one the domain
-        // decided from. `BEGIN IMMEDIATE` on the single writer serialises all changes; each
-        // UPDATE's `status = <from>` condition refuses a status that moved before we got here.
-        let mut tx = self.begin_write().await?;
-        let at = change.at;
-        if let Some(event) = &change.event {
-            // INVARIANT: an event id is applied once: the primary key refuses a second mark.
-            let marked = sqlx::query(
-                "INSERT INTO applied_events (channel, event_id, applied_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (channel, event_id) DO NOTHING",
-            )
-            .bind(&event.channel)
-            .bind(event.event_id.as_str())
+        let change = change.clone();
+        self.group
+            .run(move |conn| Box::pin(async move { apply_in(conn, &change).await }))
+            .await
+    }
+}
+
+/// Applies `change` inside the caller's write transaction (see [`ChangeStore::apply`]).
+async fn apply_in(conn: &mut SqliteConnection, change: &Change) -> Result<(), TxError> {
+    // INVARIANT: a change is atomic, and every status it writes is still the one the domain
+    // decided from. `BEGIN IMMEDIATE` on the single writer serialises all changes; each
+    // UPDATE's `status = <from>` condition refuses a status that moved before we got here.
+    let at = change.at;
+    if let Some(event) = &change.event {
+        // INVARIANT: an event id is applied once: the primary key refuses a second mark.
+        let marked = sqlx::query(
+            "INSERT INTO applied_events (channel, event_id, applied_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (channel, event_id) DO NOTHING",
+        )
+        .bind(&event.channel)
+        .bind(event.event_id.as_str())
+        .bind(ts(at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        if marked.rows_affected() == 0 {
+            return Err(TxError::AlreadyApplied {
+                event_id: event.event_id.0.clone(),
+            });
+        }
+    }
+    if let Some(step) = &change.order {
+        apply_order(conn, step, at).await?;
+    }
+    if let Some(step) = &change.payment {
+        let (from, to) = (step.transition.from(), step.transition.to());
+        move_status(
+            conn,
+            "payments",
+            PaymentStatus::ENTITY,
+            step.id.as_str(),
+            from.as_str(),
+            to.as_str(),
+            &step.note,
+            at,
+        )
+        .await?;
+    }
+    if let Some(refund) = &change.new_refund {
+        insert_refund_in(conn, refund, at).await?;
+    }
+    if let Some(step) = &change.refund {
+        let (from, to) = (step.transition.from(), step.transition.to());
+        move_status(
+            conn,
+            "refunds",
+            RefundStatus::ENTITY,
+            step.id.as_str(),
+            from.as_str(),
+            to.as_str(),
+            &step.note,
+            at,
+        )
+        .await?;
+    }
+    if let Some(journal) = &change.journal {
+        insert_journal(conn, journal).await?;
+    }
+    for message in &change.outbox {
+        sqlx::query("INSERT INTO outbox (topic, payload, created_at) VALUES ($1, $2, $3)")
+            .bind(&message.topic)
+            .bind(to_json(&message.payload, "outbox payload")?)
             .bind(ts(at))
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .map_err(db)?;
-            if marked.rows_affected() == 0 {
-                return Err(TxError::AlreadyApplied {
-                    event_id: event.event_id.0.clone(),
-                });
-            }
-        }
-        if let Some(step) = &change.order {
-            apply_order(&mut tx, step, at).await?;
-        }
-        if let Some(step) = &change.payment {
-            let (from, to) = (step.transition.from(), step.transition.to());
-            move_status(
-                &mut tx,
-                "payments",
-                PaymentStatus::ENTITY,
-                step.id.as_str(),
-                from.as_str(),
-                to.as_str(),
-                &step.note,
-                at,
-            )
-            .await?;
-        }
-        if let Some(refund) = &change.new_refund {
-            insert_refund_in(&mut tx, refund, at).await?;
-        }
-        if let Some(step) = &change.refund {
-            let (from, to) = (step.transition.from(), step.transition.to());
-            move_status(
-                &mut tx,
-                "refunds",
-                RefundStatus::ENTITY,
-                step.id.as_str(),
-                from.as_str(),
-                to.as_str(),
-                &step.note,
-                at,
-            )
-            .await?;
-        }
-        if let Some(journal) = &change.journal {
-            insert_journal(&mut tx, journal).await?;
-        }
-        for message in &change.outbox {
-            sqlx::query("INSERT INTO outbox (topic, payload, created_at) VALUES ($1, $2, $3)")
-                .bind(&message.topic)
-                .bind(to_json(&message.payload, "outbox payload")?)
-                .bind(ts(at))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        if let Some(done) = &change.due_done {
-            sqlx::query("DELETE FROM due_items WHERE kind = $1 AND key = $2")
-                .bind(&done.kind)
-                .bind(&done.key)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(())
     }
+    if let Some(done) = &change.due_done {
+        sqlx::query("DELETE FROM due_items WHERE kind = $1 AND key = $2")
+            .bind(&done.kind)
+            .bind(&done.key)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 async fn apply_order(

@@ -1,5 +1,5 @@
 //! Orders on SQLite: creation (idempotency key, order, items, reservation, expiry, history in
-//! one `BEGIN IMMEDIATE` transaction) and reads.
+//! one group-committed write, see `group_commit`) and reads.
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::due::ORDER_EXPIRY;
@@ -15,7 +15,7 @@ use super::SqliteStore;
 use super::catalogue::reserve_in;
 use crate::columns::to_json;
 use crate::transaction_rows::{
-    HistoryRow, ItemRow, ORDER_COLUMNS, OrderRow, db, minor, sqlite_ts as ts,
+    HistoryRow, ItemRow, ORDER_COLUMNS, OrderRow, db, inserted_order, minor, sqlite_ts as ts,
 };
 
 type Time = String;
@@ -23,95 +23,21 @@ type Time = String;
 #[async_trait]
 impl OrderStore for SqliteStore {
     async fn create_order(&self, order: &NewOrder) -> Result<OrderCreate, TxError> {
-        let request = to_json(&order.request, "order request")?;
-        let total = minor(&order.total, "order total")?;
-        // INVARIANT: one order per idempotency key, and an order exists only with its
-        // reservation held. The key check, the stock updates and the inserts run in one
-        // `BEGIN IMMEDIATE` transaction on the single writer; the UNIQUE index on
-        // `idempotency_key` is the backstop.
-        let mut tx = self.begin_write().await?;
-        if let Some(existing) =
-            order_where(&mut tx, "idempotency_key", order.idempotency_key.as_str()).await?
-        {
-            return Ok(OrderCreate::Existing(existing));
-        }
-        let reservation = order.reservation()?;
-        reserve_in(&mut tx, &reservation, order.created_at).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO orders (id, idempotency_key, body_hash, status, user_id, request, \
-             total_minor, currency, reservation_id, challenge_required, expires_at, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, $10, $11, $11) \
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(order.id.as_str())
-        .bind(order.idempotency_key.as_str())
-        .bind(&order.body_hash)
-        .bind(OrderStatus::Creating.as_str())
-        .bind(&order.request.user)
-        .bind(request)
-        .bind(total)
-        .bind(order.total.currency.code())
-        .bind(order.reservation_id.as_str())
-        .bind(ts(order.expires_at))
-        .bind(ts(order.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if inserted.rows_affected() == 0 {
-            // A concurrent request with the same key committed first: undo our reservation
-            // (dropping the transaction rolls it back) and answer with its order.
-            drop(tx);
-            return self
+        let new = order.clone();
+        let created = self
+            .group
+            .run(move |conn| Box::pin(async move { create_order_in(conn, &new).await }))
+            .await;
+        match created {
+            // Another transaction with the same key committed first (ours rolled back to its
+            // savepoint, reservation included): answer with its order.
+            Err(TxError::IdempotencyConflict { key }) => self
                 .order_by_key(&order.idempotency_key)
                 .await?
                 .map(OrderCreate::Existing)
-                .ok_or_else(|| TxError::IdempotencyConflict {
-                    key: order.idempotency_key.0.clone(),
-                });
+                .ok_or(TxError::IdempotencyConflict { key }),
+            other => other,
         }
-        for (line, item) in order.items.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO order_items (order_id, line, sku, quantity, unit_price_minor, \
-                 currency) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(order.id.as_str())
-            .bind(i64::try_from(line).unwrap_or(i64::MAX))
-            .bind(item.sku.as_str())
-            .bind(i64::from(item.quantity))
-            .bind(minor(&item.unit_price, "unit price")?)
-            .bind(item.unit_price.currency.code())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
-        insert_history(
-            &mut tx,
-            OrderStatus::ENTITY,
-            order.id.as_str(),
-            None,
-            OrderStatus::Creating.as_str(),
-            "created",
-            order.created_at,
-        )
-        .await?;
-        sqlx::query(
-            "INSERT INTO due_items (kind, key, due_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (kind, key) DO UPDATE SET due_at = excluded.due_at, leased_until = NULL",
-        )
-        .bind(ORDER_EXPIRY)
-        .bind(order.id.as_str())
-        .bind(ts(order.expires_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let created = order_where(&mut tx, "id", order.id.as_str()).await?;
-        tx.commit().await.map_err(db)?;
-        created
-            .map(OrderCreate::Created)
-            .ok_or_else(|| TxError::NotFound {
-                entity: "order",
-                id: order.id.0.clone(),
-            })
     }
 
     async fn order(&self, id: &OrderId) -> Result<Option<Order>, TxError> {
@@ -139,6 +65,90 @@ impl OrderStore for SqliteStore {
             .map(HistoryRow::into_entry)
             .collect::<Result<_, _>>()?)
     }
+}
+
+/// Creates the order inside the caller's write transaction (see `create_order`). A key that
+/// another transaction inserted between our check and our insert is
+/// [`TxError::IdempotencyConflict`]; the caller rolls back and reads that order.
+async fn create_order_in(
+    conn: &mut SqliteConnection,
+    order: &NewOrder,
+) -> Result<OrderCreate, TxError> {
+    let request = to_json(&order.request, "order request")?;
+    let total = minor(&order.total, "order total")?;
+    // INVARIANT: one order per idempotency key, and an order exists only with its
+    // reservation held. The key check, the stock updates and the inserts run under one
+    // savepoint of a `BEGIN IMMEDIATE` transaction on the single writer (a group-commit batch
+    // runs its writes one after another, so the check sees every earlier write of the batch);
+    // the UNIQUE index on `idempotency_key` is the backstop.
+    if let Some(existing) =
+        order_where(conn, "idempotency_key", order.idempotency_key.as_str()).await?
+    {
+        return Ok(OrderCreate::Existing(existing));
+    }
+    let reservation = order.reservation()?;
+    reserve_in(conn, &reservation, order.created_at).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO orders (id, idempotency_key, body_hash, status, user_id, request, \
+         total_minor, currency, reservation_id, challenge_required, expires_at, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, FALSE, $10, $11, $11) \
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(order.id.as_str())
+    .bind(order.idempotency_key.as_str())
+    .bind(&order.body_hash)
+    .bind(OrderStatus::Creating.as_str())
+    .bind(&order.request.user)
+    .bind(request)
+    .bind(total)
+    .bind(order.total.currency.code())
+    .bind(order.reservation_id.as_str())
+    .bind(ts(order.expires_at))
+    .bind(ts(order.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    if inserted.rows_affected() == 0 {
+        return Err(TxError::IdempotencyConflict {
+            key: order.idempotency_key.0.clone(),
+        });
+    }
+    for (line, item) in order.items.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO order_items (order_id, line, sku, quantity, unit_price_minor, \
+             currency) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(order.id.as_str())
+        .bind(i64::try_from(line).unwrap_or(i64::MAX))
+        .bind(item.sku.as_str())
+        .bind(i64::from(item.quantity))
+        .bind(minor(&item.unit_price, "unit price")?)
+        .bind(item.unit_price.currency.code())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    insert_history(
+        conn,
+        OrderStatus::ENTITY,
+        order.id.as_str(),
+        None,
+        OrderStatus::Creating.as_str(),
+        "created",
+        order.created_at,
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO due_items (kind, key, due_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (kind, key) DO UPDATE SET due_at = excluded.due_at, leased_until = NULL",
+    )
+    .bind(ORDER_EXPIRY)
+    .bind(order.id.as_str())
+    .bind(ts(order.expires_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(OrderCreate::Created(inserted_order(order)?))
 }
 
 /// The order whose `column` (`id` or `idempotency_key`, never user input) equals `value`.
