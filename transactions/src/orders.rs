@@ -3,6 +3,8 @@
 //! expiry job over the due queue — so a route is one call. It decides every change; the store
 //! applies it atomically.
 
+mod fulfil;
+
 use std::sync::Arc;
 
 use arbiter_engine::Checkpoint;
