@@ -1,9 +1,11 @@
 //! The transaction core over HTTP, on every backend: catalogue and stock, orders with their
 //! risk decision, payments settled by the card channel's signed webhooks, refunds, the ledger,
-//! the expiry worker and `arbiter ledger check`.
+//! fulfilment and its revenue, the outbox feed, the expiry worker and `arbiter ledger check`.
 
+mod events;
 mod expiry;
 mod flow;
+mod fulfilment;
 mod ledger_cli;
 mod server;
 mod stock;

@@ -57,6 +57,10 @@ pub enum TxError {
         requested: String,
         remaining: String,
     },
+    /// An order cannot be `FULFILLED` while one of its refunds is still at the channel: the
+    /// revenue it recognises (captured less refunded) is not known until the channel answers.
+    #[error("order `{order}` has refund `{refund}` in flight: fulfil it once the refund settles")]
+    RefundInFlight { order: String, refund: String },
     /// The event id was applied before: applying it again changes nothing.
     #[error("event `{event_id}` was already applied")]
     AlreadyApplied { event_id: String },

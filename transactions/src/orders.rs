@@ -9,6 +9,8 @@
 //! [`OrderService::sweep_expiries`] re-offers any due row the dispatcher lost. The expiry
 //! methods live in the sibling file `orders/expiry.rs`.
 
+mod fulfil;
+
 use std::sync::Arc;
 
 use arbiter_engine::Checkpoint;

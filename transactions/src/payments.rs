@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::change::{Change, PaymentStep};
 use crate::error::TxError;
+use crate::fulfilment::refund_source;
 use crate::ids::{ChannelPaymentId, EventId, IdempotencyKey, OrderId, PaymentId};
 use crate::order::{HistoryEntry, Order};
 use crate::payment::{
@@ -21,7 +22,7 @@ use crate::risk::{RiskAction, RiskClient, RiskFailMode, RiskRecord, RiskRequest}
 use crate::signature::{DEFAULT_TOLERANCE, verify};
 use crate::status::{OrderStatus, PaymentStatus, Status};
 use crate::store::TransactionStore;
-use crate::webhook::{Decided, payment_event, refund_event};
+use crate::webhook::{Decided, auto_refund_key, payment_event, refund_event};
 
 /// How often a webhook is re-decided when a concurrent step moved a status under it.
 const MAX_ATTEMPTS: usize = 3;
@@ -293,7 +294,15 @@ impl PaymentService {
                     return Ok(ignored("refund", &object.id));
                 };
                 let payment = self.load(&refund.payment_id).await?;
-                refund_event(event, &refund, &payment.channel, now)
+                let order = self.order(&payment.order_id).await?;
+                // Stored with the payment's success, so it cannot change under this decision.
+                let stray = self
+                    .store
+                    .refund_by_key(&auto_refund_key(&payment.id))
+                    .await?
+                    .is_some();
+                let from = refund_source(order.status, !stray);
+                refund_event(event, &refund, &payment.channel, &from, now)
             }
         }
     }

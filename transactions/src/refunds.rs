@@ -14,6 +14,7 @@ use crate::payment::{NewRefund, Refund};
 use crate::payments::PaymentService;
 use crate::risk::{RiskAction, RiskRecord, RiskRequest};
 use crate::status::{PaymentStatus, RefundStatus, Status};
+use crate::webhook::AUTO_REFUND_PREFIX;
 
 /// A refund with its history, as `GET /v1/refunds/{id}` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,14 @@ impl PaymentService {
         amount: Money,
         reason: &str,
     ) -> Result<Refund, TxError> {
+        if key.0.starts_with(AUTO_REFUND_PREFIX) {
+            // Such a key marks a stray capture's automatic refund (never revenue): a client's
+            // refund must not pass for one.
+            return Err(TxError::invalid(
+                "Idempotency-Key",
+                format!("the `{AUTO_REFUND_PREFIX}` prefix is reserved for automatic refunds"),
+            ));
+        }
         match amount.checked_minor_units() {
             Some(minor) if minor > 0 => {}
             _ => {

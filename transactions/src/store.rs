@@ -19,6 +19,7 @@ use crate::ids::{
 };
 use crate::ledger::{Account, Balance, CheckReport, Journal, check};
 use crate::order::{HistoryEntry, NewOrder, Order, OrderCreate};
+use crate::outbox::OutboxEvent;
 use crate::payment::{CallbackRecord, NewPayment, Payment, PaymentCreate, Refund};
 
 #[async_trait]
@@ -59,6 +60,8 @@ pub trait PaymentStore: Send + Sync + 'static {
     async fn create_payment(&self, payment: &NewPayment) -> Result<PaymentCreate, TxError>;
     async fn payment(&self, id: &PaymentId) -> Result<Option<Payment>, TxError>;
     async fn payment_by_key(&self, key: &IdempotencyKey) -> Result<Option<Payment>, TxError>;
+    /// The order's payments, oldest first (fulfilment sums what they captured).
+    async fn payments_of(&self, order: &OrderId) -> Result<Vec<Payment>, TxError>;
     async fn payment_by_channel_id(
         &self,
         id: &ChannelPaymentId,
@@ -94,13 +97,30 @@ pub trait LedgerStore: Send + Sync + 'static {
     }
 }
 
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Up to `limit` committed events that follow event `after` (0: the start of the feed), in
+    /// feed order; `None` when `after` is neither 0 nor the id of an event.
+    ///
+    /// The feed order is final: an event the feed has passed never appears behind it later, so
+    /// paging by the last id seen never skips or repeats one. Where ids are taken in commit
+    /// order (SQLite: one writer) it is id order; where they are not (PostgreSQL sequences),
+    /// the backend says how it keeps that promise.
+    async fn events_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Option<Vec<OutboxEvent>>, TxError>;
+}
+
 /// Everything one backend provides to the transaction core.
 pub trait TransactionStore:
-    CatalogueStore + OrderStore + PaymentStore + ChangeStore + LedgerStore + DueQueue
+    CatalogueStore + OrderStore + PaymentStore + ChangeStore + LedgerStore + OutboxStore + DueQueue
 {
 }
 
-impl<T: CatalogueStore + OrderStore + PaymentStore + ChangeStore + LedgerStore + DueQueue>
-    TransactionStore for T
+impl<
+    T: CatalogueStore + OrderStore + PaymentStore + ChangeStore + LedgerStore + OutboxStore + DueQueue,
+> TransactionStore for T
 {
 }

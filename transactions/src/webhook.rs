@@ -1,7 +1,8 @@
 //! What a verified channel event does, decided without I/O: given the event and the stored
 //! payment (and its order, or the refund), the [`Verdict`] and the [`Change`] to apply. The
 //! ledger journals posted here are the capture (`payment.captured`) and the refund
-//! (`refund.succeeded`); see the crate README for the accounts.
+//! (`refund.succeeded`, from `customer_funds` or, once the order's revenue is recognised, from
+//! `revenue`: see [`crate::fulfilment`]); the crate README lists the accounts.
 
 use chrono::{DateTime, Utc};
 
@@ -11,7 +12,7 @@ use crate::change::{
 };
 use crate::due::ORDER_EXPIRY;
 use crate::error::TxError;
-use crate::ids::{ChannelRefundId, IdempotencyKey, RefundId};
+use crate::ids::{ChannelRefundId, IdempotencyKey, PaymentId, RefundId};
 use crate::ledger::{Account, Entry, Journal};
 use crate::order::Order;
 use crate::payment::{ChannelEvent, EventType, NewRefund, Payment, Refund, Verdict};
@@ -48,17 +49,29 @@ pub fn capture_journal(payment: &Payment, at: DateTime<Utc>) -> Result<Journal, 
     )
 }
 
-/// The refund journal: what we held for the customer goes back out through the channel.
+/// The prefix of automatic refunds' keys, refused on client requests.
+pub const AUTO_REFUND_PREFIX: &str = "auto-refund:";
+
+/// The key of the full refund a stray capture gets at once (a payment that succeeded for an
+/// order no longer awaiting payment): one per payment, stored with the capture that causes it.
+pub fn auto_refund_key(payment: &PaymentId) -> IdempotencyKey {
+    IdempotencyKey(format!("{AUTO_REFUND_PREFIX}{payment}"))
+}
+
+/// The refund journal: the money goes back out through the channel, from `from` — what we
+/// held for the customer, or revenue for a return after fulfilment
+/// ([`crate::fulfilment::refund_source`]).
 pub fn refund_journal(
     refund: &Refund,
     channel: &str,
+    from: &Account,
     at: DateTime<Utc>,
 ) -> Result<Journal, TxError> {
     Journal::new(
         "refund.succeeded",
         refund.id.as_str(),
         vec![
-            Entry::debit(Account::customer_funds(), refund.amount),
+            Entry::debit(from.clone(), refund.amount),
             Entry::credit(Account::channel_clearing(channel), refund.amount),
         ],
         at,
@@ -169,7 +182,7 @@ pub fn payment_event(
                 let refund = NewRefund {
                     id: RefundId::generate(),
                     payment_id: payment.id.clone(),
-                    idempotency_key: IdempotencyKey(format!("auto-refund:{}", payment.id)),
+                    idempotency_key: auto_refund_key(&payment.id),
                     body_hash: String::new(),
                     channel_refund_id: ChannelRefundId::generate(),
                     amount: payment.amount,
@@ -192,11 +205,13 @@ pub fn payment_event(
     })
 }
 
-/// A `refund.updated` event for `refund` (of a payment through `channel`).
+/// A `refund.updated` event for `refund` (of a payment through `channel`); a success is paid
+/// from `from` ([`crate::fulfilment::refund_source`]).
 pub fn refund_event(
     event: &ChannelEvent,
     refund: &Refund,
     channel: &str,
+    from: &Account,
     at: DateTime<Utc>,
 ) -> Result<Decided, TxError> {
     if let Some(flagged) = mismatch(event, &refund.amount) {
@@ -237,7 +252,7 @@ pub fn refund_event(
             note: format!("channel event `{}`", event.id),
         }),
         journal: succeeded
-            .then(|| refund_journal(refund, channel, at))
+            .then(|| refund_journal(refund, channel, from, at))
             .transpose()?,
         outbox: vec![outbox(
             if succeeded {

@@ -23,6 +23,7 @@ mod changes;
 mod due_queue;
 mod ledger;
 mod orders;
+mod outbox;
 mod payments;
 
 use std::path::Path;

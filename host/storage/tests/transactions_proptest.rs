@@ -1,7 +1,8 @@
 //! A property test over random sequences of orders, payments, webhooks (duplicated, replayed
-//! out of order, forged), cancellations, expiries and refunds against SQLite, checking after
-//! every step: the ledger balances and matches the money that moved, stock is conserved,
-//! refunds never exceed the capture, and every status was reached by a legal transition.
+//! out of order, forged), cancellations, expiries, refunds and fulfilment steps against SQLite,
+//! checking after every step: the ledger balances and matches the money that moved (held for
+//! customers until an order is fulfilled, revenue after), stock is conserved, refunds never
+//! exceed the capture, and every status was reached by a legal transition.
 
 mod tx_support;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use arbiter_engine::clock::Clock;
 use arbiter_transactions::card::{CardChannel, SignedEvent};
 use arbiter_transactions::catalogue::Line;
+use arbiter_transactions::fulfilment::{STEPS, Settlement, revenue_recognised};
 use arbiter_transactions::ids::{IdempotencyKey, OrderId, PaymentId, Sku};
 use arbiter_transactions::ledger::Account;
 use arbiter_transactions::order::OrderRequest;
@@ -37,6 +39,7 @@ enum Op {
     Expire,
     Refund { payment: usize, minor: i64 },
     RefundWebhook { refund: usize, succeeded: bool },
+    Fulfil { order: usize, step: usize },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -52,6 +55,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0usize..4, 1i64..2500).prop_map(|(payment, minor)| Op::Refund { payment, minor }),
         3 => (0usize..8, prop::bool::weighted(0.7))
             .prop_map(|(refund, succeeded)| Op::RefundWebhook { refund, succeeded }),
+        4 => (0usize..4, 0usize..3).prop_map(|(order, step)| Op::Fulfil { order, step }),
     ]
 }
 
@@ -168,6 +172,25 @@ impl Model {
                     .request_refund(&id, IdempotencyKey::generate(), usd(*minor), "prop")
                     .await;
             }
+            Op::Fulfil { order, step } => {
+                let Some(id) = pick(&self.order_ids, *order) else {
+                    return;
+                };
+                // The next step when there is one (so orders get through), else any (refused).
+                let status = self
+                    .store
+                    .order(&id)
+                    .await
+                    .expect("read")
+                    .expect("exists")
+                    .status;
+                let to = STEPS
+                    .iter()
+                    .copied()
+                    .find(|s| status.next().contains(s))
+                    .unwrap_or(STEPS[*step % STEPS.len()]);
+                let _ = self.orders.fulfil(&id, to).await;
+            }
             Op::RefundWebhook { refund, succeeded } => {
                 let Some(id) = pick(&self.payment_ids, *refund) else {
                     return;
@@ -228,9 +251,16 @@ impl Model {
             (reserved, sold),
             "stock matches the orders"
         );
-        let mut clearing = 0i64;
+        let (mut clearing, mut held, mut earned) = (0i64, 0i64, 0i64);
         for id in &self.payment_ids {
             let p = self.store.payment(id).await.expect("read").expect("exists");
+            let order = self
+                .store
+                .order(&p.order_id)
+                .await
+                .expect("read")
+                .expect("exists");
+            let before = clearing;
             legal_history::<PaymentStatus>(&*self.store, id.as_str()).await;
             let refunds = self.store.refunds_of(id).await.expect("refunds");
             let claimed: i64 = refunds
@@ -254,6 +284,18 @@ impl Model {
                     clearing -= r.amount.checked_minor_units().expect("minor");
                 }
             }
+            // What this payment left with us: earned once its order is fulfilled, unless it is
+            // a stray capture (refunded in full at once); else held for the customer.
+            let stray = Settlement {
+                payment: p,
+                refunds,
+            }
+            .is_stray();
+            if revenue_recognised(order.status) && !stray {
+                earned += clearing - before;
+            } else {
+                held += clearing - before;
+            }
         }
         let balance = self
             .store
@@ -268,6 +310,25 @@ impl Model {
             kept, clearing,
             "the channel owes what was captured less what was refunded"
         );
+        assert_eq!(
+            self.kept(Account::customer_funds()).await,
+            -held,
+            "held for customers"
+        );
+        assert_eq!(
+            self.kept(Account::revenue()).await,
+            -earned,
+            "earned by fulfilment"
+        );
+    }
+
+    /// The account's kept USD balance in minor units (0 without entries).
+    async fn kept(&self, account: Account) -> i64 {
+        let balance = self.store.balance(&account).await.expect("balance");
+        balance
+            .first()
+            .and_then(|m| m.checked_minor_units())
+            .unwrap_or(0)
     }
 }
 

@@ -8,7 +8,7 @@ use tokio::process::Command;
 use super::server::{TxServer, config};
 use crate::harness::{TestDb, backends};
 
-async fn ledger_check(db: &TestDb) -> (bool, Value, String) {
+pub(super) async fn ledger_check(db: &TestDb) -> (bool, Value, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_arbiter"));
     cmd.args(["ledger", "check", "--data-dir"])
         .arg(db.data_dir())

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod body;
 pub mod channels;
 pub mod decisions;
+pub mod events;
+pub mod fulfilment;
 pub mod graph;
 pub mod idempotency;
 pub mod keys;
@@ -79,12 +81,14 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orders::create_order))
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::cancel_order))
+        .routes(routes!(fulfilment::fulfil_order))
         .routes(routes!(payments::start_payment))
         .routes(routes!(payments::get_payment))
         .routes(routes!(refunds::request_refund))
         .routes(routes!(refunds::get_refund))
         .routes(routes!(webhooks::card_webhook))
         .routes(routes!(ledger::account))
+        .routes(routes!(events::list_events))
         .routes(routes!(channels::payment_event))
         .routes(routes!(channels::refund_event))
         .routes(routes!(operations::healthz))

@@ -26,6 +26,9 @@ pub enum ApiError {
         field: String,
         message: String,
     },
+    /// A query parameter that does not parse or is out of range.
+    #[error("query parameter `{param}`: {message}")]
+    InvalidQuery { param: String, message: String },
     #[error("request body exceeds the {limit}-byte limit")]
     PayloadTooLarge { limit: usize },
     #[error("missing or invalid API key (send `Authorization: Bearer <key>`)")]
@@ -79,6 +82,7 @@ impl ApiError {
             }
             ApiError::Request(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
             ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::InvalidQuery { .. } => (StatusCode::BAD_REQUEST, "invalid_query"),
             ApiError::PayloadTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
             }
@@ -254,6 +258,7 @@ impl From<arbiter_transactions::TxError> for ApiError {
                 refused(StatusCode::CONFLICT, "refund_exceeds_capture", &e)
             }
             TxError::AlreadyApplied { .. } => refused(StatusCode::CONFLICT, "already_applied", &e),
+            TxError::RefundInFlight { .. } => refused(StatusCode::CONFLICT, "refund_in_flight", &e),
             TxError::CurrencyMismatch { .. } => {
                 refused(StatusCode::UNPROCESSABLE_ENTITY, "currency_mismatch", &e)
             }
@@ -269,6 +274,18 @@ impl From<arbiter_transactions::TxError> for ApiError {
 }
 
 impl ApiError {
+    /// A refusal of a read whose inputs are query parameters: an invalid field is a 400 naming
+    /// the parameter (`invalid_query`); anything else maps as usual.
+    pub fn from_query(e: arbiter_transactions::TxError) -> ApiError {
+        match e {
+            arbiter_transactions::TxError::Invalid { field, reason } => ApiError::InvalidQuery {
+                param: field,
+                message: reason,
+            },
+            other => other.into(),
+        }
+    }
+
     /// A channel callback refused before anything was read or applied: a bad or stale
     /// signature (`invalid_signature`) or a verified body that is not an event we know
     /// (`malformed_event`). Both 400, so the channel knows this delivery will never apply.

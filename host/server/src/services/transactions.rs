@@ -16,6 +16,7 @@ use arbiter_transactions::catalogue::{Product, SkuView};
 use arbiter_transactions::ids::Sku;
 use arbiter_transactions::ledger::Account;
 use arbiter_transactions::orders::OrderService;
+use arbiter_transactions::outbox::{self, EventPage};
 use arbiter_transactions::payments::PaymentService;
 use arbiter_transactions::store::TransactionStore;
 
@@ -78,5 +79,15 @@ impl TransactionServices {
             return Err(TxError::invalid("name", "must be 1 to 128 characters"));
         }
         self.store.balance(account).await
+    }
+
+    /// A page of the outbox feed: events after `after`, at most `limit` (see
+    /// [`arbiter_transactions::outbox::page`]).
+    pub async fn events(
+        &self,
+        after: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<EventPage, TxError> {
+        outbox::page(self.store.as_ref(), after, limit).await
     }
 }

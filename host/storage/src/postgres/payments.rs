@@ -3,7 +3,7 @@
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::ids::{
-    ChannelPaymentId, ChannelRefundId, IdempotencyKey, PaymentId, RefundId,
+    ChannelPaymentId, ChannelRefundId, IdempotencyKey, OrderId, PaymentId, RefundId,
 };
 use arbiter_transactions::payment::{
     CallbackRecord, NewPayment, NewRefund, Payment, PaymentCreate, Refund,
@@ -86,6 +86,21 @@ impl PaymentStore for PgStore {
     async fn payment_by_key(&self, key: &IdempotencyKey) -> Result<Option<Payment>, TxError> {
         let mut conn = self.pool.acquire().await.map_err(db)?;
         payment_where(&mut conn, "idempotency_key", key.as_str()).await
+    }
+
+    async fn payments_of(&self, order: &OrderId) -> Result<Vec<Payment>, TxError> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at, id"
+        );
+        let rows: Vec<PaymentRow<Time>> = sqlx::query_as(&sql)
+            .bind(order.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(PaymentRow::into_payment)
+            .collect::<Result<_, _>>()?)
     }
 
     async fn payment_by_channel_id(

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 #[path = "../support/backends.rs"]
-mod backends;
+pub mod backends;
 
 pub struct TxDb {
     pub name: &'static str,

@@ -1,0 +1,84 @@
+//! The outbox feed on PostgreSQL. Outbox ids come from a sequence, and several transactions
+//! take ids at once: id 11 can commit (and be read) while id 10's transaction is still open, so
+//! a feed of `id > after` would pass 10 for good. Instead (migration `0005_outbox_feed.sql`)
+//! each row records the transaction that wrote it (`txid`), and the feed
+//!
+//! - hands out only rows whose transaction is below the reading snapshot's `xmin`: every
+//!   transaction below it has finished, and every transaction that can still commit (running
+//!   now, or starting later) has a txid at or above it, so the rows handed out are final;
+//! - orders them by `(txid, id)` and pages from the `(txid, id)` of the consumer's last event:
+//!   any row that commits later has a larger txid than every row already handed out, so it
+//!   lands ahead of the consumer, never behind.
+//!
+//! The order is the order in which the writing transactions took their ids, rows of one
+//! transaction in id order. A step decided from another step's committed effect writes in a
+//! later transaction, so it always comes later (an order's `order.paid` before its
+//! `order.fulfilling`). The price: an event is visible in the feed only once every transaction
+//! older than its own has finished — usually milliseconds; a long transaction on the server
+//! delays the feed (never reorders or drops it).
+
+use arbiter_transactions::TxError;
+use arbiter_transactions::outbox::OutboxEvent;
+use arbiter_transactions::store::OutboxStore;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::PgStore;
+use crate::columns::from_json;
+use crate::transaction_rows::db;
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: i64,
+    topic: String,
+    payload: String,
+    created_at: DateTime<Utc>,
+}
+
+/// Committed rows, below the running transactions' horizon, in feed order.
+const FROM_START: &str = "SELECT id, topic, payload, created_at FROM outbox \
+     WHERE txid < pg_snapshot_xmin(pg_current_snapshot()) \
+     ORDER BY txid, id LIMIT $1";
+
+/// The same, after the row with id `$2`.
+const AFTER: &str = "SELECT o.id, o.topic, o.payload, o.created_at FROM outbox o \
+     WHERE o.txid < pg_snapshot_xmin(pg_current_snapshot()) \
+     AND (o.txid, o.id) > (SELECT c.txid, c.id FROM outbox c WHERE c.id = $2) \
+     ORDER BY o.txid, o.id LIMIT $1";
+
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn events_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Option<Vec<OutboxEvent>>, TxError> {
+        if after > 0 {
+            let known: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1)")
+                    .bind(after)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db)?;
+            if !known {
+                return Ok(None);
+            }
+        }
+        let query =
+            sqlx::query_as(if after > 0 { AFTER } else { FROM_START }).bind(i64::from(limit));
+        let query = if after > 0 { query.bind(after) } else { query };
+        let rows: Vec<OutboxRow> = query.fetch_all(&self.pool).await.map_err(db)?;
+        let events = rows
+            .into_iter()
+            .map(|r| {
+                Ok(OutboxEvent {
+                    id: r.id,
+                    topic: r.topic,
+                    payload: from_json(&r.payload, "outbox payload")?,
+                    created_at: r.created_at,
+                })
+            })
+            .collect::<Result<_, arbiter_engine::store::StoreError>>()?;
+        Ok(Some(events))
+    }
+}

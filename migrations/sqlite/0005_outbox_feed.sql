@@ -1,0 +1,7 @@
+-- The outbox as a pull feed (`GET /v1/events`), SQLite: nothing to add.
+-- An applied migration is never edited: add a new file instead.
+--
+-- SQLite has one writer, and every outbox row is written inside that writer's transaction, so
+-- ids are taken and committed in the same order: a feed in id order never passes a row that
+-- commits later. PostgreSQL needs a transaction id per row for the same promise (its file of
+-- this name); this file keeps the two folders' names the same.

@@ -1,0 +1,172 @@
+//! The outbox feed over HTTP: a consumer paging `GET /v1/events` by `next_after` while orders
+//! are paid and fulfilled concurrently sees each event once, each order's in the order its
+//! steps happened; bad parameters are 400s naming the parameter.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::server::TxServer;
+use super::server::config;
+use crate::harness::backends;
+
+/// What one order leaves in the feed, in order.
+const ORDER_TOPICS: [&str; 6] = [
+    "order.pending_payment",
+    "payment.succeeded",
+    "order.paid",
+    "order.fulfilling",
+    "order.fulfilled",
+    "order.done",
+];
+
+/// Pages from `after` with `limit` until `want` events are seen (an event shows once its
+/// change has committed, and on PostgreSQL once older transactions on the server have ended).
+async fn consume(s: &TxServer, mut after: i64, limit: u32, want: usize) -> (Vec<Value>, i64) {
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    while seen.len() < want && started.elapsed() < Duration::from_secs(60) {
+        let page = s
+            .get(&format!("/v1/events?after={after}&limit={limit}"))
+            .await;
+        let events = page["events"].as_array().expect("events").clone();
+        assert!(events.len() <= limit as usize);
+        let next = page["next_after"].as_i64().expect("next_after");
+        match events.last() {
+            Some(last) => assert_eq!(last["id"].as_i64(), Some(next)),
+            None => {
+                assert_eq!(next, after, "an empty page keeps the position");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        after = next;
+        seen.extend(events);
+    }
+    (seen, after)
+}
+
+/// Pays and fulfils one order of `sku` for `user`; returns its id.
+async fn order_to_done(s: &TxServer, key: &str, user: &str, sku: &str) -> String {
+    let (order, _) = s.paid_order(key, user, sku, 1).await;
+    let id = order["id"].as_str().expect("id").to_owned();
+    for status in ["FULFILLING", "FULFILLED", "DONE"] {
+        let a = s
+            .call(
+                Method::POST,
+                &format!("/v1/orders/{id}/fulfilment"),
+                &s.admin,
+                None,
+                Some(&json!({ "status": status })),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_sees_every_event_once_and_each_order_in_order() {
+    for backend in backends() {
+        let s = TxServer::start(&backend, config()).await;
+        let key = s.checkout_key().await;
+        s.sku("BOX-1", "4.00", 100).await;
+        let empty = s.get("/v1/events").await;
+        assert_eq!(empty, json!({"events": [], "next_after": 0}));
+
+        const ORDERS: usize = 4;
+        let want = ORDERS * ORDER_TOPICS.len();
+        // Four orders paid and fulfilled at once while the consumer pages.
+        let (a, b, c, d, (seen, _)) = tokio::join!(
+            order_to_done(&s, &key, "u-a", "BOX-1"),
+            order_to_done(&s, &key, "u-b", "BOX-1"),
+            order_to_done(&s, &key, "u-c", "BOX-1"),
+            order_to_done(&s, &key, "u-d", "BOX-1"),
+            consume(&s, 0, 4, want),
+        );
+        let ids = [a, b, c, d];
+        assert_eq!(seen.len(), want, "every event, once: {seen:#?}");
+        let mut unique: Vec<i64> = seen.iter().filter_map(|e| e["id"].as_i64()).collect();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), want, "no event twice");
+
+        let mut per_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for e in &seen {
+            assert!(e["created_at"].is_string(), "{e}");
+            let order = e["payload"]["order_id"].as_str().expect("order_id");
+            per_order
+                .entry(order.to_owned())
+                .or_default()
+                .push(e["topic"].as_str().expect("topic").to_owned());
+        }
+        assert_eq!(per_order.len(), ORDERS);
+        for id in &ids {
+            assert_eq!(per_order[id], ORDER_TOPICS, "order {id}'s events in order");
+        }
+
+        // Nothing more, and a page from the middle repeats nothing before it.
+        let last = seen[want - 1]["id"].as_i64().expect("id");
+        assert_eq!(
+            s.get(&format!("/v1/events?after={last}")).await["events"],
+            json!([])
+        );
+        let middle = seen[9]["id"].as_i64().expect("id");
+        let rest = s
+            .get(&format!("/v1/events?after={middle}&limit=1000"))
+            .await;
+        assert_eq!(rest["events"].as_array().expect("events")[..], seen[10..]);
+        s.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_parameters_are_400s_naming_the_parameter() {
+    for backend in backends() {
+        let s = TxServer::start(&backend, config()).await;
+        let key = s.checkout_key().await;
+        for (query, param) in [
+            ("after=abc", "after"),
+            ("after=-1", "after"),
+            ("after=1.5", "after"),
+            ("after=999999", "after"),
+            ("limit=0", "limit"),
+            ("limit=1001", "limit"),
+            ("limit=ten", "limit"),
+            ("limit=-5", "limit"),
+            ("limt=5", "limt"),
+            ("limit=5&limit=6", "limit"),
+        ] {
+            let a = s
+                .call(
+                    Method::GET,
+                    &format!("/v1/events?{query}"),
+                    &s.admin,
+                    None,
+                    None,
+                )
+                .await;
+            assert_eq!(a.status, 400, "{query}: {}", a.body);
+            assert_eq!(a.body["code"], "invalid_query", "{query}: {}", a.body);
+            let detail = a.body["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(&format!("`{param}`")), "{query}: {detail}");
+        }
+        let a = s
+            .call(
+                Method::GET,
+                "/v1/events?limit=1000&after=0",
+                &s.admin,
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let a = s.call(Method::GET, "/v1/events", &key, None, None).await;
+        assert_eq!(
+            (a.status, a.body["code"].as_str()),
+            (403, Some("forbidden"))
+        );
+        s.finish().await;
+    }
+}
