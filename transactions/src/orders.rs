@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use arbiter_engine::Checkpoint;
 use arbiter_engine::clock::Clock;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use crate::catalogue::{DEFAULT_RESERVATION_TTL, NewReservation};
 use crate::change::{Change, DueDone, OrderStep, OutboxMessage, ReservationEffect};
@@ -108,9 +108,8 @@ impl OrderService {
             return Err(TxError::invalid("user", "must not be empty"));
         }
         let body_hash = request.body_hash();
-        if let Some(existing) = self.store.order_by_key(&key).await? {
-            return same_request(existing, &body_hash, &key);
-        }
+        // A used key is found by `create_order` itself, before it reserves anything (one read
+        // fewer on the hot path than asking first).
         let now = self.clock.now();
         let reservation = NewReservation::new(
             ReservationId::generate(),
@@ -171,18 +170,24 @@ impl OrderService {
             id: order.id.clone(),
             transition: order.status.to(to)?,
             reservation: effect,
-            risk: Some(record),
+            risk: Some(record.clone()),
             challenge_required,
             note,
         };
         let done = (to == OrderStatus::Rejected).then(|| expiry_done(&order.id));
-        match self
-            .store
-            .apply(&order_change(step, done, self.clock.now()))
-            .await
-        {
+        // Stores keep microseconds: the order answered below equals the one a read returns.
+        let at = self.clock.now().trunc_subsecs(6);
+        match self.store.apply(&order_change(step, done, at)).await {
+            // The compare-and-set held, so the stored order is this one: no read needed.
+            Ok(()) => Ok(Order {
+                status: to,
+                challenge_required,
+                risk: Some(record),
+                updated_at: at,
+                ..order
+            }),
             // The expiry job got there first (a risk host slower than the TTL): report what is.
-            Ok(()) | Err(TxError::StatusChanged { .. }) => self.load(&order.id).await,
+            Err(TxError::StatusChanged { .. }) => self.load(&order.id).await,
             Err(e) => Err(e),
         }
     }

@@ -89,6 +89,7 @@ mod stories {
         );
         assert_eq!(stock(&*store, &a).await.reserved, 3);
         let view = orders.get(&order.id).await.expect("get");
+        assert_eq!(view.order, order, "create answers exactly what is stored");
         let path: Vec<_> = view.history.iter().map(|h| h.to.as_str()).collect();
         assert_eq!(path, ["CREATING", "PENDING_PAYMENT"]);
         assert!(matches!(
@@ -170,6 +171,7 @@ mod stories {
             .await
             .expect("r");
         assert_eq!(rejected.status, OrderStatus::Rejected);
+        assert_eq!(open.get(&rejected.id).await.expect("get").order, rejected);
         assert_eq!(stock(&*store, &a).await.reserved, 0, "released on reject");
         let challenged = open
             .create(
@@ -180,11 +182,19 @@ mod stories {
             .expect("c");
         assert_eq!(challenged.status, OrderStatus::PendingPayment);
         assert!(challenged.challenge_required);
+        assert_eq!(
+            open.get(&challenged.id).await.expect("get").order,
+            challenged
+        );
         let failed_open = open
             .create(IdempotencyKey::from("t1"), request("timeout", &[(&a, 1)]))
             .await
             .expect("t1");
         assert_eq!(failed_open.status, OrderStatus::PendingPayment);
+        assert_eq!(
+            open.get(&failed_open.id).await.expect("get").order,
+            failed_open
+        );
         let risk = failed_open.risk.expect("recorded");
         assert_eq!(
             (risk.fail_mode, risk.decision_id),
@@ -196,6 +206,10 @@ mod stories {
             .await
             .expect("t2");
         assert_eq!(failed_closed.status, OrderStatus::Rejected);
+        assert_eq!(
+            closed.get(&failed_closed.id).await.expect("get").order,
+            failed_closed
+        );
         assert_eq!(
             failed_closed.risk.and_then(|r| r.fail_mode),
             Some(RiskFailMode::Closed)

@@ -36,7 +36,10 @@ async fn apply_in(conn: &mut PgConnection, change: &Change) -> Result<(), TxErro
     // decided from. Each status UPDATE locks its row; a concurrent change waits and then
     // re-checks `status = <from>` against the committed row (READ COMMITTED), matching
     // nothing if the status moved. Rows are locked in one order (event, order, payment,
-    // refund, SKUs by name, balances by account) so two changes cannot deadlock.
+    // refund, SKUs by name, balances by account) so two single changes cannot deadlock. A
+    // batch keeps the locks of its earlier writes, so the batches of two replicas can:
+    // PostgreSQL then fails one statement (40P01), whose write rolls back to its savepoint
+    // and answers 503 (retry with the same key); the rest of its batch commits.
     let at = change.at;
     if let Some(event) = &change.event {
         // INVARIANT: an event id is applied once. A second INSERT of the same key waits
