@@ -1,7 +1,8 @@
 //! [`Change`]: everything one domain step writes, which a store applies in ONE database
 //! transaction or not at all — the status compare-and-sets, the stock effect, the ledger
 //! journal, the outbox messages, the applied-event mark and the due-queue completion. Domain
-//! code decides the change; the store only checks that nothing moved meanwhile.
+//! code decides the change; the store only checks that nothing moved meanwhile — the statuses
+//! it compare-and-sets, and the refund counts it guards ([`RefundCountGuard`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,23 @@ pub struct DueDone {
     pub key: String,
 }
 
+/// A payment's refunds as the domain read them, checked again inside the change's transaction:
+/// the change applies only while the payment still has exactly `count` refunds, and is
+/// otherwise refused as [`TxError::RefundsChanged`](crate::TxError::RefundsChanged) with
+/// nothing written.
+///
+/// Why a count is enough: refunds are never deleted, and the step that guards them (the
+/// revenue of `FULFILLED`) refuses to decide while any of them is in flight, so every refund it
+/// read was terminal and can no longer change. An unchanged count therefore means an unchanged
+/// set — no refund requested, and so none paid, since the read. The stores serialise the check
+/// with refund creation (the payment row's lock on PostgreSQL, the single writer on SQLite).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundCountGuard {
+    pub payment_id: PaymentId,
+    /// How many refunds of the payment (of any status) the decision was made from.
+    pub count: u64,
+}
+
 /// One atomic step. Every part is optional; an empty change is a no-op.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Change {
@@ -88,6 +106,10 @@ pub struct Change {
     /// A refund to store in `REQUESTED`, refused with `RefundExceedsCaptured` when it and the
     /// payment's other refunds (all but failed ones) would exceed the captured amount.
     pub new_refund: Option<NewRefund>,
+    /// Payments whose refunds must be exactly as many as the decision read, each checked under
+    /// the payment row's lock after the order step (see [`RefundCountGuard`]). One per payment
+    /// the decision earned from; empty for every change that does not depend on refunds.
+    pub refund_counts: Vec<RefundCountGuard>,
     pub journal: Option<Journal>,
     pub outbox: Vec<OutboxMessage>,
     pub due_done: Option<DueDone>,

@@ -20,6 +20,14 @@ pub enum TxError {
         expected: String,
         actual: String,
     },
+    /// A payment gained refunds after the domain read them for a decision that depends on them
+    /// (the revenue of `FULFILLED`): decide again from what is stored now. Nothing was written.
+    #[error("payment `{payment}` has {actual} refunds, the decision read {expected}")]
+    RefundsChanged {
+        payment: String,
+        expected: u64,
+        actual: u64,
+    },
     #[error("{entity} `{id}` not found")]
     NotFound { entity: &'static str, id: String },
     #[error("sku `{sku}` has {available} available, {wanted} wanted")]

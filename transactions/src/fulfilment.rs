@@ -19,12 +19,22 @@
 //! refund settles, and its refunds are always paid from `customer_funds`. Whether a payment is
 //! stray is fixed in the transaction that captures it, so no later step can see it change.
 //!
+//! The read-to-commit window. `FULFILLED` decides from refunds read before its change commits;
+//! a refund requested (and settled by the channel) in between would be paid from
+//! `customer_funds` although revenue counted it. So the change carries, for every payment it
+//! earns from, the number of refunds it read ([`refund_guards`]); the store refuses it if that
+//! number moved, and the service decides again — now seeing the new refund in flight. The other
+//! order of events needs nothing: a refund that succeeds while `FULFILLED` commits was read by
+//! it (in flight: refused; terminal: it cannot succeed again) or created after the read (the
+//! guard refuses) — unless it was created after `FULFILLED` committed, and then its webhook,
+//! which comes after the refund is stored, reads the order as `FULFILLED` (paid from revenue).
+//!
 //! [`OrderService::fulfil`]: crate::orders::OrderService::fulfil
 
 use arbiter_engine::money::Money;
 use chrono::{DateTime, Utc};
 
-use crate::change::{Change, OrderStep, OutboxMessage, ReservationEffect};
+use crate::change::{Change, OrderStep, OutboxMessage, RefundCountGuard, ReservationEffect};
 use crate::error::TxError;
 use crate::ledger::{Account, Entry, Journal};
 use crate::order::Order;
@@ -54,6 +64,11 @@ impl Settlement {
     pub fn is_stray(&self) -> bool {
         let key = auto_refund_key(&self.payment.id);
         self.refunds.iter().any(|r| r.idempotency_key == key)
+    }
+
+    /// Whether `FULFILLED` earns from this payment: it succeeded and paid the order.
+    pub fn earns(&self) -> bool {
+        self.payment.status == PaymentStatus::Succeeded && !self.is_stray()
     }
 }
 
@@ -102,10 +117,13 @@ pub fn decide(
         return Ok(Fulfilment::Already);
     }
     let transition = order.status.to(to)?;
-    let journal = if to == OrderStatus::Fulfilled {
-        revenue_journal(order, settlements, at)?
+    let (journal, refund_counts) = if to == OrderStatus::Fulfilled {
+        (
+            revenue_journal(order, settlements, at)?,
+            refund_guards(settlements),
+        )
     } else {
-        None
+        (None, Vec::new())
     };
     let message = OutboxMessage {
         topic: format!("order.{}", to.as_str().to_ascii_lowercase()),
@@ -121,6 +139,7 @@ pub fn decide(
             note: "fulfilment".into(),
         }),
         journal,
+        refund_counts,
         outbox: vec![message],
         at,
         ..Change::default()
@@ -139,7 +158,7 @@ pub fn revenue_journal(
     let currency = order.total.currency;
     let mut net = Money::zero(currency);
     for settled in settlements {
-        if settled.payment.status != PaymentStatus::Succeeded || settled.is_stray() {
+        if !settled.earns() {
             continue;
         }
         net = add(&net, &settled.payment.amount, "captured amount")?;
@@ -178,6 +197,20 @@ pub fn revenue_journal(
         at,
     )
     .map(Some)
+}
+
+/// The guards that keep `FULFILLED`'s revenue true until it commits: for every payment it earns
+/// from, the number of refunds read. Stray payments need none: their refunds are always paid
+/// from `customer_funds`, whatever the order's status.
+pub fn refund_guards(settlements: &[Settlement]) -> Vec<RefundCountGuard> {
+    settlements
+        .iter()
+        .filter(|s| s.earns())
+        .map(|s| RefundCountGuard {
+            payment_id: s.payment.id.clone(),
+            count: u64::try_from(s.refunds.len()).unwrap_or(u64::MAX),
+        })
+        .collect()
 }
 
 fn add(sum: &Money, amount: &Money, what: &str) -> Result<Money, TxError> {

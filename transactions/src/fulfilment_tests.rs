@@ -393,3 +393,6 @@ proptest! {
         prop_assert_eq!(sums.get("channel_clearing:card").copied().unwrap_or(0), left);
     }
 }
+
+#[path = "fulfilment_guard_tests.rs"]
+mod guard;

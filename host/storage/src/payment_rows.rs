@@ -3,6 +3,7 @@
 
 use arbiter_engine::store::StoreError;
 use arbiter_transactions::TxError;
+use arbiter_transactions::change::RefundCountGuard;
 use arbiter_transactions::ids::{
     ChannelPaymentId, ChannelRefundId, IdempotencyKey, OrderId, PaymentId, RefundId,
 };
@@ -118,6 +119,20 @@ pub(crate) fn check_refund(
         return Err(TxError::RefundExceedsCaptured {
             requested: format!("{} {}", refund.amount.amount, refund.amount.currency.code()),
             remaining: format!("{} {}", remaining.amount, remaining.currency.code()),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a change whose guarded payment no longer has the `count` refunds it was decided
+/// from (`RefundsChanged`).
+pub(crate) fn refund_count_held(guard: &RefundCountGuard, count: i64) -> Result<(), TxError> {
+    let actual = u64::try_from(count).unwrap_or_default();
+    if actual != guard.count {
+        return Err(TxError::RefundsChanged {
+            payment: guard.payment_id.0.clone(),
+            expected: guard.count,
+            actual,
         });
     }
     Ok(())

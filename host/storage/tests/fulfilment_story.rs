@@ -1,151 +1,70 @@
 //! Fulfilment over real storage (SQLite; PostgreSQL when `DATABASE_URL` is set): a paid order
 //! goes `FULFILLING → FULFILLED → DONE`, `FULFILLED` posts the revenue net of succeeded refunds
-//! once (also when asked for ten times at once), a refund after fulfilment reverses revenue,
-//! and the ledger stays sound throughout.
+//! once (also when asked for ten times at once), a refund after fulfilment reverses revenue, a
+//! refund that appears between `FULFILLED`'s read and its commit refuses the stale step, and the
+//! ledger stays sound throughout.
 
 mod tx_support;
+#[path = "fulfilment_story/world.rs"]
+mod world;
 
 use std::sync::Arc;
 
 use arbiter_engine::clock::Clock;
-use arbiter_engine::money::Money;
 use arbiter_transactions::TxError;
-use arbiter_transactions::card::CardChannel;
 use arbiter_transactions::catalogue::Line;
-use arbiter_transactions::ids::IdempotencyKey;
+use arbiter_transactions::change::Change;
+use arbiter_transactions::fulfilment::{Fulfilment, Settlement, decide};
+use arbiter_transactions::ids::{IdempotencyKey, OrderId};
 use arbiter_transactions::ledger::Account;
-use arbiter_transactions::order::{Order, OrderRequest};
-use arbiter_transactions::orders::{OrderConfig, OrderService};
-use arbiter_transactions::payment::{CARD, Payment, Refund, Verdict};
-use arbiter_transactions::payments::{PaymentConfig, PaymentService};
+use arbiter_transactions::order::OrderRequest;
+use arbiter_transactions::payment::CARD;
 use arbiter_transactions::status::OrderStatus;
 use arbiter_transactions::store::TransactionStore;
-use tx_support::{ScriptedRisk, TestClock, stocked, usd};
+use tx_support::{stocked, usd};
+use world::{World, world};
 
 on_every_tx_backend!(a_paid_order_is_fulfilled_and_earns_its_capture_less_refunds);
 on_every_tx_backend!(ten_concurrent_requests_for_one_step_post_one_journal);
 on_every_tx_backend!(a_refund_after_fulfilment_reverses_revenue);
 on_every_tx_backend!(a_capture_after_fulfilment_is_held_and_refunded_not_earned);
+on_every_tx_backend!(a_refund_paid_inside_fulfilleds_window_refuses_the_stale_step);
+on_every_tx_backend!(a_refund_requested_inside_fulfilleds_window_holds_the_retry_back);
 
-const SECRET: &[u8] = b"whsec_fulfilment";
-
-struct World {
-    store: Arc<dyn TransactionStore>,
-    clock: Arc<TestClock>,
-    orders: OrderService,
-    payments: PaymentService,
-    card: CardChannel,
-}
-
-fn world(store: &Arc<dyn TransactionStore>) -> World {
-    let clock = TestClock::new();
-    let risk = Arc::new(ScriptedRisk);
-    World {
-        store: Arc::clone(store),
-        orders: OrderService::new(
-            Arc::clone(store),
-            risk.clone(),
-            clock.clone(),
-            OrderConfig::default(),
-        ),
-        payments: PaymentService::new(
-            Arc::clone(store),
-            risk,
-            clock.clone(),
-            PaymentConfig::new(SECRET.to_vec()),
-        ),
-        card: CardChannel::new(SECRET.to_vec()),
-        clock,
+/// What `OrderService::fulfil` decides for `FULFILLED` from what is stored now — the read half
+/// of the step, so a story can act between it and the apply.
+async fn read_and_decide_fulfilled(w: &World, order: &OrderId) -> Change {
+    let order = w.store.order(order).await.expect("read").expect("order");
+    let mut settlements = Vec::new();
+    for payment in w.store.payments_of(&order.id).await.expect("payments") {
+        let refunds = w.store.refunds_of(&payment.id).await.expect("refunds");
+        settlements.push(Settlement { payment, refunds });
+    }
+    match decide(&order, OrderStatus::Fulfilled, &settlements, w.clock.now()).expect("decide") {
+        Fulfilment::Step(change) => *change,
+        Fulfilment::Already => panic!("the order is already FULFILLED"),
     }
 }
 
-impl World {
-    /// A paid order of one unit of a fresh SKU priced `price` cents.
-    async fn paid_order(&self, sku: &str, price: i64) -> (Order, Payment) {
-        let (order, payment) = self.unpaid_order(sku, price).await;
-        self.capture(&payment).await;
-        (order, payment)
-    }
-
-    /// The channel reports `payment` succeeded.
-    async fn capture(&self, payment: &Payment) {
-        let event = self.card.payment_event(payment, true, self.clock.now());
-        let reply = self
-            .payments
-            .handle_card_webhook(Some(&event.signature), &event.body)
-            .await
-            .expect("webhook");
-        assert_eq!(reply.verdict, Verdict::Applied);
-    }
-
-    /// An order awaiting payment, with a payment at the channel.
-    async fn unpaid_order(&self, sku: &str, price: i64) -> (Order, Payment) {
-        let sku = stocked(&*self.store, sku, price, 10).await;
-        let request = OrderRequest {
-            items: vec![Line { sku, quantity: 1 }],
-            user: "buyer".into(),
-            device: None,
-            ip: None,
-            shipping: None,
-            payment_method: Some(CARD.into()),
-        };
-        let order = self
-            .orders
-            .create(IdempotencyKey::generate(), request)
-            .await
-            .expect("order");
-        let payment = self
-            .payments
-            .start(&order.id, IdempotencyKey::generate(), CARD)
-            .await
-            .expect("payment");
-        (order, payment)
-    }
-
-    /// A refund of `minor` cents, settled by the channel as `succeeds` says.
-    async fn refund(&self, payment: &Payment, minor: i64, succeeds: bool) -> Refund {
-        let refund = self
-            .payments
-            .request_refund(
-                &payment.id,
-                IdempotencyKey::generate(),
-                usd(minor),
-                "return",
-            )
-            .await
-            .expect("refund");
-        self.settle(&refund, payment, succeeds).await;
-        refund
-    }
-
-    async fn settle(&self, refund: &Refund, payment: &Payment, succeeds: bool) {
-        let event = self
-            .card
-            .refund_event(refund, payment, succeeds, self.clock.now());
-        let reply = self
-            .payments
-            .handle_card_webhook(Some(&event.signature), &event.body)
-            .await
-            .expect("webhook");
-        assert_eq!(reply.verdict, Verdict::Applied);
-    }
-
-    async fn balance(&self, account: Account) -> Vec<Money> {
-        self.store.balance(&account).await.expect("balance")
-    }
-
-    async fn revenue_journals(&self) -> usize {
-        let journals = self.store.journals().await.expect("journals");
-        journals
-            .iter()
-            .filter(|j| j.kind() == "order.fulfilled")
-            .count()
-    }
-
-    async fn assert_ledger_sound(&self) {
-        let report = self.store.check_ledger().await.expect("check");
-        assert!(report.is_sound(), "{report:?}");
-    }
+/// What a refused step must have left alone: the order's status and history, the journals and
+/// every balance.
+async fn snapshot(w: &World, order: &OrderId) -> impl PartialEq + std::fmt::Debug {
+    let view = w.orders.get(order).await.expect("view");
+    let journals: Vec<String> = w
+        .store
+        .journals()
+        .await
+        .expect("journals")
+        .iter()
+        .map(|j| j.id().as_str().to_owned())
+        .collect();
+    let balances = w.store.balances().await.expect("balances");
+    (
+        view.order.status,
+        view.history,
+        journals,
+        format!("{balances:?}"),
+    )
 }
 
 mod stories {
@@ -354,6 +273,110 @@ mod stories {
         assert_eq!(
             w.balance(Account::channel_clearing(CARD)).await,
             vec![usd(20_000)]
+        );
+        w.assert_ledger_sound().await;
+    }
+
+    pub async fn a_refund_paid_inside_fulfilleds_window_refuses_the_stale_step(
+        store: Arc<dyn TransactionStore>,
+    ) {
+        let w = world(&store);
+        let (order, payment) = w.paid_order("RUG", 10_000).await;
+        w.refund(&payment, 1_000, true).await;
+        w.orders
+            .fulfil(&order.id, OrderStatus::Fulfilling)
+            .await
+            .expect("fulfilling");
+
+        // FULFILLED reads one settled refund and decides to earn 90.00…
+        let stale = read_and_decide_fulfilled(&w, &order.id).await;
+        // …then, before it commits, a refund is requested and the channel pays it. The order
+        // is still FULFILLING, so it is paid from what is held for the customer.
+        w.refund(&payment, 3_000, true).await;
+        assert_eq!(
+            w.balance(Account::customer_funds()).await,
+            vec![usd(-6_000)]
+        );
+        let before = snapshot(&w, &order.id).await;
+
+        let refused = w.store.apply(&stale).await;
+        assert!(
+            matches!(
+                &refused,
+                Err(TxError::RefundsChanged { payment: p, expected: 1, actual: 2 })
+                    if *p == payment.id.0
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(snapshot(&w, &order.id).await, before, "nothing written");
+        assert_eq!(w.revenue_journals().await, 0);
+
+        // The service decides again from what is stored now: revenue net of both refunds.
+        let view = w
+            .orders
+            .fulfil(&order.id, OrderStatus::Fulfilled)
+            .await
+            .expect("fulfilled");
+        assert_eq!(view.order.status, OrderStatus::Fulfilled);
+        assert_eq!(w.balance(Account::revenue()).await, vec![usd(-6_000)]);
+        assert_eq!(w.balance(Account::customer_funds()).await, vec![usd(0)]);
+        assert_eq!(
+            w.balance(Account::channel_clearing(CARD)).await,
+            vec![usd(6_000)]
+        );
+        assert_eq!(w.revenue_journals().await, 1);
+        w.assert_ledger_sound().await;
+    }
+
+    pub async fn a_refund_requested_inside_fulfilleds_window_holds_the_retry_back(
+        store: Arc<dyn TransactionStore>,
+    ) {
+        let w = world(&store);
+        let (order, payment) = w.paid_order("VASE", 5_000).await;
+        w.orders
+            .fulfil(&order.id, OrderStatus::Fulfilling)
+            .await
+            .expect("fulfilling");
+
+        let stale = read_and_decide_fulfilled(&w, &order.id).await;
+        let late = w
+            .payments
+            .request_refund(&payment.id, IdempotencyKey::generate(), usd(2_000), "late")
+            .await
+            .expect("refund");
+        let before = snapshot(&w, &order.id).await;
+        let refused = w.store.apply(&stale).await;
+        assert!(
+            matches!(
+                &refused,
+                Err(TxError::RefundsChanged {
+                    expected: 0,
+                    actual: 1,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(snapshot(&w, &order.id).await, before, "nothing written");
+
+        // The retry sees the refund at the channel and waits for it.
+        let held = w.orders.fulfil(&order.id, OrderStatus::Fulfilled).await;
+        assert!(
+            matches!(&held, Err(TxError::RefundInFlight { refund, .. }) if *refund == late.id.0),
+            "{held:?}"
+        );
+        assert_eq!(snapshot(&w, &order.id).await, before, "nothing written");
+
+        w.settle(&late, &payment, true).await;
+        w.orders
+            .fulfil(&order.id, OrderStatus::Fulfilled)
+            .await
+            .expect("fulfilled");
+        assert_eq!(w.balance(Account::revenue()).await, vec![usd(-3_000)]);
+        assert_eq!(w.balance(Account::customer_funds()).await, vec![usd(0)]);
+        assert_eq!(
+            w.balance(Account::channel_clearing(CARD)).await,
+            vec![usd(3_000)]
         );
         w.assert_ledger_sound().await;
     }

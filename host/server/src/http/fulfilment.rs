@@ -55,7 +55,7 @@ pub struct FulfilmentRequest {
         (status = 200, description = "The order with its history (also for a repeated step)", body = OrderResponse),
         (status = 403, description = "Key lacks the `admin` scope"),
         (status = 404, description = "No such order"),
-        (status = 409, description = "Not the next step from the order's status (`illegal_transition`, `status_changed`), or `refund_in_flight` (`FULFILLED` waits for refunds at the channel)"),
+        (status = 409, description = "Not the next step from the order's status (`illegal_transition`, `status_changed`), or `refund_in_flight` (`FULFILLED` waits for refunds at the channel), or `refunds_changed` (refunds kept arriving while `FULFILLED` was decided; retry)"),
         (status = 422, description = "Invalid `status`"),
     ),
     security(("bearer" = ["admin"])))]

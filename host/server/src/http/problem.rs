@@ -247,6 +247,8 @@ impl From<arbiter_transactions::TxError> for ApiError {
             },
             TxError::Transition(_) => refused(StatusCode::CONFLICT, "illegal_transition", &e),
             TxError::StatusChanged { .. } => refused(StatusCode::CONFLICT, "status_changed", &e),
+            // Only left after the service's retries each found refunds still arriving.
+            TxError::RefundsChanged { .. } => refused(StatusCode::CONFLICT, "refunds_changed", &e),
             TxError::OutOfStock { .. } => refused(StatusCode::CONFLICT, "out_of_stock", &e),
             TxError::StockBelowCommitted { .. } => {
                 refused(StatusCode::CONFLICT, "stock_below_committed", &e)

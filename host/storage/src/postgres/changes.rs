@@ -5,7 +5,7 @@
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::catalogue::ReservationStatus;
-use arbiter_transactions::change::{Change, OrderStep, ReservationEffect};
+use arbiter_transactions::change::{Change, OrderStep, RefundCountGuard, ReservationEffect};
 use arbiter_transactions::ledger::Journal;
 use arbiter_transactions::status::{OrderStatus, PaymentStatus, RefundStatus, Status};
 use arbiter_transactions::store::ChangeStore;
@@ -18,6 +18,7 @@ use super::catalogue::finish_in;
 use super::orders::insert_history;
 use super::payments::insert_refund_in;
 use crate::columns::to_json;
+use crate::payment_rows::refund_count_held;
 use crate::transaction_rows::{balance_deltas, db, minor, moved, pg_ts as ts};
 
 #[async_trait]
@@ -63,6 +64,7 @@ async fn apply_in(conn: &mut PgConnection, change: &Change) -> Result<(), TxErro
     if let Some(step) = &change.order {
         apply_order(conn, step, at).await?;
     }
+    check_refund_counts(conn, &change.refund_counts).await?;
     if let Some(step) = &change.payment {
         let (from, to) = (step.transition.from(), step.transition.to());
         move_status(
@@ -113,6 +115,35 @@ async fn apply_in(conn: &mut PgConnection, change: &Change) -> Result<(), TxErro
             .execute(&mut *conn)
             .await
             .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Refuses the change unless each guarded payment still has the refunds it was decided from.
+async fn check_refund_counts(
+    conn: &mut PgConnection,
+    guards: &[RefundCountGuard],
+) -> Result<(), TxError> {
+    // INVARIANT: `FULFILLED` earns from exactly the refunds it read. A refund is inserted only
+    // under its payment row's lock (`insert_refund_in`); taking that lock first makes this
+    // count and a refund's creation take turns, and the count (a fresh READ COMMITTED snapshot
+    // after the lock is granted) sees every refund committed before it. Held to commit, the
+    // lock keeps new refunds out until revenue is posted. Payments in id order, after the order
+    // row: the documented lock order.
+    let mut guards: Vec<&RefundCountGuard> = guards.iter().collect();
+    guards.sort_by(|a, b| a.payment_id.as_str().cmp(b.payment_id.as_str()));
+    for guard in guards {
+        sqlx::query("SELECT id FROM payments WHERE id = $1 FOR UPDATE")
+            .bind(guard.payment_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refunds WHERE payment_id = $1")
+            .bind(guard.payment_id.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        refund_count_held(guard, count)?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::catalogue::ReservationStatus;
-use arbiter_transactions::change::{Change, OrderStep, ReservationEffect};
+use arbiter_transactions::change::{Change, OrderStep, RefundCountGuard, ReservationEffect};
 use arbiter_transactions::ledger::Journal;
 use arbiter_transactions::status::{OrderStatus, PaymentStatus, RefundStatus, Status};
 use arbiter_transactions::store::ChangeStore;
@@ -18,6 +18,7 @@ use super::catalogue::finish_in;
 use super::orders::insert_history;
 use super::payments::insert_refund_in;
 use crate::columns::to_json;
+use crate::payment_rows::refund_count_held;
 use crate::transaction_rows::{balance_deltas, db, minor, moved, sqlite_ts as ts};
 
 #[async_trait]
@@ -57,6 +58,7 @@ async fn apply_in(conn: &mut SqliteConnection, change: &Change) -> Result<(), Tx
     if let Some(step) = &change.order {
         apply_order(conn, step, at).await?;
     }
+    check_refund_counts(conn, &change.refund_counts).await?;
     if let Some(step) = &change.payment {
         let (from, to) = (step.transition.from(), step.transition.to());
         move_status(
@@ -107,6 +109,25 @@ async fn apply_in(conn: &mut SqliteConnection, change: &Change) -> Result<(), Tx
             .execute(&mut *conn)
             .await
             .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Refuses the change unless each guarded payment still has the refunds it was decided from.
+async fn check_refund_counts(
+    conn: &mut SqliteConnection,
+    guards: &[RefundCountGuard],
+) -> Result<(), TxError> {
+    // INVARIANT: `FULFILLED` earns from exactly the refunds it read. Refunds are inserted only
+    // by a change on this single writer (`insert_refund_in`), so none can appear between this
+    // count and the commit of the batch that holds it.
+    for guard in guards {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refunds WHERE payment_id = $1")
+            .bind(guard.payment_id.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        refund_count_held(guard, count)?;
     }
     Ok(())
 }
