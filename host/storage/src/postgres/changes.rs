@@ -25,7 +25,7 @@ use crate::transaction_rows::{balance_deltas, db, minor, moved, pg_ts as ts};
 impl ChangeStore for PgStore {
     async fn apply(&self, change: &Change) -> Result<(), TxError> {
         let change = change.clone();
-        self.group
+        self.changes
             .run(move |conn| Box::pin(async move { apply_in(conn, &change).await }))
             .await
     }
@@ -38,7 +38,8 @@ async fn apply_in(conn: &mut PgConnection, change: &Change) -> Result<(), TxErro
     // re-checks `status = <from>` against the committed row (READ COMMITTED), matching
     // nothing if the status moved. Rows are locked in one order (event, order, payment,
     // refund, SKUs by name, balances by account) so two single changes cannot deadlock. A
-    // batch keeps the locks of its earlier writes, so the batches of two replicas can:
+    // batch keeps the locks of its earlier writes, so the batches of two writers (creations
+    // and changes) or of two replicas can:
     // PostgreSQL then fails one statement (40P01), whose write rolls back to its savepoint
     // and answers 503 (retry with the same key); the rest of its batch commits.
     let at = change.at;
