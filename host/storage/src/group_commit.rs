@@ -7,8 +7,8 @@
 //! trips — while it holds the hot SKU's row lock on PostgreSQL. One transaction per write made
 //! checkout saturate at 100–200 orders/s. So, as the decision log does for decisions, callers
 //! hand their write to ONE writer task, which takes everything waiting (up to `MAX_BATCH`),
-//! runs each write in its own SAVEPOINT inside one transaction, commits once and then answers
-//! every caller.
+//! runs each write in its own SAVEPOINT inside one transaction (a write alone in its batch
+//! needs none), commits once and then answers every caller.
 //!
 //! Each write stays all-or-nothing on its own: a write that fails (out of stock, a status that
 //! moved) rolls back to its savepoint and answers its error, and the others commit. Nothing is
@@ -25,13 +25,51 @@ use std::time::Instant;
 
 use arbiter_engine::store::StoreError;
 use arbiter_transactions::TxError;
-use sqlx::{Acquire, Database, Pool};
+use sqlx::{Database, Pool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::transaction_rows::db;
 
 /// A future borrowing the batch's connection for `'c`.
 pub(crate) type ConnFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, TxError>> + Send + 'c>>;
+
+/// Runs one of the batch's own statements (savepoints), which may hold several statements
+/// and take no arguments (so they go as one simple query). Implemented per database: the generic
+/// future is not provably `Send` for every lifetime.
+pub(crate) trait BatchStatements: Database {
+    fn batch_statement<'c>(
+        conn: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), TxError>> + Send + 'c>>;
+}
+
+impl BatchStatements for sqlx::Sqlite {
+    fn batch_statement<'c>(
+        conn: &'c mut sqlx::SqliteConnection,
+        sql: &'static str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), TxError>> + Send + 'c>> {
+        Box::pin(async move {
+            sqlx::Executor::execute(conn, sql)
+                .await
+                .map(drop)
+                .map_err(db)
+        })
+    }
+}
+
+impl BatchStatements for sqlx::Postgres {
+    fn batch_statement<'c>(
+        conn: &'c mut sqlx::PgConnection,
+        sql: &'static str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), TxError>> + Send + 'c>> {
+        Box::pin(async move {
+            sqlx::Executor::execute(conn, sql)
+                .await
+                .map(drop)
+                .map_err(db)
+        })
+    }
+}
 
 /// Writes waiting for the writer; one more waits for room (bounded memory, fair order).
 const CAPACITY: usize = 4096;
@@ -59,7 +97,7 @@ impl<DB: Database> Clone for GroupCommit<DB> {
     }
 }
 
-impl<DB: Database> GroupCommit<DB>
+impl<DB: BatchStatements> GroupCommit<DB>
 where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
@@ -155,7 +193,7 @@ impl<T: Send> Ran for Done<T> {
     }
 }
 
-async fn write_loop<DB: Database>(
+async fn write_loop<DB: BatchStatements>(
     pool: Pool<DB>,
     begin: Option<&'static str>,
     mut rx: mpsc::Receiver<Box<dyn Job<DB>>>,
@@ -172,7 +210,7 @@ async fn write_loop<DB: Database>(
 }
 
 /// Runs and answers every job of `jobs`, leaving it empty.
-async fn write_batch<DB: Database>(
+async fn write_batch<DB: BatchStatements>(
     pool: &Pool<DB>,
     begin: Option<&'static str>,
     jobs: &mut Vec<Box<dyn Job<DB>>>,
@@ -190,7 +228,7 @@ async fn write_batch<DB: Database>(
     // Jobs that never ran were dropped with their replies: they answer "not stored".
 }
 
-async fn run_all<DB: Database>(
+async fn run_all<DB: BatchStatements>(
     pool: &Pool<DB>,
     begin: Option<&'static str>,
     jobs: std::vec::Drain<'_, Box<dyn Job<DB>>>,
@@ -204,17 +242,34 @@ where
         None => pool.begin().await,
     }
     .map_err(db)?;
+    // A batch of one needs no savepoint: the transaction is the write. Otherwise one savepoint
+    // name is reused: `ROLLBACK TO` keeps it open for the next write, and after a write that
+    // stays, `RELEASE; SAVEPOINT` opens the next one in a single round trip (every statement is
+    // a round trip, and they are most of what a batch costs).
+    let alone = jobs.len() == 1;
+    let mut open = false;
     for job in jobs {
-        // INVARIANT: a write is all or nothing on its own. Its savepoint is released only when
-        // it succeeded; otherwise everything it did is rolled back before the next one runs.
-        let mut savepoint = (&mut tx).begin().await.map_err(db)?;
-        let done = job.run(&mut *savepoint).await;
+        // INVARIANT: a write is all or nothing on its own. It runs inside a fresh savepoint
+        // and is rolled back to it unless it succeeded, before the next write runs; a write
+        // alone in its batch is rolled back with the whole transaction.
+        if !alone && !open {
+            DB::batch_statement(&mut tx, "SAVEPOINT group_write").await?;
+        }
+        let done = job.run(&mut *tx).await;
         let kept = done.succeeded();
         ran.push(done);
-        if kept {
-            savepoint.commit().await.map_err(db)?;
-        } else {
-            savepoint.rollback().await.map_err(db)?;
+        match (kept, alone) {
+            (true, true) => {}
+            (true, false) => {
+                DB::batch_statement(&mut tx, "RELEASE group_write; SAVEPOINT group_write").await?;
+                open = true;
+            }
+            // Its own error is its answer whatever happens to the (empty) transaction.
+            (false, true) => return tx.rollback().await.map_err(db),
+            (false, false) => {
+                DB::batch_statement(&mut tx, "ROLLBACK TO group_write").await?;
+                open = true;
+            }
         }
     }
     tx.commit().await.map_err(db)
@@ -372,7 +427,7 @@ mod tests {
             );
             assert_eq!(ids(pool.clone()).await, vec![1, 3, 5, 12]);
 
-            // A write alone in its batch that fails leaves nothing either.
+            // A write alone in its batch (no savepoint) that fails leaves nothing either.
             let alone = group.run(insert(table, 13, true)).await;
             assert!(matches!(alone, Err(TxError::Invalid { .. })), "{alone:?}");
             assert_eq!(ids(pool.clone()).await, vec![1, 3, 5, 12]);
