@@ -48,32 +48,30 @@ pub struct TransactionsConfig {
 }
 
 impl Default for TransactionsConfig {
+    /// The flags' defaults, with the secret read from (or generated into) the data directory.
     fn default() -> TransactionsConfig {
-        TransactionsConfig {
-            webhook_secret: None,
-            webhook_url: None,
-            risk_timeout: Duration::from_millis(200),
-            order_fail_mode: RiskFailMode::Open,
-            payment_fail_mode: RiskFailMode::Closed,
-            order_ttl: Duration::from_secs(15 * 60),
-            expiry_interval: Duration::from_secs(1),
-            expiry_sweep_interval: Duration::from_secs(30),
-        }
+        TransactionsConfig::with_secret(&TransactionArgs::default(), None)
     }
 }
 
 impl TransactionsConfig {
     /// The configuration `arbiter serve` was given; the secret from the environment.
     pub fn from_args(args: &TransactionArgs) -> TransactionsConfig {
+        let secret = std::env::var("ARBITER_CARD_WEBHOOK_SECRET")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(String::into_bytes);
+        TransactionsConfig::with_secret(args, secret)
+    }
+
+    /// `args` with `secret` (`None`: the data directory's file).
+    fn with_secret(args: &TransactionArgs, secret: Option<Vec<u8>>) -> TransactionsConfig {
         let fail_mode = |m: FailModeArg| match m {
             FailModeArg::Open => RiskFailMode::Open,
             FailModeArg::Closed => RiskFailMode::Closed,
         };
         TransactionsConfig {
-            webhook_secret: std::env::var("ARBITER_CARD_WEBHOOK_SECRET")
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .map(String::into_bytes),
+            webhook_secret: secret,
             webhook_url: args.card_webhook_url.clone(),
             risk_timeout: Duration::from_millis(args.risk_timeout_ms),
             order_fail_mode: fail_mode(args.order_risk_fail_mode),

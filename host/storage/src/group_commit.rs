@@ -37,39 +37,30 @@ pub(crate) type ConnFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, TxErro
 /// and take no arguments (so they go as one simple query). Implemented per database: the generic
 /// future is not provably `Send` for every lifetime.
 pub(crate) trait BatchStatements: Database {
-    fn batch_statement<'c>(
-        conn: &'c mut Self::Connection,
-        sql: &'static str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), TxError>> + Send + 'c>>;
+    fn batch_statement<'c>(conn: &'c mut Self::Connection, sql: &'static str)
+    -> ConnFuture<'c, ()>;
 }
 
-impl BatchStatements for sqlx::Sqlite {
-    fn batch_statement<'c>(
-        conn: &'c mut sqlx::SqliteConnection,
-        sql: &'static str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), TxError>> + Send + 'c>> {
-        Box::pin(async move {
-            sqlx::Executor::execute(conn, sql)
-                .await
-                .map(drop)
-                .map_err(db)
-        })
-    }
+macro_rules! batch_statements {
+    ($db:ty) => {
+        impl BatchStatements for $db {
+            fn batch_statement<'c>(
+                conn: &'c mut <$db as Database>::Connection,
+                sql: &'static str,
+            ) -> ConnFuture<'c, ()> {
+                Box::pin(async move {
+                    sqlx::Executor::execute(conn, sql)
+                        .await
+                        .map(drop)
+                        .map_err(db)
+                })
+            }
+        }
+    };
 }
 
-impl BatchStatements for sqlx::Postgres {
-    fn batch_statement<'c>(
-        conn: &'c mut sqlx::PgConnection,
-        sql: &'static str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), TxError>> + Send + 'c>> {
-        Box::pin(async move {
-            sqlx::Executor::execute(conn, sql)
-                .await
-                .map(drop)
-                .map_err(db)
-        })
-    }
-}
+batch_statements!(sqlx::Sqlite);
+batch_statements!(sqlx::Postgres);
 
 /// Writes waiting for the writer; one more waits for room (bounded memory, fair order).
 const CAPACITY: usize = 4096;
@@ -243,33 +234,30 @@ where
     }
     .map_err(db)?;
     // A batch of one needs no savepoint: the transaction is the write. Otherwise one savepoint
-    // name is reused: `ROLLBACK TO` keeps it open for the next write, and after a write that
-    // stays, `RELEASE; SAVEPOINT` opens the next one in a single round trip (every statement is
-    // a round trip, and they are most of what a batch costs).
-    let alone = jobs.len() == 1;
-    let mut open = false;
-    for job in jobs {
+    // name is reused: `ROLLBACK TO` keeps it open for the next write, after a write that stays
+    // `RELEASE; SAVEPOINT` opens the next one in a single round trip, and the COMMIT releases
+    // the last (every statement is a round trip, and they are most of what a batch costs).
+    let count = jobs.len();
+    if count > 1 {
+        DB::batch_statement(&mut tx, "SAVEPOINT group_write").await?;
+    }
+    for (i, job) in jobs.enumerate() {
         // INVARIANT: a write is all or nothing on its own. It runs inside a fresh savepoint
         // and is rolled back to it unless it succeeded, before the next write runs; a write
         // alone in its batch is rolled back with the whole transaction.
-        if !alone && !open {
-            DB::batch_statement(&mut tx, "SAVEPOINT group_write").await?;
-        }
         let done = job.run(&mut *tx).await;
         let kept = done.succeeded();
         ran.push(done);
-        match (kept, alone) {
+        let last = i + 1 == count;
+        match (kept, count == 1) {
             (true, true) => {}
-            (true, false) => {
-                DB::batch_statement(&mut tx, "RELEASE group_write; SAVEPOINT group_write").await?;
-                open = true;
-            }
             // Its own error is its answer whatever happens to the (empty) transaction.
             (false, true) => return tx.rollback().await.map_err(db),
-            (false, false) => {
-                DB::batch_statement(&mut tx, "ROLLBACK TO group_write").await?;
-                open = true;
+            (true, false) if last => {}
+            (true, false) => {
+                DB::batch_statement(&mut tx, "RELEASE group_write; SAVEPOINT group_write").await?;
             }
+            (false, false) => DB::batch_statement(&mut tx, "ROLLBACK TO group_write").await?,
         }
     }
     tx.commit().await.map_err(db)
