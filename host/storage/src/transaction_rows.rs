@@ -13,6 +13,7 @@ use arbiter_transactions::due::DueItem;
 use arbiter_transactions::ids::{IdempotencyKey, JournalId, OrderId, ReservationId, Sku};
 use arbiter_transactions::ledger::{Account, Balance, Entry, Journal};
 use arbiter_transactions::order::{HistoryEntry, NewOrder, Order, OrderItem};
+use arbiter_transactions::outbox::OutboxEvent;
 use arbiter_transactions::risk::{RiskAction, RiskFailMode, RiskRecord};
 use arbiter_transactions::status::{OrderStatus, Status};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -265,6 +266,26 @@ impl<T: StoredTime> HistoryRow<T> {
             to: self.to_status,
             note: self.note,
             at: self.at.into_utc()?,
+        })
+    }
+}
+
+/// One outbox row as the event feed hands it out.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboxRow<T> {
+    id: i64,
+    topic: String,
+    payload: String,
+    created_at: T,
+}
+
+impl<T: StoredTime> OutboxRow<T> {
+    pub fn into_event(self) -> Result<OutboxEvent, StoreError> {
+        Ok(OutboxEvent {
+            id: self.id,
+            topic: self.topic,
+            payload: from_json(&self.payload, "outbox payload")?,
+            created_at: self.created_at.into_utc()?,
         })
     }
 }

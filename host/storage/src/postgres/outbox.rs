@@ -24,16 +24,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
-use crate::columns::from_json;
-use crate::transaction_rows::db;
-
-#[derive(sqlx::FromRow)]
-struct OutboxRow {
-    id: i64,
-    topic: String,
-    payload: String,
-    created_at: DateTime<Utc>,
-}
+use crate::transaction_rows::{OutboxRow, db};
 
 /// Committed rows, below the running transactions' horizon, in feed order.
 const FROM_START: &str = "SELECT id, topic, payload, created_at FROM outbox \
@@ -67,18 +58,11 @@ impl OutboxStore for PgStore {
         let query =
             sqlx::query_as(if after > 0 { AFTER } else { FROM_START }).bind(i64::from(limit));
         let query = if after > 0 { query.bind(after) } else { query };
-        let rows: Vec<OutboxRow> = query.fetch_all(&self.pool).await.map_err(db)?;
+        let rows: Vec<OutboxRow<DateTime<Utc>>> = query.fetch_all(&self.pool).await.map_err(db)?;
         let events = rows
             .into_iter()
-            .map(|r| {
-                Ok(OutboxEvent {
-                    id: r.id,
-                    topic: r.topic,
-                    payload: from_json(&r.payload, "outbox payload")?,
-                    created_at: r.created_at,
-                })
-            })
-            .collect::<Result<_, arbiter_engine::store::StoreError>>()?;
+            .map(OutboxRow::into_event)
+            .collect::<Result<_, _>>()?;
         Ok(Some(events))
     }
 }

@@ -9,17 +9,7 @@ use arbiter_transactions::store::OutboxStore;
 use async_trait::async_trait;
 
 use super::SqliteStore;
-use crate::columns::from_json;
-use crate::rows::StoredTime;
-use crate::transaction_rows::db;
-
-#[derive(sqlx::FromRow)]
-struct OutboxRow {
-    id: i64,
-    topic: String,
-    payload: String,
-    created_at: String,
-}
+use crate::transaction_rows::{OutboxRow, db};
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
@@ -39,7 +29,7 @@ impl OutboxStore for SqliteStore {
                 return Ok(None);
             }
         }
-        let rows: Vec<OutboxRow> = sqlx::query_as(
+        let rows: Vec<OutboxRow<String>> = sqlx::query_as(
             "SELECT id, topic, payload, created_at FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
@@ -49,15 +39,8 @@ impl OutboxStore for SqliteStore {
         .map_err(db)?;
         let events = rows
             .into_iter()
-            .map(|r| {
-                Ok(OutboxEvent {
-                    id: r.id,
-                    topic: r.topic,
-                    payload: from_json(&r.payload, "outbox payload")?,
-                    created_at: r.created_at.into_utc()?,
-                })
-            })
-            .collect::<Result<_, arbiter_engine::store::StoreError>>()?;
+            .map(OutboxRow::into_event)
+            .collect::<Result<_, _>>()?;
         Ok(Some(events))
     }
 }
