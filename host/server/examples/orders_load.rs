@@ -32,6 +32,19 @@ struct Args {
     /// Distinct users (and devices) the orders rotate through.
     #[arg(long, default_value_t = 5000)]
     users: u32,
+    /// Orders slower than this are listed as stalls: when they were due (seconds into the
+    /// run) and how late the client itself sent them, which tells a client-side stall from a
+    /// server-side one.
+    #[arg(long, default_value_t = 50)]
+    stall_ms: u64,
+}
+
+/// One measured order: when it was due, how late the client sent it, how long it took.
+#[derive(Clone, Copy)]
+struct Sample {
+    due_s: f64,
+    send_lag: Duration,
+    latency: Duration,
 }
 
 #[tokio::main]
@@ -95,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
                 "device": format!("load-d-{user}"), "ip": "203.0.113.7",
                 "shipping": {"address": format!("{user} Main St, Springfield"), "country": "US"},
                 "payment_method": "card"});
+            let send_lag = due.elapsed();
             let sent = http
                 .post(format!("{base}/v1/orders"))
                 .bearer_auth(&decide)
@@ -125,13 +139,20 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             if ok && i >= warm {
-                latencies.lock().map(|mut l| l.push(elapsed)).ok();
+                let due_s = (due - start).as_secs_f64();
+                let sample = Sample {
+                    due_s,
+                    send_lag,
+                    latency: elapsed,
+                };
+                latencies.lock().map(|mut l| l.push(sample)).ok();
             }
         });
     }
     while tasks.join_next().await.is_some() {}
     let wall = start.elapsed();
-    let mut l = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let samples = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let mut l: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
     l.sort();
     let errors = errors.lock().map(|e| e.clone()).unwrap_or_default();
     let pct = |p: f64| -> f64 {
@@ -162,5 +183,38 @@ async fn main() -> anyhow::Result<()> {
     if let Some(first) = errors.first() {
         println!("first error: {first}");
     }
+    print_stalls(&samples, Duration::from_millis(args.stall_ms));
     Ok(())
+}
+
+/// Groups the orders slower than `threshold` into stalls (slow orders due within 100 ms of
+/// each other) and prints each: its span of due times, how many orders it held, the worst
+/// latency and the worst client send lag.
+fn print_stalls(samples: &[Sample], threshold: Duration) {
+    let mut slow: Vec<Sample> = samples
+        .iter()
+        .filter(|s| s.latency > threshold)
+        .copied()
+        .collect();
+    slow.sort_by(|a, b| a.due_s.total_cmp(&b.due_s));
+    let mut stalls: Vec<Vec<Sample>> = Vec::new();
+    for s in slow {
+        match stalls.last_mut() {
+            Some(g) if g.last().is_some_and(|p| s.due_s - p.due_s < 0.1) => g.push(s),
+            _ => stalls.push(vec![s]),
+        }
+    }
+    for g in stalls.iter().take(20) {
+        let worst = g.iter().map(|s| s.latency).max().unwrap_or_default();
+        let lag = g.iter().map(|s| s.send_lag).max().unwrap_or_default();
+        println!(
+            "stall: due {:.3}-{:.3} s, {} orders over {} ms, worst {:.1} ms, client send lag up to {:.1} ms",
+            g[0].due_s,
+            g[g.len() - 1].due_s,
+            g.len(),
+            threshold.as_millis(),
+            worst.as_secs_f64() * 1e3,
+            lag.as_secs_f64() * 1e3
+        );
+    }
 }

@@ -18,6 +18,7 @@ mod rollouts;
 // The transaction core's stores (arbiter-transactions).
 mod catalogue;
 mod changes;
+mod create_order;
 mod due_queue;
 mod ledger;
 mod orders;

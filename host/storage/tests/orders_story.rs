@@ -116,6 +116,27 @@ mod stories {
                 .is_none(),
             "nothing stored"
         );
+        // One line fits, the other does not: nothing of either is kept.
+        let short = orders
+            .create(
+                IdempotencyKey::from("k5"),
+                request("alice", &[(&a, 1), (&b, 11)]),
+            )
+            .await;
+        assert!(
+            matches!(short, Err(TxError::OutOfStock { ref sku, available: 9, wanted: 11 }) if sku == "B"),
+            "{short:?}"
+        );
+        assert_eq!(stock(&*store, &a).await.reserved, 3, "A's line was undone");
+        assert_eq!(stock(&*store, &b).await.reserved, 1);
+        assert!(
+            store
+                .order_by_key(&IdempotencyKey::from("k5"))
+                .await
+                .expect("read")
+                .is_none(),
+            "nothing stored"
+        );
         assert!(matches!(
             orders
                 .create(IdempotencyKey::from("k4"), request("alice", &[]))

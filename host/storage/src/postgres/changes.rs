@@ -156,13 +156,22 @@ async fn apply_order(
 ) -> Result<(), TxError> {
     let (from, to) = (step.transition.from(), step.transition.to());
     let risk = step.risk.as_ref();
-    let updated = sqlx::query(
-        "UPDATE orders SET status = $1, updated_at = $2, challenge_required = $3, \
-         risk_action = COALESCE($4, risk_action), \
-         risk_decision_id = CASE WHEN $4 IS NULL THEN risk_decision_id ELSE $5 END, \
-         risk_fault = CASE WHEN $4 IS NULL THEN risk_fault ELSE $6 END, \
-         risk_fail_mode = CASE WHEN $4 IS NULL THEN risk_fail_mode ELSE $7 END \
-         WHERE id = $8 AND status = $9",
+    // The compare-and-set and its history row in one statement (one round trip of the
+    // writer's batch); the reservation id comes back with it for the stock effect.
+    let reservation: Option<String> = sqlx::query_scalar(
+        "WITH moved AS ( \
+             UPDATE orders SET status = $1, updated_at = $2, challenge_required = $3, \
+             risk_action = COALESCE($4, risk_action), \
+             risk_decision_id = CASE WHEN $4 IS NULL THEN risk_decision_id ELSE $5 END, \
+             risk_fault = CASE WHEN $4 IS NULL THEN risk_fault ELSE $6 END, \
+             risk_fail_mode = CASE WHEN $4 IS NULL THEN risk_fail_mode ELSE $7 END \
+             WHERE id = $8 AND status = $9 \
+             RETURNING id, reservation_id \
+         ), history AS ( \
+             INSERT INTO status_history (entity, entity_id, from_status, to_status, note, at) \
+             SELECT $10, id, $9, $1, $11, $2 FROM moved \
+         ) \
+         SELECT reservation_id FROM moved",
     )
     .bind(to.as_str())
     .bind(ts(at))
@@ -173,10 +182,12 @@ async fn apply_order(
     .bind(risk.and_then(|r| r.fail_mode.map(|m| m.as_str())))
     .bind(step.id.as_str())
     .bind(from.as_str())
-    .execute(&mut *conn)
+    .bind(OrderStatus::ENTITY)
+    .bind(&step.note)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
-    if updated.rows_affected() == 0 {
+    let Some(reservation) = reservation else {
         let actual: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
             .bind(step.id.as_str())
             .fetch_optional(&mut *conn)
@@ -188,27 +199,12 @@ async fn apply_order(
             from.as_str(),
             actual,
         ));
-    }
-    insert_history(
-        conn,
-        OrderStatus::ENTITY,
-        step.id.as_str(),
-        Some(from.as_str()),
-        to.as_str(),
-        &step.note,
-        at,
-    )
-    .await?;
+    };
     let finish = match step.reservation {
         ReservationEffect::Keep => return Ok(()),
         ReservationEffect::Confirm => ReservationStatus::Confirmed,
         ReservationEffect::Release => ReservationStatus::Released,
     };
-    let reservation: String = sqlx::query_scalar("SELECT reservation_id FROM orders WHERE id = $1")
-        .bind(step.id.as_str())
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
     finish_in(conn, &reservation.as_str().into(), finish, at).await
 }
 
