@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+
+#[path = "orders_load/disk_probe.rs"]
+mod disk_probe;
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -37,6 +40,10 @@ struct Args {
     /// server-side one.
     #[arg(long, default_value_t = 50)]
     stall_ms: u64,
+    /// A directory on the server's disk (its data directory) to probe with one `fdatasync`
+    /// every 10 ms during the run (`disk_probe`).
+    #[arg(long)]
+    disk_probe: Option<std::path::PathBuf>,
 }
 
 /// One measured order: when it was due, how late the client sent it, how long it took.
@@ -95,6 +102,10 @@ async fn main() -> anyhow::Result<()> {
     let faults = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate));
     let start = Instant::now();
+    let probe = args
+        .disk_probe
+        .clone()
+        .map(|dir| disk_probe::DiskProbe::start(dir, start));
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..total {
         let due = start + interval.mul_f64(i as f64);
@@ -184,6 +195,9 @@ async fn main() -> anyhow::Result<()> {
         println!("first error: {first}");
     }
     print_stalls(&samples, Duration::from_millis(args.stall_ms));
+    if let Some(probe) = probe {
+        probe.finish();
+    }
     Ok(())
 }
 

@@ -32,7 +32,7 @@ for rate in "${rates[@]}"; do
   for _ in $(seq 1 100); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
   echo "== $backend at $rate orders/s ($seconds s measured, 3 s warm-up)"
   ARBITER_KEY="$(cat "$data/admin.key")" "$load" \
-    --base "http://127.0.0.1:$port" --rate "$rate" --seconds "$seconds" --warmup 3
+    --base "http://127.0.0.1:$port" --rate "$rate" --seconds "$seconds" --warmup 3 --disk-probe "$data"
   curl -s "127.0.0.1:$port/metrics" -H "Authorization: Bearer $(cat "$data/admin.key")" \
     | grep -E '^arbiter_write_batch_size_(sum|count)|^arbiter_decision_log_batch_size_(sum|count)' || true
   kill "$server"; wait "$server" 2>/dev/null || true
