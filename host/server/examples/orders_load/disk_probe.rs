@@ -28,7 +28,11 @@ impl DiskProbe {
         let stop = Arc::new(AtomicBool::new(false));
         let (path, stopped) = (file.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
-            let mut f = OpenOptions::new().create(true).write(true).open(&path)?;
+            let mut f = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .open(&path)?;
             let page = [0u8; 4096];
             let mut slow = Vec::new();
             while !stopped.load(Ordering::Relaxed) {
