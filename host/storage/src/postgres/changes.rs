@@ -15,11 +15,10 @@ use sqlx::PgConnection;
 
 use super::PgStore;
 use super::catalogue::finish_in;
-use super::orders::insert_history;
 use super::payments::insert_refund_in;
 use crate::columns::to_json;
 use crate::payment_rows::refund_count_held;
-use crate::transaction_rows::{balance_deltas, db, minor, moved, pg_ts as ts};
+use crate::transaction_rows::{balance_deltas, db, minor, moved as moved_error, pg_ts as ts};
 
 #[async_trait]
 impl ChangeStore for PgStore {
@@ -193,7 +192,7 @@ async fn apply_order(
             .fetch_optional(&mut *conn)
             .await
             .map_err(db)?;
-        return Err(moved(
+        return Err(moved_error(
             OrderStatus::ENTITY,
             step.id.as_str(),
             from.as_str(),
@@ -224,26 +223,37 @@ async fn move_status(
     note: &str,
     at: DateTime<Utc>,
 ) -> Result<(), TxError> {
-    let sql =
-        format!("UPDATE {table} SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4");
-    let updated = sqlx::query(&sql)
+    // The compare-and-set and its history row in one statement: one round trip.
+    let sql = format!(
+        "WITH moved AS ( \
+             UPDATE {table} SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 \
+             RETURNING id \
+         ), history AS ( \
+             INSERT INTO status_history (entity, entity_id, from_status, to_status, note, at) \
+             SELECT $5, id, $4, $1, $6, $2 FROM moved \
+         ) \
+         SELECT count(*) FROM moved"
+    );
+    let moved: i64 = sqlx::query_scalar(&sql)
         .bind(to)
         .bind(ts(at))
         .bind(id)
         .bind(from)
-        .execute(&mut *conn)
+        .bind(entity)
+        .bind(note)
+        .fetch_one(&mut *conn)
         .await
         .map_err(db)?;
-    if updated.rows_affected() == 0 {
+    if moved == 0 {
         let sql = format!("SELECT status FROM {table} WHERE id = $1");
         let actual: Option<String> = sqlx::query_scalar(&sql)
             .bind(id)
             .fetch_optional(&mut *conn)
             .await
             .map_err(db)?;
-        return Err(moved(entity, id, from, actual));
+        return Err(moved_error(entity, id, from, actual));
     }
-    insert_history(conn, entity, id, Some(from), to, note, at).await
+    Ok(())
 }
 
 /// Writes a journal, its entries and the balances they move.
