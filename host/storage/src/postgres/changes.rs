@@ -5,7 +5,9 @@
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::catalogue::ReservationStatus;
-use arbiter_transactions::change::{Change, OrderStep, RefundCountGuard, ReservationEffect};
+use arbiter_transactions::change::{
+    Change, OrderStep, OutboxMessage, RefundCountGuard, ReservationEffect,
+};
 use arbiter_transactions::ledger::Journal;
 use arbiter_transactions::status::{OrderStatus, PaymentStatus, RefundStatus, Status};
 use arbiter_transactions::store::ChangeStore;
@@ -62,7 +64,8 @@ async fn apply_in(conn: &mut PgConnection, change: &Change) -> Result<(), TxErro
         }
     }
     if let Some(step) = &change.order {
-        apply_order(conn, step, at).await?;
+        // The change's outbox rows go with the order's statement (one round trip fewer).
+        apply_order(conn, step, &change.outbox, at).await?;
     }
     check_refund_counts(conn, &change.refund_counts).await?;
     if let Some(step) = &change.payment {
@@ -99,14 +102,20 @@ async fn apply_in(conn: &mut PgConnection, change: &Change) -> Result<(), TxErro
     if let Some(journal) = &change.journal {
         insert_journal(conn, journal).await?;
     }
-    for message in &change.outbox {
-        sqlx::query("INSERT INTO outbox (topic, payload, created_at) VALUES ($1, $2, $3)")
-            .bind(&message.topic)
-            .bind(to_json(&message.payload, "outbox payload")?)
-            .bind(ts(at))
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+    if change.order.is_none() && !change.outbox.is_empty() {
+        let (topics, payloads) = outbox_columns(&change.outbox)?;
+        sqlx::query(
+            "INSERT INTO outbox (topic, payload, created_at) \
+             SELECT m.topic, m.payload, $3 \
+             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS m (topic, payload, n) \
+             ORDER BY m.n",
+        )
+        .bind(topics)
+        .bind(payloads)
+        .bind(ts(at))
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     }
     if let Some(done) = &change.due_done {
         sqlx::query("DELETE FROM due_items WHERE kind = $1 AND key = $2")
@@ -148,15 +157,29 @@ async fn check_refund_counts(
     Ok(())
 }
 
+/// The outbox rows' topics and JSON payloads, as the array columns `unnest` reads, in order.
+fn outbox_columns(messages: &[OutboxMessage]) -> Result<(Vec<&str>, Vec<String>), TxError> {
+    let mut topics = Vec::with_capacity(messages.len());
+    let mut payloads = Vec::with_capacity(messages.len());
+    for message in messages {
+        topics.push(message.topic.as_str());
+        payloads.push(to_json(&message.payload, "outbox payload")?);
+    }
+    Ok((topics, payloads))
+}
+
 async fn apply_order(
     conn: &mut PgConnection,
     step: &OrderStep,
+    outbox: &[OutboxMessage],
     at: DateTime<Utc>,
 ) -> Result<(), TxError> {
     let (from, to) = (step.transition.from(), step.transition.to());
     let risk = step.risk.as_ref();
-    // The compare-and-set and its history row in one statement (one round trip of the
-    // writer's batch); the reservation id comes back with it for the stock effect.
+    let (topics, payloads) = outbox_columns(outbox)?;
+    // The compare-and-set, its history row and the change's outbox rows in one statement
+    // (one round trip of the writer's batch); the reservation id comes back with it for the
+    // stock effect. Outbox rows are inserted in the change's order, so their ids are too.
     let reservation: Option<String> = sqlx::query_scalar(
         "WITH moved AS ( \
              UPDATE orders SET status = $1, updated_at = $2, challenge_required = $3, \
@@ -169,6 +192,12 @@ async fn apply_order(
          ), history AS ( \
              INSERT INTO status_history (entity, entity_id, from_status, to_status, note, at) \
              SELECT $10, id, $9, $1, $11, $2 FROM moved \
+         ), outbox AS ( \
+             INSERT INTO outbox (topic, payload, created_at) \
+             SELECT m.topic, m.payload, $2 \
+             FROM unnest($12::text[], $13::text[]) WITH ORDINALITY AS m (topic, payload, n) \
+             WHERE EXISTS (SELECT 1 FROM moved) \
+             ORDER BY m.n \
          ) \
          SELECT reservation_id FROM moved",
     )
@@ -183,6 +212,8 @@ async fn apply_order(
     .bind(from.as_str())
     .bind(OrderStatus::ENTITY)
     .bind(&step.note)
+    .bind(topics)
+    .bind(payloads)
     .fetch_optional(&mut *conn)
     .await
     .map_err(db)?;
