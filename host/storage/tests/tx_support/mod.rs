@@ -58,6 +58,45 @@ pub async fn tx_backends() -> Vec<TxDb> {
     dbs
 }
 
+/// Two stores on one database, as two replicas see it: each with its own pool and its own
+/// group-commit writers.
+pub struct TxReplicas {
+    pub name: &'static str,
+    pub a: Arc<dyn TransactionStore>,
+    pub b: Arc<dyn TransactionStore>,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<backends::PgDatabase>,
+}
+
+/// Every configured backend, each as two replicas of one empty, migrated database.
+pub async fn tx_replicas() -> Vec<TxReplicas> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("arbiter.db");
+    let a = SqliteStore::open(&path).await.expect("open SQLite");
+    let b = SqliteStore::open(&path).await.expect("open SQLite again");
+    let mut pairs = vec![TxReplicas {
+        name: "sqlite",
+        a: Arc::new(a),
+        b: Arc::new(b),
+        _dir: Some(dir),
+        _pg: None,
+    }];
+    if let Some(url) = backends::postgres_url() {
+        let db = backends::PgDatabase::create(&url).await;
+        let options = sqlx::postgres::PgConnectOptions::from_str(&db.url).expect("test URL");
+        let a = PgStore::connect(options.clone()).await.expect("connect");
+        let b = PgStore::connect(options).await.expect("connect again");
+        pairs.push(TxReplicas {
+            name: "postgres",
+            a: Arc::new(a),
+            b: Arc::new(b),
+            _dir: None,
+            _pg: Some(db),
+        });
+    }
+    pairs
+}
+
 /// Runs `stories::$story(Arc<dyn TransactionStore>)` against every backend.
 #[macro_export]
 macro_rules! on_every_tx_backend {
