@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use serde_json::{Value, json};
 
 #[path = "orders_load/disk_probe.rs"]
 mod disk_probe;
-use serde_json::{Value, json};
 
 #[derive(Parser)]
 struct Args {

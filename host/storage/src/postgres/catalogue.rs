@@ -5,7 +5,7 @@
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::catalogue::{
-    NewReservation, Product, Reservation, ReservationStatus, SkuView, StockLevel,
+    Line, NewReservation, Product, Reservation, ReservationStatus, SkuView, StockLevel,
 };
 use arbiter_transactions::ids::{ReservationId, Sku};
 use arbiter_transactions::store::CatalogueStore;
@@ -175,23 +175,7 @@ pub(super) async fn reserve_in(
         .await
         .map_err(db)?;
         if held.rows_affected() == 0 {
-            let available: Option<i64> =
-                sqlx::query_scalar("SELECT total - reserved - sold FROM skus WHERE sku = $1")
-                    .bind(line.sku.as_str())
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db)?;
-            return Err(match available {
-                None => TxError::NotFound {
-                    entity: "sku",
-                    id: line.sku.0.clone(),
-                },
-                Some(available) => TxError::OutOfStock {
-                    sku: line.sku.0.clone(),
-                    available,
-                    wanted,
-                },
-            });
+            return Err(line_refusal(conn, line).await);
         }
         sqlx::query(
             "INSERT INTO reservation_lines (reservation_id, sku, quantity) VALUES ($1, $2, $3)",
@@ -204,6 +188,28 @@ pub(super) async fn reserve_in(
         .map_err(db)?;
     }
     Ok(())
+}
+
+/// Why `line` could not be held: its SKU is missing from the catalogue, or short of stock (with
+/// what is available now). Read after the refused UPDATE, which wrote nothing to that row.
+pub(super) async fn line_refusal(conn: &mut PgConnection, line: &Line) -> TxError {
+    let available: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT total - reserved - sold FROM skus WHERE sku = $1")
+            .bind(line.sku.as_str())
+            .fetch_optional(&mut *conn)
+            .await;
+    match available {
+        Err(e) => db(e),
+        Ok(None) => TxError::NotFound {
+            entity: "sku",
+            id: line.sku.0.clone(),
+        },
+        Ok(Some(available)) => TxError::OutOfStock {
+            sku: line.sku.0.clone(),
+            available,
+            wanted: i64::from(line.quantity),
+        },
+    }
 }
 
 /// Moves a held reservation to `to` (confirmed: reserved → sold; released: reserved → available)

@@ -19,6 +19,7 @@ use arbiter_transactions::order::{NewOrder, OrderCreate};
 use arbiter_transactions::status::{OrderStatus, Status};
 use sqlx::PgConnection;
 
+use super::catalogue::line_refusal;
 use super::orders::order_where;
 use crate::columns::to_json;
 use crate::transaction_rows::{db, inserted_order, minor, pg_ts as ts};
@@ -81,6 +82,12 @@ SELECT (SELECT id FROM existing) AS existing,
 /// Creates the order inside the caller's write transaction (see `create_order`). A key that
 /// another transaction inserted between our check and our insert is
 /// [`TxError::IdempotencyConflict`]; the caller rolls back and reads that order.
+///
+/// INVARIANT: one order per idempotency key, and an order exists only with its reservation
+/// held. Within a batch writes run in order, so a key used twice is found by `existing`. Two
+/// replicas racing with one key both pass that check; the UNIQUE index on `idempotency_key`
+/// makes the second INSERT wait for the first batch to commit and then do nothing, and that
+/// write rolls back to its savepoint, reservation included (`replicas_story`).
 pub(super) async fn create_order_in(
     conn: &mut PgConnection,
     order: &NewOrder,
@@ -88,27 +95,21 @@ pub(super) async fn create_order_in(
     let request = to_json(&order.request, "order request")?;
     let total = minor(&order.total, "order total")?;
     let reservation = order.reservation()?;
-    // INVARIANT: two writes that reserve the same SKUs lock them in one order (SKU order),
-    // so they cannot deadlock. One SKU needs no ordering; several are locked in order first,
-    // because the statement's UPDATE takes its rows in whatever order its join yields them.
-    if reservation.lines().len() > 1 {
-        sqlx::query("SELECT sku FROM skus WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
-            .bind(
-                reservation
-                    .lines()
-                    .iter()
-                    .map(|l| l.sku.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
     let (skus, quantities): (Vec<&str>, Vec<i64>) = reservation
         .lines()
         .iter()
         .map(|l| (l.sku.as_str(), i64::from(l.quantity)))
         .unzip();
+    // INVARIANT: two writes that reserve the same SKUs lock them in one order (SKU order),
+    // so they cannot deadlock. One SKU needs no ordering; several are locked in order first,
+    // because the statement's UPDATE takes its rows in whatever order its join yields them.
+    if skus.len() > 1 {
+        sqlx::query("SELECT sku FROM skus WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
+            .bind(&skus)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
     let mut prices = Vec::with_capacity(order.items.len());
     for item in &order.items {
         prices.push(minor(&item.unit_price, "unit price")?);
@@ -174,38 +175,21 @@ pub(super) async fn create_order_in(
     Ok(OrderCreate::Created(inserted_order(order)?))
 }
 
-/// Why a reservation was refused: the first SKU (in SKU order) not held, missing from the
-/// catalogue or short of stock. Its row was not written by the refused statement, so what it
-/// reads is what the reservation was held against.
+/// Why a reservation was refused: the first SKU (in SKU order) not held. Its row was not
+/// written by the refused statement, so what it reads is what the reservation was held against.
 async fn stock_refusal(
     conn: &mut PgConnection,
     reservation: &NewReservation,
     held: &[String],
 ) -> TxError {
-    let Some(line) = reservation
+    match reservation
         .lines()
         .iter()
         .find(|l| !held.iter().any(|h| h == l.sku.as_str()))
-    else {
-        return TxError::Store(arbiter_engine::store::StoreError::Backend(
+    {
+        Some(line) => line_refusal(conn, line).await,
+        None => TxError::Store(arbiter_engine::store::StoreError::Backend(
             "a reservation was refused with every SKU held".into(),
-        ));
-    };
-    let available: Result<Option<i64>, _> =
-        sqlx::query_scalar("SELECT total - reserved - sold FROM skus WHERE sku = $1")
-            .bind(line.sku.as_str())
-            .fetch_optional(&mut *conn)
-            .await;
-    match available {
-        Err(e) => db(e),
-        Ok(None) => TxError::NotFound {
-            entity: "sku",
-            id: line.sku.0.clone(),
-        },
-        Ok(Some(available)) => TxError::OutOfStock {
-            sku: line.sku.0.clone(),
-            available,
-            wanted: i64::from(line.quantity),
-        },
+        )),
     }
 }
