@@ -190,3 +190,61 @@ async fn bad_entries_are_refused_and_not_written() {
         s.finish().await;
     }
 }
+
+#[tokio::test]
+async fn adding_an_entry_twice_is_idempotent_and_one_delete_lifts_it() {
+    for backend in backends() {
+        let s = TestServer::start(&backend).await;
+        let admin = s.admin_key.clone();
+        let entry = json!({"list": "block", "kind": "user", "value": "u-1", "reason": "ring"});
+        let first = s.post("/v1/lists/entries", &admin, &entry).await;
+        assert_eq!(first.status(), 201, "{backend:?}");
+        let first: Value = first.json().await.expect("json");
+        // The same entry again (the value written differently normalises alike): the one in
+        // force answers, 200, nothing written.
+        let again = s
+            .post(
+                "/v1/lists/entries",
+                &admin,
+                &json!({"list": "block", "kind": "user", "value": " u-1 ", "reason": "ring"}),
+            )
+            .await;
+        assert_eq!(again.status(), 200, "{backend:?}");
+        let again: Value = again.json().await.expect("json");
+        assert_eq!(again["id"], first["id"]);
+        // Another reason for the same identity is a conflict naming the entry in force.
+        let other = json!({"list": "block", "kind": "user", "value": "u-1", "reason": "other"});
+        let v = problem(
+            s.post("/v1/lists/entries", &admin, &other).await,
+            409,
+            "conflict",
+        )
+        .await;
+        let id = first["id"].as_str().expect("id");
+        assert!(v["detail"].as_str().expect("detail").contains(id), "{v}");
+        let all: Value = s
+            .get("/v1/lists/entries?kind=user&value=u-1", &admin)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
+        // One delete lifts the block.
+        let r = s
+            .client
+            .delete(s.url(&format!("/v1/lists/entries/{id}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 204);
+        let d: Value = s
+            .post("/v1/decisions", &admin, &decision_body("idem-1"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(d["action"], "accept", "{d}");
+        s.finish().await;
+    }
+}

@@ -2,6 +2,7 @@
 //! once for PostgreSQL; the engine never sees SQL.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::decision::Decision;
@@ -100,9 +101,24 @@ impl DecisionEntities {
     }
 }
 
+/// What inserting a list entry did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListInsert {
+    Inserted,
+    /// A live entry for the same list, kind and value was there already; nothing was written.
+    Existing(ListEntry),
+}
+
 #[async_trait]
 pub trait ListStore: Send + Sync + 'static {
-    async fn insert_list_entry(&self, entry: &ListEntry) -> Result<(), StoreError>;
+    /// Inserts `entry` unless the same list already holds a live entry for the same kind and
+    /// value, which is returned instead (one row per identity, so deleting it lifts it); an
+    /// expired twin is replaced. `now` decides what is expired.
+    async fn insert_list_entry(
+        &self,
+        entry: &ListEntry,
+        now: DateTime<Utc>,
+    ) -> Result<ListInsert, StoreError>;
     /// Entries filtered by kind and normalised value (either may be absent), newest first.
     async fn find_list_entries(
         &self,

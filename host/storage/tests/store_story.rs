@@ -9,8 +9,8 @@ use std::sync::Arc;
 use arbiter_engine::keys::Scope;
 use arbiter_engine::lists::{ListKind, ListName};
 use arbiter_engine::policy_set::{Thresholds, Weights};
-use arbiter_engine::store::{AppendOutcome, Store, StoreError};
-use support::fixtures::{api_key, decision, faulted_decision, list_entry, modules};
+use arbiter_engine::store::{AppendOutcome, ListInsert, Store, StoreError};
+use support::fixtures::{api_key, decision, faulted_decision, list_entry, modules, now};
 
 /// Runs one story against every backend, naming the backend when it fails.
 macro_rules! on_every_backend {
@@ -31,6 +31,7 @@ on_every_backend!(a_duplicate_request_gets_the_first_decision);
 on_every_backend!(duplicates_inside_one_batch);
 on_every_backend!(racing_batches_store_one_decision_per_request);
 on_every_backend!(list_entries_are_found_by_kind_and_value_and_deleted);
+on_every_backend!(a_list_holds_one_entry_per_identity);
 on_every_backend!(keys_are_listed_oldest_first);
 on_every_backend!(policy_sets_are_numbered_and_one_is_active);
 on_every_backend!(decisions_page_in_time_order);
@@ -233,7 +234,11 @@ mod stories {
         let watch = list_entry("le_2", ListName::Watch, ListKind::Email, "a@b.example", 20);
         let newest = list_entry("le_3", ListName::Allow, ListKind::User, "u-2", 10);
         for e in [&oldest, &watch, &newest] {
-            store.insert_list_entry(e).await.expect("insert entry");
+            let done = store
+                .insert_list_entry(e, now())
+                .await
+                .expect("insert entry");
+            assert_eq!(done, ListInsert::Inserted);
         }
         let all = store.find_list_entries(None, None).await.expect("all");
         assert_eq!(
@@ -277,11 +282,61 @@ mod stories {
             .await
             .expect("users");
         assert_eq!(users, vec![newest]);
-        let again = store.insert_list_entry(&watch).await;
+        let again = store.insert_list_entry(&watch, now()).await;
+        assert_eq!(again.ok(), Some(ListInsert::Existing(watch.clone())));
+        let mut same_id = watch.clone();
+        same_id.value = "other@b.example".into();
+        let again = store.insert_list_entry(&same_id, now()).await;
         assert!(
             matches!(again, Err(StoreError::Backend(_))),
             "duplicate id: {again:?}"
         );
+    }
+
+    pub async fn a_list_holds_one_entry_per_identity(store: Arc<dyn Store>) {
+        let first = list_entry("le_a", ListName::Block, ListKind::Email, "x@y.example", 30);
+        store.insert_list_entry(&first, now()).await.expect("first");
+        // The same identity again, under another id and reason: the live one answers and
+        // nothing is written.
+        let mut twin = list_entry("le_b", ListName::Block, ListKind::Email, "x@y.example", 10);
+        twin.reason = "again".into();
+        let again = store.insert_list_entry(&twin, now()).await.expect("twin");
+        assert_eq!(again, ListInsert::Existing(first.clone()));
+        let stored = store
+            .find_list_entries(Some(ListKind::Email), Some("x@y.example"))
+            .await
+            .expect("find");
+        assert_eq!(stored, vec![first.clone()], "one row");
+        // Another list may hold the same value.
+        let watch = list_entry("le_c", ListName::Watch, ListKind::Email, "x@y.example", 5);
+        let other = store.insert_list_entry(&watch, now()).await.expect("watch");
+        assert_eq!(other, ListInsert::Inserted);
+        // Deleting the one entry lifts the block.
+        assert!(store.delete_list_entry("le_a").await.expect("delete"));
+        let blocks: Vec<_> = store
+            .find_list_entries(Some(ListKind::Email), Some("x@y.example"))
+            .await
+            .expect("find")
+            .into_iter()
+            .filter(|e| e.list == ListName::Block)
+            .collect();
+        assert!(blocks.is_empty(), "no twin left in force: {blocks:?}");
+        // An expired twin does not hold the identity: a new entry replaces it.
+        let mut expired = list_entry("le_d", ListName::Allow, ListKind::User, "u-9", 60);
+        expired.expires_at = Some(now() + chrono::Duration::seconds(1));
+        store
+            .insert_list_entry(&expired, now())
+            .await
+            .expect("expiring");
+        let fresh = list_entry("le_e", ListName::Allow, ListKind::User, "u-9", 0);
+        let later = now() + chrono::Duration::seconds(2);
+        let replaced = store.insert_list_entry(&fresh, later).await.expect("fresh");
+        assert_eq!(replaced, ListInsert::Inserted);
+        let users = store
+            .find_list_entries(Some(ListKind::User), Some("u-9"))
+            .await
+            .expect("find");
+        assert_eq!(users, vec![fresh]);
     }
 
     pub async fn keys_are_listed_oldest_first(store: Arc<dyn Store>) {

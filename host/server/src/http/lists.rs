@@ -65,7 +65,10 @@ pub struct EntryFilter {
 
 /// Add a list entry; it applies to the next decision.
 #[utoipa::path(post, path = "/v1/lists/entries", tag = "lists", request_body = CreateEntry,
-    responses((status = 201, body = EntryView), (status = 422, description = "Invalid field")),
+    responses((status = 201, body = EntryView),
+        (status = 200, description = "The identical entry was in force already; nothing changed", body = EntryView),
+        (status = 409, description = "An entry for this list, kind and value exists with another reason or expiry"),
+        (status = 422, description = "Invalid field")),
     security(("bearer" = ["admin"])))]
 pub async fn create_entry(
     State(app): State<AppState>,
@@ -73,7 +76,7 @@ pub async fn create_entry(
     JsonBody(body): JsonBody<CreateEntry>,
 ) -> Result<(StatusCode, Json<EntryView>), ApiError> {
     caller.require(Scope::Admin)?;
-    let entry = app
+    let created = app
         .lists
         .create(
             NewListEntry {
@@ -86,7 +89,12 @@ pub async fn create_entry(
             caller.key_id(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(entry.into())))
+    let status = if created.inserted {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(created.entry.into())))
 }
 
 /// Find entries by kind and value (the value is normalised as on create).

@@ -174,6 +174,7 @@ impl From<ListError> for ApiError {
                 what: "list entry",
                 id,
             },
+            e @ ListError::Exists { .. } => ApiError::Conflict(e.to_string()),
             ListError::Store(s) => s.into(),
         }
     }

@@ -8,7 +8,7 @@ use thiserror::Error;
 use tokio::sync::Mutex;
 
 use arbiter_engine::lists::{ListEntry, ListKind, ListName, ListSnapshot};
-use arbiter_engine::store::{Store, StoreError};
+use arbiter_engine::store::{ListInsert, Store, StoreError};
 
 use crate::services::graph::GraphService;
 use crate::services::replication::ChangeSignal;
@@ -20,8 +20,26 @@ pub enum ListError {
     Invalid { field: String, message: String },
     #[error("list entry `{0}` not found")]
     NotFound(String),
+    /// The list already holds a live entry for this kind and value with another reason or
+    /// expiry: the caller changes it by deleting that entry first.
+    #[error(
+        "the {list} list already holds {kind} `{value}` as entry `{id}` with another reason or expiry; delete it first to change it"
+    )]
+    Exists {
+        list: &'static str,
+        kind: &'static str,
+        value: String,
+        id: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What [`ListService::create`] did: added the entry, or found the identical one in force.
+pub struct Created {
+    pub entry: ListEntry,
+    /// `false` when an identical live entry was there already and nothing changed.
+    pub inserted: bool,
 }
 
 /// A list entry as a caller asks for it, before validation.
@@ -78,11 +96,9 @@ impl ListService {
         Ok(len)
     }
 
-    pub async fn create(
-        &self,
-        new: NewListEntry,
-        created_by: &str,
-    ) -> Result<ListEntry, ListError> {
+    /// Adds an entry. Idempotent: an identical live entry (same list, kind, value, reason and
+    /// expiry) is returned as it is; one that differs in reason or expiry is a conflict.
+    pub async fn create(&self, new: NewListEntry, created_by: &str) -> Result<Created, ListError> {
         let list = ListName::parse(&new.list).ok_or_else(|| {
             invalid(
                 "list",
@@ -127,10 +143,31 @@ impl ListService {
             created_at: now,
             created_by: created_by.to_owned(),
         };
-        self.store.insert_list_entry(&entry).await?;
+        match self.store.insert_list_entry(&entry, now).await? {
+            ListInsert::Inserted => {}
+            ListInsert::Existing(live)
+                if live.reason == entry.reason && live.expires_at == entry.expires_at =>
+            {
+                return Ok(Created {
+                    entry: live,
+                    inserted: false,
+                });
+            }
+            ListInsert::Existing(live) => {
+                return Err(ListError::Exists {
+                    list: live.list.as_str(),
+                    kind: live.kind.as_str(),
+                    value: live.value,
+                    id: live.id,
+                });
+            }
+        }
         self.reload().await?;
         self.changes.fire(ChangeKind::Lists);
-        Ok(entry)
+        Ok(Created {
+            entry,
+            inserted: true,
+        })
     }
 
     /// Entries by kind and raw value (normalised here exactly as on create).

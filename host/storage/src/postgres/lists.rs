@@ -1,7 +1,7 @@
 //! List entries on PostgreSQL.
 
 use arbiter_engine::lists::{ListEntry, ListKind};
-use arbiter_engine::store::{ListStore, StoreError};
+use arbiter_engine::store::{ListInsert, ListStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -24,10 +24,29 @@ macro_rules! select_entries {
 
 #[async_trait]
 impl ListStore for PgStore {
-    async fn insert_list_entry(&self, entry: &ListEntry) -> Result<(), StoreError> {
+    async fn insert_list_entry(
+        &self,
+        entry: &ListEntry,
+        now: DateTime<Utc>,
+    ) -> Result<ListInsert, StoreError> {
+        // INVARIANT: one row per (list, kind, value) — the unique index holds it; a concurrent
+        // twin makes this insert do nothing and the read below finds the winner.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
         sqlx::query(
+            "DELETE FROM list_entries WHERE list = $1 AND kind = $2 AND value = $3 \
+             AND expires_at IS NOT NULL AND expires_at <= $4",
+        )
+        .bind(entry.list.as_str())
+        .bind(entry.kind.as_str())
+        .bind(&entry.value)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let inserted = sqlx::query(
             "INSERT INTO list_entries (id, list, kind, value, reason, expires_at, created_at, \
-             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (list, kind, value) DO NOTHING",
         )
         .bind(&entry.id)
         .bind(entry.list.as_str())
@@ -37,10 +56,26 @@ impl ListStore for PgStore {
         .bind(entry.expires_at)
         .bind(entry.created_at)
         .bind(&entry.created_by)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map(drop)
-        .map_err(store_error)
+        .map_err(store_error)?
+        .rows_affected();
+        let outcome = if inserted == 1 {
+            ListInsert::Inserted
+        } else {
+            let row: ListEntryRow<DateTime<Utc>> = sqlx::query_as(select_entries!(
+                "WHERE list = $1 AND kind = $2 AND value = $3"
+            ))
+            .bind(entry.list.as_str())
+            .bind(entry.kind.as_str())
+            .bind(&entry.value)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(store_error)?;
+            ListInsert::Existing(row.into_entry()?)
+        };
+        tx.commit().await.map_err(store_error)?;
+        Ok(outcome)
     }
 
     async fn find_list_entries(

@@ -1,8 +1,9 @@
 //! List entries on SQLite.
 
 use arbiter_engine::lists::{ListEntry, ListKind};
-use arbiter_engine::store::{ListStore, StoreError};
+use arbiter_engine::store::{ListInsert, ListStore, StoreError};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
 use crate::columns::timestamp_text;
@@ -24,11 +25,30 @@ macro_rules! select_entries {
 
 #[async_trait]
 impl ListStore for SqliteStore {
-    async fn insert_list_entry(&self, entry: &ListEntry) -> Result<(), StoreError> {
+    async fn insert_list_entry(
+        &self,
+        entry: &ListEntry,
+        now: DateTime<Utc>,
+    ) -> Result<ListInsert, StoreError> {
+        // INVARIANT: one row per (list, kind, value) — the unique index holds it, and the
+        // write lock (`BEGIN IMMEDIATE`) keeps the expired-twin delete, the insert and the
+        // read of the live twin one step.
         let mut tx = self.begin_write().await?;
         sqlx::query(
+            "DELETE FROM list_entries WHERE list = ? AND kind = ? AND value = ? \
+             AND expires_at IS NOT NULL AND expires_at <= ?",
+        )
+        .bind(entry.list.as_str())
+        .bind(entry.kind.as_str())
+        .bind(&entry.value)
+        .bind(timestamp_text(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        let inserted = sqlx::query(
             "INSERT INTO list_entries (id, list, kind, value, reason, expires_at, created_at, \
-             created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (list, kind, value) DO NOTHING",
         )
         .bind(&entry.id)
         .bind(entry.list.as_str())
@@ -40,8 +60,23 @@ impl ListStore for SqliteStore {
         .bind(&entry.created_by)
         .execute(&mut *tx)
         .await
-        .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)
+        .map_err(store_error)?
+        .rows_affected();
+        let outcome = if inserted == 1 {
+            ListInsert::Inserted
+        } else {
+            let row: ListEntryRow<String> =
+                sqlx::query_as(select_entries!("WHERE list = ? AND kind = ? AND value = ?"))
+                    .bind(entry.list.as_str())
+                    .bind(entry.kind.as_str())
+                    .bind(&entry.value)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+            ListInsert::Existing(row.into_entry()?)
+        };
+        tx.commit().await.map_err(store_error)?;
+        Ok(outcome)
     }
 
     async fn find_list_entries(
