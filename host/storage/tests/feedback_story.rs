@@ -30,6 +30,7 @@ on_every_backend!(challenged_decisions_open_reviews_in_queue_order);
 on_every_backend!(a_review_is_resolved_once_even_when_raced);
 on_every_backend!(the_latest_label_supersedes_and_imports_are_deduplicated);
 on_every_backend!(model_versions_jobs_and_slots);
+on_every_backend!(jobs_whose_heartbeat_stopped_are_failed);
 on_every_backend!(report_aggregates_respect_window_and_set);
 
 fn resolution(label: LabelKind) -> Resolution {
@@ -218,6 +219,74 @@ mod stories {
             store.decision_for_order("ord_none").await.expect("order"),
             None
         );
+    }
+
+    pub async fn jobs_whose_heartbeat_stopped_are_failed(store: Arc<dyn Store>) {
+        let job = |age_s: i64| TrainingJob {
+            job_id: TrainingJob::generate_id(),
+            status: JobStatus::Running,
+            created_by: "key_1".into(),
+            created_at: Utc::now() - Duration::seconds(age_s),
+            finished_at: None,
+            model_version: None,
+            error: None,
+        };
+        // Started long ago, never beat since: abandoned.
+        let silent = job(600);
+        // Started long ago, beating now: alive.
+        let beating = job(600);
+        // Started just now: alive.
+        let fresh = job(0);
+        // Finished long ago: left alone.
+        let done = job(600);
+        for j in [&silent, &beating, &fresh, &done] {
+            store.insert_job(j).await.expect("job");
+        }
+        store
+            .heartbeat_job(&beating.job_id, Utc::now())
+            .await
+            .expect("beat");
+        store
+            .finish_job(&done.job_id, JobStatus::Succeeded, None, None)
+            .await
+            .expect("finish");
+        let failed = store
+            .fail_abandoned_jobs(Utc::now() - Duration::seconds(60), "interrupted")
+            .await
+            .expect("sweep");
+        assert_eq!(failed, vec![silent.job_id.clone()]);
+        let read = store
+            .get_job(&silent.job_id)
+            .await
+            .expect("get")
+            .expect("job");
+        assert_eq!(read.status, JobStatus::Failed);
+        assert_eq!(read.error.as_deref(), Some("interrupted"));
+        assert!(read.finished_at.is_some());
+        for alive in [&beating, &fresh] {
+            let read = store
+                .get_job(&alive.job_id)
+                .await
+                .expect("get")
+                .expect("job");
+            assert_eq!(read.status, JobStatus::Running, "{}", alive.job_id);
+        }
+        let read = store
+            .get_job(&done.job_id)
+            .await
+            .expect("get")
+            .expect("job");
+        assert_eq!(read.status, JobStatus::Succeeded);
+        // A failed job's late heartbeat does not revive it.
+        store
+            .heartbeat_job(&silent.job_id, Utc::now())
+            .await
+            .expect("late beat");
+        let again = store
+            .fail_abandoned_jobs(Utc::now() - Duration::seconds(60), "interrupted")
+            .await
+            .expect("sweep again");
+        assert!(again.is_empty(), "{again:?}");
     }
 
     pub async fn model_versions_jobs_and_slots(store: Arc<dyn Store>) {

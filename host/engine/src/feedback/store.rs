@@ -95,6 +95,16 @@ pub trait ModelStore: Send + Sync + 'static {
         error: Option<&str>,
     ) -> Result<(), StoreError>;
     async fn get_job(&self, job_id: &str) -> Result<Option<TrainingJob>, StoreError>;
+    /// Records that the process running `job_id` is alive at `at`.
+    async fn heartbeat_job(&self, job_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Marks failed, with `error`, every queued or running job whose last heartbeat (or
+    /// creation, before its first) is older than `stale_before`: its process is gone. Returns
+    /// their ids.
+    async fn fail_abandoned_jobs(
+        &self,
+        stale_before: DateTime<Utc>,
+        error: &str,
+    ) -> Result<Vec<String>, StoreError>;
     async fn insert_model_version(
         &self,
         artifact: &serde_json::Value,

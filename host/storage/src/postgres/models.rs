@@ -20,8 +20,8 @@ impl ModelStore for PgStore {
     async fn insert_job(&self, job: &TrainingJob) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         sqlx::query(
-            "INSERT INTO training_jobs (job_id, status, created_by, created_at) \
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO training_jobs (job_id, status, created_by, created_at, heartbeat_at) \
+             VALUES ($1, $2, $3, $4, $4)",
         )
         .bind(&job.job_id)
         .bind(job.status.as_str())
@@ -67,6 +67,37 @@ impl ModelStore for PgStore {
         .await
         .map_err(store_error)?;
         row.map(JobRow::into_job).transpose()
+    }
+
+    async fn heartbeat_job(&self, job_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE training_jobs SET heartbeat_at = $1 \
+             WHERE job_id = $2 AND status IN ('queued', 'running')",
+        )
+        .bind(at)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(store_error)
+    }
+
+    async fn fail_abandoned_jobs(
+        &self,
+        stale_before: DateTime<Utc>,
+        error: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "UPDATE training_jobs SET status = 'failed', finished_at = $1, error = $2 \
+             WHERE status IN ('queued', 'running') \
+             AND COALESCE(heartbeat_at, created_at) < $3 RETURNING job_id",
+        )
+        .bind(stored_now())
+        .bind(error)
+        .bind(stale_before)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)
     }
 
     async fn insert_model_version(

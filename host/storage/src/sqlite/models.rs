@@ -6,6 +6,7 @@ use arbiter_engine::feedback::{
 };
 use arbiter_engine::store::StoreError;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::SqliteStore;
 use super::feedback::LATEST_LABELS;
@@ -18,12 +19,13 @@ impl ModelStore for SqliteStore {
     async fn insert_job(&self, job: &TrainingJob) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO training_jobs (job_id, status, created_by, created_at) \
-             VALUES (?, ?, ?, ?)",
+            "INSERT INTO training_jobs (job_id, status, created_by, created_at, heartbeat_at) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&job.job_id)
         .bind(job.status.as_str())
         .bind(&job.created_by)
+        .bind(timestamp_text(job.created_at))
         .bind(timestamp_text(job.created_at))
         .execute(&mut *tx)
         .await
@@ -66,6 +68,41 @@ impl ModelStore for SqliteStore {
         .await
         .map_err(store_error)?;
         row.map(JobRow::into_job).transpose()
+    }
+
+    async fn heartbeat_job(&self, job_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE training_jobs SET heartbeat_at = ? \
+             WHERE job_id = ? AND status IN ('queued', 'running')",
+        )
+        .bind(timestamp_text(at))
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)
+    }
+
+    async fn fail_abandoned_jobs(
+        &self,
+        stale_before: DateTime<Utc>,
+        error: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE training_jobs SET status = 'failed', finished_at = ?, error = ? \
+             WHERE status IN ('queued', 'running') \
+             AND COALESCE(heartbeat_at, created_at) < ? RETURNING job_id",
+        )
+        .bind(timestamp_text(stored_now()))
+        .bind(error)
+        .bind(timestamp_text(stale_before))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(ids)
     }
 
     async fn insert_model_version(

@@ -5,6 +5,7 @@
 
 mod chargebacks;
 mod error;
+pub mod job_liveness;
 mod labels;
 mod models;
 mod reports;

@@ -182,8 +182,10 @@ impl ModelService {
         };
         let (store, job_id, caller) = (self.store.clone(), job.job_id.clone(), caller.to_owned());
         tokio::spawn(async move {
+            let training =
+                tokio::task::spawn_blocking(move || arbiter_models::train(examples, &config));
             let trained =
-                tokio::task::spawn_blocking(move || arbiter_models::train(examples, &config)).await;
+                super::job_liveness::with_heartbeat(store.as_ref(), &job_id, training).await;
             let outcome = match trained {
                 Ok(Ok(artifact)) => match serde_json::from_str(&artifact.to_json()) {
                     Ok(json) => store
