@@ -20,5 +20,6 @@ mod redis_command;
 mod redis_expiry;
 mod redis_outage;
 mod replicas;
+mod start_hygiene;
 mod tcp_proxy;
 mod transactions;

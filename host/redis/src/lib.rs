@@ -20,6 +20,7 @@ mod error;
 mod notify;
 mod velocity;
 
+pub use connection::redacted_url;
 pub use due_dispatch::{RedisDueDispatch, RedisDueDispatchConfig};
 pub use due_queue::{Claim, DueQueue};
 pub use error::RedisStoreError;

@@ -110,7 +110,7 @@ impl RedisVelocity {
         });
         if !inner.probe().await {
             tracing::warn!(
-                url = %inner.config.url,
+                url = %crate::connection::redacted_url(&inner.config.url),
                 "redis unreachable at start: velocity uses in-process counters until it is back"
             );
         }

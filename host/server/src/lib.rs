@@ -14,6 +14,7 @@ pub mod config;
 pub mod http;
 pub mod ledger_check;
 pub mod metrics;
+pub mod private_file;
 pub mod remote;
 pub mod serve;
 pub mod services;

@@ -27,8 +27,12 @@ use crate::services::policies::PolicyService;
 
 /// Opens the configured store (running migrations), with the transaction core's view of it.
 pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<Stores> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    crate::private_file::make_private_dir(&config.data_dir).with_context(|| {
+        format!(
+            "creating data directory {} (owner-only)",
+            config.data_dir.display()
+        )
+    })?;
     arbiter_storage::connect_stores(config.database_url.as_deref(), &config.data_dir)
         .await
         .context("opening the database")
@@ -92,6 +96,10 @@ pub async fn build_with(
     );
     let (active, shadow) = models.load().await.context("loading the active model")?;
     tracing::info!(?active, ?shadow, "model slots loaded");
+    crate::services::feedback::job_liveness::fail_abandoned(store.as_ref())
+        .await
+        .context("failing training jobs a stopped process left running")?;
+    crate::services::feedback::job_liveness::spawn_sweep(store.clone());
     let (velocity, redis_velocity) = crate::services::replication::velocity(
         config.redis_url.as_deref(),
         &config.redis_prefix,

@@ -148,17 +148,7 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 fn write_new_secret(path: &Path, secret: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    // `create_new`: two processes starting on one data directory must not both write one.
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(secret.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()
+    crate::private_file::write_secret(crate::private_file::create_secret_file(path)?, secret)
 }
 
 #[cfg(test)]

@@ -26,6 +26,11 @@ pub enum StorageError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("while making `{path}` readable by its owner only: {source}")]
+    FileMode {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("while connecting to {backend}: {source}")]
     Connect {
         backend: String,

@@ -25,6 +25,7 @@ mod ledger;
 mod orders;
 mod outbox;
 mod payments;
+mod private_files;
 
 use std::path::Path;
 use std::time::Duration;
@@ -67,6 +68,7 @@ impl SqliteStore {
                     source,
                 })?;
         }
+        private_files::make_private(path)?;
         let connect_error = |source| StorageError::Connect {
             backend: describe(path),
             source,

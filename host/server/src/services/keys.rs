@@ -103,28 +103,32 @@ impl KeyService {
     }
 
     /// On first start (no keys at all) mints an admin key and writes it to
-    /// `<data_dir>/admin.key` with mode 0600. Returns the path when it did.
+    /// `<data_dir>/admin.key` with mode 0600. Returns the path when it did. The file is
+    /// created before the key is minted: one already there (left from another database, or a
+    /// link planted in its place) stops the start rather than being overwritten or followed.
     pub async fn ensure_admin_key(&self, data_dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+        use anyhow::Context;
         if !self.is_empty() {
             return Ok(None);
         }
-        let new = self.create(BTreeSet::from([Scope::Admin])).await?;
         let path = data_dir.join("admin.key");
-        write_secret_file(&path, &new.secret)?;
+        let file = crate::private_file::create_secret_file(&path).with_context(|| {
+            format!(
+                "creating {} for the first admin key (the database has no keys; \
+                 move an old file away to mint a new one)",
+                path.display()
+            )
+        })?;
+        let written = match self.create(BTreeSet::from([Scope::Admin])).await {
+            Ok(new) => crate::private_file::write_secret(file, &new.secret)
+                .with_context(|| format!("writing {}", path.display())),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = written {
+            // Leave no empty or partial key file behind to block the next start.
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
         Ok(Some(path))
     }
-}
-
-fn write_secret_file(path: &Path, secret: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(secret.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()
 }
