@@ -12,6 +12,10 @@ pub struct Config {
     /// Soft bound on live entities. The maintenance pass evicts least-recently-seen
     /// unmarked entities down to 90 % of it. Default 2 million.
     pub entity_cap: usize,
+    /// Soft bound on the graph's estimated memory in bytes ([`crate::LinkGraph::live_bytes`]):
+    /// entities and their values plus links. Over it, the maintenance pass evicts as over
+    /// `entity_cap`, down to the share of entities that fits 90 % of it. Default 1 GiB.
+    pub byte_cap: usize,
     /// Bound of the search for fraud-marked entities (hops). Default 3, at most 6.
     pub max_hops: u8,
     /// Most nodes one propagation of fraud proximity (a mark, a new link next to fraud, an
@@ -33,6 +37,7 @@ impl Default for Config {
         Config {
             window: Duration::from_secs(90 * 24 * 3600),
             entity_cap: 2_000_000,
+            byte_cap: 1 << 30,
             max_hops: 3,
             hop_visit_budget: 4096,
             burst_window: Duration::from_secs(3600),

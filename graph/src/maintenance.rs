@@ -217,7 +217,7 @@ impl LinkGraph {
         }
         // Over the cap: histogram the survivors of the sweep by age, for the eviction.
         let hours = self.config.window_secs() / HOUR + 2;
-        let over = self.live > self.config.entity_cap;
+        let over = self.live > self.effective_entity_cap();
         Phase::Sweep {
             now,
             cursor: 0,
@@ -257,8 +257,9 @@ impl LinkGraph {
         if cursor < self.graph.node_count() {
             return Phase::Sweep { now, cursor, hist };
         }
-        let low_water = self.config.entity_cap / 10 * 9;
-        let excess = if hist.is_empty() || self.live <= self.config.entity_cap {
+        let cap = self.effective_entity_cap();
+        let low_water = cap - cap / 10;
+        let excess = if hist.is_empty() || self.live <= cap {
             0
         } else {
             self.live - low_water

@@ -35,6 +35,28 @@ impl GraphStats {
 }
 
 impl LinkGraph {
+    /// Estimated bytes the live entities and links take: per entity its node, union-find
+    /// slot, hop byte, intern slot, value and an allocator word; per link its edge and edge
+    /// table slot. Unlike [`GraphStats`]'s figures it counts what is live, not what was
+    /// reserved, so evicting lowers it: the eviction bound reads this one.
+    pub fn live_bytes(&self) -> usize {
+        let per_entity = size_of::<Node<Entity, u32>>() + 16 + 1 + 8 + size_of::<usize>();
+        let per_link = size_of::<Edge<Link, u32>>() + 8;
+        self.live * per_entity + self.string_bytes + self.graph.edge_count() * per_link
+    }
+
+    /// The entity bound in force now: `entity_cap`, or fewer entities when the graph's
+    /// bytes are over `byte_cap` (the same share of entities as the bytes are over).
+    pub(crate) fn effective_entity_cap(&self) -> usize {
+        let bytes = self.live_bytes();
+        let cap = self.config.entity_cap;
+        if bytes <= self.config.byte_cap || self.live == 0 {
+            return cap;
+        }
+        let fitting = (self.live as u128 * self.config.byte_cap as u128 / bytes as u128) as usize;
+        cap.min(fitting)
+    }
+
     pub fn stats(&self) -> GraphStats {
         let (node_cap, edge_cap) = self.graph.capacity();
         let strings = self.string_bytes + self.live * size_of::<usize>();

@@ -343,6 +343,50 @@ fn entity_cap_evicts_least_recently_seen_first_and_keeps_marks() {
 }
 
 #[test]
+fn the_byte_cap_evicts_by_memory_so_long_values_hold_fewer_entities() {
+    // Twenty short pairs measure what an entity costs; the cap then fits about ten of them.
+    let mut probe = LinkGraph::new(Config::default());
+    for i in 0..10 {
+        let (u, d) = (format!("u{i}"), format!("d{i}"));
+        probe.observe(&obs(at(i * 120), &[(User, &u), (Device, &d)]));
+    }
+    let cap = probe.live_bytes();
+    let config = Config {
+        byte_cap: cap,
+        ..Config::default()
+    };
+    let mut short = LinkGraph::new(config.clone());
+    let mut long = LinkGraph::new(config);
+    for i in 0..15 {
+        let (u, d) = (format!("u{i}"), format!("d{i}"));
+        short.observe(&obs(at(i * 120), &[(User, &u), (Device, &d)]));
+        // Same count, each value 2 KB long: the same bytes hold far fewer of them.
+        let (u, d) = (
+            format!("u{i}{}", "x".repeat(2000)),
+            format!("d{i}{}", "y".repeat(2000)),
+        );
+        long.observe(&obs(at(i * 120), &[(User, &u), (Device, &d)]));
+    }
+    assert!(short.live_bytes() > cap && long.live_bytes() > cap);
+    short.maintain(at(15 * 120));
+    long.maintain(at(15 * 120));
+    assert!(short.live_bytes() <= cap, "{} > {cap}", short.live_bytes());
+    assert!(long.live_bytes() <= cap, "{} > {cap}", long.live_bytes());
+    assert!(
+        (16..=20).contains(&short.entity_count()),
+        "short values: about 90 % of what fits, {}",
+        short.entity_count()
+    );
+    assert!(
+        long.entity_count() < 4,
+        "long values: {}",
+        long.entity_count()
+    );
+    // The newest survive.
+    assert!(short.neighbourhood(User, "u14", 1, 10).is_some());
+}
+
+#[test]
 fn rebuild_gives_the_graph_that_live_traffic_gave() {
     let decisions: Vec<Observation<'static>> = (0..300)
         .map(|i| {

@@ -44,7 +44,7 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let velocity = Arc::new(InProcessVelocity::new(100_000));
+    let velocity = Arc::new(InProcessVelocity::new(256 << 20));
     let state = PipelineState {
         lists: Arc::new(ArcSwap::from_pointee(lists(10_000))),
         policy: Arc::new(ArcSwap::from_pointee(PolicyRouting::stable_only(Arc::new(

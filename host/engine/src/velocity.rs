@@ -4,8 +4,9 @@
 //!
 //! The in-process store keeps, per entity, 12 five-minute buckets (the 1 h window) and 24
 //! one-hour buckets (the 24 h window), so a window edge is exact to its bucket size. Memory is
-//! bounded by a capacity on tracked entities (least recently used evicted, idle entries expire
-//! after a day). Sums are kept for up to two currencies per bucket; a third currency in the same
+//! bounded in bytes, not entries — an entity's weight is its fixed windows plus its key's
+//! length, so long ids cannot stretch a count-based bound — with the least recently used
+//! evicted first and idle entries expiring after a day. Sums are kept for up to two currencies per bucket; a third currency in the same
 //! bucket is counted but not summed.
 
 use std::sync::{Arc, Mutex};
@@ -217,6 +218,16 @@ impl EntityWindows {
     }
 }
 
+/// What one tracked entity costs beyond its key's bytes: its windows, the key's `String`
+/// header, the `Arc<Mutex<…>>` and moka's own entry bookkeeping (measured at roughly 150
+/// bytes). An estimate, kept on the high side so the bound holds.
+pub const ENTITY_OVERHEAD_BYTES: usize =
+    std::mem::size_of::<EntityWindows>() + std::mem::size_of::<(VelocityKind, String)>() + 200;
+
+fn entity_weight(key: &(VelocityKind, String), _: &Arc<Mutex<EntityWindows>>) -> u32 {
+    u32::try_from(ENTITY_OVERHEAD_BYTES + key.1.len()).unwrap_or(u32::MAX)
+}
+
 /// In-process velocity counters with bounded memory.
 pub struct InProcessVelocity {
     /// moka gives a concurrent, size-bounded LRU with idle expiry; each entry has its own small
@@ -225,11 +236,13 @@ pub struct InProcessVelocity {
 }
 
 impl InProcessVelocity {
-    /// `capacity` bounds the number of tracked entities (about 1 KiB each).
-    pub fn new(capacity: u64) -> InProcessVelocity {
+    /// `max_bytes` bounds the estimated memory of the tracked entities (each
+    /// [`ENTITY_OVERHEAD_BYTES`] plus its key's length).
+    pub fn new(max_bytes: u64) -> InProcessVelocity {
         InProcessVelocity {
             entities: Cache::builder()
-                .max_capacity(capacity)
+                .max_capacity(max_bytes)
+                .weigher(entity_weight)
                 .time_to_idle(std::time::Duration::from_secs(25 * 3600))
                 .build(),
         }

@@ -119,7 +119,7 @@ fn main() {
         fill(&v, &e, now).await;
         v
     });
-    let local = InProcessVelocity::new(100_000);
+    let local = InProcessVelocity::new(256 << 20);
     for i in 0..144 {
         local.record_now(&e, now - chrono::Duration::minutes(10 * i));
     }

@@ -49,8 +49,9 @@ pub struct RedisVelocityConfig {
     pub retry_interval: Duration,
     /// TTL refreshed on every recorded entity: the day window plus an hour (default 25 h).
     pub key_ttl: Duration,
-    /// Entities the in-process fallback tracks (default 100 000, about 1 KiB each).
-    pub fallback_capacity: u64,
+    /// Bytes the in-process fallback's counters may take (default 256 MiB; see
+    /// `InProcessVelocity::new`).
+    pub fallback_max_bytes: u64,
     /// Also count every event in the fallback while Redis is up, so a fallback starts with
     /// this replica's own last day instead of empty (default true; costs one in-process
     /// update per event).
@@ -69,7 +70,7 @@ impl RedisVelocityConfig {
             connect_timeout: Duration::from_millis(500),
             retry_interval: Duration::from_secs(1),
             key_ttl: Duration::from_secs(25 * 3600),
-            fallback_capacity: 100_000,
+            fallback_max_bytes: 256 << 20,
             mirror_locally: true,
             replay_limit: 10_000,
         }
@@ -102,7 +103,7 @@ impl RedisVelocity {
     pub async fn connect(config: RedisVelocityConfig) -> Result<RedisVelocity, RedisStoreError> {
         let client = connection::client(&config.url, false)?;
         let inner = Arc::new(Inner {
-            local: InProcessVelocity::new(config.fallback_capacity),
+            local: InProcessVelocity::new(config.fallback_max_bytes),
             health: Health::new(config.replay_limit),
             record: record_script(),
             client,

@@ -96,7 +96,7 @@ async fn answers_match_the_in_process_store() {
     };
     let prefix = support::prefix("parity");
     let shared = store(&url, &prefix).await;
-    let local = InProcessVelocity::new(10_000);
+    let local = InProcessVelocity::new(16 << 20);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let currencies = ["USD", "EUR", "GBP"];
     let mut t = t0();

@@ -38,9 +38,16 @@ pub struct ServeConfig {
     pub redis_prefix: String,
     #[arg(long, env = "ARBITER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Entities tracked by the in-process velocity counters (about 1.5 KiB each).
-    #[arg(long, env = "ARBITER_VELOCITY_CAPACITY", default_value_t = 100_000)]
-    pub velocity_capacity: u64,
+    /// Memory of the in-process velocity counters, in MiB (an entity costs about 1.5 KiB
+    /// plus its id's length; least recently used go first).
+    #[arg(long, env = "ARBITER_VELOCITY_MEMORY_MIB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub velocity_memory_mib: u64,
+    /// Estimated memory of the link graph, in MiB; past it the maintenance pass evicts the
+    /// least recently seen unmarked entities.
+    #[arg(long, env = "ARBITER_GRAPH_MEMORY_MIB", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 22))]
+    pub graph_memory_mib: u64,
     /// Decisions that may wait for the log writer before requests get 503.
     #[arg(long, env = "ARBITER_LOG_QUEUE", default_value_t = 4096)]
     pub log_queue: usize,
@@ -109,6 +116,19 @@ impl Default for TransactionArgs {
 }
 
 impl ServeConfig {
+    /// The velocity counters' bound in bytes.
+    pub fn velocity_max_bytes(&self) -> u64 {
+        self.velocity_memory_mib << 20
+    }
+
+    /// The link graph's settings: defaults with the configured memory bound.
+    pub fn graph(&self) -> arbiter_graph::Config {
+        arbiter_graph::Config {
+            byte_cap: usize::try_from(self.graph_memory_mib << 20).unwrap_or(usize::MAX),
+            ..arbiter_graph::Config::default()
+        }
+    }
+
     /// A configuration for tests and embedding: SQLite in `data_dir`, port chosen by the caller.
     pub fn for_data_dir(data_dir: PathBuf, database_url: Option<String>) -> ServeConfig {
         ServeConfig {
@@ -120,7 +140,8 @@ impl ServeConfig {
             redis_url: None,
             redis_prefix: "arbiter:".into(),
             log_format: LogFormat::Text,
-            velocity_capacity: 10_000,
+            velocity_memory_mib: 16,
+            graph_memory_mib: 256,
             log_queue: 4096,
             log_batch: 256,
             transactions: TransactionArgs::default(),

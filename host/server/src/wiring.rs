@@ -58,8 +58,7 @@ pub async fn build_with(
         tracing::info!(path = %path.display(), "created the first admin key");
     }
 
-    let graph =
-        Arc::new(GraphService::rebuild(store.as_ref(), arbiter_graph::Config::default()).await?);
+    let graph = Arc::new(GraphService::rebuild(store.as_ref(), config.graph()).await?);
     graph.spawn_maintenance();
     let lists_snapshot = Arc::new(ArcSwap::from_pointee(ListSnapshot::default()));
     let lists = ListService::new(store.clone(), lists_snapshot.clone(), graph.clone());
@@ -103,7 +102,7 @@ pub async fn build_with(
     let (velocity, redis_velocity) = crate::services::replication::velocity(
         config.redis_url.as_deref(),
         &config.redis_prefix,
-        config.velocity_capacity,
+        config.velocity_max_bytes(),
     )
     .await
     .context("connecting the velocity store")?;

@@ -54,7 +54,7 @@ fn pipeline(entries: Vec<ListEntry>, rules: Arc<dyn RuleEvaluator>) -> Pipeline 
     };
     Pipeline::new(
         state,
-        Arc::new(InProcessVelocity::new(1000)),
+        Arc::new(InProcessVelocity::new(1 << 20)),
         None,
         Arc::new(SystemClock),
     )

@@ -20,7 +20,7 @@ fn t0() -> DateTime<Utc> {
 
 #[test]
 fn counts_and_sums_within_windows() {
-    let v = InProcessVelocity::new(1000);
+    let v = InProcessVelocity::new(1 << 20);
     v.record_now(&event("c1", 1000), t0());
     v.record_now(&event("c1", 2550), t0() + Duration::minutes(10));
     let f = v.features_now(&event("c1", 0), t0() + Duration::minutes(20));
@@ -32,7 +32,7 @@ fn counts_and_sums_within_windows() {
 
 #[test]
 fn old_events_leave_the_hour_window_but_stay_in_the_day() {
-    let v = InProcessVelocity::new(1000);
+    let v = InProcessVelocity::new(1 << 20);
     v.record_now(&event("c1", 100), t0());
     let later = t0() + Duration::minutes(90);
     let f = v.features_now(&event("c1", 0), later);
@@ -44,7 +44,7 @@ fn old_events_leave_the_hour_window_but_stay_in_the_day() {
 
 #[test]
 fn sums_only_the_request_currency() {
-    let v = InProcessVelocity::new(1000);
+    let v = InProcessVelocity::new(1 << 20);
     v.record_now(&event("c1", 1000), t0());
     let eur = VelocityEvent {
         amount: Some((500, "EUR".into(), 2)),
@@ -57,14 +57,25 @@ fn sums_only_the_request_currency() {
 }
 
 #[test]
-fn memory_is_bounded_by_capacity() {
-    let v = InProcessVelocity::new(100);
+fn memory_is_bounded_in_bytes_whatever_the_key_length() {
+    let budget = 100 * (ENTITY_OVERHEAD_BYTES as u64 + 8);
+    let v = InProcessVelocity::new(budget);
     for i in 0..1000 {
         v.record_now(&event(&format!("c{i}"), 1), t0());
     }
     v.entities.run_pending_tasks();
+    assert!(v.entities.weighted_size() <= budget);
+    let short = v.entities.entry_count();
+    assert!((50..=100).contains(&short), "{short}");
+    // Keys a hundred times longer: the same bytes hold far fewer entities.
+    let v = InProcessVelocity::new(budget);
+    for i in 0..1000 {
+        v.record_now(&event(&format!("{i}{}", "x".repeat(10_000)), 1), t0());
+    }
+    v.entities.run_pending_tasks();
+    assert!(v.entities.weighted_size() <= budget);
     assert!(
-        v.entities.entry_count() <= 100,
+        v.entities.entry_count() < short / 2,
         "{}",
         v.entities.entry_count()
     );

@@ -37,13 +37,13 @@ pub const VERSION_CHECK_EVERY: Duration = Duration::from_secs(2);
 pub async fn velocity(
     redis_url: Option<&str>,
     prefix: &str,
-    capacity: u64,
+    max_bytes: u64,
 ) -> anyhow::Result<(Arc<dyn VelocityStore>, Option<RedisVelocity>)> {
     let Some(url) = redis_url else {
-        return Ok((Arc::new(InProcessVelocity::new(capacity)), None));
+        return Ok((Arc::new(InProcessVelocity::new(max_bytes)), None));
     };
     let mut config = RedisVelocityConfig::new(url, prefix);
-    config.fallback_capacity = capacity;
+    config.fallback_max_bytes = max_bytes;
     let redis = RedisVelocity::connect(config).await?;
     if redis.is_degraded() {
         tracing::warn!("Redis is unreachable: velocity falls back to in-process counters");
