@@ -1,0 +1,124 @@
+//! Migrations that change data already stored, run over the data an older release wrote:
+//! each test applies the migrations before the one under test from a copy of the folder,
+//! writes rows as that release could, then applies the rest with the real folder.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use sqlx::Connection;
+use sqlx::migrate::Migrator;
+
+/// The repository's migration folder for `backend` (`sqlite` or `postgres`).
+fn folder(backend: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations")
+        .join(backend)
+}
+
+/// A copy of `backend`'s migrations numbered below `before`.
+fn migrations_before(backend: &str, before: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for entry in std::fs::read_dir(folder(backend)).expect("migrations folder") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name < before {
+            std::fs::copy(&path, dir.path().join(name)).expect("copy migration");
+        }
+    }
+    dir
+}
+
+/// Three twins of one block entry (expired, expiring, for ever) and one other entry, as
+/// releases before 0006 could store them; `ts` renders a time for the backend.
+fn twins(ts: impl Fn(&str) -> String) -> Vec<String> {
+    let row = |id: &str, list: &str, value: &str, expires: Option<&str>, created: &str| {
+        format!(
+            "INSERT INTO list_entries (id, list, kind, value, reason, expires_at, created_at, \
+             created_by) VALUES ('{id}', '{list}', 'user', '{value}', 'r', {}, {}, 'key_1')",
+            expires.map_or("NULL".to_owned(), &ts),
+            ts(created)
+        )
+    };
+    vec![
+        row(
+            "le_1",
+            "block",
+            "u-1",
+            Some("2020-01-01T00:00:00.000000Z"),
+            "2019-01-01T00:00:00.000000Z",
+        ),
+        row("le_2", "block", "u-1", None, "2019-02-01T00:00:00.000000Z"),
+        row(
+            "le_3",
+            "block",
+            "u-1",
+            Some("2099-01-01T00:00:00.000000Z"),
+            "2019-03-01T00:00:00.000000Z",
+        ),
+        row("le_4", "allow", "u-1", None, "2019-04-01T00:00:00.000000Z"),
+    ]
+}
+
+/// Applies the migrations before 0006, writes twins, applies the rest and checks what is
+/// kept; one body for both databases' connection types.
+macro_rules! collapse_twins {
+    ($conn:ty, $url:expr, $backend:literal, $ts:expr) => {{
+        let mut conn = <$conn>::connect($url).await.expect("connect");
+        let old = migrations_before($backend, "0006");
+        Migrator::new(old.path())
+            .await
+            .expect("read old migrations")
+            .run(&mut conn)
+            .await
+            .expect("old migrations");
+        for sql in twins($ts) {
+            sqlx::query(&sql)
+                .execute(&mut conn)
+                .await
+                .expect("twin row");
+        }
+        Migrator::new(folder($backend))
+            .await
+            .expect("read migrations")
+            .run(&mut conn)
+            .await
+            .expect("the rest of the migrations");
+        let kept: Vec<(String,)> = sqlx::query_as("SELECT id FROM list_entries ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .expect("read");
+        let kept: Vec<String> = kept.into_iter().map(|(id,)| id).collect();
+        // The twin in force longest (no expiry) stays; the other list's entry is no twin.
+        assert_eq!(kept, ["le_2", "le_4"], $backend);
+        let again = twins($ts)[0].replace("le_1", "le_9");
+        let twin = sqlx::query(&again).execute(&mut conn).await;
+        assert!(
+            twin.is_err(),
+            "{}: the unique index refuses a new twin",
+            $backend
+        );
+        let _ = conn.close().await;
+    }};
+}
+
+#[tokio::test]
+async fn migration_0006_keeps_one_list_entry_per_identity_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    collapse_twins!(sqlx::SqliteConnection, &url, "sqlite", |t| format!("'{t}'"));
+}
+
+#[tokio::test]
+async fn migration_0006_keeps_one_list_entry_per_identity_on_postgres() {
+    let Some(admin) = support::backends::postgres_url() else {
+        return;
+    };
+    let db = support::backends::PgDatabase::create(&admin).await;
+    collapse_twins!(sqlx::PgConnection, &db.url, "postgres", |t| {
+        format!("TIMESTAMPTZ '{t}'")
+    });
+}
