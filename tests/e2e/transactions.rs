@@ -7,6 +7,7 @@ mod expiry;
 mod flow;
 mod fulfilment;
 mod ledger_cli;
+mod refusals;
 mod server;
 mod stock;
 mod webhooks;

@@ -146,6 +146,14 @@ impl PaymentService {
         let order = self.order(order_id).await?;
         // Only an order awaiting payment can be paid: the table says so.
         order.status.to(OrderStatus::Paid)?;
+        // Orders total more than zero since the catalogue refuses zero prices; one made before
+        // it did has nothing to capture (and no journal could record a capture of nothing).
+        if !order.total.checked_minor_units().is_some_and(|m| m > 0) {
+            return Err(TxError::invalid(
+                "order_id",
+                format!("order `{order_id}` totals zero: there is nothing to pay"),
+            ));
+        }
         let id = PaymentId::generate();
         let request = RiskRequest {
             checkpoint: Checkpoint::PaymentAuthorize,
@@ -162,6 +170,9 @@ impl PaymentService {
                 .and_then(|s| s.country.clone()),
             payment_method: Some(channel.to_owned()),
         };
+        // The hints are the order's: one the risk host refuses is refused here, before the
+        // payment is stored, not handed to the fail mode.
+        self.risk.check(&request).map_err(|e| e.refusal(true))?;
         let answer = self.risk.assess(&request).await;
         let new = NewPayment {
             id,
