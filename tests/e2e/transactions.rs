@@ -10,4 +10,5 @@ mod ledger_cli;
 mod refusals;
 mod server;
 mod stock;
+mod webhook_flood;
 mod webhooks;
