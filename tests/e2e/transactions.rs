@@ -6,6 +6,7 @@ mod events;
 mod expiry;
 mod flow;
 mod fulfilment;
+mod labels;
 mod ledger_cli;
 mod refusals;
 mod server;

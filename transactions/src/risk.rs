@@ -206,6 +206,34 @@ impl RiskRecord {
     }
 }
 
+/// The decision a label or chargeback addressed by `order` belongs to: the `payment.authorize`
+/// decision of its captured payment, else of its latest payment the risk host decided, else
+/// the order's own `order.create` decision. `payments` are the order's, oldest first.
+///
+/// Why `payment.authorize` first: a chargeback disputes a captured payment, and the decision
+/// that let that money move is the payment's — the heavy checkpoint, the one the model is
+/// meant to learn fraud on. An order never paid still has its `order.create` decision.
+///
+/// Only decisions the transaction core recorded on its own rows count: a decision some caller
+/// posted to the decision API naming the order id is never one, so no caller can steer a
+/// label (and the graph marks and training it drives) onto a decision of their choosing.
+pub fn decision_of_record<'a>(
+    order: &'a crate::order::Order,
+    payments: &'a [crate::payment::Payment],
+) -> Option<&'a str> {
+    let decided = |p: &&'a crate::payment::Payment| {
+        p.order_id == order.id && p.risk.as_ref().is_some_and(|r| r.decision_id.is_some())
+    };
+    let captured = payments
+        .iter()
+        .filter(decided)
+        .rfind(|p| p.status == crate::status::PaymentStatus::Succeeded);
+    captured
+        .or_else(|| payments.iter().filter(decided).next_back())
+        .and_then(|p| p.risk.as_ref()?.decision_id.as_deref())
+        .or_else(|| order.risk.as_ref()?.decision_id.as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +291,90 @@ mod tests {
             invalid.refusal(true),
             TxError::Invalid { field, reason } if field == "order.shipping.country" && reason.contains("order's")
         ));
+    }
+
+    fn record(decision: Option<&str>) -> Option<RiskRecord> {
+        Some(RiskRecord {
+            action: RiskAction::Accept,
+            decision_id: decision.map(str::to_owned),
+            fault: decision.is_none().then(|| "timed out".to_owned()),
+            fail_mode: decision.is_none().then_some(RiskFailMode::Open),
+        })
+    }
+
+    fn order(decision: Option<&str>) -> crate::order::Order {
+        use crate::ids::{IdempotencyKey, OrderId, ReservationId};
+        let now = chrono::Utc::now();
+        crate::order::Order {
+            id: OrderId::from("ord_1"),
+            idempotency_key: IdempotencyKey::from("k"),
+            body_hash: String::new(),
+            status: crate::status::OrderStatus::Paid,
+            request: crate::order::OrderRequest {
+                items: vec![],
+                user: "u".into(),
+                device: None,
+                ip: None,
+                shipping: None,
+                payment_method: None,
+            },
+            items: vec![],
+            total: Money::from_stored(100, "USD").expect("USD"),
+            reservation_id: ReservationId::from("res_1"),
+            challenge_required: false,
+            risk: record(decision),
+            expires_at: now,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn payment(
+        id: &str,
+        status: crate::status::PaymentStatus,
+        decision: Option<&str>,
+    ) -> crate::payment::Payment {
+        use crate::ids::{ChannelPaymentId, IdempotencyKey, OrderId, PaymentId};
+        let now = chrono::Utc::now();
+        crate::payment::Payment {
+            id: PaymentId::from(id),
+            order_id: OrderId::from("ord_1"),
+            idempotency_key: IdempotencyKey::from(id),
+            body_hash: String::new(),
+            channel: "card".into(),
+            channel_payment_id: ChannelPaymentId::from(id),
+            status,
+            amount: Money::from_stored(100, "USD").expect("USD"),
+            risk: record(decision),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn the_decision_of_record_is_the_captured_payments_then_the_latest_then_the_orders() {
+        use crate::status::PaymentStatus::{Failed, Processing, Succeeded};
+        let o = order(Some("dec_order"));
+        assert_eq!(decision_of_record(&o, &[]), Some("dec_order"));
+        let failed = payment("pay_1", Failed, Some("dec_pay_1"));
+        let captured = payment("pay_2", Succeeded, Some("dec_pay_2"));
+        let later = payment("pay_3", Processing, Some("dec_pay_3"));
+        let payments = [failed.clone(), captured, later.clone()];
+        assert_eq!(decision_of_record(&o, &payments), Some("dec_pay_2"));
+        assert_eq!(
+            decision_of_record(&o, &[failed.clone(), later]),
+            Some("dec_pay_3")
+        );
+        // A payment decided by the fail mode has no decision: the others stand in.
+        let undecided = payment("pay_4", Succeeded, None);
+        assert_eq!(
+            decision_of_record(&o, &[failed, undecided.clone()]),
+            Some("dec_pay_1")
+        );
+        assert_eq!(
+            decision_of_record(&o, std::slice::from_ref(&undecided)),
+            Some("dec_order")
+        );
+        assert_eq!(decision_of_record(&order(None), &[undecided]), None);
     }
 }
