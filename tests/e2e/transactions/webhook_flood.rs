@@ -218,7 +218,8 @@ async fn a_flood_of_unsigned_webhooks_leaves_the_database_flat() {
             after.callbacks,
         );
         assert!(decided > 0, "decisions were answered during the flood");
-        assert_eq!(counted, FLOOD as u64, "every refusal counted");
+        // At least: the registry is the process's, shared with tests running beside this one.
+        assert!(counted >= FLOOD as u64, "every refusal counted: {counted}");
         assert_eq!(
             (after.callbacks, after.callback_bytes),
             (before.callbacks, before.callback_bytes),
