@@ -136,7 +136,9 @@ async fn a_chargeback_file_is_imported_from_the_command_line() {
         let clean = dir.path().join("clean.csv");
         std::fs::write(
             &clean,
-            format!("chargeback_id,decision_id,amount,currency,reason\ncb-9,{did},129.99,USD,10.4\n"),
+            format!(
+                "chargeback_id,decision_id,amount,currency,reason\ncb-9,{did},129.99,USD,10.4\n"
+            ),
         )
         .expect("write csv");
         let path = clean.to_str().expect("path");

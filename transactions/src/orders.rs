@@ -129,7 +129,12 @@ impl OrderService {
                 })?;
             // The catalogue refuses such prices; one stored before it did must not make an order
             // of nothing to pay (its payment could never be captured, nor journalled).
-            if !view.product.price.checked_minor_units().is_some_and(|m| m > 0) {
+            if view
+                .product
+                .price
+                .checked_minor_units()
+                .is_none_or(|m| m <= 0)
+            {
                 return Err(TxError::invalid(
                     "items",
                     format!("sku `{}` has no positive price", line.sku),

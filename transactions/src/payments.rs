@@ -169,7 +169,7 @@ impl PaymentService {
         order.status.to(OrderStatus::Paid)?;
         // Orders total more than zero since the catalogue refuses zero prices; one made before
         // it did has nothing to capture (and no journal could record a capture of nothing).
-        if !order.total.checked_minor_units().is_some_and(|m| m > 0) {
+        if order.total.checked_minor_units().is_none_or(|m| m <= 0) {
             return Err(TxError::invalid(
                 "order_id",
                 format!("order `{order_id}` totals zero: there is nothing to pay"),
@@ -242,7 +242,12 @@ impl PaymentService {
         let now = self.clock.now();
         let (verdict, detail, event_id, unverified) = match self.webhook(signature, raw).await? {
             Ok((decided, event_id)) => (decided.verdict, decided.detail, Some(event_id), None),
-            Err(refused) => (refused.verdict, Some(refused.detail), None, refused.unverified),
+            Err(refused) => (
+                refused.verdict,
+                Some(refused.detail),
+                None,
+                refused.unverified,
+            ),
         };
         if let Some(record) =
             CallbackRecord::verified(CARD, event_id, raw, verdict, detail.clone(), now)

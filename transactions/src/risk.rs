@@ -229,7 +229,7 @@ pub fn decision_of_record<'a>(
         .filter(decided)
         .rfind(|p| p.status == crate::status::PaymentStatus::Succeeded);
     captured
-        .or_else(|| payments.iter().filter(decided).next_back())
+        .or_else(|| payments.iter().rfind(decided))
         .and_then(|p| p.risk.as_ref()?.decision_id.as_deref())
         .or_else(|| order.risk.as_ref()?.decision_id.as_deref())
 }

@@ -166,7 +166,13 @@ mod stories {
             .await
             .expect_err("refused");
         assert_eq!(field_of(e), "order.ip");
-        assert!(store.payment_by_key(&pay_key).await.expect("read").is_none());
+        assert!(
+            store
+                .payment_by_key(&pay_key)
+                .await
+                .expect("read")
+                .is_none()
+        );
         assert!(store.payments_of(&order.id).await.expect("read").is_empty());
 
         // A refund likewise: refused, nothing stored, the capture untouched.
@@ -191,8 +197,20 @@ mod stories {
             .await
             .expect_err("refused");
         assert_eq!(field_of(e), "order.ip");
-        assert!(store.refund_by_key(&refund_key).await.expect("read").is_none());
-        assert!(store.refunds_of(&payment.id).await.expect("read").is_empty());
+        assert!(
+            store
+                .refund_by_key(&refund_key)
+                .await
+                .expect("read")
+                .is_none()
+        );
+        assert!(
+            store
+                .refunds_of(&payment.id)
+                .await
+                .expect("read")
+                .is_empty()
+        );
         let report = store.check_ledger().await.expect("check");
         assert!(report.is_sound() && report.journals == 1, "{report:?}");
     }
@@ -208,7 +226,11 @@ mod stories {
             .create(IdempotencyKey::generate(), request("anyone", &sku))
             .await
             .expect("decided");
-        assert_eq!(order.status, OrderStatus::Rejected, "not the open fail mode");
+        assert_eq!(
+            order.status,
+            OrderStatus::Rejected,
+            "not the open fail mode"
+        );
         let risk = order.risk.expect("recorded");
         assert_eq!(risk.action, RiskAction::Reject);
         assert_eq!(risk.fail_mode, None);
@@ -227,7 +249,11 @@ mod stories {
             .start(&order.id, IdempotencyKey::generate(), CARD)
             .await
             .expect("decided");
-        assert_eq!(payment.status, PaymentStatus::Failed, "not the open fail mode");
+        assert_eq!(
+            payment.status,
+            PaymentStatus::Failed,
+            "not the open fail mode"
+        );
         assert_eq!(payment.risk.expect("recorded").fail_mode, None);
     }
 
@@ -275,10 +301,7 @@ mod stories {
         };
         let step = OrderStep {
             id: order.id.clone(),
-            transition: order
-                .status
-                .to(OrderStatus::PendingPayment)
-                .expect("legal"),
+            transition: order.status.to(OrderStatus::PendingPayment).expect("legal"),
             reservation: ReservationEffect::Keep,
             risk: None,
             challenge_required: false,
@@ -299,7 +322,13 @@ mod stories {
             .await
             .expect_err("nothing to pay");
         assert_eq!(field_of(e), "order_id");
-        assert!(store.payment_by_key(&pay_key).await.expect("read").is_none());
+        assert!(
+            store
+                .payment_by_key(&pay_key)
+                .await
+                .expect("read")
+                .is_none()
+        );
         assert!(store.journals().await.expect("journals").is_empty());
     }
 }

@@ -85,8 +85,14 @@ async fn a_label_by_order_lands_on_the_decision_the_core_recorded() {
             )
             .await;
         assert_eq!(status, 201, "{l}");
-        assert_eq!(l["decision_id"], created, "unpaid: the order.create decision");
-        assert!(!s.user_marked("victim").await, "the posted decision is untouched");
+        assert_eq!(
+            l["decision_id"], created,
+            "unpaid: the order.create decision"
+        );
+        assert!(
+            !s.user_marked("victim").await,
+            "the posted decision is untouched"
+        );
         assert!(s.user_marked("buyer").await);
 
         // Paid: the captured payment's payment.authorize decision is the one of record.
@@ -129,7 +135,11 @@ async fn a_label_by_order_lands_on_the_decision_the_core_recorded() {
             )
             .await;
         assert_eq!((status, p["code"].as_str()), (422, Some("invalid_value")));
-        assert!(p["detail"].as_str().is_some_and(|d| d.contains("`order_id`")));
+        assert!(
+            p["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("`order_id`"))
+        );
         s.finish().await;
     }
 }
@@ -163,7 +173,10 @@ async fn a_chargeback_id_seen_for_another_decision_is_a_conflict() {
         assert_eq!((status, p["code"].as_str()), (409, Some("conflict")), "{p}");
         let detail = p["detail"].as_str().unwrap_or_default();
         assert!(detail.contains("cb-77") && detail.contains(&d1), "{detail}");
-        assert_eq!(s.get(&format!("/v1/labels?decision_id={d2}")).await, json!([]));
+        assert_eq!(
+            s.get(&format!("/v1/labels?decision_id={d2}")).await,
+            json!([])
+        );
         // A chargeback id goes with source `chargeback` only.
         let (status, p) = s
             .label(
@@ -173,7 +186,11 @@ async fn a_chargeback_id_seen_for_another_decision_is_a_conflict() {
             )
             .await;
         assert_eq!(status, 422, "{p}");
-        assert!(p["detail"].as_str().is_some_and(|d| d.contains("`chargeback_id`")));
+        assert!(
+            p["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("`chargeback_id`"))
+        );
 
         // In a file: the same rule, per row (and within the file itself).
         let report = s
@@ -192,7 +209,11 @@ async fn a_chargeback_id_seen_for_another_decision_is_a_conflict() {
         let rejected = report["rejected"].as_array().expect("rejected");
         let lines: Vec<_> = rejected.iter().map(|r| r["line"].clone()).collect();
         assert_eq!(lines, [json!(3), json!(5)], "{report}");
-        assert!(rejected[0]["reason"].as_str().is_some_and(|r| r.contains("cb-77")));
+        assert!(
+            rejected[0]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("cb-77"))
+        );
         let h = s.get(&format!("/v1/labels?decision_id={d2}")).await;
         assert_eq!(h.as_array().map(Vec::len), Some(1), "only cb-90: {h}");
         s.finish().await;

@@ -322,7 +322,10 @@ mod tests {
         let response = ApiError::from(e).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         let headers = response.headers();
-        assert_eq!(headers.get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"1"[..]));
+        assert_eq!(
+            headers.get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
         assert_eq!(
             headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
             Some(&b"application/problem+json"[..])

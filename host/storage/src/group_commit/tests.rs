@@ -115,8 +115,7 @@ macro_rules! batching_tests {
                 group
                     .run(move |conn: &mut Conn| -> ConnFuture<'_, i64> {
                         Box::pin(async move {
-                            let sql =
-                                format!("INSERT INTO {table} (id, parent) VALUES (11, 99)");
+                            let sql = format!("INSERT INTO {table} (id, parent) VALUES (11, 99)");
                             sqlx::query::<$db>(&sql)
                                 .execute(&mut *conn)
                                 .await
@@ -213,7 +212,10 @@ macro_rules! overload_test {
             () = std::future::ready(()) => None,
         };
         assert!(
-            matches!(&refused, Some(Err(TxError::Store(StoreError::Overloaded(_))))),
+            matches!(
+                &refused,
+                Some(Err(TxError::Store(StoreError::Overloaded(_))))
+            ),
             "{refused:?}"
         );
         open.notify_one();
