@@ -118,31 +118,58 @@ async fn push_create_rollout_and_rollback_from_the_command_line() {
 
 #[tokio::test]
 async fn a_chargeback_file_is_imported_from_the_command_line() {
-    let db = TestDb::new(&Backend::Sqlite).await;
-    let bin = start_binary(&db).await;
-    let key = admin_key(&db);
-    let r = reqwest::Client::new()
-        .post(format!("{}/v1/decisions", bin.base))
-        .bearer_auth(&key)
-        .json(&crate::harness::decision_body("cli-cb-1"))
-        .send()
-        .await
-        .expect("decide");
-    assert_eq!(r.status(), 200);
-    let dir = tempfile::tempdir().expect("tmp");
-    let csv = dir.path().join("chargebacks.csv");
-    std::fs::write(
-        &csv,
-        "chargeback_id,order_id,amount,currency,reason\ncb-9,o-42,129.99,USD,10.4\ncb-10,o-missing,,,\n",
-    )
-    .expect("write csv");
-    let path = csv.to_str().expect("path");
-    let report = arbiter(&["labels", "import", path], &bin.base, &key).await;
-    assert_eq!(report["imported"], 1, "{report}");
-    assert_eq!(report["rejected"][0]["line"], 3, "{report}");
-    let again = arbiter(&["labels", "import", path], &bin.base, &key).await;
-    assert_eq!(
-        (again["imported"].as_u64(), again["duplicates"].as_u64()),
-        (Some(0), Some(1))
-    );
+    for backend in crate::harness::backends() {
+        let db = TestDb::new(&backend).await;
+        let bin = start_binary(&db).await;
+        let key = admin_key(&db);
+        let r = reqwest::Client::new()
+            .post(format!("{}/v1/decisions", bin.base))
+            .bearer_auth(&key)
+            .json(&crate::harness::decision_body("cli-cb-1"))
+            .send()
+            .await
+            .expect("decide");
+        assert_eq!(r.status(), 200);
+        let decided: Value = r.json().await.expect("decision");
+        let did = decided["decision_id"].as_str().expect("id");
+        let dir = tempfile::tempdir().expect("tmp");
+        let clean = dir.path().join("clean.csv");
+        std::fs::write(
+            &clean,
+            format!(
+                "chargeback_id,decision_id,amount,currency,reason\ncb-9,{did},129.99,USD,10.4\n"
+            ),
+        )
+        .expect("write csv");
+        let path = clean.to_str().expect("path");
+        let report = arbiter(&["labels", "import", path], &bin.base, &key).await;
+        assert_eq!(report["imported"], 1, "{report}");
+        let again = arbiter(&["labels", "import", path], &bin.base, &key).await;
+        assert_eq!(
+            (again["imported"].as_u64(), again["duplicates"].as_u64()),
+            (Some(0), Some(1))
+        );
+
+        // A file with a rejected row: the report still printed, the exit status a failure.
+        let partly = dir.path().join("partly.csv");
+        std::fs::write(
+            &partly,
+            format!("chargeback_id,order_id,decision_id\ncb-10,,{did}\ncb-11,o-missing,\n"),
+        )
+        .expect("write csv");
+        let out = Command::new(env!("CARGO_BIN_EXE_arbiter"))
+            .args(["labels", "import", partly.to_str().expect("path")])
+            .env("ARBITER_URL", &bin.base)
+            .env("ARBITER_KEY", &key)
+            .output()
+            .await
+            .expect("run arbiter");
+        assert!(!out.status.success(), "a rejected row fails the import");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("the report on stdout");
+        assert_eq!(report["imported"], 1, "{report}");
+        assert_eq!(report["rejected"][0]["line"], 3, "{report}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("rejected"));
+        drop(bin);
+        db.drop_db().await;
+    }
 }

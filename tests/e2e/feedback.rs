@@ -182,6 +182,12 @@ async fn labels_supersede_validate_and_unmark() {
                 json!({"order_id": "o-none", "label": "fraud", "source": "analyst"}),
                 "order_id",
             ),
+            // The posted decision names order `o-42`, but that is no transaction-core order:
+            // an order's labels land only on decisions the core recorded for it.
+            (
+                json!({"order_id": "o-42", "label": "fraud", "source": "customer"}),
+                "order_id",
+            ),
         ] {
             let p = problem(s.post("/v1/labels", &key, &bad).await, 422, "invalid_value").await;
             assert!(
@@ -192,12 +198,11 @@ async fn labels_supersede_validate_and_unmark() {
                 "{p}"
             );
         }
-        // By order id: the order's decision is found.
         let r = s
             .post(
                 "/v1/labels",
                 &key,
-                &json!({"order_id": "o-42", "label": "fraud", "source": "customer"}),
+                &json!({"decision_id": did, "label": "fraud", "source": "customer"}),
             )
             .await;
         assert_eq!(r.status(), 201);
@@ -243,14 +248,16 @@ async fn a_chargeback_file_imports_with_a_report_per_row() {
         let key = s.key(&["label:write"]).await;
         let d = decide(&s, &decision_body("cb-1")).await;
         let did = d["decision_id"].as_str().expect("id");
+        let d2 = decide(&s, &decision_body("cb-2")).await;
+        let did2 = d2["decision_id"].as_str().expect("id");
         let file = format!(
             "chargeback_id,order_id,decision_id,amount,currency,reason\n\
-             cb_1,o-42,,129.99,USD,10.4\n\
+             cb_1,,{did2},129.99,USD,10.4\n\
              cb_2,,{did},50.00,USD,13.1\n\
              cb_3,o-unknown,,,,\n\
-             cb_4,o-42,,500.00,USD,\n\
-             cb_5,o-42,,129.99,EUR,\n\
-             ,o-42,,,,\n"
+             cb_4,,{did2},500.00,USD,\n\
+             cb_5,,{did2},129.99,EUR,\n\
+             ,,{did2},,,\n"
         );
         let send = |body: String, ct: &'static str| {
             s.client

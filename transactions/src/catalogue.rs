@@ -22,8 +22,9 @@ pub struct Product {
 }
 
 impl Product {
-    /// Refuses an empty SKU or title, and a price that is negative or finer than the
-    /// currency's minor unit (it is stored in minor units).
+    /// Refuses an empty SKU or title, and a price that is zero, negative or finer than the
+    /// currency's minor unit (it is stored in minor units). A zero price would make an order
+    /// with nothing to capture: no payment can be taken for it, no journal posted.
     pub fn new(sku: Sku, title: String, price: Money) -> Result<Product, TxError> {
         if sku.0.trim().is_empty() || sku.0.len() > 64 {
             return Err(TxError::invalid("sku", "must be 1 to 64 characters"));
@@ -32,10 +33,10 @@ impl Product {
             return Err(TxError::invalid("title", "must not be empty"));
         }
         match price.checked_minor_units() {
-            Some(minor) if minor >= 0 => Ok(Product { sku, title, price }),
+            Some(minor) if minor > 0 => Ok(Product { sku, title, price }),
             _ => Err(TxError::invalid(
                 "price.value",
-                "must be a non-negative amount in the currency's minor units",
+                "must be a positive amount in the currency's minor units",
             )),
         }
     }
@@ -183,10 +184,19 @@ mod tests {
     }
 
     #[test]
-    fn products_refuse_sub_cent_and_negative_prices() {
+    fn products_refuse_sub_cent_zero_and_negative_prices() {
         let price = |minor| Money::from_minor_units(minor, Currency::USD);
         assert!(Product::new(Sku::from("A-1"), "Mug".into(), price(1299)).is_ok());
-        assert!(Product::new(Sku::from("A-1"), "Mug".into(), price(-1)).is_err());
+        assert!(Product::new(Sku::from("A-1"), "Mug".into(), price(1)).is_ok());
+        for minor in [0, -1, i64::MIN] {
+            assert!(
+                matches!(
+                    Product::new(Sku::from("A-1"), "Mug".into(), price(minor)),
+                    Err(TxError::Invalid { field, .. }) if field == "price.value"
+                ),
+                "{minor}"
+            );
+        }
         assert!(Product::new(Sku::from(""), "Mug".into(), price(1)).is_err());
         let sub_cent = Money {
             amount: rust_decimal::Decimal::new(1, 3),

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use arbiter_engine::Checkpoint;
 use arbiter_engine::clock::Clock;
+use arbiter_engine::money::Money;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use crate::catalogue::{DEFAULT_RESERVATION_TTL, NewReservation};
@@ -126,6 +127,19 @@ impl OrderService {
                     entity: "sku",
                     id: line.sku.0.clone(),
                 })?;
+            // The catalogue refuses such prices; one stored before it did must not make an order
+            // of nothing to pay (its payment could never be captured, nor journalled).
+            if view
+                .product
+                .price
+                .checked_minor_units()
+                .is_none_or(|m| m <= 0)
+            {
+                return Err(TxError::invalid(
+                    "items",
+                    format!("sku `{}` has no positive price", line.sku),
+                ));
+            }
             items.push(OrderItem {
                 sku: line.sku.clone(),
                 quantity: line.quantity,
@@ -133,8 +147,13 @@ impl OrderService {
             });
         }
         let total = order_total(&items)?;
+        let id = OrderId::generate();
+        // Hints the risk host would refuse are the caller's error, refused here before anything
+        // is reserved or stored: never a fault for the fail mode to wave through.
+        let risk = risk_request(&id, &request, total);
+        self.risk.check(&risk).map_err(|e| e.refusal(false))?;
         let new = NewOrder {
-            id: OrderId::generate(),
+            id,
             idempotency_key: key.clone(),
             body_hash: body_hash.clone(),
             request,
@@ -149,7 +168,7 @@ impl OrderService {
             OrderCreate::Existing(existing) => return same_request(existing, &body_hash, &key),
         };
         self.offer_expiry(&order).await;
-        let answer = self.risk.assess(&risk_request(&order)).await;
+        let answer = self.risk.assess(&risk).await;
         let record = RiskRecord::resolve(answer, self.config.risk_fail_mode);
         let (to, effect) = match record.action {
             RiskAction::Accept | RiskAction::Challenge => {
@@ -241,7 +260,7 @@ fn same_request(existing: Order, body_hash: &str, key: &IdempotencyKey) -> Resul
 }
 
 /// The sum of the lines; every line in one currency.
-fn order_total(items: &[OrderItem]) -> Result<arbiter_engine::money::Money, TxError> {
+fn order_total(items: &[OrderItem]) -> Result<Money, TxError> {
     let mut lines = items.iter().map(|i| {
         i.unit_price
             .checked_mul(i.quantity)
@@ -267,12 +286,11 @@ fn order_total(items: &[OrderItem]) -> Result<arbiter_engine::money::Money, TxEr
     })
 }
 
-fn risk_request(order: &Order) -> RiskRequest {
-    let r = &order.request;
+fn risk_request(id: &OrderId, r: &OrderRequest, total: Money) -> RiskRequest {
     RiskRequest {
         checkpoint: Checkpoint::OrderCreate,
-        request_id: format!("{}:{}", order.id, Checkpoint::OrderCreate.as_str()),
-        amount: order.total,
+        request_id: format!("{id}:{}", Checkpoint::OrderCreate.as_str()),
+        amount: total,
         user_id: r.user.clone(),
         device_id: r.device.clone(),
         ip: r.ip.clone(),

@@ -136,16 +136,41 @@ impl ChannelEvent {
     }
 }
 
-/// One entry of the callback log: every callback received, whatever became of it.
+/// One entry of the callback log: every callback whose signature verified, with its raw body,
+/// whatever became of it. Build it with [`CallbackRecord::verified`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackRecord {
     pub channel: String,
-    /// `None` when the body could not be trusted or parsed.
+    /// `None` when the verified body could not be parsed.
     pub event_id: Option<EventId>,
     pub raw: Vec<u8>,
     pub verdict: Verdict,
     pub detail: Option<String>,
     pub received_at: DateTime<Utc>,
+}
+
+impl CallbackRecord {
+    /// The log entry for a callback of any channel, or `None` when its signature failed. The
+    /// log keeps raw bodies only of callbacks the channel's secret vouched for: anyone can post
+    /// an unsigned body, and storing each in full would let them fill the disk. A refused
+    /// callback is counted and logged (without its body) by the host instead.
+    pub fn verified(
+        channel: &str,
+        event_id: Option<EventId>,
+        raw: &[u8],
+        verdict: Verdict,
+        detail: Option<String>,
+        received_at: DateTime<Utc>,
+    ) -> Option<CallbackRecord> {
+        (verdict != Verdict::BadSignature).then(|| CallbackRecord {
+            channel: channel.to_owned(),
+            event_id,
+            raw: raw.to_vec(),
+            verdict,
+            detail,
+            received_at,
+        })
+    }
 }
 
 /// What became of a callback. The route answers `BadSignature` and `Malformed` with a 4xx and
@@ -185,6 +210,22 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_verified_callbacks_are_logged() {
+        let at = Utc::now();
+        let record = |verdict| CallbackRecord::verified(CARD, None, b"{}", verdict, None, at);
+        assert_eq!(record(Verdict::BadSignature), None);
+        for verdict in [
+            Verdict::Applied,
+            Verdict::Duplicate,
+            Verdict::Mismatch,
+            Verdict::Ignored,
+            Verdict::Malformed,
+        ] {
+            assert_eq!(record(verdict).map(|r| r.raw), Some(b"{}".to_vec()));
+        }
+    }
 
     #[test]
     fn parses_stripes_event_shape() {

@@ -27,6 +27,24 @@ use crate::webhook::{Decided, auto_refund_key, payment_event, refund_event};
 /// How often a webhook is re-decided when a concurrent step moved a status under it.
 const MAX_ATTEMPTS: usize = 3;
 
+/// A callback refused before any state was read.
+struct Refused {
+    verdict: Verdict,
+    detail: String,
+    /// The signature failure's reason, for a callback that was never verified.
+    unverified: Option<&'static str>,
+}
+
+impl Refused {
+    fn unverified(reason: &'static str, detail: impl Into<String>) -> Refused {
+        Refused {
+            verdict: Verdict::BadSignature,
+            detail: detail.into(),
+            unverified: Some(reason),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct PaymentConfig {
     /// What a risk-host failure means for `payment.authorize` and `refund.request`.
@@ -60,6 +78,9 @@ pub struct PaymentView {
 pub struct WebhookReply {
     pub verdict: Verdict,
     pub detail: Option<String>,
+    /// Why the signature failed (`missing`, `malformed`, `stale`, `mismatch`), when it did:
+    /// such a callback is not stored, so the host counts and logs it under this reason.
+    pub unverified: Option<&'static str>,
 }
 
 #[derive(Clone)]
@@ -146,6 +167,14 @@ impl PaymentService {
         let order = self.order(order_id).await?;
         // Only an order awaiting payment can be paid: the table says so.
         order.status.to(OrderStatus::Paid)?;
+        // Orders total more than zero since the catalogue refuses zero prices; one made before
+        // it did has nothing to capture (and no journal could record a capture of nothing).
+        if order.total.checked_minor_units().is_none_or(|m| m <= 0) {
+            return Err(TxError::invalid(
+                "order_id",
+                format!("order `{order_id}` totals zero: there is nothing to pay"),
+            ));
+        }
         let id = PaymentId::generate();
         let request = RiskRequest {
             checkpoint: Checkpoint::PaymentAuthorize,
@@ -162,6 +191,9 @@ impl PaymentService {
                 .and_then(|s| s.country.clone()),
             payment_method: Some(channel.to_owned()),
         };
+        // The hints are the order's: one the risk host refuses is refused here, before the
+        // payment is stored, not handed to the fail mode.
+        self.risk.check(&request).map_err(|e| e.refusal(true))?;
         let answer = self.risk.assess(&request).await;
         let new = NewPayment {
             id,
@@ -199,29 +231,34 @@ impl PaymentService {
     }
 
     /// `POST /v1/webhooks/card`: verifies `signature` (the `Stripe-Signature` header) over the
-    /// raw body before parsing it, applies the event at most once, and logs the callback with
-    /// its verdict. Forged, stale, replayed and mismatched callbacks change nothing.
+    /// raw body before parsing it, applies the event at most once, and logs a verified callback
+    /// with its verdict (see [`CallbackRecord::verified`]: one whose signature fails is not
+    /// stored). Forged, stale, replayed and mismatched callbacks change nothing.
     pub async fn handle_card_webhook(
         &self,
         signature: Option<&str>,
         raw: &[u8],
     ) -> Result<WebhookReply, TxError> {
         let now = self.clock.now();
-        let (verdict, detail, event_id) = match self.webhook(signature, raw).await? {
-            Ok((decided, event_id)) => (decided.verdict, decided.detail, Some(event_id)),
-            Err((verdict, detail)) => (verdict, Some(detail), None),
+        let (verdict, detail, event_id, unverified) = match self.webhook(signature, raw).await? {
+            Ok((decided, event_id)) => (decided.verdict, decided.detail, Some(event_id), None),
+            Err(refused) => (
+                refused.verdict,
+                Some(refused.detail),
+                None,
+                refused.unverified,
+            ),
         };
-        self.store
-            .record_callback(&CallbackRecord {
-                channel: CARD.into(),
-                event_id,
-                raw: raw.to_vec(),
-                verdict,
-                detail: detail.clone(),
-                received_at: now,
-            })
-            .await?;
-        Ok(WebhookReply { verdict, detail })
+        if let Some(record) =
+            CallbackRecord::verified(CARD, event_id, raw, verdict, detail.clone(), now)
+        {
+            self.store.record_callback(&record).await?;
+        }
+        Ok(WebhookReply {
+            verdict,
+            detail,
+            unverified,
+        })
     }
 
     /// The verdict for one callback; the inner `Err` is a refusal before any state was read.
@@ -229,19 +266,25 @@ impl PaymentService {
         &self,
         signature: Option<&str>,
         raw: &[u8],
-    ) -> Result<Result<(Decided, EventId), (Verdict, String)>, TxError> {
+    ) -> Result<Result<(Decided, EventId), Refused>, TxError> {
         let secret = &self.config.webhook_secret;
         let tolerance = self.config.signature_tolerance;
         let now = self.clock.now().timestamp();
         let Some(header) = signature else {
-            return Ok(Err((Verdict::BadSignature, "no signature header".into())));
+            return Ok(Err(Refused::unverified("missing", "no signature header")));
         };
         if let Err(e) = verify(secret, header, raw, now, tolerance) {
-            return Ok(Err((Verdict::BadSignature, e.to_string())));
+            return Ok(Err(Refused::unverified(e.reason(), e.to_string())));
         }
         let event = match ChannelEvent::parse(raw) {
             Ok(event) => event,
-            Err(e) => return Ok(Err((Verdict::Malformed, e.to_string()))),
+            Err(e) => {
+                return Ok(Err(Refused {
+                    verdict: Verdict::Malformed,
+                    detail: e.to_string(),
+                    unverified: None,
+                }));
+            }
         };
         for _ in 0..MAX_ATTEMPTS {
             let decided = self.decide(&event).await?;

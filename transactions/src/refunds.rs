@@ -90,6 +90,8 @@ impl PaymentService {
             shipping_country: None,
             payment_method: Some(payment.channel.clone()),
         };
+        // Refused before anything is stored, never decided by the fail mode.
+        self.risk.check(&request).map_err(|e| e.refusal(true))?;
         let risk =
             RiskRecord::resolve(self.risk.assess(&request).await, self.config.risk_fail_mode);
         let (to, note) = if risk.action == RiskAction::Reject {

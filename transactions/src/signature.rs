@@ -24,6 +24,17 @@ pub enum SignatureError {
     Mismatch,
 }
 
+impl SignatureError {
+    /// A short, stable name for metrics labels: `malformed`, `stale` or `mismatch`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SignatureError::Malformed(_) => "malformed",
+            SignatureError::Stale { .. } => "stale",
+            SignatureError::Mismatch => "mismatch",
+        }
+    }
+}
+
 /// The MAC of `"{timestamp}.{body}"`, hex.
 pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     hex::encode(mac(secret, timestamp, body).finalize().into_bytes())
@@ -67,7 +78,10 @@ pub fn verify(
     if candidates.is_empty() {
         return Err(SignatureError::Malformed("no `v1`"));
     }
-    if (now - timestamp).abs() > tolerance.num_seconds() {
+    // `abs_diff` cannot overflow, whatever `t` the sender chose (`i64::MIN` included), and a
+    // negative tolerance is no tolerance at all.
+    let allowed = u64::try_from(tolerance.num_seconds()).unwrap_or(0);
+    if now.abs_diff(timestamp) > allowed {
         return Err(SignatureError::Stale { timestamp, now });
     }
     let expected = mac(secret, timestamp, body);
@@ -164,6 +178,61 @@ mod tests {
         assert_eq!(check(&header, BODY, NOW), Ok(NOW));
         let none = format!("t={NOW},v1={},v1={}", "00".repeat(32), "11".repeat(32));
         assert_eq!(check(&none, BODY, NOW), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn timestamps_at_the_edges_of_i64_are_refused_without_overflow() {
+        let v1 = format!("v1={}", "00".repeat(32));
+        for (t, now) in [
+            ("99999999999999999999", NOW),
+            ("-99999999999999999999", NOW),
+        ] {
+            assert!(
+                matches!(
+                    check(&format!("t={t},{v1}"), BODY, now),
+                    Err(SignatureError::Malformed(_))
+                ),
+                "{t}"
+            );
+        }
+        for (t, now) in [
+            (i64::MIN, NOW),
+            (i64::MAX, NOW),
+            (i64::MIN, i64::MAX),
+            (i64::MAX, i64::MIN),
+            (0, i64::MIN),
+        ] {
+            let header = format!("t={t},{v1}");
+            assert!(
+                matches!(check(&header, BODY, now), Err(SignatureError::Stale { .. })),
+                "t={t} now={now}"
+            );
+            // A correctly signed body with such a `t` is stale too, not a panic.
+            let signed = sign(SECRET, t, BODY);
+            assert!(
+                matches!(check(&signed, BODY, now), Err(SignatureError::Stale { .. })),
+                "signed t={t} now={now}"
+            );
+        }
+        // The largest tolerance there is: nothing overflows, a distance within it verifies
+        // and one beyond it (all of `i64`) is stale.
+        let header = sign(SECRET, 0, BODY);
+        assert_eq!(verify(SECRET, &header, BODY, NOW, Duration::MAX), Ok(0));
+        let header = sign(SECRET, i64::MIN, BODY);
+        assert!(matches!(
+            verify(SECRET, &header, BODY, i64::MAX, Duration::MAX),
+            Err(SignatureError::Stale { .. })
+        ));
+        // A negative tolerance accepts nothing but the exact second.
+        let header = sign(SECRET, NOW, BODY);
+        assert_eq!(
+            verify(SECRET, &header, BODY, NOW, Duration::seconds(-5)),
+            Ok(NOW)
+        );
+        assert!(matches!(
+            verify(SECRET, &header, BODY, NOW + 1, Duration::seconds(-5)),
+            Err(SignatureError::Stale { .. })
+        ));
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub enum StoreError {
     Backend(String),
     #[error("stored row is corrupt: {0}")]
     Corrupt(String),
+    /// A bounded write queue is full: nothing was written; the caller should retry shortly.
+    #[error("storage is overloaded: {0}")]
+    Overloaded(String),
 }
 
 /// The result of appending one decision.

@@ -55,4 +55,6 @@ pub mod names {
     /// Open to resolved, per review (minutes: reviews take minutes to days, not seconds).
     pub const REVIEW_TURNAROUND_MINUTES: &str = "arbiter_review_turnaround_minutes";
     pub const LABELS_TOTAL: &str = "arbiter_labels_total";
+    /// Channel callbacks refused for their signature (not stored), by `channel` and `reason`.
+    pub const WEBHOOK_REFUSALS_TOTAL: &str = "arbiter_webhook_refusals_total";
 }

@@ -81,7 +81,8 @@ pub enum LabelsCommand {
     /// (required), `order_id` or `decision_id` (one required), `amount` and `currency`
     /// (optional, checked against the decision), `reason` (optional). Prints how many rows
     /// were imported, how many were duplicates of an earlier import, and each rejected row
-    /// with its line and reason. Needs a key with `label:write`.
+    /// with its line and reason; exits non-zero when any row was rejected. Needs a key with
+    /// `label:write`.
     Import {
         file: PathBuf,
         #[command(flatten)]
@@ -196,5 +197,9 @@ pub async fn labels(cmd: LabelsCommand) -> anyhow::Result<()> {
         "imported {}, duplicates {}, rejected {rejected}",
         report["imported"], report["duplicates"]
     );
+    // A script must not take a partly rejected file for a clean import.
+    if rejected > 0 {
+        bail!("{rejected} row(s) rejected; see `rejected` in the report");
+    }
     Ok(())
 }

@@ -138,6 +138,8 @@ pub async fn build_with(
         &config.redis_prefix,
     )
     .context("configuring the order expiry queue")?;
+    // Labels addressed by order read the order's decision of record from the same store.
+    let labels = LabelService::new(store.clone(), graph.clone(), stores.transactions.clone());
     let transactions = crate::wiring_transactions::build(
         transactions,
         &config.storage.data_dir,
@@ -152,7 +154,7 @@ pub async fn build_with(
         lists,
         keys,
         reviews: ReviewService::new(store.clone(), graph.clone()),
-        labels: LabelService::new(store.clone(), graph.clone()),
+        labels,
         models,
         reports: ReportService::new(store.clone()),
         graph,

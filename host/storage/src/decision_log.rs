@@ -266,5 +266,6 @@ fn copy_error(e: &StoreError) -> StoreError {
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
         StoreError::Backend(m) => StoreError::Backend(m.clone()),
         StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+        StoreError::Overloaded(m) => StoreError::Overloaded(m.clone()),
     }
 }

@@ -17,7 +17,13 @@
 //! order on one connection, so a later write of a batch sees the earlier ones exactly as if they
 //! had committed before it (an idempotency key used twice in one batch finds the first order).
 //!
-//! Metrics: `arbiter_write_batch_size` and `arbiter_write_batch_seconds` (histograms, per batch).
+//! The queue in front of the writer is bounded, and a write that finds it full is refused at
+//! once with [`StoreError::Overloaded`] (the API's 503 `overloaded` with `Retry-After`) rather
+//! than waiting for room without end: a caller holding a request open behind 4,096 others
+//! helps no one, and a stuck writer must not pile up every request in the process.
+//!
+//! Metrics: `arbiter_write_batch_size` and `arbiter_write_batch_seconds` (histograms, per batch),
+//! `arbiter_write_queue_full_total` (writes refused because the queue was full).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -62,7 +68,7 @@ macro_rules! batch_statements {
 batch_statements!(sqlx::Sqlite);
 batch_statements!(sqlx::Postgres);
 
-/// Writes waiting for the writer; one more waits for room (bounded memory, fair order).
+/// Writes waiting for the writer; one more is refused as overloaded (bounded memory).
 const CAPACITY: usize = 4096;
 /// Most writes in one transaction: bounds how long the first of a batch waits for the last.
 const MAX_BATCH: usize = 64;
@@ -75,7 +81,7 @@ pub(crate) struct GroupCommit<DB: Database> {
 impl<DB: Database> std::fmt::Debug for GroupCommit<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupCommit")
-            .field("queued", &(CAPACITY - self.jobs.capacity()))
+            .field("queued", &(self.jobs.max_capacity() - self.jobs.capacity()))
             .finish()
     }
 }
@@ -96,14 +102,24 @@ where
     /// batch (`BEGIN IMMEDIATE` on SQLite); `None` is the database's plain `BEGIN`. The writer
     /// stops when every handle is dropped.
     pub(crate) fn spawn(pool: Pool<DB>, begin: Option<&'static str>) -> GroupCommit<DB> {
-        let (jobs, rx) = mpsc::channel(CAPACITY);
+        GroupCommit::spawn_with_capacity(pool, begin, CAPACITY)
+    }
+
+    /// [`GroupCommit::spawn`] with room for `capacity` waiting writes (tests use a tiny one).
+    pub(crate) fn spawn_with_capacity(
+        pool: Pool<DB>,
+        begin: Option<&'static str>,
+        capacity: usize,
+    ) -> GroupCommit<DB> {
+        let (jobs, rx) = mpsc::channel(capacity.max(1));
         tokio::spawn(write_loop(pool, begin, rx));
         GroupCommit { jobs }
     }
 
     /// Runs `work` inside the next batch's transaction, under its own savepoint, and answers
     /// once the batch has committed: `work`'s error (its writes rolled back, the batch's kept)
-    /// or the batch's error (nothing stored) or `work`'s value.
+    /// or the batch's error (nothing stored) or `work`'s value. A full queue is
+    /// [`StoreError::Overloaded`] at once, with nothing written.
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, TxError>
     where
         T: Send + 'static,
@@ -111,9 +127,16 @@ where
     {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Box::new(Pending { work, reply }))
-            .await
-            .map_err(|_| closed())?;
+            .try_send(Box::new(Pending { work, reply }))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    metrics::counter!("arbiter_write_queue_full_total").increment(1);
+                    TxError::Store(StoreError::Overloaded(
+                        "the order-write queue is full".into(),
+                    ))
+                }
+                mpsc::error::TrySendError::Closed(_) => closed(),
+            })?;
         // A dropped reply: the writer gave up on the batch before this write ran.
         answer.await.unwrap_or_else(|_| Err(closed()))
     }
@@ -264,214 +287,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    //! Batching semantics on both databases: a failing write in a batch leaves the others
-    //! committed; a batch whose COMMIT fails answers every write with the error and stores
-    //! nothing. A "gate" write holds the writer while the writes under test queue up, so they
-    //! are certain to share one batch.
-
-    use std::sync::Arc;
-
-    use tokio::sync::Notify;
-
-    use super::*;
-
-    macro_rules! batching_tests {
-        ($db:ty, $pool:expr, $table:expr, $begin:expr, $fk:expr) => {{
-            type Conn = <$db as Database>::Connection;
-
-            /// A write that inserts `id` into `table`, then fails when `fail` is set.
-            fn insert(
-                table: &'static str,
-                id: i64,
-                fail: bool,
-            ) -> impl for<'c> FnOnce(&'c mut Conn) -> ConnFuture<'c, i64> + Send + 'static {
-                move |conn: &mut Conn| -> ConnFuture<'_, i64> {
-                    Box::pin(async move {
-                        let sql = format!("INSERT INTO {table} (id) VALUES ($1)");
-                        sqlx::query(&sql)
-                            .bind(id)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(db)?;
-                        if fail {
-                            return Err(TxError::invalid("id", format!("{id} refused")));
-                        }
-                        Ok(id)
-                    })
-                }
-            }
-
-            /// Submits a write that waits for `open`, so later writes queue behind it.
-            fn gate(group: &GroupCommit<$db>, open: Arc<Notify>) -> tokio::task::JoinHandle<()> {
-                let group = group.clone();
-                tokio::spawn(async move {
-                    group
-                        .run(move |_conn: &mut Conn| -> ConnFuture<'_, ()> {
-                            Box::pin(async move {
-                                open.notified().await;
-                                Ok(())
-                            })
-                        })
-                        .await
-                        .expect("gate");
-                })
-            }
-
-            let pool = $pool;
-            let table: &'static str = $table;
-            let parent: &'static str = Box::leak(format!("{table}_parent").into_boxed_str());
-            for sql in [
-                format!("CREATE TABLE {parent} (id BIGINT PRIMARY KEY)"),
-                format!(
-                    "CREATE TABLE {table} (id BIGINT PRIMARY KEY, parent BIGINT {fk})",
-                    fk = $fk(parent)
-                ),
-            ] {
-                sqlx::query::<$db>(&sql)
-                    .execute(&pool)
-                    .await
-                    .expect("create");
-            }
-            let group = GroupCommit::<$db>::spawn(pool.clone(), $begin);
-            let ids = |pool: Pool<$db>| async move {
-                let sql = format!("SELECT id FROM {table} ORDER BY id");
-                sqlx::query_scalar::<$db, i64>(&sql)
-                    .fetch_all(&pool)
-                    .await
-                    .expect("rows")
-            };
-
-            // A failing write rolls back alone.
-            let open = Arc::new(Notify::new());
-            let gated = gate(&group, open.clone());
-            tokio::task::yield_now().await;
-            let writes: Vec<_> = (1..=6)
-                .map(|id| {
-                    let group = group.clone();
-                    tokio::spawn(async move { group.run(insert(table, id, id % 2 == 0)).await })
-                })
-                .collect();
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            open.notify_one();
-            gated.await.expect("gate task");
-            for (i, write) in writes.into_iter().enumerate() {
-                let id = i as i64 + 1;
-                match write.await.expect("task") {
-                    Ok(got) => assert!(id % 2 == 1 && got == id, "write {id} answered Ok"),
-                    Err(TxError::Invalid { reason, .. }) => {
-                        assert!(id % 2 == 0 && reason == format!("{id} refused"))
-                    }
-                    Err(e) => panic!("write {id}: unexpected {e}"),
-                }
-            }
-            assert_eq!(ids(pool.clone()).await, vec![1, 3, 5]);
-
-            // A batch whose COMMIT fails (a deferred foreign key, checked only at COMMIT)
-            // answers every write with the error and stores none of them.
-            let open = Arc::new(Notify::new());
-            let gated = gate(&group, open.clone());
-            tokio::task::yield_now().await;
-            let good = {
-                let group = group.clone();
-                tokio::spawn(async move { group.run(insert(table, 10, false)).await })
-            };
-            let orphan = {
-                let group = group.clone();
-                tokio::spawn(async move {
-                    group
-                        .run(move |conn: &mut Conn| -> ConnFuture<'_, i64> {
-                            Box::pin(async move {
-                                let sql =
-                                    format!("INSERT INTO {table} (id, parent) VALUES (11, 99)");
-                                sqlx::query::<$db>(&sql)
-                                    .execute(&mut *conn)
-                                    .await
-                                    .map_err(db)?;
-                                Ok(11_i64)
-                            })
-                        })
-                        .await
-                })
-            };
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            open.notify_one();
-            gated.await.expect("gate task");
-            assert!(matches!(good.await.expect("task"), Err(TxError::Store(_))));
-            assert!(matches!(
-                orphan.await.expect("task"),
-                Err(TxError::Store(_))
-            ));
-            assert_eq!(
-                ids(pool.clone()).await,
-                vec![1, 3, 5],
-                "nothing of the failed batch"
-            );
-
-            // The writer carries on after a failed batch.
-            assert_eq!(
-                group.run(insert(table, 12, false)).await.expect("write"),
-                12
-            );
-            assert_eq!(ids(pool.clone()).await, vec![1, 3, 5, 12]);
-
-            // A write alone in its batch (no savepoint) that fails leaves nothing either.
-            let alone = group.run(insert(table, 13, true)).await;
-            assert!(matches!(alone, Err(TxError::Invalid { .. })), "{alone:?}");
-            assert_eq!(ids(pool.clone()).await, vec![1, 3, 5, 12]);
-        }};
-    }
-
-    #[tokio::test]
-    async fn batches_on_sqlite_keep_each_write_atomic_and_fail_whole_on_commit() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(dir.path().join("g.db"))
-            .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .foreign_keys(true);
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .expect("sqlite");
-        batching_tests!(
-            sqlx::Sqlite,
-            pool,
-            "writes",
-            Some("BEGIN IMMEDIATE"),
-            |parent: &str| format!("REFERENCES {parent} (id) DEFERRABLE INITIALLY DEFERRED")
-        );
-    }
-
-    #[tokio::test]
-    async fn batches_on_postgres_keep_each_write_atomic_and_fail_whole_on_commit() {
-        let Ok(url) = std::env::var("DATABASE_URL") else {
-            eprintln!("DATABASE_URL not set: PostgreSQL group commit not tested");
-            return;
-        };
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(4)
-            .connect(&url)
-            .await
-            .expect("postgres");
-        // Tables of this run only, dropped with the schema at the end.
-        let schema = format!("group_commit_{}", std::process::id());
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&pool)
-            .await
-            .expect("schema");
-        let table: &'static str = Box::leak(format!("{schema}.writes").into_boxed_str());
-        batching_tests!(
-            sqlx::Postgres,
-            pool.clone(),
-            table,
-            None,
-            |parent: &str| format!("REFERENCES {parent} (id) DEFERRABLE INITIALLY DEFERRED")
-        );
-        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-            .execute(&pool)
-            .await
-            .expect("drop schema");
-    }
-}
+mod tests;

@@ -86,6 +86,11 @@ impl TxServer {
         self.stop().await.drop_db().await;
     }
 
+    /// The database it serves from (its data directory, and its PostgreSQL URL if any).
+    pub fn db(&self) -> &TestDb {
+        self.db.as_ref().expect("db until stopped")
+    }
+
     /// One call: `key` as bearer, `idempotency` as `Idempotency-Key`, `body` as JSON.
     pub async fn call(
         &self,

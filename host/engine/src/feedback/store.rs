@@ -72,9 +72,6 @@ pub trait LabelStore: Send + Sync + 'static {
     async fn insert_label(&self, label: &NewLabel) -> Result<LabelInsert, StoreError>;
     /// Every label of a decision, oldest first.
     async fn labels_for_decision(&self, decision_id: &str) -> Result<Vec<Label>, StoreError>;
-    /// The decision an order's label belongs to: its latest `payment.authorize` decision, or
-    /// its latest decision of any checkpoint when it has none.
-    async fn decision_for_order(&self, order_id: &str) -> Result<Option<Decision>, StoreError>;
     /// Every labelled decision with its latest label, oldest decision first.
     async fn labelled_decisions(&self) -> Result<Vec<(Decision, LabelKind)>, StoreError>;
     /// Decisions created since `since` whose latest label is fraud-like (graph marks).

@@ -39,13 +39,18 @@ impl<S: Send + Sync> FromRequest<S> for CsvBody {
 pub struct CreateLabel {
     /// The decision labelled; or give `order_id`.
     pub decision_id: Option<String>,
-    /// Labels the order's `payment.authorize` decision (its latest decision if none).
+    /// A transaction-core order: labels the decision the core recorded for it — its captured
+    /// payment's `payment.authorize` decision, else its latest payment's, else the order's
+    /// `order.create` decision. Never a decision posted to `/v1/decisions` naming the order.
     pub order_id: Option<String>,
     /// `fraud`, `legit`, `chargeback` or `account_takeover`.
     pub label: String,
     /// `review`, `chargeback`, `customer` or `analyst`.
     pub source: String,
     pub note: Option<String>,
+    /// The channel's chargeback id (with source `chargeback`): posting it again for the same
+    /// decision answers the stored label; for another decision it is `409 conflict`.
+    pub chargeback_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -78,7 +83,8 @@ impl From<Label> for LabelView {
 /// Label a decision. A later label supersedes an earlier one for training and reports; both
 /// stay in the history. A fraud-like label marks the decision's entities in the link graph.
 #[utoipa::path(post, path = "/v1/labels", tag = "labels", request_body = CreateLabel,
-    responses((status = 201, body = LabelView), (status = 422, description = "Invalid field")),
+    responses((status = 201, body = LabelView), (status = 422, description = "Invalid field"),
+        (status = 409, description = "`chargeback_id` recorded before for another decision")),
     security(("bearer" = ["label:write"])))]
 pub async fn create(
     State(app): State<AppState>,
@@ -95,6 +101,7 @@ pub async fn create(
                 label: body.label,
                 source: body.source,
                 note: body.note,
+                chargeback_id: body.chargeback_id,
             },
             caller.key_id(),
         )
@@ -122,7 +129,8 @@ pub async fn history(
 }
 
 /// Import a channel's chargeback file (CSV; columns in `arbiter labels import --help` and the
-/// README). Every row is imported, a duplicate of an earlier import, or rejected with why.
+/// README). Every row is imported, a duplicate of an earlier import, or rejected with why (a
+/// chargeback id recorded before for another decision is rejected, not a duplicate).
 #[utoipa::path(post, path = "/v1/labels/import", tag = "labels",
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport),

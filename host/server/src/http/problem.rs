@@ -52,6 +52,9 @@ pub enum ApiError {
     Overloaded,
     #[error("the database is unavailable; retry shortly")]
     Unavailable(String),
+    /// A bounded storage queue (the order-write queue) is full; nothing was written.
+    #[error("{0}; retry shortly")]
+    QueueFull(String),
     #[error("internal error")]
     Internal(String),
     /// A transaction-core refusal: status and code chosen by `From<TxError>` at the end of
@@ -98,6 +101,7 @@ impl ApiError {
             }
             ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            ApiError::QueueFull(_) => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ApiError::Transaction { status, code, .. } => (*status, code),
         }
@@ -145,6 +149,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            StoreError::Overloaded(m) => ApiError::QueueFull(m),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -303,5 +308,32 @@ impl ApiError {
             code,
             message: reply.detail.unwrap_or_else(|| code.replace('_', " ")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_write_queue_is_503_overloaded_with_retry_after() {
+        let e = arbiter_transactions::TxError::Store(StoreError::Overloaded(
+            "the order-write queue is full".into(),
+        ));
+        let response = ApiError::from(e).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let headers = response.headers();
+        assert_eq!(
+            headers.get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+            Some(&b"application/problem+json"[..])
+        );
+        assert_eq!(
+            ApiError::QueueFull(String::new()).status_and_code(),
+            (StatusCode::SERVICE_UNAVAILABLE, "overloaded")
+        );
     }
 }

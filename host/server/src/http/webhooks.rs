@@ -1,6 +1,7 @@
 //! `POST /v1/webhooks/card`: the card channel's callbacks. No API key — the
 //! `Stripe-Signature` over the raw body is the authentication, checked before anything parses
-//! it. Every callback is logged with its verdict; each event id applies at most once.
+//! it. Every verified callback is logged with its verdict; one whose signature fails is only
+//! counted (`arbiter_webhook_refusals_total`), never stored. Each event id applies at most once.
 
 use axum::Json;
 use axum::extract::State;
@@ -41,11 +42,7 @@ pub async fn card_webhook(
     RawBody(body): RawBody,
 ) -> Result<Json<WebhookAnswer>, ApiError> {
     let signature = headers.get(SIGNATURE).and_then(|v| v.to_str().ok());
-    let reply = app
-        .transactions
-        .payments
-        .handle_card_webhook(signature, &body)
-        .await?;
+    let reply = app.transactions.card_webhook(signature, &body).await?;
     if reply.verdict.is_refusal() {
         return Err(ApiError::refused_callback(reply));
     }

@@ -6,6 +6,7 @@
 
 pub mod channel;
 pub mod expiry;
+pub mod refused_callbacks;
 pub mod risk;
 
 use std::sync::Arc;
@@ -17,11 +18,13 @@ use arbiter_transactions::ids::Sku;
 use arbiter_transactions::ledger::Account;
 use arbiter_transactions::orders::OrderService;
 use arbiter_transactions::outbox::{self, EventPage};
-use arbiter_transactions::payments::PaymentService;
+use arbiter_transactions::payment::CARD;
+use arbiter_transactions::payments::{PaymentService, WebhookReply};
 use arbiter_transactions::store::TransactionStore;
 
 use self::channel::CardChannelSender;
 use self::expiry::ExpiryWorker;
+use self::refused_callbacks::RefusedCallbacks;
 
 pub struct TransactionServices {
     pub orders: OrderService,
@@ -30,6 +33,8 @@ pub struct TransactionServices {
     pub channel: CardChannelSender,
     /// The catalogue and ledger reads and writes that need no domain service.
     store: Arc<dyn TransactionStore>,
+    /// Where callbacks refused for their signature are counted and logged (never stored).
+    refused_callbacks: RefusedCallbacks,
     /// Held, not used: dropping the services (when serving stops) stops the worker.
     _expiry: ExpiryWorker,
 }
@@ -47,8 +52,23 @@ impl TransactionServices {
             payments,
             channel,
             store,
+            refused_callbacks: RefusedCallbacks::default(),
             _expiry: expiry,
         }
+    }
+
+    /// The card channel's callback: verified and applied by the payment service; one whose
+    /// signature failed is counted and logged here, since it is not stored.
+    pub async fn card_webhook(
+        &self,
+        signature: Option<&str>,
+        raw: &[u8],
+    ) -> Result<WebhookReply, TxError> {
+        let reply = self.payments.handle_card_webhook(signature, raw).await?;
+        if let Some(reason) = reply.unverified {
+            self.refused_callbacks.record(CARD, reason, raw.len());
+        }
+        Ok(reply)
     }
 
     /// Creates the SKU (no stock yet) or updates its title and price.

@@ -187,18 +187,6 @@ impl LabelStore for PgStore {
         rows.into_iter().map(LabelRow::into_label).collect()
     }
 
-    async fn decision_for_order(&self, order_id: &str) -> Result<Option<Decision>, StoreError> {
-        let body: Option<String> = sqlx::query_scalar(
-            "SELECT body::text FROM decisions WHERE order_id = $1 \
-             ORDER BY (event = 'payment.authorize') DESC, created_at DESC LIMIT 1",
-        )
-        .bind(order_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
-        body.as_deref().map(decision_from_body).transpose()
-    }
-
     async fn labelled_decisions(&self) -> Result<Vec<(Decision, LabelKind)>, StoreError> {
         let rows: Vec<(String, String)> = sqlx::query_as(&format!(
             "SELECT d.body::text, x.label FROM {LATEST_LABELS} \

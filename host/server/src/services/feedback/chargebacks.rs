@@ -1,9 +1,12 @@
 //! A channel's chargeback file, as `arbiter labels import` sends it.
 //!
 //! CSV with a header row. Columns (order free, unknown columns ignored):
-//! - `chargeback_id` (required): the channel's id; importing it twice is a duplicate.
-//! - `order_id` or `decision_id` (one required): what the chargeback is about. An order id
-//!   labels the order's `payment.authorize` decision (its latest decision if it has none).
+//! - `chargeback_id` (required): the channel's id; importing it twice for the same decision is
+//!   a duplicate, for another decision a rejected row.
+//! - `order_id` or `decision_id` (one required): what the chargeback is about. An order id is
+//!   the transaction core's and labels the decision the core recorded for it: its captured
+//!   payment's `payment.authorize` decision, else its latest payment's, else its
+//!   `order.create` decision — never a decision a caller posted naming the order id.
 //! - `amount` and `currency` (optional, together): checked against the decision's amount (same
 //!   currency, at most the amount decided: a chargeback may be partial); a row that disagrees
 //!   is rejected rather than labelling the wrong decision.

@@ -1,6 +1,11 @@
 //! Recording labels: one at a time (`POST /v1/labels`) or a channel's chargeback file. A
 //! label names a decision directly or through its order; fraud-like labels mark the
 //! decision's entities in the link graph at once, and a later `legit` label withdraws them.
+//!
+//! An order is the transaction core's: its label lands on the decision the core recorded for
+//! it ([`decision_of_record`]), never on one a caller posted to the decision API naming the
+//! order id. A chargeback id is recorded once: again for the same decision it is a duplicate,
+//! for another decision a conflict (409; a rejected row in a file), never a silent duplicate.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -9,7 +14,11 @@ use rust_decimal::Decimal;
 
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::{Label, LabelInsert, LabelKind, LabelSource, NewLabel};
-use arbiter_engine::store::Store;
+use arbiter_engine::store::{Store, StoreError};
+use arbiter_transactions::TxError;
+use arbiter_transactions::ids::OrderId;
+use arbiter_transactions::risk::decision_of_record;
+use arbiter_transactions::store::TransactionStore;
 
 use super::chargebacks::{self, ChargebackRow, ImportReport, RejectedRow};
 use super::error::{FeedbackError, invalid};
@@ -29,22 +38,84 @@ pub struct NewLabelRequest {
     pub label: String,
     pub source: String,
     pub note: Option<String>,
+    /// The channel's chargeback id (source `chargeback` only): recorded once.
+    pub chargeback_id: Option<String>,
 }
 
 pub struct LabelService {
     store: Arc<dyn Store>,
     graph: Arc<GraphService>,
+    /// The transaction core's orders and payments, where an order's decision of record is read.
+    orders: Arc<dyn TransactionStore>,
+}
+
+/// What became of a chargeback's label.
+enum Recorded {
+    Created,
+    /// The chargeback id was recorded before, for this same decision.
+    Duplicate,
+    /// The chargeback id was recorded before for another decision: why, naming both.
+    Conflict(String),
 }
 
 impl LabelService {
-    pub fn new(store: Arc<dyn Store>, graph: Arc<GraphService>) -> Self {
-        LabelService { store, graph }
+    pub fn new(
+        store: Arc<dyn Store>,
+        graph: Arc<GraphService>,
+        orders: Arc<dyn TransactionStore>,
+    ) -> Self {
+        LabelService {
+            store,
+            graph,
+            orders,
+        }
     }
 
-    async fn find(&self, target: &LabelTarget) -> Result<Option<Decision>, FeedbackError> {
-        Ok(match target {
-            LabelTarget::Decision(id) => self.store.get_decision(id).await?,
-            LabelTarget::Order(id) => self.store.decision_for_order(id).await?,
+    /// The decision labelled, or why there is none (naming what was asked for).
+    async fn find(&self, target: &LabelTarget) -> Result<Result<Decision, String>, FeedbackError> {
+        let decision_id = match target {
+            LabelTarget::Decision(id) => id.clone(),
+            LabelTarget::Order(id) => {
+                let order_id = OrderId::from(id.as_str());
+                let Some(order) = self.orders.order(&order_id).await.map_err(tx_error)? else {
+                    return Ok(Err(format!(
+                        "no order `{id}` (a decision posted to the decision API is labelled by \
+                         its `decision_id`)"
+                    )));
+                };
+                let payments = self.orders.payments_of(&order_id).await.map_err(tx_error)?;
+                match decision_of_record(&order, &payments) {
+                    Some(d) => d.to_owned(),
+                    None => {
+                        return Ok(Err(format!(
+                            "order `{id}` has no risk decision recorded (its risk host failed)"
+                        )));
+                    }
+                }
+            }
+        };
+        Ok(match self.store.get_decision(&decision_id).await? {
+            Some(decision) => Ok(decision),
+            None => Err(format!("no decision `{decision_id}`")),
+        })
+    }
+
+    /// Stores `label`; a chargeback id recorded before is a duplicate or a conflict.
+    async fn record(&self, label: &NewLabel) -> Result<(Label, Recorded), FeedbackError> {
+        Ok(match self.store.insert_label(label).await? {
+            LabelInsert::Created(l) => (l, Recorded::Created),
+            LabelInsert::Duplicate(l) if l.decision_id == label.decision_id => {
+                (l, Recorded::Duplicate)
+            }
+            LabelInsert::Duplicate(l) => {
+                let why = format!(
+                    "chargeback `{}` was recorded for decision `{}`, not `{}`",
+                    l.external_id.as_deref().unwrap_or_default(),
+                    l.decision_id,
+                    label.decision_id
+                );
+                (l, Recorded::Conflict(why))
+            }
         })
     }
 
@@ -64,26 +135,36 @@ impl LabelService {
             .source
             .parse()
             .map_err(|m: String| invalid("source", m))?;
-        let Some(decision) = self.find(&target).await? else {
-            return Err(match target {
-                LabelTarget::Decision(id) => invalid("decision_id", format!("no decision `{id}`")),
-                LabelTarget::Order(id) => {
-                    invalid("order_id", format!("no decision names order `{id}`"))
-                }
-            });
+        let external_id = req.chargeback_id.filter(|c| !c.trim().is_empty());
+        if external_id.is_some() && source != LabelSource::Chargeback {
+            return Err(invalid(
+                "chargeback_id",
+                "goes with `\"source\": \"chargeback\"` only",
+            ));
+        }
+        let field = match target {
+            LabelTarget::Decision(_) => "decision_id",
+            LabelTarget::Order(_) => "order_id",
         };
+        let decision = self
+            .find(&target)
+            .await?
+            .map_err(|why| invalid(field, why))?;
         let label = NewLabel {
             decision_id: decision.decision_id.0.clone(),
             kind,
             source,
-            external_id: None,
+            external_id,
             note: req.note.filter(|n| !n.is_empty()),
             created_by: caller.to_owned(),
         };
-        let stored = match self.store.insert_label(&label).await? {
-            LabelInsert::Created(l) | LabelInsert::Duplicate(l) => l,
-        };
-        self.applied(&decision, kind);
+        let (stored, recorded) = self.record(&label).await?;
+        match recorded {
+            Recorded::Created => self.applied(&decision, kind),
+            // The same chargeback again: answered with what is stored, applied once.
+            Recorded::Duplicate => {}
+            Recorded::Conflict(why) => return Err(FeedbackError::Conflict(why)),
+        }
         Ok(stored)
     }
 
@@ -137,11 +218,9 @@ impl LabelService {
             (None, Some(o)) => LabelTarget::Order(o.clone()),
             (None, None) => return Ok(Err("neither order_id nor decision_id is given".into())),
         };
-        let Some(decision) = self.find(&target).await? else {
-            return Ok(Err(match target {
-                LabelTarget::Decision(id) => format!("no decision `{id}`"),
-                LabelTarget::Order(id) => format!("no decision names order `{id}`"),
-            }));
+        let decision = match self.find(&target).await? {
+            Ok(decision) => decision,
+            Err(why) => return Ok(Err(why)),
         };
         if let Some((value, currency)) = &row.amount
             && let Some(mismatch) = amount_mismatch(&decision, value, currency)
@@ -156,13 +235,22 @@ impl LabelService {
             note: row.reason.clone(),
             created_by: caller.to_owned(),
         };
-        Ok(match self.store.insert_label(&label).await? {
-            LabelInsert::Created(_) => {
+        Ok(match self.record(&label).await?.1 {
+            Recorded::Created => {
                 self.applied(&decision, LabelKind::Chargeback);
                 Ok(true)
             }
-            LabelInsert::Duplicate(_) => Ok(false),
+            Recorded::Duplicate => Ok(false),
+            Recorded::Conflict(why) => Err(why),
         })
+    }
+}
+
+/// A transaction-store failure while reading an order: a storage failure of the feedback loop.
+fn tx_error(e: TxError) -> FeedbackError {
+    match e {
+        TxError::Store(s) => FeedbackError::Store(s),
+        other => FeedbackError::Store(StoreError::Backend(other.to_string())),
     }
 }
 

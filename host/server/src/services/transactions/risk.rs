@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arbiter_engine::DecisionRequest;
-use arbiter_transactions::risk::{RiskAction, RiskClient, RiskError, RiskRequest, RiskVerdict};
+use arbiter_engine::{DecisionRequest, RequestError};
+use arbiter_transactions::risk::{
+    InvalidRisk, RiskAction, RiskClient, RiskError, RiskField, RiskRequest, RiskVerdict,
+};
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
@@ -27,6 +29,11 @@ impl InProcessRisk {
 
 #[async_trait]
 impl RiskClient for InProcessRisk {
+    /// The same validation `assess` runs, without deciding: a step asks before it writes.
+    fn check(&self, request: &RiskRequest) -> Result<(), InvalidRisk> {
+        decision_request(request).map(drop)
+    }
+
     async fn assess(&self, request: &RiskRequest) -> Result<RiskVerdict, RiskError> {
         let req = decision_request(request)?;
         let outcome = tokio::time::timeout(self.timeout, self.decisions.decide(req))
@@ -45,8 +52,9 @@ impl RiskClient for InProcessRisk {
 }
 
 /// The decision request for one step, validated as the HTTP edge validates one. A step the
-/// pipeline cannot take (say, an unparseable IP) is a risk-host error: the fail mode decides.
-pub fn decision_request(r: &RiskRequest) -> Result<DecisionRequest, RiskError> {
+/// pipeline cannot take (say, an unparseable IP) is bad input, [`InvalidRisk`] naming the
+/// hint: the step is refused, never handed to the fail mode.
+pub fn decision_request(r: &RiskRequest) -> Result<DecisionRequest, InvalidRisk> {
     let mut body = Map::new();
     body.insert("request_id".into(), json!(r.request_id));
     body.insert("event".into(), json!(r.checkpoint.as_str()));
@@ -71,8 +79,35 @@ pub fn decision_request(r: &RiskRequest) -> Result<DecisionRequest, RiskError> {
     if let Some((subject, _)) = r.request_id.split_once(':') {
         body.insert("order_id".into(), json!(subject));
     }
-    DecisionRequest::from_value(Value::Object(body))
-        .map_err(|e| RiskError::Unavailable(format!("invalid decision request: {e}")))
+    DecisionRequest::from_value(Value::Object(body)).map_err(|e| invalid(&e))
+}
+
+/// The refusal as the step's hint names it: the decision request's field path mapped back to
+/// the [`RiskRequest`] field it was built from.
+fn invalid(e: &RequestError) -> InvalidRisk {
+    let (path, reason) = match e {
+        RequestError::InvalidValue { field, message }
+        | RequestError::InvalidType { field, message } => (field.as_str(), message.clone()),
+        RequestError::MissingField { field }
+        | RequestError::UnknownField { field }
+        | RequestError::AmountNotString { field }
+        | RequestError::InvalidAmount { field, .. }
+        | RequestError::NegativeAmount { field }
+        | RequestError::UnknownCurrency { field, .. }
+        | RequestError::TooManyDecimals { field, .. } => (field.as_str(), e.to_string()),
+        _ => ("", e.to_string()),
+    };
+    let field = match path {
+        "device.ip" => RiskField::Ip,
+        "device" | "device.id" => RiskField::Device,
+        "user" | "user.id" => RiskField::User,
+        "shipping.address" => RiskField::ShippingAddress,
+        "shipping.country" => RiskField::ShippingCountry,
+        "payment" | "payment.method" => RiskField::PaymentMethod,
+        p if p.starts_with("amount") => RiskField::Amount,
+        _ => RiskField::Request,
+    };
+    InvalidRisk { field, reason }
 }
 
 fn put(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
@@ -116,12 +151,17 @@ mod tests {
     }
 
     #[test]
-    fn a_request_the_pipeline_refuses_is_a_risk_host_error() {
+    fn a_request_the_pipeline_refuses_is_invalid_naming_the_hint() {
         let mut r = request();
         r.ip = Some("not an ip".into());
-        assert!(matches!(
-            decision_request(&r),
-            Err(RiskError::Unavailable(m)) if m.contains("device.ip")
-        ));
+        let e = decision_request(&r).expect_err("refused");
+        assert_eq!(e.field, RiskField::Ip);
+        assert!(e.reason.contains("not an IP address"), "{e}");
+        let mut r = request();
+        r.user_id = " ".into();
+        assert_eq!(
+            decision_request(&r).expect_err("refused").field,
+            RiskField::User
+        );
     }
 }
