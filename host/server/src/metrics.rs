@@ -55,4 +55,8 @@ pub mod names {
     /// Open to resolved, per review (minutes: reviews take minutes to days, not seconds).
     pub const REVIEW_TURNAROUND_MINUTES: &str = "arbiter_review_turnaround_minutes";
     pub const LABELS_TOTAL: &str = "arbiter_labels_total";
+    /// Connections the server closed for overrunning a timeout, by `timeout` (idle, header).
+    pub const CONNECTIONS_TIMED_OUT_TOTAL: &str = "arbiter_connections_timed_out_total";
+    /// Connections being served now (at most `--max-connections`).
+    pub const CONNECTIONS_OPEN: &str = "arbiter_http_connections_open";
 }
