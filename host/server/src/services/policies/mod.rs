@@ -8,6 +8,8 @@ mod error;
 mod monitor;
 mod registry;
 mod rollouts;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
