@@ -48,7 +48,10 @@ async fn query_and_path_refusals_are_problem_json_naming_the_parameter() {
             ),
             ("/v1/reports/outcomes?from=+275000-01-01T00:00:00Z", "from"),
             // Parses, but no store compares it correctly.
-            ("/v1/reports/outcomes?from=%2B200000-01-01T00:00:00Z", "from"),
+            (
+                "/v1/reports/outcomes?from=%2B200000-01-01T00:00:00Z",
+                "from",
+            ),
             ("/v1/reports/outcomes?to=%2B200001-01-01T00:00:00Z", "to"),
             // The default window (30 days before `to`) used to overflow and panic.
             ("/v1/reports/outcomes?to=-262143-01-02T00:00:00Z", "to"),

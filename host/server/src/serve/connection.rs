@@ -38,7 +38,8 @@ pub(super) async fn serve_connection(
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
     // hyper's own header timer runs from the moment the connection waits for a request, idle
-    // time included; set to the sum it can only back up `Activity`, never cut either short.
+    // time included. Set to the sum, it only backs `Activity` up (it can fire first only on a
+    // response still being written to a reader that slow, which it then bounds too).
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.idle_timeout() + limits.header_timeout());
