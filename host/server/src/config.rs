@@ -66,8 +66,8 @@ pub struct ServeConfig {
 /// closes or refuses only the connection or request that overran it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
 pub struct HttpLimits {
-    /// A request's header must arrive in full within this time of its first byte; past it the
-    /// connection is closed.
+    /// A request's header must arrive in full within this time of its first byte (of accept,
+    /// for a connection's first request); past it the connection is closed.
     #[arg(long, env = "ARBITER_HEADER_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout_ms: u64,
@@ -76,8 +76,8 @@ pub struct HttpLimits {
     #[arg(long, env = "ARBITER_BODY_TIMEOUT_MS", default_value_t = 30_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout_ms: u64,
-    /// A connection with no request under way is closed after this long (from accept or from
-    /// its last response until the first byte of the next request).
+    /// A kept-alive connection with no request under way is closed after this long (from its
+    /// last response until the first byte of the next request).
     #[arg(long, env = "ARBITER_IDLE_TIMEOUT_MS", default_value_t = 60_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_ms: u64,

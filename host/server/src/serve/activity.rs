@@ -1,8 +1,9 @@
 //! What a connection is doing, for its idle and header timeouts. hyper has one timer for
 //! both (`header_read_timeout` runs from the moment a connection waits for a request, so it
-//! also bounds the keep-alive idle gap); this keeps them apart the way Go's and Envoy's
-//! servers do: *idle* from accept or the last response to the first byte of the next
-//! request, *header* from that first byte to the request being handed to the router.
+//! also bounds the keep-alive idle gap); this keeps them apart the way Go's server does:
+//! *idle* from a response to the first byte of the next request, *header* from that first
+//! byte to the request being handed to the router. A fresh connection is on the header clock
+//! from accept: one that never sends a byte holds a connection slot like half a header does.
 
 use std::io;
 use std::pin::Pin;
@@ -19,9 +20,10 @@ use crate::config::HttpLimits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// No request under way and no byte of the next one, since then.
+    /// No request under way and no byte of the next one, since a response.
     Idle(Instant),
-    /// Bytes of a request's head have arrived since then; the router has not seen it yet.
+    /// Waiting for a request's head since then (accept, or its first byte after idling);
+    /// the router has not seen it yet.
     Head(Instant),
     /// Requests handed to the router whose responses are not yet done.
     Busy(usize),
@@ -50,7 +52,7 @@ pub(super) struct Activity(Arc<watch::Sender<Phase>>);
 
 impl Activity {
     pub(super) fn new() -> Activity {
-        Activity(Arc::new(watch::Sender::new(Phase::Idle(Instant::now()))))
+        Activity(Arc::new(watch::Sender::new(Phase::Head(Instant::now()))))
     }
 
     fn bytes_read(&self) {
