@@ -399,7 +399,11 @@ async fn the_outcome_report_counts_actions_labels_and_turnaround() {
                 &s.admin_key,
             )
             .await;
-        problem(bad, 422, "invalid_value").await;
+        let p = problem(bad, 400, "invalid_query").await;
+        assert!(
+            p["detail"].as_str().unwrap_or_default().contains("`from`"),
+            "{p}"
+        );
         problem(s.get("/v1/reports/outcomes", &key).await, 403, "forbidden").await;
         s.finish().await;
     }

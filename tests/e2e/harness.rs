@@ -111,7 +111,22 @@ impl TestServer {
     }
 
     pub async fn start_on(db: TestDb) -> TestServer {
-        let config = ServeConfig::for_data_dir(db.data_dir(), db.database_url.clone());
+        TestServer::start_on_with(db, |_| {}).await
+    }
+
+    /// [`TestServer::start`] with the configuration changed first (limits, timeouts).
+    pub async fn start_with(
+        backend: &Backend,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> TestServer {
+        let db = TestDb::new(backend).await;
+        TestServer::start_on_with(db, configure).await
+    }
+
+    /// [`TestServer::start_on`] with the configuration changed first.
+    pub async fn start_on_with(db: TestDb, configure: impl FnOnce(&mut ServeConfig)) -> TestServer {
+        let mut config = ServeConfig::for_data_dir(db.data_dir(), db.database_url.clone());
+        configure(&mut config);
         let store = arbiter_host::wiring::open_store(&config.storage)
             .await
             .expect("open store");

@@ -35,6 +35,9 @@ pub struct Services {
     pub metrics: PrometheusHandle,
     /// The shared velocity store when `--redis-url` is given (its health is in readiness).
     pub redis_velocity: Option<arbiter_redis::RedisVelocity>,
+    /// The HTTP server's limits: the router's edge layers and `serve`'s accept loop read
+    /// them. `Copy`: a few numbers, read once at start.
+    pub http: crate::config::HttpLimits,
     /// Cross-replica change notifications when `--redis-url` is given; set once after start.
     pub replication: std::sync::OnceLock<Arc<crate::services::replication::Replication>>,
 }

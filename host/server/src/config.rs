@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
@@ -54,8 +55,85 @@ pub struct ServeConfig {
     /// Most decisions written in one group commit.
     #[arg(long, env = "ARBITER_LOG_BATCH", default_value_t = 256)]
     pub log_batch: usize,
+    /// Uploaded modules compiled at once; past it an upload gets 503 with `Retry-After`.
+    #[arg(long, env = "ARBITER_MAX_COMPILATIONS", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_compilations: u32,
+    /// Most modules one policy set may name.
+    #[arg(long, env = "ARBITER_MAX_SET_MODULES", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_set_modules: u32,
+    #[command(flatten)]
+    pub http: HttpLimits,
     #[command(flatten)]
     pub transactions: TransactionArgs,
+}
+
+/// What one client may hold of the HTTP server, and how long a stop may take. Every timeout
+/// closes or refuses only the connection or request that overran it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+pub struct HttpLimits {
+    /// A request's header must arrive in full within this time of its first byte (of accept,
+    /// for a connection's first request); past it the connection is closed.
+    #[arg(long, env = "ARBITER_HEADER_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_ms: u64,
+    /// A request's body must arrive in full within this time of its header; past it the
+    /// request gets 408 and the connection is closed.
+    #[arg(long, env = "ARBITER_BODY_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_ms: u64,
+    /// A kept-alive connection with no request under way is closed after this long (from its
+    /// last response until the first byte of the next request).
+    #[arg(long, env = "ARBITER_IDLE_TIMEOUT_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_ms: u64,
+    /// Connections served at once; further ones wait, unaccepted, in the kernel's listen
+    /// backlog until one closes.
+    #[arg(long, env = "ARBITER_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Requests handled at once; further ones get 503 with `Retry-After` (`/healthz` is
+    /// exempt, so liveness holds under load).
+    #[arg(long, env = "ARBITER_MAX_IN_FLIGHT", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_in_flight: u32,
+    /// After SIGTERM, how long requests under way may take to finish; then their connections
+    /// are closed and the process stops (the decision log is flushed either way).
+    #[arg(long, env = "ARBITER_SHUTDOWN_GRACE_MS", default_value_t = 20_000)]
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for HttpLimits {
+    /// The same values as the flags' defaults (a test holds them equal).
+    fn default() -> HttpLimits {
+        HttpLimits {
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 1024,
+            max_in_flight: 512,
+            shutdown_grace_ms: 20_000,
+        }
+    }
+}
+
+impl HttpLimits {
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_timeout_ms)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
 }
 
 /// What a risk-host timeout or error means for a transaction-core step.
@@ -144,6 +222,9 @@ impl ServeConfig {
             graph_memory_mib: 256,
             log_queue: 4096,
             log_batch: 256,
+            max_compilations: 2,
+            max_set_modules: 32,
+            http: HttpLimits::default(),
             transactions: TransactionArgs::default(),
         }
     }
@@ -159,6 +240,27 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         transactions: TransactionArgs,
+        #[command(flatten)]
+        http: HttpLimits,
+    }
+
+    #[test]
+    fn http_limit_defaults_match_the_flags_and_zero_is_refused() {
+        let parsed = Cli::try_parse_from(["arbiter"]).expect("no flags");
+        assert_eq!(parsed.http, HttpLimits::default());
+        let set = Cli::try_parse_from(["arbiter", "--max-in-flight", "8"]).expect("flag");
+        assert_eq!(set.http.max_in_flight, 8);
+        for flag in [
+            "--header-timeout-ms",
+            "--body-timeout-ms",
+            "--idle-timeout-ms",
+            "--max-connections",
+            "--max-in-flight",
+        ] {
+            let refused = Cli::try_parse_from(["arbiter", flag, "0"]).err();
+            let message = refused.map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains(flag), "{flag} 0 refused: {message}");
+        }
     }
 
     #[test]

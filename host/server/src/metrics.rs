@@ -57,4 +57,8 @@ pub mod names {
     pub const LABELS_TOTAL: &str = "arbiter_labels_total";
     /// Channel callbacks refused for their signature (not stored), by `channel` and `reason`.
     pub const WEBHOOK_REFUSALS_TOTAL: &str = "arbiter_webhook_refusals_total";
+    /// Connections the server closed for overrunning a timeout, by `timeout` (idle, header).
+    pub const CONNECTIONS_TIMED_OUT_TOTAL: &str = "arbiter_connections_timed_out_total";
+    /// Connections being served now (at most `--max-connections`).
+    pub const CONNECTIONS_OPEN: &str = "arbiter_http_connections_open";
 }

@@ -23,7 +23,7 @@ use crate::services::feedback::{LabelService, ModelService, ReportService, Revie
 use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
-use crate::services::policies::PolicyService;
+use crate::services::policies::{PolicyLimits, PolicyService};
 
 /// Opens the configured store (running migrations), with the transaction core's view of it.
 pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<Stores> {
@@ -81,7 +81,16 @@ pub async fn build_with(
         placeholder,
     )));
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
-    let policies = PolicyService::new(store.clone(), runtime, routing.clone(), workers * 2);
+    let policies = PolicyService::new(
+        store.clone(),
+        runtime,
+        routing.clone(),
+        workers * 2,
+        PolicyLimits {
+            compilations: config.max_compilations,
+            set_modules: config.max_set_modules,
+        },
+    );
     policies
         .reload()
         .await
@@ -161,6 +170,7 @@ pub async fn build_with(
         store,
         metrics: crate::metrics::handle(),
         redis_velocity,
+        http: config.http,
         replication: std::sync::OnceLock::new(),
     }));
     if let Some(url) = config.redis_url.as_deref() {

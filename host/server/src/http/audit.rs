@@ -1,7 +1,7 @@
 //! `GET /v1/audit`: who changed which module, set or rollout, and when.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -9,6 +9,7 @@ use arbiter_engine::keys::Scope;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
+use crate::http::params::{Query, page_size};
 use crate::http::problem::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -33,14 +34,16 @@ pub struct AuditView {
 
 /// The audit log, newest first.
 #[utoipa::path(get, path = "/v1/audit", tag = "policies", params(AuditQuery),
-    responses((status = 200, body = Vec<AuditView>)), security(("bearer" = ["admin"])))]
+    responses((status = 200, body = Vec<AuditView>),
+        (status = 400, description = "`limit` or `before` invalid (`invalid_query`)")), security(("bearer" = ["admin"])))]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditView>>, ApiError> {
     caller.require(Scope::Admin)?;
-    let entries = app.policies.audit(q.limit.unwrap_or(100), q.before).await?;
+    let limit = page_size("limit", q.limit, 100, 1..=500)?;
+    let entries = app.policies.audit(limit, q.before).await?;
     Ok(Json(
         entries
             .into_iter()

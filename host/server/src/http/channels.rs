@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::HOST;
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ use arbiter_transactions::ids::{ChannelPaymentId, ChannelRefundId};
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::services::transactions::channel::{Delivery, Outcome, Sent};
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderName;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -17,6 +17,7 @@ use arbiter_engine::keys::Scope;
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::RawBody;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

@@ -3,8 +3,7 @@
 //! order's events in the order they happened. Scope `admin`.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,6 +13,7 @@ use arbiter_transactions::outbox::{EventPage, OutboxEvent};
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
+use crate::http::params::Query;
 use crate::http::problem::ApiError;
 
 /// The documented parameters. The handler reads the raw pairs instead, so a bad value, a
@@ -77,13 +77,10 @@ impl From<EventPage> for EventsResponse {
 pub async fn list_events(
     State(app): State<AppState>,
     caller: Caller,
-    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    query: Result<Query<Vec<(String, String)>>, ApiError>,
 ) -> Result<Json<EventsResponse>, ApiError> {
     caller.require(Scope::Admin)?;
-    let Query(pairs) = query.map_err(|e| ApiError::InvalidQuery {
-        param: "query string".into(),
-        message: e.body_text(),
-    })?;
+    let Query(pairs) = query?;
     let (mut after, mut limit) = (None, None);
     for (name, value) in &pairs {
         match name.as_str() {

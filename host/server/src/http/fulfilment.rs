@@ -3,7 +3,7 @@
 //! Scope `admin`: the back office, not checkout callers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,6 +15,7 @@ use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::orders::OrderResponse;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 
 /// The fulfilment statuses a request may name (the body names exactly one).

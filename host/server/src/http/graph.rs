@@ -2,12 +2,13 @@
 //! flagged a ring — the entity, its neighbourhood to depth 2 (capped), its group, its marks.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use arbiter_engine::keys::Scope;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 
 /// One entity of the link graph and its neighbourhood.

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Query, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,23 +14,29 @@ use arbiter_engine::keys::Scope;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
-use crate::http::body::{JsonBody, typed_upload};
+use crate::http::body::JsonBody;
+use crate::http::params::Query;
 use crate::http::problem::ApiError;
+use crate::http::upload::scoped_upload;
 use crate::services::feedback::{ImportReport, NewLabelRequest};
 
 /// Largest chargeback file accepted in one upload.
 pub const MAX_CSV_BYTES: usize = 8 << 20;
 
-/// A CSV upload: `Content-Type: text/csv`, at most 8 MiB.
-pub struct CsvBody(pub Bytes);
+/// A chargeback file from a `label:write` key: `Content-Type: text/csv`, at most 8 MiB,
+/// refused on the key, scope or declared length before its body is read.
+pub struct CsvUpload {
+    pub caller: Caller,
+    pub file: Bytes,
+}
 
-impl<S: Send + Sync> FromRequest<S> for CsvBody {
+impl FromRequest<AppState> for CsvUpload {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        typed_upload(req, "text/csv", MAX_CSV_BYTES)
-            .await
-            .map(CsvBody)
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (caller, file) =
+            scoped_upload(req, state, Scope::LabelWrite, "text/csv", MAX_CSV_BYTES).await?;
+        Ok(CsvUpload { caller, file })
     }
 }
 
@@ -134,15 +140,14 @@ pub async fn history(
 #[utoipa::path(post, path = "/v1/labels/import", tag = "labels",
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport),
-        (status = 415, description = "Not text/csv"),
+        (status = 403, description = "Key lacks `label:write` (refused before the body is read)"),
+        (status = 413, description = "Over 8 MiB"), (status = 415, description = "Not text/csv"),
         (status = 422, description = "The file has no usable header")),
     security(("bearer" = ["label:write"])))]
 pub async fn import(
     State(app): State<AppState>,
-    caller: Caller,
-    CsvBody(file): CsvBody,
+    CsvUpload { caller, file }: CsvUpload,
 ) -> Result<Json<ImportReport>, ApiError> {
-    caller.require(Scope::LabelWrite)?;
     Ok(Json(
         app.labels
             .import_chargebacks(&file, caller.key_id())

@@ -1,7 +1,7 @@
 //! `GET /v1/ledger/accounts/{name}`: an account's balance per currency. Scope `admin`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,6 +10,7 @@ use arbiter_transactions::ledger::Account;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::http::transaction_views::MoneyView;
 

@@ -1,7 +1,7 @@
 //! `/v1/lists/entries`: allow, block and watch entries.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use arbiter_engine::lists::ListEntry;
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
+use crate::http::params::{Path, Query};
 use crate::http::problem::ApiError;
 use crate::services::lists::NewListEntry;
 

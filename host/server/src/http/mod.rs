@@ -4,8 +4,10 @@
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod body_deadline;
 pub mod channels;
 pub mod decisions;
+pub mod edge;
 pub mod events;
 pub mod fulfilment;
 pub mod graph;
@@ -18,6 +20,7 @@ pub mod models;
 pub mod openapi;
 pub mod operations;
 pub mod orders;
+pub mod params;
 pub mod payments;
 pub mod policies;
 pub mod policy_sets;
@@ -28,13 +31,10 @@ pub mod reviews;
 pub mod rollouts;
 pub mod skus;
 pub mod transaction_views;
+pub mod upload;
 pub mod webhooks;
 
 use axum::Router;
-use axum::http::{HeaderName, Request};
-use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -42,8 +42,6 @@ use crate::app_state::AppState;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The API routes and the OpenAPI document, from the same declarations.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
@@ -97,31 +95,20 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The complete service: API, `/openapi.json`, request ids and tracing.
+/// The complete service: API, `/openapi.json`, and the edge layers ([`edge`]) sized by the
+/// state's HTTP limits.
 pub fn router(state: AppState) -> Router {
+    let limits = state.http;
     let (api, doc) = api();
     let doc = std::sync::Arc::new(doc);
-    api.route(
-        "/openapi.json",
-        axum::routing::get(move || {
-            let doc = doc.clone();
-            async move { axum::Json(doc.as_ref().clone()) }
-        }),
-    )
-    .layer(
-        ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-            .layer(
-                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                    let id = req
-                        .headers()
-                        .get(REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-                }),
-            )
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
-    )
-    .with_state(state)
+    let app = api
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .with_state(state);
+    edge::wrap(app, &limits)
 }

@@ -2,7 +2,7 @@
 //! shadow (challenger).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use arbiter_engine::keys::Scope;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::services::feedback::ModelsView;
 

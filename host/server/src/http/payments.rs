@@ -2,7 +2,7 @@
 //! `payment.authorize`) and `GET /v1/payments/{id}`. Scope `decide`: checkout callers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::IdempotencyKeyHeader;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::http::refunds::RefundResponse;
 use crate::http::transaction_views::{HistoryView, MoneyView, RiskView, history};

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,22 +12,33 @@ use arbiter_engine::registry::PolicyModule;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
-use crate::http::body::typed_upload;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
+use crate::http::upload::scoped_upload;
 
 /// Largest module upload read (the runtime's cap is checked again with a precise message).
 pub const MAX_MODULE_BYTES: usize = 4 << 20;
 
-/// A module upload: `Content-Type: application/wasm`, at most 4 MiB.
-pub struct WasmBody(pub Bytes);
+/// A module upload by a `policy:write` key: `Content-Type: application/wasm`, at most 4 MiB,
+/// refused on the key, scope or declared length before its body is read.
+pub struct WasmUpload {
+    pub caller: Caller,
+    pub bytes: Bytes,
+}
 
-impl<S: Send + Sync> FromRequest<S> for WasmBody {
+impl FromRequest<AppState> for WasmUpload {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        typed_upload(req, "application/wasm", MAX_MODULE_BYTES)
-            .await
-            .map(WasmBody)
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (caller, bytes) = scoped_upload(
+            req,
+            state,
+            Scope::PolicyWrite,
+            "application/wasm",
+            MAX_MODULE_BYTES,
+        )
+        .await?;
+        Ok(WasmUpload { caller, bytes })
     }
 }
 
@@ -61,16 +72,16 @@ impl From<PolicyModule> for ModuleView {
     request_body(content = Vec<u8>, content_type = "application/wasm"),
     responses(
         (status = 201, body = ModuleView), (status = 200, body = ModuleView, description = "Identical bytes: the existing version"),
-        (status = 415, description = "Not application/wasm"), (status = 422, description = "invalid_module, with the reason"),
+        (status = 401, description = "No valid key"), (status = 403, description = "Key lacks `policy:write` (refused before the body is read)"),
+        (status = 413, description = "Over 4 MiB"), (status = 415, description = "Not application/wasm"),
+        (status = 503, description = "`compilations_busy`: the compile bound is reached; retry after `Retry-After`"), (status = 422, description = "invalid_module, with the reason"),
     ),
     security(("bearer" = ["policy:write"])))]
 pub async fn upload_version(
     State(app): State<AppState>,
-    caller: Caller,
     Path(name): Path<String>,
-    WasmBody(bytes): WasmBody,
+    WasmUpload { caller, bytes }: WasmUpload,
 ) -> Result<(StatusCode, Json<ModuleView>), ApiError> {
-    caller.require(Scope::PolicyWrite)?;
     let up = app
         .policies
         .upload(&name, bytes.to_vec(), caller.key_id())

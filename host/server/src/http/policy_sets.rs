@@ -1,7 +1,7 @@
 //! `/v1/policy-sets`: versioned sets of modules and thresholds.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,6 +12,7 @@ use arbiter_engine::policy_set::{FailMode, ModuleRef, PolicySet, Thresholds, Wei
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::services::policies::NewPolicySet;
 

@@ -29,8 +29,21 @@ pub enum ApiError {
     /// A query parameter that does not parse or is out of range.
     #[error("query parameter `{param}`: {message}")]
     InvalidQuery { param: String, message: String },
+    /// A path segment that does not decode (invalid UTF-8, wrong type).
+    #[error("path parameter `{param}`: {message}")]
+    InvalidPath { param: String, message: String },
+    #[error("no route for `{0}`")]
+    NoRoute(String),
+    #[error("method `{method}` is not allowed on `{path}`")]
+    MethodNotAllowed { method: String, path: String },
     #[error("request body exceeds the {limit}-byte limit")]
     PayloadTooLarge { limit: usize },
+    #[error("the request body did not arrive within {limit_ms} ms")]
+    BodyTimeout { limit_ms: u64 },
+    #[error("the server is handling its limit of {limit} requests; retry shortly")]
+    InFlightLimit { limit: u32 },
+    #[error("{limit} module compilations are already running; retry shortly")]
+    CompilationsBusy { limit: u32 },
     #[error("missing or invalid API key (send `Authorization: Bearer <key>`)")]
     Unauthorized,
     #[error("this API key lacks the `{0}` scope")]
@@ -86,8 +99,18 @@ impl ApiError {
             ApiError::Request(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code()),
             ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::InvalidQuery { .. } => (StatusCode::BAD_REQUEST, "invalid_query"),
+            ApiError::InvalidPath { .. } => (StatusCode::BAD_REQUEST, "invalid_path"),
+            ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             ApiError::PayloadTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            ApiError::BodyTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "body_timeout"),
+            ApiError::InFlightLimit { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            ApiError::CompilationsBusy { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "compilations_busy")
             }
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
@@ -137,6 +160,10 @@ impl IntoResponse for ApiError {
         );
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body may still be on its way: this connection is done.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -214,6 +241,7 @@ impl From<PolicyError> for ApiError {
             PolicyError::Conflict(m) => ApiError::Conflict(m),
             PolicyError::Store(s) => s.into(),
             PolicyError::Runtime(m) => ApiError::Internal(m),
+            PolicyError::CompilationsBusy { limit } => ApiError::CompilationsBusy { limit },
         }
     }
 }
@@ -284,13 +312,13 @@ impl From<arbiter_transactions::TxError> for ApiError {
 impl ApiError {
     /// A refusal of a read whose inputs are query parameters: an invalid field is a 400 naming
     /// the parameter (`invalid_query`); anything else maps as usual.
-    pub fn from_query(e: arbiter_transactions::TxError) -> ApiError {
-        match e {
-            arbiter_transactions::TxError::Invalid { field, reason } => ApiError::InvalidQuery {
+    pub fn from_query(e: impl Into<ApiError>) -> ApiError {
+        match e.into() {
+            ApiError::Invalid { field, message, .. } => ApiError::InvalidQuery {
                 param: field,
-                message: reason,
+                message,
             },
-            other => other.into(),
+            other => other,
         }
     }
 

@@ -2,7 +2,7 @@
 //! capture) and `GET /v1/refunds/{id}`. Scope `decide`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::decisions::MoneyDoc;
 use crate::http::idempotency::IdempotencyKeyHeader;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::http::transaction_views::{HistoryView, MoneyView, history};
 

@@ -2,7 +2,7 @@
 //! fraud caught and missed, review turnaround.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -11,6 +11,7 @@ use arbiter_engine::keys::Scope;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
+use crate::http::params::Query;
 use crate::http::problem::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -27,7 +28,7 @@ pub struct OutcomeQuery {
 /// are exact decimals per currency. Definitions: `arbiter_engine::feedback::report`.
 #[utoipa::path(get, path = "/v1/reports/outcomes", tag = "reports", params(OutcomeQuery),
     responses((status = 200, description = "The report", body = Object),
-        (status = 422, description = "Invalid window")),
+        (status = 400, description = "Invalid window: a date that does not parse, outside years 1 to 9999, or `from` not before `to` (`invalid_query`)")),
     security(("bearer" = ["admin"])))]
 pub async fn outcomes(
     State(app): State<AppState>,
@@ -38,7 +39,8 @@ pub async fn outcomes(
     let report = app
         .reports
         .outcomes(q.from, q.to, q.policy_set_version)
-        .await?;
+        .await
+        .map_err(ApiError::from_query)?;
     serde_json::to_value(report)
         .map(Json)
         .map_err(|e| ApiError::Internal(e.to_string()))

@@ -1,7 +1,7 @@
 //! `/v1/reviews`: the queue of challenged decisions and resolving them.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::decisions::ReasonView;
+use crate::http::params::{Path, Query, page_size};
 use crate::http::problem::ApiError;
 use crate::services::feedback::ResolveRequest;
 
@@ -135,7 +136,8 @@ pub struct QueuePage {
 /// The review queue, oldest first. Open reviews need `label:write`; resolved ones (or `all`)
 /// need `admin`.
 #[utoipa::path(get, path = "/v1/reviews", tag = "reviews", params(QueueQuery),
-    responses((status = 200, body = QueuePage), (status = 422, description = "Invalid parameter")),
+    responses((status = 200, body = QueuePage),
+        (status = 400, description = "Invalid parameter (`invalid_query`)")),
     security(("bearer" = ["label:write", "admin"])))]
 pub async fn queue(
     State(app): State<AppState>,
@@ -149,10 +151,12 @@ pub async fn queue(
         caller.require(Scope::Admin)?;
     }
     let status = (status != "all").then_some(status);
+    let limit = page_size("limit", q.limit, 50, 1..=200)?;
     let page = app
         .reviews
-        .queue(status, q.after.as_deref(), q.limit.unwrap_or(50))
-        .await?;
+        .queue(status, q.after.as_deref(), limit)
+        .await
+        .map_err(ApiError::from_query)?;
     Ok(Json(QueuePage {
         items: page.items.into_iter().map(QueueItem::from).collect(),
         next: page.next,

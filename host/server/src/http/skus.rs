@@ -1,7 +1,7 @@
 //! `/v1/skus`: the catalogue (the only source of order prices) and its stock. Scope `admin`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,6 +15,7 @@ use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::decisions::MoneyDoc;
+use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::http::transaction_views::MoneyView;
 

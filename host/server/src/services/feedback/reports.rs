@@ -20,15 +20,20 @@ impl ReportService {
         ReportService { store }
     }
 
-    /// `to` defaults to now and `from` to 30 days before `to`.
+    /// `to` defaults to now and `from` to 30 days before `to`. Both must lie in years 1 to
+    /// 9999 (RFC 3339's range): both stores compare timestamps correctly only there, and a
+    /// default `from` is then always representable.
     pub async fn outcomes(
         &self,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         policy_set_version: Option<i64>,
     ) -> Result<OutcomeReport, FeedbackError> {
-        let to = to.unwrap_or_else(Utc::now);
-        let from = from.unwrap_or(to - Duration::days(30));
+        let to = in_range("to", to.unwrap_or_else(Utc::now))?;
+        let from = match from {
+            Some(from) => in_range("from", from)?,
+            None => in_range("to", to - Duration::days(30))?,
+        };
         if from >= to {
             return Err(invalid("from", "must be before `to`"));
         }
@@ -41,5 +46,15 @@ impl ReportService {
         let labelled = self.store.labelled_outcomes(&window).await?;
         let turnarounds = self.store.review_turnarounds(&window).await?;
         Ok(build(window, counts, &labelled, turnarounds))
+    }
+}
+
+/// `at` when it lies in years 1 to 9999.
+fn in_range(field: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, FeedbackError> {
+    use chrono::Datelike;
+    if (1..=9999).contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(invalid(field, format!("`{at}` is outside years 1 to 9999")))
     }
 }

@@ -19,6 +19,8 @@ pub enum PolicyError {
     Store(#[from] StoreError),
     #[error("policy runtime: {0}")]
     Runtime(String),
+    #[error("{limit} module compilations are already running")]
+    CompilationsBusy { limit: u32 },
 }
 
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> PolicyError {

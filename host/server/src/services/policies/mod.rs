@@ -8,6 +8,8 @@ mod error;
 mod monitor;
 mod registry;
 mod rollouts;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,6 +44,21 @@ pub struct PolicyService {
     prewarm: usize,
     /// Fired after a rollout change made here, so other replicas reload.
     pub changes: ChangeSignal,
+    /// One permit per module compilation allowed at once: compiling is seconds of CPU for a
+    /// large module, and uploads past the bound are refused rather than queued.
+    /// An `Arc` so a permit can move into the blocking compile task.
+    compile_slots: Arc<tokio::sync::Semaphore>,
+    /// The bounds this service enforces.
+    limits: PolicyLimits,
+}
+
+/// Bounds on what policy management may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyLimits {
+    /// Module compilations running at once.
+    pub compilations: u32,
+    /// Modules one policy set may name.
+    pub set_modules: u32,
 }
 
 impl PolicyService {
@@ -50,6 +67,7 @@ impl PolicyService {
         runtime: PolicyRuntime,
         routing: Arc<ArcSwap<PolicyRouting>>,
         prewarm: usize,
+        limits: PolicyLimits,
     ) -> Arc<PolicyService> {
         Arc::new(PolicyService {
             store,
@@ -60,6 +78,8 @@ impl PolicyService {
             monitor: GuardMonitor::default(),
             prewarm,
             changes: ChangeSignal::default(),
+            compile_slots: Arc::new(tokio::sync::Semaphore::new(limits.compilations as usize)),
+            limits,
         })
     }
 }

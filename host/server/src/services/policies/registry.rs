@@ -66,12 +66,23 @@ impl PolicyService {
                 created: false,
             });
         }
-        // Compiling takes tens of milliseconds of CPU: off the serving threads.
+        // Compiling takes tens of milliseconds of CPU (seconds for a large module): off the
+        // serving threads, and only so many at once. The permit moves into the blocking task:
+        // a caller who hangs up does not free a slot while its compilation still runs.
+        let slot = self
+            .compile_slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PolicyError::CompilationsBusy {
+                limit: self.limits.compilations,
+            })?;
         let runtime = self.runtime.clone();
-        let (artifact, wasm) =
-            tokio::task::spawn_blocking(move || runtime.validate(&wasm).map(|a| (a, wasm)))
-                .await
-                .map_err(|e| PolicyError::Runtime(e.to_string()))??;
+        let (artifact, wasm) = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            runtime.validate(&wasm).map(|a| (a, wasm))
+        })
+        .await
+        .map_err(|e| PolicyError::Runtime(e.to_string()))??;
         let inserted = self
             .store
             .insert_module(
@@ -124,6 +135,16 @@ impl PolicyService {
         new.thresholds
             .validate()
             .map_err(|m| invalid("thresholds", m))?;
+        let most = self.limits.set_modules as usize;
+        if new.policies.len() > most {
+            return Err(invalid(
+                &format!("policies[{most}]"),
+                format!(
+                    "a policy set names at most {most} modules; this one names {}",
+                    new.policies.len()
+                ),
+            ));
+        }
         let mut seen = HashSet::new();
         for (i, r) in new.policies.iter().enumerate() {
             if !seen.insert(&r.name) {
