@@ -11,6 +11,7 @@ mod decisions;
 mod errors;
 mod feedback;
 mod graph;
+mod hostile_input;
 mod hot_swap;
 mod lists;
 mod model_loop;

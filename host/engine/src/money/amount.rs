@@ -55,6 +55,7 @@ pub(super) fn parse(
     if int.is_empty() || !all_digits(int) || !all_digits(frac) {
         return Err(invalid());
     }
+    let written_frac_len = frac.len();
     let int = int.trim_start_matches('0');
     let frac = frac.trim_end_matches('0');
     if negative && !(int.is_empty() && frac.is_empty()) {
@@ -75,14 +76,18 @@ pub(super) fn parse(
             allowed: exponent,
         });
     }
-    // At most 12 + 4 digits (the largest ISO 4217 exponent is 4): an i64, and a scale far
-    // inside Decimal's 28.
+    // At most 12 + 4 digits (the largest ISO 4217 exponent is 4): an i64. The scale the
+    // caller wrote (`500.00`) is kept when it fits Decimal's 28 digits, so the amount reads
+    // back as written.
     let mantissa = int
         .bytes()
         .chain(frac.bytes())
         .fold(0_i64, |acc, b| acc * 10 + i64::from(b - b'0'));
-    let scale = u32::try_from(frac.len()).map_err(|_| invalid())?;
-    Decimal::try_from_i128_with_scale(i128::from(mantissa), scale).map_err(|_| invalid())
+    let written = written_frac_len.min(28 - int.len());
+    let padding = written.saturating_sub(frac.len());
+    let scaled = i128::from(mantissa) * 10_i128.pow(u32::try_from(padding).map_err(|_| invalid())?);
+    let scale = u32::try_from(frac.len() + padding).map_err(|_| invalid())?;
+    Decimal::try_from_i128_with_scale(scaled, scale).map_err(|_| invalid())
 }
 
 /// The largest amount accepted, written out: `999999999999.99` for two decimals.

@@ -159,3 +159,12 @@ fn an_echoed_value_is_cut() {
     let err = Money::parse("amount", &wire("1", &long)).expect_err("currency");
     assert!(err.to_string().len() < 300, "{err}");
 }
+
+#[test]
+fn the_written_scale_is_kept_when_it_fits() {
+    let m = Money::parse("amount", &wire("500.00", "USD")).expect("valid");
+    assert_eq!(m.amount.to_string(), "500.00");
+    assert_eq!(m.to_wire().value, "500");
+    let m = Money::parse("amount", &wire(&format!("1.{}", "0".repeat(40)), "USD")).expect("valid");
+    assert_eq!(m.minor_units(), 100);
+}

@@ -6,6 +6,7 @@
 mod chargebacks;
 mod error;
 mod labels;
+mod limits;
 mod models;
 mod reports;
 mod reviews;
@@ -13,6 +14,7 @@ mod reviews;
 pub use chargebacks::{ImportReport, RejectedRow};
 pub use error::FeedbackError;
 pub use labels::{LabelService, LabelTarget, NewLabelRequest};
+pub use limits::{MAX_NOTE_CHARS, MAX_REF_CHARS, MAX_REVIEWER_CHARS};
 pub use models::{ModelService, ModelsView};
 pub use reports::ReportService;
 pub use reviews::{ResolveRequest, ReviewPage, ReviewService};
