@@ -34,7 +34,11 @@ async fn overflowing_and_exotic_amounts_are_refused_naming_the_field() {
         body["amount"]["value"] = json!("999999999999.99");
         let r = s.post("/v1/decisions", &key, &body).await;
         assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["idempotent-replayed"], "false", "a first decision");
+        assert_eq!(
+            r.headers()["idempotent-replayed"],
+            "false",
+            "a first decision"
+        );
         // A catalogue price takes the same parser.
         let sku = json!({"sku": "BIG-1", "title": "Big",
             "price": {"value": "79228162514264337593543950335", "currency": "USD"}});
@@ -59,7 +63,8 @@ async fn card_numbers_are_refused_behind_escapes_in_headers_and_in_csv_files() {
             .to_string()
             .replace("\"u-1\"", "\"\\u0034111111111111111\"");
         let v = problem(
-            s.post_raw("/v1/decisions", &decide, body.into_bytes()).await,
+            s.post_raw("/v1/decisions", &decide, body.into_bytes())
+                .await,
             422,
             "raw_card_number",
         )
@@ -154,7 +159,12 @@ async fn ordinary_ids_that_used_to_pass_luhn_are_decided() {
             body["attributes"]["ref"] = json!(format!("dec_01a206d9ba5a74c2a92714296492690{i}"));
             let r = s.post("/v1/decisions", &key, &body).await;
             let status = r.status();
-            assert_eq!(status, 200, "{request_id}: {}", r.text().await.unwrap_or_default());
+            assert_eq!(
+                status,
+                200,
+                "{request_id}: {}",
+                r.text().await.unwrap_or_default()
+            );
         }
         s.finish().await;
     }
@@ -206,14 +216,25 @@ async fn oversized_fields_are_refused_naming_the_field_and_the_limit() {
         // A 20,000-character user id is refused, and nothing was stored under its request id.
         let mut long_user = decision_body("long-1");
         long_user["user"]["id"] = json!("u".repeat(20_000));
-        let v = problem(s.post("/v1/decisions", &key, &long_user).await, 422, "too_long").await;
+        let v = problem(
+            s.post("/v1/decisions", &key, &long_user).await,
+            422,
+            "too_long",
+        )
+        .await;
         assert!(
             detail(&v).contains("`user.id`") && detail(&v).contains("128 characters"),
             "{v}"
         );
-        let r = s.post("/v1/decisions", &key, &decision_body("long-1")).await;
+        let r = s
+            .post("/v1/decisions", &key, &decision_body("long-1"))
+            .await;
         assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["idempotent-replayed"], "false", "a first decision");
+        assert_eq!(
+            r.headers()["idempotent-replayed"],
+            "false",
+            "a first decision"
+        );
         // Attribute count and depth.
         let mut many = decision_body("long-2");
         many["attributes"] = (0..65).map(|i| (format!("k{i}"), json!(i))).collect();
@@ -251,8 +272,16 @@ async fn oversized_fields_are_refused_naming_the_field_and_the_limit() {
             .expect("json");
         let label = json!({"decision_id": d["decision_id"], "label": "fraud",
             "source": "analyst", "note": "n".repeat(2001)});
-        let v = problem(s.post("/v1/labels", &s.admin_key, &label).await, 422, "too_long").await;
-        assert!(detail(&v).contains("`note`") && detail(&v).contains("2000"), "{v}");
+        let v = problem(
+            s.post("/v1/labels", &s.admin_key, &label).await,
+            422,
+            "too_long",
+        )
+        .await;
+        assert!(
+            detail(&v).contains("`note`") && detail(&v).contains("2000"),
+            "{v}"
+        );
         // The Idempotency-Key header.
         let r = s
             .client

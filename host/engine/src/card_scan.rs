@@ -94,7 +94,11 @@ fn scan_sequence(bytes: &[u8], start: usize) -> (bool, usize) {
         while i < bytes.len() && bytes[i].is_ascii_digit() {
             i += 1;
         }
-        let sep = if count == 0 { 0 } else { bytes[group_start - 1] };
+        let sep = if count == 0 {
+            0
+        } else {
+            bytes[group_start - 1]
+        };
         recent.rotate_left(1);
         recent[MAX_GROUPS - 1] = Group {
             start: group_start,
@@ -157,7 +161,8 @@ fn ends_a_card_number(bytes: &[u8], groups: &[Group], count: usize, last: bool) 
                 hex_token(bytes, g).0
             }
         };
-        !(glued_left && id_part(first)) && !(glued_right && id_part(newest))
+        let inside_an_id = (glued_left && id_part(first)) || (glued_right && id_part(newest));
+        !inside_an_id
     })
 }
 

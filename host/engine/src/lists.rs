@@ -157,9 +157,10 @@ impl ListSnapshot {
             // Stored before a normalisation rule changed (an IPv4-mapped address, an e-mail in
             // another Unicode form): indexed as it normalises today, so it still matches.
             let key = match e.kind {
-                ListKind::Ip | ListKind::Email => {
-                    e.kind.normalise(&e.value).unwrap_or_else(|| e.value.clone())
-                }
+                ListKind::Ip | ListKind::Email => e
+                    .kind
+                    .normalise(&e.value)
+                    .unwrap_or_else(|| e.value.clone()),
                 _ => e.value.clone(),
             };
             by_key

@@ -102,9 +102,15 @@ mod tests {
             assert_eq!(email(spelling).0, one, "{spelling}");
         }
         // Composed and decomposed accents, and a ligature.
-        assert_eq!(email("JOS\u{0045}\u{0301}@x.fr").0, email("jos\u{00e9}@x.fr").0);
+        assert_eq!(
+            email("JOS\u{0045}\u{0301}@x.fr").0,
+            email("jos\u{00e9}@x.fr").0
+        );
         assert_eq!(email("\u{fb01}n@x.com").0, "fin@x.com");
-        assert_eq!(email("ann@ＥＸＡＭＰＬＥ.com").1.as_deref(), Some("example.com"));
+        assert_eq!(
+            email("ann@ＥＸＡＭＰＬＥ.com").1.as_deref(),
+            Some("example.com")
+        );
     }
 
     #[test]

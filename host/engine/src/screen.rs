@@ -7,7 +7,9 @@
 //! around them (quotes, colons, commas) never joins or glues digits, so a clean raw scan is the
 //! answer. Only a body with an escape, or one the raw scan flags, is parsed and walked; the
 //! walk decides and names the field at fault. Malformed JSON the raw scan flags is refused as
-//! a whole (`body`); other malformed JSON is left to the parser's own error.
+//! a whole (`body`); other malformed JSON is left to the parser's own error. Numbers are read
+//! as integers (`4111111111111111`) or as the float serde_json parsed (`4111111111111111.0`);
+//! a float in exponent notation (`4.3604894652272204e38`) is not a card number as written.
 
 use serde_json::Value;
 

@@ -37,7 +37,10 @@ fn request_id(rng: &mut StdRng) -> String {
         0 => format!("chk-{n}-{ts}"),
         1 => format!("req-{n}-{}", ts * 1000 + rng.random_range(0..1000)),
         2 => format!("{{\"request_id\": \"chk-{n}-{ts}\"}}"),
-        _ => format!("pay_{n}_{}", ts * 1_000_000 + rng.random_range(0..1_000_000)),
+        _ => format!(
+            "pay_{n}_{}",
+            ts * 1_000_000 + rng.random_range(0..1_000_000)
+        ),
     }
 }
 

@@ -38,7 +38,8 @@ fn issued_length(d: &[u8]) -> bool {
         2 => ((2221..=2720).contains(&p4) && len == 16) || ((2200..=2204).contains(&p4) && long),
         3 => {
             let amex = (p2 == 34 || p2 == 37) && len == 15;
-            let diners = (300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39;
+            let diners =
+                (300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39;
             let jcb = (3528..=3589).contains(&p4);
             let jcb_legacy = [
                 (3088, 3094),

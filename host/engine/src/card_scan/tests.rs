@@ -211,7 +211,9 @@ fn a_plus_sign_makes_up_to_fifteen_digits_a_phone_number() {
 #[test]
 fn hex_tokens_of_whole_bytes_are_ids_and_other_flush_letters_are_not() {
     // Minted ids, hashes, 64-bit ids: a digit run inside is part of the encoding.
-    assert!(!contains_card_number(b"dec_41111111111111117a8b9c0d1e2f3a4b"));
+    assert!(!contains_card_number(
+        b"dec_41111111111111117a8b9c0d1e2f3a4b"
+    ));
     assert!(!contains_card_number(b"4111111111111111a0b1"));
     assert!(!contains_card_number(b"a378282246310005"));
     // Not hex, odd length, too short, or letters only around the run: a PAN with letters

@@ -73,7 +73,10 @@ fn an_ipv4_entry_blocks_its_ipv4_mapped_form_and_back() {
     let v4 = ListSnapshot::new([entry(ListName::Block, ListKind::Ip, "203.0.113.99", None)]);
     let mapped = ctx_with("::ffff:203.0.113.99", "x@example.com");
     assert_eq!(mapped.ip.as_deref(), Some("203.0.113.99"));
-    assert_eq!(v4.evaluate(&mapped, Utc::now()).verdict, Some(Action::Reject));
+    assert_eq!(
+        v4.evaluate(&mapped, Utc::now()).verdict,
+        Some(Action::Reject)
+    );
     let by_mapped = ListSnapshot::new([entry(
         ListName::Block,
         ListKind::Ip,

@@ -96,6 +96,10 @@ fn largest(exponent: u32) -> String {
     if exponent == 0 {
         nines(MAX_AMOUNT_INTEGER_DIGITS)
     } else {
-        format!("{}.{}", nines(MAX_AMOUNT_INTEGER_DIGITS), nines(exponent as usize))
+        format!(
+            "{}.{}",
+            nines(MAX_AMOUNT_INTEGER_DIGITS),
+            nines(exponent as usize)
+        )
     }
 }

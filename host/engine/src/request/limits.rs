@@ -81,7 +81,9 @@ pub(super) fn check(wire: &RequestWire) -> Result<(), RequestError> {
         ),
         (
             "payment.card_country",
-            wire.payment.as_ref().and_then(|p| p.card_country.as_deref()),
+            wire.payment
+                .as_ref()
+                .and_then(|p| p.card_country.as_deref()),
             MAX_COUNTRY_CHARS,
         ),
         (
@@ -162,8 +164,7 @@ fn attribute_value<'a>(
     };
     match value {
         Value::String(s) => {
-            if s.len() > MAX_ATTRIBUTE_VALUE_CHARS
-                && s.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS
+            if s.len() > MAX_ATTRIBUTE_VALUE_CHARS && s.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS
             {
                 return Err(RequestError::TooLong {
                     field: render(path),

@@ -132,7 +132,8 @@ fn refuses_a_card_number_anywhere() {
 
 #[test]
 fn a_json_escape_hides_no_card_number() {
-    let body = br#"{"request_id":"r","event":"account.login","user":{"id":"\u0034111111111111111"}}"#;
+    let body =
+        br#"{"request_id":"r","event":"account.login","user":{"id":"\u0034111111111111111"}}"#;
     assert_eq!(
         DecisionRequest::from_slice(body),
         Err(RequestError::RawCardNumber {

@@ -163,12 +163,12 @@ pub struct ShippingDoc {
     request_body = DecisionRequestDoc,
     responses(
         (status = 200, description = "The decision (or the stored one for a repeated request_id)", body = DecisionResponse),
-        (status = 400, description = "Invalid JSON"),
+        (status = 400, description = "Invalid JSON, or bytes after the JSON value"),
         (status = 401, description = "Missing or invalid key"),
         (status = 403, description = "Key lacks the `decide` scope"),
         (status = 409, description = "request_id reused with a different body"),
         (status = 413, description = "Body over 64 KiB"),
-        (status = 422, description = "Invalid field, or a raw card number"),
+        (status = 422, description = "Invalid field (named): a raw card number (`raw_card_number`), a field over its length limit (`too_long`, `too_many`, `too_deep`), an amount over the maximum (`amount_out_of_range`), a NUL character"),
         (status = 503, description = "Overloaded or database unavailable; see Retry-After"),
     ),
     security(("bearer" = ["decide"])))]

@@ -51,7 +51,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
         if arbiter_engine::card_scan::contains_card_number(value.as_bytes()) {
             return Err(invalid(
                 "raw_card_number",
-                "looks like a raw card number; keys are stored and shown back".into(),
+                "looks like a raw card number; keys are stored".into(),
             ));
         }
         Ok(IdempotencyKeyHeader(IdempotencyKey(value.to_owned())))

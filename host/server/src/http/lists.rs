@@ -65,7 +65,8 @@ pub struct EntryFilter {
 
 /// Add a list entry; it applies to the next decision.
 #[utoipa::path(post, path = "/v1/lists/entries", tag = "lists", request_body = CreateEntry,
-    responses((status = 201, body = EntryView), (status = 422, description = "Invalid field")),
+    responses((status = 201, body = EntryView),
+        (status = 422, description = "Invalid field: value or reason over its length (`too_long`), a raw card number")),
     security(("bearer" = ["admin"])))]
 pub async fn create_entry(
     State(app): State<AppState>,

@@ -112,7 +112,11 @@ impl ReviewService {
             return Err(invalid("reviewer", "must name the reviewer"));
         }
         at_most("reviewer", reviewer, MAX_REVIEWER_CHARS)?;
-        at_most("note", req.note.as_deref().unwrap_or_default(), MAX_NOTE_CHARS)?;
+        at_most(
+            "note",
+            req.note.as_deref().unwrap_or_default(),
+            MAX_NOTE_CHARS,
+        )?;
         let resolution = Resolution {
             outcome,
             label,
