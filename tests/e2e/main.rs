@@ -13,6 +13,7 @@ mod feedback;
 mod graph;
 mod hostile_input;
 mod hot_swap;
+mod input_limits;
 mod lists;
 mod model_loop;
 mod operations;

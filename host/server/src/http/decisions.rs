@@ -95,6 +95,9 @@ impl From<&Decision> for DecisionResponse {
 }
 
 /// The documented request shape (validation lives in the engine; a test keeps them in step).
+/// Every string has a length limit (`too_long` names the field and the limit: ids 128
+/// characters, e-mail 254, phone 32, address 512; `attributes` at most 64 entries, 4 levels
+/// deep), and no string, key or number may hold a raw card number, even JSON-escaped.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"request_id": "chk-0001", "event": "payment.authorize",
     "amount": {"value": "129.99", "currency": "USD"},
@@ -122,7 +125,8 @@ pub struct DecisionRequestDoc {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MoneyDoc {
-    /// A decimal string, e.g. "129.99"; no more decimals than the currency allows.
+    /// A plain decimal string, e.g. "129.99" (no exponent, sign or separators); no more
+    /// decimals than the currency allows; below 10^12 (`amount_out_of_range` past it).
     pub value: String,
     /// ISO 4217 code.
     pub currency: String,
