@@ -40,6 +40,27 @@ fn lists(n: usize) -> ListSnapshot {
     }))
 }
 
+/// About 60 KB of the digit-heavy values real requests carry (request ids with timestamps,
+/// ISO dates, phone numbers, hex ids), none of them a card number: the scan's worst ordinary
+/// case, every byte inside or next to a digit run.
+fn digit_heavy_body() -> Vec<u8> {
+    let mut out = String::from("{\"attributes\": {\"log\": \"");
+    let mut i: u64 = 0;
+    while out.len() < 60_000 {
+        out.push_str(&format!(
+            "chk-{i}-{} 2026-12-03T10:{:02}:{:02}Z +4915112{:06} dec_019ae4c1{:024x} ",
+            1_764_787_915 + i,
+            i % 60,
+            (i * 7) % 60,
+            i % 1_000_000,
+            i.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ));
+        i += 1;
+    }
+    out.push_str("\"}}");
+    out.into_bytes()
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -65,6 +86,13 @@ fn bench(c: &mut Criterion) {
 
     c.bench_function("validate request body", |b| {
         b.iter(|| DecisionRequest::from_slice(black_box(BODY.as_bytes())).expect("valid"))
+    });
+    c.bench_function("card scan (request body)", |b| {
+        b.iter(|| arbiter_engine::card_scan::contains_card_number(black_box(BODY.as_bytes())))
+    });
+    let digits = digit_heavy_body();
+    c.bench_function("card scan (60 KB of ids, dates and phone numbers)", |b| {
+        b.iter(|| arbiter_engine::card_scan::contains_card_number(black_box(&digits)))
     });
     let req = DecisionRequest::from_slice(BODY.as_bytes()).expect("valid");
     c.bench_function("pipeline decide (lists + velocity + bands)", |b| {

@@ -17,7 +17,9 @@ pub enum RequestError {
     UnknownField { field: String },
     #[error("field `{field}` must be a decimal string such as \"129.99\", not a JSON number")]
     AmountNotString { field: String },
-    #[error("field `{field}` is not a decimal amount: `{value}`")]
+    #[error(
+        "field `{field}` is not a plain decimal amount such as \"129.99\" (digits and one optional point; no exponent, sign or separators): `{value}`"
+    )]
     InvalidAmount { field: String, value: String },
     #[error("field `{field}` must not be negative")]
     NegativeAmount { field: String },
@@ -33,10 +35,20 @@ pub enum RequestError {
         "field `event`: unknown event `{value}` (expected one of order.create, payment.authorize, refund.request, account.login, promo.redeem)"
     )]
     UnknownEvent { value: String },
+    /// `key`: the card number is in one of the keys of `field`, which is not echoed.
     #[error(
-        "the request contains what looks like a raw card number; send card_fingerprint, card_bin and card_country only"
+        "{} looks like a raw card number; send card_fingerprint, card_bin and card_country only",
+        if *key { format!("a key of field `{field}`") } else { format!("field `{field}`") }
     )]
-    RawCardNumber,
+    RawCardNumber { field: String, key: bool },
+    #[error("field `{field}` is out of range: at most {max}")]
+    AmountOutOfRange { field: String, max: String },
+    #[error("field `{field}` is longer than {max} characters")]
+    TooLong { field: String, max: usize },
+    #[error("field `{field}` has more than {max} entries")]
+    TooMany { field: String, max: usize },
+    #[error("field `{field}` nests deeper than {max} levels")]
+    TooDeep { field: String, max: usize },
 }
 
 impl RequestError {
@@ -54,7 +66,11 @@ impl RequestError {
             RequestError::UnknownCurrency { .. } => "unknown_currency",
             RequestError::TooManyDecimals { .. } => "too_many_decimals",
             RequestError::UnknownEvent { .. } => "unknown_event",
-            RequestError::RawCardNumber => "raw_card_number",
+            RequestError::RawCardNumber { .. } => "raw_card_number",
+            RequestError::AmountOutOfRange { .. } => "amount_out_of_range",
+            RequestError::TooLong { .. } => "too_long",
+            RequestError::TooMany { .. } => "too_many",
+            RequestError::TooDeep { .. } => "too_deep",
         }
     }
 }

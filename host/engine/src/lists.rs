@@ -154,10 +154,19 @@ impl ListSnapshot {
         let mut len = 0;
         for e in entries {
             len += 1;
+            // Stored before a normalisation rule changed (an IPv4-mapped address, an e-mail in
+            // another Unicode form): indexed as it normalises today, so it still matches.
+            let key = match e.kind {
+                ListKind::Ip | ListKind::Email => e
+                    .kind
+                    .normalise(&e.value)
+                    .unwrap_or_else(|| e.value.clone()),
+                _ => e.value.clone(),
+            };
             by_key
                 .entry(e.kind)
                 .or_default()
-                .entry(e.value.clone())
+                .entry(key)
                 .or_default()
                 .push(e);
         }

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::RequestError;
 
+mod amount;
+
+pub use amount::MAX_AMOUNT_INTEGER_DIGITS;
+
 /// An amount of one currency. `amount` never has more decimals than the currency allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Money {
@@ -22,34 +26,22 @@ pub struct MoneyWire {
 }
 
 impl Money {
-    /// Parses and checks the wire shape; `field` names the field in errors (`amount`).
+    /// Parses and checks the wire shape; `field` names the field in errors (`amount`). The
+    /// value is a plain decimal (`129.99`: no exponent, sign, underscores or spaces inside),
+    /// not negative, below [`MAX_AMOUNT_INTEGER_DIGITS`] integer digits and with no more
+    /// decimals than the currency allows; see [`amount`].
     pub fn parse(field: &str, wire: &MoneyWire) -> Result<Money, RequestError> {
         let currency =
             Currency::from_code(&wire.currency).ok_or_else(|| RequestError::UnknownCurrency {
                 field: format!("{field}.currency"),
-                value: wire.currency.clone(),
+                value: amount::shown(&wire.currency),
             })?;
-        let amount: Decimal =
-            wire.value
-                .trim()
-                .parse()
-                .map_err(|_| RequestError::InvalidAmount {
-                    field: format!("{field}.value"),
-                    value: wire.value.clone(),
-                })?;
-        if amount.is_sign_negative() && !amount.is_zero() {
-            return Err(RequestError::NegativeAmount {
-                field: format!("{field}.value"),
-            });
-        }
-        let allowed = u32::from(currency.exponent().unwrap_or(0));
-        if amount.normalize().scale() > allowed {
-            return Err(RequestError::TooManyDecimals {
-                field: format!("{field}.value"),
-                currency: currency.code().to_owned(),
-                allowed,
-            });
-        }
+        let amount = amount::parse(
+            &format!("{field}.value"),
+            &wire.value,
+            u32::from(currency.exponent().unwrap_or(0)),
+            currency.code(),
+        )?;
         Ok(Money { amount, currency })
     }
 
@@ -58,10 +50,21 @@ impl Money {
         u32::from(self.currency.exponent().unwrap_or(0))
     }
 
-    /// The amount in integer minor units (cents), exact.
+    /// The amount in integer minor units (cents), truncated. Exact for every amount
+    /// [`Money::parse`] accepts (at most 16 digits in all); an amount built some other way that
+    /// does not fit saturates at `i64::MIN`/`i64::MAX` instead of panicking. Money movements
+    /// use [`Money::checked_minor_units`].
     pub fn minor_units(&self) -> i64 {
-        let scaled = self.amount * Decimal::from(10_i64.pow(self.exponent()));
-        i64::try_from(scaled.trunc()).unwrap_or(i64::MAX)
+        let saturated = if self.amount.is_sign_negative() {
+            i64::MIN
+        } else {
+            i64::MAX
+        };
+        10_i64
+            .checked_pow(self.exponent())
+            .and_then(|factor| self.amount.checked_mul(Decimal::from(factor)))
+            .and_then(|scaled| i64::try_from(scaled.trunc()).ok())
+            .unwrap_or(saturated)
     }
 
     /// Major units as a float, for score thresholds and features only, never for money movement.
@@ -150,88 +153,4 @@ impl Money {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn wire(value: &str, currency: &str) -> MoneyWire {
-        MoneyWire {
-            value: value.into(),
-            currency: currency.into(),
-        }
-    }
-
-    #[test]
-    fn parses_usd_with_two_decimals() {
-        let m = Money::parse("amount", &wire("129.99", "USD")).expect("valid");
-        assert_eq!(m.minor_units(), 12999);
-        assert_eq!(m.currency.code(), "USD");
-    }
-
-    #[test]
-    fn trailing_zeros_do_not_count_as_decimals() {
-        let m = Money::parse("amount", &wire("5.000", "JPY")).expect("valid");
-        assert_eq!(m.minor_units(), 5);
-    }
-
-    #[test]
-    fn refuses_more_decimals_than_the_currency_allows() {
-        let err = Money::parse("amount", &wire("1.001", "USD")).unwrap_err();
-        assert!(matches!(
-            err,
-            RequestError::TooManyDecimals { allowed: 2, .. }
-        ));
-        let err = Money::parse("amount", &wire("1.5", "JPY")).unwrap_err();
-        assert!(matches!(
-            err,
-            RequestError::TooManyDecimals { allowed: 0, .. }
-        ));
-    }
-
-    #[test]
-    fn minor_units_round_trip_exactly_and_arithmetic_is_checked() {
-        let usd = Currency::USD;
-        let m = Money::from_minor_units(12999, usd);
-        assert_eq!(m.amount.to_string(), "129.99");
-        assert_eq!(m.checked_minor_units(), Some(12999));
-        assert_eq!(
-            Money::from_minor_units(-5, usd).checked_minor_units(),
-            Some(-5)
-        );
-        assert_eq!(
-            Money::from_minor_units(7, Currency::JPY).amount,
-            Decimal::from(7)
-        );
-        let sub_cent = Money {
-            amount: Decimal::new(1001, 3),
-            currency: usd,
-        };
-        assert_eq!(sub_cent.checked_minor_units(), None, "never rounds");
-        let sum = m
-            .checked_add(&Money::from_minor_units(1, usd))
-            .expect("same currency");
-        assert_eq!(sum.checked_minor_units(), Some(13000));
-        assert_eq!(m.checked_add(&Money::zero(Currency::EUR)), None);
-        assert_eq!(m.checked_sub(&m).map(|d| d.amount.is_zero()), Some(true));
-        assert_eq!(
-            m.checked_mul(3).and_then(|t| t.checked_minor_units()),
-            Some(38997)
-        );
-        assert_eq!(m.negated().checked_minor_units(), Some(-12999));
-    }
-
-    #[test]
-    fn refuses_negative_unknown_and_garbage() {
-        assert!(matches!(
-            Money::parse("amount", &wire("-1", "USD")),
-            Err(RequestError::NegativeAmount { .. })
-        ));
-        assert!(matches!(
-            Money::parse("amount", &wire("1", "XYZ")),
-            Err(RequestError::UnknownCurrency { .. })
-        ));
-        assert!(matches!(
-            Money::parse("amount", &wire("ten", "USD")),
-            Err(RequestError::InvalidAmount { .. })
-        ));
-    }
-}
+mod tests;

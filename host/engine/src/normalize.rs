@@ -3,10 +3,20 @@
 use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
 
-/// Lower-cased, trimmed e-mail and its domain.
+/// The e-mail as one entity, trimmed, and its domain: Unicode NFKC (compatibility forms such
+/// as full-width `ａ` or the `ﬁ` ligature become their plain letters), then lower-cased, then
+/// NFKC again (lower-casing can leave a sequence unnormalised). Every spelling of one address
+/// in case or Unicode form is then the same string for lists, velocity and the link graph.
 pub fn email(raw: &str) -> (String, Option<String>) {
-    let email = raw.trim().to_lowercase();
+    let email: String = raw
+        .trim()
+        .nfkc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfkc()
+        .collect();
     let domain = email
         .rsplit_once('@')
         .map(|(_, d)| d.to_owned())
@@ -36,9 +46,16 @@ pub fn address_hash(raw: &str) -> String {
     hex::encode(Sha256::digest(words.join(" ").as_bytes()))
 }
 
-/// A parsed IP in canonical text form, or `None` when it does not parse.
+/// A parsed IP in canonical text form, or `None` when it does not parse. An IPv4-mapped IPv6
+/// address (`::ffff:203.0.113.99`) is the IPv4 address it carries: the same host reached over
+/// a dual-stack socket is one entity.
 pub fn ip(raw: &str) -> Option<String> {
-    raw.trim().parse::<IpAddr>().ok().map(|ip| ip.to_string())
+    let ip = raw.trim().parse::<IpAddr>().ok()?;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    Some(ip.to_string())
 }
 
 /// Upper-cased, trimmed country code.
@@ -74,7 +91,34 @@ mod tests {
     }
 
     #[test]
+    fn email_spellings_of_one_address_are_one_entity() {
+        let one = email("ann@example.com").0;
+        for spelling in [
+            "ANN@EXAMPLE.COM",
+            "Ann@Example.Com",
+            "ａｎｎ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+            " Ann@EXAMPLE.com\t",
+        ] {
+            assert_eq!(email(spelling).0, one, "{spelling}");
+        }
+        // Composed and decomposed accents, and a ligature.
+        assert_eq!(
+            email("JOS\u{0045}\u{0301}@x.fr").0,
+            email("jos\u{00e9}@x.fr").0
+        );
+        assert_eq!(email("\u{fb01}n@x.com").0, "fin@x.com");
+        assert_eq!(
+            email("ann@ＥＸＡＭＰＬＥ.com").1.as_deref(),
+            Some("example.com")
+        );
+    }
+
+    #[test]
     fn ip_is_canonicalised() {
+        assert_eq!(ip("::ffff:203.0.113.99"), Some("203.0.113.99".into()));
+        assert_eq!(ip("::FFFF:cb00:7163"), Some("203.0.113.99".into()));
+        // IPv4-compatible (deprecated) and other IPv6 stay IPv6.
+        assert_eq!(ip("::1"), Some("::1".into()));
         assert_eq!(ip(" 203.0.113.7 "), Some("203.0.113.7".into()));
         assert_eq!(ip("2001:DB8::0:1"), Some("2001:db8::1".into()));
         assert_eq!(ip("not-an-ip"), None);

@@ -7,13 +7,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::card_scan::contains_card_number;
 use crate::checkpoint::Checkpoint;
 use crate::error::RequestError;
 use crate::money::{Money, MoneyWire};
+use crate::screen::screen_json;
 
-/// Longest accepted `request_id`.
-pub const MAX_REQUEST_ID_LEN: usize = 128;
+mod limits;
+
+pub use limits::*;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,25 +89,17 @@ pub struct DecisionRequest {
 }
 
 impl DecisionRequest {
-    /// Validates a raw request body. The card scan runs first, over the raw bytes, so a
-    /// payload carrying a card number is refused before anything else looks at it.
+    /// Validates a raw request body. The screen runs first (a card number in any string, key
+    /// or number, even JSON-escaped; a NUL character), so such a payload is refused, naming
+    /// the field, before anything else looks at it.
     pub fn from_slice(body: &[u8]) -> Result<DecisionRequest, RequestError> {
-        if contains_card_number(body) {
-            return Err(RequestError::RawCardNumber);
-        }
+        screen_json(body)?;
         let value: Value =
             serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
-        // PostgreSQL cannot store NUL in text or JSONB; refuse it here rather than fail the log.
-        if body.windows(6).any(|w| w == br"\u0000") {
-            return Err(RequestError::InvalidValue {
-                field: "body".into(),
-                message: "strings must not contain the NUL character (\\u0000)".into(),
-            });
-        }
         DecisionRequest::from_value(value)
     }
 
-    /// Validates an already parsed JSON value (no card scan: use [`Self::from_slice`] at the edge).
+    /// Validates an already parsed JSON value (no screen: use [`Self::from_slice`] at the edge).
     pub fn from_value(value: Value) -> Result<DecisionRequest, RequestError> {
         if !value.is_object() {
             return Err(RequestError::InvalidType {
@@ -167,11 +160,12 @@ fn canonical_hash(value: &Value) -> String {
 }
 
 fn build(wire: RequestWire, body_hash: String) -> Result<DecisionRequest, RequestError> {
+    limits::check(&wire)?;
     let request_id = wire.request_id.trim().to_owned();
-    if request_id.is_empty() || request_id.len() > MAX_REQUEST_ID_LEN {
+    if request_id.is_empty() {
         return Err(RequestError::InvalidValue {
             field: "request_id".into(),
-            message: format!("must be 1 to {MAX_REQUEST_ID_LEN} characters"),
+            message: "must not be empty".into(),
         });
     }
     let checkpoint = Checkpoint::parse(&wire.event).ok_or_else(|| RequestError::UnknownEvent {

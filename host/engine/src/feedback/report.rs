@@ -102,14 +102,15 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 #[derive(Default)]
 struct Sums {
     count: u64,
-    minor: BTreeMap<String, i64>,
+    /// `i128`: a sum of stored `i64` amounts cannot overflow it.
+    minor: BTreeMap<String, i128>,
 }
 
 impl Sums {
     fn add(&mut self, o: &LabelledOutcome) {
         self.count += 1;
         if let (Some(minor), Some(cur)) = (o.amount_minor, o.currency.as_ref()) {
-            *self.minor.entry(cur.clone()).or_default() += minor;
+            *self.minor.entry(cur.clone()).or_default() += i128::from(minor);
         }
     }
 
@@ -121,12 +122,32 @@ impl Sums {
                 let exp = Currency::from_code(&code)
                     .and_then(|c| c.exponent())
                     .unwrap_or(2);
-                (code, Decimal::new(minor, u32::from(exp)).to_string())
+                (code, decimal_text(minor, u32::from(exp)))
             })
             .collect();
         FraudTally {
             count: self.count,
             value,
+        }
+    }
+}
+
+/// `minor` minor units written with `exp` decimals (`12999`, 2 → `129.99`), exact for any
+/// sum: `Decimal` would overflow past 2^96.
+fn decimal_text(minor: i128, exp: u32) -> String {
+    match Decimal::try_from_i128_with_scale(minor, exp) {
+        Ok(d) => d.to_string(),
+        Err(_) => {
+            let digits = minor.unsigned_abs().to_string();
+            let exp = exp as usize;
+            let padded = format!("{digits:0>width$}", width = exp + 1);
+            let (int, frac) = padded.split_at(padded.len() - exp);
+            let sign = if minor < 0 { "-" } else { "" };
+            if exp == 0 {
+                format!("{sign}{int}")
+            } else {
+                format!("{sign}{int}.{frac}")
+            }
         }
     }
 }
@@ -215,6 +236,24 @@ mod tests {
         assert_eq!(r.fraud_missed.value["USD"], "19.99");
         assert_eq!(r.review_turnaround.p50_secs, Some(20.0));
         assert_eq!(r.review_turnaround.p95_secs, Some(40.0));
+    }
+
+    #[test]
+    fn fraud_value_sums_never_overflow() {
+        let window = ReportWindow {
+            from: Utc::now(),
+            to: Utc::now(),
+            policy_set_version: None,
+        };
+        let rows: Vec<_> = (0..3)
+            .map(|_| labelled(Action::Reject, LabelKind::Fraud, i64::MAX, "USD"))
+            .collect();
+        let r = build(window, OutcomeCounts::default(), &rows, vec![]);
+        // 3 × (2^63 − 1) cents, exactly.
+        assert_eq!(r.fraud_caught.value["USD"], "276701161105643274.21");
+        assert_eq!(decimal_text(-5, 2), "-0.05");
+        assert_eq!(decimal_text(i128::MAX, 0), i128::MAX.to_string());
+        assert_eq!(decimal_text(i128::MIN + 1, 4).len(), 41);
     }
 
     #[test]

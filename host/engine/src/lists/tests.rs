@@ -60,3 +60,61 @@ fn expired_entries_do_not_match() {
 fn unparseable_ip_never_matches() {
     assert_eq!(ListKind::Ip.normalise("nope"), None);
 }
+
+fn ctx_with(device_ip: &str, email: &str) -> EnrichedContext {
+    let body = serde_json::json!({"request_id": "r2", "event": "account.login",
+        "user": {"id": "u-2", "email": email}, "device": {"ip": device_ip}});
+    let req = DecisionRequest::from_slice(body.to_string().as_bytes()).expect("valid");
+    EnrichedContext::normalise(&req)
+}
+
+#[test]
+fn an_ipv4_entry_blocks_its_ipv4_mapped_form_and_back() {
+    let v4 = ListSnapshot::new([entry(ListName::Block, ListKind::Ip, "203.0.113.99", None)]);
+    let mapped = ctx_with("::ffff:203.0.113.99", "x@example.com");
+    assert_eq!(mapped.ip.as_deref(), Some("203.0.113.99"));
+    assert_eq!(
+        v4.evaluate(&mapped, Utc::now()).verdict,
+        Some(Action::Reject)
+    );
+    let by_mapped = ListSnapshot::new([entry(
+        ListName::Block,
+        ListKind::Ip,
+        "::ffff:203.0.113.99",
+        None,
+    )]);
+    let plain = ctx_with("203.0.113.99", "x@example.com");
+    assert_eq!(
+        by_mapped.evaluate(&plain, Utc::now()).verdict,
+        Some(Action::Reject)
+    );
+}
+
+#[test]
+fn an_email_entry_blocks_every_case_and_unicode_form_of_it() {
+    let snap = ListSnapshot::new([entry(
+        ListName::Block,
+        ListKind::Email,
+        "fraud@example.com",
+        None,
+    )]);
+    for spelling in [
+        "FRAUD@EXAMPLE.COM",
+        "Fraud@Example.com",
+        "ｆｒａｕｄ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+    ] {
+        let out = snap.evaluate(&ctx_with("203.0.113.1", spelling), Utc::now());
+        assert_eq!(out.verdict, Some(Action::Reject), "{spelling}");
+    }
+}
+
+#[test]
+fn entries_stored_under_an_older_normalisation_still_match() {
+    let mut legacy = entry(ListName::Block, ListKind::Ip, "198.51.100.4", None);
+    legacy.value = "::ffff:198.51.100.4".into();
+    let mut legacy_email = entry(ListName::Block, ListKind::Email, "x@example.com", None);
+    legacy_email.value = "ｂｅｎ@example.com".into();
+    let snap = ListSnapshot::new([legacy, legacy_email]);
+    let out = snap.evaluate(&ctx_with("198.51.100.4", "BEN@example.com"), Utc::now());
+    assert_eq!(out.hits.len(), 2, "{out:?}");
+}

@@ -55,7 +55,10 @@ pub async fn typed_upload(
         .map_err(|_| ApiError::PayloadTooLarge { limit })
 }
 
-/// A JSON body deserialised with the failing field's path in the error.
+/// A JSON body deserialised with the failing field's path in the error. Before anything reads
+/// it, the body is screened (no raw card number in any string, key or number even behind a
+/// JSON escape, no NUL character: PostgreSQL text cannot hold one); after the value, only
+/// whitespace may follow.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -63,12 +66,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
-        if arbiter_engine::card_scan::contains_card_number(&bytes) {
-            return Err(RequestError::RawCardNumber.into());
-        }
+        arbiter_engine::screen::screen_json(&bytes)?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(&mut de) {
-            Ok(v) => Ok(JsonBody(v)),
+            // `{"scopes":["decide"]}garbage` is not a JSON body.
+            Ok(v) => match de.end() {
+                Ok(()) => Ok(JsonBody(v)),
+                Err(e) => Err(RequestError::InvalidJson(e.to_string()).into()),
+            },
             Err(e) if e.inner().is_syntax() || e.inner().is_eof() => {
                 Err(RequestError::InvalidJson(e.inner().to_string()).into())
             }

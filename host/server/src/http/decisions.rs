@@ -96,6 +96,9 @@ impl From<&Decision> for DecisionResponse {
 }
 
 /// The documented request shape (validation lives in the engine; a test keeps them in step).
+/// Every string has a length limit (`too_long` names the field and the limit: ids 128
+/// characters, e-mail 254, phone 32, address 512; `attributes` at most 64 entries, 4 levels
+/// deep), and no string, key or number may hold a raw card number, even JSON-escaped.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"request_id": "chk-0001", "event": "payment.authorize",
     "amount": {"value": "129.99", "currency": "USD"},
@@ -123,7 +126,8 @@ pub struct DecisionRequestDoc {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MoneyDoc {
-    /// A decimal string, e.g. "129.99"; no more decimals than the currency allows.
+    /// A plain decimal string, e.g. "129.99" (no exponent, sign or separators); no more
+    /// decimals than the currency allows; below 10^12 (`amount_out_of_range` past it).
     pub value: String,
     /// ISO 4217 code.
     pub currency: String,
@@ -164,12 +168,12 @@ pub struct ShippingDoc {
     request_body = DecisionRequestDoc,
     responses(
         (status = 200, description = "The decision (or the stored one for a repeated request_id)", body = DecisionResponse),
-        (status = 400, description = "Invalid JSON"),
+        (status = 400, description = "Invalid JSON, or bytes after the JSON value"),
         (status = 401, description = "Missing or invalid key"),
         (status = 403, description = "Key lacks the `decide` scope"),
         (status = 409, description = "request_id reused with a different body"),
         (status = 413, description = "Body over 64 KiB"),
-        (status = 422, description = "Invalid field, or a raw card number"),
+        (status = 422, description = "Invalid field (named): a raw card number (`raw_card_number`), a field over its length limit (`too_long`, `too_many`, `too_deep`), an amount over the maximum (`amount_out_of_range`), a NUL character"),
         (status = 503, description = "Overloaded or database unavailable; see Retry-After"),
     ),
     security(("bearer" = ["decide"])))]

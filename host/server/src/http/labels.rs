@@ -89,7 +89,8 @@ impl From<Label> for LabelView {
 /// Label a decision. A later label supersedes an earlier one for training and reports; both
 /// stay in the history. A fraud-like label marks the decision's entities in the link graph.
 #[utoipa::path(post, path = "/v1/labels", tag = "labels", request_body = CreateLabel,
-    responses((status = 201, body = LabelView), (status = 422, description = "Invalid field"),
+    responses((status = 201, body = LabelView),
+        (status = 422, description = "Invalid field, or a note or id over its length (`too_long`)"),
         (status = 409, description = "`chargeback_id` recorded before for another decision")),
     security(("bearer" = ["label:write"])))]
 pub async fn create(

@@ -69,7 +69,7 @@ pub struct EntryFilter {
     responses((status = 201, body = EntryView),
         (status = 200, description = "The identical entry was in force already; nothing changed", body = EntryView),
         (status = 409, description = "An entry for this list, kind and value exists with another reason or expiry"),
-        (status = 422, description = "Invalid field")),
+        (status = 422, description = "Invalid field: value or reason over its length (`too_long`), a raw card number")),
     security(("bearer" = ["admin"])))]
 pub async fn create_entry(
     State(app): State<AppState>,

@@ -124,6 +124,7 @@ impl From<&OrderView> for OrderResponse {
     params(("Idempotency-Key" = String, Header, description = "Required; 1 to 255 characters")),
     responses(
         (status = 201, description = "The order (also for a repeated key and body)", body = OrderResponse),
+        (status = 400, description = "`Idempotency-Key` longer than 255 characters (`invalid_header`) or a raw card number (`raw_card_number`); invalid JSON"),
         (status = 403, description = "Key lacks the `decide` scope"),
         (status = 404, description = "An item names no SKU"),
         (status = 409, description = "`out_of_stock`, or `idempotency_conflict` (key reused with another body)"),

@@ -80,6 +80,7 @@ impl From<&Payment> for PaymentResponse {
         ("Idempotency-Key" = String, Header, description = "Required; 1 to 255 characters")),
     responses(
         (status = 201, description = "The payment (also for a repeated key)", body = PaymentResponse),
+        (status = 400, description = "`Idempotency-Key` longer than 255 characters (`invalid_header`) or a raw card number (`raw_card_number`); invalid JSON"),
         (status = 404, description = "No such order"),
         (status = 409, description = "The order is not awaiting payment (`illegal_transition`), or `idempotency_conflict`"),
         (status = 422, description = "Unknown channel, or no `Idempotency-Key`"),

@@ -26,6 +26,16 @@ pub enum ApiError {
         field: String,
         message: String,
     },
+    /// A field longer than its limit (outside the decision request, whose own errors say so).
+    #[error("field `{field}` is longer than {max} characters")]
+    TooLong { field: String, max: usize },
+    /// A request header that is present but unusable (`400`).
+    #[error("header `{header}` {message}")]
+    InvalidHeader {
+        code: &'static str,
+        header: &'static str,
+        message: String,
+    },
     /// A query parameter that does not parse or is out of range.
     #[error("query parameter `{param}`: {message}")]
     InvalidQuery { param: String, message: String },
@@ -104,6 +114,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => {
                 (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
             }
+            ApiError::InvalidHeader { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::TooLong { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "too_long"),
             ApiError::PayloadTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
             }
@@ -202,6 +214,14 @@ impl From<ListError> for ApiError {
                 field,
                 message,
             },
+            ListError::TooLong { field, max } => ApiError::TooLong {
+                field: field.into(),
+                max,
+            },
+            ListError::RawCardNumber { field } => ApiError::Request(RequestError::RawCardNumber {
+                field: field.into(),
+                key: false,
+            }),
             ListError::NotFound(id) => ApiError::NotFound {
                 what: "list entry",
                 id,
@@ -254,6 +274,7 @@ impl From<FeedbackError> for ApiError {
                 field,
                 message,
             },
+            FeedbackError::TooLong { field, max } => ApiError::TooLong { field, max },
             FeedbackError::NotFound { what, id } => ApiError::NotFound { what, id },
             FeedbackError::Conflict(m) => ApiError::Conflict(m),
             e @ FeedbackError::TooFewLabels { .. } => ApiError::TooFewLabels(e.to_string()),

@@ -72,6 +72,7 @@ impl From<&Refund> for RefundResponse {
     params(("Idempotency-Key" = String, Header, description = "Required; 1 to 255 characters")),
     responses(
         (status = 201, description = "The refund (also for a repeated key and body)", body = RefundResponse),
+        (status = 400, description = "`Idempotency-Key` longer than 255 characters (`invalid_header`) or a raw card number (`raw_card_number`); invalid JSON"),
         (status = 404, description = "No such payment"),
         (status = 409, description = "`refund_exceeds_capture`, or `idempotency_conflict`"),
         (status = 422, description = "Invalid field (amount, currency, a payment not captured), or no `Idempotency-Key`"),

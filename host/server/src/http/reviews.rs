@@ -180,7 +180,7 @@ pub struct ResolveBody {
     request_body = ResolveBody,
     responses((status = 200, body = ReviewView), (status = 404, description = "No such review"),
         (status = 409, description = "Already resolved differently"),
-        (status = 422, description = "Invalid field")),
+        (status = 422, description = "Invalid field, or the note or reviewer over its length (`too_long`)")),
     security(("bearer" = ["label:write"])))]
 pub async fn resolve(
     State(app): State<AppState>,

@@ -18,6 +18,11 @@ use arbiter_redis::ChangeKind;
 pub enum ListError {
     #[error("field `{field}`: {message}")]
     Invalid { field: String, message: String },
+    #[error("field `{field}` is longer than {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    /// List card fingerprints, never card numbers.
+    #[error("field `{field}` looks like a raw card number")]
+    RawCardNumber { field: &'static str },
     #[error("list entry `{0}` not found")]
     NotFound(String),
     /// The list already holds a live entry for this kind and value with another reason or
@@ -60,6 +65,22 @@ pub struct ListService {
     reload_lock: Mutex<()>,
     /// Fired after a change made here, so other replicas reload.
     pub changes: ChangeSignal,
+}
+
+/// A list entry's reason.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The longest value of `kind`: that of the decision field it matches (a longer one could
+/// never match; an address is matched by its hash).
+fn value_limit(kind: ListKind) -> usize {
+    use arbiter_engine::request as limits;
+    match kind {
+        ListKind::User | ListKind::Device | ListKind::Card => limits::MAX_ID_CHARS,
+        ListKind::Ip => limits::MAX_IP_CHARS,
+        ListKind::Email => limits::MAX_EMAIL_CHARS,
+        ListKind::Phone => limits::MAX_PHONE_CHARS,
+        ListKind::Address => limits::MAX_ADDRESS_CHARS,
+    }
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ListError {
@@ -114,24 +135,31 @@ impl ListService {
                 ),
             )
         })?;
+        let max = value_limit(kind);
+        if new.value.len() > max && new.value.chars().count() > max {
+            return Err(ListError::TooLong {
+                field: "value",
+                max,
+            });
+        }
+        if new.reason.len() > MAX_REASON_CHARS && new.reason.chars().count() > MAX_REASON_CHARS {
+            return Err(ListError::TooLong {
+                field: "reason",
+                max: MAX_REASON_CHARS,
+            });
+        }
+        if arbiter_engine::card_scan::contains_card_number(new.value.as_bytes()) {
+            return Err(ListError::RawCardNumber { field: "value" });
+        }
         let value = kind.normalise(&new.value).ok_or_else(|| {
             invalid(
                 "value",
                 format!("`{}` is not a valid {} value", new.value, kind.as_str()),
             )
         })?;
-        if arbiter_engine::card_scan::contains_card_number(new.value.as_bytes()) {
-            return Err(invalid(
-                "value",
-                "looks like a raw card number; list card fingerprints",
-            ));
-        }
         let now = Utc::now();
         if new.expires_at.is_some_and(|t| t <= now) {
             return Err(invalid("expires_at", "must be in the future"));
-        }
-        if new.reason.len() > 500 {
-            return Err(invalid("reason", "must be at most 500 characters"));
         }
         let entry = ListEntry {
             id: format!("le_{}", uuid::Uuid::now_v7().simple()),

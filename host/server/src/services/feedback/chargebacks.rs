@@ -12,14 +12,17 @@
 //!   is rejected rather than labelling the wrong decision.
 //! - `reason` (optional): the channel's reason code, kept as the label's note.
 //!
-//! Parsing is separate from storing so every row's fate is decided and reported.
+//! Parsing is separate from storing so every row's fate is decided and reported. A row with a
+//! raw card number or a NUL character in any cell, or a value over its length limit, is
+//! rejected naming the column; the number is never stored or echoed.
 
-use std::str::FromStr;
-
+use arbiter_engine::card_scan::contains_card_number;
+use arbiter_engine::money::{Money, MoneyWire};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::error::{FeedbackError, invalid};
+use super::limits::{MAX_NOTE_CHARS, MAX_REF_CHARS};
 
 /// One parsed row, still to be matched to a decision.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +69,15 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Result<ChargebackRow, RejectedRow>>, Fe
         .headers()
         .map_err(|e| invalid("file", format!("unreadable CSV header: {e}")))?
         .clone();
+    if headers
+        .iter()
+        .any(|h| contains_card_number(h.as_bytes()) || h.contains('\0'))
+    {
+        return Err(invalid(
+            "file",
+            "a header cell holds a raw card number or a NUL character",
+        ));
+    }
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let id_col = col(REQUIRED).ok_or_else(|| {
         invalid(
@@ -95,6 +107,25 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Result<ChargebackRow, RejectedRow>>, Fe
                 continue;
             }
         };
+        if let Some(reason) = unsafe_cell(&headers, &record) {
+            rows.push(reject(reason));
+            continue;
+        }
+        let limits = [
+            (Some(id_col), MAX_REF_CHARS),
+            (order_col, MAX_REF_CHARS),
+            (decision_col, MAX_REF_CHARS),
+            (reason_col, MAX_NOTE_CHARS),
+        ];
+        if let Some((at, max)) = limits.into_iter().find(|&(at, max)| {
+            cell(&record, at).is_some_and(|v| v.len() > max && v.chars().count() > max)
+        }) {
+            let name = at.and_then(|i| headers.get(i)).unwrap_or_default();
+            rows.push(reject(format!(
+                "column `{name}` is longer than {max} characters"
+            )));
+            continue;
+        }
         let Some(chargeback_id) = cell(&record, Some(id_col)) else {
             rows.push(reject("missing chargeback_id".into()));
             continue;
@@ -107,13 +138,25 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Result<ChargebackRow, RejectedRow>>, Fe
         }
         let amount = match (cell(&record, amount_col), cell(&record, currency_col)) {
             (None, None) => None,
-            (Some(a), Some(c)) => match Decimal::from_str(&a) {
-                Ok(v) if v > Decimal::ZERO => Some((v, c.to_ascii_uppercase())),
-                _ => {
-                    rows.push(reject(format!("amount `{a}` is not a positive decimal")));
-                    continue;
+            (Some(a), Some(c)) => {
+                let wire = MoneyWire {
+                    value: a,
+                    currency: c.to_ascii_uppercase(),
+                };
+                match Money::parse("amount", &wire) {
+                    Ok(m) if m.amount > Decimal::ZERO => {
+                        Some((m.amount, m.currency.code().to_owned()))
+                    }
+                    Ok(_) => {
+                        rows.push(reject("amount must be positive".into()));
+                        continue;
+                    }
+                    Err(e) => {
+                        rows.push(reject(e.to_string()));
+                        continue;
+                    }
                 }
-            },
+            }
             _ => {
                 rows.push(reject("amount and currency go together".into()));
                 continue;
@@ -129,6 +172,23 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Result<ChargebackRow, RejectedRow>>, Fe
         }));
     }
     Ok(rows)
+}
+
+/// Why a row must not be stored at all, naming the column: a raw card number or a NUL
+/// character in any cell (including columns the import ignores: the file is not kept either
+/// way, but a card number in it is a mistake worth saying).
+fn unsafe_cell(headers: &csv::StringRecord, record: &csv::StringRecord) -> Option<String> {
+    record.iter().enumerate().find_map(|(i, v)| {
+        let what = if contains_card_number(v.as_bytes()) {
+            "looks like a raw card number"
+        } else if v.contains('\0') {
+            "contains the NUL character"
+        } else {
+            return None;
+        };
+        let name = headers.get(i).unwrap_or("(unnamed)");
+        Some(format!("column `{name}` {what}"))
+    })
 }
 
 #[cfg(test)]
@@ -160,6 +220,54 @@ mod tests {
         assert!(reasons[3].contains("together"));
         assert_eq!(rows[1].as_ref().expect_err("line").line, 3);
         assert!(rows[5].is_ok());
+    }
+
+    #[test]
+    fn rows_with_a_card_number_nul_or_overlong_cell_are_rejected_naming_the_column() {
+        let long = "x".repeat(MAX_NOTE_CHARS + 1);
+        let file = format!(
+            "chargeback_id,order_id,reason\n\
+             cb-pan,ord-r7,card 4111111111111111\n\
+             cb-ok,ord-r8,card fingerprint fp_1\n\
+             cb-nul,ord-r9,a\0b\n\
+             cb-long,ord-r10,{long}\n\
+             cb-id,5555-5555-5555-4444,\n\
+             chk-109-1764787915,order 2026-12-03-0042-17,10.4\n"
+        );
+        let rows = parse(file.as_bytes()).expect("parses");
+        let reason = |i: usize| rows[i].as_ref().expect_err("rejected").reason.clone();
+        assert_eq!(reason(0), "column `reason` looks like a raw card number");
+        assert!(rows[1].is_ok());
+        assert_eq!(reason(2), "column `reason` contains the NUL character");
+        assert_eq!(
+            reason(3),
+            format!("column `reason` is longer than {MAX_NOTE_CHARS} characters")
+        );
+        assert_eq!(reason(4), "column `order_id` looks like a raw card number");
+        assert!(rows[5].is_ok(), "ordinary ids are not card numbers");
+        for r in &rows {
+            if let Err(rejected) = r {
+                assert!(!rejected.reason.contains("4111"));
+            }
+        }
+        let err = parse(b"chargeback_id,4111111111111111\ncb,1\n").expect_err("header");
+        assert!(!err.to_string().contains("4111"), "{err}");
+    }
+
+    #[test]
+    fn amounts_are_read_strictly() {
+        let file = b"chargeback_id,order_id,amount,currency\n\
+            cb_1,ord_1,1e5,USD\n\
+            cb_2,ord_2,79228162514264337593543950335,USD\n\
+            cb_3,ord_3,0,USD\n\
+            cb_4,ord_4,12.5,eur\n";
+        let rows = parse(file).expect("parses");
+        let reason = |i: usize| rows[i].as_ref().expect_err("rejected").reason.clone();
+        assert!(reason(0).contains("plain decimal"), "{}", reason(0));
+        assert!(reason(1).contains("out of range"), "{}", reason(1));
+        assert!(reason(2).contains("positive"), "{}", reason(2));
+        let ok = rows[3].as_ref().expect("row 5");
+        assert_eq!(ok.amount, Some((Decimal::new(125, 1), "EUR".into())));
     }
 
     #[test]

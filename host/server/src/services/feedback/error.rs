@@ -7,6 +7,8 @@ use thiserror::Error;
 pub enum FeedbackError {
     #[error("field `{field}`: {message}")]
     Invalid { field: String, message: String },
+    #[error("field `{field}` is longer than {max} characters")]
+    TooLong { field: String, max: usize },
     #[error("{what} `{id}` not found")]
     NotFound { what: &'static str, id: String },
     /// A review resolved before with a different resolution.

@@ -22,6 +22,7 @@ use arbiter_transactions::store::TransactionStore;
 
 use super::chargebacks::{self, ChargebackRow, ImportReport, RejectedRow};
 use super::error::{FeedbackError, invalid};
+use super::limits::{MAX_NOTE_CHARS, MAX_REF_CHARS, at_most};
 use crate::metrics::names;
 use crate::services::graph::GraphService;
 
@@ -120,6 +121,13 @@ impl LabelService {
     }
 
     pub async fn create(&self, req: NewLabelRequest, caller: &str) -> Result<Label, FeedbackError> {
+        for (field, value, max) in [
+            ("decision_id", req.decision_id.as_deref(), MAX_REF_CHARS),
+            ("order_id", req.order_id.as_deref(), MAX_REF_CHARS),
+            ("note", req.note.as_deref(), MAX_NOTE_CHARS),
+        ] {
+            at_most(field, value.unwrap_or_default(), max)?;
+        }
         let target = match (req.decision_id, req.order_id) {
             (Some(d), None) => LabelTarget::Decision(d),
             (None, Some(o)) => LabelTarget::Order(o),

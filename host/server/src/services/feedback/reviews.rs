@@ -11,6 +11,7 @@ use arbiter_engine::feedback::{
 use arbiter_engine::store::Store;
 
 use super::error::{FeedbackError, invalid};
+use super::limits::{MAX_NOTE_CHARS, MAX_REVIEWER_CHARS, at_most};
 use crate::metrics::names;
 use crate::services::graph::GraphService;
 
@@ -107,12 +108,15 @@ impl ReviewService {
             ));
         }
         let reviewer = req.reviewer.trim();
-        if reviewer.is_empty() || reviewer.len() > 200 {
-            return Err(invalid(
-                "reviewer",
-                "must name the reviewer (1-200 characters)",
-            ));
+        if reviewer.is_empty() {
+            return Err(invalid("reviewer", "must name the reviewer"));
         }
+        at_most("reviewer", reviewer, MAX_REVIEWER_CHARS)?;
+        at_most(
+            "note",
+            req.note.as_deref().unwrap_or_default(),
+            MAX_NOTE_CHARS,
+        )?;
         let resolution = Resolution {
             outcome,
             label,
