@@ -158,3 +158,37 @@ async fn a_stop_ends_after_the_grace_and_still_flushes_the_decision_log() {
     );
     s.finish().await;
 }
+
+#[tokio::test]
+async fn past_the_connection_cap_a_client_waits_until_a_slot_frees() {
+    let s = TestServer::start_with(&Backend::Sqlite, |c| {
+        c.http.max_connections = 2;
+    })
+    .await;
+    let ask = b"GET /healthz HTTP/1.1\r\nHost: cap\r\n\r\n";
+    // Two kept-alive connections take both slots (each answered, so each was accepted).
+    let mut first = send(&s.base, ask).await;
+    assert_eq!(read_response(&mut first).await.status, 200);
+    let mut second = send(&s.base, ask).await;
+    assert_eq!(read_response(&mut second).await.status, 200);
+    // A third: the kernel completes its handshake, but the server does not take it.
+    let mut third = send(&s.base, ask).await;
+    let waiting = tokio::spawn(async move {
+        let answer = read_response(&mut third).await;
+        (answer.status, std::time::Instant::now())
+    });
+    // A server without the cap answers within microseconds; give it ample time to be wrong.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the third connection was served past the cap"
+    );
+    let freed = std::time::Instant::now();
+    drop(first);
+    let (status, answered) = waiting.await.expect("third client");
+    assert_eq!(status, 200, "served once a slot freed");
+    assert!(answered >= freed);
+    assert!(still_open(&second));
+    drop(second);
+    s.finish().await;
+}
