@@ -6,15 +6,14 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 /// The e-mail as one entity, trimmed, and its domain: Unicode NFKC (compatibility forms such
-/// as full-width `ａ` or the `ﬁ` ligature become their plain letters), then lower-cased, then
-/// NFKC again (lower-casing can leave a sequence unnormalised). Every spelling of one address
-/// in case or Unicode form is then the same string for lists, velocity and the link graph.
+/// as full-width `ａ` or the `ﬁ` ligature become their plain letters), then full Unicode case
+/// folding (`ß` and `SS` both `ss`, final and medial sigma alike: more than lower-casing),
+/// then NFKC again (folding can leave a sequence unnormalised) — Unicode's compatibility
+/// caseless match. Every spelling of one address in case or Unicode form is then the same
+/// string for lists, velocity and the link graph.
 pub fn email(raw: &str) -> (String, Option<String>) {
-    let email: String = raw
-        .trim()
-        .nfkc()
-        .collect::<String>()
-        .to_lowercase()
+    let compatible: String = raw.trim().nfkc().collect();
+    let email: String = caseless::default_case_fold_str(&compatible)
         .nfkc()
         .collect();
     let domain = email
@@ -107,6 +106,9 @@ mod tests {
             email("jos\u{00e9}@x.fr").0
         );
         assert_eq!(email("\u{fb01}n@x.com").0, "fin@x.com");
+        // Case folding, not lower-casing: `ß` and `ss` differ in case only, as do the sigmas.
+        assert_eq!(email("STRASSE@x.de").0, email("straße@x.de").0);
+        assert_eq!(email("ΣΊΣΥΦΟΣ@x.gr").0, email("σίσυφος@x.gr").0);
         assert_eq!(
             email("ann@ＥＸＡＭＰＬＥ.com").1.as_deref(),
             Some("example.com")
