@@ -13,12 +13,14 @@ mod batch;
 mod columns;
 mod connect;
 mod decision_log;
+mod dialect;
 mod error;
 mod feedback_rows;
 mod group_commit;
 mod payment_rows;
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 mod transaction_rows;
 

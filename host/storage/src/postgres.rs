@@ -9,8 +9,6 @@
 mod audit;
 mod decisions;
 mod feedback;
-mod keys;
-mod lists;
 mod models;
 mod modules;
 mod policy_sets;
@@ -83,6 +81,21 @@ impl PgStore {
     /// Closes the pool, waiting for open connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl PgStore {
+    /// A write transaction. PostgreSQL arbitrates concurrent writers row by row, so a plain
+    /// `BEGIN` on the shared pool is all a write needs.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        self.pool.begin().await.map_err(store_error)
+    }
+
+    /// Where reads go: the one pool reads and writes share.
+    pub(crate) fn reader(&self) -> &PgPool {
+        &self.pool
     }
 }
 

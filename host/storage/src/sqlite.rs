@@ -11,8 +11,6 @@
 mod audit;
 mod decisions;
 mod feedback;
-mod keys;
-mod lists;
 mod models;
 mod modules;
 mod policy_sets;
@@ -117,11 +115,18 @@ impl SqliteStore {
     /// A write transaction. `BEGIN IMMEDIATE` takes the file's write lock up front, so a
     /// transaction never fails half-way upgrading a read lock when another process (such as
     /// `arbiter migrate`) holds the file; it waits up to the busy timeout instead.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(store_error)
+    }
+
+    /// Where reads go: the `query_only` pool beside the writer.
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.reader
     }
 }
 

@@ -1,0 +1,47 @@
+//! What the queries written once (`sql/`) need to know about the backend they run on, and
+//! nothing more: how a timestamp is bound and read back, where reads go and how a write
+//! transaction begins. Each backend's store implements it; the per-backend folders
+//! (`sqlite/`, `postgres/`) keep only what truly differs (pools and pragmas, the decision
+//! insert, the one-statement order creation, lock statements).
+//!
+//! Why a stamping macro per file and not a generic `impl<D: Dialect> Store for D`: the store
+//! traits are the engine's, so a blanket impl over a local trait breaks the orphan rule, and a
+//! generic `SqlStore<D: sqlx::Database>` needs higher-ranked `Executor`/`Encode` bounds whose
+//! futures the compiler cannot prove `Send` for every lifetime inside `async_trait` (the same
+//! wall `group_commit::BatchStatements` met). A `macro_rules!` that stamps one body for
+//! `SqliteStore` and `PgStore` compiles each against concrete sqlx types, so the code is
+//! written once and checked twice. SQL is written with `$N` placeholders, which SQLite also
+//! takes.
+
+use chrono::{DateTime, Utc};
+
+use crate::columns::timestamp_text;
+use crate::postgres::PgStore;
+use crate::rows::StoredTime;
+use crate::sqlite::SqliteStore;
+
+/// The backend facts a query written once needs.
+pub(crate) trait Dialect {
+    /// How a timestamp is stored: fixed-width RFC 3339 text on SQLite (it has no time type;
+    /// text order is time order), `TIMESTAMPTZ` on PostgreSQL.
+    type Time: StoredTime + Send;
+
+    /// `t` as this backend binds it.
+    fn time(t: DateTime<Utc>) -> Self::Time;
+}
+
+impl Dialect for SqliteStore {
+    type Time = String;
+
+    fn time(t: DateTime<Utc>) -> String {
+        timestamp_text(t)
+    }
+}
+
+impl Dialect for PgStore {
+    type Time = DateTime<Utc>;
+
+    fn time(t: DateTime<Utc>) -> DateTime<Utc> {
+        t
+    }
+}
