@@ -11,9 +11,9 @@
 mod audit;
 mod decisions;
 mod feedback;
-mod models;
 mod modules;
 mod policy_sets;
+mod reports;
 mod rollouts;
 // The transaction core's stores (arbiter-transactions).
 mod catalogue;
