@@ -6,7 +6,6 @@
 //! acquiring after a few seconds, so an unreachable database surfaces as
 //! [`StoreError::Unavailable`] (a 503) instead of a request hanging.
 
-mod audit;
 mod decisions;
 mod feedback;
 mod modules;
@@ -18,7 +17,6 @@ mod catalogue;
 mod changes;
 mod create_order;
 mod due_queue;
-mod ledger;
 mod orders;
 mod outbox;
 mod payments;

@@ -8,7 +8,6 @@
 //! returns (a decision is durable before its 200); the decision log's group commit pays that
 //! fsync once per batch rather than once per decision.
 
-mod audit;
 mod decisions;
 mod feedback;
 mod modules;
@@ -19,7 +18,6 @@ mod rollouts;
 mod catalogue;
 mod changes;
 mod due_queue;
-mod ledger;
 mod orders;
 mod outbox;
 mod payments;

@@ -9,6 +9,8 @@
 //! then in `sqlite/` and `postgres/`, with a comment saying what differs (the decision insert,
 //! row by row vs `UNNEST`; the one-statement order creation; lock statements).
 
+mod audit;
 mod keys;
+mod ledger;
 mod lists;
 mod models;
