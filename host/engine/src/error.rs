@@ -52,6 +52,30 @@ pub enum RequestError {
 }
 
 impl RequestError {
+    /// The field at fault as a dotted path (`device.ip`), or `None` when the body as a whole
+    /// is (JSON that does not parse). Every variant answers here, so a caller that maps fields
+    /// (the transaction core naming its own hints) never meets one it did not expect.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            RequestError::InvalidJson(_) => None,
+            RequestError::UnknownEvent { .. } => Some("event"),
+            RequestError::MissingField { field }
+            | RequestError::InvalidType { field, .. }
+            | RequestError::InvalidValue { field, .. }
+            | RequestError::UnknownField { field }
+            | RequestError::AmountNotString { field }
+            | RequestError::InvalidAmount { field, .. }
+            | RequestError::NegativeAmount { field }
+            | RequestError::UnknownCurrency { field, .. }
+            | RequestError::TooManyDecimals { field, .. }
+            | RequestError::RawCardNumber { field, .. }
+            | RequestError::AmountOutOfRange { field, .. }
+            | RequestError::TooLong { field, .. }
+            | RequestError::TooMany { field, .. }
+            | RequestError::TooDeep { field, .. } => Some(field),
+        }
+    }
+
     /// The stable machine-readable code of this error.
     pub fn code(&self) -> &'static str {
         match self {

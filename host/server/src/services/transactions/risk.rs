@@ -85,18 +85,13 @@ pub fn decision_request(r: &RiskRequest) -> Result<DecisionRequest, InvalidRisk>
 /// The refusal as the step's hint names it: the decision request's field path mapped back to
 /// the [`RiskRequest`] field it was built from.
 fn invalid(e: &RequestError) -> InvalidRisk {
-    let (path, reason) = match e {
-        RequestError::InvalidValue { field, message }
-        | RequestError::InvalidType { field, message } => (field.as_str(), message.clone()),
-        RequestError::MissingField { field }
-        | RequestError::UnknownField { field }
-        | RequestError::AmountNotString { field }
-        | RequestError::InvalidAmount { field, .. }
-        | RequestError::NegativeAmount { field }
-        | RequestError::UnknownCurrency { field, .. }
-        | RequestError::TooManyDecimals { field, .. } => (field.as_str(), e.to_string()),
-        _ => ("", e.to_string()),
+    let reason = match e {
+        RequestError::InvalidValue { message, .. } | RequestError::InvalidType { message, .. } => {
+            message.clone()
+        }
+        other => other.to_string(),
     };
+    let path = e.field().unwrap_or_default();
     let field = match path {
         "device.ip" => RiskField::Ip,
         "device" | "device.id" => RiskField::Device,
@@ -163,5 +158,11 @@ mod tests {
             decision_request(&r).expect_err("refused").field,
             RiskField::User
         );
+        // A limit the decision request sets names the hint too, not the request as a whole.
+        let mut r = request();
+        r.user_id = "u".repeat(1000);
+        let e = decision_request(&r).expect_err("refused");
+        assert_eq!(e.field, RiskField::User, "{e}");
+        assert!(e.reason.contains("longer than"), "{e}");
     }
 }
