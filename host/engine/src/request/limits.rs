@@ -120,9 +120,15 @@ pub(super) fn check(wire: &RequestWire) -> Result<(), RequestError> {
     Ok(())
 }
 
+/// Whether `value` has more than `max` characters: every length limit of the service counts
+/// characters this way. `len()` first: a string of at most `max` bytes has at most `max`
+/// characters, so the common case never walks the string.
+pub fn longer_than(value: &str, max: usize) -> bool {
+    value.len() > max && value.chars().count() > max
+}
+
 fn at_most(field: &str, value: &str, max: usize) -> Result<(), RequestError> {
-    // `len()` first: a string of at most `max` bytes has at most `max` characters.
-    if value.len() > max && value.chars().count() > max {
+    if longer_than(value, max) {
         return Err(RequestError::TooLong {
             field: field.to_owned(),
             max,
@@ -132,7 +138,7 @@ fn at_most(field: &str, value: &str, max: usize) -> Result<(), RequestError> {
 }
 
 fn attribute_key(key: &str, path: &[Step<'_>]) -> Result<(), RequestError> {
-    if key.len() > MAX_ATTRIBUTE_KEY_CHARS && key.chars().count() > MAX_ATTRIBUTE_KEY_CHARS {
+    if longer_than(key, MAX_ATTRIBUTE_KEY_CHARS) {
         return Err(RequestError::TooLong {
             field: render(path),
             max: MAX_ATTRIBUTE_KEY_CHARS,
@@ -164,8 +170,7 @@ fn attribute_value<'a>(
     };
     match value {
         Value::String(s) => {
-            if s.len() > MAX_ATTRIBUTE_VALUE_CHARS && s.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS
-            {
+            if longer_than(s, MAX_ATTRIBUTE_VALUE_CHARS) {
                 return Err(RequestError::TooLong {
                     field: render(path),
                     max: MAX_ATTRIBUTE_VALUE_CHARS,

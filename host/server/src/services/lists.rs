@@ -8,6 +8,7 @@ use thiserror::Error;
 use tokio::sync::Mutex;
 
 use arbiter_engine::lists::{ListEntry, ListKind, ListName, ListSnapshot};
+use arbiter_engine::request::longer_than;
 use arbiter_engine::store::{ListInsert, Store, StoreError};
 
 use crate::services::graph::GraphService;
@@ -136,13 +137,13 @@ impl ListService {
             )
         })?;
         let max = value_limit(kind);
-        if new.value.len() > max && new.value.chars().count() > max {
+        if longer_than(&new.value, max) {
             return Err(ListError::TooLong {
                 field: "value",
                 max,
             });
         }
-        if new.reason.len() > MAX_REASON_CHARS && new.reason.chars().count() > MAX_REASON_CHARS {
+        if longer_than(&new.reason, MAX_REASON_CHARS) {
             return Err(ListError::TooLong {
                 field: "reason",
                 max: MAX_REASON_CHARS,

@@ -18,6 +18,7 @@
 
 use arbiter_engine::card_scan::contains_card_number;
 use arbiter_engine::money::{Money, MoneyWire};
+use arbiter_engine::request::longer_than;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -117,9 +118,10 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Result<ChargebackRow, RejectedRow>>, Fe
             (decision_col, MAX_REF_CHARS),
             (reason_col, MAX_NOTE_CHARS),
         ];
-        if let Some((at, max)) = limits.into_iter().find(|&(at, max)| {
-            cell(&record, at).is_some_and(|v| v.len() > max && v.chars().count() > max)
-        }) {
+        if let Some((at, max)) = limits
+            .into_iter()
+            .find(|&(at, max)| cell(&record, at).is_some_and(|v| longer_than(&v, max)))
+        {
             let name = at.and_then(|i| headers.get(i)).unwrap_or_default();
             rows.push(reject(format!(
                 "column `{name}` is longer than {max} characters"
