@@ -1,6 +1,7 @@
 //! What the queries written once (`sql/`) need to know about the backend they run on, and
 //! nothing more: how a timestamp is bound and read back, where reads go and how a write
-//! transaction begins. Each backend's store implements it; the per-backend folders
+//! transaction begins, and how a writer excludes the others from a table ([`Serialized`]).
+//! Each backend's store implements it; the per-backend folders
 //! (`sqlite/`, `postgres/`) keep only what truly differs (pools and pragmas, the decision
 //! insert, the one-statement order creation, lock statements).
 //!
@@ -13,7 +14,7 @@
 //! written once and checked twice. SQL is written with `$N` placeholders, which SQLite also
 //! takes.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 use crate::columns::timestamp_text;
 use crate::postgres::PgStore;
@@ -41,7 +42,20 @@ impl Dialect for SqliteStore {
 impl Dialect for PgStore {
     type Time = DateTime<Utc>;
 
+    /// Cut to the microsecond PostgreSQL keeps (it would round), as SQLite's text is.
     fn time(t: DateTime<Utc>) -> DateTime<Utc> {
-        t
+        t.trunc_subsecs(6)
     }
+}
+
+/// A table whose writers an invariant needs one at a time: a dense `max + 1` numbering, or an
+/// at-most-one-active check followed by an insert. Each backend's `begin_serialized` opens a
+/// write transaction in which no other writer inserts into or updates the table until commit
+/// (`sqlite.rs`, `postgres.rs` say how, with their `// INVARIANT:`). Each maps to a static
+/// lock statement, so no SQL is assembled from input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Serialized {
+    PolicySets,
+    PolicyModules,
+    Rollouts,
 }

@@ -7,19 +7,10 @@
 //! [`StoreError::Unavailable`] (a 503) instead of a request hanging.
 
 mod decisions;
-mod feedback;
-mod modules;
-mod policy_sets;
-mod reports;
-mod rollouts;
 // The transaction core's stores (arbiter-transactions).
-mod catalogue;
 mod changes;
 mod create_order;
-mod due_queue;
-mod orders;
 mod outbox;
-mod payments;
 
 use std::time::Duration;
 
@@ -27,6 +18,7 @@ use arbiter_engine::store::{Health, StoreError};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use crate::dialect::Serialized;
 use crate::error::{StorageError, store_error};
 use crate::group_commit::GroupCommit;
 
@@ -89,6 +81,45 @@ impl PgStore {
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
         self.pool.begin().await.map_err(store_error)
+    }
+
+    /// A write transaction in which no other writer inserts into or updates `table` until
+    /// commit, whatever the number of replicas.
+    pub(crate) async fn begin_serialized(
+        &self,
+        table: Serialized,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        // INVARIANT: SHARE ROW EXCLUSIVE conflicts with itself and with the ROW EXCLUSIVE lock
+        // every INSERT, UPDATE and DELETE takes, so between here and commit no other
+        // transaction writes `table` or takes this lock: a `max + 1` read-and-insert or a
+        // check-then-insert runs for one writer at a time across replicas. Plain reads and
+        // foreign-key checks are not blocked. Held until commit or rollback.
+        let lock = match table {
+            Serialized::PolicySets => "LOCK TABLE policy_sets IN SHARE ROW EXCLUSIVE MODE",
+            Serialized::PolicyModules => "LOCK TABLE policy_modules IN SHARE ROW EXCLUSIVE MODE",
+            Serialized::Rollouts => "LOCK TABLE rollouts IN SHARE ROW EXCLUSIVE MODE",
+        };
+        sqlx::query(lock)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        Ok(tx)
+    }
+
+    /// Where single-statement writes go: the shared pool (autocommit).
+    pub(crate) fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The group-committed writer order creation runs on.
+    pub(crate) fn order_writer(&self) -> &GroupCommit<sqlx::Postgres> {
+        &self.group
+    }
+
+    /// The group-committed writer status changes run on, beside the order writer.
+    pub(crate) fn change_writer(&self) -> &GroupCommit<sqlx::Postgres> {
+        &self.changes
     }
 
     /// Where reads go: the one pool reads and writes share.

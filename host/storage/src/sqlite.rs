@@ -9,18 +9,10 @@
 //! fsync once per batch rather than once per decision.
 
 mod decisions;
-mod feedback;
-mod modules;
-mod policy_sets;
-mod reports;
-mod rollouts;
 // The transaction core's stores (arbiter-transactions).
-mod catalogue;
 mod changes;
-mod due_queue;
-mod orders;
+mod create_order;
 mod outbox;
-mod payments;
 mod private_files;
 
 use std::path::Path;
@@ -32,6 +24,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::dialect::Serialized;
 use crate::error::{StorageError, store_error};
 use crate::group_commit::GroupCommit;
 
@@ -120,6 +113,33 @@ impl SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(store_error)
+    }
+
+    /// A write transaction in which no other writer touches `table` until commit.
+    pub(crate) async fn begin_serialized(
+        &self,
+        _table: Serialized,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        // INVARIANT: every write transaction here is `BEGIN IMMEDIATE` on the single writer
+        // connection, so no other writer (in this process or another) runs between its
+        // statements: a `max + 1` read-and-insert or a check-then-insert sees no concurrent
+        // change, whatever the table.
+        self.begin_write().await
+    }
+
+    /// Where single-statement writes go: the one writer connection (autocommit).
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The group-committed writer order creation runs on.
+    pub(crate) fn order_writer(&self) -> &GroupCommit<sqlx::Sqlite> {
+        &self.group
+    }
+
+    /// The group-committed writer status changes run on: the same single writer.
+    pub(crate) fn change_writer(&self) -> &GroupCommit<sqlx::Sqlite> {
+        &self.group
     }
 
     /// Where reads go: the `query_only` pool beside the writer.

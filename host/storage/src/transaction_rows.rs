@@ -18,18 +18,13 @@ use arbiter_transactions::risk::{RiskAction, RiskFailMode, RiskRecord};
 use arbiter_transactions::status::{OrderStatus, Status};
 use chrono::{DateTime, SubsecRound, Utc};
 
-use crate::columns::{from_json, timestamp_text};
+use crate::columns::from_json;
 use crate::error::store_error;
 use crate::rows::StoredTime;
 
 /// A sqlx error as the transaction core's error.
 pub(crate) fn db(e: sqlx::Error) -> TxError {
     TxError::Store(store_error(e))
-}
-
-/// A timestamp as SQLite stores it: fixed-width RFC 3339 text.
-pub(crate) fn sqlite_ts(t: DateTime<Utc>) -> String {
-    timestamp_text(t)
 }
 
 /// A timestamp as PostgreSQL stores it, cut to the microsecond it keeps.

@@ -19,10 +19,10 @@ use arbiter_transactions::order::{NewOrder, OrderCreate};
 use arbiter_transactions::status::{OrderStatus, Status};
 use sqlx::PgConnection;
 
-use super::catalogue::line_refusal;
-use super::orders::order_where;
+use super::PgStore;
 use crate::columns::to_json;
-use crate::transaction_rows::{db, inserted_order, minor, pg_ts as ts};
+use crate::dialect::Dialect;
+use crate::transaction_rows::{db, inserted_order, minor};
 
 /// `$1` id, `$2` idempotency key, `$3` body hash, `$4` status (`CREATING`), `$5` user,
 /// `$6` request JSON, `$7` total, `$8` currency, `$9` reservation id, `$10` expires at,
@@ -79,117 +79,119 @@ SELECT (SELECT id FROM existing) AS existing,
        ARRAY(SELECT sku FROM held) AS held,
        EXISTS (SELECT 1 FROM created) AS created";
 
-/// Creates the order inside the caller's write transaction (see `create_order`). A key that
-/// another transaction inserted between our check and our insert is
-/// [`TxError::IdempotencyConflict`]; the caller rolls back and reads that order.
-///
-/// INVARIANT: one order per idempotency key, and an order exists only with its reservation
-/// held. Within a batch writes run in order, so a key used twice is found by `existing`. Two
-/// replicas racing with one key both pass that check; the UNIQUE index on `idempotency_key`
-/// makes the second INSERT wait for the first batch to commit and then do nothing, and that
-/// write rolls back to its savepoint, reservation included (`replicas_story`).
-pub(super) async fn create_order_in(
-    conn: &mut PgConnection,
-    order: &NewOrder,
-) -> Result<OrderCreate, TxError> {
-    let request = to_json(&order.request, "order request")?;
-    let total = minor(&order.total, "order total")?;
-    let reservation = order.reservation()?;
-    let (skus, quantities): (Vec<&str>, Vec<i64>) = reservation
-        .lines()
-        .iter()
-        .map(|l| (l.sku.as_str(), i64::from(l.quantity)))
-        .unzip();
-    // INVARIANT: two writes that reserve the same SKUs lock them in one order (SKU order),
-    // so they cannot deadlock. One SKU needs no ordering; several are locked in order first,
-    // because the statement's UPDATE takes its rows in whatever order its join yields them.
-    if skus.len() > 1 {
-        sqlx::query("SELECT sku FROM skus WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
-            .bind(&skus)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
-    let mut prices = Vec::with_capacity(order.items.len());
-    for item in &order.items {
-        prices.push(minor(&item.unit_price, "unit price")?);
-    }
-    let (existing, held, created): (Option<String>, Vec<String>, bool) =
-        sqlx::query_as(CREATE_ORDER)
-            .bind(order.id.as_str())
-            .bind(order.idempotency_key.as_str())
-            .bind(&order.body_hash)
-            .bind(OrderStatus::Creating.as_str())
-            .bind(&order.request.user)
-            .bind(request)
-            .bind(total)
-            .bind(order.total.currency.code())
-            .bind(order.reservation_id.as_str())
-            .bind(ts(order.expires_at))
-            .bind(ts(order.created_at))
-            .bind(&skus)
-            .bind(&quantities)
-            .bind(
-                order
-                    .items
-                    .iter()
-                    .map(|i| i.sku.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                order
-                    .items
-                    .iter()
-                    .map(|i| i64::from(i.quantity))
-                    .collect::<Vec<_>>(),
-            )
-            .bind(&prices)
-            .bind(
-                order
-                    .items
-                    .iter()
-                    .map(|i| i.unit_price.currency.code())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(OrderStatus::ENTITY)
-            .bind(ORDER_EXPIRY)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-    if let Some(id) = existing {
-        let found = order_where(conn, "id", &id).await?;
-        return found
-            .map(OrderCreate::Existing)
-            .ok_or_else(|| TxError::IdempotencyConflict {
+impl PgStore {
+    /// Creates the order inside the caller's write transaction (see `create_order`). A key that
+    /// another transaction inserted between our check and our insert is
+    /// [`TxError::IdempotencyConflict`]; the caller rolls back and reads that order.
+    ///
+    /// INVARIANT: one order per idempotency key, and an order exists only with its reservation
+    /// held. Within a batch writes run in order, so a key used twice is found by `existing`. Two
+    /// replicas racing with one key both pass that check; the UNIQUE index on `idempotency_key`
+    /// makes the second INSERT wait for the first batch to commit and then do nothing, and that
+    /// write rolls back to its savepoint, reservation included (`replicas_story`).
+    pub(crate) async fn create_order_in(
+        conn: &mut PgConnection,
+        order: &NewOrder,
+    ) -> Result<OrderCreate, TxError> {
+        let request = to_json(&order.request, "order request")?;
+        let total = minor(&order.total, "order total")?;
+        let reservation = order.reservation()?;
+        let (skus, quantities): (Vec<&str>, Vec<i64>) = reservation
+            .lines()
+            .iter()
+            .map(|l| (l.sku.as_str(), i64::from(l.quantity)))
+            .unzip();
+        // INVARIANT: two writes that reserve the same SKUs lock them in one order (SKU order),
+        // so they cannot deadlock. One SKU needs no ordering; several are locked in order first,
+        // because the statement's UPDATE takes its rows in whatever order its join yields them.
+        if skus.len() > 1 {
+            sqlx::query("SELECT sku FROM skus WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
+                .bind(&skus)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?;
+        }
+        let mut prices = Vec::with_capacity(order.items.len());
+        for item in &order.items {
+            prices.push(minor(&item.unit_price, "unit price")?);
+        }
+        let (existing, held, created): (Option<String>, Vec<String>, bool) =
+            sqlx::query_as(CREATE_ORDER)
+                .bind(order.id.as_str())
+                .bind(order.idempotency_key.as_str())
+                .bind(&order.body_hash)
+                .bind(OrderStatus::Creating.as_str())
+                .bind(&order.request.user)
+                .bind(request)
+                .bind(total)
+                .bind(order.total.currency.code())
+                .bind(order.reservation_id.as_str())
+                .bind(PgStore::time(order.expires_at))
+                .bind(PgStore::time(order.created_at))
+                .bind(&skus)
+                .bind(&quantities)
+                .bind(
+                    order
+                        .items
+                        .iter()
+                        .map(|i| i.sku.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    order
+                        .items
+                        .iter()
+                        .map(|i| i64::from(i.quantity))
+                        .collect::<Vec<_>>(),
+                )
+                .bind(&prices)
+                .bind(
+                    order
+                        .items
+                        .iter()
+                        .map(|i| i.unit_price.currency.code())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(OrderStatus::ENTITY)
+                .bind(ORDER_EXPIRY)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+        if let Some(id) = existing {
+            let found = PgStore::order_where(conn, "id", &id).await?;
+            return found
+                .map(OrderCreate::Existing)
+                .ok_or_else(|| TxError::IdempotencyConflict {
+                    key: order.idempotency_key.0.clone(),
+                });
+        }
+        if held.len() < skus.len() {
+            return Err(PgStore::stock_refusal(conn, &reservation, &held).await);
+        }
+        if !created {
+            return Err(TxError::IdempotencyConflict {
                 key: order.idempotency_key.0.clone(),
             });
+        }
+        Ok(OrderCreate::Created(inserted_order(order)?))
     }
-    if held.len() < skus.len() {
-        return Err(stock_refusal(conn, &reservation, &held).await);
-    }
-    if !created {
-        return Err(TxError::IdempotencyConflict {
-            key: order.idempotency_key.0.clone(),
-        });
-    }
-    Ok(OrderCreate::Created(inserted_order(order)?))
-}
 
-/// Why a reservation was refused: the first SKU (in SKU order) not held. Its row was not
-/// written by the refused statement, so what it reads is what the reservation was held against.
-async fn stock_refusal(
-    conn: &mut PgConnection,
-    reservation: &NewReservation,
-    held: &[String],
-) -> TxError {
-    match reservation
-        .lines()
-        .iter()
-        .find(|l| !held.iter().any(|h| h == l.sku.as_str()))
-    {
-        Some(line) => line_refusal(conn, line).await,
-        None => TxError::Store(arbiter_engine::store::StoreError::Backend(
-            "a reservation was refused with every SKU held".into(),
-        )),
+    /// Why a reservation was refused: the first SKU (in SKU order) not held. Its row was not
+    /// written by the refused statement, so what it reads is what the reservation was held against.
+    async fn stock_refusal(
+        conn: &mut PgConnection,
+        reservation: &NewReservation,
+        held: &[String],
+    ) -> TxError {
+        match reservation
+            .lines()
+            .iter()
+            .find(|l| !held.iter().any(|h| h == l.sku.as_str()))
+        {
+            Some(line) => PgStore::line_refusal(conn, line).await,
+            None => TxError::Store(arbiter_engine::store::StoreError::Backend(
+                "a reservation was refused with every SKU held".into(),
+            )),
+        }
     }
 }

@@ -10,7 +10,17 @@
 //! row by row vs `UNNEST`; the one-statement order creation; lock statements).
 
 mod audit;
+mod catalogue;
+mod changes;
+mod due_queue;
+mod feedback;
 mod keys;
 mod ledger;
 mod lists;
 mod models;
+mod modules;
+mod orders;
+mod payments;
+mod policy_sets;
+mod reports;
+mod rollouts;

@@ -1,279 +1,156 @@
-//! Applying a domain [`Change`] on SQLite: one savepoint of a group-commit batch
-//! (`group_commit`) holds the applied-event mark, every status compare-and-set with its
-//! history row, the stock effect, the journal with its balances, the outbox rows and the
-//! due-queue completion — all or none.
+//! The steps of a [`Change`](arbiter_transactions::change::Change) that are SQLite's own
+//! (`sql/changes.rs` applies the rest): a status compare-and-set is an UPDATE followed by its
+//! history row — SQLite has no data-modifying CTEs to make it one statement, and on its single
+//! in-process writer a statement costs no network round trip — and the payment lock a
+//! refund-count check takes is the writer's lock it already holds.
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::catalogue::ReservationStatus;
-use arbiter_transactions::change::{Change, OrderStep, RefundCountGuard, ReservationEffect};
-use arbiter_transactions::ledger::Journal;
-use arbiter_transactions::status::{OrderStatus, PaymentStatus, RefundStatus, Status};
-use arbiter_transactions::store::ChangeStore;
-use async_trait::async_trait;
+use arbiter_transactions::change::{OrderStep, OutboxMessage, ReservationEffect};
+use arbiter_transactions::status::{OrderStatus, Status};
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
 use super::SqliteStore;
-use super::catalogue::finish_in;
-use super::orders::insert_history;
-use super::payments::insert_refund_in;
 use crate::columns::to_json;
-use crate::payment_rows::refund_count_held;
-use crate::transaction_rows::{balance_deltas, db, minor, moved, sqlite_ts as ts};
+use crate::dialect::Dialect;
+use crate::transaction_rows::{db, moved};
 
-#[async_trait]
-impl ChangeStore for SqliteStore {
-    async fn apply(&self, change: &Change) -> Result<(), TxError> {
-        let change = change.clone();
-        self.group
-            .run(move |conn| Box::pin(async move { apply_in(conn, &change).await }))
-            .await
-    }
-}
-
-/// Applies `change` inside the caller's write transaction (see [`ChangeStore::apply`]).
-async fn apply_in(conn: &mut SqliteConnection, change: &Change) -> Result<(), TxError> {
-    // INVARIANT: a change is atomic, and every status it writes is still the one the domain
-    // decided from. `BEGIN IMMEDIATE` on the single writer serialises all changes; each
-    // UPDATE's `status = <from>` condition refuses a status that moved before we got here.
-    let at = change.at;
-    if let Some(event) = &change.event {
-        // INVARIANT: an event id is applied once: the primary key refuses a second mark.
-        let marked = sqlx::query(
-            "INSERT INTO applied_events (channel, event_id, applied_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (channel, event_id) DO NOTHING",
+impl SqliteStore {
+    /// Moves the order, with its history row and the change's outbox rows, and applies the
+    /// stock effect.
+    pub(crate) async fn apply_order(
+        conn: &mut SqliteConnection,
+        step: &OrderStep,
+        outbox: &[OutboxMessage],
+        at: DateTime<Utc>,
+    ) -> Result<(), TxError> {
+        let (from, to) = (step.transition.from(), step.transition.to());
+        let risk = step.risk.as_ref();
+        let updated = sqlx::query(
+            "UPDATE orders SET status = $1, updated_at = $2, challenge_required = $3, \
+             risk_action = COALESCE($4, risk_action), \
+             risk_decision_id = CASE WHEN $4 IS NULL THEN risk_decision_id ELSE $5 END, \
+             risk_fault = CASE WHEN $4 IS NULL THEN risk_fault ELSE $6 END, \
+             risk_fail_mode = CASE WHEN $4 IS NULL THEN risk_fail_mode ELSE $7 END \
+             WHERE id = $8 AND status = $9",
         )
-        .bind(&event.channel)
-        .bind(event.event_id.as_str())
-        .bind(ts(at))
+        .bind(to.as_str())
+        .bind(SqliteStore::time(at))
+        .bind(step.challenge_required)
+        .bind(risk.map(|r| r.action.as_str()))
+        .bind(risk.and_then(|r| r.decision_id.as_deref()))
+        .bind(risk.and_then(|r| r.fault.as_deref()))
+        .bind(risk.and_then(|r| r.fail_mode.map(|m| m.as_str())))
+        .bind(step.id.as_str())
+        .bind(from.as_str())
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-        if marked.rows_affected() == 0 {
-            return Err(TxError::AlreadyApplied {
-                event_id: event.event_id.0.clone(),
-            });
+        if updated.rows_affected() == 0 {
+            let actual: Option<String> =
+                sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
+                    .bind(step.id.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db)?;
+            return Err(moved(
+                OrderStatus::ENTITY,
+                step.id.as_str(),
+                from.as_str(),
+                actual,
+            ));
         }
-    }
-    if let Some(step) = &change.order {
-        apply_order(conn, step, at).await?;
-    }
-    check_refund_counts(conn, &change.refund_counts).await?;
-    if let Some(step) = &change.payment {
-        let (from, to) = (step.transition.from(), step.transition.to());
-        move_status(
+        SqliteStore::insert_history(
             conn,
-            "payments",
-            PaymentStatus::ENTITY,
-            step.id.as_str(),
-            from.as_str(),
-            to.as_str(),
-            &step.note,
-            at,
-        )
-        .await?;
-    }
-    if let Some(refund) = &change.new_refund {
-        insert_refund_in(conn, refund, at).await?;
-    }
-    if let Some(step) = &change.refund {
-        let (from, to) = (step.transition.from(), step.transition.to());
-        move_status(
-            conn,
-            "refunds",
-            RefundStatus::ENTITY,
-            step.id.as_str(),
-            from.as_str(),
-            to.as_str(),
-            &step.note,
-            at,
-        )
-        .await?;
-    }
-    if let Some(journal) = &change.journal {
-        insert_journal(conn, journal).await?;
-    }
-    for message in &change.outbox {
-        sqlx::query("INSERT INTO outbox (topic, payload, created_at) VALUES ($1, $2, $3)")
-            .bind(&message.topic)
-            .bind(to_json(&message.payload, "outbox payload")?)
-            .bind(ts(at))
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
-    if let Some(done) = &change.due_done {
-        sqlx::query("DELETE FROM due_items WHERE kind = $1 AND key = $2")
-            .bind(&done.kind)
-            .bind(&done.key)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
-    Ok(())
-}
-
-/// Refuses the change unless each guarded payment still has the refunds it was decided from.
-async fn check_refund_counts(
-    conn: &mut SqliteConnection,
-    guards: &[RefundCountGuard],
-) -> Result<(), TxError> {
-    // INVARIANT: `FULFILLED` earns from exactly the refunds it read. Refunds are inserted only
-    // by a change on this single writer (`insert_refund_in`), so none can appear between this
-    // count and the commit of the batch that holds it.
-    for guard in guards {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refunds WHERE payment_id = $1")
-            .bind(guard.payment_id.as_str())
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-        refund_count_held(guard, count)?;
-    }
-    Ok(())
-}
-
-async fn apply_order(
-    conn: &mut SqliteConnection,
-    step: &OrderStep,
-    at: DateTime<Utc>,
-) -> Result<(), TxError> {
-    let (from, to) = (step.transition.from(), step.transition.to());
-    let risk = step.risk.as_ref();
-    let updated = sqlx::query(
-        "UPDATE orders SET status = $1, updated_at = $2, challenge_required = $3, \
-         risk_action = COALESCE($4, risk_action), \
-         risk_decision_id = CASE WHEN $4 IS NULL THEN risk_decision_id ELSE $5 END, \
-         risk_fault = CASE WHEN $4 IS NULL THEN risk_fault ELSE $6 END, \
-         risk_fail_mode = CASE WHEN $4 IS NULL THEN risk_fail_mode ELSE $7 END \
-         WHERE id = $8 AND status = $9",
-    )
-    .bind(to.as_str())
-    .bind(ts(at))
-    .bind(step.challenge_required)
-    .bind(risk.map(|r| r.action.as_str()))
-    .bind(risk.and_then(|r| r.decision_id.as_deref()))
-    .bind(risk.and_then(|r| r.fault.as_deref()))
-    .bind(risk.and_then(|r| r.fail_mode.map(|m| m.as_str())))
-    .bind(step.id.as_str())
-    .bind(from.as_str())
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    if updated.rows_affected() == 0 {
-        let actual: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
-            .bind(step.id.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-        return Err(moved(
             OrderStatus::ENTITY,
             step.id.as_str(),
-            from.as_str(),
-            actual,
-        ));
+            Some(from.as_str()),
+            to.as_str(),
+            &step.note,
+            at,
+        )
+        .await?;
+        SqliteStore::insert_outbox(conn, outbox, at).await?;
+        let finish = match step.reservation {
+            ReservationEffect::Keep => return Ok(()),
+            ReservationEffect::Confirm => ReservationStatus::Confirmed,
+            ReservationEffect::Release => ReservationStatus::Released,
+        };
+        let reservation: String =
+            sqlx::query_scalar("SELECT reservation_id FROM orders WHERE id = $1")
+                .bind(step.id.as_str())
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+        SqliteStore::finish_in(conn, &reservation.as_str().into(), finish, at).await
     }
-    insert_history(
-        conn,
-        OrderStatus::ENTITY,
-        step.id.as_str(),
-        Some(from.as_str()),
-        to.as_str(),
-        &step.note,
-        at,
-    )
-    .await?;
-    let finish = match step.reservation {
-        ReservationEffect::Keep => return Ok(()),
-        ReservationEffect::Confirm => ReservationStatus::Confirmed,
-        ReservationEffect::Release => ReservationStatus::Released,
-    };
-    let reservation: String = sqlx::query_scalar("SELECT reservation_id FROM orders WHERE id = $1")
-        .bind(step.id.as_str())
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
-    finish_in(conn, &reservation.as_str().into(), finish, at).await
-}
 
-/// Compare-and-sets the status of row `id` of `table` (a fixed name, never user input) from
-/// `from` to `to`, with its history row.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one column per argument of the history row"
-)]
-async fn move_status(
-    conn: &mut SqliteConnection,
-    table: &'static str,
-    entity: &'static str,
-    id: &str,
-    from: &str,
-    to: &str,
-    note: &str,
-    at: DateTime<Utc>,
-) -> Result<(), TxError> {
-    let sql =
-        format!("UPDATE {table} SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4");
-    let updated = sqlx::query(&sql)
-        .bind(to)
-        .bind(ts(at))
-        .bind(id)
-        .bind(from)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    if updated.rows_affected() == 0 {
-        let sql = format!("SELECT status FROM {table} WHERE id = $1");
-        let actual: Option<String> = sqlx::query_scalar(&sql)
+    /// Compare-and-sets the status of row `id` of `table` (a fixed name, never user input) from
+    /// `from` to `to`, with its history row.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one column per argument of the history row"
+    )]
+    pub(crate) async fn move_status(
+        conn: &mut SqliteConnection,
+        table: &'static str,
+        entity: &'static str,
+        id: &str,
+        from: &str,
+        to: &str,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), TxError> {
+        let sql = format!(
+            "UPDATE {table} SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4"
+        );
+        let updated = sqlx::query(&sql)
+            .bind(to)
+            .bind(SqliteStore::time(at))
             .bind(id)
-            .fetch_optional(&mut *conn)
+            .bind(from)
+            .execute(&mut *conn)
             .await
             .map_err(db)?;
-        return Err(moved(entity, id, from, actual));
+        if updated.rows_affected() == 0 {
+            let sql = format!("SELECT status FROM {table} WHERE id = $1");
+            let actual: Option<String> = sqlx::query_scalar(&sql)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
+            return Err(moved(entity, id, from, actual));
+        }
+        SqliteStore::insert_history(conn, entity, id, Some(from), to, note, at).await
     }
-    insert_history(conn, entity, id, Some(from), to, note, at).await
-}
 
-/// Writes a journal, its entries and the balances they move.
-pub(super) async fn insert_journal(
-    conn: &mut SqliteConnection,
-    journal: &Journal,
-) -> Result<(), TxError> {
-    sqlx::query(
-        "INSERT INTO ledger_journals (id, kind, reference, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(journal.id().as_str())
-    .bind(journal.kind())
-    .bind(journal.reference())
-    .bind(ts(journal.created_at()))
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    for (line, entry) in journal.entries().iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO ledger_entries (journal_id, line, account, amount_minor, currency) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(journal.id().as_str())
-        .bind(i64::try_from(line).unwrap_or(i64::MAX))
-        .bind(entry.account.as_str())
-        .bind(minor(&entry.amount, "ledger entry")?)
-        .bind(entry.amount.currency.code())
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+    /// Inserts the change's outbox rows in order; on the single writer, id order is commit order
+    /// (`outbox.rs`).
+    pub(crate) async fn insert_outbox(
+        conn: &mut SqliteConnection,
+        messages: &[OutboxMessage],
+        at: DateTime<Utc>,
+    ) -> Result<(), TxError> {
+        for message in messages {
+            sqlx::query("INSERT INTO outbox (topic, payload, created_at) VALUES ($1, $2, $3)")
+                .bind(&message.topic)
+                .bind(to_json(&message.payload, "outbox payload")?)
+                .bind(SqliteStore::time(at))
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
     }
-    for (account, currency, delta) in balance_deltas(journal)? {
-        sqlx::query(
-            "INSERT INTO ledger_balances (account, currency, balance_minor) VALUES ($1, $2, $3) \
-             ON CONFLICT (account, currency) DO UPDATE \
-             SET balance_minor = ledger_balances.balance_minor + excluded.balance_minor",
-        )
-        .bind(account)
-        .bind(currency)
-        .bind(delta)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+
+    /// Nothing to lock: the change already runs in the single writer's `BEGIN IMMEDIATE`
+    /// transaction, and refunds are inserted only by changes on that writer
+    /// (`insert_refund_in`), so none can appear before the batch commits.
+    pub(crate) async fn lock_payment(
+        _conn: &mut SqliteConnection,
+        _payment_id: &str,
+    ) -> Result<(), TxError> {
+        Ok(())
     }
-    Ok(())
 }

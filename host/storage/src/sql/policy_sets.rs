@@ -1,0 +1,98 @@
+//! Policy set versions and the active-version pointer, written once for both backends. The
+//! set's parts are JSON: `JSONB` on PostgreSQL (bound as text, cast in and out), text on SQLite.
+
+use arbiter_engine::policy_set::{ModuleRef, PolicySet, Thresholds, Weights};
+use arbiter_engine::store::{PolicySetStore, StoreError};
+use async_trait::async_trait;
+use chrono::Utc;
+
+use crate::columns::to_json;
+use crate::dialect::{Dialect, Serialized};
+use crate::error::{missing_policy_set, store_error};
+use crate::postgres::PgStore;
+use crate::rows::PolicySetRow;
+use crate::sqlite::SqliteStore;
+
+/// `$jsonb`: the cast that makes a bound text a JSON column value; `$as_text`: the cast that
+/// reads one back as text.
+macro_rules! policy_set_store {
+    ($store:ty, jsonb: $jsonb:literal, as_text: $as_text:literal) => {
+        #[async_trait]
+        impl PolicySetStore for $store {
+            async fn insert_policy_set(
+                &self,
+                thresholds: Thresholds,
+                weights: Weights,
+                policies: &[ModuleRef],
+            ) -> Result<PolicySet, StoreError> {
+                // INVARIANT: versions are 1, 2, 3, … with no gap and no reuse. `max + 1` is
+                // read and written by one statement in a transaction no other policy-set
+                // writer enters (`begin_serialized`); the primary key is the backstop.
+                let mut tx = self.begin_serialized(Serialized::PolicySets).await?;
+                let version: i64 = sqlx::query_scalar(concat!(
+                    "INSERT INTO policy_sets (version, thresholds, weights, policies, \
+                     created_at) SELECT COALESCE(MAX(version), 0) + 1, $1",
+                    $jsonb,
+                    ", $2",
+                    $jsonb,
+                    ", $3",
+                    $jsonb,
+                    ", $4 FROM policy_sets RETURNING version"
+                ))
+                .bind(to_json(&thresholds, "thresholds")?)
+                .bind(to_json(&weights, "weights")?)
+                .bind(to_json(&policies, "policy modules")?)
+                .bind(<$store>::time(Utc::now()))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(store_error)?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(PolicySet {
+                    version,
+                    thresholds,
+                    weights,
+                    policies: policies.to_vec(),
+                })
+            }
+
+            async fn get_policy_set(&self, version: i64) -> Result<Option<PolicySet>, StoreError> {
+                let row: Option<PolicySetRow> = sqlx::query_as(concat!(
+                    "SELECT version, thresholds",
+                    $as_text,
+                    " AS thresholds, weights",
+                    $as_text,
+                    " AS weights, policies",
+                    $as_text,
+                    " AS policies FROM policy_sets WHERE version = $1"
+                ))
+                .bind(version)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(store_error)?;
+                row.map(PolicySetRow::into_policy_set).transpose()
+            }
+
+            async fn active_policy_set(&self) -> Result<Option<i64>, StoreError> {
+                sqlx::query_scalar("SELECT active_version FROM policy_state WHERE id = 1")
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(store_error)
+            }
+
+            async fn set_active_policy_set(&self, version: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO policy_state (id, active_version) VALUES (1, $1) \
+                     ON CONFLICT (id) DO UPDATE SET active_version = excluded.active_version",
+                )
+                .bind(version)
+                .execute(self.writer())
+                .await
+                .map(drop)
+                .map_err(|e| missing_policy_set(e, version))
+            }
+        }
+    };
+}
+
+policy_set_store!(SqliteStore, jsonb: "", as_text: "");
+policy_set_store!(PgStore, jsonb: "::jsonb", as_text: "::text");
