@@ -34,17 +34,55 @@ use arbiter_transactions::TxError;
 use sqlx::{Database, Pool};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::transaction_rows::db;
+use crate::error::store_error;
 
-/// A future borrowing the batch's connection for `'c`.
-pub(crate) type ConnFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, TxError>> + Send + 'c>>;
+/// A future borrowing the batch's connection for `'c`, answering a write's value or its error.
+pub(crate) type ConnFuture<'c, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>;
+
+/// Why the group commit could not store a write, whatever the write itself did. Each caller's
+/// own error type takes it in (`From`), so the decision log answers [`StoreError`] and the
+/// transaction core [`TxError`] without either borrowing the other's.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum BatchError {
+    /// The queue in front of the writer is full; nothing was written.
+    #[error("the write queue is full")]
+    QueueFull,
+    /// The writer stopped (or gave up on the batch) before this write ran.
+    #[error("the write batch ended before this write ran")]
+    Ended,
+    /// The batch's own statements (BEGIN, SAVEPOINT, COMMIT) failed; none of it is stored.
+    #[error(transparent)]
+    Database(StoreError),
+}
+
+impl From<BatchError> for StoreError {
+    fn from(e: BatchError) -> StoreError {
+        match e {
+            BatchError::QueueFull => StoreError::Overloaded("the write queue is full".into()),
+            BatchError::Ended => StoreError::Unavailable(e.to_string()),
+            BatchError::Database(e) => e,
+        }
+    }
+}
+
+impl From<BatchError> for TxError {
+    fn from(e: BatchError) -> TxError {
+        TxError::Store(e.into())
+    }
+}
+
+fn batch_error(e: sqlx::Error) -> BatchError {
+    BatchError::Database(store_error(e))
+}
 
 /// Runs one of the batch's own statements (savepoints), which may hold several statements
 /// and take no arguments (so they go as one simple query). Implemented per database: the generic
 /// future is not provably `Send` for every lifetime.
 pub(crate) trait BatchStatements: Database {
-    fn batch_statement<'c>(conn: &'c mut Self::Connection, sql: &'static str)
-    -> ConnFuture<'c, ()>;
+    fn batch_statement<'c>(
+        conn: &'c mut Self::Connection,
+        sql: &'static str,
+    ) -> ConnFuture<'c, (), BatchError>;
 }
 
 macro_rules! batch_statements {
@@ -53,12 +91,12 @@ macro_rules! batch_statements {
             fn batch_statement<'c>(
                 conn: &'c mut <$db as Database>::Connection,
                 sql: &'static str,
-            ) -> ConnFuture<'c, ()> {
+            ) -> ConnFuture<'c, (), BatchError> {
                 Box::pin(async move {
                     sqlx::Executor::execute(conn, sql)
                         .await
                         .map(drop)
-                        .map_err(db)
+                        .map_err(batch_error)
                 })
             }
         }
@@ -119,11 +157,12 @@ where
     /// Runs `work` inside the next batch's transaction, under its own savepoint, and answers
     /// once the batch has committed: `work`'s error (its writes rolled back, the batch's kept)
     /// or the batch's error (nothing stored) or `work`'s value. A full queue is
-    /// [`StoreError::Overloaded`] at once, with nothing written.
-    pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, TxError>
+    /// [`BatchError::QueueFull`] (a 503 `overloaded`) at once, with nothing written.
+    pub(crate) async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut DB::Connection) -> ConnFuture<'c, T> + Send + 'static,
+        E: From<BatchError> + Send + 'static,
+        F: for<'c> FnOnce(&'c mut DB::Connection) -> ConnFuture<'c, T, E> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         self.jobs
@@ -131,21 +170,15 @@ where
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => {
                     metrics::counter!("arbiter_write_queue_full_total").increment(1);
-                    TxError::Store(StoreError::Overloaded(
-                        "the order-write queue is full".into(),
-                    ))
+                    BatchError::QueueFull
                 }
-                mpsc::error::TrySendError::Closed(_) => closed(),
+                mpsc::error::TrySendError::Closed(_) => BatchError::Ended,
             })?;
         // A dropped reply: the writer gave up on the batch before this write ran.
-        answer.await.unwrap_or_else(|_| Err(closed()))
+        answer
+            .await
+            .unwrap_or_else(|_| Err(BatchError::Ended.into()))
     }
-}
-
-fn closed() -> TxError {
-    TxError::Store(StoreError::Unavailable(
-        "the write batch ended before this write ran".into(),
-    ))
 }
 
 /// One submitted write, type-erased so writes of any result type share the queue.
@@ -159,24 +192,25 @@ trait Job<DB: Database>: Send {
 /// A write that has run: whether its savepoint stays, and how to answer it after the commit.
 trait Ran: Send {
     fn succeeded(&self) -> bool;
-    fn answer(self: Box<Self>, commit: Result<(), TxError>);
+    fn answer(self: Box<Self>, commit: Result<(), BatchError>);
 }
 
-struct Pending<T, F> {
+struct Pending<T, E, F> {
     work: F,
-    reply: oneshot::Sender<Result<T, TxError>>,
+    reply: oneshot::Sender<Result<T, E>>,
 }
 
-struct Done<T> {
-    result: Result<T, TxError>,
-    reply: oneshot::Sender<Result<T, TxError>>,
+struct Done<T, E> {
+    result: Result<T, E>,
+    reply: oneshot::Sender<Result<T, E>>,
 }
 
-impl<DB, T, F> Job<DB> for Pending<T, F>
+impl<DB, T, E, F> Job<DB> for Pending<T, E, F>
 where
     DB: Database,
     T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut DB::Connection) -> ConnFuture<'c, T> + Send + 'static,
+    E: From<BatchError> + Send + 'static,
+    F: for<'c> FnOnce(&'c mut DB::Connection) -> ConnFuture<'c, T, E> + Send + 'static,
 {
     fn run<'c>(
         self: Box<Self>,
@@ -190,16 +224,16 @@ where
     }
 }
 
-impl<T: Send> Ran for Done<T> {
+impl<T: Send, E: From<BatchError> + Send> Ran for Done<T, E> {
     fn succeeded(&self) -> bool {
         self.result.is_ok()
     }
 
-    fn answer(self: Box<Self>, commit: Result<(), TxError>) {
+    fn answer(self: Box<Self>, commit: Result<(), BatchError>) {
         let answer = match (self.result, commit) {
             // Its own refusal stands whatever became of the batch: it stored nothing either way.
             (Err(e), _) => Err(e),
-            (Ok(_), Err(e)) => Err(e),
+            (Ok(_), Err(e)) => Err(e.into()),
             (Ok(value), Ok(())) => Ok(value),
         };
         // The caller may have gone away; what committed stays committed.
@@ -247,7 +281,7 @@ async fn run_all<DB: BatchStatements>(
     begin: Option<&'static str>,
     jobs: std::vec::Drain<'_, Box<dyn Job<DB>>>,
     ran: &mut Vec<Box<dyn Ran>>,
-) -> Result<(), TxError>
+) -> Result<(), BatchError>
 where
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
@@ -255,7 +289,7 @@ where
         Some(statement) => pool.begin_with(statement).await,
         None => pool.begin().await,
     }
-    .map_err(db)?;
+    .map_err(batch_error)?;
     // A batch of one needs no savepoint: the transaction is the write. Otherwise one savepoint
     // name is reused: `ROLLBACK TO` keeps it open for the next write, after a write that stays
     // `RELEASE; SAVEPOINT` opens the next one in a single round trip, and the COMMIT releases
@@ -275,7 +309,7 @@ where
         match (kept, count == 1) {
             (true, true) => {}
             // Its own error is its answer whatever happens to the (empty) transaction.
-            (false, true) => return tx.rollback().await.map_err(db),
+            (false, true) => return tx.rollback().await.map_err(batch_error),
             (true, false) if last => {}
             (true, false) => {
                 DB::batch_statement(&mut tx, "RELEASE group_write; SAVEPOINT group_write").await?;
@@ -283,7 +317,7 @@ where
             (false, false) => DB::batch_statement(&mut tx, "ROLLBACK TO group_write").await?,
         }
     }
-    tx.commit().await.map_err(db)
+    tx.commit().await.map_err(batch_error)
 }
 
 #[cfg(test)]

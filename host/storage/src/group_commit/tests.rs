@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use super::*;
+use crate::transaction_rows::db;
 
 macro_rules! batching_tests {
     ($db:ty, $pool:expr, $table:expr, $begin:expr, $fk:expr) => {{
@@ -18,8 +19,9 @@ macro_rules! batching_tests {
             table: &'static str,
             id: i64,
             fail: bool,
-        ) -> impl for<'c> FnOnce(&'c mut Conn) -> ConnFuture<'c, i64> + Send + 'static {
-            move |conn: &mut Conn| -> ConnFuture<'_, i64> {
+        ) -> impl for<'c> FnOnce(&'c mut Conn) -> ConnFuture<'c, i64, TxError> + Send + 'static
+        {
+            move |conn: &mut Conn| -> ConnFuture<'_, i64, TxError> {
                 Box::pin(async move {
                     let sql = format!("INSERT INTO {table} (id) VALUES ($1)");
                     sqlx::query(&sql)
@@ -40,7 +42,7 @@ macro_rules! batching_tests {
             let group = group.clone();
             tokio::spawn(async move {
                 group
-                    .run(move |_conn: &mut Conn| -> ConnFuture<'_, ()> {
+                    .run(move |_conn: &mut Conn| -> ConnFuture<'_, (), TxError> {
                         Box::pin(async move {
                             open.notified().await;
                             Ok(())
@@ -113,7 +115,7 @@ macro_rules! batching_tests {
             let group = group.clone();
             tokio::spawn(async move {
                 group
-                    .run(move |conn: &mut Conn| -> ConnFuture<'_, i64> {
+                    .run(move |conn: &mut Conn| -> ConnFuture<'_, i64, TxError> {
                         Box::pin(async move {
                             let sql = format!("INSERT INTO {table} (id, parent) VALUES (11, 99)");
                             sqlx::query::<$db>(&sql)
@@ -168,8 +170,9 @@ macro_rules! overload_test {
         fn insert(
             table: &'static str,
             id: i64,
-        ) -> impl for<'c> FnOnce(&'c mut Conn) -> ConnFuture<'c, i64> + Send + 'static {
-            move |conn: &mut Conn| -> ConnFuture<'_, i64> {
+        ) -> impl for<'c> FnOnce(&'c mut Conn) -> ConnFuture<'c, i64, TxError> + Send + 'static
+        {
+            move |conn: &mut Conn| -> ConnFuture<'_, i64, TxError> {
                 Box::pin(async move {
                     sqlx::query(&format!("INSERT INTO {table} (id) VALUES ($1)"))
                         .bind(id)
@@ -187,7 +190,7 @@ macro_rules! overload_test {
             let (group, open) = (group.clone(), open.clone());
             tokio::spawn(async move {
                 group
-                    .run(move |_conn: &mut Conn| -> ConnFuture<'_, ()> {
+                    .run(move |_conn: &mut Conn| -> ConnFuture<'_, (), TxError> {
                         Box::pin(async move {
                             let _ = entered.send(());
                             open.notified().await;

@@ -1,4 +1,5 @@
-//! The decision log's table on PostgreSQL: one transaction per batch holding one multi-row
+//! What the decision log's table does differently on PostgreSQL (`sql/decisions.rs` has the
+//! rest): one transaction per batch holding one multi-row
 //! `INSERT … SELECT FROM UNNEST(…) ON CONFLICT (request_id) DO NOTHING RETURNING request_id`,
 //! then one read-back of the stored decisions for the requests that were already there.
 
@@ -6,25 +7,21 @@ use std::collections::{HashMap, HashSet};
 
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::Review;
-use arbiter_engine::store::{AppendOutcome, DecisionEntities, DecisionStore, StoreError};
-use async_trait::async_trait;
+use arbiter_engine::store::{DecisionEntities, StoreError};
 
 use super::PgStore;
-use crate::batch::{first_occurrences, outcomes};
+use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::rows::{DecisionInsert, decision_from_body};
 
-#[async_trait]
-impl DecisionStore for PgStore {
-    async fn insert_decisions(&self, batch: &[Decision]) -> Result<Vec<AppendOutcome>, StoreError> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = first_occurrences(batch)
-            .into_iter()
-            .map(DecisionInsert::new)
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut tx = self.pool.begin().await.map_err(store_error)?;
+impl PgStore {
+    /// Inserts the distinct decisions of a batch in one transaction: one multi-row insert, the
+    /// reviews the challenged ones open, and one read-back of the requests already there.
+    pub(crate) async fn write_decisions(
+        &self,
+        rows: Vec<DecisionInsert>,
+    ) -> Result<(HashSet<String>, HashMap<String, Decision>), StoreError> {
+        let mut tx = self.begin_write().await?;
         // INVARIANT: one decision per request_id. The unique index arbitrates between
         // concurrent batches: a conflicting insert waits for the other transaction and then
         // does nothing. Rows go in sorted by request_id (see `first_occurrences`), so two
@@ -130,29 +127,11 @@ impl DecisionStore for PgStore {
             }
         }
         tx.commit().await.map_err(store_error)?;
-        outcomes(batch, &inserted, &existing)
+        Ok((inserted, existing))
     }
 
-    async fn decisions_page(
-        &self,
-        since: chrono::DateTime<chrono::Utc>,
-        after_id: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<Decision>, StoreError> {
-        let bodies: Vec<String> = sqlx::query_scalar(
-            "SELECT body::text FROM decisions WHERE created_at >= $1 AND decision_id > $2 \
-             ORDER BY decision_id LIMIT $3",
-        )
-        .bind(since)
-        .bind(after_id.unwrap_or(""))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(store_error)?;
-        bodies.iter().map(|b| decision_from_body(b)).collect()
-    }
-
-    async fn decision_entities_page(
+    /// A page of the link graph's entities of decisions since `since`, in id order.
+    pub(crate) async fn entities_page(
         &self,
         since: chrono::DateTime<chrono::Utc>,
         after_id: Option<&str>,
@@ -172,44 +151,13 @@ impl DecisionStore for PgStore {
              FROM decisions WHERE created_at >= $1 AND decision_id > $2 \
              ORDER BY decision_id LIMIT $3",
         )
-        .bind(since)
+        .bind(PgStore::time(since))
         .bind(after_id.unwrap_or(""))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(store_error)?;
         rows.into_iter().map(entities_from_row).collect()
-    }
-
-    async fn get_decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body::text FROM decisions WHERE decision_id = $1")
-                .bind(decision_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(store_error)?;
-        body.as_deref().map(decision_from_body).transpose()
-    }
-
-    async fn get_decision_by_request_id(
-        &self,
-        request_id: &str,
-    ) -> Result<Option<Decision>, StoreError> {
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body::text FROM decisions WHERE request_id = $1")
-                .bind(request_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(store_error)?;
-        body.as_deref().map(decision_from_body).transpose()
-    }
-
-    async fn count_decisions(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decisions")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_error)?;
-        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count `{n}`")))
     }
 }
 

@@ -12,6 +12,7 @@
 mod audit;
 mod catalogue;
 mod changes;
+mod decisions;
 mod due_queue;
 mod feedback;
 mod keys;

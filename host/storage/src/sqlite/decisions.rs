@@ -1,4 +1,5 @@
-//! The decision log's table on SQLite: one group-committed write per batch (`group_commit`), one
+//! What the decision log's table does differently on SQLite (`sql/decisions.rs` has the
+//! rest): one group-committed write per batch (`group_commit`), one
 //! `INSERT … ON CONFLICT (request_id) DO NOTHING` per distinct request, and a read-back of the
 //! stored decision for each request that was already there. A challenged decision opens its
 //! review in the same transaction.
@@ -7,60 +8,30 @@ use std::collections::{HashMap, HashSet};
 
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::Review;
-use arbiter_engine::store::{AppendOutcome, DecisionEntities, DecisionStore, StoreError};
-use arbiter_transactions::TxError;
-use async_trait::async_trait;
+use arbiter_engine::store::{DecisionEntities, StoreError};
 use sqlx::SqliteConnection;
 
 use super::SqliteStore;
-use crate::batch::{first_occurrences, outcomes};
-use crate::columns::{parse_timestamp, timestamp_text};
+use crate::columns::parse_timestamp;
+use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::rows::{DecisionInsert, decision_from_body};
 
-#[async_trait]
-impl DecisionStore for SqliteStore {
-    async fn insert_decisions(&self, batch: &[Decision]) -> Result<Vec<AppendOutcome>, StoreError> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = first_occurrences(batch)
-            .into_iter()
-            .map(DecisionInsert::new)
-            .collect::<Result<Vec<_>, _>>()?;
-        // Through the transaction core's group commit: decisions and order writes share one
-        // fsync per batch instead of taking turns on the single writer.
-        let (inserted, existing) = self
-            .group
-            .run(move |conn| Box::pin(async move { Ok(write_rows(conn, rows).await?) }))
-            .await
-            .map_err(|e| match e {
-                TxError::Store(e) => e,
-                other => StoreError::Backend(other.to_string()),
-            })?;
-        outcomes(batch, &inserted, &existing)
-    }
-
-    async fn decisions_page(
+impl SqliteStore {
+    /// Inserts the distinct decisions of a batch through the transaction core's group commit:
+    /// decisions and order writes share one fsync per batch instead of taking turns on the
+    /// single writer.
+    pub(crate) async fn write_decisions(
         &self,
-        since: chrono::DateTime<chrono::Utc>,
-        after_id: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<Decision>, StoreError> {
-        let bodies: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM decisions WHERE created_at >= ? AND decision_id > ? \
-             ORDER BY decision_id LIMIT ?",
-        )
-        .bind(timestamp_text(since))
-        .bind(after_id.unwrap_or(""))
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(store_error)?;
-        bodies.iter().map(|b| decision_from_body(b)).collect()
+        rows: Vec<DecisionInsert>,
+    ) -> Result<(HashSet<String>, HashMap<String, Decision>), StoreError> {
+        self.order_writer()
+            .run(move |conn| Box::pin(async move { write_rows(conn, rows).await }))
+            .await
     }
 
-    async fn decision_entities_page(
+    /// A page of the link graph's entities of decisions since `since`, in id order.
+    pub(crate) async fn entities_page(
         &self,
         since: chrono::DateTime<chrono::Utc>,
         after_id: Option<&str>,
@@ -71,47 +42,16 @@ impl DecisionStore for SqliteStore {
         // decisions: it parses each 2–3 kB body into its internal form first (BENCHMARKS.md).
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT decision_id, created_at, body \
-             FROM decisions WHERE created_at >= ? AND decision_id > ? \
-             ORDER BY decision_id LIMIT ?",
+             FROM decisions WHERE created_at >= $1 AND decision_id > $2 \
+             ORDER BY decision_id LIMIT $3",
         )
-        .bind(timestamp_text(since))
+        .bind(SqliteStore::time(since))
         .bind(after_id.unwrap_or(""))
         .bind(i64::from(limit))
-        .fetch_all(&self.reader)
+        .fetch_all(self.reader())
         .await
         .map_err(store_error)?;
         rows.into_iter().map(entities_from_row).collect()
-    }
-
-    async fn get_decision(&self, decision_id: &str) -> Result<Option<Decision>, StoreError> {
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body FROM decisions WHERE decision_id = ?")
-                .bind(decision_id)
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(store_error)?;
-        body.as_deref().map(decision_from_body).transpose()
-    }
-
-    async fn get_decision_by_request_id(
-        &self,
-        request_id: &str,
-    ) -> Result<Option<Decision>, StoreError> {
-        let body: Option<String> =
-            sqlx::query_scalar("SELECT body FROM decisions WHERE request_id = ?")
-                .bind(request_id)
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(store_error)?;
-        body.as_deref().map(decision_from_body).transpose()
-    }
-
-    async fn count_decisions(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decisions")
-            .fetch_one(&self.reader)
-            .await
-            .map_err(store_error)?;
-        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count `{n}`")))
     }
 }
 
@@ -165,7 +105,7 @@ async fn write_rows(
         let written = sqlx::query(
             "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
              policy_set_version, model_version, created_at, body, order_id, amount_minor, \
-             currency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (request_id) DO NOTHING",
         )
         .bind(&row.decision_id)
@@ -176,7 +116,7 @@ async fn write_rows(
         .bind(row.score)
         .bind(row.policy_set_version)
         .bind(row.model_version)
-        .bind(timestamp_text(row.created_at))
+        .bind(SqliteStore::time(row.created_at))
         .bind(&row.body)
         .bind(&row.order_id)
         .bind(row.amount_minor)
@@ -189,11 +129,11 @@ async fn write_rows(
             if row.opens_review() {
                 sqlx::query(
                     "INSERT INTO reviews (review_id, decision_id, status, opened_at) \
-                     VALUES (?, ?, 'open', ?)",
+                     VALUES ($1, $2, 'open', $3)",
                 )
                 .bind(Review::id_for(&row.decision_id))
                 .bind(&row.decision_id)
-                .bind(timestamp_text(row.created_at))
+                .bind(SqliteStore::time(row.created_at))
                 .execute(&mut *conn)
                 .await
                 .map_err(store_error)?;
@@ -201,7 +141,7 @@ async fn write_rows(
             inserted.insert(row.request_id);
         } else {
             let body: String =
-                sqlx::query_scalar("SELECT body FROM decisions WHERE request_id = ?")
+                sqlx::query_scalar("SELECT body FROM decisions WHERE request_id = $1")
                     .bind(&row.request_id)
                     .fetch_one(&mut *conn)
                     .await
