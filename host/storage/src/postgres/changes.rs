@@ -4,16 +4,15 @@
 //! the writer's batch instead of three; and a refund-count check locks the payment row.
 
 use arbiter_transactions::TxError;
-use arbiter_transactions::catalogue::ReservationStatus;
-use arbiter_transactions::change::{OrderStep, OutboxMessage, ReservationEffect};
-use arbiter_transactions::status::{OrderStatus, Status};
+use arbiter_transactions::change::{OrderStep, OutboxMessage};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::PgStore;
 use crate::columns::to_json;
 use crate::dialect::Dialect;
-use crate::transaction_rows::{db, moved as moved_error};
+use crate::sql::StatusMove;
+use crate::transaction_rows::db;
 
 /// The outbox rows' topics and JSON payloads, as the array columns `unnest` reads, in order.
 fn outbox_columns(messages: &[OutboxMessage]) -> Result<(Vec<&str>, Vec<String>), TxError> {
@@ -27,21 +26,19 @@ fn outbox_columns(messages: &[OutboxMessage]) -> Result<(Vec<&str>, Vec<String>)
 }
 
 impl PgStore {
-    /// Moves the order with its history row and the change's outbox rows in one statement, and
-    /// applies the stock effect.
-    pub(crate) async fn apply_order(
+    /// Moves the order (with its risk outcome), its history row and the change's outbox rows
+    /// in one statement (one round trip of the writer's batch); `None` when its status was no
+    /// longer `from`, else its reservation id. Outbox rows are inserted in the change's order,
+    /// so their ids are too.
+    pub(crate) async fn move_order(
         conn: &mut PgConnection,
         step: &OrderStep,
+        status: &StatusMove<'_>,
         outbox: &[OutboxMessage],
-        at: DateTime<Utc>,
-    ) -> Result<(), TxError> {
-        let (from, to) = (step.transition.from(), step.transition.to());
+    ) -> Result<Option<String>, TxError> {
         let risk = step.risk.as_ref();
         let (topics, payloads) = outbox_columns(outbox)?;
-        // The compare-and-set, its history row and the change's outbox rows in one statement
-        // (one round trip of the writer's batch); the reservation id comes back with it for the
-        // stock effect. Outbox rows are inserted in the change's order, so their ids are too.
-        let reservation: Option<String> = sqlx::query_scalar(
+        sqlx::query_scalar(
             "WITH moved AS ( \
                  UPDATE orders SET status = $1, updated_at = $2, challenge_required = $3, \
                  risk_action = COALESCE($4, risk_action), \
@@ -62,91 +59,52 @@ impl PgStore {
              ) \
              SELECT reservation_id FROM moved",
         )
-        .bind(to.as_str())
-        .bind(PgStore::time(at))
+        .bind(status.to)
+        .bind(PgStore::time(status.at))
         .bind(step.challenge_required)
         .bind(risk.map(|r| r.action.as_str()))
         .bind(risk.and_then(|r| r.decision_id.as_deref()))
         .bind(risk.and_then(|r| r.fault.as_deref()))
         .bind(risk.and_then(|r| r.fail_mode.map(|m| m.as_str())))
-        .bind(step.id.as_str())
-        .bind(from.as_str())
-        .bind(OrderStatus::ENTITY)
-        .bind(&step.note)
+        .bind(status.id)
+        .bind(status.from)
+        .bind(status.entity)
+        .bind(status.note)
         .bind(topics)
         .bind(payloads)
         .fetch_optional(&mut *conn)
         .await
-        .map_err(db)?;
-        let Some(reservation) = reservation else {
-            let actual: Option<String> =
-                sqlx::query_scalar("SELECT status FROM orders WHERE id = $1")
-                    .bind(step.id.as_str())
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db)?;
-            return Err(moved_error(
-                OrderStatus::ENTITY,
-                step.id.as_str(),
-                from.as_str(),
-                actual,
-            ));
-        };
-        let finish = match step.reservation {
-            ReservationEffect::Keep => return Ok(()),
-            ReservationEffect::Confirm => ReservationStatus::Confirmed,
-            ReservationEffect::Release => ReservationStatus::Released,
-        };
-        PgStore::finish_in(conn, &reservation.as_str().into(), finish, at).await
+        .map_err(db)
     }
 
-    /// Compare-and-sets the status of row `id` of `table` (a fixed name, never user input) from
-    /// `from` to `to`, with its history row.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one column per argument of the history row"
-    )]
-    pub(crate) async fn move_status(
+    /// Compare-and-sets a status with its history row in one statement (one round trip);
+    /// `false` when it was no longer `from`.
+    pub(crate) async fn set_status(
         conn: &mut PgConnection,
-        table: &'static str,
-        entity: &'static str,
-        id: &str,
-        from: &str,
-        to: &str,
-        note: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), TxError> {
-        // The compare-and-set and its history row in one statement: one round trip.
+        status: &StatusMove<'_>,
+    ) -> Result<bool, TxError> {
         let sql = format!(
             "WITH moved AS ( \
-                 UPDATE {table} SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 \
+                 UPDATE {} SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4 \
                  RETURNING id \
              ), history AS ( \
                  INSERT INTO status_history (entity, entity_id, from_status, to_status, note, at) \
                  SELECT $5, id, $4, $1, $6, $2 FROM moved \
              ) \
-             SELECT count(*) FROM moved"
+             SELECT count(*) FROM moved",
+            status.table
         );
         let moved: i64 = sqlx::query_scalar(&sql)
-            .bind(to)
-            .bind(PgStore::time(at))
-            .bind(id)
-            .bind(from)
-            .bind(entity)
-            .bind(note)
+            .bind(status.to)
+            .bind(PgStore::time(status.at))
+            .bind(status.id)
+            .bind(status.from)
+            .bind(status.entity)
+            .bind(status.note)
             .fetch_one(&mut *conn)
             .await
             .map_err(db)?;
-        if moved == 0 {
-            let sql = format!("SELECT status FROM {table} WHERE id = $1");
-            let actual: Option<String> = sqlx::query_scalar(&sql)
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
-            return Err(moved_error(entity, id, from, actual));
-        }
-        Ok(())
+        Ok(moved > 0)
     }
 
     /// Inserts the change's outbox rows in one statement, in order.

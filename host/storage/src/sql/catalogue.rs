@@ -121,15 +121,24 @@ macro_rules! catalogue_store {
                 stored.ok_or_else(|| missing(&reservation.id))
             }
 
-            async fn release_reservation(&self, id: &ReservationId) -> Result<Reservation, TxError> {
+            async fn release_reservation(
+                &self,
+                id: &ReservationId,
+            ) -> Result<Reservation, TxError> {
                 self.finish(id, ReservationStatus::Released).await
             }
 
-            async fn confirm_reservation(&self, id: &ReservationId) -> Result<Reservation, TxError> {
+            async fn confirm_reservation(
+                &self,
+                id: &ReservationId,
+            ) -> Result<Reservation, TxError> {
                 self.finish(id, ReservationStatus::Confirmed).await
             }
 
-            async fn reservation(&self, id: &ReservationId) -> Result<Option<Reservation>, TxError> {
+            async fn reservation(
+                &self,
+                id: &ReservationId,
+            ) -> Result<Option<Reservation>, TxError> {
                 let mut conn = self.reader().acquire().await.map_err(db)?;
                 <$store>::load_reservation(&mut conn, id).await
             }
@@ -149,8 +158,8 @@ macro_rules! catalogue_store {
             }
 
             /// Holds every line of `reservation` inside the caller's write transaction, or returns
-            /// [`TxError::OutOfStock`] for the first short SKU (the caller then drops the transaction, which
-            /// rolls back the lines already held).
+            /// [`TxError::OutOfStock`] for the first short SKU (the caller then drops the
+            /// transaction, which rolls back the lines already held).
             pub(crate) async fn reserve_in(
                 conn: &mut $conn,
                 reservation: &NewReservation,
@@ -189,7 +198,8 @@ macro_rules! catalogue_store {
                         return Err(<$store>::line_refusal(conn, line).await);
                     }
                     sqlx::query(
-                        "INSERT INTO reservation_lines (reservation_id, sku, quantity) VALUES ($1, $2, $3)",
+                        "INSERT INTO reservation_lines (reservation_id, sku, quantity) VALUES ($1, \
+                         $2, $3)",
                     )
                     .bind(reservation.id.as_str())
                     .bind(line.sku.as_str())
@@ -201,8 +211,9 @@ macro_rules! catalogue_store {
                 Ok(())
             }
 
-            /// Why `line` could not be held: its SKU is missing from the catalogue, or short of stock (with
-            /// what is available now). Read after the refused UPDATE, which wrote nothing to that row.
+            /// Why `line` could not be held: its SKU is missing from the catalogue, or short of
+            /// stock (with what is available now). Read after the refused UPDATE, which wrote
+            /// nothing to that row.
             pub(crate) async fn line_refusal(conn: &mut $conn, line: &Line) -> TxError {
                 let available: Result<Option<i64>, _> =
                     sqlx::query_scalar("SELECT total - reserved - sold FROM skus WHERE sku = $1")
@@ -223,8 +234,9 @@ macro_rules! catalogue_store {
                 }
             }
 
-            /// Moves a held reservation to `to` (confirmed: reserved → sold; released: reserved → available)
-            /// inside the caller's write transaction; a reservation not held is `StatusChanged`.
+            /// Moves a held reservation to `to` (confirmed: reserved → sold; released: reserved →
+            /// available) inside the caller's write transaction; a reservation not held is
+            /// `StatusChanged`.
             pub(crate) async fn finish_in(
                 conn: &mut $conn,
                 id: &ReservationId,
@@ -236,7 +248,8 @@ macro_rules! catalogue_store {
                 // PostgreSQL after the row lock, where a second finisher re-checks it against
                 // the committed row and matches nothing.
                 let done = sqlx::query(
-                    "UPDATE reservations SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'held'",
+                    "UPDATE reservations SET status = $1, updated_at = $2 WHERE id = $3 AND status \
+                     = 'held'",
                 )
                 .bind(to.as_str())
                 .bind(<$store>::time(now))
@@ -259,7 +272,8 @@ macro_rules! catalogue_store {
                     0
                 };
                 let lines: Vec<LineRow> = sqlx::query_as(
-                    "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = $1 ORDER BY sku",
+                    "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = $1 ORDER \
+                     BY sku",
                 )
                 .bind(id.as_str())
                 .fetch_all(&mut *conn)
@@ -268,7 +282,8 @@ macro_rules! catalogue_store {
                 for line in lines {
                     let line = line.into_line()?;
                     sqlx::query(
-                        "UPDATE skus SET reserved = reserved - $1, sold = sold + $1 * $2, updated_at = $3 \
+                        "UPDATE skus SET reserved = reserved - $1, sold = sold + $1 * $2, \
+                         updated_at = $3 \
                          WHERE sku = $4",
                     )
                     .bind(i64::from(line.quantity))
@@ -296,7 +311,8 @@ macro_rules! catalogue_store {
                     return Ok(None);
                 };
                 let lines: Vec<LineRow> = sqlx::query_as(
-                    "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = $1 ORDER BY sku",
+                    "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = $1 ORDER \
+                     BY sku",
                 )
                 .bind(id.as_str())
                 .fetch_all(&mut *conn)

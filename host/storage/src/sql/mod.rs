@@ -25,3 +25,5 @@ mod payments;
 mod policy_sets;
 mod reports;
 mod rollouts;
+
+pub(crate) use changes::StatusMove;

@@ -25,11 +25,13 @@ macro_rules! order_store {
                 let new = order.clone();
                 let created = self
                     .order_writer()
-                    .run(move |conn| Box::pin(async move { <$store>::create_order_in(conn, &new).await }))
+                    .run(move |conn| {
+                        Box::pin(async move { <$store>::create_order_in(conn, &new).await })
+                    })
                     .await;
                 match created {
-                    // Another transaction with the same key committed first (ours rolled back to its
-                    // savepoint, reservation included): answer with its order.
+                    // Another transaction with the same key committed first (ours rolled back to
+                    // its savepoint, reservation included): answer with its order.
                     Err(TxError::IdempotencyConflict { key }) => self
                         .order_by_key(&order.idempotency_key)
                         .await?
@@ -67,7 +69,8 @@ macro_rules! order_store {
         }
 
         impl $store {
-            /// The order whose `column` (`id` or `idempotency_key`, never user input) equals `value`.
+            /// The order whose `column` (`id` or `idempotency_key`, never user input) equals
+            /// `value`.
             pub(crate) async fn order_where(
                 conn: &mut $conn,
                 column: &'static str,
@@ -104,7 +107,8 @@ macro_rules! order_store {
                 at: DateTime<Utc>,
             ) -> Result<(), TxError> {
                 sqlx::query(
-                    "INSERT INTO status_history (entity, entity_id, from_status, to_status, note, at) \
+                    "INSERT INTO status_history (entity, entity_id, from_status, to_status, note, \
+                     at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(entity)

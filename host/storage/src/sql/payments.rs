@@ -29,11 +29,12 @@ macro_rules! payment_store {
             async fn create_payment(&self, payment: &NewPayment) -> Result<PaymentCreate, TxError> {
                 let risk = payment.risk.as_ref();
                 let mut tx = self.begin_write().await?;
-                // INVARIANT: one payment per idempotency key: the UNIQUE index refuses a second row and
-                // `DO NOTHING` turns that into "answer with the first".
+                // INVARIANT: one payment per idempotency key: the UNIQUE index refuses a second row
+                // and `DO NOTHING` turns that into "answer with the first".
                 let inserted = sqlx::query(
                     "INSERT INTO payments (id, order_id, idempotency_key, body_hash, channel, \
-                     channel_payment_id, status, amount_minor, currency, risk_action, risk_decision_id, \
+                     channel_payment_id, status, amount_minor, currency, risk_action, \
+                     risk_decision_id, \
                      risk_fault, risk_fail_mode, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
                      ON CONFLICT (idempotency_key) DO NOTHING",
@@ -67,12 +68,16 @@ macro_rules! payment_store {
                     )
                     .await?;
                 }
-                let stored = <$store>::payment_where(&mut tx, "idempotency_key", payment.idempotency_key.as_str())
-                    .await?
-                    .ok_or_else(|| TxError::NotFound {
-                        entity: "payment",
-                        id: payment.id.0.clone(),
-                    })?;
+                let stored = <$store>::payment_where(
+                    &mut tx,
+                    "idempotency_key",
+                    payment.idempotency_key.as_str(),
+                )
+                .await?
+                .ok_or_else(|| TxError::NotFound {
+                    entity: "payment",
+                    id: payment.id.0.clone(),
+                })?;
                 tx.commit().await.map_err(db)?;
                 Ok(if inserted.rows_affected() == 1 {
                     PaymentCreate::Created(stored)
@@ -86,14 +91,18 @@ macro_rules! payment_store {
                 <$store>::payment_where(&mut conn, "id", id.as_str()).await
             }
 
-            async fn payment_by_key(&self, key: &IdempotencyKey) -> Result<Option<Payment>, TxError> {
+            async fn payment_by_key(
+                &self,
+                key: &IdempotencyKey,
+            ) -> Result<Option<Payment>, TxError> {
                 let mut conn = self.reader().acquire().await.map_err(db)?;
                 <$store>::payment_where(&mut conn, "idempotency_key", key.as_str()).await
             }
 
             async fn payments_of(&self, order: &OrderId) -> Result<Vec<Payment>, TxError> {
                 let sql = format!(
-                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at, id"
+                    "SELECT {PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 ORDER BY \
+                     created_at, id"
                 );
                 let rows: Vec<PaymentRow<<$store as Dialect>::Time>> = sqlx::query_as(&sql)
                     .bind(order.as_str())
@@ -122,12 +131,17 @@ macro_rules! payment_store {
                 self.refund_where("idempotency_key", key.as_str()).await
             }
 
-            async fn refund_by_channel_id(&self, id: &ChannelRefundId) -> Result<Option<Refund>, TxError> {
+            async fn refund_by_channel_id(
+                &self,
+                id: &ChannelRefundId,
+            ) -> Result<Option<Refund>, TxError> {
                 self.refund_where("channel_refund_id", id.as_str()).await
             }
 
             async fn refunds_of(&self, payment: &PaymentId) -> Result<Vec<Refund>, TxError> {
-                let sql = format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY id");
+                let sql = format!(
+                    "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 ORDER BY id"
+                );
                 let rows: Vec<RefundRow<<$store as Dialect>::Time>> = sqlx::query_as(&sql)
                     .bind(payment.as_str())
                     .fetch_all(self.reader())
@@ -141,7 +155,8 @@ macro_rules! payment_store {
 
             async fn record_callback(&self, callback: &CallbackRecord) -> Result<(), TxError> {
                 sqlx::query(
-                    "INSERT INTO channel_callbacks (channel, event_id, raw, verdict, detail, received_at) \
+                    "INSERT INTO channel_callbacks (channel, event_id, raw, verdict, detail, \
+                     received_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&callback.channel)
@@ -188,19 +203,19 @@ macro_rules! payment_store {
                 Ok(row.map(PaymentRow::into_payment).transpose()?)
             }
 
-            /// Stores `refund` in `REQUESTED` inside the caller's write transaction, unless it and the
-            /// payment's other refunds (all but failed ones) would exceed the captured amount.
+            /// Stores `refund` in `REQUESTED` inside the caller's write transaction, unless it and
+            /// the payment's other refunds (all but failed ones) would exceed the captured amount.
             pub(crate) async fn insert_refund_in(
                 conn: &mut $conn,
                 refund: &NewRefund,
                 at: DateTime<Utc>,
             ) -> Result<(), TxError> {
-                // INVARIANT: refunds never exceed the capture. On SQLite the payment read, the sum and
-                // the insert run in the single writer's `BEGIN IMMEDIATE` transaction: no other refund of
-                // this payment is inserted in between. On PostgreSQL `$for_update` on the payment row makes
-                // concurrent refunds of one payment take turns; each sums the refunds after the previous
-                // one committed (READ COMMITTED takes a fresh snapshot per statement) and inserts before
-                // releasing the lock at commit.
+                // INVARIANT: refunds never exceed the capture. On SQLite the payment read, the sum
+                // and the insert run in the single writer's `BEGIN IMMEDIATE` transaction: no other
+                // refund of this payment is inserted in between. On PostgreSQL `$for_update` on the
+                // payment row makes concurrent refunds of one payment take turns; each sums the
+                // refunds after the previous one committed (READ COMMITTED takes a fresh snapshot
+                // per statement) and inserts before releasing the lock at commit.
                 let payment: Option<(String, i64, String)> = sqlx::query_as(concat!(
                     "SELECT status, amount_minor, currency FROM payments WHERE id = $1",
                     $for_update
@@ -233,7 +248,8 @@ macro_rules! payment_store {
                 at: DateTime<Utc>,
             ) -> Result<(), TxError> {
                 let inserted = sqlx::query(
-                    "INSERT INTO refunds (id, payment_id, idempotency_key, body_hash, channel_refund_id, \
+                    "INSERT INTO refunds (id, payment_id, idempotency_key, body_hash, \
+                     channel_refund_id, \
                      status, amount_minor, currency, reason, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
                      ON CONFLICT (idempotency_key) DO NOTHING",

@@ -60,13 +60,14 @@ macro_rules! rollout_store {
                     tx.rollback().await.map_err(store_error)?;
                     return row.into_rollout().map(RolloutStart::AlreadyActive);
                 }
-                let found: Vec<i64> =
-                    sqlx::query_scalar("SELECT version FROM policy_sets WHERE version IN ($1, $2)")
-                        .bind(stable)
-                        .bind(candidate)
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
+                let found: Vec<i64> = sqlx::query_scalar(
+                    "SELECT version FROM policy_sets WHERE version IN ($1, $2)",
+                )
+                .bind(stable)
+                .bind(candidate)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(store_error)?;
                 require_policy_sets(&found, &[stable, candidate])?;
                 let row: RolloutRow<<$store as Dialect>::Time> = sqlx::query_as(concat!(
                     "INSERT INTO rollouts (stable, candidate, percent, mode, guard, status, \
@@ -90,14 +91,15 @@ macro_rules! rollout_store {
             }
 
             async fn current_rollout(&self) -> Result<Option<Rollout>, StoreError> {
-                let row: Option<RolloutRow<<$store as Dialect>::Time>> = sqlx::query_as(concat!(
-                    "SELECT ",
-                    rollout_columns!($as_text),
-                    " FROM rollouts WHERE status = 'active'"
-                ))
-                .fetch_optional(self.reader())
-                .await
-                .map_err(store_error)?;
+                let row: Option<RolloutRow<<$store as Dialect>::Time>> =
+                    sqlx::query_as(concat!(
+                        "SELECT ",
+                        rollout_columns!($as_text),
+                        " FROM rollouts WHERE status = 'active'"
+                    ))
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(store_error)?;
                 row.map(RolloutRow::into_rollout).transpose()
             }
 
