@@ -27,8 +27,8 @@ pub(crate) fn db(e: sqlx::Error) -> TxError {
     TxError::Store(store_error(e))
 }
 
-/// A timestamp as PostgreSQL stores it, cut to the microsecond it keeps.
-pub(crate) fn pg_ts(t: DateTime<Utc>) -> DateTime<Utc> {
+/// A timestamp cut to the microsecond both backends keep, as a write's read-back returns it.
+pub(crate) fn stored_time(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
@@ -208,7 +208,7 @@ pub(crate) fn inserted_order(order: &NewOrder) -> Result<Order, TxError> {
             })
         })
         .collect::<Result<_, TxError>>()?;
-    let created_at = pg_ts(order.created_at);
+    let created_at = stored_time(order.created_at);
     Ok(Order {
         id: order.id.clone(),
         idempotency_key: order.idempotency_key.clone(),
@@ -220,7 +220,7 @@ pub(crate) fn inserted_order(order: &NewOrder) -> Result<Order, TxError> {
         reservation_id: order.reservation_id.clone(),
         challenge_required: false,
         risk: None,
-        expires_at: pg_ts(order.expires_at),
+        expires_at: stored_time(order.expires_at),
         created_at,
         updated_at: created_at,
     })

@@ -1,6 +1,6 @@
-//! The outbox feed on PostgreSQL. Outbox ids come from a sequence, and several transactions
-//! take ids at once: id 11 can commit (and be read) while id 10's transaction is still open, so
-//! a feed of `id > after` would pass 10 for good. Instead (migration `0005_outbox_feed.sql`)
+//! The outbox feed's page on PostgreSQL (`sql/outbox.rs` has the rest). Outbox ids come from
+//! a sequence, and several transactions take ids at once: id 11 can commit (and be read) while
+//! id 10's transaction is still open, so a feed of `id > after` would pass 10 for good. Instead (migration `0005_outbox_feed.sql`)
 //! each row records the transaction that wrote it (`txid`), and the feed
 //!
 //! - hands out only rows whose transaction is below the reading snapshot's `xmin`: every
@@ -18,9 +18,6 @@
 //! delays the feed (never reorders or drops it).
 
 use arbiter_transactions::TxError;
-use arbiter_transactions::outbox::OutboxEvent;
-use arbiter_transactions::store::OutboxStore;
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
@@ -37,32 +34,17 @@ const AFTER: &str = "SELECT o.id, o.topic, o.payload, o.created_at FROM outbox o
      AND (o.txid, o.id) > (SELECT c.txid, c.id FROM outbox c WHERE c.id = $2) \
      ORDER BY o.txid, o.id LIMIT $1";
 
-#[async_trait]
-impl OutboxStore for PgStore {
-    async fn events_after(
+impl PgStore {
+    /// Up to `limit` final rows after the row with id `after` (0: from the start), in feed
+    /// order.
+    pub(crate) async fn outbox_page(
         &self,
         after: i64,
         limit: u32,
-    ) -> Result<Option<Vec<OutboxEvent>>, TxError> {
-        if after > 0 {
-            let known: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1)")
-                    .bind(after)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db)?;
-            if !known {
-                return Ok(None);
-            }
-        }
+    ) -> Result<Vec<OutboxRow<DateTime<Utc>>>, TxError> {
         let query =
             sqlx::query_as(if after > 0 { AFTER } else { FROM_START }).bind(i64::from(limit));
         let query = if after > 0 { query.bind(after) } else { query };
-        let rows: Vec<OutboxRow<DateTime<Utc>>> = query.fetch_all(&self.pool).await.map_err(db)?;
-        let events = rows
-            .into_iter()
-            .map(OutboxRow::into_event)
-            .collect::<Result<_, _>>()?;
-        Ok(Some(events))
+        query.fetch_all(&self.pool).await.map_err(db)
     }
 }

@@ -14,7 +14,7 @@ use arbiter_transactions::change::{
     Change, OrderStep, OutboxMessage, RefundCountGuard, ReservationEffect,
 };
 use arbiter_transactions::ledger::Journal;
-use arbiter_transactions::status::{OrderStatus, PaymentStatus, RefundStatus, Status};
+use arbiter_transactions::status::{Status, Transition};
 use arbiter_transactions::store::ChangeStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -35,6 +35,27 @@ pub(crate) struct StatusMove<'a> {
     pub to: &'a str,
     pub note: &'a str,
     pub at: DateTime<Utc>,
+}
+
+impl<'a> StatusMove<'a> {
+    /// Row `id` of `table` taking `transition`, noted `note`.
+    fn new<S: Status>(
+        table: &'static str,
+        id: &'a str,
+        transition: &Transition<S>,
+        note: &'a str,
+        at: DateTime<Utc>,
+    ) -> StatusMove<'a> {
+        StatusMove {
+            table,
+            entity: S::ENTITY,
+            id,
+            from: transition.from().as_str(),
+            to: transition.to().as_str(),
+            note,
+            at,
+        }
+    }
 }
 
 /// `$conn`: the backend's connection type, which the steps run inside a caller's transaction
@@ -97,39 +118,27 @@ macro_rules! change_store {
                 }
                 <$store>::check_refund_counts(conn, &change.refund_counts).await?;
                 if let Some(step) = &change.payment {
-                    let (from, to) = (step.transition.from(), step.transition.to());
-                    <$store>::move_status(
-                        conn,
-                        &StatusMove {
-                            table: "payments",
-                            entity: PaymentStatus::ENTITY,
-                            id: step.id.as_str(),
-                            from: from.as_str(),
-                            to: to.as_str(),
-                            note: &step.note,
-                            at,
-                        },
-                    )
-                    .await?;
+                    let status = StatusMove::new(
+                        "payments",
+                        step.id.as_str(),
+                        &step.transition,
+                        &step.note,
+                        at,
+                    );
+                    <$store>::move_status(conn, &status).await?;
                 }
                 if let Some(refund) = &change.new_refund {
                     <$store>::insert_refund_in(conn, refund, at).await?;
                 }
                 if let Some(step) = &change.refund {
-                    let (from, to) = (step.transition.from(), step.transition.to());
-                    <$store>::move_status(
-                        conn,
-                        &StatusMove {
-                            table: "refunds",
-                            entity: RefundStatus::ENTITY,
-                            id: step.id.as_str(),
-                            from: from.as_str(),
-                            to: to.as_str(),
-                            note: &step.note,
-                            at,
-                        },
-                    )
-                    .await?;
+                    let status = StatusMove::new(
+                        "refunds",
+                        step.id.as_str(),
+                        &step.transition,
+                        &step.note,
+                        at,
+                    );
+                    <$store>::move_status(conn, &status).await?;
                 }
                 if let Some(journal) = &change.journal {
                     <$store>::insert_journal(conn, journal).await?;
@@ -156,16 +165,8 @@ macro_rules! change_store {
                 outbox: &[OutboxMessage],
                 at: DateTime<Utc>,
             ) -> Result<(), TxError> {
-                let (from, to) = (step.transition.from(), step.transition.to());
-                let status = StatusMove {
-                    table: "orders",
-                    entity: OrderStatus::ENTITY,
-                    id: step.id.as_str(),
-                    from: from.as_str(),
-                    to: to.as_str(),
-                    note: &step.note,
-                    at,
-                };
+                let status =
+                    StatusMove::new("orders", step.id.as_str(), &step.transition, &step.note, at);
                 let Some(reservation) = <$store>::move_order(conn, step, &status, outbox).await?
                 else {
                     return Err(<$store>::refused_move(conn, &status).await);

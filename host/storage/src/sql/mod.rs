@@ -21,6 +21,7 @@ mod lists;
 mod models;
 mod modules;
 mod orders;
+mod outbox;
 mod payments;
 mod policy_sets;
 mod reports;
