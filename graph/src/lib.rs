@@ -4,8 +4,8 @@
 //! no single transaction shows them.
 //!
 //! A pure library: no HTTP, no storage, no async, no clock (every instant is passed in). It
-//! does not depend on the engine; the pipeline adapts [`Observation`] and [`Scored`] to its
-//! own context types. Start with [`LinkGraph`] (single-writer) and [`SharedGraph`] (one
+//! does not depend on the engine; the pipeline adapts [`Observation`] to its own context
+//! types and records [`Features`] as they are (the engine re-exports them as `GraphFeatures`). Start with [`LinkGraph`] (single-writer) and [`SharedGraph`] (one
 //! graph across request threads); `README.md` has scores, thresholds, ageing, eviction and
 //! the consistency model across replicas.
 

@@ -22,8 +22,10 @@ use crate::groups::GroupStats;
 use crate::hops::FAR;
 use crate::node::Entity;
 
-/// What the graph knows about a decision's entities, before the decision links them.
-/// Field for field the engine's `GraphFeatures`.
+/// What the graph knows about a decision's entities, before the decision links them. The
+/// engine records it as it is (`arbiter_engine::context::GraphFeatures` re-exports it), so
+/// its serde names are a stored decision's and a policy module's context layout: renaming or
+/// reordering a field is a change of both, and of the guest SDK's copy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Features {
     /// Live entities in the groups the decision's entities already belong to (IPs excluded;

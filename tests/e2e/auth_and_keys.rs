@@ -9,7 +9,7 @@ async fn admin_key_file_is_private_and_keys_can_be_minted() {
     use std::os::unix::fs::PermissionsExt;
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let path = s.db.as_ref().expect("db").dir.path().join("admin.key");
+        let path = s.db().dir.path().join("admin.key");
         let mode = std::fs::metadata(&path)
             .expect("admin.key")
             .permissions()

@@ -4,8 +4,7 @@
 use serde_json::Value;
 use tokio::process::Command;
 
-use crate::crash_durability::{admin_key, start_binary};
-use crate::harness::{Backend, TestDb};
+use crate::harness::{Backend, TestDb, start_arbiter};
 
 async fn arbiter(args: &[&str], url: &str, key: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_arbiter"))
@@ -26,8 +25,8 @@ async fn arbiter(args: &[&str], url: &str, key: &str) -> Value {
 #[tokio::test]
 async fn push_create_rollout_and_rollback_from_the_command_line() {
     let db = TestDb::new(&Backend::Sqlite).await;
-    let bin = start_binary(&db).await;
-    let key = admin_key(&db);
+    let bin = start_arbiter(&db, &[], &[]).await;
+    let key = db.admin_key();
     let dir = tempfile::tempdir().expect("tmp");
     let wasm = dir.path().join("geo.wasm");
     let component = arbiter_runtime::bundled::find("geo_mismatch")
@@ -120,8 +119,8 @@ async fn push_create_rollout_and_rollback_from_the_command_line() {
 async fn a_chargeback_file_is_imported_from_the_command_line() {
     for backend in crate::harness::backends() {
         let db = TestDb::new(&backend).await;
-        let bin = start_binary(&db).await;
-        let key = admin_key(&db);
+        let bin = start_arbiter(&db, &[], &[]).await;
+        let key = db.admin_key();
         let r = reqwest::Client::new()
             .post(format!("{}/v1/decisions", bin.base))
             .bearer_auth(&key)

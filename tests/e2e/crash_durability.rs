@@ -1,98 +1,19 @@
 //! The real binary, killed with SIGKILL under concurrent load: every acknowledged decision is
 //! there after a restart. Also checks that a refused card number never reaches the logs.
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
-use crate::harness::{TestDb, backends, decision_body};
-
-pub(crate) struct Binary {
-    pub(crate) child: Child,
-    pub(crate) base: String,
-    /// Everything the process printed.
-    output: Arc<Mutex<String>>,
-}
-
-pub(crate) async fn start_binary(db: &TestDb) -> Binary {
-    start_binary_with(db, &[]).await
-}
-
-/// Starts `arbiter serve` on `db` with extra arguments (e.g. `--redis-url`).
-pub(crate) async fn start_binary_with(db: &TestDb, extra: &[&str]) -> Binary {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_arbiter"));
-    cmd.arg("serve")
-        .args(extra)
-        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--data-dir")
-        .arg(db.data_dir())
-        .env_remove("DATABASE_URL")
-        // CI exports REDIS_URL for the Redis tests; a single-binary test runs without it.
-        .env_remove("REDIS_URL")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(url) = &db.database_url {
-        cmd.args(["--database-url", url]);
-    }
-    let mut child = cmd.spawn().expect("spawn arbiter");
-    let output = Arc::new(Mutex::new(String::new()));
-    let (addr_tx, addr_rx) = oneshot::channel::<String>();
-    let mut addr_tx = Some(addr_tx);
-    let stdout = child.stdout.take().expect("stdout");
-    let sink = output.clone();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            if line.contains("arbiter listening")
-                && let Ok(v) = serde_json::from_str::<Value>(&line)
-                && let Some(addr) = v["addr"].as_str()
-                && let Some(tx) = addr_tx.take()
-            {
-                let _ = tx.send(addr.to_owned());
-            }
-            sink.lock().expect("lock").push_str(&line);
-        }
-    });
-    let stderr = child.stderr.take().expect("stderr");
-    let sink = output.clone();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            sink.lock().expect("lock").push_str(&line);
-        }
-    });
-    let addr = addr_rx.await.unwrap_or_else(|_| {
-        panic!(
-            "arbiter exited before listening: {}",
-            output.lock().expect("lock")
-        )
-    });
-    Binary {
-        child,
-        base: format!("http://{addr}"),
-        output,
-    }
-}
-
-pub(crate) fn admin_key(db: &TestDb) -> String {
-    std::fs::read_to_string(db.dir.path().join("admin.key"))
-        .expect("admin key")
-        .trim()
-        .to_owned()
-}
+use crate::harness::{Backend, TestDb, backends, decision_body, start_arbiter};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_under_load_loses_no_acknowledged_decision() {
     for backend in backends() {
         let db = TestDb::new(&backend).await;
-        let mut bin = start_binary(&db).await;
-        let key = admin_key(&db);
+        let mut bin = start_arbiter(&db, &[], &[]).await;
+        let key = db.admin_key();
         let client = reqwest::Client::new();
         let acked: Arc<Mutex<Vec<String>>> = Arc::default();
         let (enough_tx, enough_rx) = oneshot::channel::<()>();
@@ -149,7 +70,7 @@ async fn sigkill_under_load_loses_no_acknowledged_decision() {
         let acked = acked.lock().expect("lock").clone();
         assert!(acked.len() >= 300);
 
-        let restarted = start_binary(&db).await;
+        let restarted = start_arbiter(&db, &[], &[]).await;
         let mut missing = Vec::new();
         for id in &acked {
             let r = client
@@ -176,9 +97,10 @@ async fn sigkill_under_load_loses_no_acknowledged_decision() {
 
 #[tokio::test]
 async fn a_refused_card_number_is_never_logged() {
-    let db = TestDb::new(&crate::harness::Backend::Sqlite).await;
-    let bin = start_binary(&db).await;
-    let key = admin_key(&db);
+    let db = TestDb::new(&Backend::Sqlite).await;
+    // At `debug`, so that nothing logged at any level the binary uses shows the number.
+    let bin = start_arbiter(&db, &[], &[("RUST_LOG", "debug")]).await;
+    let key = db.admin_key();
     let mut body = decision_body("pan-1");
     body["attributes"]["note"] = serde_json::json!("5555 5555 5555 4444");
     let r = reqwest::Client::new()
@@ -190,7 +112,7 @@ async fn a_refused_card_number_is_never_logged() {
         .expect("send");
     assert_eq!(r.status(), 422);
     let _ = r.text().await;
-    let output = bin.output.lock().expect("lock").clone();
+    let output = bin.output();
     assert!(
         output.contains("raw_card_number"),
         "the refusal is logged by code: {output}"

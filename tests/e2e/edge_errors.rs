@@ -8,14 +8,14 @@ use serde_json::json;
 
 use arbiter_host::config::HttpLimits;
 
-use crate::harness::{Backend, TestServer, backends, problem};
+use crate::harness::{Backend, TestServer, backends, detail, problem};
 use crate::raw_http::{read_response, send};
 
 /// Asserts a 400 naming `param` in its detail.
 async fn refused(s: &TestServer, path: &str, code: &str, param: &str) {
     let r = s.get(path, &s.admin_key).await;
     let p = problem(r, 400, code).await;
-    let detail = p["detail"].as_str().unwrap_or_default();
+    let detail = detail(&p);
     assert!(
         detail.contains(&format!("`{param}`")),
         "{path}: names `{param}`: {p}"

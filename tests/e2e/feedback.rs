@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, backends, decision_body, problem};
+use crate::harness::{TestServer, backends, decision_body, detail, problem};
 
 /// A proxied high-value payment: the bundled `proxy_high_value` policy challenges it.
 pub fn challenged_body(id: &str, user: &str) -> Value {
@@ -400,10 +400,7 @@ async fn the_outcome_report_counts_actions_labels_and_turnaround() {
             )
             .await;
         let p = problem(bad, 400, "invalid_query").await;
-        assert!(
-            p["detail"].as_str().unwrap_or_default().contains("`from`"),
-            "{p}"
-        );
+        assert!(detail(&p).contains("`from`"), "{p}");
         problem(s.get("/v1/reports/outcomes", &key).await, 403, "forbidden").await;
         s.finish().await;
     }

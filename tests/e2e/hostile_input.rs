@@ -6,11 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, backends, decision_body, problem};
-
-fn detail(v: &Value) -> &str {
-    v["detail"].as_str().unwrap_or_default()
-}
+use crate::harness::{TestServer, backends, decision_body, detail, problem};
 
 #[tokio::test]
 async fn overflowing_and_exotic_amounts_are_refused_naming_the_field() {

@@ -4,11 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, backends, decision_body, problem};
-
-fn detail(v: &Value) -> &str {
-    v["detail"].as_str().unwrap_or_default()
-}
+use crate::harness::{TestServer, backends, decision_body, detail, problem};
 
 #[tokio::test]
 async fn oversized_fields_are_refused_naming_the_field_and_the_limit() {

@@ -86,10 +86,7 @@ async fn two_replicas_expire_each_order_once_and_the_sweep_restores_lost_entries
     // One after the other: the first start creates the admin key and the webhook secret.
     let a = start_arbiter(&db, &args, &env).await;
     let b = start_arbiter(&db, &args, &env).await;
-    let key = std::fs::read_to_string(db.dir.path().join("admin.key"))
-        .expect("admin key")
-        .trim()
-        .to_owned();
+    let key = db.admin_key();
     let api = Api {
         client: reqwest::Client::new(),
         key,

@@ -219,10 +219,7 @@ async fn redis_lost_mid_traffic_degrades_then_recovers_without_errors() {
     let b = start_arbiter(&db, &args, &[]).await;
     let api = Api {
         client: reqwest::Client::new(),
-        key: std::fs::read_to_string(db.dir.path().join("admin.key"))
-            .expect("admin key")
-            .trim()
-            .to_owned(),
+        key: db.admin_key(),
     };
     let (ra, rb) = (a.base.as_str(), b.base.as_str());
     let within = Duration::from_secs(15);

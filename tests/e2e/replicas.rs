@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::crash_durability::{Binary, admin_key, start_binary_with};
-use crate::harness::{Backend, TestDb, decision_body};
+use crate::harness::{Arbiter, Backend, TestDb, decision_body, start_arbiter};
 
 async fn decide(client: &reqwest::Client, base: &str, key: &str, body: &Value) -> Value {
     let r = client
@@ -59,11 +58,11 @@ async fn three_replicas_share_counters_and_changes_and_survive_a_kill() {
         prefix.as_str(),
     ];
     // One after the other: the first start seeds policy set 1.
-    let mut replicas: Vec<Binary> = Vec::new();
+    let mut replicas: Vec<Arbiter> = Vec::new();
     for _ in 0..3 {
-        replicas.push(start_binary_with(&db, &args).await);
+        replicas.push(start_arbiter(&db, &args, &[]).await);
     }
-    let key = admin_key(&db);
+    let key = db.admin_key();
     let client = reqwest::Client::new();
     let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
     for base in &bases {
@@ -207,8 +206,8 @@ async fn redis_down_at_start_degrades_instead_of_failing() {
         "--redis-prefix",
         "arbiter-down:",
     ];
-    let bin = start_binary_with(&db, &args).await;
-    let key = admin_key(&db);
+    let bin = start_arbiter(&db, &args, &[]).await;
+    let key = db.admin_key();
     let client = reqwest::Client::new();
     let ready: Value = client
         .get(format!("{}/readyz", bin.base))

@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::harness::{Backend, TestDb, TestServer, decision_body, problem};
+use crate::harness::{Backend, TestDb, TestServer, decision_body, detail, problem};
 use crate::raw_http::{GENEROUS, expect_closed, read_response, send, still_open};
 
 const SLOW_CLIENTS: usize = 300;
@@ -101,10 +101,7 @@ async fn requests_past_the_in_flight_cap_get_503_with_retry_after() {
         Some("1")
     );
     let p = problem(r, 503, "overloaded").await;
-    assert!(
-        p["detail"].as_str().unwrap_or_default().contains('2'),
-        "{p}"
-    );
+    assert!(detail(&p).contains('2'), "{p}");
     healthz_answers(&s).await;
     // Once the held requests are answered, their places are free again.
     for conn in &mut held {

@@ -2,6 +2,7 @@
 //! risk decision, payments settled by the card channel's signed webhooks, refunds, the ledger,
 //! fulfilment and its revenue, the outbox feed, the expiry worker and `arbiter ledger check`.
 
+mod calls;
 mod events;
 mod expiry;
 mod flow;
@@ -9,7 +10,6 @@ mod fulfilment;
 mod labels;
 mod ledger_cli;
 mod refusals;
-mod server;
 mod stock;
 mod webhook_flood;
 mod webhooks;

@@ -22,21 +22,10 @@ pub struct AmountView {
     pub approx: f64,
 }
 
-/// Link-graph features (filled by the graph stage).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct GraphFeatures {
-    pub group_entities: u32,
-    pub group_users: u32,
-    pub users_per_device: u32,
-    pub users_per_card: u32,
-    pub users_per_address: u32,
-    pub users_per_phone: u32,
-    pub cards_per_device: u32,
-    pub cards_per_user: u32,
-    pub hops_to_fraud: Option<u8>,
-    pub fraud_share_2hop: f32,
-    pub score: f32,
-}
+/// Link-graph features (filled by the graph stage): the graph's own [`arbiter_graph::Features`],
+/// defined there once. Its serde names are the stored decision's `context.graph` and the
+/// fields the runtime hands a policy module; the guest SDK keeps its own copy of that layout.
+pub use arbiter_graph::Features as GraphFeatures;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnrichedContext {
@@ -122,5 +111,36 @@ impl EnrichedContext {
             graph: None,
             watch_hits: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GraphFeatures;
+
+    /// A stored decision's `context.graph` is this JSON. The type is the graph crate's now;
+    /// its names and order are still a stored format the engine answers for.
+    #[test]
+    fn graph_features_keep_their_stored_layout() {
+        let features = GraphFeatures {
+            group_entities: 1,
+            group_users: 2,
+            users_per_device: 3,
+            users_per_card: 4,
+            users_per_address: 5,
+            users_per_phone: 6,
+            cards_per_device: 7,
+            cards_per_user: 8,
+            hops_to_fraud: Some(2),
+            fraud_share_2hop: 0.5,
+            score: 0.25,
+        };
+        let json = serde_json::to_string(&features).expect("serialise");
+        assert_eq!(
+            json,
+            r#"{"group_entities":1,"group_users":2,"users_per_device":3,"users_per_card":4,"users_per_address":5,"users_per_phone":6,"cards_per_device":7,"cards_per_user":8,"hops_to_fraud":2,"fraud_share_2hop":0.5,"score":0.25}"#
+        );
+        let back: GraphFeatures = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, features);
     }
 }

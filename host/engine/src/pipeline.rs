@@ -223,7 +223,7 @@ impl Pipeline {
                         detail: r.detail.clone(),
                     });
                 }
-                ctx.graph = Some(outcome.features.clone());
+                ctx.graph = Some(outcome.features);
                 layers.graph = Some(outcome);
             }
             timings.graph_us = micros(t);

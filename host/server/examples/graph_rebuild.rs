@@ -69,7 +69,7 @@ fn template() -> anyhow::Result<Decision> {
         cards_per_user: 1,
         ..GraphFeatures::default()
     };
-    context.graph = Some(graph.clone());
+    context.graph = Some(graph);
     let modules = [
         "card_testing",
         "geo_mismatch",

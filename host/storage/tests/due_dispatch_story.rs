@@ -4,7 +4,8 @@
 //! dispatcher lost restored by the sweep, and a dispatcher outage that never fails an order —
 //! on SQLite always and on PostgreSQL when `DATABASE_URL` is set.
 
-mod tx_support;
+#[macro_use]
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,12 +23,14 @@ use arbiter_transactions::status::OrderStatus;
 use arbiter_transactions::store::TransactionStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use tx_support::{ScriptedRisk, TestClock, stocked};
+use support::catalogue::stocked;
+use support::clock::TestClock;
+use support::risk::ScriptedRisk;
 
-on_every_tx_backend!(pending_due_pages_through_due_rows_without_leasing_them);
-on_every_tx_backend!(lost_keys_are_restored_by_the_sweep_and_expired_once);
-on_every_tx_backend!(two_services_on_one_dispatcher_cancel_each_order_once);
-on_every_tx_backend!(a_dispatcher_outage_never_fails_an_order);
+on_every_backend!(pending_due_pages_through_due_rows_without_leasing_them);
+on_every_backend!(lost_keys_are_restored_by_the_sweep_and_expired_once);
+on_every_backend!(two_services_on_one_dispatcher_cancel_each_order_once);
+on_every_backend!(a_dispatcher_outage_never_fails_an_order);
 
 /// A dispatcher in memory with Redis's semantics: waiting keys by due time, leased keys with
 /// their current token, and switches to lose everything or go down.

@@ -1,6 +1,7 @@
 //! The feedback story (reviews, labels, model versions, report aggregates), written once over
 //! `Arc<dyn Store>` and run against SQLite always and PostgreSQL when `DATABASE_URL` is set.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -13,18 +14,6 @@ use arbiter_engine::feedback::{
 use arbiter_engine::store::Store;
 use chrono::{Duration, Utc};
 use support::fixtures::{decision, faulted_decision};
-
-macro_rules! on_every_backend {
-    ($story:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $story() {
-            for db in support::backends::backends().await {
-                eprintln!("{}: {}", stringify!($story), db.name);
-                stories::$story(Arc::clone(&db.store)).await;
-            }
-        }
-    };
-}
 
 on_every_backend!(challenged_decisions_open_reviews_in_queue_order);
 on_every_backend!(a_review_is_resolved_once_even_when_raced);

@@ -7,7 +7,8 @@
 //! else slips through when the scheduler, the group-commit batches and PostgreSQL's locks pick
 //! the order.
 
-mod tx_support;
+#[macro_use]
+mod support;
 #[path = "fulfilment_story/world.rs"]
 mod world;
 
@@ -18,10 +19,10 @@ use arbiter_transactions::TxError;
 use arbiter_transactions::ledger::Account;
 use arbiter_transactions::status::{OrderStatus, RefundStatus};
 use arbiter_transactions::store::TransactionStore;
-use tx_support::usd;
+use support::catalogue::usd;
 use world::world;
 
-on_every_tx_backend!(fulfilment_raced_by_refunds_earns_capture_less_refunds);
+on_every_backend!(fulfilment_raced_by_refunds_earns_capture_less_refunds);
 
 /// Orders raced at once.
 const ORDERS: i64 = 20;

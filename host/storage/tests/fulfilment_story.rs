@@ -4,7 +4,8 @@
 //! refund that appears between `FULFILLED`'s read and its commit refuses the stale step, and the
 //! ledger stays sound throughout.
 
-mod tx_support;
+#[macro_use]
+mod support;
 #[path = "fulfilment_story/world.rs"]
 mod world;
 
@@ -21,15 +22,15 @@ use arbiter_transactions::order::OrderRequest;
 use arbiter_transactions::payment::CARD;
 use arbiter_transactions::status::OrderStatus;
 use arbiter_transactions::store::TransactionStore;
-use tx_support::{stocked, usd};
+use support::catalogue::{stocked, usd};
 use world::{World, world};
 
-on_every_tx_backend!(a_paid_order_is_fulfilled_and_earns_its_capture_less_refunds);
-on_every_tx_backend!(ten_concurrent_requests_for_one_step_post_one_journal);
-on_every_tx_backend!(a_refund_after_fulfilment_reverses_revenue);
-on_every_tx_backend!(a_capture_after_fulfilment_is_held_and_refunded_not_earned);
-on_every_tx_backend!(a_refund_paid_inside_fulfilleds_window_refuses_the_stale_step);
-on_every_tx_backend!(a_refund_requested_inside_fulfilleds_window_holds_the_retry_back);
+on_every_backend!(a_paid_order_is_fulfilled_and_earns_its_capture_less_refunds);
+on_every_backend!(ten_concurrent_requests_for_one_step_post_one_journal);
+on_every_backend!(a_refund_after_fulfilment_reverses_revenue);
+on_every_backend!(a_capture_after_fulfilment_is_held_and_refunded_not_earned);
+on_every_backend!(a_refund_paid_inside_fulfilleds_window_refuses_the_stale_step);
+on_every_backend!(a_refund_requested_inside_fulfilleds_window_holds_the_retry_back);
 
 /// What `OrderService::fulfil` decides for `FULFILLED` from what is stored now — the read half
 /// of the step, so a story can act between it and the apply.

@@ -117,7 +117,7 @@ async fn migration_0006_keeps_one_list_entry_per_identity_on_postgres() {
     let Some(admin) = support::backends::postgres_url() else {
         return;
     };
-    let db = support::backends::PgDatabase::create(&admin).await;
+    let db = support::pg_database::PgDatabase::create(&admin).await;
     collapse_twins!(sqlx::PgConnection, &db.url, "postgres", |t| {
         format!("TIMESTAMPTZ '{t}'")
     });

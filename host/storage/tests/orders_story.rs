@@ -2,7 +2,8 @@
 //! modes, cancellation and expiry through the due queue, and 500 concurrent orders against 50
 //! units — on SQLite always and on PostgreSQL when `DATABASE_URL` is set.
 
-mod tx_support;
+#[macro_use]
+mod support;
 
 use std::sync::Arc;
 
@@ -15,13 +16,15 @@ use arbiter_transactions::risk::{RiskAction, RiskFailMode};
 use arbiter_transactions::status::OrderStatus;
 use arbiter_transactions::store::TransactionStore;
 use chrono::Duration;
-use tx_support::{ScriptedRisk, TestClock, stocked, usd};
+use support::catalogue::{stocked, usd};
+use support::clock::TestClock;
+use support::risk::ScriptedRisk;
 
-on_every_tx_backend!(an_accepted_order_waits_for_payment_priced_from_the_catalogue);
-on_every_tx_backend!(the_same_key_and_body_is_the_same_order_another_body_conflicts);
-on_every_tx_backend!(risk_reject_and_challenge_and_fail_modes);
-on_every_tx_backend!(cancel_and_expiry_release_stock_once);
-on_every_tx_backend!(five_hundred_concurrent_orders_fifty_reach_pending_payment);
+on_every_backend!(an_accepted_order_waits_for_payment_priced_from_the_catalogue);
+on_every_backend!(the_same_key_and_body_is_the_same_order_another_body_conflicts);
+on_every_backend!(risk_reject_and_challenge_and_fail_modes);
+on_every_backend!(cancel_and_expiry_release_stock_once);
+on_every_backend!(five_hundred_concurrent_orders_fifty_reach_pending_payment);
 
 fn request(user: &str, items: &[(&Sku, u32)]) -> OrderRequest {
     OrderRequest {

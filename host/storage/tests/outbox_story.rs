@@ -2,14 +2,13 @@
 //! page in commit order by `next_after`, each exactly once, also while writers commit
 //! concurrently; and, on PostgreSQL, an id that commits after a larger one is not passed.
 
-mod tx_support;
+#[macro_use]
+mod support;
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arbiter_storage::PgStore;
 use arbiter_transactions::TxError;
 use arbiter_transactions::change::{Change, OutboxMessage};
 use arbiter_transactions::outbox::{EventPage, MAX_LIMIT, OutboxEvent, page};
@@ -17,10 +16,9 @@ use arbiter_transactions::store::TransactionStore;
 use chrono::Utc;
 use serde_json::json;
 use sqlx::{Connection, Executor, PgConnection};
-use tx_support::backends;
 
-on_every_tx_backend!(events_page_in_commit_order_exactly_once);
-on_every_tx_backend!(a_reader_beside_concurrent_writers_sees_each_event_once_in_order);
+on_every_backend!(events_page_in_commit_order_exactly_once);
+on_every_backend!(a_reader_beside_concurrent_writers_sees_each_event_once_in_order);
 
 /// Commits one change carrying `messages` (topic, payload).
 async fn write(store: &dyn TransactionStore, messages: Vec<(String, serde_json::Value)>) {
@@ -166,17 +164,16 @@ mod stories {
 /// while its transaction is open nor show an aborted one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_id_that_commits_after_a_larger_one_is_not_passed() {
-    let Some(url) = backends::postgres_url() else {
+    let Some(url) = support::backends::postgres_url() else {
         eprintln!("DATABASE_URL not set: PostgreSQL-only test has nothing to run against");
         return;
     };
-    let db = backends::PgDatabase::create(&url).await;
-    let options = sqlx::postgres::PgConnectOptions::from_str(&db.url).expect("test URL");
-    let store: Arc<dyn TransactionStore> =
-        Arc::new(PgStore::connect(options).await.expect("connect"));
+    let db = support::backends::postgres(&url).await;
+    let store: Arc<dyn TransactionStore> = db.view();
+    let db_url = db.postgres_url().expect("a PostgreSQL test database");
     let (mut early, mut late) = (
-        PgConnection::connect(&db.url).await.expect("connect"),
-        PgConnection::connect(&db.url).await.expect("connect"),
+        PgConnection::connect(db_url).await.expect("connect"),
+        PgConnection::connect(db_url).await.expect("connect"),
     );
     let insert = |topic: &str| {
         format!(
@@ -209,7 +206,7 @@ async fn an_id_that_commits_after_a_larger_one_is_not_passed() {
     assert_eq!(p.next_after, 0);
 
     // A transaction that rolls back leaves nothing and holds nothing up.
-    let mut aborted = PgConnection::connect(&db.url).await.expect("connect");
+    let mut aborted = PgConnection::connect(db_url).await.expect("connect");
     aborted.execute("BEGIN").await.expect("begin");
     sqlx::query(&insert("aborted"))
         .execute(&mut aborted)

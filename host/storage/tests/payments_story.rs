@@ -2,7 +2,8 @@
 //! `DATABASE_URL` is set): applied once, also when delivered ten times at once; forged, stale
 //! and mismatched callbacks change nothing; concurrent refunds never exceed the capture.
 
-mod tx_support;
+#[macro_use]
+mod support;
 
 use std::sync::Arc;
 
@@ -20,13 +21,15 @@ use arbiter_transactions::payments::{PaymentConfig, PaymentService};
 use arbiter_transactions::status::{OrderStatus, PaymentStatus, RefundStatus};
 use arbiter_transactions::store::TransactionStore;
 use chrono::Duration;
-use tx_support::{ScriptedRisk, TestClock, stocked, usd};
+use support::catalogue::{stocked, usd};
+use support::clock::TestClock;
+use support::risk::ScriptedRisk;
 
-on_every_tx_backend!(a_success_webhook_pays_the_order_once);
-on_every_tx_backend!(ten_concurrent_deliveries_of_one_success_make_one_journal);
-on_every_tx_backend!(forged_stale_and_mismatched_callbacks_change_nothing);
-on_every_tx_backend!(a_success_after_cancellation_is_refunded_in_full);
-on_every_tx_backend!(twenty_concurrent_refunds_never_exceed_the_capture);
+on_every_backend!(a_success_webhook_pays_the_order_once);
+on_every_backend!(ten_concurrent_deliveries_of_one_success_make_one_journal);
+on_every_backend!(forged_stale_and_mismatched_callbacks_change_nothing);
+on_every_backend!(a_success_after_cancellation_is_refunded_in_full);
+on_every_backend!(twenty_concurrent_refunds_never_exceed_the_capture);
 
 const SECRET: &[u8] = b"whsec_story";
 

@@ -4,7 +4,8 @@
 //! rows priced at zero by an older catalogue make neither an order nor a payment (so no ledger
 //! path ever meets a journal of nothing).
 
-mod tx_support;
+#[macro_use]
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,11 +27,13 @@ use arbiter_transactions::risk::{
 use arbiter_transactions::status::{OrderStatus, PaymentStatus, Status};
 use arbiter_transactions::store::TransactionStore;
 use async_trait::async_trait;
-use tx_support::{ScriptedRisk, TestClock, stocked, usd};
+use support::catalogue::{stocked, usd};
+use support::clock::TestClock;
+use support::risk::ScriptedRisk;
 
-on_every_tx_backend!(invalid_hints_are_refused_before_an_order_payment_or_refund_writes);
-on_every_tx_backend!(an_invalid_answer_rejects_whatever_the_fail_mode);
-on_every_tx_backend!(rows_priced_at_zero_make_neither_an_order_nor_a_payment);
+on_every_backend!(invalid_hints_are_refused_before_an_order_payment_or_refund_writes);
+on_every_backend!(an_invalid_answer_rejects_whatever_the_fail_mode);
+on_every_backend!(rows_priced_at_zero_make_neither_an_order_nor_a_payment);
 
 const SECRET: &[u8] = b"whsec_refusals";
 

@@ -6,7 +6,7 @@
 //! and answers with the order that won (still `CREATING` if the winner is still asking the
 //! risk host).
 
-mod tx_support;
+mod support;
 
 use std::sync::Arc;
 
@@ -16,7 +16,9 @@ use arbiter_transactions::order::OrderRequest;
 use arbiter_transactions::orders::{OrderConfig, OrderService};
 use arbiter_transactions::status::OrderStatus;
 use arbiter_transactions::store::TransactionStore;
-use tx_support::{ScriptedRisk, TestClock, stocked, tx_replicas};
+use support::catalogue::stocked;
+use support::clock::TestClock;
+use support::risk::ScriptedRisk;
 
 /// Keys, each sent to both replicas at once.
 const KEYS: usize = 30;
@@ -32,10 +34,11 @@ fn service(store: &Arc<dyn TransactionStore>) -> OrderService {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_key_sent_to_two_replicas_at_once_is_one_order_and_one_reservation() {
-    for replicas in tx_replicas().await {
-        eprintln!("backend: {}", replicas.name);
-        let sku = stocked(&*replicas.a, "TWIN", 500, 100).await;
-        let (a, b) = (service(&replicas.a), service(&replicas.b));
+    for db in support::backends::backends().await {
+        eprintln!("backend: {}", db.name);
+        let replica = db.replica().await;
+        let sku = stocked(&*db.transactions, "TWIN", 500, 100).await;
+        let (a, b) = (service(&db.transactions), service(&replica.transactions));
         let mut tasks = tokio::task::JoinSet::new();
         for k in 0..KEYS {
             for orders in [a.clone(), b.clone()] {
@@ -83,8 +86,8 @@ async fn one_key_sent_to_two_replicas_at_once_is_one_order_and_one_reservation()
             let created = view.history.iter().filter(|h| h.to == "CREATING").count();
             assert_eq!(created, 1, "key {k}: created once");
         }
-        let stock = replicas
-            .b
+        let stock = replica
+            .transactions
             .sku(&sku)
             .await
             .expect("read")

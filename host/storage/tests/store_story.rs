@@ -1,6 +1,7 @@
 //! The store story, written once over `Arc<dyn Store>` and run against every backend
 //! (`support::backends`): SQLite always, PostgreSQL when `DATABASE_URL` is set.
 
+#[macro_use]
 mod support;
 
 use std::collections::BTreeSet;
@@ -11,19 +12,6 @@ use arbiter_engine::lists::{ListKind, ListName};
 use arbiter_engine::policy_set::{Thresholds, Weights};
 use arbiter_engine::store::{AppendOutcome, ListInsert, Store, StoreError};
 use support::fixtures::{api_key, decision, faulted_decision, list_entry, modules, now};
-
-/// Runs one story against every backend, naming the backend when it fails.
-macro_rules! on_every_backend {
-    ($story:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $story() {
-            for db in support::backends::backends().await {
-                eprintln!("{}: {}", stringify!($story), db.name);
-                stories::$story(Arc::clone(&db.store)).await;
-            }
-        }
-    };
-}
 
 on_every_backend!(an_empty_store_answers);
 on_every_backend!(a_decision_reads_back_as_written);

@@ -4,7 +4,7 @@
 //! customers until an order is fulfilled, revenue after), stock is conserved, refunds never
 //! exceed the capture, and every status was reached by a legal transition.
 
-mod tx_support;
+mod support;
 
 use std::sync::Arc;
 
@@ -22,7 +22,9 @@ use arbiter_transactions::status::{OrderStatus, PaymentStatus, RefundStatus, Sta
 use arbiter_transactions::store::TransactionStore;
 use chrono::Duration;
 use proptest::prelude::*;
-use tx_support::{ScriptedRisk, TestClock, stocked, usd};
+use support::catalogue::{stocked, usd};
+use support::clock::TestClock;
+use support::risk::ScriptedRisk;
 
 const SECRET: &[u8] = b"whsec_prop";
 const UNITS: i64 = 12;
@@ -352,12 +354,8 @@ async fn legal_history<S: Status>(store: &dyn TransactionStore, id: &str) {
 }
 
 async fn run(ops: Vec<Op>) {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store: Arc<dyn TransactionStore> = Arc::new(
-        arbiter_storage::SqliteStore::open(&dir.path().join("a.db"))
-            .await
-            .expect("open"),
-    );
+    let db = support::backends::sqlite().await;
+    let store: Arc<dyn TransactionStore> = db.view();
     let clock = TestClock::new();
     let risk = Arc::new(ScriptedRisk);
     let sku = stocked(&*store, "P", PRICE, UNITS).await;

@@ -2,7 +2,8 @@
 //! ledger, due queue — written once over `Arc<dyn TransactionStore>` and run on SQLite always
 //! and on PostgreSQL when `DATABASE_URL` is set.
 
-mod tx_support;
+#[macro_use]
+mod support;
 
 use std::sync::Arc;
 
@@ -16,13 +17,13 @@ use arbiter_transactions::order::{NewOrder, Order, OrderCreate, OrderItem, Order
 use arbiter_transactions::status::{OrderStatus, Status};
 use arbiter_transactions::store::TransactionStore;
 use chrono::{Duration, SubsecRound, Utc};
-use tx_support::{stocked, usd};
+use support::catalogue::{stocked, usd};
 
-on_every_tx_backend!(stock_is_reserved_confirmed_and_released);
-on_every_tx_backend!(five_hundred_reservations_never_oversell_fifty_units);
-on_every_tx_backend!(a_status_changes_only_from_the_status_it_was_decided_from);
-on_every_tx_backend!(a_journal_is_written_with_its_change_or_not_at_all);
-on_every_tx_backend!(due_items_are_claimed_once_until_their_lease_ends);
+on_every_backend!(stock_is_reserved_confirmed_and_released);
+on_every_backend!(five_hundred_reservations_never_oversell_fifty_units);
+on_every_backend!(a_status_changes_only_from_the_status_it_was_decided_from);
+on_every_backend!(a_journal_is_written_with_its_change_or_not_at_all);
+on_every_backend!(due_items_are_claimed_once_until_their_lease_ends);
 
 fn reservation(lines: &[(&Sku, u32)]) -> NewReservation {
     let lines: Vec<Line> = lines

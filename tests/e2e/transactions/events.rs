@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::server::TxServer;
-use super::server::config;
-use crate::harness::backends;
+use super::calls::config;
+use crate::harness::{TestServer, backends, detail};
 
 /// What one order leaves in the feed, in order.
 const ORDER_TOPICS: [&str; 6] = [
@@ -24,12 +23,12 @@ const ORDER_TOPICS: [&str; 6] = [
 
 /// Pages from `after` with `limit` until `want` events are seen (an event shows once its
 /// change has committed, and on PostgreSQL once older transactions on the server have ended).
-async fn consume(s: &TxServer, mut after: i64, limit: u32, want: usize) -> (Vec<Value>, i64) {
+async fn consume(s: &TestServer, mut after: i64, limit: u32, want: usize) -> (Vec<Value>, i64) {
     let started = Instant::now();
     let mut seen = Vec::new();
     while seen.len() < want && started.elapsed() < Duration::from_secs(60) {
         let page = s
-            .get(&format!("/v1/events?after={after}&limit={limit}"))
+            .admin_get(&format!("/v1/events?after={after}&limit={limit}"))
             .await;
         let events = page["events"].as_array().expect("events").clone();
         assert!(events.len() <= limit as usize);
@@ -48,7 +47,7 @@ async fn consume(s: &TxServer, mut after: i64, limit: u32, want: usize) -> (Vec<
 }
 
 /// Pays and fulfils one order of `sku` for `user`; returns its id.
-async fn order_to_done(s: &TxServer, key: &str, user: &str, sku: &str) -> String {
+async fn order_to_done(s: &TestServer, key: &str, user: &str, sku: &str) -> String {
     let (order, _) = s.paid_order(key, user, sku, 1).await;
     let id = order["id"].as_str().expect("id").to_owned();
     for status in ["FULFILLING", "FULFILLED", "DONE"] {
@@ -56,7 +55,7 @@ async fn order_to_done(s: &TxServer, key: &str, user: &str, sku: &str) -> String
             .call(
                 Method::POST,
                 &format!("/v1/orders/{id}/fulfilment"),
-                &s.admin,
+                &s.admin_key,
                 None,
                 Some(&json!({ "status": status })),
             )
@@ -69,10 +68,10 @@ async fn order_to_done(s: &TxServer, key: &str, user: &str, sku: &str) -> String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_sees_every_event_once_and_each_order_in_order() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         s.sku("BOX-1", "4.00", 100).await;
-        let empty = s.get("/v1/events").await;
+        let empty = s.admin_get("/v1/events").await;
         assert_eq!(empty, json!({"events": [], "next_after": 0}));
 
         const ORDERS: usize = 4;
@@ -109,12 +108,12 @@ async fn a_consumer_sees_every_event_once_and_each_order_in_order() {
         // Nothing more, and a page from the middle repeats nothing before it.
         let last = seen[want - 1]["id"].as_i64().expect("id");
         assert_eq!(
-            s.get(&format!("/v1/events?after={last}")).await["events"],
+            s.admin_get(&format!("/v1/events?after={last}")).await["events"],
             json!([])
         );
         let middle = seen[9]["id"].as_i64().expect("id");
         let rest = s
-            .get(&format!("/v1/events?after={middle}&limit=1000"))
+            .admin_get(&format!("/v1/events?after={middle}&limit=1000"))
             .await;
         assert_eq!(rest["events"].as_array().expect("events")[..], seen[10..]);
         s.finish().await;
@@ -124,7 +123,7 @@ async fn a_consumer_sees_every_event_once_and_each_order_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_parameters_are_400s_naming_the_parameter() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         for (query, param) in [
             ("after=abc", "after"),
@@ -142,21 +141,21 @@ async fn bad_parameters_are_400s_naming_the_parameter() {
                 .call(
                     Method::GET,
                     &format!("/v1/events?{query}"),
-                    &s.admin,
+                    &s.admin_key,
                     None,
                     None,
                 )
                 .await;
             assert_eq!(a.status, 400, "{query}: {}", a.body);
             assert_eq!(a.body["code"], "invalid_query", "{query}: {}", a.body);
-            let detail = a.body["detail"].as_str().unwrap_or_default();
+            let detail = detail(&a.body);
             assert!(detail.contains(&format!("`{param}`")), "{query}: {detail}");
         }
         let a = s
             .call(
                 Method::GET,
                 "/v1/events?limit=1000&after=0",
-                &s.admin,
+                &s.admin_key,
                 None,
                 None,
             )

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
-use super::server::{TxServer, config};
-use crate::harness::backends;
+use super::calls::config;
+use crate::harness::{TestServer, backends};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unpaid_order_past_its_ttl_is_cancelled_by_the_worker() {
@@ -15,19 +15,19 @@ async fn an_unpaid_order_past_its_ttl_is_cancelled_by_the_worker() {
             order_ttl: Duration::from_secs(1),
             ..config()
         };
-        let s = TxServer::start(&backend, tx).await;
+        let s = TestServer::start_with_transactions(&backend, tx).await;
         let key = s.checkout_key().await;
         s.sku("HAT-1", "9.99", 2).await;
         let order = s.order(&key, "o-1", "u-1", "HAT-1", 2).await;
         assert_eq!(order.body["status"], "PENDING_PAYMENT", "{}", order.body);
         let id = order.body["id"].as_str().expect("id").to_owned();
-        assert_eq!(s.get("/v1/skus/HAT-1").await["stock"]["available"], 0);
+        assert_eq!(s.admin_get("/v1/skus/HAT-1").await["stock"]["available"], 0);
 
         // The worker looks every 100 ms; the order expires after 1 s. Polling, not sleeping a
         // fixed time: the test ends as soon as the worker has acted.
         let deadline = Instant::now() + Duration::from_secs(15);
         let order = loop {
-            let order = s.get(&format!("/v1/orders/{id}")).await;
+            let order = s.admin_get(&format!("/v1/orders/{id}")).await;
             if order["status"] != "PENDING_PAYMENT" || Instant::now() > deadline {
                 break order;
             }
@@ -39,7 +39,7 @@ async fn an_unpaid_order_past_its_ttl_is_cancelled_by_the_worker() {
             last.as_ref().map(|h| h["note"].clone()),
             Some(json!("reservation expired"))
         );
-        let sku = s.get("/v1/skus/HAT-1").await;
+        let sku = s.admin_get("/v1/skus/HAT-1").await;
         assert_eq!(
             sku["stock"],
             json!({"total": 2, "reserved": 0, "sold": 0, "available": 2})

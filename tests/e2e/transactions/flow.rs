@@ -4,13 +4,13 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::server::{TxServer, config, order_body};
-use crate::harness::backends;
+use super::calls::{config, order_body};
+use crate::harness::{TestServer, backends};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_is_paid_and_refunded_through_the_card_channel() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         s.sku("MUG-1", "25.00", 10).await;
 
@@ -79,7 +79,7 @@ async fn an_order_is_paid_and_refunded_through_the_card_channel() {
             (409, Some("idempotency_conflict"))
         );
 
-        let sku = s.get("/v1/skus/MUG-1").await;
+        let sku = s.admin_get("/v1/skus/MUG-1").await;
         assert_eq!(
             sku["stock"],
             json!({"total": 10, "reserved": 2, "sold": 0, "available": 8})
@@ -104,7 +104,7 @@ async fn an_order_is_paid_and_refunded_through_the_card_channel() {
             json!([{"status": 200, "answer": "applied"}])
         );
 
-        let paid = s.get(&format!("/v1/orders/{order_id}")).await;
+        let paid = s.admin_get(&format!("/v1/orders/{order_id}")).await;
         assert_eq!(paid["status"], "PAID");
         let trail: Vec<&str> = paid["history"]
             .as_array()
@@ -113,7 +113,7 @@ async fn an_order_is_paid_and_refunded_through_the_card_channel() {
             .filter_map(|h| h["to"].as_str())
             .collect();
         assert_eq!(trail, ["CREATING", "PENDING_PAYMENT", "PAID"]);
-        let sku = s.get("/v1/skus/MUG-1").await;
+        let sku = s.admin_get("/v1/skus/MUG-1").await;
         assert_eq!(
             sku["stock"],
             json!({"total": 10, "reserved": 0, "sold": 2, "available": 8})
@@ -164,9 +164,9 @@ async fn an_order_is_paid_and_refunded_through_the_card_channel() {
             .await;
         assert_eq!(sent["event_type"], "refund.updated");
         assert_eq!(sent["attempts"][0]["answer"], "applied", "{sent}");
-        let refunded = s.get(&format!("/v1/refunds/{refund_id}")).await;
+        let refunded = s.admin_get(&format!("/v1/refunds/{refund_id}")).await;
         assert_eq!(refunded["status"], "SUCCEEDED");
-        let payment = s.get(&format!("/v1/payments/{payment_id}")).await;
+        let payment = s.admin_get(&format!("/v1/payments/{payment_id}")).await;
         assert_eq!(payment["status"], "SUCCEEDED");
         assert_eq!(payment["refunds"][0]["status"], "SUCCEEDED");
         assert_eq!(s.balance("channel_clearing:card").await, "30.00");
@@ -178,14 +178,14 @@ async fn an_order_is_paid_and_refunded_through_the_card_channel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_order_releases_its_stock() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         s.sku("TV-1", "499.00", 3).await;
         let a = s
             .call(
                 Method::POST,
                 "/v1/lists/entries",
-                &s.admin,
+                &s.admin_key,
                 None,
                 Some(
                     &json!({"list": "block", "kind": "user", "value": "u-fraud", "reason": "ring"}),
@@ -199,7 +199,7 @@ async fn a_rejected_order_releases_its_stock() {
         assert_eq!(order.body["status"], "REJECTED");
         assert_eq!(order.body["risk"]["action"], "reject");
         assert!(order.body["risk"]["decision_id"].is_string());
-        let sku = s.get("/v1/skus/TV-1").await;
+        let sku = s.admin_get("/v1/skus/TV-1").await;
         assert_eq!(
             sku["stock"],
             json!({"total": 3, "reserved": 0, "sold": 0, "available": 3})

@@ -6,15 +6,15 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::calls::config;
 use super::ledger_cli::ledger_check;
-use super::server::{Answer, TxServer, config};
-use crate::harness::backends;
+use crate::harness::{Answer, TestServer, backends};
 
-async fn fulfil(s: &TxServer, order_id: &str, body: Value) -> Answer {
+async fn fulfil(s: &TestServer, order_id: &str, body: Value) -> Answer {
     s.call(
         Method::POST,
         &format!("/v1/orders/{order_id}/fulfilment"),
-        &s.admin,
+        &s.admin_key,
         None,
         Some(&body),
     )
@@ -22,7 +22,7 @@ async fn fulfil(s: &TxServer, order_id: &str, body: Value) -> Answer {
 }
 
 /// A step that must succeed: the answered order.
-async fn step(s: &TxServer, order_id: &str, status: &str) -> Value {
+async fn step(s: &TestServer, order_id: &str, status: &str) -> Value {
     let a = fulfil(s, order_id, json!({ "status": status })).await;
     assert_eq!(a.status, 200, "{status}: {}", a.body);
     assert_eq!(a.body["status"], status);
@@ -39,7 +39,7 @@ fn trail(order: &Value) -> Vec<String> {
 }
 
 /// Requests a refund of `value` USD and has the channel report it succeeded.
-async fn refund(s: &TxServer, key: &str, payment: &Value, idempotency: &str, value: &str) {
+async fn refund(s: &TestServer, key: &str, payment: &Value, idempotency: &str, value: &str) {
     let r = s
         .call(
             Method::POST,
@@ -60,7 +60,7 @@ async fn refund(s: &TxServer, key: &str, payment: &Value, idempotency: &str, val
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paid_order_is_fulfilled_and_its_revenue_recognised_once() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         s.sku("MUG-1", "25.00", 10).await;
         let (order, payment) = s.paid_order(&key, "u-1", "MUG-1", 2).await;
@@ -121,7 +121,10 @@ async fn a_paid_order_is_fulfilled_and_its_revenue_recognised_once() {
                 "DONE"
             ]
         );
-        assert_eq!(s.get(&format!("/v1/orders/{id}")).await["status"], "DONE");
+        assert_eq!(
+            s.admin_get(&format!("/v1/orders/{id}")).await["status"],
+            "DONE"
+        );
 
         // A return after delivery: the refund comes out of revenue.
         refund(&s, &key, &payment, "r-after", "20.00").await;
@@ -140,13 +143,13 @@ async fn a_paid_order_is_fulfilled_and_its_revenue_recognised_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_illegal_or_unknown_step_is_refused_and_changes_nothing() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         s.sku("CUP-1", "8.00", 10).await;
         let unpaid = s.order(&key, "o-unpaid", "u-2", "CUP-1", 1).await;
         assert_eq!(unpaid.status, 201, "{}", unpaid.body);
         let id = unpaid.body["id"].as_str().expect("id").to_owned();
-        let before = s.get(&format!("/v1/orders/{id}")).await;
+        let before = s.admin_get(&format!("/v1/orders/{id}")).await;
         assert_eq!(before["status"], "PENDING_PAYMENT");
 
         let a = fulfil(&s, &id, json!({"status": "FULFILLED"})).await;
@@ -160,7 +163,7 @@ async fn an_illegal_or_unknown_step_is_refused_and_changes_nothing() {
             "{}",
             a.body
         );
-        let after = s.get(&format!("/v1/orders/{id}")).await;
+        let after = s.admin_get(&format!("/v1/orders/{id}")).await;
         assert_eq!(after["status"], "PENDING_PAYMENT");
         assert_eq!(after["history"], before["history"], "no history row");
         assert_eq!(s.balance("revenue").await, "0");
@@ -202,7 +205,7 @@ async fn an_illegal_or_unknown_step_is_refused_and_changes_nothing() {
             a.body
         );
         assert_eq!(
-            s.get(&format!("/v1/orders/{paid_id}")).await["status"],
+            s.admin_get(&format!("/v1/orders/{paid_id}")).await["status"],
             "PAID"
         );
         s.finish().await;

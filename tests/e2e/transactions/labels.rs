@@ -6,25 +6,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::server::{TxServer, config};
-use crate::harness::{backends, decision_body};
+use super::calls::config;
+use crate::harness::{TestServer, backends, decision_body, detail};
 
-impl TxServer {
-    /// A key with the given scopes.
-    async fn scoped_key(&self, scopes: &[&str]) -> String {
-        let a = self
-            .call(
-                Method::POST,
-                "/v1/keys",
-                &self.admin,
-                None,
-                Some(&json!({"scopes": scopes})),
-            )
-            .await;
-        assert_eq!(a.status, 201, "{}", a.body);
-        a.body["key"].as_str().expect("key").to_owned()
-    }
-
+impl TestServer {
     /// Posts a decision with `key`; returns its id.
     async fn posted_decision(&self, key: &str, body: &Value) -> String {
         let a = self
@@ -56,16 +41,18 @@ impl TxServer {
     }
 
     async fn user_marked(&self, user: &str) -> bool {
-        self.get(&format!("/v1/graph/entities/user/{user}")).await["fraud_mark"].is_object()
+        self.admin_get(&format!("/v1/graph/entities/user/{user}"))
+            .await["fraud_mark"]
+            .is_object()
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_label_by_order_lands_on_the_decision_the_core_recorded() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let checkout = s.checkout_key().await;
-        let labeller = s.scoped_key(&["label:write"]).await;
+        let labeller = s.key(&["label:write"]).await;
         s.sku("BIKE-1", "80.00", 5).await;
         let order = s.order(&checkout, "o-1", "buyer", "BIKE-1", 1).await.body;
         let order_id = order["id"].as_str().expect("id").to_owned();
@@ -119,10 +106,14 @@ async fn a_label_by_order_lands_on_the_decision_the_core_recorded() {
                 .is_some_and(|r| r.contains("no order `o-42`")),
             "a posted decision's order id is no order: {report}"
         );
-        let h = s.get(&format!("/v1/labels?decision_id={authorized}")).await;
+        let h = s
+            .admin_get(&format!("/v1/labels?decision_id={authorized}"))
+            .await;
         assert_eq!(h[0]["external_id"], "cb-1", "{h}");
         for posted in [&hijack_id, &hijack2] {
-            let h = s.get(&format!("/v1/labels?decision_id={posted}")).await;
+            let h = s
+                .admin_get(&format!("/v1/labels?decision_id={posted}"))
+                .await;
             assert_eq!(h, json!([]), "nothing lands on a posted decision");
         }
         assert!(!s.user_marked("victim").await);
@@ -147,10 +138,14 @@ async fn a_label_by_order_lands_on_the_decision_the_core_recorded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chargeback_id_seen_for_another_decision_is_a_conflict() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
-        let labeller = s.scoped_key(&["label:write"]).await;
-        let d1 = s.posted_decision(&s.admin, &decision_body("cb-d1")).await;
-        let d2 = s.posted_decision(&s.admin, &decision_body("cb-d2")).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
+        let labeller = s.key(&["label:write"]).await;
+        let d1 = s
+            .posted_decision(&s.admin_key, &decision_body("cb-d1"))
+            .await;
+        let d2 = s
+            .posted_decision(&s.admin_key, &decision_body("cb-d2"))
+            .await;
         let chargeback = |decision: &str| {
             json!({"decision_id": decision, "label": "chargeback", "source": "chargeback",
                 "chargeback_id": "cb-77"})
@@ -162,7 +157,7 @@ async fn a_chargeback_id_seen_for_another_decision_is_a_conflict() {
         let (status, again) = s.label(&labeller, chargeback(&d1)).await;
         assert_eq!((status, &again["label_id"]), (201, &first["label_id"]));
         assert_eq!(
-            s.get(&format!("/v1/labels?decision_id={d1}"))
+            s.admin_get(&format!("/v1/labels?decision_id={d1}"))
                 .await
                 .as_array()
                 .map(Vec::len),
@@ -171,10 +166,10 @@ async fn a_chargeback_id_seen_for_another_decision_is_a_conflict() {
         // For another decision: a conflict naming both, and nothing stored.
         let (status, p) = s.label(&labeller, chargeback(&d2)).await;
         assert_eq!((status, p["code"].as_str()), (409, Some("conflict")), "{p}");
-        let detail = p["detail"].as_str().unwrap_or_default();
+        let detail = detail(&p);
         assert!(detail.contains("cb-77") && detail.contains(&d1), "{detail}");
         assert_eq!(
-            s.get(&format!("/v1/labels?decision_id={d2}")).await,
+            s.admin_get(&format!("/v1/labels?decision_id={d2}")).await,
             json!([])
         );
         // A chargeback id goes with source `chargeback` only.
@@ -214,7 +209,7 @@ async fn a_chargeback_id_seen_for_another_decision_is_a_conflict() {
                 .as_str()
                 .is_some_and(|r| r.contains("cb-77"))
         );
-        let h = s.get(&format!("/v1/labels?decision_id={d2}")).await;
+        let h = s.admin_get(&format!("/v1/labels?decision_id={d2}")).await;
         assert_eq!(h.as_array().map(Vec::len), Some(1), "only cb-90: {h}");
         s.finish().await;
     }

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::process::Command;
 
-use super::server::{TxServer, config};
-use crate::harness::{TestDb, backends};
+use super::calls::config;
+use crate::harness::{TestDb, TestServer, backends};
 
 pub(super) async fn ledger_check(db: &TestDb) -> (bool, Value, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_arbiter"));
@@ -32,7 +32,7 @@ pub(super) async fn ledger_check(db: &TestDb) -> (bool, Value, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ledger_check_passes_on_a_real_ledger_and_fails_on_a_tampered_one() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         s.sku("PEN-1", "3.50", 10).await;
         let (_, payment) = s.paid_order(&key, "u-1", "PEN-1", 2).await;

@@ -6,21 +6,21 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::server::{TxServer, config, order_body};
-use crate::harness::backends;
+use super::calls::{config, order_body};
+use crate::harness::{TestServer, backends, detail};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_with_invalid_risk_hints_is_refused_before_anything_is_written() {
     for backend in backends() {
         // The default fail mode of `order.create` is open: a risk-host fault accepts.
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         s.sku("TV-1", "300.00", 5).await;
         let a = s
             .call(
                 Method::POST,
                 "/v1/lists/entries",
-                &s.admin,
+                &s.admin_key,
                 None,
                 Some(&json!({"list": "block", "kind": "user", "value": "mallory",
                     "reason": "chargebacks"})),
@@ -46,16 +46,16 @@ async fn an_order_with_invalid_risk_hints_is_refused_before_anything_is_written(
                 "{patch}: {}",
                 a.body
             );
-            let detail = a.body["detail"].as_str().unwrap_or_default();
+            let detail = detail(&a.body);
             assert!(detail.contains(&format!("`{field}`")), "{patch}: {detail}");
             // Nothing half-written: no unit reserved, no order behind the key, no event.
-            let sku = s.get("/v1/skus/TV-1").await;
+            let sku = s.admin_get("/v1/skus/TV-1").await;
             assert_eq!(
                 sku["stock"],
                 json!({"total": 5, "reserved": 0, "sold": 0, "available": 5}),
                 "{patch}"
             );
-            let events = s.get("/v1/events?after=0").await;
+            let events = s.admin_get("/v1/events?after=0").await;
             assert_eq!(events["events"], json!([]), "{patch}: {events}");
         }
         // The key was never claimed: the same key with a valid body makes the order, and the
@@ -72,7 +72,7 @@ async fn an_order_with_invalid_risk_hints_is_refused_before_anything_is_written(
             .call(Method::POST, "/v1/orders", &key, Some("o-ok"), Some(&body))
             .await;
         assert_eq!(a.status, 422, "{}", a.body);
-        assert_eq!(s.get("/v1/skus/TV-1").await["stock"]["reserved"], 0);
+        assert_eq!(s.admin_get("/v1/skus/TV-1").await["stock"]["reserved"], 0);
         s.finish().await;
     }
 }
@@ -80,24 +80,24 @@ async fn an_order_with_invalid_risk_hints_is_refused_before_anything_is_written(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zero_and_negative_prices_are_refused_at_the_catalogue() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         for value in ["0", "0.00", "-0.00", "-1.00"] {
             let a = s
                 .call(
                     Method::POST,
                     "/v1/skus",
-                    &s.admin,
+                    &s.admin_key,
                     None,
                     Some(&json!({"sku": "FREE-1", "title": "Free",
                         "price": {"value": value, "currency": "USD"}})),
                 )
                 .await;
             assert_eq!(a.status, 422, "{value}: {}", a.body);
-            let detail = a.body["detail"].as_str().unwrap_or_default();
+            let detail = detail(&a.body);
             assert!(detail.contains("price.value"), "{value}: {detail}");
         }
         let a = s
-            .call(Method::GET, "/v1/skus/FREE-1", &s.admin, None, None)
+            .call(Method::GET, "/v1/skus/FREE-1", &s.admin_key, None, None)
             .await;
         assert_eq!(a.status, 404, "nothing stored: {}", a.body);
         // A priced SKU cannot be repriced to zero either.
@@ -106,7 +106,7 @@ async fn zero_and_negative_prices_are_refused_at_the_catalogue() {
             .call(
                 Method::POST,
                 "/v1/skus",
-                &s.admin,
+                &s.admin_key,
                 None,
                 Some(&json!({"sku": "CUP-1", "title": "Cup",
                     "price": {"value": "0.00", "currency": "USD"}})),
@@ -114,7 +114,7 @@ async fn zero_and_negative_prices_are_refused_at_the_catalogue() {
             .await;
         assert_eq!(a.status, 422, "{}", a.body);
         assert_eq!(
-            s.get("/v1/skus/CUP-1").await["price"],
+            s.admin_get("/v1/skus/CUP-1").await["price"],
             json!({"value": "4.50", "currency": "USD"})
         );
         s.finish().await;

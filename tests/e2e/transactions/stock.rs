@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::server::{TxServer, config};
-use crate::harness::backends;
+use super::calls::config;
+use crate::harness::{TestServer, backends};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_orders_for_ten_units_sell_ten() {
     for backend in backends() {
-        let s = Arc::new(TxServer::start(&backend, config()).await);
+        let s = Arc::new(TestServer::start_with_transactions(&backend, config()).await);
         let key = Arc::new(s.checkout_key().await);
         s.sku("GPU-1", "999.00", 10).await;
         let mut tasks = tokio::task::JoinSet::new();
@@ -37,7 +37,7 @@ async fn a_hundred_concurrent_orders_for_ten_units_sell_ten() {
             .filter(|(st, _, code)| *st == 409 && code.as_deref() == Some("out_of_stock"))
             .count();
         assert_eq!((pending, out_of_stock), (10, 90), "{results:?}");
-        let sku = s.get("/v1/skus/GPU-1").await;
+        let sku = s.admin_get("/v1/skus/GPU-1").await;
         assert_eq!(
             sku["stock"],
             json!({"total": 10, "reserved": 10, "sold": 0, "available": 0})

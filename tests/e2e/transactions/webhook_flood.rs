@@ -11,8 +11,8 @@ use arbiter_transactions::signature::sign;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use super::server::{SECRET, TxServer, config};
-use crate::harness::{Backend, TestDb, backends, decision_body};
+use super::calls::{SECRET, config};
+use crate::harness::{Backend, TestDb, TestServer, backends, decision_body};
 
 /// Callbacks in the flood, and the size of each body.
 const FLOOD: usize = 3_000;
@@ -84,7 +84,7 @@ async fn size(db: &TestDb) -> Size {
 }
 
 /// One decision, timed; panics unless it is answered.
-async fn decide(s: &TxServer, key: &str, id: &str) -> Duration {
+async fn decide(s: &TestServer, key: &str, id: &str) -> Duration {
     let started = Instant::now();
     let r = s
         .client
@@ -120,7 +120,7 @@ fn hostile(i: usize, body: &[u8]) -> Option<String> {
     }
 }
 
-async fn refusals_counted(s: &TxServer) -> u64 {
+async fn refusals_counted(s: &TestServer) -> u64 {
     let text = s
         .client
         .get(format!("{}/metrics", s.base))
@@ -143,7 +143,7 @@ async fn a_flood_of_unsigned_webhooks_leaves_the_database_flat() {
             Backend::Sqlite => "sqlite",
             Backend::Postgres { .. } => "postgres",
         };
-        let s = Arc::new(TxServer::start(&backend, config()).await);
+        let s = Arc::new(TestServer::start_with_transactions(&backend, config()).await);
         let key = Arc::new(s.checkout_key().await);
         let mut quiet = Vec::with_capacity(QUIET_DECISIONS);
         for i in 0..QUIET_DECISIONS {

@@ -6,8 +6,8 @@ use arbiter_transactions::signature::sign;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::server::{SECRET, TxServer, config};
-use crate::harness::backends;
+use super::calls::{SECRET, config};
+use crate::harness::{TestServer, backends};
 
 /// The `payment_intent.succeeded` body the channel would send for `payment`.
 fn success_body(payment: &Value) -> Vec<u8> {
@@ -20,7 +20,7 @@ fn success_body(payment: &Value) -> Vec<u8> {
     .expect("body")
 }
 
-async fn post_webhook(s: &TxServer, signature: Option<&str>, body: &[u8]) -> (u16, Value) {
+async fn post_webhook(s: &TestServer, signature: Option<&str>, body: &[u8]) -> (u16, Value) {
     let mut req = s
         .client
         .post(format!("{}/v1/webhooks/card", s.base))
@@ -36,7 +36,7 @@ async fn post_webhook(s: &TxServer, signature: Option<&str>, body: &[u8]) -> (u1
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_stale_callbacks_change_nothing() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         s.sku("BOOK-1", "15.00", 5).await;
         let order = s.order(&key, "o-1", "u-1", "BOOK-1", 1).await.body;
@@ -76,15 +76,15 @@ async fn forged_and_stale_callbacks_change_nothing() {
             "{v}"
         );
 
-        let order = s.get(&format!("/v1/orders/{order_id}")).await;
+        let order = s.admin_get(&format!("/v1/orders/{order_id}")).await;
         assert_eq!(order["status"], "PENDING_PAYMENT");
         let pid = payment["id"].as_str().expect("pid");
         assert_eq!(
-            s.get(&format!("/v1/payments/{pid}")).await["status"],
+            s.admin_get(&format!("/v1/payments/{pid}")).await["status"],
             "PROCESSING"
         );
         assert_eq!(s.balance("channel_clearing:card").await, "0");
-        assert_eq!(s.get("/v1/skus/BOOK-1").await["stock"]["sold"], 0);
+        assert_eq!(s.admin_get("/v1/skus/BOOK-1").await["stock"]["sold"], 0);
 
         // The same body, correctly signed now, applies — and a replay of it is a duplicate.
         let signed = sign(SECRET, now, &body);
@@ -108,7 +108,7 @@ async fn forged_and_stale_callbacks_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_success_delivered_ten_times_at_once_pays_once() {
     for backend in backends() {
-        let s = TxServer::start(&backend, config()).await;
+        let s = TestServer::start_with_transactions(&backend, config()).await;
         let key = s.checkout_key().await;
         s.sku("LAMP-1", "40.00", 5).await;
         let order = s.order(&key, "o-1", "u-1", "LAMP-1", 1).await.body;
@@ -133,7 +133,7 @@ async fn one_success_delivered_ten_times_at_once_pays_once() {
             .count();
         assert_eq!((applied, duplicate), (1, 9), "{sent}");
 
-        let order = s.get(&format!("/v1/orders/{order_id}")).await;
+        let order = s.admin_get(&format!("/v1/orders/{order_id}")).await;
         assert_eq!(order["status"], "PAID");
         let paid_rows = order["history"]
             .as_array()
@@ -144,7 +144,7 @@ async fn one_success_delivered_ten_times_at_once_pays_once() {
         assert_eq!(paid_rows, 1);
         // One capture journal: the clearing account holds the amount once.
         assert_eq!(s.balance("channel_clearing:card").await, "40.00");
-        assert_eq!(s.get("/v1/skus/LAMP-1").await["stock"]["sold"], 1);
+        assert_eq!(s.admin_get("/v1/skus/LAMP-1").await["stock"]["sold"], 1);
 
         // A failure reported after the success (out of order) changes nothing.
         let sent = s
@@ -154,11 +154,11 @@ async fn one_success_delivered_ten_times_at_once_pays_once() {
         assert_ne!(sent["attempts"][0]["answer"], "applied", "{sent}");
         let pid = payment["id"].as_str().expect("pid");
         assert_eq!(
-            s.get(&format!("/v1/payments/{pid}")).await["status"],
+            s.admin_get(&format!("/v1/payments/{pid}")).await["status"],
             "SUCCEEDED"
         );
         assert_eq!(
-            s.get(&format!("/v1/orders/{order_id}")).await["status"],
+            s.admin_get(&format!("/v1/orders/{order_id}")).await["status"],
             "PAID"
         );
         assert_eq!(s.balance("channel_clearing:card").await, "40.00");
@@ -176,7 +176,7 @@ async fn one_success_delivered_ten_times_at_once_pays_once() {
         assert_eq!(sent["attempts"][0]["answer"], "applied", "{sent}");
         let p2id = p2["id"].as_str().expect("pid");
         assert_eq!(
-            s.get(&format!("/v1/payments/{p2id}")).await["status"],
+            s.admin_get(&format!("/v1/payments/{p2id}")).await["status"],
             "FAILED"
         );
         s.finish().await;
@@ -185,7 +185,7 @@ async fn one_success_delivered_ten_times_at_once_pays_once() {
 
 #[tokio::test]
 async fn the_webhook_needs_no_api_key_and_the_trigger_needs_admin() {
-    let s = TxServer::start(&crate::harness::Backend::Sqlite, config()).await;
+    let s = TestServer::start_with_transactions(&crate::harness::Backend::Sqlite, config()).await;
     let key = s.checkout_key().await;
     let a = s
         .call(
@@ -201,7 +201,7 @@ async fn the_webhook_needs_no_api_key_and_the_trigger_needs_admin() {
         .call(
             Method::POST,
             "/v1/channels/card/payments/pi_x/events",
-            &s.admin,
+            &s.admin_key,
             None,
             Some(&json!({"outcome": "succeeded"})),
         )

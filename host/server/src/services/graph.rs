@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use arbiter_engine::context::{EnrichedContext, GraphFeatures};
+use arbiter_engine::context::EnrichedContext;
 use arbiter_engine::lists::{ListEntry, ListKind, ListName};
 use arbiter_engine::stages::{GraphOutcome, GraphStage, ReasonCode};
 use arbiter_engine::store::{DecisionEntities, Store, StoreError};
@@ -91,21 +91,8 @@ pub struct GraphLayer(pub Arc<SharedGraph>);
 impl GraphStage for GraphLayer {
     fn score(&self, ctx: &EnrichedContext) -> GraphOutcome {
         let scored = self.0.score(&observation(ctx, Utc::now()));
-        let f = scored.features;
         GraphOutcome {
-            features: GraphFeatures {
-                group_entities: f.group_entities,
-                group_users: f.group_users,
-                users_per_device: f.users_per_device,
-                users_per_card: f.users_per_card,
-                users_per_address: f.users_per_address,
-                users_per_phone: f.users_per_phone,
-                cards_per_device: f.cards_per_device,
-                cards_per_user: f.cards_per_user,
-                hops_to_fraud: f.hops_to_fraud,
-                fraud_share_2hop: f.fraud_share_2hop,
-                score: f.score,
-            },
+            features: scored.features,
             reasons: scored
                 .reasons
                 .into_iter()

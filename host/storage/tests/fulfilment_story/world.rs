@@ -15,7 +15,9 @@ use arbiter_transactions::payment::{CARD, Payment, Refund, Verdict};
 use arbiter_transactions::payments::{PaymentConfig, PaymentService};
 use arbiter_transactions::store::TransactionStore;
 
-use crate::tx_support::{ScriptedRisk, TestClock, stocked, usd};
+use crate::support::catalogue::{stocked, usd};
+use crate::support::clock::TestClock;
+use crate::support::risk::ScriptedRisk;
 
 pub const SECRET: &[u8] = b"whsec_fulfilment";
 

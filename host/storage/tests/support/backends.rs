@@ -1,20 +1,33 @@
 //! The databases a story runs against: SQLite in a fresh temporary directory ALWAYS, and
-//! PostgreSQL when `DATABASE_URL` is set (CI always sets it). A set but unreachable
-//! `DATABASE_URL` fails the test loudly instead of skipping. Each PostgreSQL test gets a
-//! database of its own, `arbiter_test_<random>`, dropped when the test ends (best effort, even
-//! when it panics); no shared table is ever touched.
+//! PostgreSQL in a database of its own ([`PgDatabase`]) when `DATABASE_URL` is set (CI always
+//! sets it). A set but unreachable `DATABASE_URL` fails the test loudly instead of skipping.
+//!
+//! Each database is opened the way the service opens it (`arbiter_storage::Backend`, migrated)
+//! and handed out through both contracts the one store implements: the risk host's
+//! `Arc<dyn Store>` and the transaction core's `Arc<dyn TransactionStore>` ([`TestDb::view`]
+//! picks the one a story takes).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use arbiter_engine::store::Store;
-use sqlx::{Connection, Executor, PgConnection};
+use arbiter_storage::{Backend, Stores};
+use arbiter_transactions::store::TransactionStore;
 
+use super::pg_database::PgDatabase;
+
+/// One backend with an empty, migrated database.
 pub struct TestDb {
     /// `sqlite` or `postgres`, for assertion messages.
     pub name: &'static str,
+    /// The risk host's view of the store.
     pub store: Arc<dyn Store>,
-    /// Dropped after `store`: removes the directory or database.
-    _cleanup: Cleanup,
+    /// The transaction core's view of the same store.
+    pub transactions: Arc<dyn TransactionStore>,
+    /// How to open the same database again, as another replica would.
+    backend: Backend,
+    /// Dropped after the stores: removes the directory or database.
+    cleanup: Cleanup,
 }
 
 enum Cleanup {
@@ -35,14 +48,16 @@ pub async fn backends() -> Vec<TestDb> {
 /// it: no URL, the data directory's default file.
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store = arbiter_storage::connect(None, dir.path())
-        .await
-        .expect("open SQLite in a temporary directory");
-    TestDb {
-        name: "sqlite",
-        store,
-        _cleanup: Cleanup::Dir(dir),
-    }
+    let backend = Backend::from_url(None, dir.path()).expect("the default backend");
+    TestDb::open("sqlite", backend, Cleanup::Dir(dir)).await
+}
+
+/// A fresh database of its own on the PostgreSQL server `admin_url` names.
+pub async fn postgres(admin_url: &str) -> TestDb {
+    let db = PgDatabase::create(admin_url).await;
+    let backend =
+        Backend::from_url(Some(&db.url), Path::new("unused")).expect("the test database's URL");
+    TestDb::open("postgres", backend, Cleanup::Database(db)).await
 }
 
 /// `DATABASE_URL`, when set. Anything but a PostgreSQL URL there is a mistake worth failing on.
@@ -57,67 +72,61 @@ pub fn postgres_url() -> Option<String> {
     Some(url)
 }
 
-pub async fn postgres(admin_url: &str) -> TestDb {
-    let db = PgDatabase::create(admin_url).await;
-    let store = arbiter_storage::connect(Some(&db.url), std::path::Path::new("unused"))
-        .await
-        .expect("connect to the test database");
-    TestDb {
-        name: "postgres",
-        store,
-        _cleanup: Cleanup::Database(db),
-    }
-}
-
-/// A database of one test's own on the server `DATABASE_URL` names.
-pub struct PgDatabase {
-    admin_url: String,
-    name: String,
-    /// `admin_url` with the database replaced.
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub async fn create(admin_url: &str) -> PgDatabase {
-        let mut admin = PgConnection::connect(admin_url)
+impl TestDb {
+    async fn open(name: &'static str, backend: Backend, cleanup: Cleanup) -> TestDb {
+        let Stores {
+            store,
+            transactions,
+            ..
+        } = backend
+            .connect_stores()
             .await
-            .expect("DATABASE_URL is set but PostgreSQL is unreachable");
-        let name = format!("arbiter_test_{:016x}", rand::random::<u64>());
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create the test database");
-        let _ = admin.close().await;
-        let mut url = url::Url::parse(admin_url).expect("DATABASE_URL parses as a URL");
-        url.set_path(&name);
-        PgDatabase {
-            admin_url: admin_url.to_owned(),
+            .unwrap_or_else(|e| panic!("open the {name} test database: {e}"));
+        TestDb {
             name,
-            url: url.into(),
+            store,
+            transactions,
+            backend,
+            cleanup,
+        }
+    }
+
+    /// The store as the story at hand takes it.
+    pub fn view<S: StoreView>(&self) -> S {
+        S::of(self)
+    }
+
+    /// A second store on the same database, as another replica has it: its own pool and its
+    /// own group-commit writers.
+    pub async fn replica(&self) -> Stores {
+        self.backend
+            .connect_stores()
+            .await
+            .unwrap_or_else(|e| panic!("open the {} test database again: {e}", self.name))
+    }
+
+    /// The PostgreSQL database's URL, for tests that also talk to it directly.
+    pub fn postgres_url(&self) -> Option<&str> {
+        match &self.cleanup {
+            Cleanup::Database(db) => Some(&db.url),
+            Cleanup::Dir(_) => None,
         }
     }
 }
 
-impl Drop for PgDatabase {
-    /// Drops the database from a thread of its own (a destructor cannot await, and may run
-    /// during a panic). `WITH (FORCE)` ends the store's pooled connections.
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropper = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                    let _ = admin.execute(sql.as_str()).await;
-                    let _ = admin.close().await;
-                }
-            });
-        });
-        let _ = dropper.join();
+/// A contract of the store a story may take: `Arc<dyn Store>` or `Arc<dyn TransactionStore>`.
+pub trait StoreView {
+    fn of(db: &TestDb) -> Self;
+}
+
+impl StoreView for Arc<dyn Store> {
+    fn of(db: &TestDb) -> Self {
+        Arc::clone(&db.store)
+    }
+}
+
+impl StoreView for Arc<dyn TransactionStore> {
+    fn of(db: &TestDb) -> Self {
+        Arc::clone(&db.transactions)
     }
 }

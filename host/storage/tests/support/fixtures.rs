@@ -44,7 +44,7 @@ pub fn decision(request_id: &str) -> Decision {
         score: 0.7,
         ..GraphFeatures::default()
     };
-    context.graph = Some(graph.clone());
+    context.graph = Some(graph);
     let layers = LayerResults {
         rules: vec![ModuleResult {
             name: "velocity".into(),

@@ -1,5 +1,8 @@
-//! What the storage test binaries share: the backends every story runs against, and builders
-//! for the values they store. Each binary uses a part of it.
+//! What the storage test binaries share, one purpose a file: the backends every story runs
+//! against ([`backends`], PostgreSQL databases of a test's own in [`pg_database`]), builders for
+//! the values the risk-side stories store ([`fixtures`], [`registry`]) and for the transaction
+//! core's ([`catalogue`]), a scripted risk host ([`risk`]) and a clock the test moves
+//! ([`clock`]). Each binary uses a part of it.
 
 #![allow(
     dead_code,
@@ -7,11 +10,17 @@
 )]
 
 pub mod backends;
+pub mod catalogue;
+pub mod clock;
 pub mod fixtures;
+pub mod pg_database;
 pub mod registry;
+pub mod risk;
 
-/// Declares a test that runs the story `stories::$story(Arc<dyn Store>)` against every backend,
-/// naming the backend when it fails. Needs `#[macro_use] mod support;`.
+/// Declares a test that runs the story `stories::$story` against every backend, naming the
+/// backend when it fails. The story takes the store as the side it tells of does:
+/// `Arc<dyn Store>` (the risk host) or `Arc<dyn TransactionStore>` (the transaction core).
+/// Needs `#[macro_use] mod support;`.
 #[allow(unused_macros, reason = "only some test binaries use it")]
 macro_rules! on_every_backend {
     ($story:ident) => {
@@ -19,7 +28,7 @@ macro_rules! on_every_backend {
         async fn $story() {
             for db in support::backends::backends().await {
                 eprintln!("{}: {}", stringify!($story), db.name);
-                stories::$story(std::sync::Arc::clone(&db.store)).await;
+                stories::$story(db.view()).await;
             }
         }
     };

@@ -1,13 +1,11 @@
-//! A server with an explicit transaction-core configuration (a known webhook secret, short
-//! timers), and the calls the stories make.
+//! The transaction-core configuration the stories start their server with (a known webhook
+//! secret, short timers), and the calls they make to it.
 
-use arbiter_host::config::ServeConfig;
 use arbiter_host::wiring_transactions::TransactionsConfig;
-use reqwest::{Client, Method};
+use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-use crate::harness::{Backend, TestDb};
+use crate::harness::{Answer, TestServer};
 
 /// The webhook secret every test server shares with the tests that forge or age signatures.
 pub const SECRET: &[u8] = b"whsec_e2e_test";
@@ -21,120 +19,10 @@ pub fn config() -> TransactionsConfig {
     }
 }
 
-pub struct TxServer {
-    pub base: String,
-    pub admin: String,
-    pub client: Client,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    db: Option<TestDb>,
-}
-
-/// A response's status and JSON body (`Null` when it had none).
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-}
-
-impl TxServer {
-    pub async fn start(backend: &Backend, tx: TransactionsConfig) -> TxServer {
-        TxServer::start_on(TestDb::new(backend).await, tx).await
-    }
-
-    pub async fn start_on(db: TestDb, tx: TransactionsConfig) -> TxServer {
-        let config = ServeConfig::for_data_dir(db.data_dir(), db.database_url.clone());
-        let stores = arbiter_host::wiring::open_store(&config.storage)
-            .await
-            .expect("open store");
-        let state = arbiter_host::wiring::build_with(&config, stores, &tx)
-            .await
-            .expect("build services");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(arbiter_host::serve::serve(listener, state, async {
-            let _ = stopped.await;
-        }));
-        let admin = std::fs::read_to_string(db.dir.path().join("admin.key"))
-            .expect("admin.key")
-            .trim()
-            .to_owned();
-        TxServer {
-            base,
-            admin,
-            client: Client::new(),
-            shutdown: Some(stop),
-            task: Some(task),
-            db: Some(db),
-        }
-    }
-
-    /// Graceful stop; returns the database.
-    pub async fn stop(mut self) -> TestDb {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.expect("server task").expect("server result");
-        }
-        self.db.take().expect("db")
-    }
-
-    pub async fn finish(self) {
-        self.stop().await.drop_db().await;
-    }
-
-    /// The database it serves from (its data directory, and its PostgreSQL URL if any).
-    pub fn db(&self) -> &TestDb {
-        self.db.as_ref().expect("db until stopped")
-    }
-
-    /// One call: `key` as bearer, `idempotency` as `Idempotency-Key`, `body` as JSON.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: &str,
-        idempotency: Option<&str>,
-        body: Option<&Value>,
-    ) -> Answer {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(key);
-        if let Some(k) = idempotency {
-            req = req.header("Idempotency-Key", k);
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let r = req.send().await.expect("request");
-        let status = r.status().as_u16();
-        let body = r.json().await.unwrap_or(Value::Null);
-        Answer { status, body }
-    }
-
-    pub async fn get(&self, path: &str) -> Value {
-        let a = self.call(Method::GET, path, &self.admin, None, None).await;
-        assert_eq!(a.status, 200, "GET {path}: {}", a.body);
-        a.body
-    }
-
+impl TestServer {
     /// A key with only the `decide` scope: what a checkout caller holds.
     pub async fn checkout_key(&self) -> String {
-        let a = self
-            .call(
-                Method::POST,
-                "/v1/keys",
-                &self.admin,
-                None,
-                Some(&json!({"scopes": ["decide"]})),
-            )
-            .await;
-        assert_eq!(a.status, 201, "{}", a.body);
-        a.body["key"].as_str().expect("key").to_owned()
+        self.key(&["decide"]).await
     }
 
     /// A SKU priced `price` USD with `units` in stock.
@@ -143,7 +31,7 @@ impl TxServer {
             .call(
                 Method::POST,
                 "/v1/skus",
-                &self.admin,
+                &self.admin_key,
                 None,
                 Some(&json!({"sku": sku, "title": format!("Item {sku}"),
                     "price": {"value": price, "currency": "USD"}})),
@@ -154,7 +42,7 @@ impl TxServer {
             .call(
                 Method::PUT,
                 &format!("/v1/skus/{sku}/stock"),
-                &self.admin,
+                &self.admin_key,
                 None,
                 Some(&json!({"total": units})),
             )
@@ -201,7 +89,7 @@ impl TxServer {
             .call(
                 Method::POST,
                 &format!("/v1/channels/card/{what}/{channel_id}/events"),
-                &self.admin,
+                &self.admin_key,
                 None,
                 Some(&trigger),
             )
@@ -212,7 +100,9 @@ impl TxServer {
 
     /// The account's USD balance, `"0"` when it has none.
     pub async fn balance(&self, account: &str) -> String {
-        let v = self.get(&format!("/v1/ledger/accounts/{account}")).await;
+        let v = self
+            .admin_get(&format!("/v1/ledger/accounts/{account}"))
+            .await;
         v["balances"]
             .as_array()
             .expect("balances")
@@ -236,7 +126,7 @@ impl TxServer {
             .channel("payments", cpi, json!({"outcome": "succeeded"}))
             .await;
         assert_eq!(sent["attempts"][0]["answer"], "applied", "{sent}");
-        (self.get(&format!("/v1/orders/{id}")).await, payment)
+        (self.admin_get(&format!("/v1/orders/{id}")).await, payment)
     }
 }
 
