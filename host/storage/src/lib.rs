@@ -3,15 +3,30 @@
 //! group-commit [`DecisionLog`] that sits in front of either.
 //!
 //! It owns SQL and nothing else: no decision logic, no HTTP. Domain types carry no sqlx
-//! derives; each backend maps them through row types of its own (`rows`). Which backend runs is
-//! decided once, from the database URL, in [`connect`].
+//! derives; both backends map them through the same row types (`rows`, `*_rows`), generic over
+//! how a backend stores a timestamp. Which backend runs is decided once, from the database
+//! URL, in [`connect`].
 //!
-//! Where a query goes (issue 14, in progress): a statement that is the same on both databases
-//! is written once in `sql/` and stamped for both stores (`sql/lists.rs` is the model to copy;
-//! `dialect` says why a macro and what a body may ask of its backend). Only what truly differs
-//! stays in `sqlite/` and `postgres/` — pools and pragmas, the decision insert (row by row vs
-//! `UNNEST`), the one-statement order creation (`postgres/create_order.rs`), lock statements.
-//! Files still in both folders that are not of that kind are twins waiting to move.
+//! Where a query goes:
+//!
+//! - **Once, in `sql/`**, when it can be the same statement on both databases — nearly always.
+//!   Each file there is one store trait's impl as a `macro_rules!` body stamped for
+//!   [`SqliteStore`] and [`PgStore`]; it reaches the backend only through `dialect::Dialect`
+//!   (how a timestamp binds), `reader()`, `writer()`, `begin_write()`, `begin_serialized()`
+//!   and the group-commit writers, and takes SQL fragments that differ (`"::jsonb"`) as macro
+//!   arguments. Example: `sql/lists.rs`, the model to copy for a new table. `dialect` says why
+//!   a macro and not a generic impl.
+//! - **Per backend, in `sqlite/` and `postgres/`**, only when the statement itself must differ,
+//!   as an inherent method the shared body calls, with a comment saying what differs. Example:
+//!   `write_decisions` (`sqlite/decisions.rs`: row by row inside the single writer's group
+//!   commit; `postgres/decisions.rs`: one `UNNEST` insert), called by `sql/decisions.rs`. The
+//!   others of that kind: the one-statement order creation (`create_order.rs`), the change
+//!   steps PostgreSQL writes as one data-modifying CTE (`changes.rs`), the outbox feed's page
+//!   (`outbox.rs`), pools and pragmas (`sqlite.rs`, `postgres.rs`), and the lock statements
+//!   behind `begin_serialized` with their `// INVARIANT:`.
+//!
+//! Migrations are never edited: a schema change is a new migration with the same name in
+//! `migrations/sqlite` and `migrations/postgres`.
 
 // The workspace denies unsafe code; only the policy runtime may override that, once.
 #![forbid(unsafe_code)]

@@ -1,7 +1,8 @@
 //! The outbox feed's page on PostgreSQL (`sql/outbox.rs` has the rest). Outbox ids come from
 //! a sequence, and several transactions take ids at once: id 11 can commit (and be read) while
-//! id 10's transaction is still open, so a feed of `id > after` would pass 10 for good. Instead (migration `0005_outbox_feed.sql`)
-//! each row records the transaction that wrote it (`txid`), and the feed
+//! id 10's transaction is still open, so a feed of `id > after` would pass 10 for good.
+//! Instead (migration `0005_outbox_feed.sql`) each row records the transaction that wrote it
+//! (`txid`), and the feed
 //!
 //! - hands out only rows whose transaction is below the reading snapshot's `xmin`: every
 //!   transaction below it has finished, and every transaction that can still commit (running

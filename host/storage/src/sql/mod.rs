@@ -1,13 +1,11 @@
 //! Queries written once for both databases. Each file holds one store trait's impl as a
 //! `macro_rules!` body and stamps it for [`SqliteStore`](crate::SqliteStore) and
 //! [`PgStore`](crate::PgStore); the body reaches the backend only through
-//! [`Dialect`](crate::dialect::Dialect) (timestamps), `reader()` and `begin_write()`, and
-//! takes SQL fragments that differ (a `::jsonb` cast) as macro arguments. See
-//! `crate::dialect` for why a macro and not a generic impl.
+//! [`Dialect`](crate::dialect::Dialect) (timestamps) and the stores' `reader()`, `writer()`,
+//! `begin_write()` and `begin_serialized()`, and takes SQL fragments that differ (a `::jsonb`
+//! cast) as macro arguments. See `crate::dialect` for why a macro and not a generic impl.
 //!
-//! Where a new query goes: here, unless it cannot be the same statement on both databases —
-//! then in `sqlite/` and `postgres/`, with a comment saying what differs (the decision insert,
-//! row by row vs `UNNEST`; the one-statement order creation; lock statements).
+//! Where a new query goes, and what stays per backend: the crate doc (`lib.rs`).
 
 mod audit;
 mod catalogue;
