@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Alternating A/B runs of two prebuilt builds on one backend (BENCHMARKS.md, "One SQL store"):
+# the decision endpoint unpaced (wrk, 64 connections: decisions/s) and order creation at a
+# fixed arrival rate (orders_load: latency and errors). Round k runs A then B when k is odd,
+# B then A when it is even, so drift on this noisy machine falls on both builds alike.
+# Usage: host/server/benches/load/ab.sh <dir A> <dir B> [sqlite|postgres] [rounds] [order rate]
+# Each dir holds `arbiter` and `orders_load` (copies of target/release/arbiter and
+# target/release/examples/orders_load built from the two commits). Needs `wrk`.
+set -euo pipefail
+cd "$(dirname "$0")/../../../.."
+a="$1"
+b="$2"
+backend="${3:-sqlite}"
+rounds="${4:-3}"
+rate="${5:-500}"
+seconds="${SECONDS_MEASURED:-15}"
+port=18580
+script=host/server/benches/load/decisions.lua
+
+# Starts `$1/arbiter` on a fresh data directory (and database); sets `server`, `data`, `db`.
+start() {
+  data="$(mktemp -d)"
+  args=(serve --listen "127.0.0.1:$port" --data-dir "$data")
+  db=""
+  if [ "$backend" = postgres ]; then
+    db="arbiter_ab_$$_$RANDOM"
+    psql -h 127.0.0.1 -U root -d postgres -qc "CREATE DATABASE $db"
+    args+=(--database-url "postgres://root@127.0.0.1:5432/$db")
+  fi
+  RUST_LOG=warn "$1/arbiter" "${args[@]}" &
+  server=$!
+  for _ in $(seq 1 100); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+}
+
+stop() {
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  rm -rf "$data"
+  if [ -n "$db" ]; then
+    psql -h 127.0.0.1 -U root -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  fi
+}
+
+# One build's turn: decisions, then orders, each on a fresh server.
+turn() {
+  local name="$1" dir="$2"
+  start "$dir"
+  local rps
+  rps="$(ARBITER_KEY="$(cat "$data/admin.key")" CONNECTIONS=64 RATE=0 \
+    wrk -t2 -c64 -d"${seconds}s" -s "$script" "http://127.0.0.1:$port" | awk '/Requests\/sec/ {print $2}')"
+  stop
+  start "$dir"
+  local orders
+  orders="$(ARBITER_KEY="$(cat "$data/admin.key")" "$dir/orders_load" --base "http://127.0.0.1:$port" \
+    --rate "$rate" --seconds "$seconds" --warmup 3 | grep -E '^(orders|latency)' | tr '\n' ' ')"
+  stop
+  echo "$backend round $round $name: decisions/s $rps | $orders"
+}
+
+for round in $(seq 1 "$rounds"); do
+  if [ $((round % 2)) -eq 1 ]; then
+    turn A "$a"
+    turn B "$b"
+  else
+    turn B "$b"
+    turn A "$a"
+  fi
+done
