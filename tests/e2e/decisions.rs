@@ -8,7 +8,7 @@ use crate::harness::{TestServer, backends, decision_body};
 async fn decides_and_returns_a_replayable_record() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let key = s.key(&["decide"]).await;
+        let key = s.key(&["decide", "decisions:read"]).await;
         let r = s
             .post("/v1/decisions", &key, &decision_body("chk-0001"))
             .await;

@@ -174,6 +174,13 @@ async fn missing_invalid_and_underscoped_keys_are_refused() {
         problem(r, 403, "forbidden").await;
         problem(
             s.get("/v1/decisions/dec_nope", &decide).await,
+            403,
+            "forbidden",
+        )
+        .await;
+        let reader = s.key(&["decisions:read"]).await;
+        problem(
+            s.get("/v1/decisions/dec_nope", &reader).await,
             404,
             "not_found",
         )

@@ -32,7 +32,7 @@ async fn queue(s: &TestServer, key: &str, query: &str) -> Value {
 async fn a_challenge_opens_a_review_that_is_resolved_once() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let reviewer = s.key(&["label:write"]).await;
+        let reviewer = s.key(&["label:write", "decisions:read"]).await;
         let decider = s.key(&["decide"]).await;
         let first = decide(&s, &challenged_body("rv-1", "ring-a")).await;
         assert_eq!(first["action"], "challenge", "{first}");
@@ -151,7 +151,7 @@ async fn device_marked(s: &TestServer) -> bool {
 async fn labels_supersede_validate_and_unmark() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let key = s.key(&["label:write"]).await;
+        let key = s.key(&["label:write", "decisions:read"]).await;
         let mut body = decision_body("lb-1");
         body["user"]["id"] = json!("mallory");
         let d = decide(&s, &body).await;
@@ -245,7 +245,7 @@ async fn labels_supersede_validate_and_unmark() {
 async fn a_chargeback_file_imports_with_a_report_per_row() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let key = s.key(&["label:write"]).await;
+        let key = s.key(&["label:write", "decisions:read"]).await;
         let d = decide(&s, &decision_body("cb-1")).await;
         let did = d["decision_id"].as_str().expect("id");
         let d2 = decide(&s, &decision_body("cb-2")).await;
@@ -327,7 +327,7 @@ async fn a_chargeback_file_imports_with_a_report_per_row() {
 async fn the_outcome_report_counts_actions_labels_and_turnaround() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let key = s.key(&["label:write"]).await;
+        let key = s.key(&["label:write", "decisions:read"]).await;
         let c1 = decide(&s, &challenged_body("rp-1", "u-a")).await;
         let c2 = decide(&s, &challenged_body("rp-2", "u-b")).await;
         let a = decide(&s, &decision_body("rp-3")).await;

@@ -90,10 +90,11 @@ async fn card_numbers_are_refused_behind_escapes_in_headers_and_in_csv_files() {
         .await;
         assert!(detail(&v).contains("`reason`"), "{v}");
         // In the Idempotency-Key header, which is stored: a 400 naming the header.
+        let storefront = s.key(&["orders:write"]).await;
         let r = s
             .client
             .post(s.url("/v1/orders"))
-            .bearer_auth(&decide)
+            .bearer_auth(&storefront)
             .header("idempotency-key", "4111-1111-1111-1111")
             .json(&json!({"items": [{"sku": "NONE", "qty": 1}], "user": "u-1"}))
             .send()

@@ -10,7 +10,7 @@ use crate::harness::{TestServer, backends, decision_body, detail, problem};
 async fn oversized_fields_are_refused_naming_the_field_and_the_limit() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let key = s.key(&["decide"]).await;
+        let key = s.key(&["decide", "orders:write"]).await;
         // A 20,000-character user id is refused, and nothing was stored under its request id.
         let mut long_user = decision_body("long-1");
         long_user["user"]["id"] = json!("u".repeat(20_000));

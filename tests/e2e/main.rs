@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod access;
 mod auth_and_keys;
 mod cli;
 mod crash_durability;

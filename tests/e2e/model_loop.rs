@@ -47,7 +47,7 @@ fn synthetic(i: usize, rng: &mut StdRng) -> (Value, bool) {
 /// review, the rest by decision id (an `order_id` names a transaction-core order only, and
 /// these decisions are posted, so their order ids are no orders).
 async fn labelled_stream(s: &TestServer, n: usize) {
-    let key = s.key(&["label:write"]).await;
+    let key = s.key(&["label:write", "decisions:read"]).await;
     let mut rng = StdRng::seed_from_u64(7);
     let mut truth = std::collections::HashMap::new();
     for i in 0..n {

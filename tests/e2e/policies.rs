@@ -41,7 +41,7 @@ async fn json_of(r: reqwest::Response) -> Value {
 async fn a_fresh_service_decides_with_the_bundled_examples() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let key = s.key(&["decide", "policy:write"]).await;
+        let key = s.key(&["decide", "policy:write", "decisions:read"]).await;
         let mods = json_of(s.get("/v1/policies", &key).await).await;
         assert_eq!(
             mods.as_array().map(Vec::len),
@@ -159,7 +159,7 @@ async fn uploads_are_validated_versioned_and_content_addressed() {
 async fn rollout_live_shadow_promote_rollback_and_audit() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let key = s.key(&["decide", "policy:write"]).await;
+        let key = s.key(&["decide", "policy:write", "decisions:read"]).await;
         // Set 2: the geo example alone with low thresholds, so geo requests are rejected.
         let r = s
             .post(
@@ -317,7 +317,7 @@ async fn rollout_live_shadow_promote_rollback_and_audit() {
 #[tokio::test]
 async fn shadow_results_are_stored_on_the_decision() {
     let s = TestServer::start(&crate::harness::Backend::Sqlite).await;
-    let key = s.key(&["decide", "policy:write"]).await;
+    let key = s.key(&["decide", "policy:write", "decisions:read"]).await;
     s.post(
         "/v1/policy-sets",
         &key,
@@ -354,7 +354,7 @@ async fn shadow_results_are_stored_on_the_decision() {
 async fn a_tripped_guard_rolls_back_by_itself() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
-        let key = s.key(&["decide", "policy:write"]).await;
+        let key = s.key(&["decide", "policy:write", "decisions:read"]).await;
         // Set 2 rejects everything (score 0 >= reject threshold 0).
         s.post(
             "/v1/policy-sets",

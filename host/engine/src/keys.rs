@@ -8,21 +8,42 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// What a key may do, following the callers that hold it (README, "Scopes"): a checkout server
+/// holds `decide` (and `orders:write`, `refunds:write` where Arbiter runs its orders), a
+/// reviewer `label:write` and `decisions:read`, a risk engineer `policy:write`. `admin` implies
+/// every scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Scope {
+    /// Ask for decisions; read back nothing the answer did not already contain.
     #[serde(rename = "decide")]
     Decide,
+    /// Read a decision's detail with its personal data (e-mail, phone, IP, device), the graph
+    /// around an entity and the review queue.
+    #[serde(rename = "decisions:read")]
+    DecisionsRead,
+    /// The storefront: orders, payments, cancellation.
+    #[serde(rename = "orders:write")]
+    OrdersWrite,
+    /// Request and read refunds.
+    #[serde(rename = "refunds:write")]
+    RefundsWrite,
+    /// Policy modules, policy sets, rollouts, lists and outcome reports.
     #[serde(rename = "policy:write")]
     PolicyWrite,
+    /// Resolve reviews, record and import labels.
     #[serde(rename = "label:write")]
     LabelWrite,
+    /// Everything, including keys, models, the catalogue, the ledger and the audit log.
     #[serde(rename = "admin")]
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 7] = [
         Scope::Decide,
+        Scope::DecisionsRead,
+        Scope::OrdersWrite,
+        Scope::RefundsWrite,
         Scope::PolicyWrite,
         Scope::LabelWrite,
         Scope::Admin,
@@ -31,6 +52,9 @@ impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Decide => "decide",
+            Scope::DecisionsRead => "decisions:read",
+            Scope::OrdersWrite => "orders:write",
+            Scope::RefundsWrite => "refunds:write",
             Scope::PolicyWrite => "policy:write",
             Scope::LabelWrite => "label:write",
             Scope::Admin => "admin",

@@ -122,3 +122,78 @@ async fn migration_0006_keeps_one_list_entry_per_identity_on_postgres() {
         format!("TIMESTAMPTZ '{t}'")
     });
 }
+
+/// Applies the migrations before 0008, stores keys as older releases did (a `decide` key was
+/// also the storefront's and the refunds caller's), applies the rest and checks that those
+/// keys keep what they could do there, and nothing else changed.
+macro_rules! split_scopes {
+    ($conn:ty, $url:expr, $backend:literal, $now:literal) => {{
+        let mut conn = <$conn>::connect($url).await.expect("connect");
+        let old = migrations_before($backend, "0008");
+        Migrator::new(old.path())
+            .await
+            .expect("read old migrations")
+            .run(&mut conn)
+            .await
+            .expect("old migrations");
+        for (id, scopes) in [
+            ("key_1", "decide"),
+            ("key_2", "decide,policy:write"),
+            ("key_3", "label:write"),
+            ("key_4", "admin"),
+        ] {
+            let sql = format!(
+                "INSERT INTO api_keys (id, hash, scopes, created_at) \
+                 VALUES ('{id}', 'h-{id}', '{scopes}', {})",
+                $now
+            );
+            sqlx::query(&sql).execute(&mut conn).await.expect("key row");
+        }
+        Migrator::new(folder($backend))
+            .await
+            .expect("read migrations")
+            .run(&mut conn)
+            .await
+            .expect("the rest of the migrations");
+        let keys: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, scopes FROM api_keys ORDER BY id")
+                .fetch_all(&mut conn)
+                .await
+                .expect("read");
+        let expected = [
+            ("key_1", "decide,orders:write,refunds:write"),
+            ("key_2", "decide,policy:write,orders:write,refunds:write"),
+            ("key_3", "label:write"),
+            ("key_4", "admin"),
+        ];
+        let keys: Vec<(&str, &str)> = keys.iter().map(|(i, s)| (i.as_str(), s.as_str())).collect();
+        assert_eq!(keys, expected, $backend);
+        let _ = conn.close().await;
+    }};
+}
+
+#[tokio::test]
+async fn migration_0008_keeps_what_decide_keys_could_do_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    split_scopes!(
+        sqlx::SqliteConnection,
+        &url,
+        "sqlite",
+        "'2026-01-01T00:00:00.000000Z'"
+    );
+}
+
+#[tokio::test]
+async fn migration_0008_keeps_what_decide_keys_could_do_on_postgres() {
+    let Some(admin) = support::backends::postgres_url() else {
+        return;
+    };
+    let db = support::pg_database::PgDatabase::create(&admin).await;
+    split_scopes!(
+        sqlx::PgConnection,
+        &db.url,
+        "postgres",
+        "TIMESTAMPTZ '2026-01-01T00:00:00Z'"
+    );
+}

@@ -20,9 +20,10 @@ pub fn config() -> TransactionsConfig {
 }
 
 impl TestServer {
-    /// A key with only the `decide` scope: what a checkout caller holds.
+    /// What a checkout server holds where Arbiter runs its orders: `decide`, `orders:write`
+    /// and `refunds:write` (README, "Scopes").
     pub async fn checkout_key(&self) -> String {
-        self.key(&["decide"]).await
+        self.key(&["decide", "orders:write", "refunds:write"]).await
     }
 
     /// A SKU priced `price` USD with `units` in stock.

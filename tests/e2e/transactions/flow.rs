@@ -57,12 +57,14 @@ async fn an_order_is_paid_and_refunded_through_the_card_channel() {
         assert_eq!(order["total"], json!({"value": "50.00", "currency": "USD"}));
         assert_eq!(order["risk"]["action"], "accept");
         let decision_id = order["risk"]["decision_id"].as_str().expect("decision id");
-        // The risk decision is a real, logged decision at `order.create`.
+        // The risk decision is a real, logged decision at `order.create` (read by an analyst:
+        // the checkout's key cannot read a decision's personal data).
+        let analyst = s.key(&["decisions:read"]).await;
         let a = s
             .call(
                 Method::GET,
                 &format!("/v1/decisions/{decision_id}"),
-                &key,
+                &analyst,
                 None,
                 None,
             )

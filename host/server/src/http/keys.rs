@@ -6,8 +6,6 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use arbiter_engine::keys::Scope;
-
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
@@ -30,14 +28,12 @@ pub struct CreatedKey {
 }
 
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKey,
-    responses((status = 201, body = CreatedKey), (status = 422, description = "Unknown scope")),
-    security(("bearer" = ["admin"])))]
+    responses((status = 201, body = CreatedKey), (status = 422, description = "Unknown scope")))]
 pub async fn create_key(
     State(app): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateKey>,
 ) -> Result<(StatusCode, Json<CreatedKey>), ApiError> {
-    caller.require(Scope::Admin)?;
     let new = app.keys.create(parse_scopes(&body.scopes)?).await?;
     tracing::info!(key_id = %new.record.id, by = %caller.key_id(), "api key created");
     Ok((

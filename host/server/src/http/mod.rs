@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, extractors and the problem+json mapping. Handlers extract, call one
 //! service method and map the result; nothing else happens here.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod body;
@@ -45,7 +46,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The API routes and the OpenAPI document, from the same declarations.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(openapi::base())
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(decisions::create_decision))
         .routes(routes!(decisions::get_decision))
         .routes(routes!(lists::create_entry, lists::find_entries))
@@ -92,7 +93,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))
-        .split_for_parts()
+        .split_for_parts();
+    access::document(&mut doc);
+    (router, doc)
 }
 
 /// The complete service: API, `/openapi.json`, and the edge layers ([`edge`]) sized by the
@@ -109,6 +112,10 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::authorize,
+        ))
         .with_state(state);
     edge::wrap(app, &limits)
 }

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use arbiter_engine::feedback::{ModelSlot, ModelVersion, TrainingJob};
-use arbiter_engine::keys::Scope;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
@@ -112,51 +111,41 @@ impl From<ModelsView> for ModelsPage {
 /// Start training on every labelled decision (latest label each), split by time. 202 with the
 /// job; 409 `too_few_labels` naming how many of each class are needed.
 #[utoipa::path(post, path = "/v1/models/train", tag = "models",
-    responses((status = 202, body = JobView), (status = 409, description = "Too few labels")),
-    security(("bearer" = ["admin"])))]
+    responses((status = 202, body = JobView), (status = 409, description = "Too few labels")))]
 pub async fn train(
     State(app): State<AppState>,
     caller: Caller,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    caller.require(Scope::Admin)?;
     let job = app.models.train(caller.key_id()).await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
 /// A training job's state.
 #[utoipa::path(get, path = "/v1/models/jobs/{job_id}", tag = "models",
-    responses((status = 200, body = JobView), (status = 404, description = "No such job")),
-    security(("bearer" = ["admin"])))]
+    responses((status = 200, body = JobView), (status = 404, description = "No such job")))]
 pub async fn job(
     State(app): State<AppState>,
-    caller: Caller,
+    _: Caller,
     Path(job_id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    caller.require(Scope::Admin)?;
     Ok(Json(app.models.job(&job_id).await?.into()))
 }
 
 /// Every model version with its metrics, and which is active and which in shadow.
 #[utoipa::path(get, path = "/v1/models", tag = "models",
-    responses((status = 200, body = ModelsPage)), security(("bearer" = ["admin"])))]
-pub async fn list(
-    State(app): State<AppState>,
-    caller: Caller,
-) -> Result<Json<ModelsPage>, ApiError> {
-    caller.require(Scope::Admin)?;
+    responses((status = 200, body = ModelsPage)))]
+pub async fn list(State(app): State<AppState>, _: Caller) -> Result<Json<ModelsPage>, ApiError> {
     Ok(Json(app.models.versions().await?.into()))
 }
 
 /// One model version with its metrics.
 #[utoipa::path(get, path = "/v1/models/{version}", tag = "models",
-    responses((status = 200, body = ModelView), (status = 404, description = "No such version")),
-    security(("bearer" = ["admin"])))]
+    responses((status = 200, body = ModelView), (status = 404, description = "No such version")))]
 pub async fn get(
     State(app): State<AppState>,
-    caller: Caller,
+    _: Caller,
     Path(version): Path<String>,
 ) -> Result<Json<ModelView>, ApiError> {
-    caller.require(Scope::Admin)?;
     let v = app.models.version(parse_version(&version)?).await?;
     let slots = app.models.versions().await?;
     Ok(Json(model_view(v, slots.active, slots.shadow)))
@@ -164,14 +153,12 @@ pub async fn get(
 
 /// Make a version the active model (hot-swapped; every later decision records it).
 #[utoipa::path(post, path = "/v1/models/{version}/activate", tag = "models",
-    responses((status = 200, body = ModelsPage), (status = 404, description = "No such version")),
-    security(("bearer" = ["admin"])))]
+    responses((status = 200, body = ModelsPage), (status = 404, description = "No such version")))]
 pub async fn activate(
     State(app): State<AppState>,
     caller: Caller,
     Path(version): Path<String>,
 ) -> Result<Json<ModelsPage>, ApiError> {
-    caller.require(Scope::Admin)?;
     let view = app
         .models
         .assign(
@@ -186,14 +173,12 @@ pub async fn activate(
 /// Run a version in shadow beside the active one: scored and recorded on every decision
 /// (`layers.model_shadow`), never used.
 #[utoipa::path(post, path = "/v1/models/{version}/shadow", tag = "models",
-    responses((status = 200, body = ModelsPage), (status = 404, description = "No such version")),
-    security(("bearer" = ["admin"])))]
+    responses((status = 200, body = ModelsPage), (status = 404, description = "No such version")))]
 pub async fn shadow(
     State(app): State<AppState>,
     caller: Caller,
     Path(version): Path<String>,
 ) -> Result<Json<ModelsPage>, ApiError> {
-    caller.require(Scope::Admin)?;
     let view = app
         .models
         .assign(
@@ -207,12 +192,11 @@ pub async fn shadow(
 
 /// Stop the shadow model.
 #[utoipa::path(delete, path = "/v1/models/shadow", tag = "models",
-    responses((status = 200, body = ModelsPage)), security(("bearer" = ["admin"])))]
+    responses((status = 200, body = ModelsPage)))]
 pub async fn stop_shadow(
     State(app): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ModelsPage>, ApiError> {
-    caller.require(Scope::Admin)?;
     let view = app
         .models
         .assign(ModelSlot::Shadow, None, caller.key_id())

@@ -1,15 +1,32 @@
 //! The OpenAPI document's frame; paths and schemas come from the handlers' annotations.
 
 use utoipa::Modify;
-use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Arbiter", description = "Risk decisions for checkout and payments."),
+    components(schemas(ProblemDoc)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
+
+/// An RFC 9457 problem (`application/problem+json`), as every refusal and error answers.
+#[derive(ToSchema)]
+#[schema(as = Problem)]
+#[expect(dead_code, reason = "documents the body `problem::ApiError` writes")]
+struct ProblemDoc {
+    /// A URI naming the problem's kind.
+    r#type: String,
+    title: String,
+    /// The HTTP status, repeated.
+    status: u16,
+    /// What was wrong, naming the field or parameter.
+    detail: String,
+    /// A stable machine-readable code (`invalid_json`, `forbidden`, …).
+    code: String,
+}
 
 struct BearerAuth;
 

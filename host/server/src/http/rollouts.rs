@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use arbiter_engine::keys::Scope;
 use arbiter_engine::registry::{Guard, RolloutMode};
 
 use crate::app_state::AppState;
@@ -91,14 +90,12 @@ impl From<RolloutView> for CurrentRollout {
 /// Start a rollout of a candidate set (one at a time).
 #[utoipa::path(post, path = "/v1/rollouts", tag = "rollouts", request_body = StartRollout,
     responses((status = 201, body = CurrentRollout), (status = 409, description = "A rollout is already active"),
-        (status = 422, description = "Bad percent, mode, guard or set")),
-    security(("bearer" = ["policy:write"])))]
+        (status = 422, description = "Bad percent, mode, guard or set")))]
 pub async fn start(
     State(app): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<StartRollout>,
 ) -> Result<(StatusCode, Json<CurrentRollout>), ApiError> {
-    caller.require(Scope::PolicyWrite)?;
     let mode = match body.mode.as_deref() {
         None => RolloutMode::Live,
         Some(m) => RolloutMode::parse(m).ok_or_else(|| ApiError::Invalid {
@@ -124,37 +121,32 @@ pub async fn start(
 
 /// What serves traffic: the stable set and the candidate, if any.
 #[utoipa::path(get, path = "/v1/rollouts/current", tag = "rollouts",
-    responses((status = 200, body = CurrentRollout)), security(("bearer" = ["policy:write"])))]
+    responses((status = 200, body = CurrentRollout)))]
 pub async fn current(
     State(app): State<AppState>,
-    caller: Caller,
+    _: Caller,
 ) -> Result<Json<CurrentRollout>, ApiError> {
-    caller.require(Scope::PolicyWrite)?;
     Ok(Json(app.policies.current().await?.into()))
 }
 
 /// Make the candidate the stable set for all traffic.
 #[utoipa::path(post, path = "/v1/rollouts/current/promote", tag = "rollouts",
-    responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout")),
-    security(("bearer" = ["policy:write"])))]
+    responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout")))]
 pub async fn promote(
     State(app): State<AppState>,
     caller: Caller,
 ) -> Result<Json<CurrentRollout>, ApiError> {
-    caller.require(Scope::PolicyWrite)?;
     Ok(Json(app.policies.promote(caller.key_id()).await?.into()))
 }
 
 /// Send all traffic back to the stable set.
 #[utoipa::path(post, path = "/v1/rollouts/current/rollback", tag = "rollouts",
-    responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout")),
-    security(("bearer" = ["policy:write"])))]
+    responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout")))]
 pub async fn rollback(
     State(app): State<AppState>,
     caller: Caller,
     RawBody(body): RawBody,
 ) -> Result<Json<CurrentRollout>, ApiError> {
-    caller.require(Scope::PolicyWrite)?;
     // The body is optional: `{"reason": "…"}` or nothing.
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None

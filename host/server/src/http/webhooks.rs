@@ -34,8 +34,7 @@ pub struct WebhookAnswer {
         (status = 200, description = "Accepted: applied now, before, or never (see `verdict`)", body = WebhookAnswer),
         (status = 400, description = "`invalid_signature` (missing, forged or stale) or `malformed_event`; nothing changed"),
         (status = 413, description = "Body over 64 KiB"),
-    ),
-    security(()))]
+    ))]
 pub async fn card_webhook(
     State(app): State<AppState>,
     headers: HeaderMap,

@@ -47,7 +47,8 @@ pub fn parse_scopes(names: &[String]) -> Result<BTreeSet<Scope>, KeyError> {
             Scope::parse(n).ok_or_else(|| KeyError::Invalid {
                 field: "scopes".into(),
                 message: format!(
-                    "unknown scope `{n}` (expected decide, policy:write, label:write, admin)"
+                    "unknown scope `{n}` (expected one of: {})",
+                    Scope::ALL.map(Scope::as_str).join(", ")
                 ),
             })
         })

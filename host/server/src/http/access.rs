@@ -1,0 +1,296 @@
+//! Who may call each route: one table ([`ROUTES`]) that the authorization layer enforces before
+//! a handler or an extractor runs, and that the OpenAPI document's security requirements and
+//! 401/403 answers are generated from. A route missing from the table is refused (fail
+//! closed); a test checks that the table and the router list the same operations.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use arbiter_engine::keys::Scope;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{Content, OpenApi, Ref, ResponseBuilder};
+
+use crate::app_state::AppState;
+use crate::http::auth::Caller;
+use crate::http::problem::ApiError;
+
+/// How a route is guarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Anyone: health checks and metrics, for load balancers and scrapers.
+    Public,
+    /// No key: the channel signs the request and the handler verifies the signature.
+    Signed,
+    /// A bearer key holding every one of these scopes (`admin` holds them all).
+    Key(&'static [Scope]),
+}
+
+/// One operation and its guard. `path` is the route template as the router declares it.
+#[derive(Debug)]
+pub struct RouteAccess {
+    pub method: Method,
+    pub path: &'static str,
+    pub guard: Guard,
+}
+
+const fn key(method: Method, path: &'static str, scopes: &'static [Scope]) -> RouteAccess {
+    RouteAccess {
+        method,
+        path,
+        guard: Guard::Key(scopes),
+    }
+}
+
+use Scope::{Admin, Decide, DecisionsRead, LabelWrite, OrdersWrite, PolicyWrite, RefundsWrite};
+
+/// Every operation of the API and who may call it.
+pub const ROUTES: &[RouteAccess] = &[
+    key(Method::POST, "/v1/decisions", &[Decide]),
+    key(Method::GET, "/v1/decisions/{decision_id}", &[DecisionsRead]),
+    key(
+        Method::GET,
+        "/v1/graph/entities/{kind}/{value}",
+        &[DecisionsRead],
+    ),
+    // Reviews show the decision with its personal data, so the queue needs both.
+    key(Method::GET, "/v1/reviews", &[LabelWrite, DecisionsRead]),
+    key(
+        Method::POST,
+        "/v1/reviews/{review_id}/resolve",
+        &[LabelWrite],
+    ),
+    key(Method::POST, "/v1/labels", &[LabelWrite]),
+    key(Method::GET, "/v1/labels", &[LabelWrite]),
+    key(Method::POST, "/v1/labels/import", &[LabelWrite]),
+    key(Method::POST, "/v1/lists/entries", &[PolicyWrite]),
+    key(Method::GET, "/v1/lists/entries", &[PolicyWrite]),
+    key(Method::DELETE, "/v1/lists/entries/{id}", &[PolicyWrite]),
+    key(Method::POST, "/v1/policies/{name}/versions", &[PolicyWrite]),
+    key(Method::GET, "/v1/policies/{name}/versions", &[PolicyWrite]),
+    key(Method::GET, "/v1/policies", &[PolicyWrite]),
+    key(Method::POST, "/v1/policy-sets", &[PolicyWrite]),
+    key(Method::GET, "/v1/policy-sets/{version}", &[PolicyWrite]),
+    key(Method::POST, "/v1/rollouts", &[PolicyWrite]),
+    key(Method::GET, "/v1/rollouts/current", &[PolicyWrite]),
+    key(Method::POST, "/v1/rollouts/current/promote", &[PolicyWrite]),
+    key(
+        Method::POST,
+        "/v1/rollouts/current/rollback",
+        &[PolicyWrite],
+    ),
+    key(Method::GET, "/v1/reports/outcomes", &[PolicyWrite]),
+    key(Method::POST, "/v1/models/train", &[Admin]),
+    key(Method::GET, "/v1/models/jobs/{job_id}", &[Admin]),
+    key(Method::GET, "/v1/models", &[Admin]),
+    key(Method::GET, "/v1/models/{version}", &[Admin]),
+    key(Method::POST, "/v1/models/{version}/activate", &[Admin]),
+    key(Method::POST, "/v1/models/{version}/shadow", &[Admin]),
+    key(Method::DELETE, "/v1/models/shadow", &[Admin]),
+    key(Method::POST, "/v1/keys", &[Admin]),
+    key(Method::GET, "/v1/audit", &[Admin]),
+    key(Method::POST, "/v1/skus", &[Admin]),
+    key(Method::PUT, "/v1/skus/{sku}/stock", &[Admin]),
+    key(Method::GET, "/v1/skus/{sku}", &[Admin]),
+    key(Method::POST, "/v1/orders", &[OrdersWrite]),
+    key(Method::GET, "/v1/orders/{id}", &[OrdersWrite]),
+    key(Method::POST, "/v1/orders/{id}/cancel", &[OrdersWrite]),
+    // Fulfilment is the warehouse's, not the storefront's.
+    key(Method::POST, "/v1/orders/{id}/fulfilment", &[Admin]),
+    key(Method::POST, "/v1/orders/{id}/payments", &[OrdersWrite]),
+    key(Method::GET, "/v1/payments/{id}", &[OrdersWrite]),
+    key(Method::POST, "/v1/refunds", &[RefundsWrite]),
+    key(Method::GET, "/v1/refunds/{id}", &[RefundsWrite]),
+    key(Method::GET, "/v1/ledger/accounts/{name}", &[Admin]),
+    key(Method::GET, "/v1/events", &[Admin]),
+    key(
+        Method::POST,
+        "/v1/channels/card/payments/{channel_payment_id}/events",
+        &[Admin],
+    ),
+    key(
+        Method::POST,
+        "/v1/channels/card/refunds/{channel_refund_id}/events",
+        &[Admin],
+    ),
+    RouteAccess {
+        method: Method::POST,
+        path: "/v1/webhooks/card",
+        guard: Guard::Signed,
+    },
+    RouteAccess {
+        method: Method::GET,
+        path: "/healthz",
+        guard: Guard::Public,
+    },
+    RouteAccess {
+        method: Method::GET,
+        path: "/readyz",
+        guard: Guard::Public,
+    },
+    RouteAccess {
+        method: Method::GET,
+        path: "/metrics",
+        guard: Guard::Public,
+    },
+    RouteAccess {
+        method: Method::GET,
+        path: "/openapi.json",
+        guard: Guard::Public,
+    },
+];
+
+/// The guard of `method` on the route template `path`, if the table lists it.
+pub fn guard_of(method: &Method, path: &str) -> Option<Guard> {
+    ROUTES
+        .iter()
+        .find(|r| r.method == *method && r.path == path)
+        .map(|r| r.guard)
+}
+
+/// The authorization layer: runs after routing (it needs the matched template) and before the
+/// handler's extractors, so a caller without the scope is refused before any body is read.
+/// The authenticated key travels to the handler as a request extension ([`Caller`]).
+pub async fn authorize(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let guard = matched
+        .as_ref()
+        .and_then(|m| guard_of(req.method(), m.as_str()));
+    let Some(guard) = guard else {
+        tracing::error!(
+            method = %req.method(),
+            route = matched.as_ref().map(MatchedPath::as_str),
+            "route missing from the access table; refused"
+        );
+        return ApiError::Forbidden("admin").into_response();
+    };
+    if let Guard::Key(scopes) = guard {
+        let caller = match Caller::authenticate(req.headers(), &state).await {
+            Ok(caller) => caller,
+            Err(e) => return e.into_response(),
+        };
+        if let Some(missing) = scopes.iter().find(|s| !caller.0.allows(**s)) {
+            return ApiError::Forbidden(missing.as_str()).into_response();
+        }
+        req.extensions_mut().insert(caller);
+    }
+    next.run(req).await
+}
+
+/// The OpenAPI document's security requirements and 401/403 answers, from [`ROUTES`]: a key
+/// route requires the bearer scheme with its scopes and answers 401 (no or unknown key) and
+/// 403 (a scope missing); a public or signed route requires no key.
+pub fn document(doc: &mut OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            (Method::GET, &mut item.get),
+            (Method::PUT, &mut item.put),
+            (Method::POST, &mut item.post),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation.as_mut() else {
+                continue;
+            };
+            match guard_of(&method, path) {
+                Some(Guard::Key(scopes)) => {
+                    let scopes = scopes.iter().map(|s| s.as_str());
+                    operation.security = Some(vec![SecurityRequirement::new("bearer", scopes)]);
+                    let answers = &mut operation.responses.responses;
+                    answers.insert("401".into(), problem("No key, or an unknown one").into());
+                    answers.insert("403".into(), problem("The key lacks a scope").into());
+                }
+                Some(Guard::Public | Guard::Signed) | None => {
+                    operation.security = Some(vec![SecurityRequirement::default()]);
+                }
+            }
+        }
+    }
+}
+
+/// A problem+json answer described as `description`.
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation the router serves, as (method, template), from its OpenAPI document.
+    fn served() -> Vec<(Method, String)> {
+        let (_, doc) = crate::http::api();
+        let mut out = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            for (method, op) in [
+                (Method::GET, &item.get),
+                (Method::PUT, &item.put),
+                (Method::POST, &item.post),
+                (Method::DELETE, &item.delete),
+                (Method::PATCH, &item.patch),
+            ] {
+                if op.is_some() {
+                    out.push((method, path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_table_and_the_router_list_the_same_operations() {
+        let served = served();
+        for (method, path) in &served {
+            assert!(
+                guard_of(method, path).is_some(),
+                "{method} {path} is served but not in the access table"
+            );
+        }
+        for route in ROUTES {
+            if route.path == "/openapi.json" {
+                continue;
+            }
+            assert!(
+                served
+                    .iter()
+                    .any(|(m, p)| *m == route.method && p == route.path),
+                "{} {} is in the access table but not served",
+                route.method,
+                route.path
+            );
+        }
+    }
+
+    #[test]
+    fn the_document_states_each_operations_scopes_and_refusals() {
+        let (_, doc) = crate::http::api();
+        let json = serde_json::to_value(&doc).expect("document");
+        let detail = &json["paths"]["/v1/decisions/{decision_id}"]["get"];
+        assert_eq!(
+            detail["security"],
+            serde_json::json!([{"bearer": ["decisions:read"]}])
+        );
+        assert!(detail["responses"]["401"].is_object());
+        assert!(detail["responses"]["403"].is_object());
+        let queue = &json["paths"]["/v1/reviews"]["get"];
+        assert_eq!(
+            queue["security"],
+            serde_json::json!([{"bearer": ["label:write", "decisions:read"]}])
+        );
+        let webhook = &json["paths"]["/v1/webhooks/card"]["post"];
+        assert_eq!(webhook["security"], serde_json::json!([{}]));
+        assert!(webhook["responses"]["401"].is_null());
+    }
+}
