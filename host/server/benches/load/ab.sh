@@ -16,6 +16,9 @@ rate="${5:-500}"
 seconds="${SECONDS_MEASURED:-15}"
 port=18580
 script=host/server/benches/load/decisions.lua
+command -v wrk >/dev/null || { echo "ab.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null || true' EXIT
 
 # Starts `$1/arbiter` on a fresh data directory (and database); sets `server`, `data`, `db`.
 start() {
