@@ -46,16 +46,7 @@ impl SqliteStore {
         .await
         .map_err(db)?;
         if reservation.is_some() {
-            SqliteStore::insert_history(
-                conn,
-                status.entity,
-                status.id,
-                Some(status.from),
-                status.to,
-                status.note,
-                status.at,
-            )
-            .await?;
+            history_of(conn, status).await?;
             SqliteStore::insert_outbox(conn, outbox, status.at).await?;
         }
         Ok(reservation)
@@ -81,16 +72,7 @@ impl SqliteStore {
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
-        SqliteStore::insert_history(
-            conn,
-            status.entity,
-            status.id,
-            Some(status.from),
-            status.to,
-            status.note,
-            status.at,
-        )
-        .await?;
+        history_of(conn, status).await?;
         Ok(true)
     }
 
@@ -122,4 +104,18 @@ impl SqliteStore {
     ) -> Result<(), TxError> {
         Ok(())
     }
+}
+
+/// The history row of a status move that held.
+async fn history_of(conn: &mut SqliteConnection, status: &StatusMove<'_>) -> Result<(), TxError> {
+    SqliteStore::insert_history(
+        conn,
+        status.entity,
+        status.id,
+        Some(status.from),
+        status.to,
+        status.note,
+        status.at,
+    )
+    .await
 }
