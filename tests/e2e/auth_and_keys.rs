@@ -20,13 +20,14 @@ async fn admin_key_file_is_private_and_keys_can_be_minted() {
             .post(
                 "/v1/keys",
                 &s.admin_key,
-                &json!({"scopes": ["decide", "policy:write"]}),
+                &json!({"name": "checkout", "scopes": ["decide", "policy:write"]}),
             )
             .await;
         assert_eq!(r.status(), 201);
         let k: Value = r.json().await.expect("json");
         assert!(k["id"].as_str().expect("id").starts_with("key_"));
         assert_eq!(k["scopes"], json!(["decide", "policy:write"]));
+        assert_eq!(k["name"], "checkout");
         let secret = k["key"].as_str().expect("key");
         let r = s
             .post(
@@ -38,23 +39,35 @@ async fn admin_key_file_is_private_and_keys_can_be_minted() {
         assert_eq!(r.status(), 200);
 
         let v = problem(
-            s.post("/v1/keys", &s.admin_key, &json!({"scopes": ["root"]}))
-                .await,
+            s.post(
+                "/v1/keys",
+                &s.admin_key,
+                &json!({"name": "k", "scopes": ["root"]}),
+            )
+            .await,
             422,
             "invalid_value",
         )
         .await;
         assert!(v["detail"].as_str().expect("detail").contains("`root`"));
         problem(
-            s.post("/v1/keys", &s.admin_key, &json!({"scopes": []}))
-                .await,
+            s.post(
+                "/v1/keys",
+                &s.admin_key,
+                &json!({"name": "k", "scopes": []}),
+            )
+            .await,
             422,
             "invalid_value",
         )
         .await;
         problem(
-            s.post("/v1/keys", secret, &json!({"scopes": ["admin"]}))
-                .await,
+            s.post(
+                "/v1/keys",
+                secret,
+                &json!({"name": "k", "scopes": ["admin"]}),
+            )
+            .await,
             403,
             "forbidden",
         )
@@ -72,7 +85,11 @@ async fn restart_keeps_keys_and_does_not_mint_a_second_admin() {
         let s = TestServer::start_on(db).await;
         assert_eq!(s.admin_key, admin, "{backend:?}");
         let r = s
-            .post("/v1/keys", &admin, &json!({"scopes": ["decide"]}))
+            .post(
+                "/v1/keys",
+                &admin,
+                &json!({"name": "k", "scopes": ["decide"]}),
+            )
             .await;
         assert_eq!(r.status(), 201);
         s.finish().await;

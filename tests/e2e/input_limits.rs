@@ -104,7 +104,7 @@ async fn trailing_bytes_after_a_json_body_are_refused() {
             .post_raw(
                 "/v1/keys",
                 &s.admin_key,
-                br#"{"scopes":["decide"]}garbage"#.to_vec(),
+                br#"{"name":"k","scopes":["decide"]}garbage"#.to_vec(),
             )
             .await;
         problem(r, 400, "invalid_json").await;
@@ -128,7 +128,7 @@ async fn trailing_bytes_after_a_json_body_are_refused() {
             .post_raw(
                 "/v1/keys",
                 &s.admin_key,
-                b"{\"scopes\":[\"decide\"]} \n".to_vec(),
+                b"{\"name\":\"k\",\"scopes\":[\"decide\"]} \n".to_vec(),
             )
             .await;
         assert_eq!(r.status(), 201);
@@ -185,7 +185,7 @@ async fn nul_is_refused_on_every_route_naming_the_field() {
             (
                 "/v1/keys",
                 "",
-                r#"{"scopes":["decide\u0000"]}"#.into(),
+                r#"{"name":"k","scopes":["decide\u0000"]}"#.into(),
                 "scopes[0]",
             ),
         ];

@@ -16,6 +16,7 @@ mod graph;
 mod hostile_input;
 mod hot_swap;
 mod input_limits;
+mod key_records;
 mod lists;
 mod model_loop;
 mod operations;

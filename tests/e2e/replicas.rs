@@ -65,15 +65,8 @@ async fn three_replicas_share_counters_and_changes_and_survive_a_kill() {
     let key = db.admin_key();
     let client = reqwest::Client::new();
     let bases: Vec<String> = replicas.iter().map(|r| r.base.clone()).collect();
-    for base in &bases {
-        let ready: Value = client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .expect("readyz")
-            .json()
-            .await
-            .expect("json");
+    for replica in &replicas {
+        let ready = replica.readyz().await;
         assert_eq!(ready["status"], "ready", "{ready}");
     }
 
@@ -209,14 +202,7 @@ async fn redis_down_at_start_degrades_instead_of_failing() {
     let bin = start_arbiter(&db, &args, &[]).await;
     let key = db.admin_key();
     let client = reqwest::Client::new();
-    let ready: Value = client
-        .get(format!("{}/readyz", bin.base))
-        .send()
-        .await
-        .expect("readyz")
-        .json()
-        .await
-        .expect("json");
+    let ready = bin.readyz().await;
     assert_eq!(ready["status"], "degraded", "{ready}");
     assert_eq!(ready["redis"]["velocity_shared"], false, "{ready}");
     for i in 0..3 {

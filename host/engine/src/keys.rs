@@ -66,13 +66,28 @@ impl Scope {
     }
 }
 
-/// A stored key: never the secret, only its hash.
+/// Who created a key, when no key did: the first admin key a fresh database gets at start.
+pub const CREATED_BY_BOOTSTRAP: &str = "bootstrap";
+/// Who created a key, when no key did: `arbiter keys create`, straight into the database.
+pub const CREATED_BY_CLI: &str = "cli";
+
+/// A stored key, a named record: never the secret, only its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
     pub id: String,
+    /// What the key is for, chosen by whoever minted it (1–100 characters).
+    pub name: String,
     pub hash: String,
     pub scopes: BTreeSet<Scope>,
+    /// The id of the key that minted it, [`CREATED_BY_BOOTSTRAP`] or [`CREATED_BY_CLI`].
+    pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// From this instant on the key is refused.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The last use that reached the database; uses are written in batches, so this lags.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Set once, by the first revocation; the key is refused from then on.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl ApiKey {
@@ -80,6 +95,19 @@ impl ApiKey {
     pub fn allows(&self, needed: Scope) -> bool {
         self.scopes.contains(&Scope::Admin) || self.scopes.contains(&needed)
     }
+
+    /// Whether the key may authenticate at `now`: not revoked and not expired.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| now < t)
+    }
+}
+
+/// What a key is minted with, already validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySpec {
+    pub name: String,
+    pub scopes: BTreeSet<Scope>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A freshly minted key: the secret (shown once) and the record to store.
@@ -88,8 +116,10 @@ pub struct NewKey {
     pub record: ApiKey,
 }
 
-/// Mints a key `arb_<id>_<secret>`; the id part lets logs name a key without the secret.
-pub fn mint(scopes: BTreeSet<Scope>, now: DateTime<Utc>) -> NewKey {
+/// Mints a key `arb_<secret>` with the id `key_<hex>`, which lets logs name a key without the
+/// secret. `created_by` is the minting key's id, [`CREATED_BY_BOOTSTRAP`] or
+/// [`CREATED_BY_CLI`].
+pub fn mint(spec: KeySpec, created_by: &str, now: DateTime<Utc>) -> NewKey {
     let mut id_bytes = [0u8; 6];
     let mut secret_bytes = [0u8; 32];
     let mut rng = rand::rng();
@@ -100,9 +130,14 @@ pub fn mint(scopes: BTreeSet<Scope>, now: DateTime<Utc>) -> NewKey {
     NewKey {
         record: ApiKey {
             id,
+            name: spec.name,
             hash: hash_secret(&secret),
-            scopes,
+            scopes: spec.scopes,
+            created_by: created_by.to_owned(),
             created_at: now,
+            expires_at: spec.expires_at,
+            last_used_at: None,
+            revoked_at: None,
         },
         secret,
     }
@@ -117,18 +152,46 @@ pub fn hash_secret(secret: &str) -> String {
 mod tests {
     use super::*;
 
+    fn spec(scopes: &[Scope]) -> KeySpec {
+        KeySpec {
+            name: "checkout".into(),
+            scopes: scopes.iter().copied().collect(),
+            expires_at: None,
+        }
+    }
+
     #[test]
     fn admin_implies_every_scope() {
-        let k = mint(BTreeSet::from([Scope::Admin]), Utc::now()).record;
+        let k = mint(spec(&[Scope::Admin]), CREATED_BY_CLI, Utc::now()).record;
         assert!(Scope::ALL.iter().all(|s| k.allows(*s)));
-        let k = mint(BTreeSet::from([Scope::Decide]), Utc::now()).record;
+        let k = mint(spec(&[Scope::Decide]), CREATED_BY_CLI, Utc::now()).record;
         assert!(k.allows(Scope::Decide));
         assert!(!k.allows(Scope::PolicyWrite));
     }
 
     #[test]
+    fn a_revoked_or_expired_key_is_not_live() {
+        let now = Utc::now();
+        let mut k = mint(spec(&[Scope::Decide]), "key_1", now).record;
+        assert_eq!(
+            (k.name.as_str(), k.created_by.as_str()),
+            ("checkout", "key_1")
+        );
+        assert!(k.is_live(now));
+        k.expires_at = Some(now + chrono::Duration::seconds(1));
+        assert!(k.is_live(now));
+        assert!(
+            !k.is_live(now + chrono::Duration::seconds(1)),
+            "expiry is exclusive"
+        );
+        k.expires_at = None;
+        k.revoked_at = Some(now);
+        assert!(!k.is_live(now));
+    }
+
+    #[test]
     fn the_secret_is_not_stored() {
-        let k = mint(BTreeSet::from([Scope::Decide]), Utc::now());
+        let k = mint(spec(&[Scope::Decide]), CREATED_BY_CLI, Utc::now());
         assert_ne!(k.record.hash, k.secret);
         assert_eq!(k.record.hash, hash_secret(&k.secret));
         assert!(!k.record.hash.contains(&k.secret));

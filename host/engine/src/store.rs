@@ -132,10 +132,30 @@ pub trait ListStore: Send + Sync + 'static {
     async fn delete_list_entry(&self, id: &str) -> Result<bool, StoreError>;
 }
 
+/// What revoking a key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRevocation {
+    /// Revoked now; the key as stored after it.
+    Revoked(ApiKey),
+    /// Revoked before (its `revoked_at` is the first revocation's); nothing was written.
+    AlreadyRevoked(ApiKey),
+}
+
 #[async_trait]
 pub trait KeyStore: Send + Sync + 'static {
     async fn insert_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Every key, revoked and expired ones included, oldest first.
     async fn all_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+    /// Sets the key's `revoked_at` to `at` unless it is set already. `None`: no such key.
+    async fn revoke_key(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<KeyRevocation>, StoreError>;
+    /// Moves each named key's `last_used_at` forward to the time given (never back, so
+    /// replicas flushing out of order keep the latest), in one transaction. Unknown ids are
+    /// skipped.
+    async fn record_key_uses(&self, uses: &[(String, DateTime<Utc>)]) -> Result<(), StoreError>;
 }
 
 #[async_trait]

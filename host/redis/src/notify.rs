@@ -1,7 +1,7 @@
 //! [`RedisNotifier`]: change notifications across replicas over Redis pub/sub. A replica that
-//! changes lists, the policy set, a rollout or the active model publishes a [`Notification`];
-//! every replica's subscriber (reconnecting on its own) delivers it to a tokio broadcast
-//! channel the server listens to and reloads from the system of record.
+//! changes lists, the policy set, a rollout, the active model or the API keys publishes a
+//! [`Notification`]; every replica's subscriber (reconnecting on its own) delivers it to a
+//! tokio broadcast channel the server listens to and reloads from the system of record.
 //!
 //! Pub/sub is fire-and-forget: a replica that is disconnected when a message is published
 //! never gets it. Two things close that gap: after a lost subscription is re-established the
@@ -35,14 +35,17 @@ pub enum ChangeKind {
     Policy,
     Rollout,
     Model,
+    /// API keys: one created or revoked.
+    Keys,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 4] = [
+    pub const ALL: [ChangeKind; 5] = [
         ChangeKind::Lists,
         ChangeKind::Policy,
         ChangeKind::Rollout,
         ChangeKind::Model,
+        ChangeKind::Keys,
     ];
 }
 

@@ -85,7 +85,7 @@ async fn main() -> anyhow::Result<()> {
     let r = admin(
         reqwest::Method::POST,
         "/v1/keys",
-        json!({"scopes": ["decide"]}),
+        json!({"name": "orders_load", "scopes": ["decide"]}),
     )
     .await?;
     let decide = r.json::<Value>().await?["key"]

@@ -21,7 +21,8 @@ pub struct Services {
     /// Shared with the transaction core's risk client, which decides in process.
     pub decisions: Arc<DecisionService>,
     pub lists: ListService,
-    pub keys: KeyService,
+    /// Shared with its sync task (last uses, reloads), which holds it weakly.
+    pub keys: Arc<KeyService>,
     pub graph: Arc<GraphService>,
     pub policies: Arc<PolicyService>,
     pub reviews: ReviewService,

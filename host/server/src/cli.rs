@@ -1,5 +1,5 @@
-//! The command line: `arbiter serve | migrate | keys create | ledger check`, and the remote
-//! commands.
+//! The command line: `arbiter serve | migrate | keys list|create|revoke | ledger check`, and
+//! the remote commands.
 
 use std::process::ExitCode;
 
@@ -58,13 +58,35 @@ enum Command {
     },
 }
 
+/// Key commands work on the database directly (no running server, no key needed): they are how
+/// an operator gets a first key, or a new one when every admin key is lost or revoked.
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
+    /// Print every key as JSON (never a secret or hash), oldest first.
+    List {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
     /// Mint a key and print it (once).
     Create {
-        /// decide, policy:write, label:write or admin; repeatable.
+        /// What the key is for (who holds it), 1–100 characters.
+        #[arg(long)]
+        name: String,
+        /// decide, decisions:read, orders:write, refunds:write, policy:write, label:write or
+        /// admin; repeatable.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
+        /// When the key stops working (RFC 3339, in the future). Absent: never.
+        #[arg(long)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Revoke a key by id and print it as JSON; revoking it again changes nothing. Running
+    /// servers refuse it within a few seconds.
+    Revoke {
+        /// The key's id (`key_…`).
+        id: String,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -118,19 +140,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Keys {
-            command: KeysCommand::Create { scopes, storage },
+        Command::Keys { command } => keys(command).await,
+    }
+}
+
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    use crate::http::keys::{KeyView, RevokedKey};
+    use crate::services::keys::{KeyService, NewKeyRequest};
+    use arbiter_engine::keys::CREATED_BY_CLI;
+
+    let open = |storage: StorageArgs| async move {
+        let stores = crate::wiring::open_store(&storage).await?;
+        anyhow::Ok(KeyService::load(stores.store).await?)
+    };
+    match command {
+        KeysCommand::List { storage } => {
+            let all = open(storage).await?.list().await?;
+            let views: Vec<KeyView> = all.iter().map(KeyView::from).collect();
+            println!("{}", serde_json::to_string_pretty(&views)?);
+        }
+        KeysCommand::Create {
+            name,
+            scopes,
+            expires_at,
+            storage,
         } => {
-            let scopes = crate::services::keys::parse_scopes(&scopes)?;
-            let store = crate::wiring::open_store(&storage).await?;
-            let keys = crate::services::keys::KeyService::load(store.store).await?;
-            let new = keys.create(scopes).await?;
+            let request = NewKeyRequest {
+                name,
+                scopes,
+                expires_at,
+            };
+            // Refuse bad input before touching the database.
+            let spec = crate::services::keys::validate(request, chrono::Utc::now())?;
+            let new = open(storage).await?.mint(spec, CREATED_BY_CLI).await?;
             println!("{}", new.secret);
             eprintln!(
-                "created {} with scopes {:?}",
-                new.record.id, new.record.scopes
+                "created {} `{}` with scopes {:?}",
+                new.record.id, new.record.name, new.record.scopes
             );
-            Ok(())
+        }
+        KeysCommand::Revoke { id, storage } => {
+            let revoked = RevokedKey::from(open(storage).await?.revoke(&id).await?);
+            if revoked.already_revoked {
+                eprintln!("{id} was already revoked");
+            }
+            println!("{}", serde_json::to_string_pretty(&revoked)?);
         }
     }
+    Ok(())
 }

@@ -22,7 +22,8 @@ use crate::config::HttpLimits;
 use crate::metrics::names;
 
 /// Serves until `shutdown` resolves, then stops accepting, gives requests under way the
-/// shutdown grace to finish (closing what is left after it) and flushes the decision log.
+/// shutdown grace to finish (closing what is left after it), flushes the decision log and
+/// writes the keys' last uses.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -31,6 +32,9 @@ pub async fn serve(
     let router = crate::http::router(state.clone());
     let result = serve_router(listener, router, state.http, shutdown).await;
     state.decisions.shutdown().await;
+    if let Err(e) = state.keys.flush_last_uses().await {
+        tracing::warn!(error = %e, "could not write the keys' last uses");
+    }
     tracing::info!("decision log flushed; stopped");
     result
 }

@@ -52,11 +52,12 @@ pub async fn build_with(
     transactions: &crate::wiring_transactions::TransactionsConfig,
 ) -> anyhow::Result<AppState> {
     let store: Arc<dyn Store> = stores.store;
-    let keys = KeyService::load(store.clone()).await?;
+    let keys = Arc::new(KeyService::load(store.clone()).await?);
     if let Some(path) = keys.ensure_admin_key(&config.storage.data_dir).await? {
         // The path only: the key itself never reaches a log.
         tracing::info!(path = %path.display(), "created the first admin key");
     }
+    keys.spawn_sync();
 
     let graph = Arc::new(GraphService::rebuild(store.as_ref(), config.graph()).await?);
     graph.spawn_maintenance();

@@ -110,18 +110,29 @@ impl<T: StoredTime> ListEntryRow<T> {
 #[derive(sqlx::FromRow)]
 pub(crate) struct KeyRow<T> {
     id: String,
+    name: String,
     hash: String,
     scopes: String,
+    created_by: String,
     created_at: T,
+    expires_at: Option<T>,
+    last_used_at: Option<T>,
+    revoked_at: Option<T>,
 }
 
 impl<T: StoredTime> KeyRow<T> {
     pub fn into_key(self) -> Result<ApiKey, StoreError> {
+        let optional = |t: Option<T>| t.map(StoredTime::into_utc).transpose();
         Ok(ApiKey {
             id: self.id,
+            name: self.name,
             hash: self.hash,
             scopes: parse_scopes(&self.scopes)?,
+            created_by: self.created_by,
             created_at: self.created_at.into_utc()?,
+            expires_at: optional(self.expires_at)?,
+            last_used_at: optional(self.last_used_at)?,
+            revoked_at: optional(self.revoked_at)?,
         })
     }
 }

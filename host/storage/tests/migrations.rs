@@ -32,6 +32,35 @@ fn migrations_before(backend: &str, before: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Connects to `$url`, applies `$backend`'s migrations numbered below `$before`, runs the
+/// statements `$seed` (rows as that release wrote them), applies the rest and returns the
+/// connection; one body for both databases' connection types.
+macro_rules! upgraded {
+    ($conn:ty, $url:expr, $backend:literal, $before:literal, $seed:expr) => {{
+        let mut conn = <$conn>::connect($url).await.expect("connect");
+        let old = migrations_before($backend, $before);
+        Migrator::new(old.path())
+            .await
+            .expect("read old migrations")
+            .run(&mut conn)
+            .await
+            .expect("old migrations");
+        for sql in $seed {
+            sqlx::query(&sql)
+                .execute(&mut conn)
+                .await
+                .expect("seed row");
+        }
+        Migrator::new(folder($backend))
+            .await
+            .expect("read migrations")
+            .run(&mut conn)
+            .await
+            .expect("the rest of the migrations");
+        conn
+    }};
+}
+
 /// Three twins of one block entry (expired, expiring, for ever) and one other entry, as
 /// releases before 0006 could store them; `ts` renders a time for the backend.
 fn twins(ts: impl Fn(&str) -> String) -> Vec<String> {
@@ -67,26 +96,7 @@ fn twins(ts: impl Fn(&str) -> String) -> Vec<String> {
 /// kept; one body for both databases' connection types.
 macro_rules! collapse_twins {
     ($conn:ty, $url:expr, $backend:literal, $ts:expr) => {{
-        let mut conn = <$conn>::connect($url).await.expect("connect");
-        let old = migrations_before($backend, "0006");
-        Migrator::new(old.path())
-            .await
-            .expect("read old migrations")
-            .run(&mut conn)
-            .await
-            .expect("old migrations");
-        for sql in twins($ts) {
-            sqlx::query(&sql)
-                .execute(&mut conn)
-                .await
-                .expect("twin row");
-        }
-        Migrator::new(folder($backend))
-            .await
-            .expect("read migrations")
-            .run(&mut conn)
-            .await
-            .expect("the rest of the migrations");
+        let mut conn = upgraded!($conn, $url, $backend, "0006", twins($ts));
         let kept: Vec<(String,)> = sqlx::query_as("SELECT id FROM list_entries ORDER BY id")
             .fetch_all(&mut conn)
             .await
@@ -123,38 +133,28 @@ async fn migration_0006_keeps_one_list_entry_per_identity_on_postgres() {
     });
 }
 
+/// A key row as releases before 0009 stored it (no name, no creator); `now` is a time
+/// literal of the backend.
+fn old_key(id: &str, scopes: &str, now: &str) -> String {
+    format!(
+        "INSERT INTO api_keys (id, hash, scopes, created_at) \
+         VALUES ('{id}', 'h-{id}', '{scopes}', {now})"
+    )
+}
+
 /// Applies the migrations before 0008, stores keys as older releases did (a `decide` key was
 /// also the storefront's and the refunds caller's), applies the rest and checks that those
 /// keys keep what they could do there, and nothing else changed.
 macro_rules! split_scopes {
     ($conn:ty, $url:expr, $backend:literal, $now:literal) => {{
-        let mut conn = <$conn>::connect($url).await.expect("connect");
-        let old = migrations_before($backend, "0008");
-        Migrator::new(old.path())
-            .await
-            .expect("read old migrations")
-            .run(&mut conn)
-            .await
-            .expect("old migrations");
-        for (id, scopes) in [
+        let seed = [
             ("key_1", "decide"),
             ("key_2", "decide,policy:write"),
             ("key_3", "label:write"),
             ("key_4", "admin"),
-        ] {
-            let sql = format!(
-                "INSERT INTO api_keys (id, hash, scopes, created_at) \
-                 VALUES ('{id}', 'h-{id}', '{scopes}', {})",
-                $now
-            );
-            sqlx::query(&sql).execute(&mut conn).await.expect("key row");
-        }
-        Migrator::new(folder($backend))
-            .await
-            .expect("read migrations")
-            .run(&mut conn)
-            .await
-            .expect("the rest of the migrations");
+        ]
+        .map(|(id, scopes)| old_key(id, scopes, $now));
+        let mut conn = upgraded!($conn, $url, $backend, "0008", seed);
         let keys: Vec<(String, String)> =
             sqlx::query_as("SELECT id, scopes FROM api_keys ORDER BY id")
                 .fetch_all(&mut conn)
@@ -191,6 +191,60 @@ async fn migration_0008_keeps_what_decide_keys_could_do_on_postgres() {
     };
     let db = support::pg_database::PgDatabase::create(&admin).await;
     split_scopes!(
+        sqlx::PgConnection,
+        &db.url,
+        "postgres",
+        "TIMESTAMPTZ '2026-01-01T00:00:00Z'"
+    );
+}
+
+/// Applies the migrations before 0009, stores keys as older releases did (no name, no
+/// creator), applies the rest and checks that each key is named after its id, its creator is
+/// `unknown`, and it is neither expired, used nor revoked.
+macro_rules! name_keys {
+    ($conn:ty, $url:expr, $backend:literal, $now:literal) => {{
+        let seed = ["key_0a", "key_0b"].map(|id| old_key(id, "decide", $now));
+        let mut conn = upgraded!($conn, $url, $backend, "0009", seed);
+        let keys: Vec<(String, String, String, bool)> = sqlx::query_as(
+            "SELECT id, name, created_by, \
+             expires_at IS NULL AND last_used_at IS NULL AND revoked_at IS NULL \
+             FROM api_keys ORDER BY id",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("read");
+        let expected = [
+            ("key_0a", "key_0a", "unknown", true),
+            ("key_0b", "key_0b", "unknown", true),
+        ];
+        let keys: Vec<(&str, &str, &str, bool)> = keys
+            .iter()
+            .map(|(i, n, c, open)| (i.as_str(), n.as_str(), c.as_str(), *open))
+            .collect();
+        assert_eq!(keys, expected, $backend);
+        let _ = conn.close().await;
+    }};
+}
+
+#[tokio::test]
+async fn migration_0009_names_existing_keys_after_their_id_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    name_keys!(
+        sqlx::SqliteConnection,
+        &url,
+        "sqlite",
+        "'2026-01-01T00:00:00.000000Z'"
+    );
+}
+
+#[tokio::test]
+async fn migration_0009_names_existing_keys_after_their_id_on_postgres() {
+    let Some(admin) = support::backends::postgres_url() else {
+        return;
+    };
+    let db = support::pg_database::PgDatabase::create(&admin).await;
+    name_keys!(
         sqlx::PgConnection,
         &db.url,
         "postgres",

@@ -19,6 +19,16 @@ impl Arbiter {
         self.output.lock().expect("output").clone()
     }
 
+    /// Its `/readyz` answer.
+    pub async fn readyz(&self) -> Value {
+        reqwest::get(format!("{}/readyz", self.base))
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// SIGKILL and reap.
     pub async fn kill(mut self) {
         let _ = self.child.start_kill();

@@ -182,18 +182,22 @@ impl TestServer {
         a.body
     }
 
-    /// Mints a key with the given scopes through the API.
+    /// Mints a key with the given scopes through the API, named after them.
     pub async fn key(&self, scopes: &[&str]) -> String {
+        let name = format!("test {}", scopes.join(" "));
+        let body = serde_json::json!({ "name": name, "scopes": scopes });
+        self.mint(&body).await["key"]
+            .as_str()
+            .expect("key")
+            .to_owned()
+    }
+
+    /// Mints a key from a `POST /v1/keys` body, which must answer 201; the answer.
+    pub async fn mint(&self, body: &Value) -> Value {
         let a = self
-            .call(
-                Method::POST,
-                "/v1/keys",
-                &self.admin_key,
-                None,
-                Some(&serde_json::json!({ "scopes": scopes })),
-            )
+            .call(Method::POST, "/v1/keys", &self.admin_key, None, Some(body))
             .await;
         assert_eq!(a.status, 201, "{}", a.body);
-        a.body["key"].as_str().expect("key").to_owned()
+        a.body
     }
 }

@@ -89,6 +89,8 @@ pub const ROUTES: &[RouteAccess] = &[
     key(Method::POST, "/v1/models/{version}/shadow", &[Admin]),
     key(Method::DELETE, "/v1/models/shadow", &[Admin]),
     key(Method::POST, "/v1/keys", &[Admin]),
+    key(Method::GET, "/v1/keys", &[Admin]),
+    key(Method::POST, "/v1/keys/{id}/revoke", &[Admin]),
     key(Method::GET, "/v1/audit", &[Admin]),
     key(Method::POST, "/v1/skus", &[Admin]),
     key(Method::PUT, "/v1/skus/{sku}/stock", &[Admin]),

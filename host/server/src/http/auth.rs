@@ -2,6 +2,8 @@
 //! here but in the access table (`access`), whose layer authenticates the key once and hands
 //! it to the handler as [`Caller`].
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
@@ -12,9 +14,10 @@ use arbiter_engine::keys::{ApiKey, Scope};
 use crate::app_state::AppState;
 use crate::http::problem::ApiError;
 
-/// The authenticated caller, its scopes already checked by the access layer.
+/// The authenticated caller, its scopes already checked by the access layer. The record is the
+/// key index's own, shared, not copied per request.
 #[derive(Clone)]
-pub struct Caller(pub ApiKey);
+pub struct Caller(pub Arc<ApiKey>);
 
 impl Caller {
     pub fn key_id(&self) -> &str {
@@ -32,7 +35,8 @@ impl Caller {
         }
     }
 
-    /// The key presented in `headers`, if it is a known one: 401 otherwise.
+    /// The key presented in `headers`, if it is a known one, neither revoked nor expired: 401
+    /// otherwise.
     pub async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Caller, ApiError> {
         let secret = headers
             .get(AUTHORIZATION)

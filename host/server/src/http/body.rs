@@ -78,8 +78,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 Err(RequestError::InvalidJson(e.inner().to_string()).into())
             }
             Err(e) => {
-                let field = e.path().to_string();
                 let message = e.inner().to_string();
+                let field = missing_field(&e.path().to_string(), &message);
                 let message = message
                     .split(" at line ")
                     .next()
@@ -92,5 +92,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 })
             }
         }
+    }
+}
+
+/// The field a refusal names: serde reports a missing field at its parent (`.` at the top),
+/// with the name only in the message, so it is appended here (`items[0].sku`, not `items[0]`).
+fn missing_field(path: &str, message: &str) -> String {
+    match message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+    {
+        Some((name, _)) if path == "." => name.to_owned(),
+        Some((name, _)) => format!("{path}.{name}"),
+        None => path.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_field;
+
+    #[test]
+    fn a_missing_field_is_named_with_its_parent() {
+        assert_eq!(missing_field(".", "missing field `name`"), "name");
+        assert_eq!(
+            missing_field("items[0]", "missing field `sku`"),
+            "items[0].sku"
+        );
+        assert_eq!(
+            missing_field("scopes[0]", "invalid type: integer"),
+            "scopes[0]"
+        );
     }
 }

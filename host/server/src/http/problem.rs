@@ -240,6 +240,11 @@ impl From<KeyError> for ApiError {
                 field,
                 message,
             },
+            KeyError::TooLong { field, max } => ApiError::TooLong {
+                field: field.into(),
+                max,
+            },
+            KeyError::NotFound(id) => ApiError::NotFound { what: "key", id },
             KeyError::Store(s) => s.into(),
         }
     }

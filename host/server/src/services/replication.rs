@@ -2,14 +2,15 @@
 //! - velocity counters are shared through Redis (`arbiter_redis::RedisVelocity`), falling back
 //!   to this replica's in-process counters when Redis is unreachable (decisions then record
 //!   `layers.velocity_degraded`);
-//! - a list, policy (rollout) or model change made on one replica is published on Redis and
-//!   every other replica reloads that kind from the database at once;
+//! - a list, policy (rollout), model or key change made on one replica is published on Redis
+//!   and every other replica reloads that kind from the database at once (a revoked key is
+//!   refused everywhere at once);
 //! - a version check compares, every [`VERSION_CHECK_EVERY`], a digest of what this replica
 //!   loaded with a digest of what the database holds, so a missed message (Redis down, a
 //!   dropped subscription) is repaired within that period.
 //!
-//! Without Redis nothing here runs: one replica, in-process counters, nothing to notify. API
-//! keys need no message: an unknown key already triggers a rate-limited reload.
+//! Without Redis nothing here runs: one replica, in-process counters, nothing to notify. A key
+//! that expires needs no message: authentication compares its expiry with the clock.
 
 mod digest;
 mod signal;
@@ -83,6 +84,7 @@ impl Replication {
             &app.lists.changes,
             &app.policies.changes,
             &app.models.changes,
+            &app.keys.changes,
         ] {
             let r = replication.clone();
             signal.connect(move |kind| r.published_locally(kind));
@@ -159,6 +161,7 @@ impl Replication {
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
+            ChangeKind::Keys => app.keys.reload().await.map_err(|e| e.to_string()),
         };
         if let Err(e) = result {
             // Forget the digest so the next check retries.

@@ -123,9 +123,14 @@ pub fn list_entry(id: &str, list: ListName, kind: ListKind, value: &str, age_s: 
 pub fn api_key(id: &str, scopes: &[Scope], age_s: i64) -> ApiKey {
     ApiKey {
         id: id.to_owned(),
+        name: format!("{id} name"),
         hash: format!("{id:0>64}"),
         scopes: scopes.iter().copied().collect::<BTreeSet<_>>(),
+        created_by: "key_creator".to_owned(),
         created_at: now() - Duration::seconds(age_s),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Digests of replicated state: what this replica loaded, and what the database holds now.
 //! Each is a hash of the rows that decide the state (list entries, the active set and the
-//! current rollout, the model slots), so any change — including a deletion — changes it.
+//! current rollout, the model slots, the keys with their expiry and revocation), so any
+//! change — including a deletion — changes it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::error::Error;
@@ -18,7 +19,7 @@ const UNKNOWN: u64 = 0;
 pub struct Digests {
     store: Arc<dyn Store>,
     /// Per kind (index of `ChangeKind::ALL`), the digest taken before the last reload.
-    loaded: [AtomicU64; 4],
+    loaded: [AtomicU64; ChangeKind::ALL.len()],
 }
 
 fn slot(kind: ChangeKind) -> usize {
@@ -27,6 +28,7 @@ fn slot(kind: ChangeKind) -> usize {
         ChangeKind::Policy => 1,
         ChangeKind::Rollout => 2,
         ChangeKind::Model => 3,
+        ChangeKind::Keys => 4,
     }
 }
 
@@ -72,6 +74,18 @@ impl Digests {
                 finish((active, rollout))
             }
             ChangeKind::Model => finish(self.store.model_slots().await?),
+            // What decides whether a key authenticates; not `last_used_at`, which moves with
+            // every flush and would make every replica reload its keys each time.
+            ChangeKind::Keys => {
+                let keys: Vec<_> = self
+                    .store
+                    .all_keys()
+                    .await?
+                    .into_iter()
+                    .map(|k| (k.id, k.expires_at, k.revoked_at))
+                    .collect();
+                finish(keys)
+            }
         })
     }
 

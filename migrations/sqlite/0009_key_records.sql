@@ -1,0 +1,12 @@
+-- Keys become named records (issue 15): a name, who created it, an optional expiry, when it
+-- was last used and when it was revoked. Keys minted before this release get their id as
+-- their name (`key_<hex>`, which is what logs and the audit log already called them) and
+-- `unknown` as their creator: nothing recorded who minted them. The empty default exists
+-- only because SQLite cannot add a NOT NULL column without one; the service always names a
+-- key.
+ALTER TABLE api_keys ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN expires_at TEXT;
+ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+ALTER TABLE api_keys ADD COLUMN revoked_at TEXT;
+UPDATE api_keys SET name = id, created_by = 'unknown';
