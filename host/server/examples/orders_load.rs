@@ -20,7 +20,7 @@ mod disk_probe;
 struct Args {
     #[arg(long, default_value = "http://127.0.0.1:18080")]
     base: String,
-    /// An admin key: creates the SKU and a `decide` key for the orders.
+    /// An admin key: creates the SKU and a storefront key (`orders:write`) for the orders.
     #[arg(long, env = "ARBITER_KEY")]
     key: String,
     /// Orders per second.
@@ -85,10 +85,10 @@ async fn main() -> anyhow::Result<()> {
     let r = admin(
         reqwest::Method::POST,
         "/v1/keys",
-        json!({"name": "orders_load", "scopes": ["decide"]}),
+        json!({"name": "orders_load", "scopes": ["orders:write"]}),
     )
     .await?;
-    let decide = r.json::<Value>().await?["key"]
+    let storefront = r.json::<Value>().await?["key"]
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| anyhow::anyhow!("no key minted"))?;
@@ -110,8 +110,12 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..total {
         let due = start + interval.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
-        let (http, base, decide, sku) =
-            (http.clone(), args.base.clone(), decide.clone(), sku.clone());
+        let (http, base, storefront, sku) = (
+            http.clone(),
+            args.base.clone(),
+            storefront.clone(),
+            sku.clone(),
+        );
         let (latencies, errors, faults) = (latencies.clone(), errors.clone(), faults.clone());
         let user = i % u64::from(args.users);
         tasks.spawn(async move {
@@ -122,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
             let send_lag = due.elapsed();
             let sent = http
                 .post(format!("{base}/v1/orders"))
-                .bearer_auth(&decide)
+                .bearer_auth(&storefront)
                 .header("Idempotency-Key", format!("load-{i}"))
                 .json(&body)
                 .send()
