@@ -4,8 +4,9 @@
 # fixed arrival rate (orders_load: latency and errors). Round k runs A then B when k is odd,
 # B then A when it is even, so drift on this noisy machine falls on both builds alike.
 # Usage: host/server/benches/load/ab.sh <dir A> <dir B> [sqlite|postgres] [rounds] [order rate]
-# Each dir holds `arbiter` and `orders_load` (copies of target/release/arbiter and
-# target/release/examples/orders_load built from the two commits). Needs `wrk`.
+# ONLY=decisions or ONLY=orders runs one half. Each dir holds `arbiter` and `orders_load`
+# (copies of target/release/arbiter and target/release/examples/orders_load built from the two
+# commits). Needs `wrk`.
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 a="$1"
@@ -46,17 +47,19 @@ stop() {
 
 # One build's turn: decisions, then orders, each on a fresh server.
 turn() {
-  local name="$1" dir="$2"
-  start "$dir"
-  local rps
-  rps="$(ARBITER_KEY="$(cat "$data/admin.key")" CONNECTIONS=64 RATE=0 \
-    wrk -t2 -c64 -d"${seconds}s" -s "$script" "http://127.0.0.1:$port" | awk '/Requests\/sec/ {print $2}')"
-  stop
-  start "$dir"
-  local orders
-  orders="$(ARBITER_KEY="$(cat "$data/admin.key")" "$dir/orders_load" --base "http://127.0.0.1:$port" \
-    --rate "$rate" --seconds "$seconds" --warmup 3 | grep -E '^(orders|latency)' | tr '\n' ' ')"
-  stop
+  local name="$1" dir="$2" rps="-" orders="-"
+  if [ "${ONLY:-}" != orders ]; then
+    start "$dir"
+    rps="$(ARBITER_KEY="$(cat "$data/admin.key")" CONNECTIONS=64 RATE=0 \
+      wrk -t2 -c64 -d"${seconds}s" -s "$script" "http://127.0.0.1:$port" | awk '/Requests\/sec/ {print $2}')"
+    stop
+  fi
+  if [ "${ONLY:-}" != decisions ]; then
+    start "$dir"
+    orders="$(ARBITER_KEY="$(cat "$data/admin.key")" "$dir/orders_load" --base "http://127.0.0.1:$port" \
+      --rate "$rate" --seconds "$seconds" --warmup 3 | grep -E '^(orders|latency)' | tr '\n' ' ')"
+    stop
+  fi
   echo "$backend round $round $name: decisions/s $rps | $orders"
 }
 
