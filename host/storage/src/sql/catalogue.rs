@@ -271,14 +271,7 @@ macro_rules! catalogue_store {
                 } else {
                     0
                 };
-                let lines: Vec<LineRow> = sqlx::query_as(
-                    "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = $1 ORDER \
-                     BY sku",
-                )
-                .bind(id.as_str())
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db)?;
+                let lines = <$store>::lines_of(conn, id).await?;
                 for line in lines {
                     let line = line.into_line()?;
                     sqlx::query(
@@ -310,15 +303,23 @@ macro_rules! catalogue_store {
                 let Some(row) = row else {
                     return Ok(None);
                 };
-                let lines: Vec<LineRow> = sqlx::query_as(
-                    "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = $1 ORDER \
-                     BY sku",
+                let lines = <$store>::lines_of(conn, id).await?;
+                Ok(Some(row.into_reservation(lines)?))
+            }
+
+            /// A reservation's lines, in SKU order (the lock order).
+            async fn lines_of(
+                conn: &mut $conn,
+                id: &ReservationId,
+            ) -> Result<Vec<LineRow>, TxError> {
+                sqlx::query_as(
+                    "SELECT sku, quantity FROM reservation_lines WHERE reservation_id = $1 \
+                     ORDER BY sku",
                 )
                 .bind(id.as_str())
                 .fetch_all(&mut *conn)
                 .await
-                .map_err(db)?;
-                Ok(Some(row.into_reservation(lines)?))
+                .map_err(db)
             }
         }
     };
