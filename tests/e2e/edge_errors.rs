@@ -31,6 +31,13 @@ async fn query_and_path_refusals_are_problem_json_naming_the_parameter() {
             ("/v1/audit?limit=0", "limit"),
             ("/v1/audit?limit=501", "limit"),
             ("/v1/audit?before=soon", "before"),
+            ("/v1/audit?before=0", "before"),
+            ("/v1/audit?action=policy.delete", "action"),
+            ("/v1/audit?from=%2B200000-01-01T00:00:00Z", "from"),
+            (
+                "/v1/audit?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+                "to",
+            ),
             ("/v1/reviews?limit=99999999999", "limit"),
             ("/v1/reviews?status=all&limit=201", "limit"),
             ("/v1/reviews?status=all&after=not-a-cursor", "after"),

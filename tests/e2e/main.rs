@@ -4,6 +4,7 @@
 mod harness;
 
 mod access;
+mod audit_crash;
 mod auth_and_keys;
 mod cli;
 mod crash_durability;

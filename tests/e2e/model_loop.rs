@@ -293,9 +293,8 @@ async fn the_active_model_survives_a_restart_and_a_shadow_is_only_recorded() {
             .json()
             .await
             .expect("json");
-        let actions: Vec<_> = audit
+        let actions: Vec<_> = audit["items"]
             .as_array()
-            .or(audit["entries"].as_array())
             .expect("audit")
             .iter()
             .map(|e| e["action"].as_str().unwrap_or_default().to_owned())

@@ -287,8 +287,8 @@ async fn rollout_live_shadow_promote_rollback_and_audit() {
             .expect("send");
         problem(r, 404, "not_found").await;
 
-        let audit = json_of(s.get("/v1/audit", &s.admin_key).await).await;
-        let actions: Vec<&str> = audit
+        let audit = json_of(s.get("/v1/audit?limit=5", &s.admin_key).await).await;
+        let actions: Vec<&str> = audit["items"]
             .as_array()
             .expect("audit")
             .iter()
@@ -304,12 +304,15 @@ async fn rollout_live_shadow_promote_rollback_and_audit() {
                 "policy_set.create"
             ]
         );
+        let name = "test decide policy:write decisions:read";
+        assert_eq!(audit["items"][0]["actor"], name, "the key's name");
         assert!(
-            audit[0]["actor"]
+            audit["items"][0]["actor_id"]
                 .as_str()
-                .expect("actor")
+                .expect("actor id")
                 .starts_with("key_")
         );
+        assert!(audit["next"].is_i64(), "a full page points to the next");
         s.finish().await;
     }
 }
@@ -393,8 +396,8 @@ async fn a_tripped_guard_rolls_back_by_itself() {
         let mut audited = None;
         for _ in 0..200 {
             let audit = json_of(s.get("/v1/audit?limit=1", &s.admin_key).await).await;
-            if audit[0]["action"] == "rollout.auto_rollback" {
-                audited = Some(audit[0].clone());
+            if audit["items"][0]["action"] == "rollout.auto_rollback" {
+                audited = Some(audit["items"][0].clone());
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

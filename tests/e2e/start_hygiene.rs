@@ -4,6 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use arbiter_engine::audit::Actor;
 use arbiter_engine::feedback::{JobStatus, TrainingJob};
 use serde_json::Value;
 
@@ -36,7 +37,11 @@ async fn a_start_fails_the_training_jobs_a_crash_left_running() {
             model_version: None,
             error: None,
         };
-        stores.store.insert_job(&job).await.expect("insert job");
+        stores
+            .store
+            .insert_job(&job, &Actor::cli())
+            .await
+            .expect("insert job");
         drop(stores);
         let s = TestServer::start_on(db).await;
         let read: Value = s

@@ -2,8 +2,8 @@
 //!
 //! Owns what a decision *is*: the request contract and its validation, normalisation, the
 //! enriched context, velocity features, the list layer, the staged pipeline (lists, rules,
-//! graph, model, score bands), policy sets, the policy registry's records (modules, rollouts,
-//! audit) and the store traits the backends implement.
+//! graph, model, score bands), policy sets, the policy registry's records (modules,
+//! rollouts), the audit trail and the store traits the backends implement.
 //!
 //! It must not know about HTTP or SQL: the HTTP edge lives in `arbiter-host`, the SQLite and
 //! PostgreSQL implementations of [`store`] in `arbiter-storage`.
@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod action;
+pub mod audit;
 pub mod card_scan;
 pub mod checkpoint;
 pub mod clock;

@@ -1,5 +1,6 @@
 //! The policy registry's records: uploaded modules (content-addressed, versioned per name),
-//! rollouts of a candidate policy set against the stable one, and the audit log of every change.
+//! rollouts of a candidate policy set against the stable one. The log of changes to them is
+//! [`crate::audit`].
 //!
 //! Plain values only. They are what the stores in [`crate::store`] read and write and what the
 //! HTTP edge renders; validating and compiling module bytes belongs to the runtime, deciding
@@ -156,36 +157,6 @@ pub struct Rollout {
     pub ended_at: Option<DateTime<Utc>>,
     /// The id of the API key that started it.
     pub created_by: String,
-}
-
-/// The audit log's action names, one per kind of change.
-pub mod audit_action {
-    pub const POLICY_UPLOAD: &str = "policy.upload";
-    pub const POLICY_SET_CREATE: &str = "policy_set.create";
-    pub const ROLLOUT_START: &str = "rollout.start";
-    pub const ROLLOUT_PROMOTE: &str = "rollout.promote";
-    pub const ROLLOUT_ROLLBACK: &str = "rollout.rollback";
-    pub const ROLLOUT_AUTO_ROLLBACK: &str = "rollout.auto_rollback";
-    pub const MODEL_TRAIN: &str = "model.train";
-    pub const MODEL_ACTIVATE: &str = "model.activate";
-    pub const MODEL_SHADOW: &str = "model.shadow";
-    pub const MODEL_SHADOW_STOP: &str = "model.shadow_stop";
-}
-
-/// One change to modules, policy sets or rollouts: who, what, when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// Increasing in append order; the paging cursor of the audit listing.
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    /// The id of the API key that made the change (or the service itself, for an automatic
-    /// rollback).
-    pub actor: String,
-    /// One of [`audit_action`].
-    pub action: String,
-    /// What was changed, e.g. `geo@3`, `policy_set/4`, `rollout/2`.
-    pub target: String,
-    pub detail: serde_json::Value,
 }
 
 #[cfg(test)]

@@ -1,18 +1,19 @@
 //! The storage contract the engine needs. `arbiter-storage` implements it once for SQLite and
-//! once for PostgreSQL; the engine never sees SQL.
+//! once for PostgreSQL; the engine never sees SQL. Every method that changes something an
+//! operator is accountable for takes the [`Actor`] and writes the change's audit entry in
+//! the change's own transaction ([`crate::audit`]).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
+use crate::audit::{Actor, AuditEntry, AuditFilter};
 use crate::decision::Decision;
 use crate::feedback::FeedbackStore;
 use crate::keys::ApiKey;
 use crate::lists::{ListEntry, ListKind};
 use crate::policy_set::{ModuleRef, PolicySet, Thresholds, Weights};
-use crate::registry::{
-    AuditEntry, Guard, PolicyModule, Rollout, RolloutMode, RolloutStatus, StoredModule,
-};
+use crate::registry::{Guard, PolicyModule, Rollout, RolloutMode, RolloutStatus, StoredModule};
 
 #[derive(Debug, Clone, Error)]
 pub enum StoreError {
@@ -121,6 +122,7 @@ pub trait ListStore: Send + Sync + 'static {
         &self,
         entry: &ListEntry,
         now: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<ListInsert, StoreError>;
     /// Entries filtered by kind and normalised value (either may be absent), newest first.
     async fn find_list_entries(
@@ -129,7 +131,7 @@ pub trait ListStore: Send + Sync + 'static {
         value: Option<&str>,
     ) -> Result<Vec<ListEntry>, StoreError>;
     /// `true` when an entry was deleted.
-    async fn delete_list_entry(&self, id: &str) -> Result<bool, StoreError>;
+    async fn delete_list_entry(&self, id: &str, actor: &Actor) -> Result<bool, StoreError>;
 }
 
 /// What revoking a key did.
@@ -143,7 +145,8 @@ pub enum KeyRevocation {
 
 #[async_trait]
 pub trait KeyStore: Send + Sync + 'static {
-    async fn insert_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Stores a minted key; `actor` is who minted it (the key's `created_by`).
+    async fn insert_key(&self, key: &ApiKey, actor: &Actor) -> Result<(), StoreError>;
     /// Every key, revoked and expired ones included, oldest first.
     async fn all_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
     /// Sets the key's `revoked_at` to `at` unless it is set already. `None`: no such key.
@@ -151,6 +154,7 @@ pub trait KeyStore: Send + Sync + 'static {
         &self,
         id: &str,
         at: DateTime<Utc>,
+        actor: &Actor,
     ) -> Result<Option<KeyRevocation>, StoreError>;
     /// Moves each named key's `last_used_at` forward to the time given (never back, so
     /// replicas flushing out of order keep the latest), in one transaction. Unknown ids are
@@ -166,11 +170,12 @@ pub trait PolicySetStore: Send + Sync + 'static {
         thresholds: Thresholds,
         weights: Weights,
         policies: &[ModuleRef],
+        actor: &Actor,
     ) -> Result<PolicySet, StoreError>;
     async fn get_policy_set(&self, version: i64) -> Result<Option<PolicySet>, StoreError>;
     /// The version serving traffic, if one was ever activated.
     async fn active_policy_set(&self) -> Result<Option<i64>, StoreError>;
-    async fn set_active_policy_set(&self, version: i64) -> Result<(), StoreError>;
+    async fn set_active_policy_set(&self, version: i64, actor: &Actor) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -239,7 +244,7 @@ pub trait PolicyModuleStore: Send + Sync + 'static {
         size_bytes: i64,
         wasm: &[u8],
         precompiled: &[u8],
-        created_by: &str,
+        actor: &Actor,
     ) -> Result<ModuleInsert, StoreError>;
     /// One version with its bytes.
     async fn get_module(
@@ -277,7 +282,7 @@ pub trait RolloutStore: Send + Sync + 'static {
         percent: u8,
         mode: RolloutMode,
         guard: Option<Guard>,
-        created_by: &str,
+        actor: &Actor,
     ) -> Result<RolloutStart, StoreError>;
     /// The active rollout, if any.
     async fn current_rollout(&self) -> Result<Option<Rollout>, StoreError>;
@@ -291,30 +296,17 @@ pub trait RolloutStore: Send + Sync + 'static {
         id: i64,
         status: RolloutStatus,
         reason: Option<&str>,
-    ) -> Result<Option<Rollout>, StoreError>;
-    /// Changes the candidate's share of an active rollout; `None` when `id` is not active.
-    async fn set_rollout_percent(
-        &self,
-        id: i64,
-        percent: u8,
+        actor: &Actor,
     ) -> Result<Option<Rollout>, StoreError>;
 }
 
 #[async_trait]
 pub trait AuditStore: Send + Sync + 'static {
-    /// Appends one entry stamped with the current time and the next id.
-    async fn append_audit(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        detail: serde_json::Value,
-    ) -> Result<AuditEntry, StoreError>;
-    /// At most `limit` entries, newest first, with ids below `before_id` when given (pass the
-    /// last id of one page to get the next).
+    /// At most `limit` entries matching `filter`, newest first. There is no way to append
+    /// here: each change's store method writes its own entry in its own transaction.
     async fn list_audit(
         &self,
+        filter: &AuditFilter,
         limit: u32,
-        before_id: Option<i64>,
     ) -> Result<Vec<AuditEntry>, StoreError>;
 }

@@ -147,7 +147,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     use crate::http::keys::{KeyView, RevokedKey};
     use crate::services::keys::{KeyService, NewKeyRequest};
-    use arbiter_engine::keys::CREATED_BY_CLI;
+    use arbiter_engine::audit::Actor;
 
     let open = |storage: StorageArgs| async move {
         let stores = crate::wiring::open_store(&storage).await?;
@@ -172,7 +172,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             };
             // Refuse bad input before touching the database.
             let spec = crate::services::keys::validate(request, chrono::Utc::now())?;
-            let new = open(storage).await?.mint(spec, CREATED_BY_CLI).await?;
+            let new = open(storage).await?.mint(spec, &Actor::cli()).await?;
             println!("{}", new.secret);
             eprintln!(
                 "created {} `{}` with scopes {:?}",
@@ -180,7 +180,7 @@ async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             );
         }
         KeysCommand::Revoke { id, storage } => {
-            let revoked = RevokedKey::from(open(storage).await?.revoke(&id).await?);
+            let revoked = RevokedKey::from(open(storage).await?.revoke(&id, &Actor::cli()).await?);
             if revoked.already_revoked {
                 eprintln!("{id} was already revoked");
             }

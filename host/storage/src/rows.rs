@@ -3,10 +3,11 @@
 //! SQLite, `TIMESTAMPTZ` on PostgreSQL — so one conversion serves both backends.
 
 use arbiter_engine::Decision;
+use arbiter_engine::audit::AuditEntry;
 use arbiter_engine::keys::ApiKey;
 use arbiter_engine::lists::ListEntry;
 use arbiter_engine::policy_set::PolicySet;
-use arbiter_engine::registry::{AuditEntry, PolicyModule, Rollout, StoredModule};
+use arbiter_engine::registry::{PolicyModule, Rollout, StoredModule};
 use arbiter_engine::store::StoreError;
 use chrono::{DateTime, Utc};
 
@@ -270,6 +271,7 @@ pub(crate) struct AuditRow<T> {
     id: i64,
     at: T,
     actor: String,
+    actor_id: String,
     action: String,
     target: String,
     detail: String,
@@ -281,6 +283,7 @@ impl<T: StoredTime> AuditRow<T> {
             id: self.id,
             at: self.at.into_utc()?,
             actor: self.actor,
+            actor_id: self.actor_id,
             action: self.action,
             target: self.target,
             detail: from_json(&self.detail, "audit detail")?,

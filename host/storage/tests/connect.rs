@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use arbiter_engine::store::StoreError;
 use arbiter_storage::{Backend, StorageError, connect, migrate};
-use support::fixtures::{api_key, decision};
+use support::fixtures::{actor, api_key, decision};
 
 #[tokio::test]
 async fn a_sqlite_file_keeps_its_data_across_reopening() {
@@ -46,11 +46,10 @@ async fn a_corrupt_row_is_reported_as_corrupt() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = connect(None, dir.path()).await.expect("open");
     store
-        .insert_key(&api_key(
-            "key_ok",
-            &[arbiter_engine::keys::Scope::Decide],
-            0,
-        ))
+        .insert_key(
+            &api_key("key_ok", &[arbiter_engine::keys::Scope::Decide], 0),
+            &actor(),
+        )
         .await
         .expect("insert key");
     let raw = sqlx::SqlitePool::connect(&format!(

@@ -7,13 +7,14 @@ mod support;
 use std::sync::Arc;
 
 use arbiter_engine::action::Action;
+use arbiter_engine::audit::{Actor, AuditFilter, action};
 use arbiter_engine::feedback::{
     JobStatus, LabelInsert, LabelKind, LabelSource, ModelSlot, NewLabel, ReportWindow, Resolution,
     ResolveResult, Review, ReviewCursor, ReviewOutcome, ReviewStatus, TrainingJob,
 };
 use arbiter_engine::store::Store;
 use chrono::{Duration, Utc};
-use support::fixtures::{decision, faulted_decision};
+use support::fixtures::{actor, decision, faulted_decision};
 
 on_every_backend!(challenged_decisions_open_reviews_in_queue_order);
 on_every_backend!(a_review_is_resolved_once_even_when_raced);
@@ -42,7 +43,6 @@ fn new_label(decision_id: &str, kind: LabelKind, external: Option<&str>) -> NewL
         },
         external_id: external.map(str::to_owned),
         note: None,
-        created_by: "key_1".into(),
     }
 }
 
@@ -106,8 +106,12 @@ mod stories {
                 } else {
                     LabelKind::Legit
                 };
+                let reviewer = Actor {
+                    id: format!("key_{i}"),
+                    name: format!("reviewer {i}"),
+                };
                 store
-                    .resolve_review(&id, &resolution(label), &format!("key_{i}"), Utc::now())
+                    .resolve_review(&id, &resolution(label), &reviewer, Utc::now())
                     .await
                     .expect("resolve")
             }));
@@ -127,6 +131,14 @@ mod stories {
         let stored = store.get_review(&id).await.expect("get").expect("exists");
         assert_eq!(stored.status, ReviewStatus::Resolved);
         assert_eq!(stored.resolution, won[0].resolution);
+        let filter = AuditFilter {
+            action: Some(action::REVIEW_RESOLVE.into()),
+            ..AuditFilter::default()
+        };
+        let audited = store.list_audit(&filter, 10).await.expect("audit");
+        assert_eq!(audited.len(), 1, "one resolution, one entry: {audited:?}");
+        assert_eq!(Some(&audited[0].actor_id), stored.resolved_by.as_ref());
+        assert_eq!(audited[0].target, id);
         assert_eq!(
             labels[0].kind,
             stored.resolution.as_ref().expect("resolution").label
@@ -136,8 +148,8 @@ mod stories {
                 .resolve_review(
                     "rev_missing",
                     &resolution(LabelKind::Fraud),
-                    "k",
-                    Utc::now()
+                    &actor(),
+                    Utc::now(),
                 )
                 .await
                 .expect("missing"),
@@ -153,28 +165,32 @@ mod stories {
             .await
             .expect("insert");
         store
-            .insert_label(&new_label(&a.decision_id.0, LabelKind::Legit, None))
+            .insert_label(
+                &new_label(&a.decision_id.0, LabelKind::Legit, None),
+                &actor(),
+            )
             .await
             .expect("first");
         store
-            .insert_label(&new_label(&a.decision_id.0, LabelKind::Fraud, None))
+            .insert_label(
+                &new_label(&a.decision_id.0, LabelKind::Fraud, None),
+                &actor(),
+            )
             .await
             .expect("second");
         let first = store
-            .insert_label(&new_label(
-                &b.decision_id.0,
-                LabelKind::Chargeback,
-                Some("cb_1"),
-            ))
+            .insert_label(
+                &new_label(&b.decision_id.0, LabelKind::Chargeback, Some("cb_1")),
+                &actor(),
+            )
             .await
             .expect("import");
         assert!(matches!(first, LabelInsert::Created(_)));
         let again = store
-            .insert_label(&new_label(
-                &b.decision_id.0,
-                LabelKind::Chargeback,
-                Some("cb_1"),
-            ))
+            .insert_label(
+                &new_label(&b.decision_id.0, LabelKind::Chargeback, Some("cb_1")),
+                &actor(),
+            )
             .await
             .expect("re-import");
         match (first, again) {
@@ -224,7 +240,7 @@ mod stories {
         // Finished long ago: left alone.
         let done = job(600);
         for j in [&silent, &beating, &fresh, &done] {
-            store.insert_job(j).await.expect("job");
+            store.insert_job(j, &actor()).await.expect("job");
         }
         store
             .heartbeat_job(&beating.job_id, Utc::now())
@@ -284,14 +300,14 @@ mod stories {
             model_version: None,
             error: None,
         };
-        store.insert_job(&job).await.expect("job");
+        store.insert_job(&job, &actor()).await.expect("job");
         let artifact = serde_json::json!({"learner": "logistic_regression", "w": [0.5, -1.25]});
         let v1 = store
-            .insert_model_version(&artifact, Some(&job.job_id), "key_1")
+            .insert_model_version(&artifact, Some(&job.job_id), &actor())
             .await
             .expect("v1");
         let v2 = store
-            .insert_model_version(&artifact, None, "key_1")
+            .insert_model_version(&artifact, None, &actor())
             .await
             .expect("v2");
         assert!(v2.version > v1.version);
@@ -311,15 +327,15 @@ mod stories {
         assert_eq!(read.artifact, artifact);
         assert_eq!(store.list_model_versions().await.expect("list").len(), 2);
         store
-            .set_model_slot(ModelSlot::Active, Some(v1.version))
+            .set_model_slot(ModelSlot::Active, Some(v1.version), &actor())
             .await
             .expect("activate");
         store
-            .set_model_slot(ModelSlot::Shadow, Some(v2.version))
+            .set_model_slot(ModelSlot::Shadow, Some(v2.version), &actor())
             .await
             .expect("shadow");
         store
-            .set_model_slot(ModelSlot::Active, Some(v2.version))
+            .set_model_slot(ModelSlot::Active, Some(v2.version), &actor())
             .await
             .expect("re-activate");
         assert_eq!(
@@ -344,14 +360,17 @@ mod stories {
             .await
             .expect("insert");
         store
-            .insert_label(&new_label(&accepted.decision_id.0, LabelKind::Fraud, None))
+            .insert_label(
+                &new_label(&accepted.decision_id.0, LabelKind::Fraud, None),
+                &actor(),
+            )
             .await
             .expect("label");
         store
             .resolve_review(
                 &Review::id_for(&challenged.decision_id.0),
                 &resolution(LabelKind::Legit),
-                "key_1",
+                &actor(),
                 now,
             )
             .await

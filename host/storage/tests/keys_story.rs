@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arbiter_engine::keys::Scope;
 use arbiter_engine::store::{KeyRevocation, Store};
 use chrono::Duration;
-use support::fixtures::{api_key, now};
+use support::fixtures::{actor, api_key, now};
 
 on_every_backend!(a_key_reads_back_with_every_field);
 on_every_backend!(a_key_is_revoked_once);
@@ -26,8 +26,14 @@ mod stories {
         full.expires_at = Some(now() + Duration::days(30));
         full.last_used_at = Some(now() - Duration::seconds(3));
         let bare = api_key("key_bare", &[Scope::Admin], 5);
-        store.insert_key(&full).await.expect("insert full");
-        store.insert_key(&bare).await.expect("insert bare");
+        store
+            .insert_key(&full, &actor())
+            .await
+            .expect("insert full");
+        store
+            .insert_key(&bare, &actor())
+            .await
+            .expect("insert bare");
         assert_eq!(
             store.all_keys().await.expect("keys"),
             vec![full, bare],
@@ -38,11 +44,13 @@ mod stories {
     pub async fn a_key_is_revoked_once(store: Arc<dyn Store>) {
         let key = api_key("key_gone", &[Scope::Decide], 10);
         let other = api_key("key_kept", &[Scope::Decide], 5);
-        store.insert_key(&key).await.expect("insert");
-        store.insert_key(&other).await.expect("insert");
+        store.insert_key(&key, &actor()).await.expect("insert");
+        store.insert_key(&other, &actor()).await.expect("insert");
         let first = now();
-        let Some(KeyRevocation::Revoked(revoked)) =
-            store.revoke_key(&key.id, first).await.expect("revoke")
+        let Some(KeyRevocation::Revoked(revoked)) = store
+            .revoke_key(&key.id, first, &actor())
+            .await
+            .expect("revoke")
         else {
             panic!("the first revocation revokes");
         };
@@ -50,7 +58,7 @@ mod stories {
         assert_eq!(revoked.name, key.name);
 
         let again = store
-            .revoke_key(&key.id, first + Duration::seconds(5))
+            .revoke_key(&key.id, first + Duration::seconds(5), &actor())
             .await
             .expect("revoke again");
         assert_eq!(
@@ -60,7 +68,7 @@ mod stories {
         );
         assert_eq!(
             store
-                .revoke_key("key_missing", first)
+                .revoke_key("key_missing", first, &actor())
                 .await
                 .expect("unknown"),
             None
@@ -72,8 +80,8 @@ mod stories {
     pub async fn last_uses_are_flushed_forward_only(store: Arc<dyn Store>) {
         let a = api_key("key_a", &[Scope::Decide], 10);
         let b = api_key("key_b", &[Scope::Decide], 5);
-        store.insert_key(&a).await.expect("insert");
-        store.insert_key(&b).await.expect("insert");
+        store.insert_key(&a, &actor()).await.expect("insert");
+        store.insert_key(&b, &actor()).await.expect("insert");
         let t = now();
         store.record_key_uses(&[]).await.expect("nothing to flush");
         store

@@ -251,3 +251,68 @@ async fn migration_0009_names_existing_keys_after_their_id_on_postgres() {
         "TIMESTAMPTZ '2026-01-01T00:00:00Z'"
     );
 }
+
+/// Applies the migrations before 0010, stores audit entries as older releases did (the actor
+/// is a key id, or `system`), applies the rest and checks that each keeps its id as
+/// `actor_id` and is named after its key where the key still exists.
+macro_rules! name_audit_actors {
+    ($conn:ty, $url:expr, $backend:literal, $now:literal) => {{
+        let audit = |actor: &str| {
+            format!(
+                "INSERT INTO audit_log (at, actor, action, target, detail) \
+                 VALUES ({}, '{actor}', 'policy.upload', 'geo@1', '{{}}')",
+                $now
+            )
+        };
+        let seed = [
+            format!(
+                "INSERT INTO api_keys (id, name, hash, scopes, created_by, created_at) \
+                 VALUES ('key_1', 'risk team', 'h', 'policy:write', 'cli', {})",
+                $now
+            ),
+            audit("key_1"),
+            audit("system"),
+            audit("key_gone"),
+        ];
+        let mut conn = upgraded!($conn, $url, $backend, "0010", seed);
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT actor, actor_id FROM audit_log ORDER BY id")
+                .fetch_all(&mut conn)
+                .await
+                .expect("read");
+        let rows: Vec<(&str, &str)> = rows.iter().map(|(a, i)| (a.as_str(), i.as_str())).collect();
+        let expected = [
+            ("risk team", "key_1"),
+            ("system", "system"),
+            ("key_gone", "key_gone"),
+        ];
+        assert_eq!(rows, expected, $backend);
+        let _ = conn.close().await;
+    }};
+}
+
+#[tokio::test]
+async fn migration_0010_names_audit_actors_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    name_audit_actors!(
+        sqlx::SqliteConnection,
+        &url,
+        "sqlite",
+        "'2026-01-01T00:00:00.000000Z'"
+    );
+}
+
+#[tokio::test]
+async fn migration_0010_names_audit_actors_on_postgres() {
+    let Some(admin) = support::backends::postgres_url() else {
+        return;
+    };
+    let db = support::pg_database::PgDatabase::create(&admin).await;
+    name_audit_actors!(
+        sqlx::PgConnection,
+        &db.url,
+        "postgres",
+        "TIMESTAMPTZ '2026-01-01T00:00:00Z'"
+    );
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use arbiter_engine::registry::{RolloutMode, RolloutStatus};
 use arbiter_engine::store::{RolloutStart, Store, StoreError};
+use support::fixtures::actor;
 use support::registry::{guard, policy_sets};
 
 on_every_backend!(a_promoted_rollout_activates_its_candidate_once);
@@ -27,7 +28,7 @@ mod stories {
                 10,
                 RolloutMode::Live,
                 Some(guard()),
-                "key_ops",
+                &actor(),
             )
             .await
             .expect("start rollout")
@@ -45,14 +46,14 @@ mod stories {
         );
         assert_eq!(r.guard, Some(guard()), "the guard round-trips exactly");
         assert_eq!((r.reason.as_deref(), r.ended_at), (None, None));
-        assert_eq!(r.created_by, "key_ops");
+        assert_eq!(r.created_by, actor().id);
         assert_eq!(
             store.current_rollout().await.expect("current"),
             Some(r.clone())
         );
 
         let second = store
-            .start_rollout(1, 3, 50, RolloutMode::Shadow, None, "key_other")
+            .start_rollout(1, 3, 50, RolloutMode::Shadow, None, &actor())
             .await
             .expect("a refused start is no error");
         assert_eq!(
@@ -61,17 +62,9 @@ mod stories {
             "names the active one"
         );
 
-        let wider = store
-            .set_rollout_percent(r.id, 25)
-            .await
-            .expect("widen")
-            .expect("active");
-        assert_eq!(wider.percent, 25);
-        assert_eq!(store.current_rollout().await.expect("current"), Some(wider));
-
         assert_eq!(store.active_policy_set().await.expect("active"), Some(1));
         let promoted = store
-            .end_rollout(r.id, RolloutStatus::Promoted, Some("looks good"))
+            .end_rollout(r.id, RolloutStatus::Promoted, Some("looks good"), &actor())
             .await
             .expect("promote")
             .expect("it was active");
@@ -82,18 +75,21 @@ mod stories {
         assert_eq!(store.current_rollout().await.expect("current"), None);
 
         for status in [RolloutStatus::Promoted, RolloutStatus::RolledBack] {
-            let again = store.end_rollout(r.id, status, None).await.expect("again");
+            let again = store
+                .end_rollout(r.id, status, None, &actor())
+                .await
+                .expect("again");
             assert_eq!(again, None, "an ended rollout does not end again");
         }
-        let unknown = store.end_rollout(9999, RolloutStatus::Promoted, None).await;
+        let unknown = store
+            .end_rollout(9999, RolloutStatus::Promoted, None, &actor())
+            .await;
         assert_eq!(unknown.expect("end unknown"), None);
-        let ended = store.set_rollout_percent(r.id, 50).await;
-        assert_eq!(ended.expect("widen ended"), None);
         assert_eq!(store.active_policy_set().await.expect("active"), Some(2));
 
         // The next rollout may start now, in shadow and without a guard.
         let next = store
-            .start_rollout(2, 3, 0, RolloutMode::Shadow, None, "key_ops")
+            .start_rollout(2, 3, 0, RolloutMode::Shadow, None, &actor())
             .await
             .expect("start");
         let RolloutStart::Started(next) = next else {
@@ -113,7 +109,7 @@ mod stories {
         };
         let reason = "reject rate +4.2 pts over 1000 decisions (limit 2)";
         let back = store
-            .end_rollout(r.id, RolloutStatus::RolledBack, Some(reason))
+            .end_rollout(r.id, RolloutStatus::RolledBack, Some(reason), &actor())
             .await
             .expect("roll back")
             .expect("it was active");
@@ -121,7 +117,9 @@ mod stories {
         assert_eq!(back.reason.as_deref(), Some(reason));
         assert_eq!(store.active_policy_set().await.expect("active"), Some(1));
         assert_eq!(store.current_rollout().await.expect("current"), None);
-        let promote = store.end_rollout(r.id, RolloutStatus::Promoted, None).await;
+        let promote = store
+            .end_rollout(r.id, RolloutStatus::Promoted, None, &actor())
+            .await;
         assert_eq!(
             promote.expect("promote"),
             None,
@@ -136,7 +134,10 @@ mod stories {
         policy_sets(&*store, 2).await;
         for round in 0..5 {
             let (stable, candidate) = if round % 2 == 0 { (1, 2) } else { (2, 1) };
-            store.set_active_policy_set(stable).await.expect("stable");
+            store
+                .set_active_policy_set(stable, &actor())
+                .await
+                .expect("stable");
             let RolloutStart::Started(r) = start(&*store, stable, candidate).await else {
                 panic!("round {round}: nothing was active")
             };
@@ -149,7 +150,9 @@ mod stories {
                     RolloutStatus::RolledBack
                 };
                 tasks.spawn(async move {
-                    let ended = store.end_rollout(r.id, status, Some("race")).await;
+                    let ended = store
+                        .end_rollout(r.id, status, Some("race"), &actor())
+                        .await;
                     ended.expect("end rollout")
                 });
             }
@@ -199,14 +202,14 @@ mod stories {
     pub async fn bad_rollouts_are_refused_with_the_value_named(store: Arc<dyn Store>) {
         policy_sets(&*store, 2).await;
         let missing = store
-            .start_rollout(1, 7, 10, RolloutMode::Live, None, "key_ops")
+            .start_rollout(1, 7, 10, RolloutMode::Live, None, &actor())
             .await;
         assert!(
             matches!(&missing, Err(StoreError::Backend(m)) if m.contains("`7`")),
             "{missing:?}"
         );
         let too_many = store
-            .start_rollout(1, 2, 101, RolloutMode::Live, None, "key_ops")
+            .start_rollout(1, 2, 101, RolloutMode::Live, None, &actor())
             .await;
         assert!(
             matches!(&too_many, Err(StoreError::Backend(m)) if m.contains("`101`")),
@@ -221,15 +224,12 @@ mod stories {
         let RolloutStart::Started(r) = start(&*store, 1, 2).await else {
             panic!("nothing was active")
         };
-        let as_active = store.end_rollout(r.id, RolloutStatus::Active, None).await;
+        let as_active = store
+            .end_rollout(r.id, RolloutStatus::Active, None, &actor())
+            .await;
         assert!(
             matches!(as_active, Err(StoreError::Backend(_))),
             "{as_active:?}"
-        );
-        let too_many = store.set_rollout_percent(r.id, 200).await;
-        assert!(
-            matches!(too_many, Err(StoreError::Backend(_))),
-            "{too_many:?}"
         );
         assert_eq!(store.current_rollout().await.expect("current"), Some(r));
     }

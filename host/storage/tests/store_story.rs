@@ -11,7 +11,7 @@ use arbiter_engine::keys::Scope;
 use arbiter_engine::lists::{ListKind, ListName};
 use arbiter_engine::policy_set::{Thresholds, Weights};
 use arbiter_engine::store::{AppendOutcome, ListInsert, Store, StoreError};
-use support::fixtures::{api_key, decision, faulted_decision, list_entry, modules, now};
+use support::fixtures::{actor, api_key, decision, faulted_decision, list_entry, modules, now};
 
 on_every_backend!(an_empty_store_answers);
 on_every_backend!(a_decision_reads_back_as_written);
@@ -223,7 +223,7 @@ mod stories {
         let newest = list_entry("le_3", ListName::Allow, ListKind::User, "u-2", 10);
         for e in [&oldest, &watch, &newest] {
             let done = store
-                .insert_list_entry(e, now())
+                .insert_list_entry(e, now(), &actor())
                 .await
                 .expect("insert entry");
             assert_eq!(done, ListInsert::Inserted);
@@ -263,18 +263,28 @@ mod stories {
                 .is_empty()
         );
 
-        assert!(store.delete_list_entry("le_1").await.expect("delete"));
-        assert!(!store.delete_list_entry("le_1").await.expect("delete again"));
+        assert!(
+            store
+                .delete_list_entry("le_1", &actor())
+                .await
+                .expect("delete")
+        );
+        assert!(
+            !store
+                .delete_list_entry("le_1", &actor())
+                .await
+                .expect("delete again")
+        );
         let users = store
             .find_list_entries(Some(ListKind::User), None)
             .await
             .expect("users");
         assert_eq!(users, vec![newest]);
-        let again = store.insert_list_entry(&watch, now()).await;
+        let again = store.insert_list_entry(&watch, now(), &actor()).await;
         assert_eq!(again.ok(), Some(ListInsert::Existing(watch.clone())));
         let mut same_id = watch.clone();
         same_id.value = "other@b.example".into();
-        let again = store.insert_list_entry(&same_id, now()).await;
+        let again = store.insert_list_entry(&same_id, now(), &actor()).await;
         assert!(
             matches!(again, Err(StoreError::Backend(_))),
             "duplicate id: {again:?}"
@@ -283,12 +293,18 @@ mod stories {
 
     pub async fn a_list_holds_one_entry_per_identity(store: Arc<dyn Store>) {
         let first = list_entry("le_a", ListName::Block, ListKind::Email, "x@y.example", 30);
-        store.insert_list_entry(&first, now()).await.expect("first");
+        store
+            .insert_list_entry(&first, now(), &actor())
+            .await
+            .expect("first");
         // The same identity again, under another id and reason: the live one answers and
         // nothing is written.
         let mut twin = list_entry("le_b", ListName::Block, ListKind::Email, "x@y.example", 10);
         twin.reason = "again".into();
-        let again = store.insert_list_entry(&twin, now()).await.expect("twin");
+        let again = store
+            .insert_list_entry(&twin, now(), &actor())
+            .await
+            .expect("twin");
         assert_eq!(again, ListInsert::Existing(first.clone()));
         let stored = store
             .find_list_entries(Some(ListKind::Email), Some("x@y.example"))
@@ -297,10 +313,18 @@ mod stories {
         assert_eq!(stored, vec![first.clone()], "one row");
         // Another list may hold the same value.
         let watch = list_entry("le_c", ListName::Watch, ListKind::Email, "x@y.example", 5);
-        let other = store.insert_list_entry(&watch, now()).await.expect("watch");
+        let other = store
+            .insert_list_entry(&watch, now(), &actor())
+            .await
+            .expect("watch");
         assert_eq!(other, ListInsert::Inserted);
         // Deleting the one entry lifts the block.
-        assert!(store.delete_list_entry("le_a").await.expect("delete"));
+        assert!(
+            store
+                .delete_list_entry("le_a", &actor())
+                .await
+                .expect("delete")
+        );
         let blocks: Vec<_> = store
             .find_list_entries(Some(ListKind::Email), Some("x@y.example"))
             .await
@@ -313,12 +337,15 @@ mod stories {
         let mut expired = list_entry("le_d", ListName::Allow, ListKind::User, "u-9", 60);
         expired.expires_at = Some(now() + chrono::Duration::seconds(1));
         store
-            .insert_list_entry(&expired, now())
+            .insert_list_entry(&expired, now(), &actor())
             .await
             .expect("expiring");
         let fresh = list_entry("le_e", ListName::Allow, ListKind::User, "u-9", 0);
         let later = now() + chrono::Duration::seconds(2);
-        let replaced = store.insert_list_entry(&fresh, later).await.expect("fresh");
+        let replaced = store
+            .insert_list_entry(&fresh, later, &actor())
+            .await
+            .expect("fresh");
         assert_eq!(replaced, ListInsert::Inserted);
         let users = store
             .find_list_entries(Some(ListKind::User), Some("u-9"))
@@ -332,7 +359,7 @@ mod stories {
         let decide = api_key("key_decide", &[Scope::Decide, Scope::LabelWrite], 10);
         let none = api_key("key_none", &[], 5);
         for k in [&decide, &admin, &none] {
-            store.insert_key(k).await.expect("insert key");
+            store.insert_key(k, &actor()).await.expect("insert key");
         }
         assert_eq!(
             store.all_keys().await.expect("keys"),
@@ -341,7 +368,7 @@ mod stories {
         let mut same_hash = api_key("key_other", &[Scope::Decide], 0);
         same_hash.hash = admin.hash.clone();
         assert!(
-            store.insert_key(&same_hash).await.is_err(),
+            store.insert_key(&same_hash, &actor()).await.is_err(),
             "hashes are unique"
         );
     }
@@ -356,9 +383,12 @@ mod stories {
             graph: 40.0,
             model: 1.0 / 3.0,
         };
-        let v1 = store.insert_policy_set(t, w, &modules()).await.expect("v1");
+        let v1 = store
+            .insert_policy_set(t, w, &modules(), &actor())
+            .await
+            .expect("v1");
         let v2 = store
-            .insert_policy_set(Thresholds::default(), Weights::default(), &[])
+            .insert_policy_set(Thresholds::default(), Weights::default(), &[], &actor())
             .await
             .expect("v2");
         assert_eq!((v1.version, v2.version), (1, 2));
@@ -368,14 +398,17 @@ mod stories {
         assert_eq!(store.get_policy_set(3).await.expect("get"), None);
 
         assert_eq!(store.active_policy_set().await.expect("active"), None);
-        store.set_active_policy_set(2).await.expect("activate 2");
+        store
+            .set_active_policy_set(2, &actor())
+            .await
+            .expect("activate 2");
         assert_eq!(store.active_policy_set().await.expect("active"), Some(2));
         store
-            .set_active_policy_set(1)
+            .set_active_policy_set(1, &actor())
             .await
             .expect("roll back to 1");
         assert_eq!(store.active_policy_set().await.expect("active"), Some(1));
-        let missing = store.set_active_policy_set(42).await;
+        let missing = store.set_active_policy_set(42, &actor()).await;
         assert!(
             matches!(&missing, Err(StoreError::Backend(m)) if m.contains("`42`")),
             "{missing:?}"
@@ -388,7 +421,7 @@ mod stories {
             let store = Arc::clone(&store);
             tasks.spawn(async move {
                 store
-                    .insert_policy_set(Thresholds::default(), Weights::default(), &[])
+                    .insert_policy_set(Thresholds::default(), Weights::default(), &[], &actor())
                     .await
                     .expect("concurrent insert")
                     .version

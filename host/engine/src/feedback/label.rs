@@ -111,8 +111,6 @@ pub struct NewLabel {
     /// The channel's id for an imported row; a second import of it is a duplicate.
     pub external_id: Option<String>,
     pub note: Option<String>,
-    /// Key id of the caller.
-    pub created_by: String,
 }
 
 /// A stored label.

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::Actor;
 use crate::decision::Decision;
 use crate::feedback::label::{Label, LabelKind, NewLabel};
 use crate::feedback::model_registry::{JobStatus, ModelSlot, ModelVersion, TrainingJob};
@@ -62,14 +63,19 @@ pub trait ReviewStore: Send + Sync + 'static {
         &self,
         review_id: &str,
         resolution: &Resolution,
-        resolved_by: &str,
+        actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<ResolveResult, StoreError>;
 }
 
 #[async_trait]
 pub trait LabelStore: Send + Sync + 'static {
-    async fn insert_label(&self, label: &NewLabel) -> Result<LabelInsert, StoreError>;
+    /// Stores `label` (its `created_by` is `actor`'s id) with its audit entry.
+    async fn insert_label(
+        &self,
+        label: &NewLabel,
+        actor: &Actor,
+    ) -> Result<LabelInsert, StoreError>;
     /// Every label of a decision, oldest first.
     async fn labels_for_decision(&self, decision_id: &str) -> Result<Vec<Label>, StoreError>;
     /// Every labelled decision with its latest label, oldest decision first.
@@ -83,7 +89,7 @@ pub trait LabelStore: Send + Sync + 'static {
 
 #[async_trait]
 pub trait ModelStore: Send + Sync + 'static {
-    async fn insert_job(&self, job: &TrainingJob) -> Result<(), StoreError>;
+    async fn insert_job(&self, job: &TrainingJob, actor: &Actor) -> Result<(), StoreError>;
     async fn finish_job(
         &self,
         job_id: &str,
@@ -106,12 +112,16 @@ pub trait ModelStore: Send + Sync + 'static {
         &self,
         artifact: &serde_json::Value,
         job_id: Option<&str>,
-        created_by: &str,
+        actor: &Actor,
     ) -> Result<ModelVersion, StoreError>;
     async fn get_model_version(&self, version: i64) -> Result<Option<ModelVersion>, StoreError>;
     async fn list_model_versions(&self) -> Result<Vec<ModelVersion>, StoreError>;
-    async fn set_model_slot(&self, slot: ModelSlot, version: Option<i64>)
-    -> Result<(), StoreError>;
+    async fn set_model_slot(
+        &self,
+        slot: ModelSlot,
+        version: Option<i64>,
+        actor: &Actor,
+    ) -> Result<(), StoreError>;
     /// The (active, shadow) model versions.
     async fn model_slots(&self) -> Result<(Option<i64>, Option<i64>), StoreError>;
 }

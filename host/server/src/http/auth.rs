@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+use arbiter_engine::audit::Actor;
 use arbiter_engine::keys::{ApiKey, Scope};
 
 use crate::app_state::AppState;
@@ -22,6 +23,11 @@ pub struct Caller(pub Arc<ApiKey>);
 impl Caller {
     pub fn key_id(&self) -> &str {
         &self.0.id
+    }
+
+    /// Who the audit log names for a change this caller makes.
+    pub fn actor(&self) -> Actor {
+        Actor::key(&self.0)
     }
 
     /// Refuses with 403 unless the key also holds `scope`: for the few routes where one

@@ -18,6 +18,7 @@ use crate::http::problem::ApiError;
 /// The documented parameters. The handler reads the raw pairs instead, so a bad value, a
 /// repeated or an unknown parameter is refused naming it.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Events after this one: 0 (the default) or the `next_after` of the previous page.
     #[param(minimum = 0)]

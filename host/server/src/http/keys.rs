@@ -106,7 +106,7 @@ pub async fn create_key(
         scopes: body.scopes,
         expires_at: body.expires_at,
     };
-    let new = app.keys.create(request, caller.key_id()).await?;
+    let new = app.keys.create(request, &caller.actor()).await?;
     tracing::info!(key_id = %new.record.id, by = %caller.key_id(), "api key created");
     Ok((
         StatusCode::CREATED,
@@ -137,7 +137,7 @@ pub async fn revoke_key(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RevokedKey>, ApiError> {
-    let revocation = app.keys.revoke(&id).await?;
+    let revocation = app.keys.revoke(&id, &caller.actor()).await?;
     tracing::info!(key_id = %id, by = %caller.key_id(), "api key revoked");
     Ok(Json(revocation.into()))
 }

@@ -106,13 +106,14 @@ pub async fn create(
                 note: body.note,
                 chargeback_id: body.chargeback_id,
             },
-            caller.key_id(),
+            &caller.actor(),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(label.into())))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     pub decision_id: String,
 }
@@ -144,7 +145,7 @@ pub async fn import(
 ) -> Result<Json<ImportReport>, ApiError> {
     Ok(Json(
         app.labels
-            .import_chargebacks(&file, caller.key_id())
+            .import_chargebacks(&file, &caller.actor())
             .await?,
     ))
 }

@@ -58,6 +58,7 @@ impl From<ListEntry> for EntryView {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EntryFilter {
     pub kind: Option<String>,
     pub value: Option<String>,
@@ -84,7 +85,7 @@ pub async fn create_entry(
                 reason: body.reason,
                 expires_at: body.expires_at,
             },
-            caller.key_id(),
+            &caller.actor(),
         )
         .await?;
     let status = if created.inserted {
@@ -115,9 +116,9 @@ pub async fn find_entries(
     responses((status = 204), (status = 404, description = "No such entry")))]
 pub async fn delete_entry(
     State(app): State<AppState>,
-    _: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    app.lists.delete(&id).await?;
+    app.lists.delete(&id, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -116,7 +116,7 @@ pub async fn train(
     State(app): State<AppState>,
     caller: Caller,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let job = app.models.train(caller.key_id()).await?;
+    let job = app.models.train(&caller.actor()).await?;
     Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
@@ -164,7 +164,7 @@ pub async fn activate(
         .assign(
             ModelSlot::Active,
             Some(parse_version(&version)?),
-            caller.key_id(),
+            &caller.actor(),
         )
         .await?;
     Ok(Json(view.into()))
@@ -184,7 +184,7 @@ pub async fn shadow(
         .assign(
             ModelSlot::Shadow,
             Some(parse_version(&version)?),
-            caller.key_id(),
+            &caller.actor(),
         )
         .await?;
     Ok(Json(view.into()))
@@ -199,7 +199,7 @@ pub async fn stop_shadow(
 ) -> Result<Json<ModelsPage>, ApiError> {
     let view = app
         .models
-        .assign(ModelSlot::Shadow, None, caller.key_id())
+        .assign(ModelSlot::Shadow, None, &caller.actor())
         .await?;
     Ok(Json(view.into()))
 }

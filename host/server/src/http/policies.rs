@@ -76,7 +76,7 @@ pub async fn upload_version(
 ) -> Result<(StatusCode, Json<ModuleView>), ApiError> {
     let up = app
         .policies
-        .upload(&name, bytes.to_vec(), caller.key_id())
+        .upload(&name, bytes.to_vec(), &caller.actor())
         .await?;
     let status = if up.created {
         StatusCode::CREATED

@@ -125,7 +125,7 @@ pub async fn create_set(
             model: w.model,
         }),
     };
-    let set = app.policies.create_set(new, caller.key_id()).await?;
+    let set = app.policies.create_set(new, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(set.into())))
 }
 

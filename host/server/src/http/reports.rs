@@ -13,6 +13,7 @@ use crate::http::params::Query;
 use crate::http::problem::ApiError;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutcomeQuery {
     /// Start of the window (inclusive); default 30 days before `to`.
     pub from: Option<DateTime<Utc>>,

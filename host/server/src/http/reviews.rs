@@ -19,6 +19,7 @@ use crate::http::problem::ApiError;
 use crate::services::feedback::ResolveRequest;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// `open` (default) or `resolved`; `all` lists both.
     pub status: Option<String>,
@@ -194,7 +195,7 @@ pub async fn resolve(
                 reviewer: body.reviewer,
                 note: body.note,
             },
-            caller.key_id(),
+            &caller.actor(),
         )
         .await?;
     Ok((StatusCode::OK, Json(review.into())))

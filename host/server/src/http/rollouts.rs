@@ -115,7 +115,7 @@ pub async fn start(
             min_decisions: g.min_decisions,
         }),
     };
-    let view = app.policies.start_rollout(new, caller.key_id()).await?;
+    let view = app.policies.start_rollout(new, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
@@ -136,7 +136,7 @@ pub async fn promote(
     State(app): State<AppState>,
     caller: Caller,
 ) -> Result<Json<CurrentRollout>, ApiError> {
-    Ok(Json(app.policies.promote(caller.key_id()).await?.into()))
+    Ok(Json(app.policies.promote(&caller.actor()).await?.into()))
 }
 
 /// Send all traffic back to the stable set.
@@ -160,6 +160,6 @@ pub async fn rollback(
             .reason
     };
     Ok(Json(
-        app.policies.rollback(caller.key_id(), reason).await?.into(),
+        app.policies.rollback(&caller.actor(), reason).await?.into(),
     ))
 }

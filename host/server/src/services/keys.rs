@@ -18,7 +18,8 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 use tokio::sync::Mutex;
 
-use arbiter_engine::keys::{self, ApiKey, CREATED_BY_BOOTSTRAP, KeySpec, NewKey, Scope};
+use arbiter_engine::audit::Actor;
+use arbiter_engine::keys::{self, ApiKey, KeySpec, NewKey, Scope};
 use arbiter_engine::request::longer_than;
 use arbiter_engine::store::{KeyRevocation, Store, StoreError};
 use arbiter_redis::ChangeKind;
@@ -196,20 +197,15 @@ impl KeyService {
         Some(Some(found.key.clone()))
     }
 
-    /// Mints a key for `request`; `created_by` is the minting key's id (or `bootstrap`,
-    /// `cli`).
-    pub async fn create(
-        &self,
-        request: NewKeyRequest,
-        created_by: &str,
-    ) -> Result<NewKey, KeyError> {
-        self.mint(validate(request, Utc::now())?, created_by).await
+    /// Mints a key for `request`, minted by `actor` (a key, or the bootstrap, or the CLI).
+    pub async fn create(&self, request: NewKeyRequest, actor: &Actor) -> Result<NewKey, KeyError> {
+        self.mint(validate(request, Utc::now())?, actor).await
     }
 
     /// [`KeyService::create`] for a request already validated.
-    pub async fn mint(&self, spec: KeySpec, created_by: &str) -> Result<NewKey, KeyError> {
-        let new = keys::mint(spec, created_by, Utc::now());
-        self.store.insert_key(&new.record).await?;
+    pub async fn mint(&self, spec: KeySpec, actor: &Actor) -> Result<NewKey, KeyError> {
+        let new = keys::mint(spec, &actor.id, Utc::now());
+        self.store.insert_key(&new.record, actor).await?;
         self.reload().await?;
         self.changes.fire(ChangeKind::Keys);
         Ok(new)
@@ -228,10 +224,10 @@ impl KeyService {
 
     /// Revokes the key `id`: refused from now on by this replica, and by the others as soon as
     /// they hear of it. Revoking it again changes nothing and answers it as already revoked.
-    pub async fn revoke(&self, id: &str) -> Result<KeyRevocation, KeyError> {
+    pub async fn revoke(&self, id: &str, actor: &Actor) -> Result<KeyRevocation, KeyError> {
         let revocation = self
             .store
-            .revoke_key(id, Utc::now())
+            .revoke_key(id, Utc::now(), actor)
             .await?
             .ok_or_else(|| KeyError::NotFound(id.to_owned()))?;
         if let KeyRevocation::Revoked(_) = revocation {
@@ -303,7 +299,7 @@ impl KeyService {
             scopes: vec![Scope::Admin.as_str().into()],
             expires_at: None,
         };
-        let written = match self.create(request, CREATED_BY_BOOTSTRAP).await {
+        let written = match self.create(request, &Actor::bootstrap()).await {
             Ok(new) => crate::private_file::write_secret(file, &new.secret)
                 .with_context(|| format!("writing {}", path.display())),
             Err(e) => Err(e.into()),

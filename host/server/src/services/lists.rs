@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 use tokio::sync::Mutex;
 
+use arbiter_engine::audit::Actor;
 use arbiter_engine::lists::{ListEntry, ListKind, ListName, ListSnapshot};
 use arbiter_engine::request::longer_than;
 use arbiter_engine::store::{ListInsert, Store, StoreError};
@@ -120,7 +121,7 @@ impl ListService {
 
     /// Adds an entry. Idempotent: an identical live entry (same list, kind, value, reason and
     /// expiry) is returned as it is; one that differs in reason or expiry is a conflict.
-    pub async fn create(&self, new: NewListEntry, created_by: &str) -> Result<Created, ListError> {
+    pub async fn create(&self, new: NewListEntry, actor: &Actor) -> Result<Created, ListError> {
         let list = ListName::parse(&new.list).ok_or_else(|| {
             invalid(
                 "list",
@@ -170,9 +171,9 @@ impl ListService {
             reason: new.reason,
             expires_at: new.expires_at,
             created_at: now,
-            created_by: created_by.to_owned(),
+            created_by: actor.id.clone(),
         };
-        match self.store.insert_list_entry(&entry, now).await? {
+        match self.store.insert_list_entry(&entry, now, actor).await? {
             ListInsert::Inserted => {}
             ListInsert::Existing(live)
                 if live.reason == entry.reason && live.expires_at == entry.expires_at =>
@@ -219,8 +220,8 @@ impl ListService {
         Ok(self.store.find_list_entries(kind, value.as_deref()).await?)
     }
 
-    pub async fn delete(&self, id: &str) -> Result<(), ListError> {
-        if !self.store.delete_list_entry(id).await? {
+    pub async fn delete(&self, id: &str, actor: &Actor) -> Result<(), ListError> {
+        if !self.store.delete_list_entry(id, actor).await? {
             return Err(ListError::NotFound(id.to_owned()));
         }
         self.reload().await?;

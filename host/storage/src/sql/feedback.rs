@@ -4,6 +4,7 @@
 //! time-ordered, so ties on the clock are broken by the v7 id.
 
 use arbiter_engine::Decision;
+use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::feedback::{
     Label, LabelInsert, LabelKind, LabelStore, NewLabel, Resolution, ResolveResult, Review,
     ReviewCursor, ReviewPageItem, ReviewStatus, ReviewStore,
@@ -111,7 +112,7 @@ macro_rules! feedback_stores {
                 &self,
                 review_id: &str,
                 resolution: &Resolution,
-                resolved_by: &str,
+                actor: &Actor,
                 at: DateTime<Utc>,
             ) -> Result<ResolveResult, StoreError> {
                 // INVARIANT: a review is resolved once. Concurrent resolves serialise on the
@@ -129,13 +130,15 @@ macro_rules! feedback_stores {
                 .bind(resolution.label.as_str())
                 .bind(&resolution.reviewer)
                 .bind(&resolution.note)
-                .bind(resolved_by)
+                .bind(&actor.id)
                 .bind(review_id)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(store_error)?;
                 let resolved_now = decision_id.is_some();
                 if let Some(decision_id) = decision_id {
+                    let record = AuditRecord::review_resolved(review_id, &decision_id, resolution);
+                    <$store>::audit(&mut tx, actor, record).await?;
                     sqlx::query(
                         "INSERT INTO labels (label_id, decision_id, label, source, external_id, \
                          note, created_by, created_at) \
@@ -145,7 +148,7 @@ macro_rules! feedback_stores {
                     .bind(decision_id)
                     .bind(resolution.label.as_str())
                     .bind(&resolution.note)
-                    .bind(resolved_by)
+                    .bind(&actor.id)
                     .bind(<$store>::time(at))
                     .execute(&mut *tx)
                     .await
@@ -162,7 +165,11 @@ macro_rules! feedback_stores {
 
         #[async_trait]
         impl LabelStore for $store {
-            async fn insert_label(&self, label: &NewLabel) -> Result<LabelInsert, StoreError> {
+            async fn insert_label(
+                &self,
+                label: &NewLabel,
+                actor: &Actor,
+            ) -> Result<LabelInsert, StoreError> {
                 let at = stored_now();
                 let id = Label::generate_id();
                 // INVARIANT: an external row is imported once; the partial unique index
@@ -180,7 +187,7 @@ macro_rules! feedback_stores {
                 .bind(label.source.as_str())
                 .bind(&label.external_id)
                 .bind(&label.note)
-                .bind(&label.created_by)
+                .bind(&actor.id)
                 .bind(<$store>::time(at))
                 .execute(&mut *tx)
                 .await
@@ -207,8 +214,11 @@ macro_rules! feedback_stores {
                     .await
                 }
                 .map_err(store_error)?;
-                tx.commit().await.map_err(store_error)?;
                 let stored = row.into_label()?;
+                if written == 1 {
+                    <$store>::audit(&mut tx, actor, AuditRecord::label_created(&stored)).await?;
+                }
+                tx.commit().await.map_err(store_error)?;
                 Ok(if written == 1 {
                     LabelInsert::Created(stored)
                 } else {

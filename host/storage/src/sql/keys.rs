@@ -1,5 +1,6 @@
 //! API keys, written once for both backends.
 
+use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::keys::ApiKey;
 use arbiter_engine::store::{KeyRevocation, KeyStore, StoreError};
 use async_trait::async_trait;
@@ -27,7 +28,7 @@ macro_rules! key_store {
     ($store:ty) => {
         #[async_trait]
         impl KeyStore for $store {
-            async fn insert_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+            async fn insert_key(&self, key: &ApiKey, actor: &Actor) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO api_keys (id, name, hash, scopes, created_by, created_at, \
@@ -46,6 +47,7 @@ macro_rules! key_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
+                <$store>::audit(&mut tx, actor, AuditRecord::key_created(key)).await?;
                 tx.commit().await.map_err(store_error)
             }
 
@@ -62,6 +64,7 @@ macro_rules! key_store {
                 &self,
                 id: &str,
                 at: DateTime<Utc>,
+                actor: &Actor,
             ) -> Result<Option<KeyRevocation>, StoreError> {
                 // INVARIANT: `revoked_at` is set once. The `IS NULL` condition makes a second
                 // revocation write nothing; of two racing ones, PostgreSQL re-checks it after
@@ -82,9 +85,12 @@ macro_rules! key_store {
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err(store_error)?;
-                tx.commit().await.map_err(store_error)?;
                 let Some(row) = row else { return Ok(None) };
                 let key = row.into_key()?;
+                if revoked == 1 {
+                    <$store>::audit(&mut tx, actor, AuditRecord::key_revoked(&key)).await?;
+                }
+                tx.commit().await.map_err(store_error)?;
                 Ok(Some(if revoked == 1 {
                     KeyRevocation::Revoked(key)
                 } else {

@@ -1,5 +1,6 @@
 //! List entries, written once for both backends.
 
+use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::lists::{ListEntry, ListKind};
 use arbiter_engine::store::{ListInsert, ListStore, StoreError};
 use async_trait::async_trait;
@@ -32,6 +33,7 @@ macro_rules! list_store {
                 &self,
                 entry: &ListEntry,
                 now: DateTime<Utc>,
+                actor: &Actor,
             ) -> Result<ListInsert, StoreError> {
                 // INVARIANT: one row per (list, kind, value) — the unique index holds it. On
                 // SQLite the write lock (`BEGIN IMMEDIATE`) makes the expired-twin delete, the
@@ -67,6 +69,7 @@ macro_rules! list_store {
                 .map_err(store_error)?
                 .rows_affected();
                 let outcome = if inserted == 1 {
+                    <$store>::audit(&mut tx, actor, AuditRecord::list_added(entry)).await?;
                     ListInsert::Inserted
                 } else {
                     let row: ListEntryRow<<$store as Dialect>::Time> = sqlx::query_as(
@@ -106,16 +109,21 @@ macro_rules! list_store {
                 rows.into_iter().map(ListEntryRow::into_entry).collect()
             }
 
-            async fn delete_list_entry(&self, id: &str) -> Result<bool, StoreError> {
+            async fn delete_list_entry(&self, id: &str, actor: &Actor) -> Result<bool, StoreError> {
                 let mut tx = self.begin_write().await?;
-                let deleted = sqlx::query("DELETE FROM list_entries WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error)?
-                    .rows_affected();
+                let deleted: Option<(String, String)> =
+                    sqlx::query_as("DELETE FROM list_entries WHERE id = $1 RETURNING list, kind")
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(store_error)?;
+                let Some((list, kind)) = deleted else {
+                    return Ok(false);
+                };
+                let record = AuditRecord::list_removed(id, &list, &kind);
+                <$store>::audit(&mut tx, actor, record).await?;
                 tx.commit().await.map_err(store_error)?;
-                Ok(deleted > 0)
+                Ok(true)
             }
         }
     };

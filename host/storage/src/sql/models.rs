@@ -1,6 +1,7 @@
 //! Training jobs, model versions and model slots, written once for both backends. Artifacts
 //! are JSON: a `JSONB` column on PostgreSQL (bound as text, cast in and out), text on SQLite.
 
+use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::feedback::{JobStatus, ModelSlot, ModelStore, ModelVersion, TrainingJob};
 use arbiter_engine::store::StoreError;
 use async_trait::async_trait;
@@ -19,7 +20,7 @@ macro_rules! model_store {
     ($store:ty, jsonb: $jsonb:literal, as_text: $as_text:literal) => {
         #[async_trait]
         impl ModelStore for $store {
-            async fn insert_job(&self, job: &TrainingJob) -> Result<(), StoreError> {
+            async fn insert_job(&self, job: &TrainingJob, actor: &Actor) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO training_jobs \
@@ -33,6 +34,7 @@ macro_rules! model_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
+                <$store>::audit(&mut tx, actor, AuditRecord::training_started(job)).await?;
                 tx.commit().await.map_err(store_error)
             }
 
@@ -116,7 +118,7 @@ macro_rules! model_store {
                 &self,
                 artifact: &serde_json::Value,
                 job_id: Option<&str>,
-                created_by: &str,
+                actor: &Actor,
             ) -> Result<ModelVersion, StoreError> {
                 let at = stored_now();
                 let mut tx = self.begin_write().await?;
@@ -128,19 +130,21 @@ macro_rules! model_store {
                 ))
                 .bind(to_json(artifact, "model artifact")?)
                 .bind(job_id)
-                .bind(created_by)
+                .bind(&actor.id)
                 .bind(<$store>::time(at))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(store_error)?;
-                tx.commit().await.map_err(store_error)?;
-                Ok(ModelVersion {
+                let model = ModelVersion {
                     version,
                     artifact: artifact.clone(),
                     job_id: job_id.map(str::to_owned),
-                    created_by: created_by.to_owned(),
+                    created_by: actor.id.clone(),
                     created_at: at,
-                })
+                };
+                <$store>::audit(&mut tx, actor, AuditRecord::model_created(&model)).await?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(model)
             }
 
             async fn get_model_version(
@@ -181,6 +185,7 @@ macro_rules! model_store {
                 &self,
                 slot: ModelSlot,
                 version: Option<i64>,
+                actor: &Actor,
             ) -> Result<(), StoreError> {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(
@@ -194,6 +199,8 @@ macro_rules! model_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
+                let record = AuditRecord::model_assigned(slot, version);
+                <$store>::audit(&mut tx, actor, record).await?;
                 tx.commit().await.map_err(store_error)
             }
 

@@ -1,6 +1,7 @@
 //! Policy module versions, written once for both backends: content-addressed per name,
 //! numbered densely per name.
 
+use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::registry::{PolicyModule, StoredModule};
 use arbiter_engine::store::{ModuleInsert, PolicyModuleStore, StoreError};
 use async_trait::async_trait;
@@ -25,7 +26,7 @@ macro_rules! module_store {
                 size_bytes: i64,
                 wasm: &[u8],
                 precompiled: &[u8],
-                created_by: &str,
+                actor: &Actor,
             ) -> Result<ModuleInsert, StoreError> {
                 // INVARIANT: one version per (name, sha256), and versions 1, 2, 3, … per name
                 // with no gap and no reuse. The lookup and the `max + 1` insert run in a
@@ -61,19 +62,21 @@ macro_rules! module_store {
                 .bind(wasm)
                 .bind(precompiled)
                 .bind(<$store>::time(created_at))
-                .bind(created_by)
+                .bind(&actor.id)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(store_error)?;
-                tx.commit().await.map_err(store_error)?;
-                Ok(ModuleInsert::Created(PolicyModule {
+                let module = PolicyModule {
                     name: name.to_owned(),
                     version,
                     sha256: sha256.to_owned(),
                     size_bytes,
                     created_at,
-                    created_by: created_by.to_owned(),
-                }))
+                    created_by: actor.id.clone(),
+                };
+                <$store>::audit(&mut tx, actor, AuditRecord::module_uploaded(&module)).await?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(ModuleInsert::Created(module))
             }
 
             async fn get_module(

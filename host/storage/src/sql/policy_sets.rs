@@ -1,6 +1,7 @@
 //! Policy set versions and the active-version pointer, written once for both backends. The
 //! set's parts are JSON: `JSONB` on PostgreSQL (bound as text, cast in and out), text on SQLite.
 
+use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::policy_set::{ModuleRef, PolicySet, Thresholds, Weights};
 use arbiter_engine::store::{PolicySetStore, StoreError};
 use async_trait::async_trait;
@@ -24,6 +25,7 @@ macro_rules! policy_set_store {
                 thresholds: Thresholds,
                 weights: Weights,
                 policies: &[ModuleRef],
+                actor: &Actor,
             ) -> Result<PolicySet, StoreError> {
                 // INVARIANT: versions are 1, 2, 3, … with no gap and no reuse. `max + 1` is
                 // read and written by one statement in a transaction no other policy-set
@@ -46,13 +48,15 @@ macro_rules! policy_set_store {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(store_error)?;
-                tx.commit().await.map_err(store_error)?;
-                Ok(PolicySet {
+                let set = PolicySet {
                     version,
                     thresholds,
                     weights,
                     policies: policies.to_vec(),
-                })
+                };
+                <$store>::audit(&mut tx, actor, AuditRecord::policy_set_created(&set)).await?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(set)
             }
 
             async fn get_policy_set(&self, version: i64) -> Result<Option<PolicySet>, StoreError> {
@@ -79,16 +83,23 @@ macro_rules! policy_set_store {
                     .map_err(store_error)
             }
 
-            async fn set_active_policy_set(&self, version: i64) -> Result<(), StoreError> {
+            async fn set_active_policy_set(
+                &self,
+                version: i64,
+                actor: &Actor,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO policy_state (id, active_version) VALUES (1, $1) \
                      ON CONFLICT (id) DO UPDATE SET active_version = excluded.active_version",
                 )
                 .bind(version)
-                .execute(self.writer())
+                .execute(&mut *tx)
                 .await
-                .map(drop)
-                .map_err(|e| missing_policy_set(e, version))
+                .map_err(|e| missing_policy_set(e, version))?;
+                let record = AuditRecord::policy_set_activated(version);
+                <$store>::audit(&mut tx, actor, record).await?;
+                tx.commit().await.map_err(store_error)
             }
         }
     };

@@ -3,6 +3,7 @@
 //! passes, however many replicas try at once. The guard is JSON: `JSONB` on PostgreSQL, text
 //! on SQLite.
 
+use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::registry::{Guard, Rollout, RolloutMode, RolloutStatus};
 use arbiter_engine::store::{RolloutStart, RolloutStore, StoreError};
 use async_trait::async_trait;
@@ -38,7 +39,7 @@ macro_rules! rollout_store {
                 percent: u8,
                 mode: RolloutMode,
                 guard: Option<Guard>,
-                created_by: &str,
+                actor: &Actor,
             ) -> Result<RolloutStart, StoreError> {
                 require_percent(percent)?;
                 let guard = guard.map(|g| to_json(&g, "rollout guard")).transpose()?;
@@ -82,12 +83,14 @@ macro_rules! rollout_store {
                 .bind(mode.as_str())
                 .bind(guard)
                 .bind(<$store>::time(stored_now()))
-                .bind(created_by)
+                .bind(&actor.id)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(store_error)?;
+                let rollout = row.into_rollout()?;
+                <$store>::audit(&mut tx, actor, AuditRecord::rollout_started(&rollout)).await?;
                 tx.commit().await.map_err(store_error)?;
-                row.into_rollout().map(RolloutStart::Started)
+                Ok(RolloutStart::Started(rollout))
             }
 
             async fn current_rollout(&self) -> Result<Option<Rollout>, StoreError> {
@@ -108,6 +111,7 @@ macro_rules! rollout_store {
                 id: i64,
                 status: RolloutStatus,
                 reason: Option<&str>,
+                actor: &Actor,
             ) -> Result<Option<Rollout>, StoreError> {
                 require_ending(status)?;
                 // INVARIANT: a rollout ends once, and a promotion switches the active policy
@@ -144,27 +148,10 @@ macro_rules! rollout_store {
                     .await
                     .map_err(store_error)?;
                 }
+                let record = AuditRecord::rollout_ended(&rollout, actor);
+                <$store>::audit(&mut tx, actor, record).await?;
                 tx.commit().await.map_err(store_error)?;
                 Ok(Some(rollout))
-            }
-
-            async fn set_rollout_percent(
-                &self,
-                id: i64,
-                percent: u8,
-            ) -> Result<Option<Rollout>, StoreError> {
-                require_percent(percent)?;
-                let row: Option<RolloutRow<<$store as Dialect>::Time>> = sqlx::query_as(concat!(
-                    "UPDATE rollouts SET percent = $1 WHERE id = $2 AND status = 'active' \
-                     RETURNING ",
-                    rollout_columns!($as_text)
-                ))
-                .bind(i32::from(percent))
-                .bind(id)
-                .fetch_optional(self.writer())
-                .await
-                .map_err(store_error)?;
-                row.map(RolloutRow::into_rollout).transpose()
             }
         }
     };

@@ -105,6 +105,29 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("open the {} test database again: {e}", self.name))
     }
 
+    /// Runs `sql` (one or more statements) on a connection of its own, outside the store: to
+    /// plant a fault the store must survive.
+    pub async fn execute_raw(&self, sql: &str) {
+        use sqlx::Connection;
+        let done = match &self.backend {
+            Backend::Sqlite(path) => {
+                let mut conn = sqlx::SqliteConnection::connect_with(
+                    &sqlx::sqlite::SqliteConnectOptions::new().filename(path),
+                )
+                .await
+                .expect("open the SQLite file");
+                sqlx::raw_sql(sql).execute(&mut conn).await.map(drop)
+            }
+            Backend::Postgres(options) => {
+                let mut conn = sqlx::PgConnection::connect_with(options)
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::raw_sql(sql).execute(&mut conn).await.map(drop)
+            }
+        };
+        done.unwrap_or_else(|e| panic!("{}: {sql}: {e}", self.name));
+    }
+
     /// The PostgreSQL database's URL, for tests that also talk to it directly.
     pub fn postgres_url(&self) -> Option<&str> {
         match &self.cleanup {

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use arbiter_engine::action::Action;
+use arbiter_engine::audit::Actor;
 use arbiter_engine::context::GraphFeatures;
 use arbiter_engine::decision::{Layer, LayerResults, Reason, StageTimings};
 use arbiter_engine::keys::{ApiKey, Scope};
@@ -17,6 +18,14 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 /// Now, to the microsecond: both backends keep timestamp columns to the microsecond.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
+}
+
+/// The key the stories act as: its name is what the audit log shows.
+pub fn actor() -> Actor {
+    Actor {
+        id: "key_1".into(),
+        name: "risk team".into(),
+    }
 }
 
 /// A fully populated decision for `request_id`, with a fresh decision id.

@@ -6,6 +6,8 @@ use arbiter_engine::registry::Guard;
 use arbiter_engine::store::Store;
 use sha2::{Digest, Sha256};
 
+use super::fixtures::actor;
+
 /// Module bytes that differ per `seed`, `len` long, every byte value present once `len >= 256`
 /// (so a BLOB/BYTEA round trip that mangled NULs or high bytes would show).
 pub fn wasm(seed: u8, len: usize) -> Vec<u8> {
@@ -29,11 +31,14 @@ pub fn sha256(bytes: &[u8]) -> String {
 pub async fn policy_sets(store: &dyn Store, n: usize) {
     for _ in 0..n {
         store
-            .insert_policy_set(Thresholds::default(), Weights::default(), &[])
+            .insert_policy_set(Thresholds::default(), Weights::default(), &[], &actor())
             .await
             .expect("insert policy set");
     }
-    store.set_active_policy_set(1).await.expect("activate 1");
+    store
+        .set_active_policy_set(1, &actor())
+        .await
+        .expect("activate 1");
 }
 
 /// A guard with one value that is not exact in binary, to check it round-trips.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use arbiter_engine::Decision;
+use arbiter_engine::audit::Actor;
 use arbiter_engine::feedback::{Label, LabelInsert, LabelKind, LabelSource, NewLabel};
 use arbiter_engine::store::{Store, StoreError};
 use arbiter_transactions::TxError;
@@ -102,8 +103,12 @@ impl LabelService {
     }
 
     /// Stores `label`; a chargeback id recorded before is a duplicate or a conflict.
-    async fn record(&self, label: &NewLabel) -> Result<(Label, Recorded), FeedbackError> {
-        Ok(match self.store.insert_label(label).await? {
+    async fn record(
+        &self,
+        label: &NewLabel,
+        actor: &Actor,
+    ) -> Result<(Label, Recorded), FeedbackError> {
+        Ok(match self.store.insert_label(label, actor).await? {
             LabelInsert::Created(l) => (l, Recorded::Created),
             LabelInsert::Duplicate(l) if l.decision_id == label.decision_id => {
                 (l, Recorded::Duplicate)
@@ -120,7 +125,11 @@ impl LabelService {
         })
     }
 
-    pub async fn create(&self, req: NewLabelRequest, caller: &str) -> Result<Label, FeedbackError> {
+    pub async fn create(
+        &self,
+        req: NewLabelRequest,
+        actor: &Actor,
+    ) -> Result<Label, FeedbackError> {
         for (field, value, max) in [
             ("decision_id", req.decision_id.as_deref(), MAX_REF_CHARS),
             ("order_id", req.order_id.as_deref(), MAX_REF_CHARS),
@@ -164,9 +173,8 @@ impl LabelService {
             source,
             external_id,
             note: req.note.filter(|n| !n.is_empty()),
-            created_by: caller.to_owned(),
         };
-        let (stored, recorded) = self.record(&label).await?;
+        let (stored, recorded) = self.record(&label, actor).await?;
         match recorded {
             Recorded::Created => self.applied(&decision, kind),
             // The same chargeback again: answered with what is stored, applied once.
@@ -192,7 +200,7 @@ impl LabelService {
     pub async fn import_chargebacks(
         &self,
         file: &[u8],
-        caller: &str,
+        actor: &Actor,
     ) -> Result<ImportReport, FeedbackError> {
         let mut report = ImportReport::default();
         for row in chargebacks::parse(file)? {
@@ -203,7 +211,7 @@ impl LabelService {
                     continue;
                 }
             };
-            match self.import_row(&row, caller).await? {
+            match self.import_row(&row, actor).await? {
                 Ok(true) => report.imported += 1,
                 Ok(false) => report.duplicates += 1,
                 Err(reason) => report.rejected.push(RejectedRow {
@@ -219,7 +227,7 @@ impl LabelService {
     async fn import_row(
         &self,
         row: &ChargebackRow,
-        caller: &str,
+        actor: &Actor,
     ) -> Result<Result<bool, String>, FeedbackError> {
         let target = match (&row.decision_id, &row.order_id) {
             (Some(d), _) => LabelTarget::Decision(d.clone()),
@@ -241,9 +249,8 @@ impl LabelService {
             source: LabelSource::Chargeback,
             external_id: Some(row.chargeback_id.clone()),
             note: row.reason.clone(),
-            created_by: caller.to_owned(),
         };
-        Ok(match self.record(&label).await?.1 {
+        Ok(match self.record(&label, actor).await?.1 {
             Recorded::Created => {
                 self.applied(&decision, LabelKind::Chargeback);
                 Ok(true)

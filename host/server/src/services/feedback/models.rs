@@ -8,8 +8,8 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use chrono::Utc;
 
+use arbiter_engine::audit::Actor;
 use arbiter_engine::feedback::{JobStatus, ModelSlot, ModelVersion, TrainingJob};
-use arbiter_engine::registry::audit_action;
 use arbiter_engine::routing::PolicyRouting;
 use arbiter_engine::stages::ModelStage;
 use arbiter_engine::store::Store;
@@ -145,7 +145,7 @@ impl ModelService {
 
     /// Starts a training job over every labelled decision (latest label each). Refused up
     /// front when a class has too few labels.
-    pub async fn train(&self, caller: &str) -> Result<TrainingJob, FeedbackError> {
+    pub async fn train(&self, actor: &Actor) -> Result<TrainingJob, FeedbackError> {
         let labelled = self.store.labelled_decisions().await?;
         let fraud = labelled.iter().filter(|(_, k)| k.is_fraud()).count();
         arbiter_models::check_enough(fraud, labelled.len() - fraud, &self.config)?;
@@ -161,26 +161,18 @@ impl ModelService {
         let job = TrainingJob {
             job_id: TrainingJob::generate_id(),
             status: JobStatus::Running,
-            created_by: caller.to_owned(),
+            created_by: actor.id.clone(),
             created_at: Utc::now(),
             finished_at: None,
             model_version: None,
             error: None,
         };
-        self.store.insert_job(&job).await?;
-        self.store
-            .append_audit(
-                caller,
-                audit_action::MODEL_TRAIN,
-                &job.job_id,
-                serde_json::json!({"examples": examples.len(), "fraud": fraud}),
-            )
-            .await?;
+        self.store.insert_job(&job, actor).await?;
         let config = TrainConfig {
             thresholds: self.thresholds(),
             ..self.config.clone()
         };
-        let (store, job_id, caller) = (self.store.clone(), job.job_id.clone(), caller.to_owned());
+        let (store, job_id, actor) = (self.store.clone(), job.job_id.clone(), actor.clone());
         tokio::spawn(async move {
             let training =
                 tokio::task::spawn_blocking(move || arbiter_models::train(examples, &config));
@@ -189,7 +181,7 @@ impl ModelService {
             let outcome = match trained {
                 Ok(Ok(artifact)) => match serde_json::from_str(&artifact.to_json()) {
                     Ok(json) => store
-                        .insert_model_version(&json, Some(&job_id), &caller)
+                        .insert_model_version(&json, Some(&job_id), &actor)
                         .await
                         .map(|v| v.version)
                         .map_err(|e| e.to_string()),
@@ -256,29 +248,15 @@ impl ModelService {
         &self,
         slot: ModelSlot,
         version: Option<i64>,
-        caller: &str,
+        actor: &Actor,
     ) -> Result<ModelsView, FeedbackError> {
         let scorer = match version {
             Some(v) => Some(self.scorer(v).await?),
             None => None,
         };
-        self.store.set_model_slot(slot, version).await?;
+        self.store.set_model_slot(slot, version, actor).await?;
         self.swap(slot, scorer);
         self.changes.fire(arbiter_redis::ChangeKind::Model);
-        let action = match (slot, version) {
-            (ModelSlot::Active, _) => audit_action::MODEL_ACTIVATE,
-            (ModelSlot::Shadow, Some(_)) => audit_action::MODEL_SHADOW,
-            (ModelSlot::Shadow, None) => audit_action::MODEL_SHADOW_STOP,
-        };
-        let target = version.map_or_else(|| "shadow".to_owned(), |v| v.to_string());
-        self.store
-            .append_audit(
-                caller,
-                action,
-                &target,
-                serde_json::json!({"slot": slot.as_str()}),
-            )
-            .await?;
         self.versions().await
     }
 }

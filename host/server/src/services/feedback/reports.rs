@@ -51,8 +51,7 @@ impl ReportService {
 
 /// `at` when it lies in years 1 to 9999.
 fn in_range(field: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, FeedbackError> {
-    use chrono::Datelike;
-    if (1..=9999).contains(&at.year()) {
+    if arbiter_engine::clock::storable(at) {
         Ok(at)
     } else {
         Err(invalid(field, format!("`{at}` is outside years 1 to 9999")))

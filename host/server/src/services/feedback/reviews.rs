@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use arbiter_engine::audit::Actor;
 use arbiter_engine::feedback::{
     LabelKind, Resolution, ResolveResult, Review, ReviewCursor, ReviewOutcome, ReviewPageItem,
     ReviewStatus,
@@ -91,7 +92,7 @@ impl ReviewService {
         &self,
         review_id: &str,
         req: ResolveRequest,
-        caller: &str,
+        actor: &Actor,
     ) -> Result<(Review, bool), FeedbackError> {
         let outcome = ReviewOutcome::parse(&req.outcome).ok_or_else(|| {
             invalid(
@@ -125,7 +126,7 @@ impl ReviewService {
         };
         match self
             .store
-            .resolve_review(review_id, &resolution, caller, Utc::now())
+            .resolve_review(review_id, &resolution, actor, Utc::now())
             .await?
         {
             ResolveResult::NotFound => Err(FeedbackError::NotFound {

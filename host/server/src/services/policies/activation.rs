@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use arbiter_engine::audit::Actor;
 use arbiter_engine::pipeline::ActivePolicy;
 use arbiter_engine::policy_set::{FailMode, ModuleRef, PolicySet, Thresholds, Weights};
 use arbiter_engine::registry::RolloutStatus;
@@ -118,6 +119,7 @@ impl PolicyService {
             tokio::task::spawn_blocking(move || bundled_artifacts(&runtime).map(<[_]>::to_vec))
                 .await
                 .map_err(|e| PolicyError::Runtime(e.to_string()))??;
+        let system = Actor::system();
         let mut refs = Vec::new();
         for (name, artifact) in artifacts {
             let wasm = bundled::find(&name)
@@ -131,7 +133,7 @@ impl PolicyService {
                     artifact.size_bytes as i64,
                     wasm,
                     &artifact.precompiled,
-                    "system",
+                    &system,
                 )
                 .await?;
             refs.push(ModuleRef {
@@ -142,9 +144,11 @@ impl PolicyService {
         }
         let set = self
             .store
-            .insert_policy_set(Thresholds::default(), Weights::default(), &refs)
+            .insert_policy_set(Thresholds::default(), Weights::default(), &refs, &system)
             .await?;
-        self.store.set_active_policy_set(set.version).await?;
+        self.store
+            .set_active_policy_set(set.version, &system)
+            .await?;
         tracing::info!(
             version = set.version,
             modules = refs.len(),

@@ -83,14 +83,3 @@ impl PolicyService {
         })
     }
 }
-
-impl PolicyService {
-    /// The audit log, newest first; `before` pages backwards by id.
-    pub async fn audit(
-        &self,
-        limit: u32,
-        before: Option<i64>,
-    ) -> Result<Vec<arbiter_engine::registry::AuditEntry>, PolicyError> {
-        Ok(self.store.list_audit(limit.clamp(1, 500), before).await?)
-    }
-}

@@ -2,11 +2,11 @@
 
 use std::collections::HashSet;
 
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use arbiter_engine::audit::Actor;
 use arbiter_engine::policy_set::{ModuleRef, PolicySet, Thresholds, Weights};
-use arbiter_engine::registry::{PolicyModule, audit_action};
+use arbiter_engine::registry::PolicyModule;
 use arbiter_engine::store::ModuleInsert;
 
 use super::PolicyService;
@@ -50,7 +50,7 @@ impl PolicyService {
         &self,
         name: &str,
         wasm: Vec<u8>,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Upload, PolicyError> {
         check_name(name)?;
         let sha256 = hex::encode(Sha256::digest(&wasm));
@@ -98,16 +98,6 @@ impl PolicyService {
             ModuleInsert::Created(m) => (m, true),
             ModuleInsert::Existing(m) => (m, false),
         };
-        if created {
-            self.store
-                .append_audit(
-                    actor,
-                    audit_action::POLICY_UPLOAD,
-                    &format!("{}@{}", module.name, module.version),
-                    json!({"sha256": module.sha256, "size_bytes": module.size_bytes}),
-                )
-                .await?;
-        }
         Ok(Upload { module, created })
     }
 
@@ -130,7 +120,7 @@ impl PolicyService {
     pub async fn create_set(
         &self,
         new: NewPolicySet,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<PolicySet, PolicyError> {
         new.thresholds
             .validate()
@@ -166,14 +156,7 @@ impl PolicyService {
                 new.thresholds,
                 new.weights.unwrap_or_default(),
                 &new.policies,
-            )
-            .await?;
-        self.store
-            .append_audit(
                 actor,
-                audit_action::POLICY_SET_CREATE,
-                &format!("policy_set@{}", set.version),
-                serde_json::to_value(&set).unwrap_or_default(),
             )
             .await?;
         Ok(set)

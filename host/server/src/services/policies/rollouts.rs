@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
-
+use arbiter_engine::audit::Actor;
 use arbiter_engine::decision::Decision;
-use arbiter_engine::registry::{Guard, Rollout, RolloutMode, RolloutStatus, audit_action};
+use arbiter_engine::registry::{Guard, Rollout, RolloutMode, RolloutStatus};
 use arbiter_engine::routing::PolicyRouting;
 use arbiter_engine::store::RolloutStart;
 
@@ -27,9 +26,6 @@ pub struct RolloutView {
     pub rollout: Option<Rollout>,
 }
 
-/// Who acts when the guard trips.
-const SYSTEM: &str = "system";
-
 impl PolicyService {
     pub async fn current(&self) -> Result<RolloutView, PolicyError> {
         let stable = self
@@ -46,7 +42,7 @@ impl PolicyService {
     pub async fn start_rollout(
         &self,
         new: NewRollout,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<RolloutView, PolicyError> {
         if new.percent > 100 {
             return Err(invalid(
@@ -94,55 +90,31 @@ impl PolicyService {
                 actor,
             )
             .await?;
-        let rollout = match started {
-            RolloutStart::Started(r) => r,
-            RolloutStart::AlreadyActive(r) => {
-                return Err(PolicyError::Conflict(format!(
-                    "rollout {} of policy set {} is already active",
-                    r.id, r.candidate
-                )));
-            }
-        };
-        self.store
-            .append_audit(
-                actor,
-                audit_action::ROLLOUT_START,
-                &format!("rollout@{}", rollout.id),
-                serde_json::to_value(&rollout).unwrap_or_default(),
-            )
-            .await?;
+        if let RolloutStart::AlreadyActive(r) = started {
+            return Err(PolicyError::Conflict(format!(
+                "rollout {} of policy set {} is already active",
+                r.id, r.candidate
+            )));
+        }
         self.reload().await?;
         self.changes.fire(arbiter_redis::ChangeKind::Rollout);
         self.current().await
     }
 
-    pub async fn promote(&self, actor: &str) -> Result<RolloutView, PolicyError> {
+    pub async fn promote(&self, actor: &Actor) -> Result<RolloutView, PolicyError> {
         let id = self.current_rollout_id().await?;
-        self.end(
-            id,
-            RolloutStatus::Promoted,
-            None,
-            actor,
-            audit_action::ROLLOUT_PROMOTE,
-        )
-        .await?;
+        self.end(id, RolloutStatus::Promoted, None, actor).await?;
         self.current().await
     }
 
     pub async fn rollback(
         &self,
-        actor: &str,
+        actor: &Actor,
         reason: Option<String>,
     ) -> Result<RolloutView, PolicyError> {
         let id = self.current_rollout_id().await?;
-        self.end(
-            id,
-            RolloutStatus::RolledBack,
-            reason.as_deref(),
-            actor,
-            audit_action::ROLLOUT_ROLLBACK,
-        )
-        .await?;
+        self.end(id, RolloutStatus::RolledBack, reason.as_deref(), actor)
+            .await?;
         self.current().await
     }
 
@@ -162,22 +134,13 @@ impl PolicyService {
         id: i64,
         status: RolloutStatus,
         reason: Option<&str>,
-        actor: &str,
-        action: &str,
+        actor: &Actor,
     ) -> Result<Rollout, PolicyError> {
         let ended = self
             .store
-            .end_rollout(id, status, reason)
+            .end_rollout(id, status, reason, actor)
             .await?
             .ok_or_else(|| PolicyError::Conflict(format!("rollout {id} has already ended")))?;
-        self.store
-            .append_audit(
-                actor,
-                action,
-                &format!("rollout@{id}"),
-                json!({"status": status.as_str(), "reason": reason, "stable": ended.stable, "candidate": ended.candidate}),
-            )
-            .await?;
         self.reload().await?;
         self.changes.fire(arbiter_redis::ChangeKind::Rollout);
         Ok(ended)
@@ -201,8 +164,7 @@ impl PolicyService {
                         id,
                         RolloutStatus::RolledBack,
                         Some(&reason),
-                        SYSTEM,
-                        audit_action::ROLLOUT_AUTO_ROLLBACK,
+                        &Actor::system(),
                     )
                     .await;
                 if let Err(e) = result {

@@ -1,5 +1,7 @@
 //! The bound on concurrent module compilations, with the real runtime and a SQLite store.
 
+use arbiter_engine::audit::Actor;
+
 use axum::response::IntoResponse;
 
 use crate::config::ServeConfig;
@@ -31,7 +33,7 @@ async fn an_upload_past_the_compile_bound_is_refused_until_a_slot_frees() {
         .clone()
         .try_acquire_owned()
         .expect("a free slot");
-    let refused = policies.upload("geo_copy", geo_wasm(), "test").await;
+    let refused = policies.upload("geo_copy", geo_wasm(), &Actor::cli()).await;
     let Err(e @ PolicyError::CompilationsBusy { limit: 1 }) = refused else {
         panic!("expected CompilationsBusy");
     };
@@ -44,7 +46,7 @@ async fn an_upload_past_the_compile_bound_is_refused_until_a_slot_frees() {
 
     drop(running);
     let up = policies
-        .upload("geo_copy", geo_wasm(), "test")
+        .upload("geo_copy", geo_wasm(), &Actor::cli())
         .await
         .expect("compiled once the slot is free");
     assert!(up.created);
