@@ -32,6 +32,8 @@ async fn query_and_path_refusals_are_problem_json_naming_the_parameter() {
             ("/v1/audit?limit=501", "limit"),
             ("/v1/audit?before=soon", "before"),
             ("/v1/audit?before=0", "before"),
+            ("/v1/lists/entries?value=203.0.113.7", "value"),
+            ("/v1/lists/entries?kind=shoe", "kind"),
             ("/v1/audit?action=policy.delete", "action"),
             ("/v1/audit?from=%2B200000-01-01T00:00:00Z", "from"),
             (
@@ -225,5 +227,26 @@ async fn a_policy_set_past_the_module_limit_is_refused_naming_the_entry() {
     );
     let two = json!({"policies": &modules[..2], "thresholds": {"challenge": 50, "reject": 80}});
     assert_eq!(s.post("/v1/policy-sets", &key, &two).await.status(), 201);
+    s.finish().await;
+}
+
+/// A JSON number with a zero fraction is an integer (as JSON Schema, and so the API document,
+/// says): `1.0` is taken where an integer is; `1.5` is refused naming the field.
+#[tokio::test]
+async fn a_whole_number_written_with_a_fraction_is_an_integer() {
+    let s = TestServer::start(&Backend::Sqlite).await;
+    let set = |version: serde_json::Value| {
+        json!({"policies": [{"name": "geo_mismatch", "version": version}],
+            "thresholds": {"challenge": 1.0, "reject": 2}})
+    };
+    let r = s.post("/v1/policy-sets", &s.admin_key, &set(json!(1.0))).await;
+    assert_eq!(r.status(), 201);
+    let p = problem(
+        s.post("/v1/policy-sets", &s.admin_key, &set(json!(1.5))).await,
+        422,
+        "invalid_value",
+    )
+    .await;
+    assert!(detail(&p).contains("policies[0].version"), "{p}");
     s.finish().await;
 }

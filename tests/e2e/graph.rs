@@ -105,8 +105,8 @@ async fn a_ring_member_is_flagged_and_a_household_is_not() {
         .await;
         problem(
             s.get("/v1/graph/entities/shoe/x", &s.admin_key).await,
-            422,
-            "invalid_value",
+            400,
+            "invalid_path",
         )
         .await;
         s.finish().await;

@@ -98,6 +98,27 @@ async fn keys_are_listed_without_secrets_and_revoked_once() {
             "not_found",
         )
         .await;
+        // A key is revoked by another: the last admin key cannot lock every operator out.
+        let admin_id = named(&listed, "first admin")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let own = format!("/v1/keys/{admin_id}/revoke");
+        let refused = problem(
+            s.post(&own, &s.admin_key, &json!({})).await,
+            409,
+            "conflict",
+        )
+        .await;
+        assert!(
+            detail(&refused).contains("arbiter keys revoke"),
+            "{refused}"
+        );
+        assert_eq!(
+            s.get("/v1/keys", &s.admin_key).await.status(),
+            200,
+            "still valid"
+        );
         s.finish().await;
     }
 }

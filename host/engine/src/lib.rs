@@ -22,6 +22,7 @@ pub mod error;
 pub mod feedback;
 mod field_path;
 pub mod guard;
+pub mod json_numbers;
 pub mod keys;
 pub mod lists;
 pub mod money;

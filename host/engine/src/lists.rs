@@ -19,6 +19,8 @@ pub enum ListName {
 }
 
 impl ListName {
+    pub const ALL: [ListName; 3] = [ListName::Block, ListName::Allow, ListName::Watch];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ListName::Block => "block",
@@ -28,9 +30,7 @@ impl ListName {
     }
 
     pub fn parse(s: &str) -> Option<ListName> {
-        [ListName::Block, ListName::Allow, ListName::Watch]
-            .into_iter()
-            .find(|l| l.as_str() == s)
+        ListName::ALL.into_iter().find(|l| l.as_str() == s)
     }
 }
 

@@ -45,6 +45,18 @@ impl Money {
         Ok(Money { amount, currency })
     }
 
+    /// Every ISO 4217 code [`Money::parse`] accepts, in alphabetical order: what an API
+    /// document lists. Found by asking for each three-letter code (the table has no listing
+    /// without an extra dependency); 17,576 lookups, once.
+    pub fn currency_codes() -> Vec<&'static str> {
+        let letters = || b'A'..=b'Z';
+        letters()
+            .flat_map(|a| letters().flat_map(move |b| letters().map(move |c| [a, b, c])))
+            .filter_map(|code| Currency::from_code(std::str::from_utf8(&code).ok()?))
+            .map(|c| c.code())
+            .collect()
+    }
+
     /// Decimals the currency allows (USD 2, JPY 0).
     pub fn exponent(&self) -> u32 {
         u32::from(self.currency.exponent().unwrap_or(0))

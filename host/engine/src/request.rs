@@ -47,8 +47,14 @@ pub struct DeviceWire {
     pub id: Option<String>,
     pub ip: Option<String>,
     pub ip_country: Option<String>,
-    #[serde(default)]
+    /// Absent and `null` both mean "not known to be a proxy", as an absent optional field
+    /// and `null` mean the same everywhere else in the request.
+    #[serde(default, deserialize_with = "null_is_false")]
     pub is_proxy: bool,
+}
+
+fn null_is_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 
 /// How the customer pays. Never a raw card number.
@@ -94,8 +100,9 @@ impl DecisionRequest {
     /// the field, before anything else looks at it.
     pub fn from_slice(body: &[u8]) -> Result<DecisionRequest, RequestError> {
         screen_json(body)?;
-        let value: Value =
+        let mut value: Value =
             serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
+        crate::json_numbers::integral_as_integer(&mut value);
         DecisionRequest::from_value(value)
     }
 

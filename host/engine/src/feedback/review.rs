@@ -14,6 +14,8 @@ pub enum ReviewStatus {
 }
 
 impl ReviewStatus {
+    pub const ALL: [ReviewStatus; 2] = [ReviewStatus::Open, ReviewStatus::Resolved];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewStatus::Open => "open",
@@ -39,6 +41,8 @@ pub enum ReviewOutcome {
 }
 
 impl ReviewOutcome {
+    pub const ALL: [ReviewOutcome; 2] = [ReviewOutcome::Approve, ReviewOutcome::Reject];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewOutcome::Approve => "approve",

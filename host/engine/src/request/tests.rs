@@ -293,3 +293,16 @@ fn an_overflowing_amount_is_out_of_range() {
     v["amount"]["value"] = json!("1e30");
     assert!(matches!(parse(v), Err(RequestError::InvalidAmount { .. })));
 }
+
+#[test]
+fn a_null_proxy_flag_means_what_an_absent_one_does() {
+    let mut v = full();
+    v["device"]["is_proxy"] = Value::Null;
+    assert!(!parse(v).expect("null is accepted").device.is_proxy);
+    let mut v = full();
+    v["device"]["is_proxy"] = json!(true);
+    assert!(parse(v).expect("valid").device.is_proxy);
+    let mut v = full();
+    v["device"]["is_proxy"] = json!("yes");
+    assert!(matches!(parse(v), Err(RequestError::InvalidType { .. })));
+}

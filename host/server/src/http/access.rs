@@ -9,11 +9,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use arbiter_engine::keys::Scope;
+use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{Content, OpenApi, Ref, ResponseBuilder};
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
+use crate::http::openapi::{operations_mut, problem};
 use crate::http::problem::ApiError;
 
 /// How a route is guarded.
@@ -188,43 +189,20 @@ pub async fn authorize(
 /// route requires the bearer scheme with its scopes and answers 401 (no or unknown key) and
 /// 403 (a scope missing); a public or signed route requires no key.
 pub fn document(doc: &mut OpenApi) {
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let operations = [
-            (Method::GET, &mut item.get),
-            (Method::PUT, &mut item.put),
-            (Method::POST, &mut item.post),
-            (Method::DELETE, &mut item.delete),
-            (Method::PATCH, &mut item.patch),
-        ];
-        for (method, operation) in operations {
-            let Some(operation) = operation.as_mut() else {
-                continue;
-            };
-            match guard_of(&method, path) {
-                Some(Guard::Key(scopes)) => {
-                    let scopes = scopes.iter().map(|s| s.as_str());
-                    operation.security = Some(vec![SecurityRequirement::new("bearer", scopes)]);
-                    let answers = &mut operation.responses.responses;
-                    answers.insert("401".into(), problem("No key, or an unknown one").into());
-                    answers.insert("403".into(), problem("The key lacks a scope").into());
-                }
-                Some(Guard::Public | Guard::Signed) | None => {
-                    operation.security = Some(vec![SecurityRequirement::default()]);
-                }
+    for (method, path, operation) in operations_mut(doc) {
+        match guard_of(&method, path) {
+            Some(Guard::Key(scopes)) => {
+                let scopes = scopes.iter().map(|s| s.as_str());
+                operation.security = Some(vec![SecurityRequirement::new("bearer", scopes)]);
+                let answers = &mut operation.responses.responses;
+                answers.insert("401".into(), problem("No key, or an unknown one").into());
+                answers.insert("403".into(), problem("The key lacks a scope").into());
+            }
+            Some(Guard::Public | Guard::Signed) | None => {
+                operation.security = Some(vec![SecurityRequirement::default()]);
             }
         }
     }
-}
-
-/// A problem+json answer described as `description`.
-fn problem(description: &str) -> utoipa::openapi::Response {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "application/problem+json",
-            Content::new(Some(Ref::from_schema_name("Problem"))),
-        )
-        .build()
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
 use arbiter_engine::RequestError;
+use arbiter_engine::json_numbers::integral_as_integer;
+use serde::Deserialize;
 
 use crate::http::MAX_BODY_BYTES;
 use crate::http::problem::ApiError;
@@ -67,16 +69,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
         arbiter_engine::screen::screen_json(&bytes)?;
+        let invalid_json = |e: serde_json::Error| RequestError::InvalidJson(e.to_string());
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error::deserialize(&mut de) {
-            // `{"scopes":["decide"]}garbage` is not a JSON body.
-            Ok(v) => match de.end() {
-                Ok(()) => Ok(JsonBody(v)),
-                Err(e) => Err(RequestError::InvalidJson(e.to_string()).into()),
-            },
-            Err(e) if e.inner().is_syntax() || e.inner().is_eof() => {
-                Err(RequestError::InvalidJson(e.inner().to_string()).into())
-            }
+        let mut value = serde_json::Value::deserialize(&mut de).map_err(invalid_json)?;
+        // `{"scopes":["decide"]}garbage` is not a JSON body.
+        de.end().map_err(invalid_json)?;
+        integral_as_integer(&mut value);
+        match serde_path_to_error::deserialize(value) {
+            Ok(v) => Ok(JsonBody(v)),
             Err(e) => {
                 let message = e.inner().to_string();
                 let field = missing_field(&e.path().to_string(), &message);

@@ -17,22 +17,29 @@ use arbiter_transactions::ids::{ChannelPaymentId, ChannelRefundId};
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
+use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::services::transactions::channel::{Delivery, Outcome, Sent};
+
+/// `succeeded` or `failed`, as [`Outcome`] is written.
+fn outcome() -> utoipa::openapi::schema::Object {
+    names::one_of(["succeeded", "failed"])
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"outcome": "succeeded", "times": 2, "delay_ms": 0, "concurrent": false}))]
 pub struct TriggerEvent {
-    /// `succeeded` or `failed`.
-    #[schema(value_type = String)]
+    #[schema(schema_with = outcome)]
     pub outcome: Outcome,
-    /// How many times to deliver the same event (same id): 1 to 20.
+    /// How many times to deliver the same event (same id).
     #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 20)]
     pub times: u32,
-    /// Wait this long before signing and sending (at most 30000).
+    /// Wait this long before signing and sending.
     #[serde(default)]
+    #[schema(maximum = 30000)]
     pub delay_ms: u64,
     /// Deliver every copy at once rather than one after another.
     #[serde(default)]

@@ -16,6 +16,7 @@ use arbiter_engine::decision::Decision;
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::RawBody;
+use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
 
@@ -71,11 +72,12 @@ pub struct DecisionDetail {
     /// Each layer's result and the time it took.
     #[schema(value_type = Object)]
     pub layers: serde_json::Value,
-    /// The rollout and arm this decision fell in, when a rollout was active.
-    #[schema(value_type = Object)]
+    /// The rollout and arm this decision fell in; `null` when no rollout was active.
+    #[schema(value_type = Option<Object>)]
     pub rollout: Option<serde_json::Value>,
-    /// What a shadow candidate set would have decided (recorded, never enforced).
-    #[schema(value_type = Object)]
+    /// What a shadow candidate set would have decided (recorded, never enforced); `null`
+    /// without one.
+    #[schema(value_type = Option<Object>)]
     pub shadow: Option<serde_json::Value>,
 }
 
@@ -106,10 +108,13 @@ impl From<&Decision> for DecisionResponse {
     "payment": {"method": "card", "card_fingerprint": "fp_7Hc", "card_bin": "411111", "card_country": "US"},
     "shipping": {"address": "1 Main St, Springfield, US", "country": "US"},
     "order_id": "o-42", "attributes": {"promo_code": "WELCOME10"}}))]
+#[serde(deny_unknown_fields)]
 pub struct DecisionRequestDoc {
     /// Idempotency key: the same id with the same body returns the stored decision.
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub request_id: String,
-    /// `order.create`, `payment.authorize`, `refund.request`, `account.login`, `promo.redeem`.
+    /// The checkpoint asking.
+    #[schema(schema_with = names::checkpoint)]
     pub event: String,
     /// Required for order.create, payment.authorize and refund.request.
     pub amount: Option<MoneyDoc>,
@@ -119,7 +124,8 @@ pub struct DecisionRequestDoc {
     pub payment: Option<PaymentDoc>,
     pub shipping: Option<ShippingDoc>,
     pub order_id: Option<String>,
-    #[schema(value_type = Object)]
+    /// Anything else the policies may read, by name.
+    #[schema(value_type = Object, required = false)]
     pub attributes: Option<BTreeMap<String, serde_json::Value>>,
 }
 
@@ -127,13 +133,17 @@ pub struct DecisionRequestDoc {
 pub struct MoneyDoc {
     /// A plain decimal string, e.g. "129.99" (no exponent, sign or separators); no more
     /// decimals than the currency allows; below 10^12 (`amount_out_of_range` past it).
+    #[schema(schema_with = names::amount_value)]
     pub value: String,
     /// ISO 4217 code.
+    #[schema(schema_with = names::currency)]
     pub currency: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserDoc {
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub id: String,
     pub account_age_days: Option<u32>,
     pub email: Option<String>,
@@ -141,6 +151,7 @@ pub struct UserDoc {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeviceDoc {
     pub id: Option<String>,
     pub ip: Option<String>,
@@ -149,6 +160,7 @@ pub struct DeviceDoc {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PaymentDoc {
     pub method: Option<String>,
     pub card_fingerprint: Option<String>,
@@ -157,6 +169,7 @@ pub struct PaymentDoc {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ShippingDoc {
     pub address: Option<String>,
     pub country: Option<String>,

@@ -14,6 +14,7 @@ use arbiter_engine::store::KeyRevocation;
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
+use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::services::keys::NewKeyRequest;
@@ -22,11 +23,15 @@ use crate::services::keys::NewKeyRequest;
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     /// What the key is for (who holds it), 1–100 characters.
-    #[schema(min_length = 1, max_length = 100, example = "checkout eu-west")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        example = "checkout eu-west"
+    )]
     pub name: String,
-    /// Any of `decide`, `decisions:read`, `orders:write`, `refunds:write`, `policy:write`,
-    /// `label:write`, `admin`.
-    #[schema(min_items = 1)]
+    /// What the key may do (see the README's table of scopes).
+    #[schema(schema_with = names::scopes)]
     pub scopes: Vec<String>,
     /// When the key stops working; must be in the future. Absent: never.
     pub expires_at: Option<DateTime<Utc>>,
@@ -131,7 +136,9 @@ pub async fn list_keys(
 /// Revoke a key: every replica refuses it from now on. Revoking it again answers it as
 /// already revoked.
 #[utoipa::path(post, path = "/v1/keys/{id}/revoke", tag = "keys", params(("id" = String, Path)),
-    responses((status = 200, body = RevokedKey), (status = 404, description = "No such key")))]
+    responses((status = 200, body = RevokedKey), (status = 404, description = "No such key"),
+        (status = 409, description = "The key presented is the one to revoke (`conflict`): a key \
+            is revoked by another, or from the command line")))]
 pub async fn revoke_key(
     State(app): State<AppState>,
     caller: Caller,

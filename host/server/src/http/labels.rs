@@ -14,6 +14,7 @@ use arbiter_engine::feedback::Label;
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
+use crate::http::names;
 use crate::http::params::Query;
 use crate::http::problem::ApiError;
 use crate::http::upload::scoped_upload;
@@ -47,9 +48,9 @@ pub struct CreateLabel {
     /// payment's `payment.authorize` decision, else its latest payment's, else the order's
     /// `order.create` decision. Never a decision posted to `/v1/decisions` naming the order.
     pub order_id: Option<String>,
-    /// `fraud`, `legit`, `chargeback` or `account_takeover`.
+    #[schema(schema_with = names::label_kind)]
     pub label: String,
-    /// `review`, `chargeback`, `customer` or `analyst`.
+    #[schema(schema_with = names::label_source)]
     pub source: String,
     pub note: Option<String>,
     /// The channel's chargeback id (with source `chargeback`): posting it again for the same
@@ -61,7 +62,9 @@ pub struct CreateLabel {
 pub struct LabelView {
     pub label_id: String,
     pub decision_id: String,
+    #[schema(schema_with = names::label_kind)]
     pub label: String,
+    #[schema(schema_with = names::label_source)]
     pub source: String,
     pub external_id: Option<String>,
     pub note: Option<String>,

@@ -12,6 +12,7 @@ use arbiter_engine::lists::ListEntry;
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
+use crate::http::names;
 use crate::http::params::{Path, Query};
 use crate::http::problem::ApiError;
 use crate::services::lists::NewListEntry;
@@ -19,9 +20,9 @@ use crate::services::lists::NewListEntry;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEntry {
-    /// `block`, `allow` or `watch`.
+    #[schema(schema_with = names::list_name)]
     pub list: String,
-    /// `user`, `device`, `ip`, `card`, `email`, `phone` or `address`.
+    #[schema(schema_with = names::list_kind)]
     pub kind: String,
     /// Normalised like the matching decision field (addresses are stored hashed).
     pub value: String,
@@ -33,7 +34,9 @@ pub struct CreateEntry {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EntryView {
     pub id: String,
+    #[schema(schema_with = names::list_name)]
     pub list: String,
+    #[schema(schema_with = names::list_kind)]
     pub kind: String,
     pub value: String,
     pub reason: String,
@@ -60,7 +63,10 @@ impl From<ListEntry> for EntryView {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EntryFilter {
+    /// Entries of this kind.
+    #[param(schema_with = names::list_kind)]
     pub kind: Option<String>,
+    /// Entries for this value, normalised as on create; needs `kind`.
     pub value: Option<String>,
 }
 
@@ -98,7 +104,8 @@ pub async fn create_entry(
 
 /// Find entries by kind and value (the value is normalised as on create).
 #[utoipa::path(get, path = "/v1/lists/entries", tag = "lists", params(EntryFilter),
-    responses((status = 200, body = Vec<EntryView>)))]
+    responses((status = 200, body = Vec<EntryView>),
+        (status = 400, description = "An unknown `kind`, or `value` without `kind` (`invalid_query`)")))]
 pub async fn find_entries(
     State(app): State<AppState>,
     _: Caller,
@@ -107,7 +114,8 @@ pub async fn find_entries(
     let found = app
         .lists
         .find(filter.kind.as_deref(), filter.value.as_deref())
-        .await?;
+        .await
+        .map_err(ApiError::from_query)?;
     Ok(Json(found.into_iter().map(EntryView::from).collect()))
 }
 

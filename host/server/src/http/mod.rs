@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod body_deadline;
 pub mod channels;
+pub mod contract;
 pub mod decisions;
 pub mod edge;
 pub mod events;
@@ -18,6 +19,7 @@ pub mod labels;
 pub mod ledger;
 pub mod lists;
 pub mod models;
+pub mod names;
 pub mod openapi;
 pub mod operations;
 pub mod orders;
@@ -96,6 +98,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(operations::metrics))
         .split_for_parts();
     access::document(&mut doc);
+    contract::document(&mut doc);
     (router, doc)
 }
 

@@ -122,6 +122,7 @@ pub async fn train(
 
 /// A training job's state.
 #[utoipa::path(get, path = "/v1/models/jobs/{job_id}", tag = "models",
+    params(("job_id" = String, Path, description = "A training job's id, as `POST /v1/models/train` answered it")),
     responses((status = 200, body = JobView), (status = 404, description = "No such job")))]
 pub async fn job(
     State(app): State<AppState>,
@@ -140,6 +141,7 @@ pub async fn list(State(app): State<AppState>, _: Caller) -> Result<Json<ModelsP
 
 /// One model version with its metrics.
 #[utoipa::path(get, path = "/v1/models/{version}", tag = "models",
+    params(("version" = i64, Path, minimum = 1, description = "A model version")),
     responses((status = 200, body = ModelView), (status = 404, description = "No such version")))]
 pub async fn get(
     State(app): State<AppState>,
@@ -153,6 +155,7 @@ pub async fn get(
 
 /// Make a version the active model (hot-swapped; every later decision records it).
 #[utoipa::path(post, path = "/v1/models/{version}/activate", tag = "models",
+    params(("version" = i64, Path, minimum = 1, description = "A model version")),
     responses((status = 200, body = ModelsPage), (status = 404, description = "No such version")))]
 pub async fn activate(
     State(app): State<AppState>,
@@ -173,6 +176,7 @@ pub async fn activate(
 /// Run a version in shadow beside the active one: scored and recorded on every decision
 /// (`layers.model_shadow`), never used.
 #[utoipa::path(post, path = "/v1/models/{version}/shadow", tag = "models",
+    params(("version" = i64, Path, minimum = 1, description = "A model version")),
     responses((status = 200, body = ModelsPage), (status = 404, description = "No such version")))]
 pub async fn shadow(
     State(app): State<AppState>,

@@ -1,7 +1,10 @@
 //! The OpenAPI document's frame; paths and schemas come from the handlers' annotations.
 
+use axum::http::Method;
 use utoipa::Modify;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, ResponseBuilder};
 use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
@@ -42,4 +45,32 @@ impl Modify for BearerAuth {
 
 pub fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// Every operation of `doc` with its method and path template, to amend in place.
+pub fn operations_mut(
+    doc: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = (Method, &str, &mut Operation)> {
+    doc.paths.paths.iter_mut().flat_map(|(path, item)| {
+        [
+            (Method::GET, &mut item.get),
+            (Method::PUT, &mut item.put),
+            (Method::POST, &mut item.post),
+            (Method::DELETE, &mut item.delete),
+            (Method::PATCH, &mut item.patch),
+        ]
+        .into_iter()
+        .filter_map(move |(method, op)| op.as_mut().map(|op| (method, path.as_str(), op)))
+    })
+}
+
+/// A problem+json answer described as `description`.
+pub fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build()
 }

@@ -27,9 +27,12 @@ use crate::http::transaction_views::{HistoryView, MoneyView, RiskView, history};
     "device": "dev-9", "ip": "203.0.113.7",
     "shipping": {"address": "1 Main St, Springfield", "country": "US"},
     "payment_method": "card"}))]
+#[serde(deny_unknown_fields)]
 pub struct OrderRequestDoc {
     /// At least one line; lines of one SKU are merged.
+    #[schema(min_items = 1)]
     pub items: Vec<LineDoc>,
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub user: String,
     pub device: Option<String>,
     /// Passed to the risk host; must be an IP address.
@@ -41,7 +44,9 @@ pub struct OrderRequestDoc {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LineDoc {
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
+    #[schema(minimum = 1)]
     pub qty: u32,
 }
 
@@ -120,7 +125,7 @@ impl From<&OrderView> for OrderResponse {
 /// (`order.create`). Ends `PENDING_PAYMENT` (`challenge_required` on a challenge) or
 /// `REJECTED` with the stock released. The same `Idempotency-Key` and body return the same order.
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = OrderRequestDoc,
-    params(("Idempotency-Key" = String, Header, description = "Required; 1 to 255 characters")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "Required; 1 to 255 characters")),
     responses(
         (status = 201, description = "The order (also for a repeated key and body)", body = OrderResponse),
         (status = 400, description = "`Idempotency-Key` longer than 255 characters (`invalid_header`) or a raw card number (`raw_card_number`); invalid JSON"),

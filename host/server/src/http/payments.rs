@@ -16,6 +16,7 @@ use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::idempotency::IdempotencyKeyHeader;
+use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::http::refunds::RefundResponse;
@@ -26,6 +27,7 @@ use crate::http::transaction_views::{HistoryView, MoneyView, RiskView, history};
 #[schema(example = json!({"channel": "card"}))]
 pub struct StartPayment {
     /// `card`: the simulated acquirer, Stripe-shaped.
+    #[schema(schema_with = names::channel)]
     pub channel: String,
 }
 
@@ -76,7 +78,7 @@ impl From<&Payment> for PaymentResponse {
 /// `Idempotency-Key` for the same order returns the same payment.
 #[utoipa::path(post, path = "/v1/orders/{id}/payments", tag = "payments", request_body = StartPayment,
     params(("id" = String, Path),
-        ("Idempotency-Key" = String, Header, description = "Required; 1 to 255 characters")),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "Required; 1 to 255 characters")),
     responses(
         (status = 201, description = "The payment (also for a repeated key)", body = PaymentResponse),
         (status = 400, description = "`Idempotency-Key` longer than 255 characters (`invalid_header`) or a raw card number (`raw_card_number`); invalid JSON"),

@@ -61,7 +61,8 @@ impl From<PolicyModule> for ModuleView {
 /// Upload a module version. It is compiled, checked against the ABI and run on sample
 /// contexts before it is accepted; identical bytes return the existing version (200).
 #[utoipa::path(post, path = "/v1/policies/{name}/versions", tag = "policies",
-    params(("name" = String, Path)),
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_-]{0,63}$",
+        description = "The module's name: 1 to 64 of a-z, 0-9, `_`, `-`, starting with a letter")),
     request_body(content = Vec<u8>, content_type = "application/wasm"),
     responses(
         (status = 201, body = ModuleView), (status = 200, body = ModuleView, description = "Identical bytes: the existing version"),

@@ -11,6 +11,7 @@ use arbiter_engine::policy_set::{FailMode, ModuleRef, PolicySet, Thresholds, Wei
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
+use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::services::policies::NewPolicySet;
@@ -22,6 +23,7 @@ pub struct ModuleRefDoc {
     pub version: i64,
     /// `open` (ignore a faulting module, the default) or `closed` (a fault challenges).
     #[serde(default)]
+    #[schema(schema_with = names::fail_mode)]
     pub fail_mode: Option<String>,
 }
 

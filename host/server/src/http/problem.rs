@@ -245,6 +245,7 @@ impl From<KeyError> for ApiError {
                 max,
             },
             KeyError::NotFound(id) => ApiError::NotFound { what: "key", id },
+            e @ KeyError::RevokesItself(_) => ApiError::Conflict(e.to_string()),
             KeyError::Store(s) => s.into(),
         }
     }

@@ -68,7 +68,7 @@ impl From<&Refund> for RefundResponse {
 /// Request a (partial) refund of a succeeded payment. Risk-rejected refunds end `FAILED`;
 /// others are `PROCESSING` at the channel, which reports the outcome by webhook.
 #[utoipa::path(post, path = "/v1/refunds", tag = "refunds", request_body = RequestRefund,
-    params(("Idempotency-Key" = String, Header, description = "Required; 1 to 255 characters")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, description = "Required; 1 to 255 characters")),
     responses(
         (status = 201, description = "The refund (also for a repeated key and body)", body = RefundResponse),
         (status = 400, description = "`Idempotency-Key` longer than 255 characters (`invalid_header`) or a raw card number (`raw_card_number`); invalid JSON"),

@@ -14,6 +14,7 @@ use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::decisions::ReasonView;
+use crate::http::names;
 use crate::http::params::{Path, Query, page_size};
 use crate::http::problem::ApiError;
 use crate::services::feedback::ResolveRequest;
@@ -22,10 +23,12 @@ use crate::services::feedback::ResolveRequest;
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// `open` (default) or `resolved`; `all` lists both.
+    #[param(schema_with = names::review_status_or_all)]
     pub status: Option<String>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -78,8 +81,8 @@ pub struct ReviewedDecision {
     pub score: f64,
     pub reasons: Vec<ReasonView>,
     pub user_id: String,
-    /// `{"value", "currency"}` when the request carried an amount.
-    #[schema(value_type = Object)]
+    /// `{"value", "currency"}` when the request carried an amount, else `null`.
+    #[schema(value_type = Option<Object>)]
     pub amount: Option<serde_json::Value>,
     pub policy_set_version: i64,
     pub model_version: Option<i64>,
@@ -93,7 +96,7 @@ pub struct QueueItem {
     pub decision: ReviewedDecision,
     /// The link-graph features and reasons at decision time (group size, shared devices,
     /// cards, hops to fraud); `null` when lists decided before the graph ran.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub graph: Option<serde_json::Value>,
 }
 
@@ -164,10 +167,16 @@ pub async fn queue(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
-    /// `approve` or `reject`.
+    #[schema(schema_with = names::review_outcome)]
     pub outcome: String,
-    /// `fraud`, `legit` or `account_takeover`.
+    #[schema(schema_with = names::reviewer_label)]
     pub label: String,
+    /// Who resolved it, as the team knows them (1 to 200 characters, not blank).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub reviewer: String,
     pub note: Option<String>,
 }
@@ -175,6 +184,7 @@ pub struct ResolveBody {
 /// Resolve a review once; it records the label. Repeating the identical resolution answers
 /// 200 with the stored review; a different one is 409.
 #[utoipa::path(post, path = "/v1/reviews/{review_id}/resolve", tag = "reviews",
+    params(("review_id" = String, Path, description = "A review's id, as the queue lists it")),
     request_body = ResolveBody,
     responses((status = 200, body = ReviewView), (status = 404, description = "No such review"),
         (status = 409, description = "Already resolved differently"),

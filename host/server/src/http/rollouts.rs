@@ -11,6 +11,7 @@ use arbiter_engine::registry::{Guard, RolloutMode};
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::{JsonBody, RawBody};
+use crate::http::names;
 use crate::http::problem::ApiError;
 use crate::services::policies::{NewRollout, RolloutView};
 
@@ -33,9 +34,12 @@ pub struct GuardDoc {
 pub struct StartRollout {
     pub policy_set_version: i64,
     /// 0 to 100.
+    #[schema(maximum = 100)]
     pub percent: u8,
-    /// `live` (the candidate decides for its slice) or `shadow` (evaluated and recorded only).
+    /// `live` (the candidate decides for its slice, the default) or `shadow` (evaluated and
+    /// recorded only).
     #[serde(default)]
+    #[schema(schema_with = names::rollout_mode)]
     pub mode: Option<String>,
     pub guard: Option<GuardDoc>,
 }

@@ -22,8 +22,10 @@ use crate::http::transaction_views::MoneyView;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"sku": "MUG-1", "title": "Mug", "price": {"value": "12.90", "currency": "USD"}}))]
 pub struct PutSku {
-    /// 1 to 64 characters, chosen by the catalogue's owner.
+    /// Chosen by the catalogue's owner.
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
+    #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub title: String,
     /// Non-negative, no finer than the currency's minor unit.
     pub price: MoneyDoc,
@@ -33,6 +35,7 @@ pub struct PutSku {
 #[serde(deny_unknown_fields)]
 pub struct PutStock {
     /// Units owned; refused below what is reserved or sold.
+    #[schema(minimum = 0)]
     pub total: i64,
 }
 

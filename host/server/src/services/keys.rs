@@ -36,6 +36,11 @@ pub enum KeyError {
     TooLong { field: &'static str, max: usize },
     #[error("key `{0}` not found")]
     NotFound(String),
+    #[error(
+        "a key cannot revoke itself (so the last admin key cannot lock every operator out): \
+         revoke `{0}` with another admin key, or with `arbiter keys revoke` on the host"
+    )]
+    RevokesItself(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -224,7 +229,12 @@ impl KeyService {
 
     /// Revokes the key `id`: refused from now on by this replica, and by the others as soon as
     /// they hear of it. Revoking it again changes nothing and answers it as already revoked.
+    /// Refused when `actor` is the key itself: through the API, a key is always revoked by
+    /// another, so at least one live admin key stays; the command line may revoke any.
     pub async fn revoke(&self, id: &str, actor: &Actor) -> Result<KeyRevocation, KeyError> {
+        if actor.id == id {
+            return Err(KeyError::RevokesItself(id.to_owned()));
+        }
         let revocation = self
             .store
             .revoke_key(id, Utc::now(), actor)
