@@ -65,12 +65,17 @@ async fn query_and_path_refusals_are_problem_json_naming_the_parameter() {
             // The default window (30 days before `to`) used to overflow and panic.
             ("/v1/reports/outcomes?to=-262143-01-02T00:00:00Z", "to"),
             ("/v1/reports/outcomes?to=0000-12-31T00:00:00Z", "to"),
+            // No stored text holds a NUL: PostgreSQL used to fail on it (500).
+            ("/v1/audit?actor=a%00b", "actor"),
+            ("/v1/labels?decision_id=%00", "decision_id"),
         ] {
             refused(&s, path, "invalid_query", param).await;
         }
         for (path, param) in [
             ("/v1/orders/%FF", "id"),
             ("/v1/decisions/%C3%28", "decision_id"),
+            ("/v1/decisions/%00", "decision_id"),
+            ("/v1/orders/o%00", "id"),
         ] {
             refused(&s, path, "invalid_path", param).await;
         }
@@ -239,10 +244,13 @@ async fn a_whole_number_written_with_a_fraction_is_an_integer() {
         json!({"policies": [{"name": "geo_mismatch", "version": version}],
             "thresholds": {"challenge": 1.0, "reject": 2}})
     };
-    let r = s.post("/v1/policy-sets", &s.admin_key, &set(json!(1.0))).await;
+    let r = s
+        .post("/v1/policy-sets", &s.admin_key, &set(json!(1.0)))
+        .await;
     assert_eq!(r.status(), 201);
     let p = problem(
-        s.post("/v1/policy-sets", &s.admin_key, &set(json!(1.5))).await,
+        s.post("/v1/policy-sets", &s.admin_key, &set(json!(1.5)))
+            .await,
         422,
         "invalid_value",
     )

@@ -11,8 +11,9 @@ use utoipa::openapi::{OpenApi, RefOr, Response};
 
 use crate::http::openapi::{operations_mut, problem};
 
-/// A string that holds no NUL character: every JSON body is screened for one (PostgreSQL text
-/// cannot hold it), so no string field of a body takes one.
+/// A string that holds no NUL character: every JSON body is screened for one and every query
+/// and path parameter refused with one (PostgreSQL text cannot hold it), so no string the API
+/// takes holds one.
 const NO_NUL: &str = r"^[^\u0000]*$";
 
 pub fn document(doc: &mut OpenApi) {
@@ -25,6 +26,8 @@ pub fn document(doc: &mut OpenApi) {
             .iter_mut()
             .flat_map(|b| b.content.values_mut());
         bodies.filter_map(|c| c.schema.as_mut()).for_each(no_nul);
+        let params = operation.parameters.iter_mut().flatten();
+        params.filter_map(|p| p.schema.as_mut()).for_each(no_nul);
         let takes = |place: ParameterIn| {
             operation
                 .parameters
@@ -193,7 +196,7 @@ mod tests {
     }
 
     #[test]
-    fn no_body_string_takes_a_nul() {
+    fn no_string_the_api_takes_holds_a_nul() {
         let doc = document();
         let name = &doc["components"]["schemas"]["CreateKey"]["properties"]["name"];
         assert!(
@@ -204,6 +207,9 @@ mod tests {
         );
         let reason = &doc["components"]["schemas"]["CreateEntry"]["properties"]["reason"];
         assert_eq!(reason["pattern"], super::NO_NUL, "{reason}");
+        let actor = &doc["paths"]["/v1/audit"]["get"]["parameters"][0];
+        assert_eq!(actor["name"], "actor");
+        assert_eq!(actor["schema"]["pattern"], super::NO_NUL, "{actor}");
         let kind = &doc["components"]["schemas"]["CreateEntry"]["properties"]["kind"];
         assert!(
             kind.get("pattern").is_none(),

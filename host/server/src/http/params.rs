@@ -2,9 +2,9 @@
 //! axum's own `Query` and `Path` answer `text/plain`; handlers use these instead, with the
 //! same shape (`Query(q): Query<T>`, `Path(id): Path<String>`).
 
-use axum::extract::FromRequestParts;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -24,6 +24,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
 /// Deserialises a query string, naming the parameter at fault.
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name.contains('\0') || value.contains('\0') {
+            return Err(ApiError::InvalidQuery {
+                param: name.replace('\0', "\\u0000"),
+                message: NUL.to_owned(),
+            });
+        }
+    }
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let message = e.inner().to_string();
@@ -37,6 +45,10 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
         ApiError::InvalidQuery { param, message }
     })
 }
+
+/// Why a parameter holding a NUL character is refused. No stored text can hold one
+/// (PostgreSQL refuses it), so it could only fail deeper, as a 500.
+const NUL: &str = "must not contain the NUL character (\\u0000)";
 
 /// The first `` `name` `` in a serde message.
 fn backticked(message: &str) -> Option<&str> {
@@ -71,6 +83,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Ok(raw) = RawPathParams::from_request_parts(parts, state).await
+            && let Some((key, _)) = raw.iter().find(|(_, value)| value.contains('\0'))
+        {
+            return Err(ApiError::InvalidPath {
+                param: key.to_owned(),
+                message: NUL.to_owned(),
+            });
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => {
@@ -121,5 +141,7 @@ mod tests {
         assert_eq!(param("limit=5"), "decision_id");
         assert_eq!(param("decision_id=a&decision_id=b"), "decision_id");
         assert!(parse_query::<Q>("decision_id=d&limit=5&other=x").is_ok());
+        assert_eq!(param("decision_id=a%00b"), "decision_id");
+        assert_eq!(param("decision_id=d&other=%00"), "other");
     }
 }
