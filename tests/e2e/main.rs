@@ -20,6 +20,7 @@ mod input_limits;
 mod key_records;
 mod lists;
 mod model_loop;
+mod operability;
 mod operations;
 mod policies;
 mod raw_http;

@@ -13,6 +13,6 @@ pub use model_registry::{JobStatus, ModelSlot, ModelVersion, TrainingJob};
 pub use report::{LabelledOutcome, OutcomeCounts, OutcomeReport, ReportWindow};
 pub use review::{Resolution, Review, ReviewOutcome, ReviewStatus};
 pub use store::{
-    FeedbackStore, LabelInsert, LabelStore, ModelStore, ReportStore, ResolveResult, ReviewCursor,
-    ReviewPageItem, ReviewStore,
+    FeedbackStore, LabelInsert, LabelStore, ModelStore, OpenReviews, ReportStore, ResolveResult,
+    ReviewCursor, ReviewPageItem, ReviewStore,
 };

@@ -32,7 +32,7 @@ use redis::aio::ConnectionManager;
 
 use crate::connection;
 use crate::error::{RedisStoreError, bounded};
-use health::Health;
+use health::{Health, Transition};
 use scripts::{currency_arg, entity_key, record_script, window_stats};
 
 /// Settings of [`RedisVelocity`]; [`RedisVelocityConfig::new`] gives the defaults.
@@ -240,10 +240,14 @@ impl Inner {
         if !self.replay(&mut conn).await {
             return false;
         }
-        let was_down = self.health.mark_up(conn.clone());
+        let transition = self.health.mark_up(conn.clone());
         self.replay(&mut conn).await;
-        if was_down {
-            tracing::info!("redis velocity is back: shared counters resumed");
+        match transition {
+            Transition::Connected => tracing::info!("redis velocity connected: counters shared"),
+            Transition::Recovered => {
+                tracing::info!("redis velocity is back: shared counters resumed")
+            }
+            Transition::Same | Transition::Lost => {}
         }
         true
     }
@@ -263,7 +267,7 @@ impl Inner {
     }
 
     fn mark_down(&self, error: &RedisStoreError) {
-        if self.health.mark_down() {
+        if self.health.mark_down() == Transition::Lost {
             tracing::warn!(%error, "redis velocity unavailable: falling back to in-process counters");
         }
     }

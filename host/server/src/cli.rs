@@ -104,18 +104,22 @@ pub fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("arbiter: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fatal(log_format, &format!("cannot start the async runtime: {e}")),
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("arbiter: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fatal(log_format, &format!("{e:#}")),
     }
+}
+
+/// Reports the error that stops the process: a JSON log line under `--log-format json` (so a
+/// log collector sees why a replica would not start), a plain line on stderr otherwise.
+fn fatal(format: crate::config::LogFormat, error: &str) -> ExitCode {
+    match format {
+        crate::config::LogFormat::Json => tracing::error!(error, "arbiter stopped"),
+        crate::config::LogFormat::Text => eprintln!("arbiter: {error}"),
+    }
+    ExitCode::FAILURE
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -36,13 +36,104 @@ pub fn handle() -> PrometheusHandle {
                     let handle = recorder.handle();
                     // Fails only if another recorder was installed first; then ours stays
                     // unused and /metrics shows nothing, which the metrics test would catch.
-                    let _ = metrics::set_global_recorder(recorder);
+                    if metrics::set_global_recorder(recorder).is_ok() {
+                        describe();
+                    }
                     handle
                 }
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
             }
         })
         .clone()
+}
+
+/// The `# HELP` line of every metric, and the build's identity as a gauge. Described once,
+/// when the recorder is installed; a metric shows in `/metrics` from its first value on.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    use names::*;
+    describe_counter!(
+        DECISIONS_TOTAL,
+        "Decisions answered, by checkpoint (`event`) and action."
+    );
+    describe_histogram!(
+        DECISION_SECONDS,
+        Unit::Seconds,
+        "Time to decide, request in to answer out."
+    );
+    describe_histogram!(
+        STAGE_SECONDS,
+        Unit::Seconds,
+        "Time per pipeline stage (`stage`)."
+    );
+    describe_counter!(
+        REJECTED_REQUESTS_TOTAL,
+        "Requests answered with a problem, by its `code`."
+    );
+    describe_counter!(
+        IDEMPOTENT_REPLAYS_TOTAL,
+        "Requests answered from an earlier identical one."
+    );
+    describe_histogram!(
+        REVIEW_TURNAROUND_MINUTES,
+        "Minutes from a review's opening to its resolution."
+    );
+    describe_counter!(LABELS_TOTAL, "Labels recorded, by `label`.");
+    describe_counter!(
+        WEBHOOK_REFUSALS_TOTAL,
+        "Channel callbacks refused before reading, by `channel` and `reason`."
+    );
+    describe_counter!(
+        CONNECTIONS_TIMED_OUT_TOTAL,
+        "Connections closed for overrunning a timeout, by `timeout`."
+    );
+    describe_gauge!(CONNECTIONS_OPEN, "Connections being served now.");
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; the `version` label is the running build's."
+    );
+    describe_gauge!(
+        DEPENDENCY_UP,
+        "1 when an optional dependency (`dependency`: redis_velocity, redis_notifications) serves, 0 while the service runs degraded without it."
+    );
+    describe_gauge!(REVIEWS_OPEN, "Reviews waiting in the queue.");
+    describe_gauge!(
+        REVIEW_OLDEST_AGE_SECONDS,
+        Unit::Seconds,
+        "Age of the oldest open review; 0 when none is open."
+    );
+    describe_gauge!(
+        POLICY_SET_ACTIVE_VERSION,
+        "The policy set version serving traffic."
+    );
+    describe_gauge!(
+        MODEL_VERSION,
+        "The model version in each `slot` (active, shadow); 0 when the slot is empty."
+    );
+    describe_counter!(
+        "arbiter_decision_log_busy_total",
+        "Decision batches that waited for the database (SQLite busy)."
+    );
+    describe_histogram!(
+        "arbiter_decision_log_batch_size",
+        "Decisions written per decision-log batch."
+    );
+    describe_histogram!(
+        "arbiter_decision_log_write_seconds",
+        Unit::Seconds,
+        "Time to write one decision-log batch."
+    );
+    describe_counter!(
+        "arbiter_write_queue_full_total",
+        "Writes refused because a group-commit queue was full."
+    );
+    describe_histogram!("arbiter_write_batch_size", "Writes per group-commit batch.");
+    describe_histogram!(
+        "arbiter_write_batch_seconds",
+        Unit::Seconds,
+        "Time to commit one group-commit batch."
+    );
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
 /// Names of the metrics this service emits, in one place.
@@ -61,4 +152,12 @@ pub mod names {
     pub const CONNECTIONS_TIMED_OUT_TOTAL: &str = "arbiter_connections_timed_out_total";
     /// Connections being served now (at most `--max-connections`).
     pub const CONNECTIONS_OPEN: &str = "arbiter_http_connections_open";
+    pub const BUILD_INFO: &str = "arbiter_build_info";
+    /// Optional dependencies, by `dependency`: 1 serving, 0 degraded.
+    pub const DEPENDENCY_UP: &str = "arbiter_dependency_up";
+    pub const REVIEWS_OPEN: &str = "arbiter_reviews_open";
+    pub const REVIEW_OLDEST_AGE_SECONDS: &str = "arbiter_review_oldest_age_seconds";
+    pub const POLICY_SET_ACTIVE_VERSION: &str = "arbiter_policy_set_active_version";
+    /// By `slot` (active, shadow); 0 when empty.
+    pub const MODEL_VERSION: &str = "arbiter_model_version";
 }

@@ -104,7 +104,7 @@ pub async fn build_with(
         TrainConfig::default(),
     );
     let (active, shadow) = models.load().await.context("loading the active model")?;
-    tracing::info!(?active, ?shadow, "model slots loaded");
+    tracing::info!(active, shadow, "model slots loaded");
     crate::services::feedback::job_liveness::fail_abandoned(store.as_ref())
         .await
         .context("failing training jobs a stopped process left running")?;
@@ -181,5 +181,6 @@ pub async fn build_with(
                 .context("starting change notifications")?;
         let _ = app.replication.set(replication);
     }
+    crate::services::gauges::spawn(Arc::downgrade(&app.0));
     Ok(app)
 }

@@ -66,6 +66,9 @@ mod stories {
             .expect("page 1");
         assert_eq!(page.len(), 3);
         assert_eq!(page[0].decision.request_id, "rv-0", "oldest first");
+        let backlog = store.open_reviews().await.expect("open reviews");
+        assert_eq!(backlog.count, 4, "four challenged decisions are waiting");
+        assert_eq!(backlog.oldest_opened_at, Some(page[0].review.opened_at));
         assert_eq!(
             page[0].review.review_id,
             Review::id_for(&batch[0].decision_id.0)

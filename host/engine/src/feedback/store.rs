@@ -20,6 +20,13 @@ pub struct ReviewCursor {
     pub review_id: String,
 }
 
+/// The review queue's backlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenReviews {
+    pub count: u64,
+    pub oldest_opened_at: Option<DateTime<Utc>>,
+}
+
 /// A review with the decision it is about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReviewPageItem {
@@ -58,6 +65,8 @@ pub trait ReviewStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<ReviewPageItem>, StoreError>;
     async fn get_review(&self, review_id: &str) -> Result<Option<Review>, StoreError>;
+    /// How many reviews are open, and when the oldest of them opened: the queue's backlog.
+    async fn open_reviews(&self) -> Result<OpenReviews, StoreError>;
     /// Resolves an open review and records its label (source `review`) in one transaction.
     async fn resolve_review(
         &self,

@@ -4,16 +4,36 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arbiter_engine::velocity::VelocityEvent;
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
 
+/// Not yet connected (the service is starting).
+const STARTING: u8 = 0;
+const UP: u8 = 1;
+const DOWN: u8 = 2;
+
+/// What a change of state means for the log: a connection at start is not a recovery, and
+/// the first failure at start is an outage like any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Transition {
+    /// Nothing changed.
+    Same,
+    /// Up for the first time since start.
+    Connected,
+    /// Up again after an outage.
+    Recovered,
+    /// Down (first failure at start, or up before).
+    Lost,
+}
+
 pub(super) struct Health {
-    /// Read on every call, so an atomic rather than the mutex below.
-    up: AtomicBool,
+    /// [`STARTING`], [`UP`] or [`DOWN`]. Read on every call, so an atomic rather than the
+    /// mutex below.
+    state: AtomicU8,
     /// The manager, kept while down too so a probe reuses it (it reconnects internally). A
     /// `std` mutex: it is held only to clone an `Arc`-backed handle, never across an await.
     conn: Mutex<Option<ConnectionManager>>,
@@ -31,7 +51,7 @@ pub(super) struct Health {
 impl Health {
     pub(super) fn new(limit: usize) -> Health {
         Health {
-            up: AtomicBool::new(false),
+            state: AtomicU8::new(STARTING),
             conn: Mutex::new(None),
             next_probe_ms: AtomicU64::new(0),
             started: Instant::now(),
@@ -42,7 +62,7 @@ impl Health {
     }
 
     pub(super) fn is_up(&self) -> bool {
-        self.up.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) == UP
     }
 
     /// The connection while up, else `None`.
@@ -61,18 +81,25 @@ impl Health {
         }
     }
 
-    /// Marks Redis up with `conn`; true when it was down.
-    pub(super) fn mark_up(&self, conn: ConnectionManager) -> bool {
+    /// Marks Redis up with `conn`.
+    pub(super) fn mark_up(&self, conn: ConnectionManager) -> Transition {
         match self.conn.lock() {
             Ok(mut guard) => *guard = Some(conn),
             Err(poisoned) => *poisoned.into_inner() = Some(conn),
         }
-        !self.up.swap(true, Ordering::AcqRel)
+        match self.state.swap(UP, Ordering::AcqRel) {
+            STARTING => Transition::Connected,
+            DOWN => Transition::Recovered,
+            _ => Transition::Same,
+        }
     }
 
-    /// Marks Redis down; true when it was up (so the caller logs once per outage).
-    pub(super) fn mark_down(&self) -> bool {
-        self.up.swap(false, Ordering::AcqRel)
+    /// Marks Redis down; [`Transition::Lost`] once per outage, so the caller logs it once.
+    pub(super) fn mark_down(&self) -> Transition {
+        match self.state.swap(DOWN, Ordering::AcqRel) {
+            DOWN => Transition::Same,
+            _ => Transition::Lost,
+        }
     }
 
     fn now_ms(&self) -> u64 {

@@ -161,6 +161,9 @@ pub async fn authorize(
     mut req: Request,
     next: Next,
 ) -> Response {
+    if let Some(route) = &matched {
+        tracing::Span::current().record("route", route.as_str());
+    }
     let guard = matched
         .as_ref()
         .and_then(|m| guard_of(req.method(), m.as_str()));

@@ -56,7 +56,7 @@ impl Caller {
             .authenticate(secret)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        tracing::Span::current().record("key_id", key.id.as_str());
+        tracing::Span::current().record("key", key.name.as_str());
         Ok(Caller(key))
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod decisions;
 pub mod feedback;
+pub mod gauges;
 pub mod graph;
 pub mod keys;
 pub mod lists;

@@ -6,8 +6,8 @@
 use arbiter_engine::Decision;
 use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::feedback::{
-    Label, LabelInsert, LabelKind, LabelStore, NewLabel, Resolution, ResolveResult, Review,
-    ReviewCursor, ReviewPageItem, ReviewStatus, ReviewStore,
+    Label, LabelInsert, LabelKind, LabelStore, NewLabel, OpenReviews, Resolution, ResolveResult,
+    Review, ReviewCursor, ReviewPageItem, ReviewStatus, ReviewStore,
 };
 use arbiter_engine::store::StoreError;
 use async_trait::async_trait;
@@ -18,7 +18,7 @@ use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::feedback_rows::{LabelRow, ReviewRow, parse_label};
 use crate::postgres::PgStore;
-use crate::rows::decision_from_body;
+use crate::rows::{StoredTime, decision_from_body};
 use crate::sqlite::SqliteStore;
 
 macro_rules! review_columns {
@@ -106,6 +106,20 @@ macro_rules! feedback_stores {
                 .await
                 .map_err(store_error)?;
                 row.map(ReviewRow::into_review).transpose()
+            }
+
+            async fn open_reviews(&self) -> Result<OpenReviews, StoreError> {
+                // The queue index (`status, opened_at`) answers both from its open range.
+                let (count, oldest): (i64, Option<<$store as Dialect>::Time>) = sqlx::query_as(
+                    "SELECT COUNT(*), MIN(opened_at) FROM reviews WHERE status = 'open'",
+                )
+                .fetch_one(self.reader())
+                .await
+                .map_err(store_error)?;
+                Ok(OpenReviews {
+                    count: u64::try_from(count).unwrap_or(0),
+                    oldest_opened_at: oldest.map(StoredTime::into_utc).transpose()?,
+                })
             }
 
             async fn resolve_review(

@@ -62,6 +62,11 @@ pub struct PolicyLimits {
 }
 
 impl PolicyService {
+    /// The version of the policy set serving traffic (the stable arm of a rollout).
+    pub fn active_version(&self) -> i64 {
+        self.routing.load().stable.set.version
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         runtime: PolicyRuntime,
