@@ -76,7 +76,7 @@ pub struct AuditPage {
 }
 
 /// The audit log, newest first, filtered and paged.
-#[utoipa::path(get, path = "/v1/audit", tag = "policies", params(AuditQuery),
+#[utoipa::path(get, path = "/v1/audit", operation_id = "list_audit", tag = "policies", params(AuditQuery),
     responses((status = 200, body = AuditPage),
         (status = 400, description = "A parameter is invalid: `limit`, `before`, an unknown \
             `action`, a time that does not parse or lies outside years 1 to 9999, or `from` not \

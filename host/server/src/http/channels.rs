@@ -100,7 +100,7 @@ fn host(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Make the card channel report a payment's outcome by its signed webhook.
-#[utoipa::path(post, path = "/v1/channels/card/payments/{channel_payment_id}/events",
+#[utoipa::path(post, path = "/v1/channels/card/payments/{channel_payment_id}/events", operation_id = "trigger_payment_event",
     tag = "channels", request_body = TriggerEvent,
     params(("channel_payment_id" = String, Path)),
     responses(
@@ -124,7 +124,7 @@ pub async fn payment_event(
 }
 
 /// Make the card channel report a refund's outcome (`refund.updated`) by its signed webhook.
-#[utoipa::path(post, path = "/v1/channels/card/refunds/{channel_refund_id}/events",
+#[utoipa::path(post, path = "/v1/channels/card/refunds/{channel_refund_id}/events", operation_id = "trigger_refund_event",
     tag = "channels", request_body = TriggerEvent,
     params(("channel_refund_id" = String, Path)),
     responses(

@@ -218,6 +218,22 @@ mod tests {
     }
 
     #[test]
+    fn operation_ids_are_unique() {
+        let doc = document();
+        let mut seen = BTreeSet::new();
+        for (method, path, op) in operations(&doc) {
+            let id = op["operationId"]
+                .as_str()
+                .expect("an operation id")
+                .to_owned();
+            assert!(
+                seen.insert(id.clone()),
+                "{method} {path}: `{id}` is used twice"
+            );
+        }
+    }
+
+    #[test]
     fn every_operation_documents_the_edge_answers() {
         let doc = document();
         for (method, path, op) in operations(&doc) {

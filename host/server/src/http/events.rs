@@ -67,7 +67,7 @@ impl From<EventPage> for EventsResponse {
 
 /// A page of the event feed, oldest first. An event appears only once its change has
 /// committed; on PostgreSQL, once every older transaction on the server has ended.
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsQuery),
+#[utoipa::path(get, path = "/v1/events", operation_id = "list_events", tag = "events", params(EventsQuery),
     responses(
         (status = 200, body = EventsResponse),
         (status = 400, description = "`after` or `limit` is not a number, out of range, or `after` names no event (`invalid_query`)"),

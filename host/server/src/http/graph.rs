@@ -28,7 +28,7 @@ pub enum EntityKind {
 }
 
 /// One entity of the link graph and its neighbourhood.
-#[utoipa::path(get, path = "/v1/graph/entities/{kind}/{value}", tag = "graph",
+#[utoipa::path(get, path = "/v1/graph/entities/{kind}/{value}", operation_id = "get_graph_entity", tag = "graph",
     params(("kind" = inline(EntityKind), Path, description = "The kind of entity"),
            ("value" = String, Path, description = "the value as sent in decisions (addresses: as written, or their hash)")),
     responses((status = 200, description = "The entity view", body = Object),

@@ -89,7 +89,7 @@ impl From<Label> for LabelView {
 
 /// Label a decision. A later label supersedes an earlier one for training and reports; both
 /// stay in the history. A fraud-like label marks the decision's entities in the link graph.
-#[utoipa::path(post, path = "/v1/labels", tag = "labels", request_body = CreateLabel,
+#[utoipa::path(post, path = "/v1/labels", operation_id = "create_label", tag = "labels", request_body = CreateLabel,
     responses((status = 201, body = LabelView),
         (status = 422, description = "Invalid field, or a note or id over its length (`too_long`)"),
         (status = 409, description = "`chargeback_id` recorded before for another decision")))]
@@ -122,7 +122,7 @@ pub struct HistoryQuery {
 }
 
 /// A decision's labels, oldest first (the last one is in force).
-#[utoipa::path(get, path = "/v1/labels", tag = "labels", params(HistoryQuery),
+#[utoipa::path(get, path = "/v1/labels", operation_id = "label_history", tag = "labels", params(HistoryQuery),
     responses((status = 200, body = Vec<LabelView>)))]
 pub async fn history(
     State(app): State<AppState>,
@@ -136,7 +136,7 @@ pub async fn history(
 /// Import a channel's chargeback file (CSV; columns in `arbiter labels import --help` and the
 /// README). Every row is imported, a duplicate of an earlier import, or rejected with why (a
 /// chargeback id recorded before for another decision is rejected, not a duplicate).
-#[utoipa::path(post, path = "/v1/labels/import", tag = "labels",
+#[utoipa::path(post, path = "/v1/labels/import", operation_id = "import_labels", tag = "labels",
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport),
         (status = 403, description = "Key lacks `label:write` (refused before the body is read)"),

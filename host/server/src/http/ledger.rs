@@ -22,7 +22,7 @@ pub struct AccountBalance {
 }
 
 /// The balance of a ledger account (empty for an account without entries).
-#[utoipa::path(get, path = "/v1/ledger/accounts/{name}", tag = "ledger",
+#[utoipa::path(get, path = "/v1/ledger/accounts/{name}", operation_id = "get_ledger_account", tag = "ledger",
     params(("name" = String, Path)),
     responses((status = 200, body = AccountBalance)))]
 pub async fn account(

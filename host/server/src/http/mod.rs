@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod labels;
 pub mod ledger;
+pub mod links;
 pub mod lists;
 pub mod models;
 pub mod names;
@@ -99,6 +100,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     access::document(&mut doc);
     contract::document(&mut doc);
+    links::document(&mut doc);
     (router, doc)
 }
 
@@ -107,13 +109,19 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let limits = state.http;
     let (api, doc) = api();
-    let doc = std::sync::Arc::new(doc);
+    // Serialised once: every request for the document gets the same bytes.
+    let doc = axum::body::Bytes::from(links::served(&doc).to_string());
     let app = api
         .route(
             "/openapi.json",
             axum::routing::get(move || {
                 let doc = doc.clone();
-                async move { axum::Json(doc.as_ref().clone()) }
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        doc,
+                    )
+                }
             }),
         )
         .route_layer(axum::middleware::from_fn_with_state(

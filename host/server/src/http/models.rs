@@ -110,7 +110,7 @@ impl From<ModelsView> for ModelsPage {
 
 /// Start training on every labelled decision (latest label each), split by time. 202 with the
 /// job; 409 `too_few_labels` naming how many of each class are needed.
-#[utoipa::path(post, path = "/v1/models/train", tag = "models",
+#[utoipa::path(post, path = "/v1/models/train", operation_id = "train_model", tag = "models",
     responses((status = 202, body = JobView), (status = 409, description = "Too few labels")))]
 pub async fn train(
     State(app): State<AppState>,
@@ -121,7 +121,7 @@ pub async fn train(
 }
 
 /// A training job's state.
-#[utoipa::path(get, path = "/v1/models/jobs/{job_id}", tag = "models",
+#[utoipa::path(get, path = "/v1/models/jobs/{job_id}", operation_id = "get_training_job", tag = "models",
     params(("job_id" = String, Path, description = "A training job's id, as `POST /v1/models/train` answered it")),
     responses((status = 200, body = JobView), (status = 404, description = "No such job")))]
 pub async fn job(
@@ -133,14 +133,14 @@ pub async fn job(
 }
 
 /// Every model version with its metrics, and which is active and which in shadow.
-#[utoipa::path(get, path = "/v1/models", tag = "models",
+#[utoipa::path(get, path = "/v1/models", operation_id = "list_models", tag = "models",
     responses((status = 200, body = ModelsPage)))]
 pub async fn list(State(app): State<AppState>, _: Caller) -> Result<Json<ModelsPage>, ApiError> {
     Ok(Json(app.models.versions().await?.into()))
 }
 
 /// One model version with its metrics.
-#[utoipa::path(get, path = "/v1/models/{version}", tag = "models",
+#[utoipa::path(get, path = "/v1/models/{version}", operation_id = "get_model", tag = "models",
     params(("version" = i64, Path, minimum = 1, description = "A model version")),
     responses((status = 200, body = ModelView), (status = 404, description = "No such version")))]
 pub async fn get(
@@ -154,7 +154,7 @@ pub async fn get(
 }
 
 /// Make a version the active model (hot-swapped; every later decision records it).
-#[utoipa::path(post, path = "/v1/models/{version}/activate", tag = "models",
+#[utoipa::path(post, path = "/v1/models/{version}/activate", operation_id = "activate_model", tag = "models",
     params(("version" = i64, Path, minimum = 1, description = "A model version")),
     responses((status = 200, body = ModelsPage), (status = 404, description = "No such version")))]
 pub async fn activate(
@@ -175,7 +175,7 @@ pub async fn activate(
 
 /// Run a version in shadow beside the active one: scored and recorded on every decision
 /// (`layers.model_shadow`), never used.
-#[utoipa::path(post, path = "/v1/models/{version}/shadow", tag = "models",
+#[utoipa::path(post, path = "/v1/models/{version}/shadow", operation_id = "shadow_model", tag = "models",
     params(("version" = i64, Path, minimum = 1, description = "A model version")),
     responses((status = 200, body = ModelsPage), (status = 404, description = "No such version")))]
 pub async fn shadow(
@@ -195,7 +195,7 @@ pub async fn shadow(
 }
 
 /// Stop the shadow model.
-#[utoipa::path(delete, path = "/v1/models/shadow", tag = "models",
+#[utoipa::path(delete, path = "/v1/models/shadow", operation_id = "stop_shadow_model", tag = "models",
     responses((status = 200, body = ModelsPage)))]
 pub async fn stop_shadow(
     State(app): State<AppState>,

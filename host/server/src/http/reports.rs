@@ -25,7 +25,7 @@ pub struct OutcomeQuery {
 
 /// The outcome report over a window. Rates are `null` when their denominator is zero; values
 /// are exact decimals per currency. Definitions: `arbiter_engine::feedback::report`.
-#[utoipa::path(get, path = "/v1/reports/outcomes", tag = "reports", params(OutcomeQuery),
+#[utoipa::path(get, path = "/v1/reports/outcomes", operation_id = "outcome_report", tag = "reports", params(OutcomeQuery),
     responses((status = 200, description = "The report", body = Object),
         (status = 400, description = "Invalid window: a date that does not parse, outside years 1 to 9999, or `from` not before `to` (`invalid_query`)")))]
 pub async fn outcomes(

@@ -139,7 +139,7 @@ pub struct QueuePage {
 
 /// The review queue, oldest first. Open reviews need the route's scopes; resolved ones (or
 /// `all`) need `admin` too.
-#[utoipa::path(get, path = "/v1/reviews", tag = "reviews", params(QueueQuery),
+#[utoipa::path(get, path = "/v1/reviews", operation_id = "review_queue", tag = "reviews", params(QueueQuery),
     responses((status = 200, body = QueuePage),
         (status = 400, description = "Invalid parameter (`invalid_query`)")))]
 pub async fn queue(
@@ -183,7 +183,7 @@ pub struct ResolveBody {
 
 /// Resolve a review once; it records the label. Repeating the identical resolution answers
 /// 200 with the stored review; a different one is 409.
-#[utoipa::path(post, path = "/v1/reviews/{review_id}/resolve", tag = "reviews",
+#[utoipa::path(post, path = "/v1/reviews/{review_id}/resolve", operation_id = "resolve_review", tag = "reviews",
     params(("review_id" = String, Path, description = "A review's id, as the queue lists it")),
     request_body = ResolveBody,
     responses((status = 200, body = ReviewView), (status = 404, description = "No such review"),

@@ -92,7 +92,7 @@ impl From<RolloutView> for CurrentRollout {
 }
 
 /// Start a rollout of a candidate set (one at a time).
-#[utoipa::path(post, path = "/v1/rollouts", tag = "rollouts", request_body = StartRollout,
+#[utoipa::path(post, path = "/v1/rollouts", operation_id = "start_rollout", tag = "rollouts", request_body = StartRollout,
     responses((status = 201, body = CurrentRollout), (status = 409, description = "A rollout is already active"),
         (status = 422, description = "Bad percent, mode, guard or set")))]
 pub async fn start(
@@ -124,7 +124,7 @@ pub async fn start(
 }
 
 /// What serves traffic: the stable set and the candidate, if any.
-#[utoipa::path(get, path = "/v1/rollouts/current", tag = "rollouts",
+#[utoipa::path(get, path = "/v1/rollouts/current", operation_id = "current_rollout", tag = "rollouts",
     responses((status = 200, body = CurrentRollout)))]
 pub async fn current(
     State(app): State<AppState>,
@@ -134,7 +134,7 @@ pub async fn current(
 }
 
 /// Make the candidate the stable set for all traffic.
-#[utoipa::path(post, path = "/v1/rollouts/current/promote", tag = "rollouts",
+#[utoipa::path(post, path = "/v1/rollouts/current/promote", operation_id = "promote_rollout", tag = "rollouts",
     responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout")))]
 pub async fn promote(
     State(app): State<AppState>,
@@ -144,7 +144,7 @@ pub async fn promote(
 }
 
 /// Send all traffic back to the stable set.
-#[utoipa::path(post, path = "/v1/rollouts/current/rollback", tag = "rollouts",
+#[utoipa::path(post, path = "/v1/rollouts/current/rollback", operation_id = "rollback_rollout", tag = "rollouts",
     responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout")))]
 pub async fn rollback(
     State(app): State<AppState>,
