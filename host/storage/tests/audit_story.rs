@@ -18,11 +18,11 @@ use arbiter_engine::keys::Scope;
 use arbiter_engine::lists::{ListKind, ListName};
 use arbiter_engine::policy_set::{Thresholds, Weights};
 use arbiter_engine::registry::{RolloutMode, RolloutStatus};
-use arbiter_engine::store::Store;
+use arbiter_engine::store::{ModuleInsert, Store};
 use chrono::{Duration, Utc};
 use support::backends::{TestDb, backends};
 use support::fixtures::{actor, api_key, decision, list_entry, now};
-use support::registry::{policy_sets, precompiled, sha256, wasm};
+use support::registry::{policy_sets, precompiled, sha256, upload, wasm};
 
 on_every_backend!(every_change_writes_one_entry_by_its_actor);
 on_every_backend!(the_log_filters_and_pages);
@@ -75,21 +75,6 @@ fn job() -> TrainingJob {
     }
 }
 
-async fn upload(store: &dyn Store, name: &str, bytes: &[u8]) -> i64 {
-    let inserted = store
-        .insert_module(
-            name,
-            &sha256(bytes),
-            bytes.len() as i64,
-            bytes,
-            &precompiled(bytes),
-            &actor(),
-        )
-        .await
-        .expect("upload");
-    inserted.module().version
-}
-
 mod stories {
     use super::*;
 
@@ -121,10 +106,13 @@ mod stories {
         );
 
         let bytes = wasm(1, 64);
-        assert_eq!(upload(&*store, "geo", &bytes).await, 1);
-        assert_eq!(
+        assert!(matches!(
             upload(&*store, "geo", &bytes).await,
-            1,
+            ModuleInsert::Created(_)
+        ));
+        let again = upload(&*store, "geo", &bytes).await;
+        assert!(
+            matches!(again, ModuleInsert::Existing(_)),
             "same bytes: a no-op"
         );
         policy_sets(&*store, 2).await;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arbiter_engine::audit::AuditFilter;
 use arbiter_engine::store::{ModuleInsert, Store};
 use support::fixtures::actor;
-use support::registry::{precompiled, sha256, wasm};
+use support::registry::{precompiled, sha256, upload, wasm};
 
 on_every_backend!(an_empty_registry_answers);
 on_every_backend!(modules_are_versioned_per_name_and_content_addressed);
@@ -29,21 +29,6 @@ mod stories {
         assert_eq!(store.current_rollout().await.expect("current"), None);
         let audit = store.list_audit(&AuditFilter::default(), 10).await;
         assert_eq!(audit.expect("audit"), vec![]);
-    }
-
-    /// Uploads `bytes` as `name` by `key_ops`.
-    async fn upload(store: &dyn Store, name: &str, bytes: &[u8]) -> ModuleInsert {
-        store
-            .insert_module(
-                name,
-                &sha256(bytes),
-                bytes.len() as i64,
-                bytes,
-                &precompiled(bytes),
-                &actor(),
-            )
-            .await
-            .expect("insert module")
     }
 
     pub async fn modules_are_versioned_per_name_and_content_addressed(store: Arc<dyn Store>) {

@@ -83,6 +83,11 @@ pub fn fail_mode() -> Object {
     one_of(["open", "closed"])
 }
 
+/// The kinds of entity the link graph holds.
+pub fn entity_kind() -> Object {
+    one_of(arbiter_graph::EntityKind::ALL.map(arbiter_graph::EntityKind::as_str))
+}
+
 pub fn audit_action() -> Object {
     one_of(action::ALL)
 }

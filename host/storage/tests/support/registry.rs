@@ -3,7 +3,7 @@
 
 use arbiter_engine::policy_set::{Thresholds, Weights};
 use arbiter_engine::registry::Guard;
-use arbiter_engine::store::Store;
+use arbiter_engine::store::{ModuleInsert, Store};
 use sha2::{Digest, Sha256};
 
 use super::fixtures::actor;
@@ -25,6 +25,21 @@ pub fn precompiled(wasm: &[u8]) -> Vec<u8> {
 
 pub fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// Stores `bytes` as module `name`, uploaded by the stories' actor.
+pub async fn upload(store: &dyn Store, name: &str, bytes: &[u8]) -> ModuleInsert {
+    store
+        .insert_module(
+            name,
+            &sha256(bytes),
+            bytes.len() as i64,
+            bytes,
+            &precompiled(bytes),
+            &actor(),
+        )
+        .await
+        .expect("insert module")
 }
 
 /// `n` policy sets (versions 1..=n), the first active.
