@@ -4,7 +4,9 @@
 # fixed arrival rate (orders_load: latency and errors). Round k runs A then B when k is odd,
 # B then A when it is even, so drift on this noisy machine falls on both builds alike.
 # Usage: host/server/benches/load/ab.sh <dir A> <dir B> [sqlite|postgres] [rounds] [order rate]
-# ONLY=decisions or ONLY=orders runs one half. Each dir holds `arbiter` and `orders_load`
+# ONLY=decisions or ONLY=orders runs one half. LOG_A / LOG_B set each side's `RUST_LOG`
+# (default `warn`; its output goes to /dev/null): one build against itself with `info` and
+# `warn` measures what the access log costs. Each dir holds `arbiter` and `orders_load`
 # (copies of target/release/arbiter and target/release/examples/orders_load built from the two
 # commits). Needs `wrk`.
 set -euo pipefail
@@ -21,7 +23,8 @@ command -v wrk >/dev/null || { echo "ab.sh: needs wrk (apt-get install wrk)" >&2
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null || true' EXIT
 
-# Starts `$1/arbiter` on a fresh data directory (and database); sets `server`, `data`, `db`.
+# Starts `$1/arbiter` with `RUST_LOG=$2` on a fresh data directory (and database); sets
+# `server`, `data`, `db`.
 start() {
   data="$(mktemp -d)"
   args=(serve --listen "127.0.0.1:$port" --data-dir "$data")
@@ -31,7 +34,7 @@ start() {
     psql -h 127.0.0.1 -U root -d postgres -qc "CREATE DATABASE $db"
     args+=(--database-url "postgres://root@127.0.0.1:5432/$db")
   fi
-  RUST_LOG=warn "$1/arbiter" "${args[@]}" &
+  RUST_LOG="$2" "$1/arbiter" "${args[@]}" >/dev/null &
   server=$!
   for _ in $(seq 1 100); do curl -sf "127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 }
@@ -47,15 +50,16 @@ stop() {
 
 # One build's turn: decisions, then orders, each on a fresh server.
 turn() {
-  local name="$1" dir="$2" rps="-" orders="-"
+  local name="$1" dir="$2" rps="-" orders="-" log
+  log="$([ "$name" = A ] && echo "${LOG_A:-warn}" || echo "${LOG_B:-warn}")"
   if [ "${ONLY:-}" != orders ]; then
-    start "$dir"
+    start "$dir" "$log"
     rps="$(ARBITER_KEY="$(cat "$data/admin.key")" CONNECTIONS=64 RATE=0 \
       wrk -t2 -c64 -d"${seconds}s" -s "$script" "http://127.0.0.1:$port" | awk '/Requests\/sec/ {print $2}')"
     stop
   fi
   if [ "${ONLY:-}" != decisions ]; then
-    start "$dir"
+    start "$dir" "$log"
     orders="$(ARBITER_KEY="$(cat "$data/admin.key")" "$dir/orders_load" --base "http://127.0.0.1:$port" \
       --rate "$rate" --seconds "$seconds" --warmup 3 | grep -E '^(orders|latency)' | tr '\n' ' ')"
     stop
