@@ -13,6 +13,7 @@
 
 pub mod action;
 pub mod audit;
+pub mod backtest;
 pub mod card_scan;
 pub mod checkpoint;
 pub mod clock;
