@@ -145,6 +145,8 @@ pub struct MoneyDoc {
 pub struct UserDoc {
     #[schema(pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub id: String,
+    /// Whole days, 0 to 4294967295.
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
     pub account_age_days: Option<u32>,
     pub email: Option<String>,
     pub phone: Option<String>,

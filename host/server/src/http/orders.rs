@@ -46,7 +46,7 @@ pub struct OrderRequestDoc {
 pub struct LineDoc {
     #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
-    #[schema(minimum = 1)]
+    #[schema(value_type = i64, minimum = 1, maximum = 4294967295_i64)]
     pub qty: u32,
 }
 

@@ -25,7 +25,8 @@ pub struct GuardDoc {
     pub max_challenge_rate_increase_pts: Option<f64>,
     /// Candidate decisions with a faulting module, in percent, at most.
     pub max_fault_rate: Option<f64>,
-    /// Candidate decisions seen before the guard may trip.
+    /// Candidate decisions seen before the guard may trip (a JSON integer: at most 2^63 - 1).
+    #[schema(value_type = i64, minimum = 0)]
     pub min_decisions: u64,
 }
 
@@ -108,6 +109,17 @@ pub async fn start(
             message: format!("`{m}` is not one of live, shadow"),
         })?,
     };
+    if body
+        .guard
+        .as_ref()
+        .is_some_and(|g| i64::try_from(g.min_decisions).is_err())
+    {
+        return Err(ApiError::Invalid {
+            code: "invalid_value",
+            field: "guard.min_decisions".into(),
+            message: "must be at most 9223372036854775807".into(),
+        });
+    }
     let new = NewRollout {
         policy_set_version: body.policy_set_version,
         percent: body.percent,
