@@ -1,7 +1,9 @@
 //! The OpenAPI links between operations: what a create answers names the thing a read,
 //! cancel or next step takes (an order's id → its payment; a payment's id → its refund). A
 //! generated client can follow them, and Schemathesis' stateful phase walks them to reach
-//! what a random id never would.
+//! what a random id never would. A started rollout links to the current rollout only: promote
+//! and rollback each end the one active rollout, so after either the other rightly answers 404,
+//! and a link to both would promise a resource that a sibling step had ended.
 
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::{OpenApi, RefOr};
@@ -67,20 +69,6 @@ const LINKS: &[LinkSpec] = &[
         "201",
         "CurrentRollout",
         "current_rollout",
-        &[],
-    ),
-    link(
-        "start_rollout",
-        "201",
-        "PromoteRollout",
-        "promote_rollout",
-        &[],
-    ),
-    link(
-        "start_rollout",
-        "201",
-        "RollbackRollout",
-        "rollback_rollout",
         &[],
     ),
     link(
