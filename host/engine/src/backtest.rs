@@ -38,9 +38,8 @@ pub struct Replayed {
     pub candidate_hits: Vec<String>,
 }
 
-/// The three final actions, in matrix order.
-const ACTIONS: [Action; 3] = [Action::Accept, Action::Challenge, Action::Reject];
-
+/// An action's row or column in the matrix: accept, challenge, reject (`none` is never a
+/// decision's final action; it would count as accept).
 fn index(action: Action) -> usize {
     match action {
         Action::None | Action::Accept => 0,
@@ -240,11 +239,6 @@ impl Report {
             .filter(|(b, c)| b != c)
             .map(|(b, c)| self.transitions[b][c].count)
             .sum()
-    }
-
-    /// The matrix's labels, in its order.
-    pub fn actions() -> [Action; 3] {
-        ACTIONS
     }
 }
 

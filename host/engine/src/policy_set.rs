@@ -76,6 +76,21 @@ pub enum FailMode {
     Closed,
 }
 
+impl FailMode {
+    pub const ALL: [FailMode; 2] = [FailMode::Open, FailMode::Closed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailMode::Open => "open",
+            FailMode::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FailMode> {
+        FailMode::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
 /// A module named by a policy set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleRef {

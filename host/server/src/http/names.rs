@@ -8,6 +8,7 @@ use arbiter_engine::audit::action;
 use arbiter_engine::feedback::{LabelKind, LabelSource, ReviewOutcome, ReviewStatus};
 use arbiter_engine::keys::Scope;
 use arbiter_engine::lists::{ListKind, ListName};
+use arbiter_engine::policy_set::FailMode;
 use arbiter_engine::registry::RolloutMode;
 use arbiter_engine::{Checkpoint, Money};
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, Type};
@@ -80,7 +81,7 @@ pub fn channel() -> Object {
 
 /// How a policy set treats a module that faults.
 pub fn fail_mode() -> Object {
-    one_of(["open", "closed"])
+    one_of(FailMode::ALL.map(FailMode::as_str))
 }
 
 /// The kinds of entity the link graph holds.

@@ -68,10 +68,7 @@ impl From<PolicySet> for PolicySetView {
                 .map(|p| ModuleRefDoc {
                     name: p.name,
                     version: p.version,
-                    fail_mode: Some(match p.fail_mode {
-                        FailMode::Open => "open".into(),
-                        FailMode::Closed => "closed".into(),
-                    }),
+                    fail_mode: Some(p.fail_mode.as_str().to_owned()),
                 })
                 .collect(),
             thresholds: ThresholdsDoc {
@@ -88,15 +85,14 @@ impl From<PolicySet> for PolicySetView {
 }
 
 fn fail_mode(i: usize, raw: Option<&str>) -> Result<FailMode, ApiError> {
-    match raw {
-        None | Some("open") => Ok(FailMode::Open),
-        Some("closed") => Ok(FailMode::Closed),
-        Some(other) => Err(ApiError::Invalid {
-            code: "invalid_value",
-            field: format!("policies[{i}].fail_mode"),
-            message: format!("`{other}` is not one of open, closed"),
-        }),
-    }
+    let Some(raw) = raw else {
+        return Ok(FailMode::default());
+    };
+    FailMode::parse(raw).ok_or_else(|| ApiError::Invalid {
+        code: "invalid_value",
+        field: format!("policies[{i}].fail_mode"),
+        message: format!("`{raw}` is not one of open, closed"),
+    })
 }
 
 /// Create a policy set version.
