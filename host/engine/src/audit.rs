@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::backtest::Backtest;
 use crate::feedback::{Label, ModelSlot, ModelVersion, Resolution, TrainingJob};
 use crate::keys::{ApiKey, CREATED_BY_BOOTSTRAP, CREATED_BY_CLI};
 use crate::lists::ListEntry;
@@ -38,9 +39,11 @@ pub mod action {
     pub const MODEL_SHADOW_STOP: &str = "model.shadow_stop";
     pub const REVIEW_RESOLVE: &str = "review.resolve";
     pub const LABEL_CREATE: &str = "label.create";
+    pub const BACKTEST_START: &str = "backtest.start";
+    pub const BACKTEST_CANCEL: &str = "backtest.cancel";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 20] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -59,6 +62,8 @@ pub mod action {
         MODEL_SHADOW_STOP,
         REVIEW_RESOLVE,
         LABEL_CREATE,
+        BACKTEST_START,
+        BACKTEST_CANCEL,
     ];
 }
 
@@ -195,6 +200,15 @@ impl AuditRecord {
 
     pub fn training_started(job: &TrainingJob) -> AuditRecord {
         AuditRecord::new(action::MODEL_TRAIN, &job.job_id, json!({}))
+    }
+
+    pub fn backtest_started(b: &Backtest) -> AuditRecord {
+        let detail = serde_json::to_value(&b.spec).unwrap_or_default();
+        AuditRecord::new(action::BACKTEST_START, &b.backtest_id, detail)
+    }
+
+    pub fn backtest_cancelled(backtest_id: &str) -> AuditRecord {
+        AuditRecord::new(action::BACKTEST_CANCEL, backtest_id, json!({}))
     }
 
     pub fn model_created(model: &ModelVersion) -> AuditRecord {

@@ -21,9 +21,7 @@ use crate::lists::{ListName, ListSnapshot};
 use crate::policy_set::PolicySet;
 use crate::request::DecisionRequest;
 use crate::routing::PolicyRouting;
-use crate::stages::{
-    GraphOutcome, GraphStage, ModelOutcome, ModelStage, ModuleResult, RuleEvaluator,
-};
+use crate::stages::{GraphStage, ModelOutcome, ModelStage, ModuleResult, RuleEvaluator};
 use crate::velocity::{VelocityError, VelocityEvent, VelocityStore};
 
 /// A shadow candidate is evaluated only when the enforced rules layer took less than this, so
@@ -64,7 +62,7 @@ pub struct Pipeline {
     clock: Arc<dyn Clock>,
 }
 
-fn finite_or_zero(x: f64) -> f64 {
+pub(crate) fn finite_or_zero(x: f64) -> f64 {
     if x.is_finite() { x } else { 0.0 }
 }
 
@@ -73,27 +71,33 @@ fn micros(since: Instant) -> u64 {
 }
 
 /// One policy set's verdict on a context whose other layers are already computed.
-struct PolicyEvaluation {
-    action: Action,
-    band: Action,
-    score: f64,
-    reasons: Vec<Reason>,
-    rules: Vec<ModuleResult>,
+pub(crate) struct PolicyEvaluation {
+    pub action: Action,
+    pub band: Action,
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+    pub rules: Vec<ModuleResult>,
 }
 
-/// Rules, then the score bands, for one policy set. `base_score` and `base_reasons` carry the
-/// list, graph and model contributions (weighted by this set).
-fn evaluate_policy(
+/// The score a block or allow entry's verdict carries: the watch hits alone (later layers did
+/// not run).
+pub(crate) fn short_circuit_score(policy: &ActivePolicy, ctx: &EnrichedContext) -> f64 {
+    policy.set.weights.watch * ctx.watch_hits.len() as f64
+}
+
+/// Rules, then the score bands, for one policy set, on a context whose watch hits and graph
+/// features are filled in; `model` is the model layer's outcome. The same function decides a
+/// request and replays a stored one (`backtest::replay`), so a replay of the deciding set
+/// reproduces the recorded score bit for bit.
+pub(crate) fn evaluate_policy(
     policy: &ActivePolicy,
     ctx: &EnrichedContext,
-    graph: Option<&GraphOutcome>,
     model: Option<&ModelOutcome>,
-    watch_hits: usize,
 ) -> PolicyEvaluation {
     let weights = &policy.set.weights;
-    let mut score = weights.watch * watch_hits as f64;
-    if let Some(g) = graph {
-        score += finite_or_zero(f64::from(g.features.score)) * weights.graph;
+    let mut score = weights.watch * ctx.watch_hits.len() as f64;
+    if let Some(g) = &ctx.graph {
+        score += finite_or_zero(f64::from(g.score)) * weights.graph;
     }
     if let Some(m) = model {
         score += m.probability * weights.model;
@@ -199,7 +203,6 @@ impl Pipeline {
                 detail: Some(hit.reason.clone()).filter(|r| !r.is_empty()),
             });
         }
-        let watch_hits = ctx.watch_hits.len();
         let deciding = route.deciding;
         let mut layers = LayerResults {
             lists: list_outcome.clone(),
@@ -210,7 +213,7 @@ impl Pipeline {
 
         let (action, score) = if let Some(verdict) = list_outcome.verdict {
             layers.short_circuited = true;
-            (verdict, deciding.set.weights.watch * watch_hits as f64)
+            (verdict, short_circuit_score(deciding, &ctx))
         } else {
             let t = Instant::now();
             if let Some(graph) = &self.graph {
@@ -244,26 +247,14 @@ impl Pipeline {
             timings.model_us = micros(t);
 
             let t = Instant::now();
-            let eval = evaluate_policy(
-                deciding,
-                &ctx,
-                layers.graph.as_ref(),
-                layers.model.as_ref(),
-                watch_hits,
-            );
+            let eval = evaluate_policy(deciding, &ctx, layers.model.as_ref());
             timings.rules_us = micros(t);
 
             if route.shadow.is_some() && t.elapsed() >= SHADOW_BUDGET {
                 layers.shadow_skipped = true;
             } else if let Some(candidate) = route.shadow {
                 let t = Instant::now();
-                let s = evaluate_policy(
-                    candidate,
-                    &ctx,
-                    layers.graph.as_ref(),
-                    layers.model.as_ref(),
-                    watch_hits,
-                );
+                let s = evaluate_policy(candidate, &ctx, layers.model.as_ref());
                 timings.shadow_us = micros(t);
                 shadow = Some(ShadowResult {
                     policy_set_version: candidate.set.version,
