@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::audit::{Actor, AuditEntry, AuditFilter};
+use crate::backtest::BacktestStore;
 use crate::decision::Decision;
 use crate::feedback::FeedbackStore;
 use crate::keys::ApiKey;
@@ -194,6 +195,7 @@ pub trait Store:
     + RolloutStore
     + AuditStore
     + FeedbackStore
+    + BacktestStore
     + Health
 {
 }
@@ -207,6 +209,7 @@ impl<
         + RolloutStore
         + AuditStore
         + FeedbackStore
+        + BacktestStore
         + Health,
 > Store for T
 {

@@ -31,6 +31,7 @@
 // The workspace denies unsafe code; only the policy runtime may override that, once.
 #![forbid(unsafe_code)]
 
+mod backtest_rows;
 mod batch;
 mod columns;
 mod connect;

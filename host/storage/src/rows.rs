@@ -4,6 +4,7 @@
 
 use arbiter_engine::Decision;
 use arbiter_engine::audit::AuditEntry;
+use arbiter_engine::backtest::ReplayInput;
 use arbiter_engine::keys::ApiKey;
 use arbiter_engine::lists::ListEntry;
 use arbiter_engine::policy_set::PolicySet;
@@ -50,6 +51,8 @@ pub(crate) struct DecisionInsert {
     pub order_id: Option<String>,
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
+    /// The JSON of the decision's `ReplayInput`, for its `decision_features` row.
+    pub replay: String,
 }
 
 impl DecisionInsert {
@@ -68,6 +71,7 @@ impl DecisionInsert {
             order_id: d.context.order_id.clone(),
             amount_minor: d.context.amount.as_ref().map(|a| a.minor_units),
             currency: d.context.amount.as_ref().map(|a| a.currency.clone()),
+            replay: to_json(&ReplayInput::of(d), "replay input")?,
         })
     }
 

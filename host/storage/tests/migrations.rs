@@ -316,3 +316,70 @@ async fn migration_0010_names_audit_actors_on_postgres() {
         "TIMESTAMPTZ '2026-01-01T00:00:00Z'"
     );
 }
+
+/// Applies the migrations before 0011, stores two decisions as older releases did (body
+/// only), applies the rest and checks that each got its backtest projection, equal to what a
+/// new decision records.
+macro_rules! project_decisions {
+    ($conn:ty, $url:expr, $backend:literal, $ts:expr) => {{
+        use arbiter_engine::backtest::ReplayInput;
+        let mut with_model = support::fixtures::decision("old-1");
+        with_model.layers.model = Some(arbiter_engine::stages::ModelOutcome {
+            version: 7,
+            probability: 0.1 + 0.2,
+        });
+        let mut blocked = support::fixtures::faulted_decision("old-2");
+        blocked.layers.lists.verdict = Some(arbiter_engine::Action::Reject);
+        blocked.context.graph = None;
+        let decisions = [with_model, blocked];
+        let seed: Vec<String> = decisions
+            .iter()
+            .map(|d| {
+                let body = serde_json::to_string(d).expect("body").replace('\'', "''");
+                format!(
+                    "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, \
+                     score, policy_set_version, model_version, created_at, body) VALUES \
+                     ('{}', '{}', 'h', 'payment.authorize', '{}', 1.5, 1, NULL, {}, '{body}')",
+                    d.decision_id,
+                    d.request_id,
+                    d.action.as_str(),
+                    $ts("2026-01-01T00:00:00.000000Z")
+                )
+            })
+            .collect();
+        let mut conn = upgraded!($conn, $url, $backend, "0011", seed);
+        for d in &decisions {
+            let (checkpoint, replay): (String, String) = sqlx::query_as(
+                "SELECT checkpoint, replay FROM decision_features WHERE decision_id = $1",
+            )
+            .bind(&d.decision_id.0)
+            .fetch_one(&mut conn)
+            .await
+            .expect("projected");
+            assert_eq!(checkpoint, "payment.authorize", $backend);
+            let read: ReplayInput = serde_json::from_str(&replay).expect("replay input");
+            assert_eq!(read, ReplayInput::of(d), "{}: {}", $backend, d.request_id);
+        }
+        let _ = conn.close().await;
+    }};
+}
+
+#[tokio::test]
+async fn migration_0011_projects_stored_decisions_for_backtests_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    project_decisions!(sqlx::SqliteConnection, &url, "sqlite", |t: &str| format!(
+        "'{t}'"
+    ));
+}
+
+#[tokio::test]
+async fn migration_0011_projects_stored_decisions_for_backtests_on_postgres() {
+    let Some(admin) = support::backends::postgres_url() else {
+        return;
+    };
+    let db = support::pg_database::PgDatabase::create(&admin).await;
+    project_decisions!(sqlx::PgConnection, &db.url, "postgres", |t: &str| format!(
+        "TIMESTAMPTZ '{t}'"
+    ));
+}

@@ -1,7 +1,8 @@
 //! What the decision log's table does differently on PostgreSQL (`sql/decisions.rs` has the
 //! rest): one transaction per batch holding one multi-row
 //! `INSERT … SELECT FROM UNNEST(…) ON CONFLICT (request_id) DO NOTHING RETURNING request_id`,
-//! then one read-back of the stored decisions for the requests that were already there.
+//! then the new decisions' backtest projections (`decision_features`) and reviews, and one
+//! read-back of the stored decisions for the requests that were already there.
 
 use std::collections::{HashMap, HashSet};
 
@@ -79,6 +80,29 @@ impl PgStore {
         .await
         .map_err(store_error)?;
         let inserted: HashSet<String> = inserted.into_iter().collect();
+        let new_rows: Vec<&DecisionInsert> = rows
+            .iter()
+            .filter(|r| inserted.contains(&r.request_id))
+            .collect();
+        if !new_rows.is_empty() {
+            sqlx::query(
+                "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
+                 policy_set_version, model_version, action, score, replay) \
+                 SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::int8[], \
+                                      $5::int8[], $6::text[], $7::float8[], $8::text[])",
+            )
+            .bind(column(&new_rows, |r| r.decision_id.as_str()))
+            .bind(column(&new_rows, |r| r.created_at))
+            .bind(column(&new_rows, |r| r.event))
+            .bind(column(&new_rows, |r| r.policy_set_version))
+            .bind(column(&new_rows, |r| r.model_version))
+            .bind(column(&new_rows, |r| r.action))
+            .bind(column(&new_rows, |r| r.score))
+            .bind(column(&new_rows, |r| r.replay.as_str()))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
         let reviews: Vec<&DecisionInsert> = rows
             .iter()
             .filter(|r| r.opens_review() && inserted.contains(&r.request_id))
@@ -159,6 +183,11 @@ impl PgStore {
         .map_err(store_error)?;
         rows.into_iter().map(entities_from_row).collect()
     }
+}
+
+/// One column of a multi-row `UNNEST` insert.
+fn column<'a, T>(rows: &[&'a DecisionInsert], f: impl Fn(&'a DecisionInsert) -> T) -> Vec<T> {
+    rows.iter().map(|r| f(r)).collect()
 }
 
 /// `decision_id, created_at`, then user, device, card, email, phone, address and IP.

@@ -8,6 +8,7 @@
 //! Where a new query goes, and what stays per backend: the crate doc (`lib.rs`).
 
 mod audit;
+mod backtests;
 mod catalogue;
 mod changes;
 mod decisions;

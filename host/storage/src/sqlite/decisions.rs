@@ -1,8 +1,9 @@
 //! What the decision log's table does differently on SQLite (`sql/decisions.rs` has the
 //! rest): one group-committed write per batch (`group_commit`), one
 //! `INSERT … ON CONFLICT (request_id) DO NOTHING` per distinct request, and a read-back of the
-//! stored decision for each request that was already there. A challenged decision opens its
-//! review in the same transaction.
+//! stored decision for each request that was already there. A new decision's backtest
+//! projection (`decision_features`) and, when it is challenged, its review are written in the
+//! same transaction.
 
 use std::collections::{HashMap, HashSet};
 
@@ -126,6 +127,22 @@ async fn write_rows(
         .map_err(store_error)?
         .rows_affected();
         if written == 1 {
+            sqlx::query(
+                "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
+                 policy_set_version, model_version, action, score, replay) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&row.decision_id)
+            .bind(SqliteStore::time(row.created_at))
+            .bind(row.event)
+            .bind(row.policy_set_version)
+            .bind(row.model_version)
+            .bind(row.action)
+            .bind(row.score)
+            .bind(&row.replay)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
             if row.opens_review() {
                 sqlx::query(
                     "INSERT INTO reviews (review_id, decision_id, status, opened_at) \

@@ -1,0 +1,91 @@
+//! Row types of the backtest tables (`backtests`, the `decision_features` projection), generic
+//! over the timestamp column type like the rows in `rows.rs`.
+
+use arbiter_engine::backtest::{Backtest, BacktestStatus, Progress, RecordedDecision, ReplayInput};
+use arbiter_engine::feedback::LabelKind;
+use arbiter_engine::store::StoreError;
+
+use crate::columns::from_json;
+use crate::feedback_rows::{parse_action, parse_label};
+use crate::rows::StoredTime;
+
+fn count(n: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative {what} `{n}`")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BacktestRow<T> {
+    backtest_id: String,
+    status: String,
+    spec: String,
+    read_count: i64,
+    total_count: i64,
+    result: Option<String>,
+    error: Option<String>,
+    created_by: String,
+    created_at: T,
+    finished_at: Option<T>,
+}
+
+/// The columns a [`BacktestRow`] reads, in its order.
+pub(crate) const BACKTEST_COLUMNS: &str = "backtest_id, status, spec, read_count, total_count, \
+     result, error, created_by, created_at, finished_at";
+
+impl<T: StoredTime> BacktestRow<T> {
+    pub fn into_backtest(self) -> Result<Backtest, StoreError> {
+        Ok(Backtest {
+            status: BacktestStatus::parse(&self.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("backtest status `{}`", self.status)))?,
+            spec: from_json(&self.spec, "backtest spec")?,
+            progress: Progress {
+                read: count(self.read_count, "read count")?,
+                total: count(self.total_count, "total count")?,
+            },
+            result: self
+                .result
+                .as_deref()
+                .map(|r| from_json(r, "backtest result"))
+                .transpose()?,
+            error: self.error,
+            created_by: self.created_by,
+            created_at: self.created_at.into_utc()?,
+            finished_at: self.finished_at.map(StoredTime::into_utc).transpose()?,
+            backtest_id: self.backtest_id,
+        })
+    }
+}
+
+/// One `decision_features` row with the decision's latest label.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RecordedRow<T> {
+    decision_id: String,
+    created_at: T,
+    policy_set_version: i64,
+    model_version: Option<i64>,
+    action: String,
+    score: f64,
+    replay: String,
+    label: Option<String>,
+}
+
+impl<T: StoredTime> RecordedRow<T> {
+    pub fn into_recorded(self) -> Result<(RecordedDecision, Option<LabelKind>), StoreError> {
+        let input: ReplayInput = from_json(&self.replay, "replay input")?;
+        Ok((
+            RecordedDecision {
+                created_at: self.created_at.into_utc()?,
+                policy_set_version: self.policy_set_version,
+                model_version: self.model_version,
+                action: parse_action(&self.action)?,
+                score: self.score,
+                input,
+                decision_id: self.decision_id,
+            },
+            self.label.as_deref().map(parse_label).transpose()?,
+        ))
+    }
+}
+
+pub(crate) fn watermark_count(n: i64) -> Result<u64, StoreError> {
+    count(n, "count")
+}
