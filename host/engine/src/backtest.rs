@@ -25,7 +25,7 @@ pub use job::{
     Watermark, Window,
 };
 pub use labels::{LabelPolicy, Truth};
-pub use replay::{RecordedDecision, ReplayInput};
+pub use replay::{RecordedDecision, RecordedRow, ReplayInput};
 pub use report::{Report, ReportBuilder};
 pub use run::Backtester;
 pub use spec::{BacktestSpec, ListsMode, Sample, SpecError};

@@ -1,8 +1,7 @@
 //! Row types of the backtest tables (`backtests`, the `decision_features` projection), generic
 //! over the timestamp column type like the rows in `rows.rs`.
 
-use arbiter_engine::backtest::{Backtest, BacktestStatus, Progress, RecordedDecision, ReplayInput};
-use arbiter_engine::feedback::LabelKind;
+use arbiter_engine::backtest::{Backtest, BacktestStatus, Progress, RecordedRow};
 use arbiter_engine::store::StoreError;
 
 use crate::columns::from_json;
@@ -57,7 +56,7 @@ impl<T: StoredTime> BacktestRow<T> {
 
 /// One `decision_features` row with the decision's latest label.
 #[derive(sqlx::FromRow)]
-pub(crate) struct RecordedRow<T> {
+pub(crate) struct FeaturesRow<T> {
     decision_id: String,
     created_at: T,
     policy_set_version: i64,
@@ -68,21 +67,19 @@ pub(crate) struct RecordedRow<T> {
     label: Option<String>,
 }
 
-impl<T: StoredTime> RecordedRow<T> {
-    pub fn into_recorded(self) -> Result<(RecordedDecision, Option<LabelKind>), StoreError> {
-        let input: ReplayInput = from_json(&self.replay, "replay input")?;
-        Ok((
-            RecordedDecision {
-                created_at: self.created_at.into_utc()?,
-                policy_set_version: self.policy_set_version,
-                model_version: self.model_version,
-                action: parse_action(&self.action)?,
-                score: self.score,
-                input,
-                decision_id: self.decision_id,
-            },
-            self.label.as_deref().map(parse_label).transpose()?,
-        ))
+impl<T: StoredTime> FeaturesRow<T> {
+    /// The row with its columns parsed; the replay input stays JSON (see [`RecordedRow`]).
+    pub fn into_recorded(self) -> Result<RecordedRow, StoreError> {
+        Ok(RecordedRow {
+            created_at: self.created_at.into_utc()?,
+            policy_set_version: self.policy_set_version,
+            model_version: self.model_version,
+            action: parse_action(&self.action)?,
+            score: self.score,
+            replay: self.replay,
+            label: self.label.as_deref().map(parse_label).transpose()?,
+            decision_id: self.decision_id,
+        })
     }
 }
 

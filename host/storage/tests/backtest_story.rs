@@ -88,6 +88,10 @@ mod stories {
             .await
             .expect("page");
         assert_eq!(page.len(), 2);
+        let page: Vec<_> = page
+            .into_iter()
+            .map(|row| row.decode().expect("decodes"))
+            .collect();
         for original in [&d, &blocked] {
             let (read, label) = page
                 .iter()
@@ -152,7 +156,7 @@ mod stories {
                 .recorded_page(window, as_of, cursor.as_ref(), 3)
                 .await
                 .expect("page");
-            let Some((last, _)) = page.last() else { break };
+            let Some(last) = page.last() else { break };
             cursor = Some((last.created_at, last.decision_id.clone()));
             read.extend(page);
         }
@@ -161,12 +165,12 @@ mod stories {
             let d = batch.iter().find(|d| d.decision_id.0 == *id).expect("id");
             (d.created_at, d.decision_id.0.clone())
         });
-        let got: Vec<&str> = read.iter().map(|(d, _)| d.decision_id.as_str()).collect();
+        let got: Vec<&str> = read.iter().map(|r| r.decision_id.as_str()).collect();
         assert_eq!(got, expected, "every decision in the window once, in order");
         let label_of = |id: &str| {
             read.iter()
-                .find(|(d, _)| d.decision_id == id)
-                .map(|(_, l)| *l)
+                .find(|r| r.decision_id == id)
+                .map(|r| r.label)
         };
         assert_eq!(label_of(&ids[1]), Some(Some(LabelKind::Chargeback)));
         assert_eq!(label_of(&ids[2]), Some(Some(LabelKind::Fraud)));
@@ -181,7 +185,7 @@ mod stories {
             .await
             .expect("page");
         assert_eq!(page.len(), 1);
-        assert_eq!(page[0].0.decision_id, ids[6]);
+        assert_eq!(page[0].decision_id, ids[6]);
 
         let mark = store.window_watermark(window, as_of).await.expect("mark");
         assert_eq!(mark.decisions, 7);

@@ -9,12 +9,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::replay::RecordedDecision;
+use super::replay::RecordedRow;
 use super::report::Report;
 use super::spec::BacktestSpec;
 use crate::audit::Actor;
 use crate::checkpoint::Checkpoint;
-use crate::feedback::LabelKind;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,5 +188,5 @@ pub trait BacktestStore: Send + Sync + 'static {
         as_of: DateTime<Utc>,
         after: Option<&Cursor>,
         limit: u32,
-    ) -> Result<Vec<(RecordedDecision, Option<LabelKind>)>, StoreError>;
+    ) -> Result<Vec<RecordedRow>, StoreError>;
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::action::Action;
 use crate::context::EnrichedContext;
 use crate::decision::Decision;
+use crate::feedback::LabelKind;
 use crate::lists::{ListName, ListSnapshot};
 use crate::pipeline::{ActivePolicy, evaluate_policy, finite_or_zero, short_circuit_score};
 use crate::stages::{ModelOutcome, ModelStage, ModuleResult};
@@ -71,6 +72,42 @@ impl RecordedDecision {
             .amount
             .as_ref()
             .map(|a| (a.currency.clone(), a.minor_units))
+    }
+}
+
+/// A `decision_features` row as the store reads it, its replay input still JSON: decoding
+/// is CPU work, done by a backtest worker off the async runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRow {
+    pub decision_id: String,
+    pub created_at: DateTime<Utc>,
+    pub policy_set_version: i64,
+    pub model_version: Option<i64>,
+    pub action: Action,
+    pub score: f64,
+    /// The JSON of the decision's [`ReplayInput`].
+    pub replay: String,
+    /// The decision's latest label given before the backtest started.
+    pub label: Option<LabelKind>,
+}
+
+impl RecordedRow {
+    /// The recorded decision and its label; `Err` names why the stored input does not decode.
+    pub fn decode(self) -> Result<(RecordedDecision, Option<LabelKind>), String> {
+        let input: ReplayInput = serde_json::from_str(&self.replay)
+            .map_err(|e| format!("decision `{}`: replay input: {e}", self.decision_id))?;
+        Ok((
+            RecordedDecision {
+                decision_id: self.decision_id,
+                created_at: self.created_at,
+                policy_set_version: self.policy_set_version,
+                model_version: self.model_version,
+                action: self.action,
+                score: self.score,
+                input,
+            },
+            self.label,
+        ))
     }
 }
 

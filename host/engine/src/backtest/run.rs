@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::labels::{Judged, LabelPolicy};
-use super::replay::{Overrides, RecordedDecision, replay};
+use super::replay::{Overrides, RecordedDecision, RecordedRow, replay};
 use super::report::{DeterminismFault, Replayed, ReportBuilder};
 use super::spec::Sample;
 use crate::feedback::LabelKind;
@@ -48,6 +48,22 @@ impl Backtester {
                 .candidate_model
                 .as_ref()
                 .is_none_or(|m| Some(m.version()) == d.model_version)
+    }
+
+    /// Decodes a stored row and folds it; a row whose replay input does not decode is read
+    /// and skipped as `unreadable` (one corrupt row does not sink a month's backtest).
+    pub fn fold_row(&self, row: RecordedRow, into: &mut ReportBuilder) {
+        match row.decode() {
+            Ok((d, label)) => self.fold(&d, label, into),
+            Err(_) => {
+                into.coverage().read += 1;
+                *into
+                    .coverage()
+                    .skipped
+                    .entry("unreadable".to_owned())
+                    .or_default() += 1;
+            }
+        }
     }
 
     /// Folds one decision, whose latest label is `latest`, into `into`.

@@ -5,15 +5,14 @@
 
 use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::backtest::{
-    Backtest, BacktestResult, BacktestStatus, BacktestStore, Cursor, Progress, RecordedDecision,
+    Backtest, BacktestResult, BacktestStatus, BacktestStore, Cursor, Progress, RecordedRow,
     Watermark, Window,
 };
-use arbiter_engine::feedback::LabelKind;
 use arbiter_engine::store::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::backtest_rows::{BACKTEST_COLUMNS, BacktestRow, RecordedRow, watermark_count};
+use crate::backtest_rows::{BACKTEST_COLUMNS, BacktestRow, FeaturesRow, watermark_count};
 use crate::columns::{stored_now, to_json};
 use crate::dialect::Dialect;
 use crate::error::store_error;
@@ -247,12 +246,12 @@ macro_rules! backtest_store {
                 as_of: DateTime<Utc>,
                 after: Option<&Cursor>,
                 limit: u32,
-            ) -> Result<Vec<(RecordedDecision, Option<LabelKind>)>, StoreError> {
+            ) -> Result<Vec<RecordedRow>, StoreError> {
                 let (after_at, after_id) = match after {
                     Some((at, id)) => (*at, id.as_str()),
                     None => (window.from, ""),
                 };
-                let rows: Vec<RecordedRow<<$store as Dialect>::Time>> = sqlx::query_as(concat!(
+                let rows: Vec<FeaturesRow<<$store as Dialect>::Time>> = sqlx::query_as(concat!(
                     "SELECT f.decision_id, f.created_at, f.policy_set_version, f.model_version, \
                      f.action, f.score, f.replay, \
                      (SELECT l.label FROM labels l \
@@ -273,7 +272,7 @@ macro_rules! backtest_store {
                 .fetch_all(self.reader())
                 .await
                 .map_err(store_error)?;
-                rows.into_iter().map(RecordedRow::into_recorded).collect()
+                rows.into_iter().map(FeaturesRow::into_recorded).collect()
             }
         }
     };
