@@ -5,6 +5,7 @@ use std::sync::Arc;
 use arbiter_engine::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::services::backtests::BacktestService;
 use crate::services::decisions::DecisionService;
 use crate::services::feedback::{LabelService, ModelService, ReportService, ReviewService};
 use crate::services::graph::GraphService;
@@ -29,6 +30,8 @@ pub struct Services {
     pub labels: LabelService,
     pub models: ModelService,
     pub reports: ReportService,
+    /// Replays of candidate policy sets over stored decisions.
+    pub backtests: BacktestService,
     /// Orders, payments, refunds, the catalogue, the ledger and the card channel.
     pub transactions: TransactionServices,
     /// For readiness checks.

@@ -63,6 +63,15 @@ pub struct ServeConfig {
     #[arg(long, env = "ARBITER_MAX_SET_MODULES", default_value_t = 32,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_set_modules: u32,
+    /// Backtests running at once on this replica; past it a start gets 503 with `Retry-After`.
+    #[arg(long, env = "ARBITER_MAX_BACKTESTS", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub max_backtests: u32,
+    /// Threads one backtest replays on. Default: half the cores, at least one, so decisions
+    /// keep the rest.
+    #[arg(long, env = "ARBITER_BACKTEST_WORKERS",
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub backtest_workers: Option<u32>,
     #[command(flatten)]
     pub http: HttpLimits,
     #[command(flatten)]
@@ -199,6 +208,16 @@ impl ServeConfig {
         self.velocity_memory_mib << 20
     }
 
+    /// What backtests may cost this replica.
+    pub fn backtest_limits(&self) -> crate::services::backtests::BacktestLimits {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+        crate::services::backtests::BacktestLimits {
+            running: self.max_backtests,
+            workers: self.backtest_workers.unwrap_or((cores / 2).max(1)),
+            ..Default::default()
+        }
+    }
+
     /// The link graph's settings: defaults with the configured memory bound.
     pub fn graph(&self) -> arbiter_graph::Config {
         arbiter_graph::Config {
@@ -224,6 +243,8 @@ impl ServeConfig {
             log_batch: 256,
             max_compilations: 2,
             max_set_modules: 32,
+            max_backtests: 1,
+            backtest_workers: None,
             http: HttpLimits::default(),
             transactions: TransactionArgs::default(),
         }

@@ -18,6 +18,7 @@ use arbiter_storage::{DecisionLog, DecisionLogConfig, Stores};
 
 use crate::app_state::{AppState, Services};
 use crate::config::ServeConfig;
+use crate::services::backtests::BacktestService;
 use crate::services::decisions::DecisionService;
 use crate::services::feedback::{LabelService, ModelService, ReportService, ReviewService};
 use crate::services::graph::GraphService;
@@ -107,7 +108,7 @@ pub async fn build_with(
     tracing::info!(active, shadow, "model slots loaded");
     crate::services::feedback::job_liveness::fail_abandoned(store.as_ref())
         .await
-        .context("failing training jobs a stopped process left running")?;
+        .context("failing training jobs and backtests a stopped process left running")?;
     crate::services::feedback::job_liveness::spawn_sweep(store.clone());
     let (velocity, redis_velocity) = crate::services::replication::velocity(
         config.redis_url.as_deref(),
@@ -116,6 +117,12 @@ pub async fn build_with(
     )
     .await
     .context("connecting the velocity store")?;
+    let backtests = BacktestService::new(
+        store.clone(),
+        policies.clone(),
+        lists_snapshot.clone(),
+        config.backtest_limits(),
+    );
     let state = PipelineState {
         lists: lists_snapshot,
         policy: routing,
@@ -167,6 +174,7 @@ pub async fn build_with(
         labels,
         models,
         reports: ReportService::new(store.clone()),
+        backtests,
         graph,
         store,
         metrics: crate::metrics::handle(),

@@ -167,11 +167,7 @@ mod stories {
         });
         let got: Vec<&str> = read.iter().map(|r| r.decision_id.as_str()).collect();
         assert_eq!(got, expected, "every decision in the window once, in order");
-        let label_of = |id: &str| {
-            read.iter()
-                .find(|r| r.decision_id == id)
-                .map(|r| r.label)
-        };
+        let label_of = |id: &str| read.iter().find(|r| r.decision_id == id).map(|r| r.label);
         assert_eq!(label_of(&ids[1]), Some(Some(LabelKind::Chargeback)));
         assert_eq!(label_of(&ids[2]), Some(Some(LabelKind::Fraud)));
         assert_eq!(label_of(&ids[3]), Some(None), "given after the run started");

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use super::labels::{LabelPolicy, MAX_MATURITY_DAYS};
 use crate::checkpoint::Checkpoint;
+use crate::clock::storable;
 
 /// The longest window one backtest replays: a year of history.
 pub const MAX_WINDOW_DAYS: i64 = 366;
@@ -27,6 +28,12 @@ pub enum ListsMode {
 }
 
 impl ListsMode {
+    pub const ALL: [ListsMode; 2] = [ListsMode::Recorded, ListsMode::Current];
+
+    pub fn parse(s: &str) -> Option<ListsMode> {
+        ListsMode::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ListsMode::Recorded => "recorded",
@@ -111,6 +118,11 @@ impl BacktestSpec {
     /// Checks the limits; `Ok` means the run may start (the versions it names are checked
     /// against the registry by the host).
     pub fn validate(&self) -> Result<(), SpecError> {
+        for (field, at) in [("from", self.from), ("to", self.to)] {
+            if !storable(at) {
+                return Err(invalid(field, "must lie in years 1 to 9999"));
+            }
+        }
         if self.from >= self.to {
             return Err(invalid("to", "must be after `from`"));
         }

@@ -79,6 +79,20 @@ const LINKS: &[LinkSpec] = &[
         &[("job_id", "$response.body#/job_id")],
     ),
     link(
+        "start_backtest",
+        "202",
+        "GetBacktest",
+        "get_backtest",
+        &[("backtest_id", "$response.body#/backtest_id")],
+    ),
+    link(
+        "start_backtest",
+        "202",
+        "CancelBacktest",
+        "cancel_backtest",
+        &[("backtest_id", "$response.body#/backtest_id")],
+    ),
+    link(
         "review_queue",
         "200",
         "ResolveFirst",

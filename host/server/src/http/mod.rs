@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod backtests;
 pub mod body;
 pub mod body_deadline;
 pub mod channels;
@@ -78,6 +79,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(models::shadow))
         .routes(routes!(models::stop_shadow))
         .routes(routes!(reports::outcomes))
+        .routes(routes!(backtests::start, backtests::list))
+        .routes(routes!(backtests::get, backtests::cancel))
         .routes(routes!(skus::put_sku))
         .routes(routes!(skus::put_stock))
         .routes(routes!(skus::get_sku))

@@ -5,6 +5,7 @@
 //! `#[param(schema_with = …)]`.
 
 use arbiter_engine::audit::action;
+use arbiter_engine::backtest::ListsMode;
 use arbiter_engine::feedback::{LabelKind, LabelSource, ReviewOutcome, ReviewStatus};
 use arbiter_engine::keys::Scope;
 use arbiter_engine::lists::{ListKind, ListName};
@@ -26,6 +27,18 @@ pub fn scopes() -> Array {
         .items(one_of(Scope::ALL.map(Scope::as_str)))
         .min_items(Some(1))
         .build()
+}
+
+/// A list of label kinds (a backtest's fraud set).
+pub fn label_kinds() -> Array {
+    ArrayBuilder::new()
+        .items(one_of(LabelKind::ALL.map(LabelKind::as_str)))
+        .build()
+}
+
+/// Which lists a backtest applies.
+pub fn lists_mode() -> Object {
+    one_of(ListsMode::ALL.map(ListsMode::as_str))
 }
 
 pub fn label_kind() -> Object {

@@ -10,6 +10,7 @@ use arbiter_engine::RequestError;
 use arbiter_engine::store::StoreError;
 
 use crate::metrics::names;
+use crate::services::backtests::BacktestError;
 use crate::services::decisions::DecideError;
 use crate::services::feedback::FeedbackError;
 use crate::services::keys::KeyError;
@@ -54,6 +55,8 @@ pub enum ApiError {
     InFlightLimit { limit: u32 },
     #[error("{limit} module compilations are already running; retry shortly")]
     CompilationsBusy { limit: u32 },
+    #[error("{limit} backtests are already running on this replica; retry when one ends")]
+    BacktestsBusy { limit: u32 },
     #[error("missing or invalid API key (send `Authorization: Bearer <key>`)")]
     Unauthorized,
     #[error("this API key lacks the `{0}` scope")]
@@ -124,6 +127,7 @@ impl ApiError {
             ApiError::CompilationsBusy { .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, "compilations_busy")
             }
+            ApiError::BacktestsBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "backtests_busy"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
@@ -268,6 +272,26 @@ impl From<PolicyError> for ApiError {
             PolicyError::Store(s) => s.into(),
             PolicyError::Runtime(m) => ApiError::Internal(m),
             PolicyError::CompilationsBusy { limit } => ApiError::CompilationsBusy { limit },
+        }
+    }
+}
+
+impl From<BacktestError> for ApiError {
+    fn from(e: BacktestError) -> Self {
+        match e {
+            BacktestError::Spec(s) => ApiError::Invalid {
+                code: "invalid_value",
+                field: s.field.to_owned(),
+                message: s.problem,
+            },
+            BacktestError::NotFound(id) => ApiError::NotFound {
+                what: "backtest",
+                id,
+            },
+            BacktestError::Policy(p) => p.into(),
+            BacktestError::Model(m) => m.into(),
+            BacktestError::Busy { limit } => ApiError::BacktestsBusy { limit },
+            BacktestError::Store(s) => s.into(),
         }
     }
 }

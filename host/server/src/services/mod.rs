@@ -1,6 +1,7 @@
 //! Application services: one method per use case, called by exactly one handler each.
 //! They speak domain types and their own errors; the HTTP edge maps those in `http::problem`.
 
+pub mod backtests;
 pub mod decisions;
 pub mod feedback;
 pub mod gauges;

@@ -1,5 +1,5 @@
-//! Training jobs whose process died are not left `running` for ever. A job's process writes a
-//! heartbeat while it trains; a job whose heartbeat is older than [`ABANDONED_AFTER`] is
+//! Training jobs and backtests whose process died are not left `running` for ever. A job's
+//! process writes a heartbeat while it trains (a backtest's progress write is its heartbeat); a job whose heartbeat is older than [`ABANDONED_AFTER`] is
 //! marked failed — once at start, so a crash is cleared by the restart, then every
 //! [`SWEEP_EVERY`] by whichever replica runs the sweep (several replicas may share one
 //! PostgreSQL database, so a job cannot be failed just because *this* process did not start
@@ -23,15 +23,23 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
 pub const ABANDONED_ERROR: &str =
     "interrupted: the process running this job stopped (crash or restart) before it finished";
 
-/// Marks failed every job whose heartbeat stopped; returns their ids.
+/// Marks failed every training job and backtest whose heartbeat stopped; returns their ids.
 pub async fn fail_abandoned(store: &dyn Store) -> Result<Vec<String>, StoreError> {
     let silence = chrono::Duration::from_std(ABANDONED_AFTER).unwrap_or(chrono::Duration::MAX);
-    let ids = store
-        .fail_abandoned_jobs(Utc::now() - silence, ABANDONED_ERROR)
+    let stale_before = Utc::now() - silence;
+    let mut ids = store
+        .fail_abandoned_jobs(stale_before, ABANDONED_ERROR)
         .await?;
     for id in &ids {
         tracing::warn!(job = %id, "training job abandoned by its process; marked failed");
     }
+    let runs = store
+        .fail_abandoned_backtests(stale_before, ABANDONED_ERROR)
+        .await?;
+    for id in &runs {
+        tracing::warn!(backtest = %id, "backtest abandoned by its process; marked failed");
+    }
+    ids.extend(runs);
     Ok(ids)
 }
 

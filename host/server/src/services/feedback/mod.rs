@@ -16,6 +16,6 @@ pub use chargebacks::{ImportReport, RejectedRow};
 pub use error::FeedbackError;
 pub use labels::{LabelService, LabelTarget, NewLabelRequest};
 pub use limits::{MAX_NOTE_CHARS, MAX_REF_CHARS, MAX_REVIEWER_CHARS};
-pub use models::{ModelService, ModelsView};
+pub use models::{ModelService, ModelsView, load_scorer};
 pub use reports::ReportService;
 pub use reviews::{ResolveRequest, ReviewPage, ReviewService};

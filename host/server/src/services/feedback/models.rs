@@ -59,6 +59,20 @@ impl From<ModelError> for FeedbackError {
     }
 }
 
+/// A stored model version, ready to score (a slot's or a backtest's).
+pub async fn load_scorer(store: &dyn Store, version: i64) -> Result<Scorer, FeedbackError> {
+    let stored =
+        store
+            .get_model_version(version)
+            .await?
+            .ok_or_else(|| FeedbackError::NotFound {
+                what: "model version",
+                id: version.to_string(),
+            })?;
+    let artifact = ModelArtifact::from_json(&stored.artifact.to_string())?;
+    Ok(Scorer::new(version, &artifact)?)
+}
+
 impl ModelService {
     pub fn new(
         store: Arc<dyn Store>,
@@ -113,16 +127,7 @@ impl ModelService {
     }
 
     async fn scorer(&self, version: i64) -> Result<Scorer, FeedbackError> {
-        let stored = self
-            .store
-            .get_model_version(version)
-            .await?
-            .ok_or_else(|| FeedbackError::NotFound {
-                what: "model version",
-                id: version.to_string(),
-            })?;
-        let artifact = ModelArtifact::from_json(&stored.artifact.to_string())?;
-        Ok(Scorer::new(version, &artifact)?)
+        load_scorer(self.store.as_ref(), version).await
     }
 
     /// The probabilities at which the model alone reaches the live set's challenge and reject

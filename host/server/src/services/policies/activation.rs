@@ -81,6 +81,37 @@ impl PolicyService {
         }))
     }
 
+    /// A stored set ready to replay (a backtest's candidate or baseline), and the fingerprint
+    /// of each of its modules (`name@version:sha256`). Its modules come from the same cache as
+    /// the live sets'; no instances are pre-warmed (a backtest's few workers make their own).
+    pub async fn replayable(
+        &self,
+        version: i64,
+    ) -> Result<(Arc<ActivePolicy>, Vec<String>), PolicyError> {
+        let set = self.set_by_version(version).await?;
+        let mut modules = Vec::with_capacity(set.policies.len());
+        let mut prints = Vec::with_capacity(set.policies.len());
+        for r in &set.policies {
+            modules.push((r.clone(), self.module(r).await?));
+            let sha = self
+                .store
+                .list_module_versions(&r.name)
+                .await?
+                .into_iter()
+                .find(|m| m.version == r.version)
+                .map(|m| m.sha256)
+                .unwrap_or_default();
+            prints.push(format!("{}@{}:{sha}", r.name, r.version));
+        }
+        Ok((
+            Arc::new(ActivePolicy {
+                set,
+                rules: Arc::new(CompiledRuleSet::new(modules)),
+            }),
+            prints,
+        ))
+    }
+
     /// Rebuilds the routing snapshot from the database (active set and current rollout) and
     /// swaps it in. Everything is loaded and warmed before the swap.
     pub async fn reload(&self) -> Result<(), PolicyError> {

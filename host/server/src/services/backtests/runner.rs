@@ -1,0 +1,185 @@
+//! One run, from the first page to its stored end.
+//!
+//! The reader pages through the window on the async runtime (the store's own I/O); each page
+//! is decoded and replayed on a blocking thread by one of the run's workers, each folding into
+//! its own report builder, and the reader fetches the next page while they work. The builders
+//! are merged at the end. Progress is written at most every [`PROGRESS_EVERY`]; that write is
+//! also the run's heartbeat and how it learns it was cancelled.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::task::JoinSet;
+
+use arbiter_engine::backtest::{
+    BacktestResult, BacktestStatus, Backtester, Cursor, Fingerprint, Progress, ReportBuilder,
+    Window,
+};
+use arbiter_engine::store::Store;
+
+use super::BacktestLimits;
+
+/// How often a run writes its progress (and heartbeat). Well inside the liveness sweep's
+/// silence limit, so a healthy run is never taken for a dead one.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+pub struct Run {
+    pub store: Arc<dyn Store>,
+    pub backtest_id: String,
+    pub window: Window,
+    pub as_of: DateTime<Utc>,
+    pub total: u64,
+    pub grid: Vec<f64>,
+    pub backtester: Backtester,
+    pub fingerprint: Fingerprint,
+    pub limits: BacktestLimits,
+}
+
+/// How a run ended before its result was stored.
+enum Ended {
+    Done(ReportBuilder, u64),
+    Cancelled,
+    Failed(String),
+}
+
+impl Run {
+    /// Runs to the end and stores the outcome; never panics the caller.
+    pub async fn execute(self) {
+        let started = Instant::now();
+        let ended = self.replay().await;
+        let id = self.backtest_id.as_str();
+        let stored = match ended {
+            Ended::Done(builder, read) => {
+                let report = builder.finish();
+                let elapsed = started.elapsed();
+                tracing::info!(
+                    backtest = %id,
+                    read,
+                    replayed = report.coverage.replayed,
+                    changed = report.changed,
+                    determinism_faults = report.determinism.faults,
+                    ms = elapsed.as_millis() as u64,
+                    "backtest finished"
+                );
+                let result = BacktestResult {
+                    fingerprint: self.fingerprint.clone(),
+                    report,
+                    elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                };
+                let progress = Progress {
+                    read,
+                    total: self.total.max(read),
+                };
+                match self.store.backtest_progress(id, progress, Utc::now()).await {
+                    Ok(_) => {
+                        self.finish(BacktestStatus::Succeeded, Some(&result), None)
+                            .await
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Ended::Cancelled => {
+                tracing::info!(backtest = %id, "backtest cancelled");
+                Ok(())
+            }
+            Ended::Failed(error) => {
+                tracing::warn!(backtest = %id, error = %error, "backtest failed");
+                self.finish(BacktestStatus::Failed, None, Some(&error))
+                    .await
+            }
+        };
+        if let Err(e) = stored {
+            tracing::error!(backtest = %id, error = %e, "could not record the backtest's end");
+        }
+    }
+
+    async fn finish(
+        &self,
+        status: BacktestStatus,
+        result: Option<&arbiter_engine::backtest::BacktestResult>,
+        error: Option<&str>,
+    ) -> Result<(), String> {
+        metrics::counter!("arbiter_backtests_total", "status" => status.as_str()).increment(1);
+        self.store
+            .finish_backtest(&self.backtest_id, status, result, error)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn replay(&self) -> Ended {
+        let workers = self.limits.workers.max(1) as usize;
+        let mut idle: Vec<ReportBuilder> = (0..workers)
+            .map(|_| ReportBuilder::new(&self.grid))
+            .collect();
+        let mut busy: JoinSet<ReportBuilder> = JoinSet::new();
+        let mut cursor: Option<Cursor> = None;
+        let mut read = 0u64;
+        let mut reported = Instant::now();
+        loop {
+            let page = match self
+                .store
+                .recorded_page(self.window, self.as_of, cursor.as_ref(), self.limits.page)
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => return Ended::Failed(format!("reading decisions: {e}")),
+            };
+            let Some(last) = page.last() else { break };
+            cursor = Some((last.created_at, last.decision_id.clone()));
+            let full = page.len() as u32 == self.limits.page;
+            read += page.len() as u64;
+            if idle.is_empty() {
+                match busy.join_next().await {
+                    Some(Ok(b)) => idle.push(b),
+                    Some(Err(e)) => return Ended::Failed(format!("a replay worker failed: {e}")),
+                    None => {}
+                }
+            }
+            let mut builder = idle.pop().unwrap_or_else(|| ReportBuilder::new(&self.grid));
+            let backtester = self.backtester.clone();
+            busy.spawn_blocking(move || {
+                for row in page {
+                    backtester.fold_row(row, &mut builder);
+                }
+                builder
+            });
+            if reported.elapsed() >= PROGRESS_EVERY {
+                reported = Instant::now();
+                let progress = Progress {
+                    read,
+                    total: self.total.max(read),
+                };
+                match self
+                    .store
+                    .backtest_progress(&self.backtest_id, progress, Utc::now())
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        busy.abort_all();
+                        return Ended::Cancelled;
+                    }
+                    Err(e) => tracing::warn!(
+                        backtest = %self.backtest_id, error = %e, "backtest progress write failed"
+                    ),
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        while let Some(done) = busy.join_next().await {
+            match done {
+                Ok(b) => idle.push(b),
+                Err(e) => return Ended::Failed(format!("a replay worker failed: {e}")),
+            }
+        }
+        let mut merged = ReportBuilder::new(&self.grid);
+        for b in idle {
+            merged.merge(b);
+        }
+        Ended::Done(merged, read)
+    }
+}
