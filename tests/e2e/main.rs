@@ -6,6 +6,7 @@ mod harness;
 mod access;
 mod audit_crash;
 mod auth_and_keys;
+mod backtests;
 mod cli;
 mod crash_durability;
 mod db_outage;

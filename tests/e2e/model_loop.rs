@@ -46,7 +46,7 @@ fn synthetic(i: usize, rng: &mut StdRng) -> (Value, bool) {
 /// Sends `n` synthetic decisions and labels every one: challenged decisions through their
 /// review, the rest by decision id (an `order_id` names a transaction-core order only, and
 /// these decisions are posted, so their order ids are no orders).
-async fn labelled_stream(s: &TestServer, n: usize) {
+pub(crate) async fn labelled_stream(s: &TestServer, n: usize) {
     let key = s.key(&["label:write", "decisions:read"]).await;
     let mut rng = StdRng::seed_from_u64(7);
     let mut truth = std::collections::HashMap::new();
@@ -101,7 +101,7 @@ async fn labelled_stream(s: &TestServer, n: usize) {
 }
 
 /// Starts training and waits for the job; returns the new model version.
-async fn train(s: &TestServer) -> i64 {
+pub(crate) async fn train(s: &TestServer) -> i64 {
     let r = s.post("/v1/models/train", &s.admin_key, &json!({})).await;
     assert_eq!(r.status(), 202);
     let job: Value = r.json().await.expect("json");
