@@ -409,7 +409,10 @@ async fn bad_backtests_are_refused_with_the_field_at_fault() {
             )
             .await;
             let detail = p["detail"].as_str().expect("detail");
-            assert!(detail.starts_with(&format!("field `{field}`")), "{extra}: {p}");
+            assert!(
+                detail.starts_with(&format!("field `{field}`")),
+                "{extra}: {p}"
+            );
         }
         let decider = s.key(&["decide"]).await;
         problem(
@@ -472,4 +475,70 @@ async fn the_deciding_set_and_its_model_reproduce_every_decision() {
         assert_eq!(d["faults"], 0, "{backend:?}: {d}");
         s.finish().await;
     }
+}
+
+/// Runs `arbiter backtest` against `base`; its exit status, stdout and stderr.
+async fn backtest_cli(base: &str, key: &str, args: &[&str]) -> (bool, String, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .arg("backtest")
+        .args(args)
+        .env("ARBITER_URL", base)
+        .env("ARBITER_KEY", key)
+        .output()
+        .await
+        .expect("run arbiter");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_command_line_prints_a_summary_or_the_whole_run() {
+    let db = crate::harness::TestDb::new(&crate::harness::Backend::Sqlite).await;
+    let bin = crate::harness::start_arbiter(&db, &[], &[]).await;
+    let key = db.admin_key();
+    let from = Utc::now() - chrono::Duration::minutes(1);
+    let http = reqwest::Client::new();
+    let mut rng = StdRng::seed_from_u64(3);
+    for i in 0..30 {
+        let (body, _) = payment(i, &mut rng);
+        let r = http
+            .post(format!("{}/v1/decisions", bin.base))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .expect("decide");
+        assert_eq!(r.status(), 200);
+    }
+    let to = Utc::now();
+    let (from, to) = (from.to_rfc3339(), to.to_rfc3339());
+    let window = ["--from", from.as_str(), "--to", to.as_str()];
+
+    let mut args = vec!["--candidate", "1"];
+    args.extend(window);
+    let (ok, out, err) = backtest_cli(&bin.base, &key, &args).await;
+    assert!(ok, "{err}");
+    for line in [
+        "changed 0 of 30",
+        "determinism: 30 checked, 0 faults",
+        "at reject",
+    ] {
+        assert!(out.contains(line), "`{line}` missing from:\n{out}");
+    }
+
+    args.push("--json");
+    let (ok, out, err) = backtest_cli(&bin.base, &key, &args).await;
+    assert!(ok, "{err}");
+    let run: Value = serde_json::from_str(&out).expect("the whole run as JSON");
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["result"]["coverage"]["replayed"], 30);
+
+    let mut args = vec!["--candidate", "42"];
+    args.extend(window);
+    let (ok, _, err) = backtest_cli(&bin.base, &key, &args).await;
+    assert!(!ok);
+    assert!(err.contains("not_found") && err.contains("42"), "{err}");
 }

@@ -46,6 +46,9 @@ enum Command {
         #[command(subcommand)]
         command: crate::remote::RolloutCommand,
     },
+    /// Backtest a policy set on a running server: replay it over stored decisions and compare
+    /// it with what was decided and what the labels say (needs `policy:write`).
+    Backtest(crate::backtest_cli::BacktestArgs),
     /// Import labels (a channel's chargeback file) into a running server.
     Labels {
         #[command(subcommand)]
@@ -138,6 +141,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::PolicySet { command } => crate::remote::policy_set(command).await,
         Command::Rollout { command } => crate::remote::rollout(command).await,
         Command::Labels { command } => crate::remote::labels(command).await,
+        Command::Backtest(args) => crate::backtest_cli::run(args).await,
         Command::Ledger { command } => crate::ledger_check::run(command).await,
         Command::Migrate(storage) => {
             crate::wiring::open_store(&storage).await?;

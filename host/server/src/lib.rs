@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app_state;
+pub mod backtest_cli;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -101,7 +101,7 @@ struct SetFile {
     policies: Vec<Value>,
 }
 
-async fn send(req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+pub(crate) async fn send(req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
     let r = req.send().await.context("contacting the server")?;
     let status = r.status();
     let body: Value = r.json().await.unwrap_or(Value::Null);
@@ -113,7 +113,11 @@ async fn send(req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
     Ok(body)
 }
 
-fn client(remote: &Remote, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+pub(crate) fn client(
+    remote: &Remote,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
     reqwest::Client::new()
         .request(
             method,
