@@ -5,28 +5,9 @@
 
 use std::time::Duration;
 
+use crate::harness::{Backend, TestDb, backends, start_arbiter};
 use serde_json::{Value, json};
 use sqlx::Connection;
-
-use crate::harness::{Backend, TestDb, backends, start_arbiter};
-
-/// Statements run beside the server, on its database.
-async fn execute(db: &TestDb, sql: &str) {
-    match &db.database_url {
-        Some(url) => {
-            let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-            sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
-        }
-        None => {
-            let path = db.data_dir().join("arbiter.db");
-            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options)
-                .await
-                .expect("open");
-            sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
-        }
-    }
-}
 
 /// Makes the next audit insert wait until the process is gone.
 async fn stall_audit_writes(db: &TestDb, backend: &Backend) {
@@ -45,7 +26,7 @@ async fn stall_audit_writes(db: &TestDb, backend: &Backend) {
              BEGIN SELECT count(*) FROM stall a, stall b, stall c; END;"
         }
     };
-    execute(db, sql).await;
+    db.execute(sql).await;
 }
 
 /// Whether a server connection is waiting inside the stalled audit insert. PostgreSQL says so;
@@ -76,7 +57,7 @@ async fn clear_stall(db: &TestDb, backend: &Backend) {
         }
         Backend::Sqlite => "DROP TRIGGER audit_stall; DROP TABLE stall;",
     };
-    execute(db, sql).await;
+    db.execute(sql).await;
 }
 
 fn entry() -> Value {

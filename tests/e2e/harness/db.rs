@@ -69,6 +69,24 @@ impl TestDb {
             .to_owned()
     }
 
+    /// Runs `sql` (one or more statements) on the database, beside any server on it.
+    pub async fn execute(&self, sql: &str) {
+        match &self.database_url {
+            Some(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+                sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
+            }
+            None => {
+                let path = self.data_dir().join("arbiter.db");
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .expect("open");
+                sqlx::raw_sql(sql).execute(&mut conn).await.expect(sql);
+            }
+        }
+    }
+
     /// Drops the PostgreSQL database (best effort).
     pub async fn drop_db(self) {
         if let Some((admin, name)) = &self.pg
