@@ -13,7 +13,16 @@ CREATE TABLE decision_features (
     model_version      BIGINT,
     action             TEXT NOT NULL,
     score              DOUBLE PRECISION NOT NULL,
-    replay             TEXT NOT NULL
+    amount_minor       BIGINT,
+    currency           TEXT,
+    replay             TEXT NOT NULL,
+    -- What the shadow candidate of a rollout answered, when one ran: its set version, action
+    -- and score, and the modules that fired (comma-separated). A rollout's shadow summary
+    -- reads these.
+    shadow_version     BIGINT,
+    shadow_action      TEXT,
+    shadow_score       DOUBLE PRECISION,
+    shadow_hits        TEXT
 );
 -- A backtest pages through a window in (created_at, decision_id) order.
 CREATE INDEX decision_features_window ON decision_features (created_at, decision_id);
@@ -21,12 +30,25 @@ CREATE INDEX decision_features_window ON decision_features (created_at, decision
 -- Decisions stored before this migration get their projection from their JSONB body. A JSONB
 -- number keeps its decimal value, so its text parses back to the same float.
 INSERT INTO decision_features
-    (decision_id, created_at, checkpoint, policy_set_version, model_version, action, score, replay)
+    (decision_id, created_at, checkpoint, policy_set_version, model_version, action, score,
+     amount_minor, currency, replay, shadow_version, shadow_action, shadow_score, shadow_hits)
 SELECT decision_id, created_at, event, policy_set_version, model_version, action, score,
+       (body->'context'->'amount'->>'minor_units')::bigint,
+       body->'context'->'amount'->>'currency',
        jsonb_build_object(
            'context', body->'context',
            'list_verdict', body->'layers'->'lists'->'verdict',
-           'model', body->'layers'->'model')::text
+           'model', body->'layers'->'model')::text,
+       (body->'shadow'->>'policy_set_version')::bigint,
+       body->'shadow'->>'action',
+       (body->'shadow'->>'score')::double precision,
+       -- A module fired when it did not fault and gave an action, a score or a reason.
+       (SELECT string_agg(r->>'name', ',') FROM jsonb_array_elements(
+            CASE WHEN jsonb_typeof(body->'shadow'->'rules') = 'array'
+                 THEN body->'shadow'->'rules' ELSE '[]'::jsonb END) r
+        WHERE jsonb_typeof(r->'fault') IS DISTINCT FROM 'object'
+          AND (r->>'action' <> 'none' OR (r->>'score')::double precision <> 0
+               OR jsonb_array_length(r->'reasons') > 0))
 FROM decisions;
 
 -- One row per run. `spec` and `result` are the engine's JSON, stored and returned whole.

@@ -13,7 +13,16 @@ CREATE TABLE decision_features (
     model_version      INTEGER,
     action             TEXT NOT NULL,
     score              REAL NOT NULL,
-    replay             TEXT NOT NULL
+    amount_minor       INTEGER,
+    currency           TEXT,
+    replay             TEXT NOT NULL,
+    -- What the shadow candidate of a rollout answered, when one ran: its set version, action
+    -- and score, and the modules that fired (comma-separated). A rollout's shadow summary
+    -- reads these.
+    shadow_version     INTEGER,
+    shadow_action      TEXT,
+    shadow_score       REAL,
+    shadow_hits        TEXT
 ) STRICT;
 -- A backtest pages through a window in (created_at, decision_id) order.
 CREATE INDEX decision_features_window ON decision_features (created_at, decision_id);
@@ -22,12 +31,23 @@ CREATE INDEX decision_features_window ON decision_features (created_at, decision
 -- of an object returns its JSON text with numbers as they were written, so a replay of these
 -- rows is as exact as of new ones.
 INSERT INTO decision_features
-    (decision_id, created_at, checkpoint, policy_set_version, model_version, action, score, replay)
+    (decision_id, created_at, checkpoint, policy_set_version, model_version, action, score,
+     amount_minor, currency, replay, shadow_version, shadow_action, shadow_score, shadow_hits)
 SELECT decision_id, created_at, event, policy_set_version, model_version, action, score,
+       json_extract(body, '$.context.amount.minor_units'),
+       json_extract(body, '$.context.amount.currency'),
        json_object(
            'context', json_extract(body, '$.context'),
            'list_verdict', json_extract(body, '$.layers.lists.verdict'),
-           'model', json_extract(body, '$.layers.model'))
+           'model', json_extract(body, '$.layers.model')),
+       json_extract(body, '$.shadow.policy_set_version'),
+       json_extract(body, '$.shadow.action'),
+       json_extract(body, '$.shadow.score'),
+       -- A module fired when it did not fault and gave an action, a score or a reason.
+       (SELECT group_concat(json_extract(r.value, '$.name'), ',') FROM json_each(body, '$.shadow.rules') r
+        WHERE IFNULL(json_type(r.value, '$.fault'), 'null') = 'null'
+          AND (json_extract(r.value, '$.action') <> 'none' OR json_extract(r.value, '$.score') <> 0
+               OR json_array_length(r.value, '$.reasons') > 0))
 FROM decisions;
 
 -- One row per run. `spec` and `result` are the engine's JSON, stored and returned whole.

@@ -10,7 +10,8 @@
 //! The parts, all pure (no I/O): [`spec`] is what a risk engineer asks for and its limits,
 //! [`replay`] re-decides one recorded decision, [`labels`] turns the latest label into truth,
 //! [`report`] aggregates replayed decisions, [`run`] ties them together for one decision at a
-//! time, and [`job`] is the stored record of a run and its state machine. Reading history,
+//! time, [`job`] is the stored record of a run and its state machine, and [`shadow`] reports a
+//! shadow rollout's recorded answers the same way. Reading history,
 //! scheduling workers and storing jobs belong to the host.
 
 pub mod job;
@@ -18,6 +19,7 @@ pub mod labels;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod shadow;
 pub mod spec;
 
 pub use job::{

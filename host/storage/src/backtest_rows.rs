@@ -1,6 +1,7 @@
 //! Row types of the backtest tables (`backtests`, the `decision_features` projection), generic
 //! over the timestamp column type like the rows in `rows.rs`.
 
+use arbiter_engine::backtest::shadow::ShadowRow;
 use arbiter_engine::backtest::{Backtest, BacktestStatus, Progress, RecordedRow};
 use arbiter_engine::store::StoreError;
 
@@ -77,6 +78,42 @@ impl<T: StoredTime> FeaturesRow<T> {
             action: parse_action(&self.action)?,
             score: self.score,
             replay: self.replay,
+            label: self.label.as_deref().map(parse_label).transpose()?,
+            decision_id: self.decision_id,
+        })
+    }
+}
+
+/// One `decision_features` row with a shadow result, and the decision's latest label.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ShadowFeaturesRow<T> {
+    decision_id: String,
+    created_at: T,
+    action: String,
+    shadow_action: String,
+    shadow_score: f64,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    shadow_hits: Option<String>,
+    label: Option<String>,
+}
+
+impl<T: StoredTime> ShadowFeaturesRow<T> {
+    pub fn into_row(self) -> Result<ShadowRow, StoreError> {
+        Ok(ShadowRow {
+            created_at: self.created_at.into_utc()?,
+            action: parse_action(&self.action)?,
+            shadow_action: parse_action(&self.shadow_action)?,
+            shadow_score: self.shadow_score,
+            amount: self.currency.zip(self.amount_minor),
+            hits: self
+                .shadow_hits
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+                .collect(),
             label: self.label.as_deref().map(parse_label).transpose()?,
             decision_id: self.decision_id,
         })

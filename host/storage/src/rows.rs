@@ -5,6 +5,7 @@
 use arbiter_engine::Decision;
 use arbiter_engine::audit::AuditEntry;
 use arbiter_engine::backtest::ReplayInput;
+use arbiter_engine::backtest::replay::fired;
 use arbiter_engine::keys::ApiKey;
 use arbiter_engine::lists::ListEntry;
 use arbiter_engine::policy_set::PolicySet;
@@ -53,6 +54,11 @@ pub(crate) struct DecisionInsert {
     pub currency: Option<String>,
     /// The JSON of the decision's `ReplayInput`, for its `decision_features` row.
     pub replay: String,
+    /// The shadow candidate's set version, action, score and fired modules (comma-joined).
+    pub shadow_version: Option<i64>,
+    pub shadow_action: Option<&'static str>,
+    pub shadow_score: Option<f64>,
+    pub shadow_hits: Option<String>,
 }
 
 impl DecisionInsert {
@@ -72,6 +78,10 @@ impl DecisionInsert {
             amount_minor: d.context.amount.as_ref().map(|a| a.minor_units),
             currency: d.context.amount.as_ref().map(|a| a.currency.clone()),
             replay: to_json(&ReplayInput::of(d), "replay input")?,
+            shadow_version: d.shadow.as_ref().map(|s| s.policy_set_version),
+            shadow_action: d.shadow.as_ref().map(|s| s.action.as_str()),
+            shadow_score: d.shadow.as_ref().map(|s| s.score),
+            shadow_hits: d.shadow.as_ref().map(|s| fired(&s.rules).join(",")),
         })
     }
 

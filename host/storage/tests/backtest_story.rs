@@ -22,6 +22,7 @@ on_every_backend!(each_decision_is_recorded_for_replay_exactly);
 on_every_backend!(pages_follow_the_window_and_carry_the_latest_label);
 on_every_backend!(a_run_moves_only_from_running_to_one_final_state);
 on_every_backend!(runs_whose_process_stopped_are_failed);
+on_every_backend!(shadow_results_are_read_back_for_the_rollout_summary);
 
 fn spec() -> BacktestSpec {
     serde_json::from_value(serde_json::json!({
@@ -296,6 +297,72 @@ mod stories {
             of(action::BACKTEST_CANCEL),
             1,
             "the second cancel is not audited"
+        );
+    }
+
+    pub async fn shadow_results_are_read_back_for_the_rollout_summary(store: Arc<dyn Store>) {
+        let since = Utc::now().trunc_subsecs(6) - Duration::seconds(1);
+        let mut shadowed = decision("bt-shadow-1");
+        let mut quiet = shadowed.layers.rules[0].clone();
+        quiet.name = "quiet".into();
+        quiet.action = arbiter_engine::Action::None;
+        quiet.score = 0.0;
+        quiet.reasons.clear();
+        shadowed.shadow = Some(arbiter_engine::decision::ShadowResult {
+            policy_set_version: 5,
+            action: arbiter_engine::Action::Reject,
+            score: 88.5,
+            reasons: Vec::new(),
+            rules: vec![shadowed.layers.rules[0].clone(), quiet],
+        });
+        let mut live = decision("bt-shadow-2");
+        live.policy_set_version = 5;
+        let other = decision("bt-shadow-3");
+        store
+            .insert_decisions(&[shadowed.clone(), live, other])
+            .await
+            .expect("insert");
+        store
+            .insert_label(&label(&shadowed.decision_id.0, LabelKind::Fraud), &actor())
+            .await
+            .expect("label");
+        let rows = store
+            .shadow_page(5, since, Utc::now(), None, 10)
+            .await
+            .expect("page");
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.decision_id, shadowed.decision_id.0);
+        assert_eq!(
+            (r.action, r.shadow_action, r.shadow_score),
+            (
+                arbiter_engine::Action::Challenge,
+                arbiter_engine::Action::Reject,
+                88.5
+            )
+        );
+        assert_eq!(
+            r.hits,
+            ["velocity"],
+            "a module that found nothing is no hit"
+        );
+        assert_eq!(r.amount, Some(("EUR".to_owned(), 12_999)));
+        assert_eq!(r.label, Some(LabelKind::Fraud));
+        assert!(
+            store
+                .shadow_page(6, since, Utc::now(), None, 10)
+                .await
+                .expect("page")
+                .is_empty()
+        );
+        assert_eq!(
+            store.served_decisions(5, since).await.expect("count"),
+            2,
+            "one live, one shadow"
+        );
+        assert_eq!(
+            store.served_decisions(5, Utc::now()).await.expect("count"),
+            0
         );
     }
 

@@ -328,6 +328,25 @@ macro_rules! project_decisions {
             version: 7,
             probability: 0.1 + 0.2,
         });
+        // A shadow result with one module that fired, one that found nothing and one that
+        // faulted: only the first is a hit.
+        let mut quiet = with_model.layers.rules[0].clone();
+        quiet.name = "quiet".into();
+        quiet.action = arbiter_engine::Action::None;
+        quiet.score = 0.0;
+        quiet.reasons.clear();
+        let mut broken = with_model.layers.rules[0].clone();
+        broken.name = "broken".into();
+        broken.fault = support::fixtures::faulted_decision("x").layers.rules[0]
+            .fault
+            .clone();
+        with_model.shadow = Some(arbiter_engine::decision::ShadowResult {
+            policy_set_version: 2,
+            action: arbiter_engine::Action::Reject,
+            score: 91.25,
+            reasons: Vec::new(),
+            rules: vec![with_model.layers.rules[0].clone(), quiet, broken],
+        });
         let mut blocked = support::fixtures::faulted_decision("old-2");
         blocked.layers.lists.verdict = Some(arbiter_engine::Action::Reject);
         blocked.context.graph = None;
@@ -360,6 +379,43 @@ macro_rules! project_decisions {
             let read: ReplayInput = serde_json::from_str(&replay).expect("replay input");
             assert_eq!(read, ReplayInput::of(d), "{}: {}", $backend, d.request_id);
         }
+        type Shadow = (
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<f64>,
+            Option<String>,
+        );
+        let shadow: Shadow = sqlx::query_as(
+            "SELECT amount_minor, currency, shadow_version, shadow_action, shadow_score, \
+             shadow_hits FROM decision_features WHERE decision_id = $1",
+        )
+        .bind(&decisions[0].decision_id.0)
+        .fetch_one(&mut conn)
+        .await
+        .expect("projected");
+        assert_eq!(
+            shadow,
+            (
+                Some(12_999),
+                Some("EUR".to_owned()),
+                Some(2),
+                Some("reject".to_owned()),
+                Some(91.25),
+                Some("velocity".to_owned())
+            ),
+            $backend
+        );
+        let none: Shadow = sqlx::query_as(
+            "SELECT amount_minor, currency, shadow_version, shadow_action, shadow_score, \
+             shadow_hits FROM decision_features WHERE decision_id = $1",
+        )
+        .bind(&decisions[1].decision_id.0)
+        .fetch_one(&mut conn)
+        .await
+        .expect("projected");
+        assert_eq!((none.2, none.3, none.5), (None, None, None), $backend);
         let _ = conn.close().await;
     }};
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::replay::RecordedRow;
 use super::report::Report;
+use super::shadow::ShadowRow;
 use super::spec::BacktestSpec;
 use crate::audit::Actor;
 use crate::checkpoint::Checkpoint;
@@ -189,4 +190,18 @@ pub trait BacktestStore: Send + Sync + 'static {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<RecordedRow>, StoreError>;
+    /// A page of the decisions since `since` that carry a shadow result of set `version`, in
+    /// `(created_at, decision_id)` order after `after`, each with its latest label given up
+    /// to `as_of`.
+    async fn shadow_page(
+        &self,
+        version: i64,
+        since: DateTime<Utc>,
+        as_of: DateTime<Utc>,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Vec<ShadowRow>, StoreError>;
+    /// Decisions since `since` that set `version` made (live) or was evaluated on (shadow).
+    async fn served_decisions(&self, version: i64, since: DateTime<Utc>)
+    -> Result<u64, StoreError>;
 }

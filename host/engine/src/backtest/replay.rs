@@ -132,15 +132,20 @@ impl Verdict {
     /// The modules that fired: no fault, and an action, a score or a reason. A module that
     /// looked and found nothing returns none of them.
     pub fn fired(&self) -> Vec<String> {
-        self.rules
-            .iter()
-            .filter(|r| {
-                r.fault.is_none()
-                    && (r.action != Action::None || r.score != 0.0 || !r.reasons.is_empty())
-            })
-            .map(|r| r.name.clone())
-            .collect()
+        fired(&self.rules)
     }
+}
+
+/// The modules of `rules` that fired: no fault, and an action, a score or a reason.
+pub fn fired(rules: &[ModuleResult]) -> Vec<String> {
+    rules
+        .iter()
+        .filter(|r| {
+            r.fault.is_none()
+                && (r.action != Action::None || r.score != 0.0 || !r.reasons.is_empty())
+        })
+        .map(|r| r.name.clone())
+        .collect()
 }
 
 /// `policy`'s answer on `d`.

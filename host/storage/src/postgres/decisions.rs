@@ -87,9 +87,12 @@ impl PgStore {
         if !new_rows.is_empty() {
             sqlx::query(
                 "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
-                 policy_set_version, model_version, action, score, replay) \
+                 policy_set_version, model_version, action, score, amount_minor, currency, \
+                 replay, shadow_version, shadow_action, shadow_score, shadow_hits) \
                  SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::int8[], \
-                                      $5::int8[], $6::text[], $7::float8[], $8::text[])",
+                                      $5::int8[], $6::text[], $7::float8[], $8::int8[], \
+                                      $9::text[], $10::text[], $11::int8[], $12::text[], \
+                                      $13::float8[], $14::text[])",
             )
             .bind(column(&new_rows, |r| r.decision_id.as_str()))
             .bind(column(&new_rows, |r| r.created_at))
@@ -98,7 +101,13 @@ impl PgStore {
             .bind(column(&new_rows, |r| r.model_version))
             .bind(column(&new_rows, |r| r.action))
             .bind(column(&new_rows, |r| r.score))
+            .bind(column(&new_rows, |r| r.amount_minor))
+            .bind(column(&new_rows, |r| r.currency.as_deref()))
             .bind(column(&new_rows, |r| r.replay.as_str()))
+            .bind(column(&new_rows, |r| r.shadow_version))
+            .bind(column(&new_rows, |r| r.shadow_action))
+            .bind(column(&new_rows, |r| r.shadow_score))
+            .bind(column(&new_rows, |r| r.shadow_hits.as_deref()))
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;

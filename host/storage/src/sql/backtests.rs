@@ -4,6 +4,7 @@
 //! never reads a decision's body.
 
 use arbiter_engine::audit::{Actor, AuditRecord};
+use arbiter_engine::backtest::shadow::ShadowRow;
 use arbiter_engine::backtest::{
     Backtest, BacktestResult, BacktestStatus, BacktestStore, Cursor, Progress, RecordedRow,
     Watermark, Window,
@@ -12,12 +13,26 @@ use arbiter_engine::store::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::backtest_rows::{BACKTEST_COLUMNS, BacktestRow, FeaturesRow, watermark_count};
+use crate::backtest_rows::{
+    BACKTEST_COLUMNS, BacktestRow, FeaturesRow, ShadowFeaturesRow, watermark_count,
+};
 use crate::columns::{stored_now, to_json};
 use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
+
+/// The latest label of `f`'s decision given up to `$as_of` (a placeholder such as `$4`).
+macro_rules! latest_label {
+    ($as_of:literal) => {
+        concat!(
+            "(SELECT l.label FROM labels l \
+             WHERE l.decision_id = f.decision_id AND l.created_at <= ",
+            $as_of,
+            " ORDER BY l.created_at DESC, l.label_id DESC LIMIT 1) AS label"
+        )
+    };
+}
 
 /// The window filter on `decision_features f`: `$1` from, `$2` to, `$3` checkpoint or `''`.
 macro_rules! in_window {
@@ -253,11 +268,9 @@ macro_rules! backtest_store {
                 };
                 let rows: Vec<FeaturesRow<<$store as Dialect>::Time>> = sqlx::query_as(concat!(
                     "SELECT f.decision_id, f.created_at, f.policy_set_version, f.model_version, \
-                     f.action, f.score, f.replay, \
-                     (SELECT l.label FROM labels l \
-                      WHERE l.decision_id = f.decision_id AND l.created_at <= $4 \
-                      ORDER BY l.created_at DESC, l.label_id DESC LIMIT 1) AS label \
-                     FROM decision_features f WHERE ",
+                     f.action, f.score, f.replay, ",
+                    latest_label!("$4"),
+                    " FROM decision_features f WHERE ",
                     in_window!(),
                     " AND (f.created_at, f.decision_id) > ($5, $6) \
                      ORDER BY f.created_at, f.decision_id LIMIT $7"
@@ -273,6 +286,58 @@ macro_rules! backtest_store {
                 .await
                 .map_err(store_error)?;
                 rows.into_iter().map(FeaturesRow::into_recorded).collect()
+            }
+
+            async fn shadow_page(
+                &self,
+                version: i64,
+                since: DateTime<Utc>,
+                as_of: DateTime<Utc>,
+                after: Option<&Cursor>,
+                limit: u32,
+            ) -> Result<Vec<ShadowRow>, StoreError> {
+                let (after_at, after_id) = match after {
+                    Some((at, id)) => (*at, id.as_str()),
+                    None => (since, ""),
+                };
+                let rows: Vec<ShadowFeaturesRow<<$store as Dialect>::Time>> =
+                    sqlx::query_as(concat!(
+                        "SELECT f.decision_id, f.created_at, f.action, f.shadow_action, \
+                         f.shadow_score, f.amount_minor, f.currency, f.shadow_hits, ",
+                        latest_label!("$3"),
+                        " FROM decision_features f \
+                         WHERE f.created_at >= $2 AND f.shadow_version = $1 \
+                         AND f.shadow_action IS NOT NULL AND f.shadow_score IS NOT NULL \
+                         AND (f.created_at, f.decision_id) > ($4, $5) \
+                         ORDER BY f.created_at, f.decision_id LIMIT $6"
+                    ))
+                    .bind(version)
+                    .bind(<$store>::time(since))
+                    .bind(<$store>::time(as_of))
+                    .bind(<$store>::time(after_at))
+                    .bind(after_id)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(store_error)?;
+                rows.into_iter().map(ShadowFeaturesRow::into_row).collect()
+            }
+
+            async fn served_decisions(
+                &self,
+                version: i64,
+                since: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM decision_features f WHERE f.created_at >= $1 \
+                     AND (f.policy_set_version = $2 OR f.shadow_version = $2)",
+                )
+                .bind(<$store>::time(since))
+                .bind(version)
+                .fetch_one(self.reader())
+                .await
+                .map_err(store_error)?;
+                watermark_count(n)
             }
         }
     };

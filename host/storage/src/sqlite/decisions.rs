@@ -129,8 +129,9 @@ async fn write_rows(
         if written == 1 {
             sqlx::query(
                 "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
-                 policy_set_version, model_version, action, score, replay) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 policy_set_version, model_version, action, score, amount_minor, currency, \
+                 replay, shadow_version, shadow_action, shadow_score, shadow_hits) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&row.decision_id)
             .bind(SqliteStore::time(row.created_at))
@@ -139,7 +140,13 @@ async fn write_rows(
             .bind(row.model_version)
             .bind(row.action)
             .bind(row.score)
+            .bind(row.amount_minor)
+            .bind(&row.currency)
             .bind(&row.replay)
+            .bind(row.shadow_version)
+            .bind(row.shadow_action)
+            .bind(row.shadow_score)
+            .bind(&row.shadow_hits)
             .execute(&mut *conn)
             .await
             .map_err(store_error)?;
