@@ -55,6 +55,8 @@ FROM decisions;
 CREATE TABLE backtests (
     backtest_id  TEXT PRIMARY KEY,
     status       TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled')),
+    -- The policy set version tried (also in `spec`): a promotion looks for its backtests.
+    candidate    BIGINT NOT NULL,
     spec         TEXT NOT NULL,
     read_count   BIGINT NOT NULL DEFAULT 0,
     total_count  BIGINT NOT NULL DEFAULT 0,
@@ -70,3 +72,4 @@ CREATE TABLE backtests (
     CHECK ((status = 'succeeded') = (result IS NOT NULL))
 );
 CREATE INDEX backtests_running ON backtests (status) WHERE status = 'running';
+CREATE INDEX backtests_candidate ON backtests (candidate, finished_at) WHERE status = 'succeeded';

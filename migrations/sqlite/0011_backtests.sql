@@ -54,6 +54,8 @@ FROM decisions;
 CREATE TABLE backtests (
     backtest_id  TEXT PRIMARY KEY,
     status       TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled')),
+    -- The policy set version tried (also in `spec`): a promotion looks for its backtests.
+    candidate    INTEGER NOT NULL,
     spec         TEXT NOT NULL,
     read_count   INTEGER NOT NULL DEFAULT 0,
     total_count  INTEGER NOT NULL DEFAULT 0,
@@ -69,3 +71,4 @@ CREATE TABLE backtests (
     CHECK ((status = 'succeeded') = (result IS NOT NULL))
 ) STRICT;
 CREATE INDEX backtests_running ON backtests (status) WHERE status = 'running';
+CREATE INDEX backtests_candidate ON backtests (candidate, finished_at) WHERE status = 'succeeded';

@@ -262,6 +262,49 @@ mod stories {
                 .await
                 .expect("finish")
         );
+        assert_eq!(
+            store.latest_succeeded_backtest(1).await.expect("latest"),
+            None,
+            "failed and cancelled runs do not count"
+        );
+        let d = running();
+        store.insert_backtest(&d, &a).await.expect("insert");
+        let result = arbiter_engine::backtest::BacktestResult {
+            fingerprint: arbiter_engine::backtest::Fingerprint {
+                id: "f".into(),
+                candidate_modules: vec!["geo@1:ab".into()],
+                baseline_modules: None,
+                decisions: 3,
+                last_decision_id: None,
+                labels: 0,
+                last_label_at: None,
+                as_of: Utc::now().trunc_subsecs(6),
+            },
+            report: arbiter_engine::backtest::Report::build(&[]),
+            elapsed_ms: 5,
+        };
+        assert!(
+            store
+                .finish_backtest(
+                    &d.backtest_id,
+                    BacktestStatus::Succeeded,
+                    Some(&result),
+                    None
+                )
+                .await
+                .expect("finish")
+        );
+        let latest = store
+            .latest_succeeded_backtest(1)
+            .await
+            .expect("latest")
+            .expect("one succeeded");
+        assert_eq!(latest.backtest_id, d.backtest_id);
+        assert_eq!(latest.result, Some(result), "the report reads back whole");
+        assert_eq!(
+            store.latest_succeeded_backtest(2).await.expect("latest"),
+            None
+        );
         let failed = store
             .get_backtest(&c.backtest_id)
             .await

@@ -144,6 +144,11 @@ pub trait BacktestStore: Send + Sync + 'static {
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Backtest>, StoreError>;
+    /// The most recently finished successful run of `candidate`, if any.
+    async fn latest_succeeded_backtest(
+        &self,
+        candidate: i64,
+    ) -> Result<Option<Backtest>, StoreError>;
     /// Records progress (and that the process is alive). `false` when the run is no longer
     /// running (cancelled): the worker stops.
     async fn backtest_progress(

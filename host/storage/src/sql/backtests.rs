@@ -57,8 +57,8 @@ macro_rules! backtest_store {
                 let mut tx = self.begin_write().await?;
                 sqlx::query(
                     "INSERT INTO backtests (backtest_id, status, spec, read_count, total_count, \
-                     created_by, created_at, heartbeat_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                     created_by, created_at, heartbeat_at, candidate) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
                 )
                 .bind(&b.backtest_id)
                 .bind(b.status.as_str())
@@ -67,6 +67,7 @@ macro_rules! backtest_store {
                 .bind(as_i64(b.progress.total))
                 .bind(&b.created_by)
                 .bind(<$store>::time(b.created_at))
+                .bind(b.spec.candidate)
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
@@ -100,6 +101,22 @@ macro_rules! backtest_store {
                 .await
                 .map_err(store_error)?;
                 rows.into_iter().map(BacktestRow::into_backtest).collect()
+            }
+
+            async fn latest_succeeded_backtest(
+                &self,
+                candidate: i64,
+            ) -> Result<Option<Backtest>, StoreError> {
+                let row: Option<BacktestRow<<$store as Dialect>::Time>> = sqlx::query_as(&format!(
+                    "SELECT {BACKTEST_COLUMNS} FROM backtests \
+                     WHERE candidate = $1 AND status = 'succeeded' \
+                     ORDER BY finished_at DESC LIMIT 1"
+                ))
+                .bind(candidate)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(store_error)?;
+                row.map(BacktestRow::into_backtest).transpose()
             }
 
             async fn backtest_progress(
