@@ -561,9 +561,10 @@ async fn copies(db: &crate::harness::TestDb, backend: &crate::harness::Backend, 
          d.action, d.score, d.policy_set_version, d.model_version, d.created_at, d.body \
          FROM decisions d CROSS JOIN n; \
          {series} INSERT INTO decision_features (decision_id, created_at, checkpoint, \
-         policy_set_version, model_version, action, score, replay) \
+         policy_set_version, model_version, action, score, amount_minor, currency, replay) \
          SELECT f.decision_id || '_' || n.i, f.created_at, f.checkpoint, f.policy_set_version, \
-         f.model_version, f.action, f.score, f.replay FROM decision_features f CROSS JOIN n;"
+         f.model_version, f.action, f.score, f.amount_minor, f.currency, f.replay \
+         FROM decision_features f CROSS JOIN n;"
     ))
     .await;
 }
@@ -661,5 +662,137 @@ async fn a_run_is_cancelled_in_flight_and_a_crashed_one_fails_on_restart() {
         );
         drop(bin);
         db.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn promotion_needs_evidence_and_a_shadow_run_is_summarised() {
+    for backend in backends() {
+        let s = TestServer::start(&backend).await;
+        let key = s.key(&["policy:write", "decide", "decisions:read"]).await;
+        let set1 = s.admin_get("/v1/policy-sets/1").await;
+        // Set 2 switches every rule off; in shadow, it is only recorded.
+        let r = s
+            .post(
+                "/v1/policy-sets",
+                &key,
+                &json!({"policies": [], "thresholds": set1["thresholds"]}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let start = |version: i64, percent: u8, mode: &str| json!({"policy_set_version": version, "percent": percent, "mode": mode});
+        let r = s.post("/v1/rollouts", &key, &start(2, 100, "shadow")).await;
+        assert_eq!(r.status(), 201);
+        let p = problem(
+            s.post("/v1/rollouts/current/promote", &key, &json!({}))
+                .await,
+            409,
+            "unsafe_policy_change",
+        )
+        .await;
+        let detail = p["detail"].as_str().expect("detail");
+        assert!(
+            detail.contains("no modules") && detail.contains("served no traffic"),
+            "{p}"
+        );
+
+        // Traffic in shadow: the summary compares the live answers with the recorded shadow
+        // ones, decision by decision.
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for i in 0..24 {
+            let (body, _) = payment(20_000 + i, &mut rng);
+            let d = decide(&s, &body).await;
+            let stored = s
+                .admin_get(&format!(
+                    "/v1/decisions/{}",
+                    d["decision_id"].as_str().expect("id")
+                ))
+                .await;
+            let shadow = stored["shadow"]["action"]
+                .as_str()
+                .expect("shadowed")
+                .to_owned();
+            *expected
+                .entry((
+                    stored["action"].as_str().expect("action").to_owned(),
+                    shadow,
+                ))
+                .or_default() += 1;
+        }
+        let current = s.admin_get("/v1/rollouts/current").await;
+        let summary = &current["shadow_summary"];
+        assert_eq!(summary["coverage"]["read"], 24, "{backend:?}: {current}");
+        assert_eq!(current["shadow_summary_partial"], false);
+        for ((b, c), n) in &expected {
+            assert_eq!(cell(summary, b, c)["count"], *n, "{backend:?}: {b} -> {c}");
+        }
+        assert!(
+            expected.keys().any(|(b, c)| b != c),
+            "{backend:?}: switching the rules off changes some answers: {expected:?}"
+        );
+        assert_eq!(summary["rules"], json!({}), "an empty set fires no rule");
+
+        // Served traffic is evidence, an empty set still is not: only a forced promotion
+        // goes through, and the audit log says what it overrode.
+        let p = problem(
+            s.post("/v1/rollouts/current/promote", &key, &json!({}))
+                .await,
+            409,
+            "unsafe_policy_change",
+        )
+        .await;
+        assert!(
+            !p["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("served no traffic"),
+            "{p}"
+        );
+        let r = s
+            .post(
+                "/v1/rollouts/current/promote",
+                &key,
+                &json!({"force": true}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let audit = s.admin_get("/v1/audit?action=rollout.promote").await;
+        let reason = audit["items"][0]["detail"]["reason"]
+            .as_str()
+            .expect("reason");
+        assert!(
+            reason.starts_with("forced: policy set 2 has no modules"),
+            "{audit}"
+        );
+
+        // A set that served nothing is promoted once a backtest has passed.
+        let r = s
+            .post(
+                "/v1/policy-sets",
+                &key,
+                &json!({"policies": set1["policies"], "thresholds": set1["thresholds"]}),
+            )
+            .await;
+        let v3 = r.json::<Value>().await.expect("json")["version"]
+            .as_i64()
+            .expect("version");
+        let r = s.post("/v1/rollouts", &key, &start(v3, 0, "live")).await;
+        assert_eq!(r.status(), 201);
+        problem(
+            s.post("/v1/rollouts/current/promote", &key, &json!({}))
+                .await,
+            409,
+            "unsafe_policy_change",
+        )
+        .await;
+        let window = json!({"candidate": v3, "from": Utc::now() - chrono::Duration::hours(1),
+            "to": Utc::now()});
+        assert_eq!(backtest(&s, &key, &window).await["status"], "succeeded");
+        let r = s
+            .post("/v1/rollouts/current/promote", &key, &json!({}))
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        s.finish().await;
     }
 }

@@ -91,6 +91,8 @@ async fn swapping_sets_under_load_fails_no_request() {
             .client
             .post(s.url("/v1/rollouts/current/promote"))
             .bearer_auth(&key)
+            // The swap is the point here, not whether the candidate has served yet.
+            .json(&json!({"force": true}))
             .send()
             .await
             .expect("send");

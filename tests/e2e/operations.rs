@@ -72,12 +72,15 @@ async fn openapi_document_matches_the_routes() {
     }
     documented.sort();
     let expected = [
+        ("delete", "/v1/backtests/{backtest_id}"),
         ("delete", "/v1/lists/entries/{id}"),
         ("delete", "/v1/models/shadow"),
         ("get", "/healthz"),
         ("get", "/metrics"),
         ("get", "/readyz"),
         ("get", "/v1/audit"),
+        ("get", "/v1/backtests"),
+        ("get", "/v1/backtests/{backtest_id}"),
         ("get", "/v1/decisions/{decision_id}"),
         ("get", "/v1/events"),
         ("get", "/v1/graph/entities/{kind}/{value}"),
@@ -98,6 +101,7 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/v1/reviews"),
         ("get", "/v1/rollouts/current"),
         ("get", "/v1/skus/{sku}"),
+        ("post", "/v1/backtests"),
         (
             "post",
             "/v1/channels/card/payments/{channel_payment_id}/events",

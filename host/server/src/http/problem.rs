@@ -67,6 +67,9 @@ pub enum ApiError {
     IdempotencyConflict(String),
     #[error("{0}")]
     Conflict(String),
+    /// A policy change refused for the live rules' sake unless forced.
+    #[error("{0}")]
+    UnsafeChange(String),
     /// Training was asked for with too few labels of a class.
     #[error("{0}")]
     TooFewLabels(String),
@@ -133,6 +136,7 @@ impl ApiError {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::IdempotencyConflict(_) => (StatusCode::CONFLICT, "idempotency_conflict"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::UnsafeChange(_) => (StatusCode::CONFLICT, "unsafe_policy_change"),
             ApiError::TooFewLabels(_) => (StatusCode::CONFLICT, "too_few_labels"),
             ApiError::InvalidModule(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_module"),
             ApiError::UnsupportedMediaType(_) => {
@@ -269,6 +273,7 @@ impl From<PolicyError> for ApiError {
             PolicyError::Module(m) => ApiError::Internal(m.to_string()),
             PolicyError::NotFound { what, id } => ApiError::NotFound { what, id },
             PolicyError::Conflict(m) => ApiError::Conflict(m),
+            PolicyError::Unsafe(m) => ApiError::UnsafeChange(m),
             PolicyError::Store(s) => s.into(),
             PolicyError::Runtime(m) => ApiError::Internal(m),
             PolicyError::CompilationsBusy { limit } => ApiError::CompilationsBusy { limit },

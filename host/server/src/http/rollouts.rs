@@ -54,6 +54,13 @@ pub struct CurrentRollout {
     pub rollout_id: Option<i64>,
     pub guard: Option<GuardDoc>,
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// For a shadow rollout: the candidate's recorded answers against the live set's over
+    /// the run so far, as a backtest reports them (transitions with example decision ids,
+    /// scorecards against the labels, per-rule hits, coverage). The run's first 200,000
+    /// decisions at most; `shadow_summary_partial` says when there were more.
+    #[schema(value_type = Object)]
+    pub shadow_summary: Option<serde_json::Value>,
+    pub shadow_summary_partial: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -73,6 +80,8 @@ impl From<RolloutView> for CurrentRollout {
                 rollout_id: None,
                 guard: None,
                 started_at: None,
+                shadow_summary: None,
+                shadow_summary_partial: None,
             },
             Some(r) => CurrentRollout {
                 stable: v.stable,
@@ -87,6 +96,8 @@ impl From<RolloutView> for CurrentRollout {
                     min_decisions: g.min_decisions,
                 }),
                 started_at: Some(r.started_at),
+                shadow_summary: None,
+                shadow_summary_partial: None,
             },
         }
     }
@@ -142,17 +153,54 @@ pub async fn current(
     State(app): State<AppState>,
     _: Caller,
 ) -> Result<Json<CurrentRollout>, ApiError> {
-    Ok(Json(app.policies.current().await?.into()))
+    let view = app.policies.current().await?;
+    let shadow = view
+        .rollout
+        .as_ref()
+        .filter(|r| r.mode == RolloutMode::Shadow)
+        .map(|r| (r.candidate, r.started_at));
+    let mut out = CurrentRollout::from(view);
+    if let Some((candidate, since)) = shadow {
+        let summary = app.backtests.shadow_summary(candidate, since).await?;
+        out.shadow_summary = Some(serde_json::to_value(&summary.report).unwrap_or_default());
+        out.shadow_summary_partial = Some(summary.partial);
+    }
+    Ok(Json(out))
 }
 
-/// Make the candidate the stable set for all traffic.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteBody {
+    /// Promote a candidate with no modules, or one that has neither served traffic in this
+    /// rollout nor passed a backtest; the audit log records what was overridden.
+    pub force: Option<bool>,
+}
+
+/// Make the candidate the stable set for all traffic. The body is optional.
 #[utoipa::path(post, path = "/v1/rollouts/current/promote", operation_id = "promote_rollout", tag = "rollouts",
-    responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout")))]
+    request_body(content = Option<PromoteBody>, description = "Optional"),
+    responses((status = 200, body = CurrentRollout), (status = 404, description = "No active rollout"),
+        (status = 409, description = "The candidate has no modules, or has neither served traffic nor passed a backtest (`unsafe_policy_change`); send `{\"force\": true}` to promote anyway")))]
 pub async fn promote(
     State(app): State<AppState>,
     caller: Caller,
+    RawBody(body): RawBody,
 ) -> Result<Json<CurrentRollout>, ApiError> {
-    Ok(Json(app.policies.promote(&caller.actor()).await?.into()))
+    let force = if body.iter().all(u8::is_ascii_whitespace) {
+        false
+    } else {
+        serde_json::from_slice::<PromoteBody>(&body)
+            .map_err(|e| ApiError::Invalid {
+                code: "invalid_value",
+                field: "force".into(),
+                message: e.to_string(),
+            })?
+            .force
+            .unwrap_or(false)
+    };
+    Ok(Json(
+        app.policies.promote(&caller.actor(), force).await?.into(),
+    ))
 }
 
 /// Send all traffic back to the stable set.

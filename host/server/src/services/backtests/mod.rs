@@ -54,6 +54,17 @@ impl Default for BacktestLimits {
 /// The most runs one listing returns.
 pub const MAX_LIST: u32 = 100;
 
+/// The most decisions a shadow rollout's summary reads (the run's first ones); a summary that
+/// stopped there says so.
+pub const SHADOW_SUMMARY_MAX: u64 = 200_000;
+
+/// A shadow rollout's recorded answers against the live set's, like a backtest's report.
+pub struct ShadowSummary {
+    pub report: arbiter_engine::backtest::Report,
+    /// True when the run has more shadowed decisions than [`SHADOW_SUMMARY_MAX`].
+    pub partial: bool,
+}
+
 pub struct BacktestService {
     store: Arc<dyn Store>,
     policies: Arc<PolicyService>,
@@ -180,6 +191,51 @@ impl BacktestService {
             .store
             .list_backtests(before, limit.clamp(1, MAX_LIST))
             .await?)
+    }
+
+    /// Summarises the shadow results of set `candidate` on the decisions since `since` (a
+    /// shadow rollout's start), folded off the async runtime page by page.
+    pub async fn shadow_summary(
+        &self,
+        candidate: i64,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<ShadowSummary, BacktestError> {
+        let as_of = Utc::now();
+        let mut builder = arbiter_engine::backtest::ReportBuilder::new(&[]);
+        let mut cursor = None;
+        let mut read = 0u64;
+        let partial = loop {
+            let page = self
+                .store
+                .shadow_page(candidate, since, as_of, cursor.as_ref(), self.limits.page)
+                .await?;
+            let Some(last) = page.last() else { break false };
+            cursor = Some((last.created_at, last.decision_id.clone()));
+            read += page.len() as u64;
+            let full = page.len() as u32 == self.limits.page;
+            builder = tokio::task::spawn_blocking(move || {
+                for row in page {
+                    arbiter_engine::backtest::shadow::fold(row, as_of, &mut builder);
+                }
+                builder
+            })
+            .await
+            .map_err(|e| {
+                BacktestError::Store(arbiter_engine::store::StoreError::Backend(format!(
+                    "summarising the shadow: {e}"
+                )))
+            })?;
+            if !full {
+                break false;
+            }
+            if read >= SHADOW_SUMMARY_MAX {
+                break true;
+            }
+        };
+        Ok(ShadowSummary {
+            report: builder.finish(),
+            partial,
+        })
     }
 
     /// Cancels a running run; a run that has ended is returned as it is.

@@ -15,6 +15,10 @@ pub enum PolicyError {
     NotFound { what: &'static str, id: String },
     #[error("{0}")]
     Conflict(String),
+    /// A change that would weaken the live rules without evidence (an empty set going live,
+    /// an untested promotion).
+    #[error("{0}")]
+    Unsafe(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("policy runtime: {0}")]

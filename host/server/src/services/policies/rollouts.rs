@@ -26,6 +26,17 @@ pub struct RolloutView {
     pub rollout: Option<Rollout>,
 }
 
+fn empty_set(version: i64) -> String {
+    format!("policy set {version} has no modules: promoted, it would switch every rule off")
+}
+
+fn refusal(concerns: &[String]) -> String {
+    format!(
+        "{}; send {{\"force\": true}} to go ahead anyway (recorded in the audit log)",
+        concerns.join("; ")
+    )
+}
+
 impl PolicyService {
     pub async fn current(&self) -> Result<RolloutView, PolicyError> {
         let stable = self
@@ -101,9 +112,53 @@ impl PolicyService {
         self.current().await
     }
 
-    pub async fn promote(&self, actor: &Actor) -> Result<RolloutView, PolicyError> {
-        let id = self.current_rollout_id().await?;
-        self.end(id, RolloutStatus::Promoted, None, actor).await?;
+    /// Makes the candidate the stable set. Refused, unless `force`, when the candidate has no
+    /// modules (every rule would switch off) or has neither served traffic in this rollout
+    /// (live or shadow) nor passed a backtest; a forced promotion records what it overrode as
+    /// the rollout's end reason in the audit log.
+    pub async fn promote(&self, actor: &Actor, force: bool) -> Result<RolloutView, PolicyError> {
+        let rollout = self
+            .store
+            .current_rollout()
+            .await?
+            .ok_or_else(|| PolicyError::NotFound {
+                what: "rollout",
+                id: "current".into(),
+            })?;
+        let set = self.set_by_version(rollout.candidate).await?;
+        let mut concerns = Vec::new();
+        if set.policies.is_empty() {
+            concerns.push(empty_set(set.version));
+        }
+        let served = self
+            .store
+            .served_decisions(set.version, rollout.started_at)
+            .await?;
+        if served == 0
+            && self
+                .store
+                .latest_succeeded_backtest(set.version)
+                .await?
+                .is_none()
+        {
+            concerns.push(format!(
+                "policy set {} has served no traffic in this rollout (live or shadow) and has \
+                 no successful backtest",
+                set.version
+            ));
+        }
+        let reason = match (concerns.is_empty(), force) {
+            (true, _) => None,
+            (false, false) => return Err(PolicyError::Unsafe(refusal(&concerns))),
+            (false, true) => Some(format!("forced: {}", concerns.join("; "))),
+        };
+        self.end(
+            rollout.id,
+            RolloutStatus::Promoted,
+            reason.as_deref(),
+            actor,
+        )
+        .await?;
         self.current().await
     }
 
