@@ -45,9 +45,9 @@ fn payment(n: u64, total: u64) -> (serde_json::Value, bool) {
     let risky = h.is_multiple_of(12);
     let r = mix(n ^ 0xface);
     let (age, amount, proxy, ip_country) = if risky {
-        (h % 4, 200 + r % 1_300, r % 5 != 0, "DE")
+        (h % 4, 200 + r % 1_300, !r.is_multiple_of(5), "DE")
     } else {
-        (30 + h % 2_000, 5 + r % 400, r % 40 == 0, "US")
+        (30 + h % 2_000, 5 + r % 400, r.is_multiple_of(40), "US")
     };
     let body = serde_json::json!({
         "request_id": format!("hist-{n}"),
@@ -55,16 +55,20 @@ fn payment(n: u64, total: u64) -> (serde_json::Value, bool) {
         "amount": {"value": format!("{amount}.{:02}", r % 100), "currency": "USD"},
         "user": {"id": format!("u-{u}"), "account_age_days": age,
                  "email": format!("user{u}@example.com")},
-        "device": {"id": format!("dev-{}", u + (r % 7 == 0) as u64 * users),
+        "device": {"id": format!("dev-{}", u + r.is_multiple_of(7) as u64 * users),
                    "ip": format!("10.{}.{}.{}", h % 20, (r >> 8) % 250, (r >> 16) % 250 + 1),
                    "ip_country": ip_country, "is_proxy": proxy},
-        "payment": {"method": "card", "card_fingerprint": format!("fp-{}", u + (h % 9 == 0) as u64),
+        "payment": {"method": "card", "card_fingerprint": format!("fp-{}", u + h.is_multiple_of(9) as u64),
                     "card_bin": "424242", "card_country": "US"},
         "shipping": {"address": format!("{} Main St", h % (users / 2 + 1)), "country": "US"},
         "attributes": {"items": 1 + r % 5}
     });
     // Most risky payments turn out fraud; a few ordinary ones too.
-    let fraud = if risky { r % 10 < 8 } else { r % 500 == 0 };
+    let fraud = if risky {
+        r % 10 < 8
+    } else {
+        r.is_multiple_of(500)
+    };
     (body, fraud)
 }
 
@@ -92,7 +96,7 @@ async fn fill(app: &AppState, from: u64, total: u64) -> anyhow::Result<()> {
                 let r = mix(n ^ 0x1abe1);
                 let label = if fraud && r % 10 < 7 {
                     Some(LabelKind::Chargeback)
-                } else if !fraud && r % 40 == 0 {
+                } else if !fraud && r.is_multiple_of(40) {
                     Some(LabelKind::Legit)
                 } else {
                     None

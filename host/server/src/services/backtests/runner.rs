@@ -38,7 +38,7 @@ pub struct Run {
 
 /// How a run ended before its result was stored.
 enum Ended {
-    Done(ReportBuilder, u64),
+    Done(Box<ReportBuilder>, u64),
     Cancelled,
     Failed(String),
 }
@@ -51,7 +51,7 @@ impl Run {
         let id = self.backtest_id.as_str();
         let stored = match ended {
             Ended::Done(builder, read) => {
-                let report = builder.finish();
+                let report = (*builder).finish();
                 let elapsed = started.elapsed();
                 tracing::info!(
                     backtest = %id,
@@ -180,6 +180,6 @@ impl Run {
         for b in idle {
             merged.merge(b);
         }
-        Ended::Done(merged, read)
+        Ended::Done(Box::new(merged), read)
     }
 }
