@@ -796,3 +796,134 @@ async fn promotion_needs_evidence_and_a_shadow_run_is_summarised() {
         s.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_guarded_deployment_needs_a_recent_backtest_and_a_second_key() {
+    for backend in backends() {
+        let s = TestServer::start_with(&backend, |c| {
+            c.require_backtest_days = Some(7);
+            c.require_approval = true;
+        })
+        .await;
+        let maker = s.key(&["policy:write"]).await;
+        let checker = s.key(&["policy:approve"]).await;
+        let both = s.key(&["policy:write", "policy:approve"]).await;
+        let set1 = s.admin_get("/v1/policy-sets/1").await;
+        let r = s
+            .post(
+                "/v1/policy-sets",
+                &maker,
+                &json!({"policies": set1["policies"], "thresholds": {"challenge": 30, "reject": 70}}),
+            )
+            .await;
+        let v = r.json::<Value>().await.expect("json")["version"]
+            .as_i64()
+            .expect("version");
+        let live = json!({"policy_set_version": v, "percent": 10, "mode": "live"});
+        let p = problem(
+            s.post("/v1/rollouts", &maker, &live).await,
+            409,
+            "activation_guarded",
+        )
+        .await;
+        assert!(
+            p["detail"].as_str().expect("detail").contains("backtest"),
+            "{p}"
+        );
+        // Shadow is no live traffic: it needs neither.
+        let shadow = json!({"policy_set_version": v, "percent": 100, "mode": "shadow"});
+        assert_eq!(s.post("/v1/rollouts", &maker, &shadow).await.status(), 201);
+        assert_eq!(
+            s.post("/v1/rollouts/current/rollback", &maker, &json!({}))
+                .await
+                .status(),
+            200
+        );
+
+        let window = json!({"candidate": v, "from": Utc::now() - chrono::Duration::hours(1),
+            "to": Utc::now()});
+        assert_eq!(backtest(&s, &maker, &window).await["status"], "succeeded");
+        let p = problem(
+            s.post("/v1/rollouts", &maker, &live).await,
+            409,
+            "activation_guarded",
+        )
+        .await;
+        assert!(
+            p["detail"].as_str().expect("detail").contains("approval"),
+            "{p}"
+        );
+
+        let approve = format!("/v1/policy-sets/{v}/approve");
+        problem(s.post(&approve, &maker, &json!({})).await, 403, "forbidden").await;
+        let r = s
+            .post(
+                &approve,
+                &checker,
+                &json!({"note": "backtest bt_… reviewed"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let approvals: Value = r.json().await.expect("json");
+        assert_eq!(approvals["approvals"].as_array().map(Vec::len), Some(1));
+        let again: Value = s
+            .post(&approve, &checker, &json!({}))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(again["approvals"], approvals["approvals"], "once per key");
+        problem(
+            s.post("/v1/policy-sets/99/approve", &checker, &json!({}))
+                .await,
+            404,
+            "not_found",
+        )
+        .await;
+
+        assert_eq!(s.post("/v1/rollouts", &maker, &live).await.status(), 201);
+        // A key's own approval does not let it through: the checker must be someone else.
+        s.post(&approve, &both, &json!({})).await;
+        let r = s
+            .post("/v1/rollouts/current/rollback", &maker, &json!({}))
+            .await;
+        assert_eq!(r.status(), 200);
+        let both_only = s
+            .post(
+                "/v1/policy-sets",
+                &both,
+                &json!({"policies": set1["policies"], "thresholds": {"challenge": 31, "reject": 71}}),
+            )
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["version"]
+            .as_i64()
+            .expect("version");
+        let w2 = json!({"candidate": both_only, "from": Utc::now() - chrono::Duration::hours(1),
+            "to": Utc::now()});
+        assert_eq!(backtest(&s, &both, &w2).await["status"], "succeeded");
+        s.post(
+            &format!("/v1/policy-sets/{both_only}/approve"),
+            &both,
+            &json!({}),
+        )
+        .await;
+        let own = json!({"policy_set_version": both_only, "percent": 10, "mode": "live"});
+        problem(
+            s.post("/v1/rollouts", &both, &own).await,
+            409,
+            "activation_guarded",
+        )
+        .await;
+        assert_eq!(s.post("/v1/rollouts", &maker, &own).await.status(), 201);
+        let r = s
+            .post("/v1/rollouts/current/promote", &maker, &json!({}))
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+
+        let audit = s.admin_get("/v1/audit?action=policy_set.approve").await;
+        assert_eq!(audit["items"].as_array().map(Vec::len), Some(3), "{audit}");
+        s.finish().await;
+    }
+}

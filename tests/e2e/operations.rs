@@ -125,6 +125,7 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/v1/orders/{id}/payments"),
         ("post", "/v1/policies/{name}/versions"),
         ("post", "/v1/policy-sets"),
+        ("post", "/v1/policy-sets/{version}/approve"),
         ("post", "/v1/refunds"),
         ("post", "/v1/reviews/{review_id}/resolve"),
         ("post", "/v1/rollouts"),

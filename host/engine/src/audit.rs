@@ -16,7 +16,7 @@ use crate::backtest::Backtest;
 use crate::feedback::{Label, ModelSlot, ModelVersion, Resolution, TrainingJob};
 use crate::keys::{ApiKey, CREATED_BY_BOOTSTRAP, CREATED_BY_CLI};
 use crate::lists::ListEntry;
-use crate::policy_set::PolicySet;
+use crate::policy_set::{Approval, PolicySet};
 use crate::registry::{PolicyModule, Rollout, RolloutStatus};
 
 /// The log's action names, one per kind of change.
@@ -28,6 +28,7 @@ pub mod action {
     pub const POLICY_UPLOAD: &str = "policy.upload";
     pub const POLICY_SET_CREATE: &str = "policy_set.create";
     pub const POLICY_SET_ACTIVATE: &str = "policy_set.activate";
+    pub const POLICY_SET_APPROVE: &str = "policy_set.approve";
     pub const ROLLOUT_START: &str = "rollout.start";
     pub const ROLLOUT_PROMOTE: &str = "rollout.promote";
     pub const ROLLOUT_ROLLBACK: &str = "rollout.rollback";
@@ -43,7 +44,7 @@ pub mod action {
     pub const BACKTEST_CANCEL: &str = "backtest.cancel";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 21] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -51,6 +52,7 @@ pub mod action {
         POLICY_UPLOAD,
         POLICY_SET_CREATE,
         POLICY_SET_ACTIVATE,
+        POLICY_SET_APPROVE,
         ROLLOUT_START,
         ROLLOUT_PROMOTE,
         ROLLOUT_ROLLBACK,
@@ -174,6 +176,15 @@ impl AuditRecord {
 
     pub fn policy_set_activated(version: i64) -> AuditRecord {
         AuditRecord::new(action::POLICY_SET_ACTIVATE, set_target(version), json!({}))
+    }
+
+    pub fn policy_set_approved(approval: &Approval) -> AuditRecord {
+        let detail = json!({"note": approval.note});
+        AuditRecord::new(
+            action::POLICY_SET_APPROVE,
+            set_target(approval.version),
+            detail,
+        )
     }
 
     pub fn rollout_started(rollout: &Rollout) -> AuditRecord {

@@ -33,18 +33,23 @@ pub enum Scope {
     /// Resolve reviews, record and import labels.
     #[serde(rename = "label:write")]
     LabelWrite,
+    /// Approve a policy set for live traffic: the second key of a maker-checker deployment
+    /// (`--require-approval`).
+    #[serde(rename = "policy:approve")]
+    PolicyApprove,
     /// Everything, including keys, models, the catalogue, the ledger and the audit log.
     #[serde(rename = "admin")]
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::Decide,
         Scope::DecisionsRead,
         Scope::OrdersWrite,
         Scope::RefundsWrite,
         Scope::PolicyWrite,
+        Scope::PolicyApprove,
         Scope::LabelWrite,
         Scope::Admin,
     ];
@@ -56,6 +61,7 @@ impl Scope {
             Scope::OrdersWrite => "orders:write",
             Scope::RefundsWrite => "refunds:write",
             Scope::PolicyWrite => "policy:write",
+            Scope::PolicyApprove => "policy:approve",
             Scope::LabelWrite => "label:write",
             Scope::Admin => "admin",
         }

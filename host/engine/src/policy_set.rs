@@ -109,6 +109,16 @@ pub struct PolicySet {
     pub policies: Vec<ModuleRef>,
 }
 
+/// A second key's approval of a policy set for live traffic (maker-checker).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub version: i64,
+    /// The approving key's id.
+    pub approved_by: String,
+    pub approved_at: chrono::DateTime<chrono::Utc>,
+    pub note: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

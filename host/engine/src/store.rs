@@ -13,7 +13,7 @@ use crate::decision::Decision;
 use crate::feedback::FeedbackStore;
 use crate::keys::ApiKey;
 use crate::lists::{ListEntry, ListKind};
-use crate::policy_set::{ModuleRef, PolicySet, Thresholds, Weights};
+use crate::policy_set::{Approval, ModuleRef, PolicySet, Thresholds, Weights};
 use crate::registry::{Guard, PolicyModule, Rollout, RolloutMode, RolloutStatus, StoredModule};
 
 #[derive(Debug, Clone, Error)]
@@ -177,6 +177,15 @@ pub trait PolicySetStore: Send + Sync + 'static {
     /// The version serving traffic, if one was ever activated.
     async fn active_policy_set(&self) -> Result<Option<i64>, StoreError>;
     async fn set_active_policy_set(&self, version: i64, actor: &Actor) -> Result<(), StoreError>;
+    /// Records `approval` (audited); `false` when that key had approved that version already
+    /// (nothing changes).
+    async fn approve_policy_set(
+        &self,
+        approval: &Approval,
+        actor: &Actor,
+    ) -> Result<bool, StoreError>;
+    /// The approvals of a version, oldest first.
+    async fn policy_set_approvals(&self, version: i64) -> Result<Vec<Approval>, StoreError>;
 }
 
 #[async_trait]

@@ -72,6 +72,15 @@ pub struct ServeConfig {
     #[arg(long, env = "ARBITER_BACKTEST_WORKERS",
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub backtest_workers: Option<u32>,
+    /// Guarded activation: a set takes live traffic (a live rollout above 0 %, a promotion)
+    /// only after a successful backtest of it finished within this many days.
+    #[arg(long, env = "ARBITER_REQUIRE_BACKTEST_DAYS",
+          value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub require_backtest_days: Option<u32>,
+    /// Guarded activation (maker-checker): a set takes live traffic only once a key other
+    /// than the caller's has approved it (`policy:approve` or `admin`).
+    #[arg(long, env = "ARBITER_REQUIRE_APPROVAL")]
+    pub require_approval: bool,
     #[command(flatten)]
     pub http: HttpLimits,
     #[command(flatten)]
@@ -245,6 +254,8 @@ impl ServeConfig {
             max_set_modules: 32,
             max_backtests: 1,
             backtest_workers: None,
+            require_backtest_days: None,
+            require_approval: false,
             http: HttpLimits::default(),
             transactions: TransactionArgs::default(),
         }

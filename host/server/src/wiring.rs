@@ -24,7 +24,7 @@ use crate::services::feedback::{LabelService, ModelService, ReportService, Revie
 use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
-use crate::services::policies::{PolicyLimits, PolicyService};
+use crate::services::policies::{ActivationRules, PolicyLimits, PolicyService};
 
 /// Opens the configured store (running migrations), with the transaction core's view of it.
 pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<Stores> {
@@ -91,6 +91,10 @@ pub async fn build_with(
         PolicyLimits {
             compilations: config.max_compilations,
             set_modules: config.max_set_modules,
+            activation: ActivationRules {
+                backtest_within_days: config.require_backtest_days,
+                approval: config.require_approval,
+            },
         },
     );
     policies

@@ -44,7 +44,9 @@ const fn key(method: Method, path: &'static str, scopes: &'static [Scope]) -> Ro
     }
 }
 
-use Scope::{Admin, Decide, DecisionsRead, LabelWrite, OrdersWrite, PolicyWrite, RefundsWrite};
+use Scope::{
+    Admin, Decide, DecisionsRead, LabelWrite, OrdersWrite, PolicyApprove, PolicyWrite, RefundsWrite,
+};
 
 /// Every operation of the API and who may call it.
 pub const ROUTES: &[RouteAccess] = &[
@@ -73,6 +75,11 @@ pub const ROUTES: &[RouteAccess] = &[
     key(Method::GET, "/v1/policies", &[PolicyWrite]),
     key(Method::POST, "/v1/policy-sets", &[PolicyWrite]),
     key(Method::GET, "/v1/policy-sets/{version}", &[PolicyWrite]),
+    key(
+        Method::POST,
+        "/v1/policy-sets/{version}/approve",
+        &[PolicyApprove],
+    ),
     key(Method::POST, "/v1/rollouts", &[PolicyWrite]),
     key(Method::GET, "/v1/rollouts/current", &[PolicyWrite]),
     key(Method::POST, "/v1/rollouts/current/promote", &[PolicyWrite]),

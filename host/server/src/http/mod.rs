@@ -61,6 +61,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(policies::list_policies))
         .routes(routes!(policy_sets::create_set))
         .routes(routes!(policy_sets::get_set))
+        .routes(routes!(policy_sets::approve_set))
         .routes(routes!(rollouts::start))
         .routes(routes!(rollouts::current))
         .routes(routes!(rollouts::promote))

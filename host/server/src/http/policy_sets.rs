@@ -10,7 +10,7 @@ use arbiter_engine::policy_set::{FailMode, ModuleRef, PolicySet, Thresholds, Wei
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
-use crate::http::body::JsonBody;
+use crate::http::body::{JsonBody, RawBody};
 use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
@@ -141,4 +141,70 @@ pub async fn get_set(
     };
     let v: i64 = version.parse().map_err(|_| not_found())?;
     Ok(Json(app.policies.get_set(v).await?.into()))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    /// Why it may go live (at most 500 characters).
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApprovalView {
+    /// The approving key's id.
+    pub approved_by: String,
+    pub approved_at: chrono::DateTime<chrono::Utc>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApprovalsView {
+    pub version: i64,
+    /// Oldest first.
+    pub approvals: Vec<ApprovalView>,
+}
+
+/// Approve a policy set for live traffic: the second key of a maker-checker deployment
+/// (`--require-approval`). A key approves a version once; approving again changes nothing.
+/// The body is optional.
+#[utoipa::path(post, path = "/v1/policy-sets/{version}/approve", operation_id = "approve_set", tag = "policies",
+    params(("version" = i64, Path, minimum = 1, description = "A policy set version")),
+    request_body(content = Option<ApproveBody>, description = "Optional"),
+    responses((status = 200, body = ApprovalsView), (status = 404, description = "No such version"),
+        (status = 422, description = "The note is too long (`invalid_value`)")))]
+pub async fn approve_set(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(version): Path<String>,
+    RawBody(body): RawBody,
+) -> Result<Json<ApprovalsView>, ApiError> {
+    let v: i64 = version.parse().map_err(|_| ApiError::NotFound {
+        what: "policy set",
+        id: version.clone(),
+    })?;
+    let note = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<ApproveBody>(&body)
+            .map_err(|e| ApiError::Invalid {
+                code: "invalid_value",
+                field: "note".into(),
+                message: e.to_string(),
+            })?
+            .note
+    };
+    let approvals = app.policies.approve(v, note, &caller.actor()).await?;
+    Ok(Json(ApprovalsView {
+        version: v,
+        approvals: approvals
+            .into_iter()
+            .map(|a| ApprovalView {
+                approved_by: a.approved_by,
+                approved_at: a.approved_at,
+                note: a.note,
+            })
+            .collect(),
+    }))
 }

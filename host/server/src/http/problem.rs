@@ -70,6 +70,10 @@ pub enum ApiError {
     /// A policy change refused for the live rules' sake unless forced.
     #[error("{0}")]
     UnsafeChange(String),
+    /// The deployment's activation rules (a recent backtest, a second key's approval) are
+    /// not met.
+    #[error("{0}")]
+    ActivationGuarded(String),
     /// Training was asked for with too few labels of a class.
     #[error("{0}")]
     TooFewLabels(String),
@@ -137,6 +141,7 @@ impl ApiError {
             ApiError::IdempotencyConflict(_) => (StatusCode::CONFLICT, "idempotency_conflict"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::UnsafeChange(_) => (StatusCode::CONFLICT, "unsafe_policy_change"),
+            ApiError::ActivationGuarded(_) => (StatusCode::CONFLICT, "activation_guarded"),
             ApiError::TooFewLabels(_) => (StatusCode::CONFLICT, "too_few_labels"),
             ApiError::InvalidModule(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_module"),
             ApiError::UnsupportedMediaType(_) => {
@@ -274,6 +279,7 @@ impl From<PolicyError> for ApiError {
             PolicyError::NotFound { what, id } => ApiError::NotFound { what, id },
             PolicyError::Conflict(m) => ApiError::Conflict(m),
             PolicyError::Unsafe(m) => ApiError::UnsafeChange(m),
+            PolicyError::Guarded(m) => ApiError::ActivationGuarded(m),
             PolicyError::Store(s) => s.into(),
             PolicyError::Runtime(m) => ApiError::Internal(m),
             PolicyError::CompilationsBusy { limit } => ApiError::CompilationsBusy { limit },

@@ -1,8 +1,9 @@
-//! Policy set versions and the active-version pointer, written once for both backends. The
+//! Policy set versions, the active-version pointer and approvals, written once for both
+//! backends. The
 //! set's parts are JSON: `JSONB` on PostgreSQL (bound as text, cast in and out), text on SQLite.
 
 use arbiter_engine::audit::{Actor, AuditRecord};
-use arbiter_engine::policy_set::{ModuleRef, PolicySet, Thresholds, Weights};
+use arbiter_engine::policy_set::{Approval, ModuleRef, PolicySet, Thresholds, Weights};
 use arbiter_engine::store::{PolicySetStore, StoreError};
 use async_trait::async_trait;
 use chrono::Utc;
@@ -100,6 +101,60 @@ macro_rules! policy_set_store {
                 let record = AuditRecord::policy_set_activated(version);
                 <$store>::audit(&mut tx, actor, record).await?;
                 tx.commit().await.map_err(store_error)
+            }
+
+            async fn approve_policy_set(
+                &self,
+                approval: &Approval,
+                actor: &Actor,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.begin_write().await?;
+                // INVARIANT: one approval per key and version; the primary key decides.
+                let added = sqlx::query(
+                    "INSERT INTO policy_set_approvals (version, approved_by, approved_at, note) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (version, approved_by) DO NOTHING",
+                )
+                .bind(approval.version)
+                .bind(&approval.approved_by)
+                .bind(<$store>::time(approval.approved_at))
+                .bind(&approval.note)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| missing_policy_set(e, approval.version))?
+                .rows_affected()
+                    == 1;
+                if added {
+                    let record = AuditRecord::policy_set_approved(approval);
+                    <$store>::audit(&mut tx, actor, record).await?;
+                }
+                tx.commit().await.map_err(store_error)?;
+                Ok(added)
+            }
+
+            async fn policy_set_approvals(
+                &self,
+                version: i64,
+            ) -> Result<Vec<Approval>, StoreError> {
+                let rows: Vec<(i64, String, <$store as Dialect>::Time, Option<String>)> =
+                    sqlx::query_as(
+                        "SELECT version, approved_by, approved_at, note \
+                         FROM policy_set_approvals WHERE version = $1 \
+                         ORDER BY approved_at, approved_by",
+                    )
+                    .bind(version)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(store_error)?;
+                rows.into_iter()
+                    .map(|(version, approved_by, at, note)| {
+                        Ok(Approval {
+                            version,
+                            approved_by,
+                            approved_at: crate::rows::StoredTime::into_utc(at)?,
+                            note,
+                        })
+                    })
+                    .collect()
             }
         }
     };

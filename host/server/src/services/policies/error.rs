@@ -19,6 +19,10 @@ pub enum PolicyError {
     /// an untested promotion).
     #[error("{0}")]
     Unsafe(String),
+    /// This deployment's activation rules are not met (a recent backtest, a second key's
+    /// approval); no force overrides them.
+    #[error("{0}")]
+    Guarded(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("policy runtime: {0}")]

@@ -4,6 +4,7 @@
 //! a restart.
 
 mod activation;
+mod approvals;
 mod error;
 mod monitor;
 mod registry;
@@ -59,6 +60,18 @@ pub struct PolicyLimits {
     pub compilations: u32,
     /// Modules one policy set may name.
     pub set_modules: u32,
+    /// What a set needs before it takes live traffic, per deployment.
+    pub activation: ActivationRules,
+}
+
+/// Guarded activation: evidence and a second pair of eyes before a set takes live traffic (a
+/// live rollout with a share above zero, or a promotion). Off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActivationRules {
+    /// A successful backtest of the set, finished within this many days.
+    pub backtest_within_days: Option<u32>,
+    /// An approval of the set by a key other than the caller's (`policy:approve` or `admin`).
+    pub approval: bool,
 }
 
 impl PolicyService {

@@ -89,6 +89,9 @@ impl PolicyService {
                 ),
                 other => other,
             })?;
+        if new.mode == RolloutMode::Live && new.percent > 0 {
+            self.check_activation(candidate.version, actor).await?;
+        }
         self.activate(candidate).await?;
         let started = self
             .store
@@ -126,6 +129,7 @@ impl PolicyService {
                 id: "current".into(),
             })?;
         let set = self.set_by_version(rollout.candidate).await?;
+        self.check_activation(set.version, actor).await?;
         let mut concerns = Vec::new();
         if set.policies.is_empty() {
             concerns.push(empty_set(set.version));
