@@ -75,8 +75,8 @@ enum KeysCommand {
         /// What the key is for (who holds it), 1–100 characters.
         #[arg(long)]
         name: String,
-        /// decide, decisions:read, orders:write, refunds:write, policy:write, label:write or
-        /// admin; repeatable.
+        /// decide, decisions:read, orders:write, refunds:write, policy:write, policy:approve,
+        /// label:write or admin; repeatable.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// When the key stops working (RFC 3339, in the future). Absent: never.

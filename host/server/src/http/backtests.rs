@@ -29,7 +29,7 @@ pub struct SampleDoc {
     #[schema(exclusive_minimum = 0, maximum = 1)]
     pub rate: f64,
     /// Default 0.
-    #[schema(value_type = i64, minimum = 0)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub seed: Option<u64>,
 }
 
@@ -154,7 +154,7 @@ pub struct BacktestView {
     /// (counts, money per currency in minor units, example decision ids), scorecards at
     /// reject and at challenge-or-reject, per-rule hits, co-firing rules, the threshold sweep
     /// and the determinism check. See `policies/README.md`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
     /// Why it failed.
     pub error: Option<String>,
@@ -198,11 +198,11 @@ pub struct BacktestSummary {
     pub progress: ProgressView,
     /// Once `succeeded`: decisions replayed, decisions whose answer changed, determinism
     /// faults, and the fingerprint's id.
-    #[schema(value_type = i64, minimum = 0)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub replayed: Option<u64>,
-    #[schema(value_type = i64, minimum = 0)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub changed: Option<u64>,
-    #[schema(value_type = i64, minimum = 0)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub determinism_faults: Option<u64>,
     pub fingerprint: Option<String>,
     pub error: Option<String>,

@@ -58,7 +58,7 @@ pub struct CurrentRollout {
     /// the run so far, as a backtest reports them (transitions with example decision ids,
     /// scorecards against the labels, per-rule hits, coverage). The run's first 200,000
     /// decisions at most; `shadow_summary_partial` says when there were more.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub shadow_summary: Option<serde_json::Value>,
     pub shadow_summary_partial: Option<bool>,
 }
