@@ -6,7 +6,7 @@
 //! Run (release):
 //! `cargo run --release -p arbiter-host --example backtest_history -- [URL] [N] [WORKERS]`.
 //! `URL` is a `sqlite:` or `postgres:` URL, or empty for a SQLite file under
-//! `target/backtest-history/`; `N` defaults to 1 000 000; `WORKERS` (replay threads) to the
+//! `target/backtest-history/` (a URL's secrets go to `target/backtest-history-pg/`); `N` defaults to 1 000 000; `WORKERS` (replay threads) to the
 //! server's default, half the cores. A database that already holds `N` decisions is reused,
 //! so a second run only times the backtests. Two runs are timed: the deciding set against
 //! itself (the exactness check over the whole history) and a stricter candidate.
@@ -164,7 +164,12 @@ async fn main() -> anyhow::Result<()> {
     let url = args.next().filter(|a| !a.is_empty());
     let total: u64 = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
     let workers: Option<u32> = args.next().map(|w| w.parse()).transpose()?;
-    let dir = Path::new("target/backtest-history");
+    // Secrets and the admin key of a PostgreSQL run live apart from the SQLite file's.
+    let dir = Path::new(if url.is_some() {
+        "target/backtest-history-pg"
+    } else {
+        "target/backtest-history"
+    });
     std::fs::create_dir_all(dir).context("creating the data directory")?;
     let mut config = ServeConfig::for_data_dir(dir.to_path_buf(), url.clone());
     config.storage = StorageArgs {
