@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use arbiter_engine::Checkpoint;
-use arbiter_engine::backtest::{Backtest, BacktestSpec, LabelPolicy, ListsMode, Sample};
+use arbiter_engine::backtest::{Backtest, BacktestSpec, LabelPolicy, ListsMode, Progress, Sample};
 use arbiter_engine::feedback::LabelKind;
 
 use crate::app_state::AppState;
@@ -141,6 +141,15 @@ pub struct ProgressView {
     pub total: u64,
 }
 
+impl From<Progress> for ProgressView {
+    fn from(p: Progress) -> Self {
+        ProgressView {
+            read: p.read,
+            total: p.total,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BacktestView {
     pub backtest_id: String,
@@ -169,10 +178,7 @@ impl From<Backtest> for BacktestView {
         BacktestView {
             status: b.status.as_str().to_owned(),
             spec: serde_json::to_value(&b.spec).unwrap_or_default(),
-            progress: ProgressView {
-                read: b.progress.read,
-                total: b.progress.total,
-            },
+            progress: b.progress.into(),
             result: b
                 .result
                 .as_ref()
@@ -220,10 +226,7 @@ impl From<Backtest> for BacktestSummary {
             baseline: b.spec.baseline,
             from: b.spec.from,
             to: b.spec.to,
-            progress: ProgressView {
-                read: b.progress.read,
-                total: b.progress.total,
-            },
+            progress: b.progress.into(),
             replayed: r.map(|r| r.report.coverage.replayed),
             changed: r.map(|r| r.report.changed),
             determinism_faults: r.map(|r| r.report.determinism.faults),

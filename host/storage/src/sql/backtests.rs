@@ -45,6 +45,14 @@ fn checkpoint(window: &Window) -> &'static str {
     window.checkpoint.map_or("", |c| c.as_str())
 }
 
+/// Where a page starts: after the cursor, or from `start` on (an empty id sorts first).
+fn start_after(after: Option<&Cursor>, start: DateTime<Utc>) -> (DateTime<Utc>, &str) {
+    match after {
+        Some((at, id)) => (*at, id.as_str()),
+        None => (start, ""),
+    }
+}
+
 fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -279,10 +287,7 @@ macro_rules! backtest_store {
                 after: Option<&Cursor>,
                 limit: u32,
             ) -> Result<Vec<RecordedRow>, StoreError> {
-                let (after_at, after_id) = match after {
-                    Some((at, id)) => (*at, id.as_str()),
-                    None => (window.from, ""),
-                };
+                let (after_at, after_id) = start_after(after, window.from);
                 let rows: Vec<FeaturesRow<<$store as Dialect>::Time>> = sqlx::query_as(concat!(
                     "SELECT f.decision_id, f.created_at, f.policy_set_version, f.model_version, \
                      f.action, f.score, f.replay, ",
@@ -313,10 +318,7 @@ macro_rules! backtest_store {
                 after: Option<&Cursor>,
                 limit: u32,
             ) -> Result<Vec<ShadowRow>, StoreError> {
-                let (after_at, after_id) = match after {
-                    Some((at, id)) => (*at, id.as_str()),
-                    None => (since, ""),
-                };
+                let (after_at, after_id) = start_after(after, since);
                 let rows: Vec<ShadowFeaturesRow<<$store as Dialect>::Time>> =
                     sqlx::query_as(concat!(
                         "SELECT f.decision_id, f.created_at, f.action, f.shadow_action, \
