@@ -144,12 +144,15 @@ async fn time(app: &AppState, label: &str, spec: BacktestSpec) -> anyhow::Result
         .context(format!("{label}: {:?} {:?}", run.status, run.error))?;
     let r = &result.report;
     println!(
-        "{label}: {} read, {} replayed in {:.2?} ({:.0} decisions/s); changed {}, \
-         determinism {} checked / {} faults, unlabelled {}",
+        "{label}: {} read, {} replayed in {:.2?} ({:.0} decisions/s; reader waited {} ms on \
+         the database, {} ms on workers); changed {}, determinism {} checked / {} faults, \
+         unlabelled {}",
         r.coverage.read,
         r.coverage.replayed,
         elapsed,
         r.coverage.read as f64 / elapsed.as_secs_f64(),
+        result.reading_ms,
+        result.waiting_ms,
         r.changed,
         r.determinism.checked,
         r.determinism.faults,

@@ -282,6 +282,8 @@ mod stories {
             },
             report: arbiter_engine::backtest::Report::build(&[]),
             elapsed_ms: 5,
+            reading_ms: 3,
+            waiting_ms: 1,
         };
         assert!(
             store

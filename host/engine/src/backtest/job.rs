@@ -87,8 +87,15 @@ pub struct BacktestResult {
     pub fingerprint: Fingerprint,
     #[serde(flatten)]
     pub report: Report,
-    /// Wall-clock time of the run, in milliseconds.
+    /// Wall-clock time of the run, in milliseconds …
     pub elapsed_ms: u64,
+    /// … of which the reader spent this long waiting for pages from the database …
+    #[serde(default)]
+    pub reading_ms: u64,
+    /// … and this long waiting for a replay worker to take the next page: where the time
+    /// goes (reading-bound or replay-bound).
+    #[serde(default)]
+    pub waiting_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -37,8 +37,15 @@ pub struct Run {
 }
 
 /// How a run ended before its result was stored.
+/// Where a finished run's reader spent its time, in milliseconds: awaiting pages, awaiting a
+/// free worker.
+struct Spent {
+    reading: u64,
+    waiting: u64,
+}
+
 enum Ended {
-    Done(Box<ReportBuilder>, u64),
+    Done(Box<ReportBuilder>, u64, Spent),
     Cancelled,
     Failed(String),
 }
@@ -50,7 +57,7 @@ impl Run {
         let ended = self.replay().await;
         let id = self.backtest_id.as_str();
         let stored = match ended {
-            Ended::Done(builder, read) => {
+            Ended::Done(builder, read, spent) => {
                 let report = (*builder).finish();
                 let elapsed = started.elapsed();
                 tracing::info!(
@@ -60,12 +67,16 @@ impl Run {
                     changed = report.changed,
                     determinism_faults = report.determinism.faults,
                     ms = elapsed.as_millis() as u64,
+                    reading_ms = spent.reading,
+                    waiting_ms = spent.waiting,
                     "backtest finished"
                 );
                 let result = BacktestResult {
                     fingerprint: self.fingerprint.clone(),
                     report,
                     elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                    reading_ms: spent.reading,
+                    waiting_ms: spent.waiting,
                 };
                 let progress = Progress {
                     read,
@@ -117,7 +128,9 @@ impl Run {
         let mut cursor: Option<Cursor> = None;
         let mut read = 0u64;
         let mut reported = Instant::now();
+        let (mut reading, mut waiting) = (Duration::ZERO, Duration::ZERO);
         loop {
+            let asked = Instant::now();
             let page = match self
                 .store
                 .recorded_page(self.window, self.as_of, cursor.as_ref(), self.limits.page)
@@ -126,12 +139,16 @@ impl Run {
                 Ok(page) => page,
                 Err(e) => return Ended::Failed(format!("reading decisions: {e}")),
             };
+            reading += asked.elapsed();
             let Some(last) = page.last() else { break };
             cursor = Some((last.created_at, last.decision_id.clone()));
             let full = page.len() as u32 == self.limits.page;
             read += page.len() as u64;
             if idle.is_empty() {
-                match busy.join_next().await {
+                let asked = Instant::now();
+                let freed = busy.join_next().await;
+                waiting += asked.elapsed();
+                match freed {
                     Some(Ok(b)) => idle.push(b),
                     Some(Err(e)) => return Ended::Failed(format!("a replay worker failed: {e}")),
                     None => {}
@@ -180,6 +197,11 @@ impl Run {
         for b in idle {
             merged.merge(b);
         }
-        Ended::Done(Box::new(merged), read)
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let spent = Spent {
+            reading: ms(reading),
+            waiting: ms(waiting),
+        };
+        Ended::Done(Box::new(merged), read, spent)
     }
 }
