@@ -72,6 +72,11 @@ pub struct ServeConfig {
     #[arg(long, env = "ARBITER_BACKTEST_WORKERS",
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub backtest_workers: Option<u32>,
+    /// Share of the time (percent) a backtest keeps busy; it rests the rest after each page,
+    /// so decisions keep their latency. 100 runs flat out.
+    #[arg(long, env = "ARBITER_BACKTEST_DUTY", default_value_t = 25,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub backtest_duty: u8,
     /// Guarded activation: a set takes live traffic (a live rollout above 0 %, a promotion)
     /// only after a successful backtest of it finished within this many days.
     #[arg(long, env = "ARBITER_REQUIRE_BACKTEST_DAYS",
@@ -223,6 +228,7 @@ impl ServeConfig {
         crate::services::backtests::BacktestLimits {
             running: self.max_backtests,
             workers: self.backtest_workers.unwrap_or((cores / 2).max(1)),
+            duty_percent: self.backtest_duty,
             ..Default::default()
         }
     }
@@ -254,6 +260,7 @@ impl ServeConfig {
             max_set_modules: 32,
             max_backtests: 1,
             backtest_workers: None,
+            backtest_duty: 25,
             require_backtest_days: None,
             require_approval: false,
             http: HttpLimits::default(),

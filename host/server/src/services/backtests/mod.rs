@@ -39,6 +39,9 @@ pub struct BacktestLimits {
     pub workers: u32,
     /// Decisions read per page.
     pub page: u32,
+    /// Share of the time a run may keep its reader and workers busy, in percent: after each
+    /// page it rests for the rest. 100 runs flat out.
+    pub duty_percent: u8,
 }
 
 impl Default for BacktestLimits {
@@ -46,7 +49,8 @@ impl Default for BacktestLimits {
         BacktestLimits {
             running: 1,
             workers: 1,
-            page: 2_000,
+            page: 250,
+            duty_percent: 25,
         }
     }
 }

@@ -131,6 +131,7 @@ impl Run {
         let (mut reading, mut waiting) = (Duration::ZERO, Duration::ZERO);
         loop {
             let asked = Instant::now();
+            let page_started = asked;
             let page = match self
                 .store
                 .recorded_page(self.window, self.as_of, cursor.as_ref(), self.limits.page)
@@ -185,6 +186,12 @@ impl Run {
             }
             if !full {
                 break;
+            }
+            // Share the machine with decisions: after each page, rest for as long as the page
+            // took, scaled so the run is busy only `duty_percent` of the time.
+            let duty = u32::from(self.limits.duty_percent.clamp(1, 100));
+            if duty < 100 {
+                tokio::time::sleep(page_started.elapsed() * (100 - duty) / duty).await;
             }
         }
         while let Some(done) = busy.join_next().await {
