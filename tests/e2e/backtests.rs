@@ -749,6 +749,14 @@ async fn promotion_needs_evidence_and_a_shadow_run_is_summarised() {
                 .contains("served no traffic"),
             "{p}"
         );
+        // `null` is no body: still refused, not a malformed request.
+        problem(
+            s.post("/v1/rollouts/current/promote", &key, &Value::Null)
+                .await,
+            409,
+            "unsafe_policy_change",
+        )
+        .await;
         let r = s
             .post(
                 "/v1/rollouts/current/promote",

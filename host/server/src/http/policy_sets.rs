@@ -187,13 +187,14 @@ pub async fn approve_set(
     let note = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        serde_json::from_slice::<ApproveBody>(&body)
+        // JSON `null` is no body, as the document's optional body allows.
+        serde_json::from_slice::<Option<ApproveBody>>(&body)
             .map_err(|e| ApiError::Invalid {
                 code: "invalid_value",
                 field: "note".into(),
                 message: e.to_string(),
             })?
-            .note
+            .and_then(|b| b.note)
     };
     let approvals = app.policies.approve(v, note, &caller.actor()).await?;
     Ok(Json(ApprovalsView {

@@ -189,13 +189,14 @@ pub async fn promote(
     let force = if body.iter().all(u8::is_ascii_whitespace) {
         false
     } else {
-        serde_json::from_slice::<PromoteBody>(&body)
+        // JSON `null` is no body, as the document's optional body allows.
+        serde_json::from_slice::<Option<PromoteBody>>(&body)
             .map_err(|e| ApiError::Invalid {
                 code: "invalid_value",
                 field: "force".into(),
                 message: e.to_string(),
             })?
-            .force
+            .and_then(|b| b.force)
             .unwrap_or(false)
     };
     Ok(Json(
