@@ -68,31 +68,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
-        arbiter_engine::screen::screen_json(&bytes)?;
-        let invalid_json = |e: serde_json::Error| RequestError::InvalidJson(e.to_string());
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let mut value = serde_json::Value::deserialize(&mut de).map_err(invalid_json)?;
-        // `{"scopes":["decide"]}garbage` is not a JSON body.
-        de.end().map_err(invalid_json)?;
-        integral_as_integer(&mut value);
-        match serde_path_to_error::deserialize(value) {
-            Ok(v) => Ok(JsonBody(v)),
-            Err(e) => {
-                let message = e.inner().to_string();
-                let field = missing_field(&e.path().to_string(), &message);
-                let message = message
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or(&message)
-                    .to_owned();
-                Err(ApiError::Invalid {
-                    code: "invalid_value",
-                    field,
-                    message,
-                })
-            }
-        }
+        parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// An optional JSON body: none at all, only whitespace, or JSON `null` is `None`; anything
+/// else is read and screened as [`JsonBody`] reads it.
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(None));
+        }
+        parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
+/// Screens, parses and deserialises a JSON body (see [`JsonBody`]).
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    arbiter_engine::screen::screen_json(bytes)?;
+    let invalid_json = |e: serde_json::Error| RequestError::InvalidJson(e.to_string());
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut value = serde_json::Value::deserialize(&mut de).map_err(invalid_json)?;
+    // `{"scopes":["decide"]}garbage` is not a JSON body.
+    de.end().map_err(invalid_json)?;
+    integral_as_integer(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = e.inner().to_string();
+        let field = missing_field(&e.path().to_string(), &message);
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        ApiError::Invalid {
+            code: "invalid_value",
+            field,
+            message,
+        }
+    })
 }
 
 /// The field a refusal names: serde reports a missing field at its parent (`.` at the top),

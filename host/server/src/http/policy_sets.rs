@@ -10,7 +10,7 @@ use arbiter_engine::policy_set::{FailMode, ModuleRef, PolicySet, Thresholds, Wei
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
-use crate::http::body::{JsonBody, RawBody};
+use crate::http::body::{JsonBody, OptionalJsonBody};
 use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
@@ -178,24 +178,13 @@ pub async fn approve_set(
     State(app): State<AppState>,
     caller: Caller,
     Path(version): Path<String>,
-    RawBody(body): RawBody,
+    OptionalJsonBody(body): OptionalJsonBody<ApproveBody>,
 ) -> Result<Json<ApprovalsView>, ApiError> {
     let v: i64 = version.parse().map_err(|_| ApiError::NotFound {
         what: "policy set",
         id: version.clone(),
     })?;
-    let note = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        // JSON `null` is no body, as the document's optional body allows.
-        serde_json::from_slice::<Option<ApproveBody>>(&body)
-            .map_err(|e| ApiError::Invalid {
-                code: "invalid_value",
-                field: "note".into(),
-                message: e.to_string(),
-            })?
-            .and_then(|b| b.note)
-    };
+    let note = body.and_then(|b| b.note);
     let approvals = app.policies.approve(v, note, &caller.actor()).await?;
     Ok(Json(ApprovalsView {
         version: v,

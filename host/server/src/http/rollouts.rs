@@ -10,7 +10,7 @@ use arbiter_engine::registry::{Guard, RolloutMode};
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
-use crate::http::body::{JsonBody, RawBody};
+use crate::http::body::{JsonBody, OptionalJsonBody};
 use crate::http::names;
 use crate::http::problem::ApiError;
 use crate::services::policies::{NewRollout, RolloutView};
@@ -184,21 +184,9 @@ pub struct PromoteBody {
 pub async fn promote(
     State(app): State<AppState>,
     caller: Caller,
-    RawBody(body): RawBody,
+    OptionalJsonBody(body): OptionalJsonBody<PromoteBody>,
 ) -> Result<Json<CurrentRollout>, ApiError> {
-    let force = if body.iter().all(u8::is_ascii_whitespace) {
-        false
-    } else {
-        // JSON `null` is no body, as the document's optional body allows.
-        serde_json::from_slice::<Option<PromoteBody>>(&body)
-            .map_err(|e| ApiError::Invalid {
-                code: "invalid_value",
-                field: "force".into(),
-                message: e.to_string(),
-            })?
-            .and_then(|b| b.force)
-            .unwrap_or(false)
-    };
+    let force = body.and_then(|b| b.force).unwrap_or(false);
     Ok(Json(
         app.policies.promote(&caller.actor(), force).await?.into(),
     ))
@@ -210,20 +198,10 @@ pub async fn promote(
 pub async fn rollback(
     State(app): State<AppState>,
     caller: Caller,
-    RawBody(body): RawBody,
+    OptionalJsonBody(body): OptionalJsonBody<RollbackBody>,
 ) -> Result<Json<CurrentRollout>, ApiError> {
     // The body is optional: `{"reason": "…"}` or nothing.
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<RollbackBody>(&body)
-            .map_err(|e| ApiError::Invalid {
-                code: "invalid_value",
-                field: "reason".into(),
-                message: e.to_string(),
-            })?
-            .reason
-    };
+    let reason = body.and_then(|b| b.reason);
     Ok(Json(
         app.policies.rollback(&caller.actor(), reason).await?.into(),
     ))
