@@ -151,17 +151,36 @@ fn rate(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_owned(), |x| format!("{:.3}", x))
 }
 
+/// Minor units in a currency's major units with all its decimals (`4432964.80 USD`).
 fn money(book: &std::collections::BTreeMap<String, i64>) -> String {
     if book.is_empty() {
         return "-".to_owned();
     }
     book.iter()
         .map(|(code, minor)| match Money::from_stored(*minor, code) {
-            Some(m) => format!("{} {code}", m.to_wire().value),
+            Some(m) => {
+                let decimals = m.exponent();
+                let value = rust_decimal::Decimal::new(*minor, decimals);
+                format!("{value:.prec$} {code}", prec = decimals as usize)
+            }
             None => format!("{minor} {code} (minor units)"),
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::money;
+
+    #[test]
+    fn money_keeps_the_currency_s_decimals() {
+        let book = [("USD".to_owned(), 443_296_480), ("JPY".to_owned(), 1_200)]
+            .into_iter()
+            .collect();
+        assert_eq!(money(&book), "1200 JPY, 4432964.80 USD");
+        assert_eq!(money(&Default::default()), "-");
+    }
 }
 
 fn confusion_row(name: &str, b: &RatedConfusion, c: &RatedConfusion) -> String {
