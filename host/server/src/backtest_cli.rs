@@ -169,20 +169,6 @@ fn money(book: &std::collections::BTreeMap<String, i64>) -> String {
         .join(", ")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::money;
-
-    #[test]
-    fn money_keeps_the_currency_s_decimals() {
-        let book = [("USD".to_owned(), 443_296_480), ("JPY".to_owned(), 1_200)]
-            .into_iter()
-            .collect();
-        assert_eq!(money(&book), "1200 JPY, 4432964.80 USD");
-        assert_eq!(money(&Default::default()), "-");
-    }
-}
-
 fn confusion_row(name: &str, b: &RatedConfusion, c: &RatedConfusion) -> String {
     format!(
         "{name:<22}{:>10}{:>8}{:>8}{:>8}   {:>10}{:>8}{:>8}{:>8}\n",
@@ -301,4 +287,18 @@ fn summary(id: &str, args: &BacktestArgs, result: &BacktestResult) -> String {
         d.checked, d.faults
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::money;
+
+    #[test]
+    fn money_keeps_the_currency_s_decimals() {
+        let book = [("USD".to_owned(), 443_296_480), ("JPY".to_owned(), 1_200)]
+            .into_iter()
+            .collect();
+        assert_eq!(money(&book), "1200 JPY, 4432964.80 USD");
+        assert_eq!(money(&Default::default()), "-");
+    }
 }
