@@ -889,6 +889,34 @@ async fn a_guarded_deployment_needs_a_recent_backtest_and_a_second_key() {
         )
         .await;
 
+        // The approval counts only while its key could still give it.
+        let keys = s.admin_get("/v1/keys").await;
+        let checker_id = keys
+            .as_array()
+            .or_else(|| keys["items"].as_array())
+            .expect("keys")
+            .iter()
+            .find(|k| k["name"] == "test policy:approve")
+            .expect("the checker's key")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let r = s
+            .post(
+                &format!("/v1/keys/{checker_id}/revoke"),
+                &s.admin_key,
+                &json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        problem(
+            s.post("/v1/rollouts", &maker, &live).await,
+            409,
+            "activation_guarded",
+        )
+        .await;
+        let lead = s.key(&["policy:approve"]).await;
+        assert_eq!(s.post(&approve, &lead, &json!({})).await.status(), 200);
         assert_eq!(s.post("/v1/rollouts", &maker, &live).await.status(), 201);
         // A key's own approval does not let it through: the checker must be someone else.
         s.post(&approve, &both, &json!({})).await;
@@ -931,7 +959,7 @@ async fn a_guarded_deployment_needs_a_recent_backtest_and_a_second_key() {
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
 
         let audit = s.admin_get("/v1/audit?action=policy_set.approve").await;
-        assert_eq!(audit["items"].as_array().map(Vec::len), Some(3), "{audit}");
+        assert_eq!(audit["items"].as_array().map(Vec::len), Some(4), "{audit}");
         s.finish().await;
     }
 }

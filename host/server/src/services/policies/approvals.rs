@@ -4,6 +4,7 @@
 use chrono::{Duration, SubsecRound, Utc};
 
 use arbiter_engine::audit::Actor;
+use arbiter_engine::keys::Scope;
 use arbiter_engine::policy_set::Approval;
 
 use super::PolicyService;
@@ -66,12 +67,20 @@ impl PolicyService {
             }
         }
         if rules.approval {
+            // An approval counts while its key could still give it: live (not revoked, not
+            // expired) and holding `policy:approve` (or `admin`).
+            let now = Utc::now();
+            let keys = self.store.all_keys().await?;
+            let can_approve = |id: &str| {
+                keys.iter()
+                    .any(|k| k.id == id && k.is_live(now) && k.allows(Scope::PolicyApprove))
+            };
             let approved = self
                 .store
                 .policy_set_approvals(version)
                 .await?
                 .iter()
-                .any(|a| a.approved_by != actor.id);
+                .any(|a| a.approved_by != actor.id && can_approve(&a.approved_by));
             if !approved {
                 return Err(PolicyError::Guarded(format!(
                     "policy set {version} needs an approval by a key other than the caller's \
