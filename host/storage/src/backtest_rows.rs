@@ -120,6 +120,7 @@ impl<T: StoredTime> ShadowFeaturesRow<T> {
     }
 }
 
-pub(crate) fn watermark_count(n: i64) -> Result<u64, StoreError> {
+/// A `COUNT(*)` as the store answered it.
+pub(crate) fn stored_count(n: i64) -> Result<u64, StoreError> {
     count(n, "count")
 }

@@ -4,7 +4,7 @@
 
 use arbiter_engine::Decision;
 use arbiter_engine::audit::AuditEntry;
-use arbiter_engine::backtest::ReplayInput;
+use arbiter_engine::backtest::replay::ReplayInputRef;
 use arbiter_engine::backtest::replay::fired;
 use arbiter_engine::keys::ApiKey;
 use arbiter_engine::lists::ListEntry;
@@ -77,7 +77,7 @@ impl DecisionInsert {
             order_id: d.context.order_id.clone(),
             amount_minor: d.context.amount.as_ref().map(|a| a.minor_units),
             currency: d.context.amount.as_ref().map(|a| a.currency.clone()),
-            replay: to_json(&ReplayInput::of(d), "replay input")?,
+            replay: to_json(&ReplayInputRef::of(d), "replay input")?,
             shadow_version: d.shadow.as_ref().map(|s| s.policy_set_version),
             shadow_action: d.shadow.as_ref().map(|s| s.action.as_str()),
             shadow_score: d.shadow.as_ref().map(|s| s.score),

@@ -40,6 +40,25 @@ impl ReplayInput {
     }
 }
 
+/// A decision's [`ReplayInput`], borrowed: what the store serialises with each new decision,
+/// without copying its context on the decision path. The same JSON as [`ReplayInput`].
+#[derive(Debug, Serialize)]
+pub struct ReplayInputRef<'a> {
+    pub context: &'a EnrichedContext,
+    pub list_verdict: Option<Action>,
+    pub model: Option<&'a ModelOutcome>,
+}
+
+impl<'a> ReplayInputRef<'a> {
+    pub fn of(d: &'a Decision) -> ReplayInputRef<'a> {
+        ReplayInputRef {
+            context: &d.context,
+            list_verdict: d.layers.lists.verdict,
+            model: d.layers.model.as_ref(),
+        }
+    }
+}
+
 /// A stored decision, as a backtest reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedDecision {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::labels::{Judged, LabelPolicy};
-use super::report::{Replayed, Report, ReportBuilder};
+use super::report::{Replayed, ReportBuilder};
 use crate::action::Action;
 use crate::feedback::LabelKind;
 
@@ -43,18 +43,18 @@ pub fn fold(row: ShadowRow, as_of: DateTime<Utc>, into: &mut ReportBuilder) {
     });
 }
 
-/// The summary of `rows` (tests and small callers).
-pub fn summarise(rows: impl IntoIterator<Item = ShadowRow>, as_of: DateTime<Utc>) -> Report {
-    let mut b = ReportBuilder::new(&[]);
-    for row in rows {
-        fold(row, as_of, &mut b);
-    }
-    b.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backtest::report::Report;
+
+    fn summarise(rows: impl IntoIterator<Item = ShadowRow>, as_of: DateTime<Utc>) -> Report {
+        let mut b = ReportBuilder::new(&[]);
+        for row in rows {
+            fold(row, as_of, &mut b);
+        }
+        b.finish()
+    }
 
     fn row(
         id: &str,

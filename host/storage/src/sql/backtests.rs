@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::backtest_rows::{
-    BACKTEST_COLUMNS, BacktestRow, FeaturesRow, ShadowFeaturesRow, watermark_count,
+    BACKTEST_COLUMNS, BacktestRow, FeaturesRow, ShadowFeaturesRow, stored_count,
 };
 use crate::columns::{stored_now, to_json};
 use crate::dialect::Dialect;
@@ -244,7 +244,7 @@ macro_rules! backtest_store {
                         .fetch_one(self.reader())
                         .await
                         .map_err(store_error)?;
-                watermark_count(n)
+                stored_count(n)
             }
 
             async fn window_watermark(
@@ -277,9 +277,9 @@ macro_rules! backtest_store {
                     .await
                     .map_err(store_error)?;
                 Ok(Watermark {
-                    decisions: watermark_count(decisions)?,
+                    decisions: stored_count(decisions)?,
                     last_decision_id,
-                    labels: watermark_count(labels)?,
+                    labels: stored_count(labels)?,
                     last_label_at: last_label_at
                         .map(crate::rows::StoredTime::into_utc)
                         .transpose()?,
@@ -364,7 +364,7 @@ macro_rules! backtest_store {
                 .fetch_one(self.reader())
                 .await
                 .map_err(store_error)?;
-                watermark_count(n)
+                stored_count(n)
             }
         }
     };

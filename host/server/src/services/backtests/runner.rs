@@ -36,7 +36,6 @@ pub struct Run {
     pub limits: BacktestLimits,
 }
 
-/// How a run ended before its result was stored.
 /// Where a finished run's reader spent its time, in milliseconds: awaiting pages, awaiting a
 /// free worker.
 struct Spent {
@@ -44,6 +43,7 @@ struct Spent {
     waiting: u64,
 }
 
+/// How a run ended before its result was stored.
 enum Ended {
     Done(Box<ReportBuilder>, u64, Spent),
     Cancelled,
@@ -78,11 +78,11 @@ impl Run {
                     reading_ms: spent.reading,
                     waiting_ms: spent.waiting,
                 };
-                let progress = Progress {
-                    read,
-                    total: self.total.max(read),
-                };
-                match self.store.backtest_progress(id, progress, Utc::now()).await {
+                match self
+                    .store
+                    .backtest_progress(id, self.progress(read), Utc::now())
+                    .await
+                {
                     Ok(_) => {
                         self.finish(BacktestStatus::Succeeded, Some(&result), None)
                             .await
@@ -105,10 +105,18 @@ impl Run {
         }
     }
 
+    /// Progress after `read` decisions (the window may have grown since the count).
+    fn progress(&self, read: u64) -> Progress {
+        Progress {
+            read,
+            total: self.total.max(read),
+        }
+    }
+
     async fn finish(
         &self,
         status: BacktestStatus,
-        result: Option<&arbiter_engine::backtest::BacktestResult>,
+        result: Option<&BacktestResult>,
         error: Option<&str>,
     ) -> Result<(), String> {
         metrics::counter!("arbiter_backtests_total", "status" => status.as_str()).increment(1);
@@ -130,8 +138,7 @@ impl Run {
         let mut reported = Instant::now();
         let (mut reading, mut waiting) = (Duration::ZERO, Duration::ZERO);
         loop {
-            let asked = Instant::now();
-            let page_started = asked;
+            let page_started = Instant::now();
             let page = match self
                 .store
                 .recorded_page(self.window, self.as_of, cursor.as_ref(), self.limits.page)
@@ -140,7 +147,7 @@ impl Run {
                 Ok(page) => page,
                 Err(e) => return Ended::Failed(format!("reading decisions: {e}")),
             };
-            reading += asked.elapsed();
+            reading += page_started.elapsed();
             let Some(last) = page.last() else { break };
             cursor = Some((last.created_at, last.decision_id.clone()));
             let full = page.len() as u32 == self.limits.page;
@@ -165,13 +172,9 @@ impl Run {
             });
             if reported.elapsed() >= PROGRESS_EVERY {
                 reported = Instant::now();
-                let progress = Progress {
-                    read,
-                    total: self.total.max(read),
-                };
                 match self
                     .store
-                    .backtest_progress(&self.backtest_id, progress, Utc::now())
+                    .backtest_progress(&self.backtest_id, self.progress(read), Utc::now())
                     .await
                 {
                     Ok(true) => {}

@@ -1,9 +1,9 @@
 //! Training jobs and backtests whose process died are not left `running` for ever. A job's
-//! process writes a heartbeat while it trains (a backtest's progress write is its heartbeat); a job whose heartbeat is older than [`ABANDONED_AFTER`] is
-//! marked failed — once at start, so a crash is cleared by the restart, then every
-//! [`SWEEP_EVERY`] by whichever replica runs the sweep (several replicas may share one
-//! PostgreSQL database, so a job cannot be failed just because *this* process did not start
-//! it).
+//! process writes a heartbeat while it trains (a backtest's progress write is its heartbeat);
+//! a job whose heartbeat is older than [`ABANDONED_AFTER`] is marked failed — once at start,
+//! so a crash is cleared by the restart, then every [`SWEEP_EVERY`] by whichever replica runs
+//! the sweep (several replicas may share one PostgreSQL database, so a job cannot be failed
+//! just because *this* process did not start it).
 
 use std::sync::Arc;
 use std::time::Duration;

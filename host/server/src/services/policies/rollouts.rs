@@ -26,10 +26,6 @@ pub struct RolloutView {
     pub rollout: Option<Rollout>,
 }
 
-fn empty_set(version: i64) -> String {
-    format!("policy set {version} has no modules: promoted, it would switch every rule off")
-}
-
 fn refusal(concerns: &[String]) -> String {
     format!(
         "{}; send {{\"force\": true}} to go ahead anyway (recorded in the audit log)",
@@ -132,7 +128,10 @@ impl PolicyService {
         self.check_activation(set.version, actor).await?;
         let mut concerns = Vec::new();
         if set.policies.is_empty() {
-            concerns.push(empty_set(set.version));
+            concerns.push(format!(
+                "policy set {} has no modules: promoted, it would switch every rule off",
+                set.version
+            ));
         }
         let served = self
             .store
