@@ -63,7 +63,7 @@ pub struct ServeConfig {
     #[arg(long, env = "ARBITER_MAX_SET_MODULES", default_value_t = 32,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_set_modules: u32,
-    /// Backtests running at once on this replica; past it a start gets 503 with `Retry-After`.
+    /// Backtests running at once on this replica; past it a start gets 429 with `Retry-After`.
     #[arg(long, env = "ARBITER_MAX_BACKTESTS", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=16))]
     pub max_backtests: u32,

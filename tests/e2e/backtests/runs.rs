@@ -137,6 +137,21 @@ async fn a_run_is_cancelled_in_flight_and_a_crashed_one_fails_on_restart() {
         let (status, run) = call(reqwest::Method::POST, "/v1/backtests", Some(spec.clone())).await;
         assert_eq!(status, 202, "{run}");
         let path = format!("/v1/backtests/{}", run["backtest_id"].as_str().expect("id"));
+        // One run at a time per replica (the default): a second start waits its turn.
+        let second = http
+            .post(format!("{}/v1/backtests", bin.base))
+            .bearer_auth(&key)
+            .json(&spec)
+            .send()
+            .await
+            .expect("call");
+        assert_eq!(second.status().as_u16(), 429, "{backend:?}");
+        assert_eq!(
+            second.headers().get("retry-after").map(|v| v.as_bytes()),
+            Some(&b"5"[..])
+        );
+        let busy: Value = second.json().await.expect("problem");
+        assert_eq!(busy["code"], "backtests_busy", "{busy}");
         let (status, cancelled) = call(reqwest::Method::DELETE, &path, None).await;
         assert_eq!(status, 200);
         assert_eq!(cancelled["status"], "cancelled", "{backend:?}: {cancelled}");

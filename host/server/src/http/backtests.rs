@@ -264,7 +264,7 @@ pub struct ListQuery {
     responses((status = 202, body = BacktestView),
         (status = 404, description = "The candidate or baseline set, or the candidate model, does not exist"),
         (status = 422, description = "A field is out of its range (`invalid_value`), or a set's module cannot load"),
-        (status = 503, description = "This replica runs its limit of backtests (`backtests_busy`); retry when one ends")))]
+        (status = 429, description = "This replica runs its limit of backtests (`backtests_busy`, with `Retry-After`); retry when one ends")))]
 pub async fn start(
     State(app): State<AppState>,
     caller: Caller,

@@ -134,7 +134,8 @@ impl ApiError {
             ApiError::CompilationsBusy { .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, "compilations_busy")
             }
-            ApiError::BacktestsBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "backtests_busy"),
+            // The caller asks for more runs than a replica holds at once: not a server fault.
+            ApiError::BacktestsBusy { .. } => (StatusCode::TOO_MANY_REQUESTS, "backtests_busy"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
@@ -185,6 +186,10 @@ impl IntoResponse for ApiError {
         );
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // A backtest holds its slot for seconds to a minute.
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if status == StatusCode::REQUEST_TIMEOUT {
             // The rest of the body may still be on its way: this connection is done.

@@ -33,7 +33,7 @@ use crate::services::policies::PolicyService;
 /// What backtests may cost a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BacktestLimits {
-    /// Runs at once in this process; past it a start is refused with 503 and `Retry-After`.
+    /// Runs at once in this process; past it a start is refused with 429 and `Retry-After`.
     pub running: u32,
     /// Blocking threads replaying for one run.
     pub workers: u32,
