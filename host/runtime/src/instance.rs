@@ -93,9 +93,25 @@ impl LiveInstance {
             Policy::V2(policy) => policy
                 .call_evaluate(&mut self.store, ctx.bytes())
                 .map(convert::verdict_v2),
-            Policy::V1(policy) => policy
-                .call_evaluate(&mut self.store, ctx.record())
-                .map(convert::verdict_v1),
+            Policy::V1(policy) => match ctx.record() {
+                Some(record) => policy
+                    .call_evaluate(&mut self.store, record)
+                    .map(convert::verdict_v1),
+                None => {
+                    let fault = fault(
+                        FaultKind::Unavailable,
+                        "an arbiter:policy@1 module cannot read a context given as layout bytes"
+                            .into(),
+                    );
+                    return (
+                        ModuleOutcome {
+                            result: Err(fault),
+                            fuel_used: 0,
+                        },
+                        true,
+                    );
+                }
+            },
         };
         // After a trap the store still reports what is left (zero after `OutOfFuel`).
         let fuel_used = budget.saturating_sub(self.store.get_fuel().unwrap_or(0));

@@ -16,7 +16,8 @@ use crate::{convert, encode};
 #[derive(Debug)]
 pub struct PreparedContext<'a> {
     /// The context as the pipeline built it; borrowed, since a decision outlives its rules.
-    source: &'a EnrichedContext,
+    /// `None` when the context arrived as layout bytes ([`from_layout`](Self::from_layout)).
+    source: Option<&'a EnrichedContext>,
     /// Layout 2.0 bytes, for `@2` modules; written on first use.
     bytes: OnceCell<Vec<u8>>,
     /// The WIT record, for `@1` modules; converted on first use.
@@ -26,19 +27,32 @@ pub struct PreparedContext<'a> {
 impl<'a> PreparedContext<'a> {
     pub fn new(ctx: &'a EnrichedContext) -> PreparedContext<'a> {
         PreparedContext {
-            source: ctx,
+            source: Some(ctx),
             bytes: OnceCell::new(),
+            record: OnceCell::new(),
+        }
+    }
+
+    /// A context given as layout bytes as they are, for trying a module on a recorded or
+    /// hand-made buffer (`arbiter rule test`, the rule compiler's equivalence tests).
+    /// `@1` modules cannot read it: their calls fault as unavailable.
+    pub fn from_layout(bytes: Vec<u8>) -> PreparedContext<'static> {
+        PreparedContext {
+            source: None,
+            bytes: OnceCell::from(bytes),
             record: OnceCell::new(),
         }
     }
 
     /// The context as `arbiter:policy@2` modules receive it (layout 2.0).
     pub fn bytes(&self) -> &[u8] {
-        self.bytes.get_or_init(|| encode::context(self.source))
+        self.bytes
+            .get_or_init(|| self.source.map(encode::context).unwrap_or_default())
     }
 
-    /// The context as `arbiter:policy@1` modules receive it.
-    pub(crate) fn record(&self) -> &v1::Context {
-        self.record.get_or_init(|| convert::context(self.source))
+    /// The context as `arbiter:policy@1` modules receive it; `None` for layout bytes.
+    pub(crate) fn record(&self) -> Option<&v1::Context> {
+        let source = self.source?;
+        Some(self.record.get_or_init(|| convert::context(source)))
     }
 }
