@@ -3,7 +3,9 @@
 
 use super::context::Context;
 use super::text::{self, Text};
-use crate::check::ir::{ArithOp, BoolExpr, CmpOp, NumExpr, Piece, Program, TextExpr};
+use crate::check::ir::{
+    ALL_CHECKPOINTS, ArithOp, BoolExpr, CmpOp, NumExpr, Piece, Program, TextExpr,
+};
 use crate::verdict::{Reason, Verdict, VerdictLimits};
 
 /// Runs every rule of `program` on the context in `buf`.
@@ -15,7 +17,9 @@ pub fn interpret(program: &Program, buf: &[u8], limits: &VerdictLimits) -> Verdi
     }
     let checkpoint = ctx.checkpoint();
     for rule in &program.rules {
-        let runs_here = checkpoint < 8 && rule.checkpoints & (1 << checkpoint) != 0;
+        // A rule without `on` runs everywhere, also at a checkpoint a later layout adds.
+        let runs_here = rule.checkpoints == ALL_CHECKPOINTS
+            || (checkpoint < 8 && rule.checkpoints & (1 << checkpoint) != 0);
         if !runs_here || !eval_bool(&rule.condition, &ctx) {
             continue;
         }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the support")]
 
+pub mod generate;
+
 use std::sync::Arc;
 
 use arbiter_rules::codegen::Bounds;
@@ -56,6 +58,20 @@ pub fn options() -> CompileOptions {
     }
 }
 
+/// Bounds of the generated contexts (every text at most 64 bytes, four attributes, three
+/// watch hits), so random files are rarely refused for fuel and the measured fuel is
+/// still checked against a bound those contexts respect.
+pub fn small_bounds() -> Bounds {
+    Bounds {
+        text_bytes: [64; text::COUNT],
+        attributes: 4,
+        attribute_key_bytes: 64,
+        attribute_value_bytes: 64,
+        watch_hits: 3,
+        watch_hit_bytes: 64,
+    }
+}
+
 pub fn runtime() -> PolicyRuntime {
     PolicyRuntime::new(RuntimeConfig::default()).expect("runtime starts")
 }
@@ -68,19 +84,34 @@ pub struct Loaded {
 }
 
 pub fn load(runtime: &PolicyRuntime, source: &str) -> Loaded {
-    let compiled = match arbiter_rules::compile(source, &options()) {
-        Ok(compiled) => compiled,
-        Err(problems) => panic!("{}", problems.render("test.rules", source)),
-    };
+    try_load(runtime, source)
+        .unwrap_or_else(|problems| panic!("{}", problems.render("test.rules", source)))
+}
+
+/// [`load`], or the compiler's refusal.
+pub fn try_load(
+    runtime: &PolicyRuntime,
+    source: &str,
+) -> Result<Loaded, arbiter_rules::Diagnostics> {
+    try_load_with(runtime, source, &options())
+}
+
+/// [`try_load`] with other compile options.
+pub fn try_load_with(
+    runtime: &PolicyRuntime,
+    source: &str,
+    options: &CompileOptions,
+) -> Result<Loaded, arbiter_rules::Diagnostics> {
+    let compiled = arbiter_rules::compile(source, options)?;
     let artifact = runtime
         .validate(&compiled.component)
         .unwrap_or_else(|error| panic!("upload validation refused the module: {error}"));
     let module = runtime.load(&artifact.precompiled).expect("loads");
-    Loaded {
+    Ok(Loaded {
         program: compiled.program,
         module,
         fuel_bound: compiled.fuel_bound,
-    }
+    })
 }
 
 /// The compiled module's verdict and fuel on `buf`, in the interpreter's terms.
