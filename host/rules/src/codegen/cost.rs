@@ -106,11 +106,9 @@ fn condition(expr: &BoolExpr, b: &Bounds) -> u64 {
         BoolExpr::StartsWith(value, pattern) | BoolExpr::EndsWith(value, pattern) => {
             20 + text_cost(value, b) + CALL * 2 + PER_BYTE * (pattern.len() as u64 + 1)
         }
-        BoolExpr::Contains(value, pattern) => {
-            let positions = text_len(value, b) + 1;
-            20 + text_cost(value, b)
-                + CALL
-                + positions * (CALL + 20 + PER_BYTE * (pattern.len() as u64 + 1))
+        // Knuth–Morris–Pratt: at most two steps per text byte.
+        BoolExpr::Contains(value, _) => {
+            20 + text_cost(value, b) + CALL + 2 * PER_BYTE * (text_len(value, b) + 1)
         }
         BoolExpr::WatchHit(code) => {
             20 + CALL + b.watch_hits * (2 * CALL + 20 + equal(b.watch_hit_bytes, code.len() as u64))
@@ -128,15 +126,23 @@ fn number(expr: &NumExpr, b: &Bounds) -> u64 {
             CALL + text_cost(inner, b) + PER_BYTE * (text_len(inner, b).min(PARSE_BYTES) + 1)
         }
         NumExpr::Length(inner) => CALL + text_cost(inner, b) + PER_BYTE * (text_len(inner, b) + 1),
+        // Each value is compared with every earlier one.
         NumExpr::DistinctText(items) => {
-            let each: u64 = items.iter().map(|i| text_cost(i, b)).sum();
-            let longest = items.iter().map(|i| text_len(i, b)).max().unwrap_or(0);
-            let pairs = (items.len() * items.len()) as u64;
-            each + pairs * (15 + equal(longest, longest))
+            let each: u64 = items.iter().map(|i| 15 + text_cost(i, b)).sum();
+            let pairs: u64 = items
+                .iter()
+                .enumerate()
+                .flat_map(|(n, later)| {
+                    items[..n]
+                        .iter()
+                        .map(move |earlier| 10 + equal(text_len(earlier, b), text_len(later, b)))
+                })
+                .sum();
+            each + pairs
         }
         NumExpr::DistinctNum(items) => {
-            let each: u64 = items.iter().map(|i| 5 + number(i, b)).sum();
-            each + (items.len() * items.len()) as u64 * 10
+            let each: u64 = items.iter().map(|i| 10 + number(i, b)).sum();
+            each + (items.len() * items.len()) as u64 * 5
         }
     }
 }

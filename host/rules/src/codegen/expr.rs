@@ -161,9 +161,18 @@ impl Exprs<'_> {
                     self.s().i32_lt_s();
                 }
             }
-            BoolExpr::StartsWith(value, pattern) => self.pattern(func::STARTS, value, pattern),
-            BoolExpr::EndsWith(value, pattern) => self.pattern(func::ENDS, value, pattern),
-            BoolExpr::Contains(value, pattern) => self.pattern(func::CONTAINS, value, pattern),
+            BoolExpr::StartsWith(value, pattern) => {
+                self.pattern(func::STARTS, value, pattern, None);
+            }
+            BoolExpr::EndsWith(value, pattern) => self.pattern(func::ENDS, value, pattern, None),
+            BoolExpr::Contains(value, pattern) => {
+                let table: Vec<u8> = super::helpers::failure_table(pattern.as_bytes())
+                    .iter()
+                    .flat_map(|entry| entry.to_le_bytes())
+                    .collect();
+                let (fail, _) = self.data.intern(&table);
+                self.pattern(func::CONTAINS, value, pattern, Some(fail));
+            }
             BoolExpr::WatchHit(code) => {
                 let (at, len) = self.data.intern(code.as_bytes());
                 self.s()
@@ -232,16 +241,20 @@ impl Exprs<'_> {
             .i32_and();
     }
 
-    fn pattern(&mut self, helper: u32, value: &TextExpr, pattern: &str) {
+    /// Calls `helper(text, literal[, table])`.
+    fn pattern(&mut self, helper: u32, value: &TextExpr, pattern: &str, table: Option<u32>) {
         let v = self.text(value);
         let (at, len) = self.data.intern(pattern.as_bytes());
-        self.s()
-            .local_get(v.ptr)
+        let mut s = self.s();
+        s.local_get(v.ptr)
             .local_get(v.len)
             .i32_const(i32::from(v.folded))
             .i32_const(addr(at))
-            .i32_const(addr(len))
-            .call(helper);
+            .i32_const(addr(len));
+        if let Some(table) = table {
+            s.i32_const(addr(table));
+        }
+        s.call(helper);
     }
 
     pub fn number(&mut self, expr: &NumExpr) {

@@ -372,37 +372,79 @@ fn starts_or_ends(ends: bool) -> Helper {
     })
 }
 
-/// `contains(p, l, f, lp, ll)`: the literal at some position of a present text.
+/// `contains(p, l, f, lp, ll, fail)`: the literal at some position of a present text,
+/// found with Knuth–Morris–Pratt over the literal's failure table at `fail` (one `i32` per
+/// literal byte, computed at compile time): at most two steps per text byte, so its cost
+/// is linear in the text whatever the literal.
 fn contains() -> Helper {
-    helper(&[I32, I32, I32, I32, I32], &[I32], |b| {
-        let i = b.local(I32);
-        b.sink()
-            .local_get(1)
-            .local_get(4)
+    helper(&[I32, I32, I32, I32, I32, I32], &[I32], |b| {
+        let (i, k, c) = (b.local(I32), b.local(I32), b.local(I32));
+        let mut s = b.sink();
+        s.local_get(1)
+            .i32_const(0)
             .i32_lt_s()
             .if_(BlockType::Empty)
             .i32_const(0)
             .return_()
             .end()
-            .loop_(BlockType::Empty)
-            .local_get(0)
-            .local_get(i)
-            .i32_add()
-            .local_get(2)
-            .local_get(3)
             .local_get(4)
-            .call(func::MATCH_AT)
+            .i32_eqz()
             .if_(BlockType::Empty)
             .i32_const(1)
             .return_()
             .end()
+            .loop_(BlockType::Empty)
             .local_get(i)
             .local_get(1)
-            .local_get(4)
-            .i32_sub()
             .i32_eq()
             .if_(BlockType::Empty)
             .i32_const(0)
+            .return_()
+            .end()
+            .local_get(0)
+            .local_get(i)
+            .i32_add()
+            .i32_load8_u(mem(0, 0))
+            .local_set(c);
+        fold(&mut s, c, 2);
+        // Fall back while the next literal byte does not match.
+        s.block(BlockType::Empty)
+            .loop_(BlockType::Empty)
+            .local_get(k)
+            .i32_eqz()
+            .br_if(1)
+            .local_get(3)
+            .local_get(k)
+            .i32_add()
+            .i32_load8_u(mem(0, 0))
+            .local_get(c)
+            .i32_eq()
+            .br_if(1)
+            .local_get(5)
+            .local_get(k)
+            .i32_const(4)
+            .i32_mul()
+            .i32_add()
+            .i32_const(4)
+            .i32_sub()
+            .i32_load(mem(0, 0))
+            .local_set(k)
+            .br(0)
+            .end()
+            .end()
+            .local_get(3)
+            .local_get(k)
+            .i32_add()
+            .i32_load8_u(mem(0, 0))
+            .local_get(c)
+            .i32_eq()
+            .local_get(k)
+            .i32_add()
+            .local_tee(k)
+            .local_get(4)
+            .i32_eq()
+            .if_(BlockType::Empty)
+            .i32_const(1)
             .return_()
             .end()
             .local_get(i)
@@ -413,6 +455,23 @@ fn contains() -> Helper {
             .end()
             .i32_const(0);
     })
+}
+
+/// The Knuth–Morris–Pratt failure table of `needle`: entry `q` is the length of the
+/// longest proper prefix of `needle[..=q]` that is also its suffix.
+pub fn failure_table(needle: &[u8]) -> Vec<u32> {
+    let mut table = vec![0u32; needle.len()];
+    let mut k = 0usize;
+    for q in 1..needle.len() {
+        while k > 0 && needle[k] != needle[q] {
+            k = table[k - 1] as usize;
+        }
+        if needle[k] == needle[q] {
+            k += 1;
+        }
+        table[q] = u32::try_from(k).unwrap_or(0);
+    }
+    table
 }
 
 /// `length(p, l) -> f64`: characters (bytes that are not UTF-8 continuations); NaN when
