@@ -29,6 +29,7 @@ mod redis_command;
 mod redis_expiry;
 mod redis_outage;
 mod replicas;
+mod rules;
 mod server_limits;
 mod start_hygiene;
 mod tcp_proxy;

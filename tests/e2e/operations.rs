@@ -100,6 +100,7 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/v1/reports/outcomes"),
         ("get", "/v1/reviews"),
         ("get", "/v1/rollouts/current"),
+        ("get", "/v1/rules/{name}/versions/{version}"),
         ("get", "/v1/skus/{sku}"),
         ("post", "/v1/backtests"),
         (
@@ -131,6 +132,7 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/v1/rollouts"),
         ("post", "/v1/rollouts/current/promote"),
         ("post", "/v1/rollouts/current/rollback"),
+        ("post", "/v1/rules/{name}/versions"),
         ("post", "/v1/skus"),
         ("post", "/v1/webhooks/card"),
         ("put", "/v1/skus/{sku}/stock"),

@@ -23,6 +23,17 @@ pub struct PolicyModule {
     pub created_at: DateTime<Utc>,
     /// The id of the API key that uploaded it.
     pub created_by: String,
+    /// What it was made from.
+    pub kind: ModuleKind,
+}
+
+/// Where a module came from: uploaded as WebAssembly, or compiled by the server from a
+/// rule file (whose text is stored beside it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModuleKind {
+    Wasm,
+    Rules,
 }
 
 /// A module with its bytes: the component as uploaded and the runtime's precompiled form, so a
@@ -32,6 +43,8 @@ pub struct StoredModule {
     pub module: PolicyModule,
     pub wasm: Vec<u8>,
     pub precompiled: Vec<u8>,
+    /// The rule file the module was compiled from; `None` for an uploaded module.
+    pub source: Option<String>,
 }
 
 /// How a rollout's candidate set is used for the subjects in its slice.

@@ -12,7 +12,7 @@ use crate::error::RequestError;
 use crate::money::{Money, MoneyWire};
 use crate::screen::screen_json;
 
-mod limits;
+pub mod limits;
 
 pub use limits::*;
 

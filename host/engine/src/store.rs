@@ -248,7 +248,8 @@ pub trait PolicyModuleStore: Send + Sync + 'static {
     /// gap, whatever the concurrency), or the existing version when the same `sha256` is
     /// already stored under `name`. The caller has validated the bytes and computed `sha256`
     /// (lowercase hex) and `size_bytes` from `wasm`; `precompiled` is the runtime's serialized
-    /// compilation of it.
+    /// compilation of it; `source` is the rule file it was compiled from, if it was.
+    #[expect(clippy::too_many_arguments, reason = "one row's columns")]
     async fn insert_module(
         &self,
         name: &str,
@@ -256,6 +257,7 @@ pub trait PolicyModuleStore: Send + Sync + 'static {
         size_bytes: i64,
         wasm: &[u8],
         precompiled: &[u8],
+        source: Option<&str>,
         actor: &Actor,
     ) -> Result<ModuleInsert, StoreError>;
     /// One version with its bytes.

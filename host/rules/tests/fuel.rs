@@ -18,12 +18,15 @@ rule f when watch_hit("list.watch.device") or attributes['k04'] in ("a", "b", "c
 
 /// A context at the bounds: every text as long as it may be, 64 attribute entries whose
 /// keys match the rules' keys in length (so every key comparison runs to its last byte),
-/// values of 4,096 bytes, and the most watch hits.
+/// values as long as the language reads, and the most watch hits.
 fn largest_context() -> Vec<u8> {
     let bounds = support::bounds();
     let watch_hits = usize::try_from(bounds.watch_hits).unwrap_or(0);
     let attributes = usize::try_from(bounds.attributes).unwrap_or(0);
-    let value_len = usize::try_from(bounds.attribute_value_bytes).unwrap_or(0);
+    // Longer values read as missing: the longest the language reads is the worst case.
+    let value_len = usize::try_from(bounds.attribute_value_bytes)
+        .unwrap_or(0)
+        .min(arbiter_rules::interpret::text::MAX_TEXT_BYTES as usize);
     let mut w = Writer::new(checkpoint::ORDER_CREATE, attributes, watch_hits, 1 << 20);
     for index in 0..text::COUNT {
         let len = usize::try_from(bounds.text_bytes[index]).unwrap_or(0);

@@ -9,7 +9,7 @@ use arbiter_engine::backtest::replay::fired;
 use arbiter_engine::keys::ApiKey;
 use arbiter_engine::lists::ListEntry;
 use arbiter_engine::policy_set::PolicySet;
-use arbiter_engine::registry::{PolicyModule, Rollout, StoredModule};
+use arbiter_engine::registry::{ModuleKind, PolicyModule, Rollout, StoredModule};
 use arbiter_engine::store::StoreError;
 use chrono::{DateTime, Utc};
 
@@ -181,13 +181,15 @@ pub(crate) struct ModuleRow<T> {
     size_bytes: i64,
     created_at: T,
     created_by: String,
+    from_rules: bool,
 }
 
 /// The columns of a [`ModuleRow`], the same in both dialects; a macro so that statements stay
 /// `concat!`-ed static strings.
 macro_rules! module_columns {
     () => {
-        "name, version, sha256, size_bytes, created_at, created_by"
+        "name, version, sha256, size_bytes, created_at, created_by, \
+         source IS NOT NULL AS from_rules"
     };
 }
 pub(crate) use module_columns;
@@ -201,11 +203,16 @@ impl<T: StoredTime> ModuleRow<T> {
             size_bytes: self.size_bytes,
             created_at: self.created_at.into_utc()?,
             created_by: self.created_by,
+            kind: if self.from_rules {
+                ModuleKind::Rules
+            } else {
+                ModuleKind::Wasm
+            },
         })
     }
 }
 
-/// A module version with its bytes: [`module_columns!`], `wasm, precompiled`.
+/// A module version with its bytes: [`module_columns!`], `wasm, precompiled, source`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct StoredModuleRow<T> {
     name: String,
@@ -214,8 +221,10 @@ pub(crate) struct StoredModuleRow<T> {
     size_bytes: i64,
     created_at: T,
     created_by: String,
+    from_rules: bool,
     wasm: Vec<u8>,
     precompiled: Vec<u8>,
+    source: Option<String>,
 }
 
 impl<T: StoredTime> StoredModuleRow<T> {
@@ -227,12 +236,14 @@ impl<T: StoredTime> StoredModuleRow<T> {
             size_bytes: self.size_bytes,
             created_at: self.created_at,
             created_by: self.created_by,
+            from_rules: self.from_rules,
         }
         .into_module()?;
         Ok(StoredModule {
             module,
             wasm: self.wasm,
             precompiled: self.precompiled,
+            source: self.source,
         })
     }
 }

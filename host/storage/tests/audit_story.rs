@@ -377,6 +377,7 @@ async fn a_change_whose_entry_cannot_be_written_is_not_made() {
                 64,
                 &bytes,
                 &precompiled(&bytes),
+                None,
                 &by,
             )
             .await;

@@ -11,6 +11,7 @@
 use wasm_encoder::{BlockType, Ieee64, InstructionSink, ValType};
 
 use super::emit::{Body, mem};
+use crate::interpret::text::MAX_TEXT_BYTES;
 
 /// Function indices: the three the ABI needs, then the helpers.
 pub mod func {
@@ -220,7 +221,7 @@ fn reserve() -> Helper {
 }
 
 /// `text(entry) -> (ptr, len)`: the text whose (start, length) pair is at `entry`, or
-/// length -1 when it does not lie inside the text area.
+/// length -1 when it does not lie inside the text area or is longer than the language reads.
 fn text() -> Helper {
     helper(&[I32], &[I32, I32], |b| {
         let (start, len) = (b.local(I32), b.local(I32));
@@ -239,6 +240,10 @@ fn text() -> Helper {
             .global_get(global::TEXT_AVAIL)
             .i64_extend_i32_u()
             .i64_le_u()
+            .local_get(len)
+            .i32_const(addr(MAX_TEXT_BYTES))
+            .i32_le_u()
+            .i32_and()
             .if_(BlockType::Empty)
             .global_get(global::TEXT_BASE)
             .local_get(start)

@@ -3,6 +3,7 @@
 //! set" rule. The compiled module and this reader must agree byte for byte; the
 //! equivalence property test holds them to it.
 
+use super::text::MAX_TEXT_BYTES;
 use crate::check::ir::{NumField, WindowField};
 use crate::layout::{self, bit};
 
@@ -85,12 +86,13 @@ impl<'a> Context<'a> {
         self.text_at(layout::AT_TEXTS + layout::TEXT_LEN * index)
     }
 
-    /// The text whose (start, length) entry is at `at`, if it lies inside the text area.
+    /// The text whose (start, length) entry is at `at`, if it lies inside the text area
+    /// and is at most [`MAX_TEXT_BYTES`] long.
     fn text_at(&self, at: usize) -> Option<&'a [u8]> {
         let start = u64::from(self.u32(at));
         let len = u64::from(self.u32(at + 4));
         let available = (self.buf.len() - self.text_base) as u64;
-        if start + len > available {
+        if start + len > available || len > u64::from(MAX_TEXT_BYTES) {
             return None;
         }
         let from = self.text_base + start as usize;

@@ -2,6 +2,12 @@
 //! documented for the code generator: ASCII-only case folding, byte-wise comparison,
 //! characters counted as UTF-8 lead bytes, and the one decimal-number reader.
 
+/// Longest text the language reads, in bytes; a longer one reads as missing. It bounds
+/// the work of every text operation, so a compiled file's worst-case fuel is known before
+/// it runs (identifiers, e-mails and country codes are far shorter; only free-form
+/// attributes come near it).
+pub const MAX_TEXT_BYTES: u32 = 2048;
+
 /// Largest count of digits a text may have to be read as a number: up to 15 digits every
 /// decimal is read exactly (one correctly rounded division of two exact `f64`s).
 pub const MAX_NUMBER_DIGITS: u32 = 15;

@@ -73,6 +73,12 @@ pub const ROUTES: &[RouteAccess] = &[
     key(Method::POST, "/v1/policies/{name}/versions", &[PolicyWrite]),
     key(Method::GET, "/v1/policies/{name}/versions", &[PolicyWrite]),
     key(Method::GET, "/v1/policies", &[PolicyWrite]),
+    key(Method::POST, "/v1/rules/{name}/versions", &[PolicyWrite]),
+    key(
+        Method::GET,
+        "/v1/rules/{name}/versions/{version}",
+        &[PolicyWrite],
+    ),
     key(Method::POST, "/v1/policy-sets", &[PolicyWrite]),
     key(Method::GET, "/v1/policy-sets/{version}", &[PolicyWrite]),
     key(

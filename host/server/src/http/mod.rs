@@ -34,6 +34,7 @@ pub mod refunds;
 pub mod reports;
 pub mod reviews;
 pub mod rollouts;
+pub mod rules;
 pub mod skus;
 pub mod transaction_views;
 pub mod upload;
@@ -59,6 +60,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(keys::revoke_key))
         .routes(routes!(policies::upload_version, policies::list_versions))
         .routes(routes!(policies::list_policies))
+        .routes(routes!(rules::upload_rules))
+        .routes(routes!(rules::get_rules))
         .routes(routes!(policy_sets::create_set))
         .routes(routes!(policy_sets::get_set))
         .routes(routes!(policy_sets::approve_set))

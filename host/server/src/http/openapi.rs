@@ -29,6 +29,25 @@ struct ProblemDoc {
     detail: String,
     /// A stable machine-readable code (`invalid_json`, `forbidden`, …).
     code: String,
+    /// With `invalid_rules` only: every problem of the rule file.
+    errors: Option<Vec<RuleProblemDoc>>,
+}
+
+/// One problem of a rule file.
+#[derive(ToSchema)]
+#[schema(as = RuleProblem)]
+#[expect(
+    dead_code,
+    reason = "documents `arbiter_rules::Located` as `problem::ApiError` writes it"
+)]
+struct RuleProblemDoc {
+    /// 1-based line.
+    line: u32,
+    /// 1-based column, in characters.
+    column: u32,
+    message: String,
+    /// What was probably meant, or how to fix it.
+    help: Option<String>,
 }
 
 struct BearerAuth;

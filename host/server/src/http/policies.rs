@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use arbiter_engine::registry::PolicyModule;
+use arbiter_engine::registry::{ModuleKind, PolicyModule};
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
@@ -43,6 +43,10 @@ pub struct ModuleView {
     pub size_bytes: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub created_by: String,
+    /// `wasm` for an uploaded component, `rules` for one compiled from a rule file
+    /// (`GET /v1/rules/{name}/versions/{version}` shows the file).
+    #[schema(value_type = String, example = "rules")]
+    pub kind: ModuleKind,
 }
 
 impl From<PolicyModule> for ModuleView {
@@ -54,6 +58,7 @@ impl From<PolicyModule> for ModuleView {
             size_bytes: m.size_bytes,
             created_at: m.created_at,
             created_by: m.created_by,
+            kind: m.kind,
         }
     }
 }

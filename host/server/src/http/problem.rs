@@ -79,6 +79,13 @@ pub enum ApiError {
     TooFewLabels(String),
     #[error("invalid module: {0}")]
     InvalidModule(String),
+    /// A rule file that does not compile: every problem with its line and column, and
+    /// all of them rendered with the source line and a caret as the detail.
+    #[error("{rendered}")]
+    InvalidRules {
+        rendered: String,
+        errors: Vec<arbiter_rules::Located>,
+    },
     #[error("expected `Content-Type: {0}`")]
     UnsupportedMediaType(&'static str),
     #[error("the decision log is at capacity; retry shortly")]
@@ -108,6 +115,9 @@ struct Problem<'a> {
     status: u16,
     detail: String,
     code: &'a str,
+    /// Each problem of a rule file, for `invalid_rules`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [arbiter_rules::Located]>,
 }
 
 impl ApiError {
@@ -145,6 +155,7 @@ impl ApiError {
             ApiError::ActivationGuarded(_) => (StatusCode::CONFLICT, "activation_guarded"),
             ApiError::TooFewLabels(_) => (StatusCode::CONFLICT, "too_few_labels"),
             ApiError::InvalidModule(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_module"),
+            ApiError::InvalidRules { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rules"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
@@ -177,6 +188,10 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             code,
+            errors: match &self {
+                ApiError::InvalidRules { errors, .. } => Some(errors),
+                _ => None,
+            },
         };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
@@ -288,6 +303,9 @@ impl From<PolicyError> for ApiError {
             PolicyError::Store(s) => s.into(),
             PolicyError::Runtime(m) => ApiError::Internal(m),
             PolicyError::CompilationsBusy { limit } => ApiError::CompilationsBusy { limit },
+            PolicyError::InvalidRules { rendered, errors } => {
+                ApiError::InvalidRules { rendered, errors }
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! numbered densely per name.
 
 use arbiter_engine::audit::{Actor, AuditRecord};
-use arbiter_engine::registry::{PolicyModule, StoredModule};
+use arbiter_engine::registry::{ModuleKind, PolicyModule, StoredModule};
 use arbiter_engine::store::{ModuleInsert, PolicyModuleStore, StoreError};
 use async_trait::async_trait;
 
@@ -26,6 +26,7 @@ macro_rules! module_store {
                 size_bytes: i64,
                 wasm: &[u8],
                 precompiled: &[u8],
+                source: Option<&str>,
                 actor: &Actor,
             ) -> Result<ModuleInsert, StoreError> {
                 // INVARIANT: one version per (name, sha256), and versions 1, 2, 3, … per name
@@ -53,8 +54,8 @@ macro_rules! module_store {
                 let version: i64 = sqlx::query_scalar(
                     "INSERT INTO policy_modules \
                      (name, version, sha256, size_bytes, wasm, precompiled, created_at, \
-                     created_by) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, \
-                     $7 FROM policy_modules WHERE name = $1 RETURNING version",
+                     created_by, source) SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, \
+                     $5, $6, $7, $8 FROM policy_modules WHERE name = $1 RETURNING version",
                 )
                 .bind(name)
                 .bind(sha256)
@@ -63,6 +64,7 @@ macro_rules! module_store {
                 .bind(precompiled)
                 .bind(<$store>::time(created_at))
                 .bind(&actor.id)
+                .bind(source)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(store_error)?;
@@ -73,6 +75,11 @@ macro_rules! module_store {
                     size_bytes,
                     created_at,
                     created_by: actor.id.clone(),
+                    kind: if source.is_some() {
+                        ModuleKind::Rules
+                    } else {
+                        ModuleKind::Wasm
+                    },
                 };
                 <$store>::audit(&mut tx, actor, AuditRecord::module_uploaded(&module)).await?;
                 tx.commit().await.map_err(store_error)?;
@@ -88,7 +95,7 @@ macro_rules! module_store {
                     sqlx::query_as(concat!(
                         "SELECT ",
                         module_columns!(),
-                        ", wasm, precompiled FROM policy_modules WHERE name = $1 AND version = $2"
+                        ", wasm, precompiled, source FROM policy_modules WHERE name = $1 AND version = $2"
                     ))
                     .bind(name)
                     .bind(version)

@@ -36,6 +36,7 @@ pub async fn upload(store: &dyn Store, name: &str, bytes: &[u8]) -> ModuleInsert
             bytes.len() as i64,
             bytes,
             &precompiled(bytes),
+            None,
             &actor(),
         )
         .await

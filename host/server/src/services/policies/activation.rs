@@ -164,6 +164,7 @@ impl PolicyService {
                     artifact.size_bytes as i64,
                     wasm,
                     &artifact.precompiled,
+                    None,
                     &system,
                 )
                 .await?;

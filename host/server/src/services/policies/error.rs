@@ -29,6 +29,12 @@ pub enum PolicyError {
     Runtime(String),
     #[error("{limit} module compilations are already running")]
     CompilationsBusy { limit: u32 },
+    /// A rule file that does not compile; `rendered` shows each problem under its line.
+    #[error("{rendered}")]
+    InvalidRules {
+        rendered: String,
+        errors: Vec<arbiter_rules::Located>,
+    },
 }
 
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> PolicyError {

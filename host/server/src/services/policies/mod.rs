@@ -9,6 +9,7 @@ mod error;
 mod monitor;
 mod registry;
 mod rollouts;
+pub mod rule_options;
 #[cfg(test)]
 mod tests;
 
@@ -51,6 +52,8 @@ pub struct PolicyService {
     compile_slots: Arc<tokio::sync::Semaphore>,
     /// The bounds this service enforces.
     limits: PolicyLimits,
+    /// What the rule compiler must know about this host (fuel, verdict limits, context size).
+    rule_options: arbiter_rules::CompileOptions,
 }
 
 /// Bounds on what policy management may cost.
@@ -87,6 +90,8 @@ impl PolicyService {
         prewarm: usize,
         limits: PolicyLimits,
     ) -> Arc<PolicyService> {
+        let runtime_config = runtime.config();
+        let rule_options = rule_options::compile_options(runtime_config);
         Arc::new(PolicyService {
             store,
             runtime,
@@ -98,6 +103,7 @@ impl PolicyService {
             changes: ChangeSignal::default(),
             compile_slots: Arc::new(tokio::sync::Semaphore::new(limits.compilations as usize)),
             limits,
+            rule_options,
         })
     }
 }

@@ -25,6 +25,23 @@ pub struct NewPolicySet {
     pub weights: Option<Weights>,
 }
 
+/// The name rule files carry in error renderings.
+fn name_for_errors() -> &'static str {
+    "rules"
+}
+
+/// A compile refusal as the service's error: each problem located, all rendered.
+pub fn rules_error(
+    problems: &arbiter_rules::Diagnostics,
+    file_name: &str,
+    source: &str,
+) -> PolicyError {
+    PolicyError::InvalidRules {
+        rendered: problems.render(file_name, source),
+        errors: problems.located(source),
+    }
+}
+
 /// Module names: 1 to 64 of `a-z 0-9 _ -`, starting with a letter.
 fn check_name(name: &str) -> Result<(), PolicyError> {
     let ok = !name.is_empty()
@@ -53,29 +70,10 @@ impl PolicyService {
         actor: &Actor,
     ) -> Result<Upload, PolicyError> {
         check_name(name)?;
-        let sha256 = hex::encode(Sha256::digest(&wasm));
-        if let Some(existing) = self
-            .store
-            .list_module_versions(name)
-            .await?
-            .into_iter()
-            .find(|m| m.sha256 == sha256)
-        {
-            return Ok(Upload {
-                module: existing,
-                created: false,
-            });
+        if let Some(existing) = self.existing(name, &wasm).await? {
+            return Ok(existing);
         }
-        // Compiling takes tens of milliseconds of CPU (seconds for a large module): off the
-        // serving threads, and only so many at once. The permit moves into the blocking task:
-        // a caller who hangs up does not free a slot while its compilation still runs.
-        let slot = self
-            .compile_slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| PolicyError::CompilationsBusy {
-                limit: self.limits.compilations,
-            })?;
+        let slot = self.compile_slot()?;
         let runtime = self.runtime.clone();
         let (artifact, wasm) = tokio::task::spawn_blocking(move || {
             let _slot = slot;
@@ -83,14 +81,88 @@ impl PolicyService {
         })
         .await
         .map_err(|e| PolicyError::Runtime(e.to_string()))??;
+        self.store_module(name, &wasm, &artifact, None, actor).await
+    }
+
+    /// Compiles a rule file (`policies/RULES.md`) into a module, validates it like any
+    /// upload and stores it with its source. The same text under the same name compiles to
+    /// the same bytes, so it returns the existing version.
+    pub async fn upload_rules(
+        &self,
+        name: &str,
+        source: String,
+        actor: &Actor,
+    ) -> Result<Upload, PolicyError> {
+        check_name(name)?;
+        let slot = self.compile_slot()?;
+        let runtime = self.runtime.clone();
+        let options = self.rule_options.clone();
+        let (component, source) = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            arbiter_rules::compile(&source, &options)
+                .map(|compiled| (compiled.component, source.clone()))
+                .map_err(|problems| rules_error(&problems, name_for_errors(), &source))
+        })
+        .await
+        .map_err(|e| PolicyError::Runtime(e.to_string()))??;
+        if let Some(existing) = self.existing(name, &component).await? {
+            return Ok(existing);
+        }
+        let slot = self.compile_slot()?;
+        let (artifact, component) = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            runtime.validate(&component).map(|a| (a, component))
+        })
+        .await
+        .map_err(|e| PolicyError::Runtime(e.to_string()))??;
+        self.store_module(name, &component, &artifact, Some(&source), actor)
+            .await
+    }
+
+    /// The version of `name` holding exactly these bytes, if there is one.
+    async fn existing(&self, name: &str, wasm: &[u8]) -> Result<Option<Upload>, PolicyError> {
+        let sha256 = hex::encode(Sha256::digest(wasm));
+        Ok(self
+            .store
+            .list_module_versions(name)
+            .await?
+            .into_iter()
+            .find(|m| m.sha256 == sha256)
+            .map(|module| Upload {
+                module,
+                created: false,
+            }))
+    }
+
+    /// Compiling takes tens of milliseconds of CPU (seconds for a large module): off the
+    /// serving threads, and only so many at once. The permit moves into the blocking task:
+    /// a caller who hangs up does not free a slot while its compilation still runs.
+    fn compile_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, PolicyError> {
+        self.compile_slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PolicyError::CompilationsBusy {
+                limit: self.limits.compilations,
+            })
+    }
+
+    async fn store_module(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        artifact: &arbiter_runtime::Artifact,
+        source: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Upload, PolicyError> {
         let inserted = self
             .store
             .insert_module(
                 name,
                 &artifact.sha256,
                 artifact.size_bytes as i64,
-                &wasm,
+                wasm,
                 &artifact.precompiled,
+                source,
                 actor,
             )
             .await?;
@@ -99,6 +171,23 @@ impl PolicyService {
             ModuleInsert::Existing(m) => (m, false),
         };
         Ok(Upload { module, created })
+    }
+
+    /// One module version with its rule source (`None` for an uploaded module).
+    pub async fn module_with_source(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> Result<(PolicyModule, Option<String>), PolicyError> {
+        let stored =
+            self.store
+                .get_module(name, version)
+                .await?
+                .ok_or_else(|| PolicyError::NotFound {
+                    what: "policy",
+                    id: format!("{name}@{version}"),
+                })?;
+        Ok((stored.module, stored.source))
     }
 
     pub async fn modules(&self) -> Result<Vec<PolicyModule>, PolicyError> {
