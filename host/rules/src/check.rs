@@ -226,7 +226,7 @@ fn num_constant(expr: &NumExpr) -> bool {
         NumExpr::Negate(inner) => num_constant(inner),
         NumExpr::Parse(inner) | NumExpr::Length(inner) => text_constant(inner),
         NumExpr::DistinctText(items) => items.iter().all(text_constant),
-        NumExpr::DistinctNum(items) => items.iter().all(num_constant),
+        NumExpr::DistinctNum(items) | NumExpr::Coalesce(items) => items.iter().all(num_constant),
     }
 }
 

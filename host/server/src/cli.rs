@@ -30,7 +30,12 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Upload policy modules to a running server.
+    /// Check, compile and test rule files locally; push them to a running server.
+    Rule {
+        #[command(subcommand)]
+        command: crate::rule_cli::RuleCommand,
+    },
+    /// Upload policy modules to a running server; try one on a context locally.
     Policy {
         #[command(subcommand)]
         command: crate::remote::PolicyCommand,
@@ -137,6 +142,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::serve::serve(listener, state, crate::serve::shutdown_signal()).await?;
             Ok(())
         }
+        Command::Rule { command } => crate::rule_cli::run(command).await,
         Command::Policy { command } => crate::remote::policy(command).await,
         Command::PolicySet { command } => crate::remote::policy_set(command).await,
         Command::Rollout { command } => crate::remote::rollout(command).await,

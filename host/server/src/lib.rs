@@ -17,6 +17,7 @@ pub mod ledger_check;
 pub mod metrics;
 pub mod private_file;
 pub mod remote;
+pub mod rule_cli;
 pub mod serve;
 pub mod services;
 pub mod telemetry;

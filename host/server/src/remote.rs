@@ -29,6 +29,14 @@ pub enum PolicyCommand {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Run one context through a module (a `.wasm` component or a rule file) locally and
+    /// print its verdict, reasons and fuel.
+    Test {
+        file: PathBuf,
+        /// A decision request (as `POST /v1/decisions` takes it) or an enriched context.
+        #[arg(long)]
+        context: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,7 +140,12 @@ fn print(v: &Value) -> anyhow::Result<()> {
 }
 
 pub async fn policy(cmd: PolicyCommand) -> anyhow::Result<()> {
-    let PolicyCommand::Push { file, name, remote } = cmd;
+    let (file, name, remote) = match cmd {
+        PolicyCommand::Push { file, name, remote } => (file, name, remote),
+        PolicyCommand::Test { file, context } => {
+            return crate::rule_cli::policy_test(&file, &context);
+        }
+    };
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let req = client(
         &remote,
@@ -141,6 +154,20 @@ pub async fn policy(cmd: PolicyCommand) -> anyhow::Result<()> {
     )
     .header("content-type", "application/wasm")
     .body(bytes);
+    print(&send(req).await?)
+}
+
+/// `arbiter rule push`: a rule file to `POST /v1/rules/{name}/versions`.
+pub async fn push_rules(file: &std::path::Path, name: &str, remote: &Remote) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let req = client(
+        remote,
+        reqwest::Method::POST,
+        &format!("/v1/rules/{name}/versions"),
+    )
+    .header("content-type", "text/plain; charset=utf-8")
+    .body(text);
     print(&send(req).await?)
 }
 

@@ -37,6 +37,7 @@ const FUNCTIONS: &[&str] = &[
     "ends_with",
     "contains",
     "distinct",
+    "coalesce",
     "watch_hit",
 ];
 
@@ -226,6 +227,16 @@ fn call(name: &str, name_span: Span, args: &[Expr], span: Span) -> Result<Typed,
                 .map(|(t, arg)| as_number(t, arg.span))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Typed::Num(NumExpr::DistinctNum(numbers)))
+        }
+        "coalesce" => {
+            if args.len() < 2 {
+                return Err(Diagnostic::new(
+                    "`coalesce` picks the first present value of two or more",
+                    span,
+                ));
+            }
+            let numbers = args.iter().map(number).collect::<Result<Vec<_>, _>>()?;
+            Ok(Typed::Num(NumExpr::Coalesce(numbers)))
         }
         "watch_hit" => {
             arity(name, args, 1, span)?;

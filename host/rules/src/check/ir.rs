@@ -66,7 +66,9 @@ fn num_keys(expr: &NumExpr, keys: &mut Vec<String>) {
         NumExpr::Negate(inner) => num_keys(inner, keys),
         NumExpr::Parse(inner) | NumExpr::Length(inner) => text_keys(inner, keys),
         NumExpr::DistinctText(items) => items.iter().for_each(|i| text_keys(i, keys)),
-        NumExpr::DistinctNum(items) => items.iter().for_each(|i| num_keys(i, keys)),
+        NumExpr::DistinctNum(items) | NumExpr::Coalesce(items) => {
+            items.iter().for_each(|i| num_keys(i, keys));
+        }
     }
 }
 
@@ -199,6 +201,8 @@ pub enum NumExpr {
     DistinctNum(Vec<NumExpr>),
     /// How many watch-list hits the decision has.
     WatchCount,
+    /// The first present value.
+    Coalesce(Vec<NumExpr>),
 }
 
 /// A text; missing when the context lacks it.

@@ -143,6 +143,7 @@ fn number(expr: &NumExpr, b: &Bounds) -> u64 {
                 .sum();
             each + pairs
         }
+        NumExpr::Coalesce(items) => items.iter().map(|i| 10 + number(i, b)).sum(),
         NumExpr::DistinctNum(items) => {
             let each: u64 = items.iter().map(|i| 10 + number(i, b)).sum();
             each + (items.len() * items.len()) as u64 * 5

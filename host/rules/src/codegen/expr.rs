@@ -325,6 +325,25 @@ impl Exprs<'_> {
                 }
                 self.s().f64_convert_i32_u();
             }
+            NumExpr::Coalesce(items) => {
+                // v = first; if v is NaN, v = next; …
+                let v = self.body.local(ValType::F64);
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.s()
+                            .local_get(v)
+                            .local_get(v)
+                            .f64_ne()
+                            .if_(BlockType::Empty);
+                    }
+                    self.number(item);
+                    self.s().local_set(v);
+                    if i > 0 {
+                        self.s().end();
+                    }
+                }
+                self.s().local_get(v);
+            }
             NumExpr::WatchCount => {
                 self.s().global_get(global::WATCH_COUNT).f64_convert_i32_u();
             }

@@ -132,6 +132,7 @@ pub fn eval_num(expr: &NumExpr, ctx: &Context<'_>) -> Option<f64> {
             let values: Vec<Option<f64>> = items.iter().map(|i| eval_num(i, ctx)).collect();
             Some(count_distinct(&values, |a, b| a == b))
         }
+        NumExpr::Coalesce(items) => items.iter().find_map(|i| eval_num(i, ctx)),
         NumExpr::WatchCount => ctx
             .is_valid()
             .then(|| f64::from(u32::try_from(ctx.watch_hit_count()).unwrap_or(u32::MAX))),

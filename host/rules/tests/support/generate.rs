@@ -293,3 +293,89 @@ pub fn context() -> impl Strategy<Value = Vec<u8>> {
             },
         )
 }
+
+/// A context the host could write (finite numbers, sound entries), with values around
+/// every threshold of the six example policies.
+pub fn example_context() -> impl Strategy<Value = Vec<u8>> {
+    let country = || prop::option::weighted(0.8, pick(&["US", "GB", "NG", ""]));
+    let amount = prop::option::weighted(
+        0.9,
+        prop_oneof![
+            prop::sample::select(
+                &[
+                    0.0, 9.99, 10.0, 199.99, 200.0, 250.0, 500.0, 999.99, 1000.0, 2499.99, 2500.0,
+                    5000.0
+                ][..]
+            ),
+            (0u32..400_000).prop_map(|cents| f64::from(cents) / 100.0),
+        ],
+    );
+    let window = prop::option::of((
+        0u32..13,
+        0u32..40,
+        prop::sample::select(&[0.0, 5.0, 40.0, 44.99, 45.0, 45.02, 90.0, 100.0, 1000.0][..]),
+    ));
+    let graph = prop::option::of((
+        prop::array::uniform8(prop::sample::select(
+            &[0u32, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 24, 25, 30][..],
+        )),
+        prop::option::of(0u8..5),
+        prop::sample::select(&[0.0f32, 0.1, 0.19999999, 0.2, 0.3, 0.49999997, 0.5, 0.7, 1.0][..]),
+    ));
+    (
+        0u8..5,
+        (country(), country(), country()),
+        amount,
+        prop::option::of(prop::sample::select(&[0u32, 1, 3, 6, 7, 30][..])),
+        prop::collection::vec(window, 5),
+        graph,
+        prop::option::of(pick(&["", "WELCOME10", "123"])),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(checkpoint, (card, ip, shipping), amount, age, windows, graph, promo, proxy)| {
+                let mut w = Writer::new(checkpoint, usize::from(promo.is_some()), 0, 256);
+                w.text(text::REQUEST_ID, "req");
+                w.text(text::USER_ID, "u-1");
+                w.text(text::IP, "203.0.113.7");
+                w.optional_text(text::CARD_COUNTRY, card.as_deref());
+                w.optional_text(text::IP_COUNTRY, ip.as_deref());
+                w.optional_text(text::SHIPPING_COUNTRY, shipping.as_deref());
+                if let Some(value) = amount {
+                    #[expect(clippy::cast_possible_truncation, reason = "test amounts")]
+                    w.amount(value, (value * 100.0).round() as i64, "USD");
+                }
+                if let Some(age) = age {
+                    w.account_age_days(age);
+                }
+                for (index, window) in windows.iter().enumerate() {
+                    match window {
+                        Some((c1, c24, s1)) => w.window(
+                            index,
+                            RawWindow {
+                                count_1h: *c1,
+                                count_24h: *c24,
+                                sum_1h: *s1,
+                                sum_24h: *s1 * 2.0,
+                            },
+                        ),
+                        None if index == 0 => w.window(0, RawWindow::default()),
+                        None => {}
+                    }
+                }
+                if let Some((counts, hops, share)) = graph {
+                    w.graph(RawGraph {
+                        counts,
+                        hops_to_fraud: hops,
+                        fraud_share_2hop: share,
+                        score: 0.5,
+                    });
+                }
+                if let Some(code) = promo {
+                    w.attribute("promo_code", &code);
+                }
+                w.proxy(proxy);
+                w.finish()
+            },
+        )
+}
