@@ -172,3 +172,127 @@ async fn a_chargeback_file_is_imported_from_the_command_line() {
         db.drop_db().await;
     }
 }
+
+/// `arbiter` run locally (no server), with its exit status, stdout and stderr.
+async fn local(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_arbiter"))
+        .args(args)
+        .output()
+        .await
+        .expect("run arbiter");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn repo_file(path: &str) -> String {
+    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[tokio::test]
+async fn rule_files_are_checked_compiled_tested_and_pushed_from_the_command_line() {
+    let examples = repo_file("policies/rules/examples.rules");
+    let cases = repo_file("policies/rules/examples.cases.json");
+
+    let (ok, out, _) = local(&["rule", "check", &examples]).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("28 rule(s), worst-case fuel"), "{out}");
+
+    // The shipped cases pass; a wrong expectation fails with what differed.
+    let (ok, out, err) = local(&["rule", "test", &examples, "--cases", &cases]).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("5 case(s), 0 failed"), "{out}");
+    let dir = tempfile::tempdir().expect("tmp");
+    let wrong = dir.path().join("wrong.json");
+    let text = std::fs::read_to_string(&cases).expect("cases");
+    std::fs::write(
+        &wrong,
+        text.replace(
+            "\"score\": 60, \"reasons\": [\"geo.mismatch\"]",
+            "\"score\": 61, \"reasons\": [\"geo.mismatch\"]",
+        ),
+    )
+    .expect("write");
+    let (ok, out, _) = local(&[
+        "rule",
+        "test",
+        &examples,
+        "--cases",
+        wrong.to_str().expect("path"),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        out.contains("FAIL  three countries on a large payment: expected score 61, got 60"),
+        "{out}"
+    );
+
+    // A mistake: the problem under its line, a non-zero exit.
+    let bad = dir.path().join("bad.rules");
+    std::fs::write(
+        &bad,
+        "rule a when card.contry == \"US\" then reject reason \"a.b\"\n",
+    )
+    .expect("write");
+    let (ok, _, err) = local(&["rule", "check", bad.to_str().expect("path")]).await;
+    assert!(!ok);
+    assert!(err.contains("did you mean `card.country`?"), "{err}");
+    assert!(err.contains("bad.rules:1:13"), "{err}");
+
+    // Compile to a component, try it on one request, and push the file to a server.
+    let out_wasm = dir.path().join("examples.wasm");
+    let (ok, out, err) = local(&[
+        "rule",
+        "compile",
+        &examples,
+        "--out",
+        out_wasm.to_str().expect("path"),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("28 rule(s)"), "{out}");
+    let request = dir.path().join("request.json");
+    std::fs::write(
+        &request,
+        r#"{"request_id": "p-1", "event": "payment.authorize", "amount": {"value": "1500.00", "currency": "USD"},
+            "user": {"id": "u-1"}, "device": {"ip": "203.0.113.7", "ip_country": "US", "is_proxy": true}}"#,
+    )
+    .expect("write");
+    for module in [examples.as_str(), out_wasm.to_str().expect("path")] {
+        let (ok, out, err) = local(&[
+            "policy",
+            "test",
+            module,
+            "--context",
+            request.to_str().expect("path"),
+        ])
+        .await;
+        assert!(ok, "{err}");
+        assert!(out.starts_with("challenge, score 35, fuel "), "{out}");
+        assert!(
+            out.contains("network.proxy_high_value \"proxy ip 203.0.113.7 (US), amount 1500 USD\""),
+            "{out}"
+        );
+    }
+
+    let db = TestDb::new(&Backend::Sqlite).await;
+    let bin = start_arbiter(&db, &[], &[]).await;
+    let pushed = arbiter(
+        &["rule", "push", &examples, "--name", "examples"],
+        &bin.base,
+        &db.admin_key(),
+    )
+    .await;
+    assert_eq!(
+        (pushed["kind"].as_str(), pushed["version"].as_i64()),
+        (Some("rules"), Some(1)),
+        "{pushed}"
+    );
+    assert_eq!(
+        pushed["source"].as_str(),
+        Some(std::fs::read_to_string(&examples).expect("file").as_str())
+    );
+    bin.kill().await;
+}
