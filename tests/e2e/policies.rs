@@ -285,7 +285,12 @@ async fn rollout_live_shadow_promote_rollback_and_audit() {
             .send()
             .await
             .expect("send");
-        problem(r, 404, "not_found").await;
+        let body = problem(r, 404, "not_found").await;
+        assert_eq!(
+            body["detail"],
+            "no rollout in progress to promote; start one with `POST /v1/rollouts` \
+             (`arbiter rollout start --set N`)"
+        );
 
         let audit = json_of(s.get("/v1/audit?limit=5", &s.admin_key).await).await;
         let actions: Vec<&str> = audit["items"]

@@ -215,3 +215,42 @@ async fn a_rule_file_with_a_mistake_is_refused_with_line_column_and_problem() {
     problem(upload(&s, &key, "a", &huge).await, 413, "payload_too_large").await;
     s.finish().await;
 }
+
+#[tokio::test]
+async fn authoring_mistakes_get_answers_that_say_what_to_do() {
+    let s = TestServer::start(&crate::harness::Backend::Sqlite).await;
+    let key = s.key(&["policy:write"]).await;
+    // A native library pushed by mistake: over the cap, but the problem is what it is.
+    let mut elf = b"\x7fELF".to_vec();
+    elf.resize(4_800_000, 0);
+    let r = s
+        .client
+        .post(s.url("/v1/policies/oops/versions"))
+        .bearer_auth(&key)
+        .header("content-type", "application/wasm")
+        .body(elf)
+        .send()
+        .await
+        .expect("send");
+    let body = problem(r, 422, "invalid_module").await;
+    let detail = body["detail"].as_str().expect("detail");
+    assert!(detail.contains("not a WebAssembly file"), "{detail}");
+    assert!(detail.contains("arbiter policy build"), "{detail}");
+    // Promoting with nothing rolling out says how to start.
+    let r = s
+        .client
+        .post(s.url("/v1/rollouts/current/promote"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("send");
+    let body = problem(r, 404, "not_found").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("no rollout in progress to promote; start one with"),
+        "{body}"
+    );
+    s.finish().await;
+}

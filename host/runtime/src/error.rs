@@ -16,8 +16,8 @@ pub enum ModuleError {
     #[error("module is not a WebAssembly binary (expected the `\\0asm` header)")]
     NotWasm,
     #[error(
-        "module is a core WebAssembly module, not a component: encode it against the \
-         `arbiter:policy@2` world (the SDK's build does this)"
+        "module is a core WebAssembly module, not a component: `arbiter policy build` compiles a \
+         policy crate and encodes its component (or run `wasm-tools component new` on it)"
     )]
     CoreModule,
     #[error("module does not compile: {reason}")]
@@ -39,9 +39,11 @@ pub enum ModuleError {
     #[error("module cannot be instantiated within the runtime's limits: {reason}")]
     Instantiate { reason: String },
     #[error(
-        "module faults on sample context {index}: {kind}: {message}",
+        "module faults on sample context {index} (`{name}`): {kind}: {message}; the context: {context}",
+        name = crate::samples::SAMPLE_NAMES.get(*index).copied().unwrap_or("?"),
         kind = fault_name(fault.kind),
-        message = fault.message
+        message = fault.message,
+        context = sample_json(*index)
     )]
     FailsSample { index: usize, fault: Fault },
     #[error(
@@ -70,6 +72,15 @@ impl ModuleError {
     pub fn is_invalid_module(&self) -> bool {
         !matches!(self, ModuleError::Artifact { .. })
     }
+}
+
+/// Sample context `index` as JSON, so an author can rerun it (`arbiter policy test
+/// --context`).
+fn sample_json(index: usize) -> String {
+    crate::samples::sample_contexts()
+        .get(index)
+        .and_then(|ctx| serde_json::to_string(ctx).ok())
+        .unwrap_or_default()
 }
 
 /// The name a fault kind has on the wire (`out_of_fuel`).
@@ -108,9 +119,13 @@ mod tests {
                 message: "fuel budget exhausted".into(),
             },
         };
-        assert_eq!(
-            sample.to_string(),
-            "module faults on sample context 1: out_of_fuel: fuel budget exhausted"
+        let text = sample.to_string();
+        assert!(
+            text.starts_with(
+                "module faults on sample context 1 (`new_account_order`): out_of_fuel: \
+                 fuel budget exhausted; the context: {\"checkpoint\":\"order.create\""
+            ),
+            "{text}"
         );
     }
 }

@@ -34,7 +34,17 @@ pub(crate) fn classify(
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => fault(FaultKind::OutOfFuel, "fuel budget exhausted".into()),
         Some(Trap::Interrupt) => fault(FaultKind::Deadline, "wall-clock deadline passed".into()),
-        Some(trap) => fault(FaultKind::Trap, format!("trap: {trap}")),
+        // A Rust policy is built with `panic = "abort"`: its panics trap as `unreachable`.
+        Some(Trap::UnreachableCodeReached) => fault(
+            FaultKind::Trap,
+            "the policy panicked (it reached `unreachable`, which is how a Rust panic aborts)"
+                .into(),
+        ),
+        Some(trap) => {
+            let text = trap.to_string();
+            let text = text.strip_prefix("wasm trap: ").unwrap_or(&text);
+            fault(FaultKind::Trap, text.to_owned())
+        }
         None => fault(
             FaultKind::MalformedOutput,
             format!("module broke the canonical ABI: {}", error_chain(error)),

@@ -58,7 +58,7 @@ pub use outcome::{ModuleOutcome, Verdict};
 pub use pool::LoadedModule;
 pub use prepared::PreparedContext;
 pub use rule_set::CompiledRuleSet;
-pub use samples::sample_contexts;
+pub use samples::{SAMPLE_NAMES, sample_contexts};
 
 /// The runtime: one engine, its limits and its epoch ticker. Cheap to clone; clones share
 /// everything. Create one per process.

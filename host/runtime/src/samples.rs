@@ -14,6 +14,19 @@ use arbiter_engine::velocity::{VelocityFeatures, WindowStats};
 use serde_json::{Value, json};
 
 /// The built-in sample contexts, in a fixed order (validation errors name the index).
+/// The names of the sample contexts, in the order of [`sample_contexts`]: an upload refused
+/// on sample `i` names `SAMPLE_NAMES[i]`.
+pub const SAMPLE_NAMES: [&str; 8] = [
+    "card_payment",
+    "new_account_order",
+    "refund",
+    "proxied_login",
+    "promo_redemption",
+    "card_testing_burst",
+    "zero_amount_verification",
+    "bare_order",
+];
+
 pub fn sample_contexts() -> Vec<EnrichedContext> {
     vec![
         card_payment(),

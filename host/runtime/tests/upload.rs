@@ -49,6 +49,20 @@ fn hostile_guests_fail_the_samples() {
         fails_sample_with(&guests::infinite_loop(abi), FaultKind::OutOfFuel);
         fails_sample_with(&guests::memory_bomb(abi), FaultKind::MemoryLimit);
         fails_sample_with(&guests::trap(abi), FaultKind::Trap);
+        // The refusal says a panic is a panic, names the sample and shows it, so the author
+        // can run it again (`arbiter policy test --context`).
+        let text = refused(&guests::trap(abi)).to_string();
+        assert!(
+            text.starts_with(
+                "module faults on sample context 1 (`new_account_order`): trap: the policy panicked"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("; the context: {\"checkpoint\":\"order.create\""),
+            "{text}"
+        );
+        assert!(!text.contains("trap: trap"), "{text}");
         fails_sample_with(&guests::invalid_enum(abi), FaultKind::MalformedOutput);
         fails_sample_with(&guests::nan_score(abi), FaultKind::MalformedOutput);
         fails_sample_with(

@@ -163,7 +163,7 @@ fn context_of(case: &Case) -> anyhow::Result<EnrichedContext> {
         ctx.velocity = velocity.clone();
     }
     if let Some(graph) = &case.features.graph {
-        ctx.graph = Some(graph.clone());
+        ctx.graph = Some(*graph);
     }
     ctx.watch_hits
         .extend(case.features.watch_hits.iter().cloned());

@@ -63,6 +63,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{what} `{id}` not found")]
     NotFound { what: &'static str, id: String },
+    /// A 404 whose detail says more than "x not found" (what to do instead).
+    #[error("{0}")]
+    Missing(String),
     #[error("request_id `{0}` was already used with a different body")]
     IdempotencyConflict(String),
     #[error("{0}")]
@@ -148,7 +151,9 @@ impl ApiError {
             ApiError::BacktestsBusy { .. } => (StatusCode::TOO_MANY_REQUESTS, "backtests_busy"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NotFound { .. } | ApiError::Missing(_) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
             ApiError::IdempotencyConflict(_) => (StatusCode::CONFLICT, "idempotency_conflict"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::UnsafeChange(_) => (StatusCode::CONFLICT, "unsafe_policy_change"),
@@ -297,6 +302,7 @@ impl From<PolicyError> for ApiError {
             }
             PolicyError::Module(m) => ApiError::Internal(m.to_string()),
             PolicyError::NotFound { what, id } => ApiError::NotFound { what, id },
+            e @ PolicyError::NoRollout { .. } => ApiError::Missing(e.to_string()),
             PolicyError::Conflict(m) => ApiError::Conflict(m),
             PolicyError::Unsafe(m) => ApiError::UnsafeChange(m),
             PolicyError::Guarded(m) => ApiError::ActivationGuarded(m),

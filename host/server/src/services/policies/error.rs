@@ -13,6 +13,12 @@ pub enum PolicyError {
     Module(#[from] ModuleError),
     #[error("{what} `{id}` not found")]
     NotFound { what: &'static str, id: String },
+    /// Promote or roll back with no rollout in progress.
+    #[error(
+        "no rollout in progress to {to}; start one with `POST /v1/rollouts` \
+         (`arbiter rollout start --set N`)"
+    )]
+    NoRollout { to: &'static str },
     #[error("{0}")]
     Conflict(String),
     /// A change that would weaken the live rules without evidence (an empty set going live,

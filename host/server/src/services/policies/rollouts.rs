@@ -120,10 +120,7 @@ impl PolicyService {
             .store
             .current_rollout()
             .await?
-            .ok_or_else(|| PolicyError::NotFound {
-                what: "rollout",
-                id: "current".into(),
-            })?;
+            .ok_or(PolicyError::NoRollout { to: "promote" })?;
         let set = self.set_by_version(rollout.candidate).await?;
         self.check_activation(set.version, actor).await?;
         let mut concerns = Vec::new();
@@ -181,10 +178,7 @@ impl PolicyService {
             .current_rollout()
             .await?
             .map(|r| r.id)
-            .ok_or_else(|| PolicyError::NotFound {
-                what: "rollout",
-                id: "current".into(),
-            })
+            .ok_or(PolicyError::NoRollout { to: "roll back" })
     }
 
     async fn end(
