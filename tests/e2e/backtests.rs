@@ -8,5 +8,6 @@
 
 mod promotion;
 mod report;
+mod rules;
 mod runs;
 mod support;

@@ -89,10 +89,12 @@ async fn a_rule_file_is_compiled_stored_with_its_text_shadowed_and_rolled_out() 
             .post(
                 "/v1/rollouts",
                 &key,
-                &json!({"policy_set_version": set, "percent": 100, "mode": "shadow"}),
+                &json!({"policy_set_version": set, "mode": "shadow"}),
             )
             .await;
         assert_eq!(r.status(), 201);
+        // A shadow rollout without a share shadows all traffic.
+        assert_eq!(json_of(r).await["percent"], 100);
         let d = json_of(s.post("/v1/decisions", &key, &geo_request("rs-1")).await).await;
         assert_eq!(d["policy_set_version"].as_i64(), Some(1), "{d}");
         let id = d["decision_id"].as_str().expect("id").to_owned();
@@ -236,6 +238,19 @@ async fn authoring_mistakes_get_answers_that_say_what_to_do() {
     let detail = body["detail"].as_str().expect("detail");
     assert!(detail.contains("not a WebAssembly file"), "{detail}");
     assert!(detail.contains("arbiter policy build"), "{detail}");
+    // A live rollout must name its share.
+    let r = s
+        .post(
+            "/v1/rollouts",
+            &key,
+            &json!({"policy_set_version": 1, "mode": "live"}),
+        )
+        .await;
+    let body = problem(r, 422, "invalid_value").await;
+    assert!(
+        body["detail"].as_str().expect("detail").contains("percent"),
+        "{body}"
+    );
     // Promoting with nothing rolling out says how to start.
     let r = s
         .client

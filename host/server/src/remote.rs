@@ -56,8 +56,10 @@ pub enum RolloutCommand {
     Start {
         #[arg(long = "set")]
         set: i64,
+        /// The share of users the candidate takes; required for a live rollout, 100 by
+        /// default in shadow.
         #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
-        percent: u8,
+        percent: Option<u8>,
         /// Evaluate and record only; never enforce.
         #[arg(long)]
         shadow: bool,
@@ -193,7 +195,10 @@ pub async fn rollout(cmd: RolloutCommand) -> anyhow::Result<()> {
             remote,
         } => {
             let mode = if shadow { "shadow" } else { "live" };
-            let body = json!({"policy_set_version": set, "percent": percent, "mode": mode});
+            let mut body = json!({"policy_set_version": set, "mode": mode});
+            if let Some(percent) = percent {
+                body["percent"] = json!(percent);
+            }
             client(&remote, reqwest::Method::POST, "/v1/rollouts").json(&body)
         }
         RolloutCommand::Promote { remote } => client(

@@ -34,9 +34,11 @@ pub struct GuardDoc {
 #[serde(deny_unknown_fields)]
 pub struct StartRollout {
     pub policy_set_version: i64,
-    /// 0 to 100.
+    /// 0 to 100: the share of users (by a hash of `user.id`) the candidate takes. Required
+    /// for a live rollout; a shadow rollout defaults to 100 (shadowing costs the slice no
+    /// risk, and a small slice gives too few shadow verdicts to judge).
     #[schema(maximum = 100)]
-    pub percent: u8,
+    pub percent: Option<u8>,
     /// `live` (the candidate decides for its slice, the default) or `shadow` (evaluated and
     /// recorded only).
     #[serde(default)]
@@ -131,9 +133,20 @@ pub async fn start(
             message: "must be at most 9223372036854775807".into(),
         });
     }
+    let percent = match (body.percent, mode) {
+        (Some(percent), _) => percent,
+        (None, RolloutMode::Shadow) => 100,
+        (None, RolloutMode::Live) => {
+            return Err(ApiError::Invalid {
+                code: "invalid_value",
+                field: "percent".into(),
+                message: "a live rollout names its share of traffic (0 to 100)".into(),
+            });
+        }
+    };
     let new = NewRollout {
         policy_set_version: body.policy_set_version,
-        percent: body.percent,
+        percent,
         mode,
         guard: body.guard.map(|g| Guard {
             max_reject_rate_increase_pts: g.max_reject_rate_increase_pts,
