@@ -296,3 +296,56 @@ async fn rule_files_are_checked_compiled_tested_and_pushed_from_the_command_line
     );
     bin.kill().await;
 }
+
+#[tokio::test]
+async fn a_policy_crate_is_built_into_a_component_with_cargo_alone() {
+    // The nested target directory the runtime's build script already built the examples in,
+    // so this build is incremental.
+    let nested = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("policies-wasm");
+    let crate_dir = repo_file("policies/examples/geo_mismatch");
+    let (ok, out, err) = local(&[
+        "policy",
+        "build",
+        &crate_dir,
+        "--target-dir",
+        nested.to_str().expect("path"),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let component = std::path::PathBuf::from(out.trim());
+    assert!(
+        component.ends_with("wasm32-unknown-unknown/release/geo_mismatch.component.wasm"),
+        "{out}"
+    );
+    let bytes = std::fs::read(&component).expect("component");
+    // A component's preamble: the magic, then version 0x0d and layer 1.
+    assert_eq!(&bytes[..8], b"\0asm\x0d\x00\x01\x00");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let request = dir.path().join("request.json");
+    std::fs::write(
+        &request,
+        r#"{"request_id": "b-1", "event": "payment.authorize", "amount": {"value": "1500.00", "currency": "USD"},
+            "user": {"id": "u-1"}, "device": {"ip": "203.0.113.7", "ip_country": "US"},
+            "payment": {"card_country": "NG"}, "shipping": {"country": "GB"}}"#,
+    )
+    .expect("write");
+    let (ok, out, err) = local(&[
+        "policy",
+        "test",
+        out.trim(),
+        "--context",
+        request.to_str().expect("path"),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.starts_with("none, score 60, fuel "), "{out}");
+    assert!(out.contains("geo.mismatch"), "{out}");
+
+    let (ok, _, err) = local(&["policy", "build", dir.path().to_str().expect("path")]).await;
+    assert!(!ok);
+    assert!(err.contains("has no Cargo.toml"), "{err}");
+}

@@ -15,6 +15,7 @@ pub mod config;
 pub mod http;
 pub mod ledger_check;
 pub mod metrics;
+pub mod policy_build;
 pub mod private_file;
 pub mod remote;
 pub mod rule_cli;

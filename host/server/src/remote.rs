@@ -21,7 +21,16 @@ pub struct Remote {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Upload a compiled policy component as a new version of `--name`.
+    /// Build a policy crate (default: the current directory) into a component, with cargo
+    /// and no other tool; prints the component's path.
+    Build {
+        dir: Option<PathBuf>,
+        /// cargo's target directory (default: the crate's, or `CARGO_TARGET_DIR`).
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
+    },
+    /// Upload a policy component as a new version of `--name`; given a crate's directory,
+    /// build it first.
     Push {
         file: PathBuf,
         #[arg(long)]
@@ -143,7 +152,18 @@ fn print(v: &Value) -> anyhow::Result<()> {
 
 pub async fn policy(cmd: PolicyCommand) -> anyhow::Result<()> {
     let (file, name, remote) = match cmd {
+        PolicyCommand::Push { file, name, remote } if file.is_dir() => {
+            let built = crate::policy_build::build(&file, None)?;
+            eprintln!("built {}", built.display());
+            (built, name, remote)
+        }
         PolicyCommand::Push { file, name, remote } => (file, name, remote),
+        PolicyCommand::Build { dir, target_dir } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+            let built = crate::policy_build::build(&dir, target_dir.as_deref())?;
+            println!("{}", built.display());
+            return Ok(());
+        }
         PolicyCommand::Test { file, context } => {
             return crate::rule_cli::policy_test(&file, &context);
         }
