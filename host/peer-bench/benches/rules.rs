@@ -23,6 +23,7 @@ use arbiter_peer_bench::RulesEngine;
 use arbiter_peer_bench::cases::{self, Case};
 use arbiter_peer_bench::cedar::Cedar;
 use arbiter_peer_bench::native::Native;
+use arbiter_peer_bench::rule_file::RuleFile;
 use arbiter_peer_bench::wasm::{self, Wasm};
 use arbiter_peer_bench::zen::Zen;
 use arbiter_runtime::{CompiledRuleSet, PolicyRuntime, PreparedContext, RuntimeConfig};
@@ -33,6 +34,7 @@ const TAIL_CALLS: usize = 100_000;
 struct Engines {
     native: Native,
     wasm: Wasm,
+    rules: RuleFile,
     cedar: Cedar,
     zen: Zen,
 }
@@ -42,13 +44,14 @@ impl Engines {
         Engines {
             native: Native,
             wasm: Wasm::new(),
+            rules: RuleFile::new(),
             cedar: Cedar::new(),
             zen: Zen::new(),
         }
     }
 
-    fn all(&self) -> [&dyn RulesEngine; 4] {
-        [&self.wasm, &self.native, &self.cedar, &self.zen]
+    fn all(&self) -> [&dyn RulesEngine; 5] {
+        [&self.wasm, &self.rules, &self.native, &self.cedar, &self.zen]
     }
 }
 
@@ -194,7 +197,7 @@ fn summary(layer: &[(&str, Tail)]) {
             .map(|(_, tail)| tail)
             .expect("every engine was timed")
     };
-    let (wasm, cedar, zen) = (find("wasm"), find("cedar"), find("zen"));
+    let (wasm, rules, cedar, zen) = (find("wasm"), find("rules"), find("cedar"), find("zen"));
     let (peer, best) = if cedar.median <= zen.median {
         ("cedar", cedar)
     } else {
@@ -205,6 +208,13 @@ fn summary(layer: &[(&str, Tail)]) {
         "faster peer: {peer}; it takes {:.2}x the WASM layer's median and {:.2}x its p99 (goal: >= 3x)\n",
         ratio(best.median, wasm.median),
         ratio(best.p99, wasm.p99),
+    );
+    println!(
+        "zen takes {:.2}x the rule file's median and {:.2}x its p99 (goal: >= 10x); the six Rust \
+         modules take {:.2}x its median\n",
+        ratio(zen.median, rules.median),
+        ratio(zen.p99, rules.p99),
+        ratio(wasm.median, rules.median),
     );
 }
 

@@ -3,6 +3,8 @@
 //!
 //! - [`wasm`]: the real bundled policy components through the real runtime
 //!   (`arbiter_runtime::CompiledRuleSet`), exactly as a decision runs them;
+//! - [`rule_file`]: the six as one rule file (`policies/rules/examples.rules`) compiled by
+//!   `arbiter-rules` into one module, through the same runtime;
 //! - [`native`]: the same logic as plain Rust functions, the floor nothing can beat;
 //! - [`cedar`]: the same logic as Cedar policies (`cedar-policy`), one `permit` per
 //!   (rule, outcome) whose annotations carry the action, score and reason;
@@ -21,6 +23,7 @@
 pub mod cases;
 pub mod cedar;
 pub mod native;
+pub mod rule_file;
 mod verdict;
 pub mod wasm;
 pub mod zen;

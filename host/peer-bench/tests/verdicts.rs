@@ -5,6 +5,7 @@ use arbiter_peer_bench::RulesEngine;
 use arbiter_peer_bench::cases::{self, Case};
 use arbiter_peer_bench::cedar::Cedar;
 use arbiter_peer_bench::native::Native;
+use arbiter_peer_bench::rule_file::RuleFile;
 use arbiter_peer_bench::wasm::Wasm;
 use arbiter_peer_bench::zen::Zen;
 
@@ -27,6 +28,7 @@ fn every_engine_gives_the_documented_verdict_on_every_case() {
     let engines: Vec<Box<dyn RulesEngine>> = vec![
         Box::new(Native),
         Box::new(Wasm::new()),
+        Box::new(RuleFile::new()),
         Box::new(Cedar::new()),
         Box::new(Zen::new()),
     ];
@@ -70,6 +72,7 @@ fn verdicts_do_not_depend_on_earlier_calls() {
     let engines: Vec<Box<dyn RulesEngine>> = vec![
         Box::new(Native),
         Box::new(Wasm::new()),
+        Box::new(RuleFile::new()),
         Box::new(Cedar::new()),
         Box::new(Zen::new()),
     ];

@@ -31,22 +31,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 const EXAMPLES: &str = include_str!("../../../policies/rules/examples.rules");
 
+/// The tests' support: the host's bounds and verdict limits.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 fn options() -> CompileOptions {
-    CompileOptions {
-        limits: VerdictLimits {
-            max_reasons: arbiter_runtime::MAX_REASONS as u32,
-            max_detail_bytes: arbiter_runtime::MAX_REASON_DETAIL_BYTES as u32,
-        },
-        bounds: Bounds {
-            text_bytes: [512; text::COUNT],
-            attributes: 64,
-            attribute_key_bytes: 256,
-            attribute_value_bytes: 4096,
-            watch_hits: 7,
-            watch_hit_bytes: 32,
-        },
-        fuel_per_call: RuntimeConfig::default().fuel_per_call,
-    }
+    support::options()
 }
 
 fn load(runtime: &PolicyRuntime, component: &[u8]) -> Arc<LoadedModule> {
