@@ -294,6 +294,49 @@ async fn rule_files_are_checked_compiled_tested_and_pushed_from_the_command_line
         pushed["source"].as_str(),
         Some(std::fs::read_to_string(&examples).expect("file").as_str())
     );
+    // A new set from the one serving traffic: the rule file in, one Rust module out.
+    let set = arbiter(
+        &[
+            "policy-set",
+            "create",
+            "--from-current",
+            "--add",
+            "examples@1",
+            "--remove",
+            "geo_mismatch",
+        ],
+        &bin.base,
+        &db.admin_key(),
+    )
+    .await;
+    let names: Vec<&str> = set["policies"]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(set["version"], 2, "{set}");
+    assert!(
+        names.contains(&"examples") && !names.contains(&"geo_mismatch"),
+        "{names:?}"
+    );
+    assert_eq!(
+        names.len(),
+        6,
+        "five bundled modules and the file: {names:?}"
+    );
+    let listed = arbiter(&["policy-set", "list"], &bin.base, &db.admin_key()).await;
+    let versions: Vec<i64> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|s| s["version"].as_i64())
+        .collect();
+    assert_eq!(
+        (versions, listed["active"].as_i64()),
+        (vec![2, 1], Some(1)),
+        "{listed}"
+    );
     bin.kill().await;
 }
 

@@ -95,6 +95,7 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/v1/payments/{id}"),
         ("get", "/v1/policies"),
         ("get", "/v1/policies/{name}/versions"),
+        ("get", "/v1/policy-sets"),
         ("get", "/v1/policy-sets/{version}"),
         ("get", "/v1/refunds/{id}"),
         ("get", "/v1/reports/outcomes"),

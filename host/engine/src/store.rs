@@ -174,6 +174,12 @@ pub trait PolicySetStore: Send + Sync + 'static {
         actor: &Actor,
     ) -> Result<PolicySet, StoreError>;
     async fn get_policy_set(&self, version: i64) -> Result<Option<PolicySet>, StoreError>;
+    /// Up to `limit` versions below `before` (all when `None`), newest first.
+    async fn list_policy_sets(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<PolicySet>, StoreError>;
     /// The version serving traffic, if one was ever activated.
     async fn active_policy_set(&self) -> Result<Option<i64>, StoreError>;
     async fn set_active_policy_set(&self, version: i64, actor: &Actor) -> Result<(), StoreError>;

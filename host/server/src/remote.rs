@@ -50,10 +50,29 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicySetCommand {
-    /// Create a policy set from a TOML file (see README).
+    /// Create a policy set from a TOML file (see README), or from the set serving traffic
+    /// with modules added, replaced or removed.
     Create {
-        #[arg(long = "from")]
-        from: PathBuf,
+        #[arg(
+            long = "from",
+            conflicts_with = "from_current",
+            required_unless_present = "from_current"
+        )]
+        from: Option<PathBuf>,
+        /// Start from the set serving traffic (its modules, thresholds and weights).
+        #[arg(long)]
+        from_current: bool,
+        /// `NAME@VERSION`: add a module, or replace the version of one already in the set.
+        #[arg(long = "add", requires = "from_current")]
+        add: Vec<String>,
+        /// `NAME`: leave a module out.
+        #[arg(long = "remove", requires = "from_current")]
+        remove: Vec<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List policy sets, newest first, with the one serving traffic.
+    List {
         #[command(flatten)]
         remote: Remote,
     },
@@ -194,16 +213,78 @@ pub async fn push_rules(file: &std::path::Path, name: &str, remote: &Remote) -> 
 }
 
 pub async fn policy_set(cmd: PolicySetCommand) -> anyhow::Result<()> {
-    let PolicySetCommand::Create { from, remote } = cmd;
-    let text =
-        std::fs::read_to_string(&from).with_context(|| format!("reading {}", from.display()))?;
-    let file: SetFile =
-        toml::from_str(&text).with_context(|| format!("parsing {}", from.display()))?;
-    let mut body = json!({"thresholds": file.thresholds, "policies": file.policies});
-    if let Some(w) = file.weights {
-        body["weights"] = w;
-    }
+    let (from, from_current, add, remove, remote) = match cmd {
+        PolicySetCommand::List { remote } => {
+            return print(&send(client(&remote, reqwest::Method::GET, "/v1/policy-sets")).await?);
+        }
+        PolicySetCommand::Create {
+            from,
+            from_current,
+            add,
+            remove,
+            remote,
+        } => (from, from_current, add, remove, remote),
+    };
+    let body = match from {
+        Some(from) if !from_current => {
+            let text = std::fs::read_to_string(&from)
+                .with_context(|| format!("reading {}", from.display()))?;
+            let file: SetFile =
+                toml::from_str(&text).with_context(|| format!("parsing {}", from.display()))?;
+            let mut body = json!({"thresholds": file.thresholds, "policies": file.policies});
+            if let Some(w) = file.weights {
+                body["weights"] = w;
+            }
+            body
+        }
+        _ => from_current_set(&remote, &add, &remove).await?,
+    };
     print(&send(client(&remote, reqwest::Method::POST, "/v1/policy-sets").json(&body)).await?)
+}
+
+/// The set serving traffic, with `add` (`NAME@VERSION`, replacing a module of that name)
+/// and `remove` (`NAME`) applied, as a new set's body.
+async fn from_current_set(
+    remote: &Remote,
+    add: &[String],
+    remove: &[String],
+) -> anyhow::Result<Value> {
+    let current = send(client(remote, reqwest::Method::GET, "/v1/rollouts/current")).await?;
+    let stable = current["stable"]
+        .as_i64()
+        .context("the server did not say which set serves traffic")?;
+    let mut set = send(client(
+        remote,
+        reqwest::Method::GET,
+        &format!("/v1/policy-sets/{stable}"),
+    ))
+    .await?;
+    let mut policies: Vec<Value> = set["policies"].as_array().cloned().unwrap_or_default();
+    for name in remove {
+        let before = policies.len();
+        policies.retain(|p| p["name"] != name.as_str());
+        if policies.len() == before {
+            bail!("--remove {name}: set {stable} has no module `{name}`");
+        }
+    }
+    for entry in add {
+        let (name, version) = entry
+            .split_once('@')
+            .and_then(|(n, v)| Some((n, v.parse::<i64>().ok()?)))
+            .with_context(|| format!("--add {entry}: expected NAME@VERSION, e.g. geo_rules@2"))?;
+        match policies.iter_mut().find(|p| p["name"] == name) {
+            Some(existing) => existing["version"] = json!(version),
+            None => policies.push(json!({"name": name, "version": version})),
+        }
+    }
+    let mut body = json!({"thresholds": set["thresholds"].take(), "policies": policies});
+    body["weights"] = set["weights"].take();
+    eprintln!("from set {stable}: {} module(s)", policies_len(&body));
+    Ok(body)
+}
+
+fn policies_len(body: &Value) -> usize {
+    body["policies"].as_array().map_or(0, Vec::len)
 }
 
 pub async fn rollout(cmd: RolloutCommand) -> anyhow::Result<()> {

@@ -80,6 +80,7 @@ pub const ROUTES: &[RouteAccess] = &[
         &[PolicyWrite],
     ),
     key(Method::POST, "/v1/policy-sets", &[PolicyWrite]),
+    key(Method::GET, "/v1/policy-sets", &[PolicyWrite]),
     key(Method::GET, "/v1/policy-sets/{version}", &[PolicyWrite]),
     key(
         Method::POST,

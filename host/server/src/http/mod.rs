@@ -62,7 +62,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(policies::list_policies))
         .routes(routes!(rules::upload_rules))
         .routes(routes!(rules::get_rules))
-        .routes(routes!(policy_sets::create_set))
+        .routes(routes!(policy_sets::create_set, policy_sets::list_sets))
         .routes(routes!(policy_sets::get_set))
         .routes(routes!(policy_sets::approve_set))
         .routes(routes!(rollouts::start))

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use arbiter_engine::policy_set::{FailMode, ModuleRef, PolicySet, Thresholds, Weights};
 
@@ -12,7 +12,7 @@ use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::{JsonBody, OptionalJsonBody};
 use crate::http::names;
-use crate::http::params::Path;
+use crate::http::params::{Path, Query, page_size};
 use crate::http::problem::ApiError;
 use crate::services::policies::NewPolicySet;
 
@@ -125,6 +125,55 @@ pub async fn create_set(
     };
     let set = app.policies.create_set(new, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(set.into())))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListSetsQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// Versions below this one (the previous page's `next`).
+    #[param(minimum = 1)]
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PolicySetPage {
+    /// Newest first.
+    pub items: Vec<PolicySetView>,
+    /// The version serving traffic (a rollout's stable set).
+    pub active: i64,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next: Option<i64>,
+}
+
+/// Every policy set version, newest first, with the one serving traffic.
+#[utoipa::path(get, path = "/v1/policy-sets", operation_id = "list_sets", tag = "policies", params(ListSetsQuery),
+    responses((status = 200, body = PolicySetPage),
+        (status = 400, description = "`limit` or `before` out of range (`invalid_query`)")))]
+pub async fn list_sets(
+    State(app): State<AppState>,
+    _: Caller,
+    Query(q): Query<ListSetsQuery>,
+) -> Result<Json<PolicySetPage>, ApiError> {
+    let limit = page_size("limit", q.limit, 50, 1..=200)?;
+    if q.before.is_some_and(|b| b < 1) {
+        return Err(ApiError::InvalidQuery {
+            param: "before".into(),
+            message: "must be at least 1".into(),
+        });
+    }
+    let sets = app.policies.list_sets(q.before, limit).await?;
+    let next = (sets.len() == limit as usize)
+        .then(|| sets.last().map(|s| s.version))
+        .flatten();
+    Ok(Json(PolicySetPage {
+        items: sets.into_iter().map(PolicySetView::from).collect(),
+        active: app.policies.active_version(),
+        next,
+    }))
 }
 
 /// One policy set version.

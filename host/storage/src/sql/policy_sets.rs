@@ -77,6 +77,28 @@ macro_rules! policy_set_store {
                 row.map(PolicySetRow::into_policy_set).transpose()
             }
 
+            async fn list_policy_sets(
+                &self,
+                before: Option<i64>,
+                limit: i64,
+            ) -> Result<Vec<PolicySet>, StoreError> {
+                let rows: Vec<PolicySetRow> = sqlx::query_as(concat!(
+                    "SELECT version, thresholds",
+                    $as_text,
+                    " AS thresholds, weights",
+                    $as_text,
+                    " AS weights, policies",
+                    $as_text,
+                    " AS policies FROM policy_sets WHERE version < $1 ORDER BY version DESC LIMIT $2"
+                ))
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await
+                .map_err(store_error)?;
+                rows.into_iter().map(PolicySetRow::into_policy_set).collect()
+            }
+
             async fn active_policy_set(&self) -> Result<Option<i64>, StoreError> {
                 sqlx::query_scalar("SELECT active_version FROM policy_state WHERE id = 1")
                     .fetch_optional(self.reader())

@@ -251,6 +251,18 @@ impl PolicyService {
         Ok(set)
     }
 
+    /// Up to `limit` set versions below `before`, newest first.
+    pub async fn list_sets(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<PolicySet>, PolicyError> {
+        Ok(self
+            .store
+            .list_policy_sets(before, i64::from(limit))
+            .await?)
+    }
+
     pub async fn get_set(&self, version: i64) -> Result<PolicySet, PolicyError> {
         self.set_by_version(version).await
     }
