@@ -131,6 +131,7 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/v1/refunds"),
         ("post", "/v1/reviews/{review_id}/resolve"),
         ("post", "/v1/rollouts"),
+        ("post", "/v1/rollouts/current/live"),
         ("post", "/v1/rollouts/current/promote"),
         ("post", "/v1/rollouts/current/rollback"),
         ("post", "/v1/rules/{name}/versions"),

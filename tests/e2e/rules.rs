@@ -85,6 +85,19 @@ async fn a_rule_file_is_compiled_stored_with_its_text_shadowed_and_rolled_out() 
             .await;
         assert_eq!(r.status(), 201);
         let set = json_of(r).await["version"].as_i64().expect("set version");
+        let listed = json_of(s.get("/v1/policy-sets?limit=1", &key).await).await;
+        assert_eq!(
+            (
+                listed["items"][0]["version"].as_i64(),
+                listed["active"].as_i64(),
+                listed["next"].as_i64()
+            ),
+            (Some(set), Some(1), Some(set)),
+            "{listed}"
+        );
+        let older = json_of(s.get(&format!("/v1/policy-sets?before={set}"), &key).await).await;
+        assert_eq!(older["items"][0]["version"], 1, "{older}");
+        assert_eq!(older["next"], Value::Null);
         let r = s
             .post(
                 "/v1/rollouts",
@@ -94,7 +107,10 @@ async fn a_rule_file_is_compiled_stored_with_its_text_shadowed_and_rolled_out() 
             .await;
         assert_eq!(r.status(), 201);
         // A shadow rollout without a share shadows all traffic.
-        assert_eq!(json_of(r).await["percent"], 100);
+        let started = json_of(r).await;
+        assert_eq!(started["percent"], 100);
+        let shadow_id = started["rollout_id"].clone();
+        assert!(shadow_id.is_i64(), "{started}");
         let d = json_of(s.post("/v1/decisions", &key, &geo_request("rs-1")).await).await;
         assert_eq!(d["policy_set_version"].as_i64(), Some(1), "{d}");
         let id = d["decision_id"].as_str().expect("id").to_owned();
@@ -102,23 +118,27 @@ async fn a_rule_file_is_compiled_stored_with_its_text_shadowed_and_rolled_out() 
         assert_eq!(detail["shadow"]["policy_set_version"].as_i64(), Some(set));
         assert_eq!(detail["shadow"]["action"], "reject", "{detail}");
 
+        // From shadow to live: the same rollout, audited as going live.
         let r = s
-            .client
-            .post(s.url("/v1/rollouts/current/rollback"))
-            .bearer_auth(&key)
-            .body(r#"{"reason": "shadow looked right"}"#)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(r.status(), 200);
-        let r = s
-            .post(
-                "/v1/rollouts",
-                &key,
-                &json!({"policy_set_version": set, "percent": 100, "mode": "live"}),
-            )
+            .post("/v1/rollouts/current/live", &key, &json!({"percent": 100}))
             .await;
-        assert_eq!(r.status(), 201);
+        assert_eq!(r.status(), 200);
+        let live = json_of(r).await;
+        assert_eq!(
+            (live["mode"].as_str(), live["percent"].as_i64()),
+            (Some("live"), Some(100)),
+            "{live}"
+        );
+        assert_eq!(live["rollout_id"], shadow_id);
+        problem(
+            s.post("/v1/rollouts/current/live", &key, &json!({"percent": 50}))
+                .await,
+            409,
+            "conflict",
+        )
+        .await;
+        let audit = json_of(s.get("/v1/audit?limit=1", &s.admin_key).await).await;
+        assert_eq!(audit["items"][0]["action"], "rollout.go_live", "{audit}");
         let d = json_of(s.post("/v1/decisions", &key, &geo_request("rs-2")).await).await;
         assert_eq!(
             (d["policy_set_version"].as_i64(), d["action"].as_str()),

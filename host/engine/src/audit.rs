@@ -33,6 +33,7 @@ pub mod action {
     pub const ROLLOUT_PROMOTE: &str = "rollout.promote";
     pub const ROLLOUT_ROLLBACK: &str = "rollout.rollback";
     pub const ROLLOUT_AUTO_ROLLBACK: &str = "rollout.auto_rollback";
+    pub const ROLLOUT_GO_LIVE: &str = "rollout.go_live";
     pub const MODEL_TRAIN: &str = "model.train";
     pub const MODEL_CREATE: &str = "model.create";
     pub const MODEL_ACTIVATE: &str = "model.activate";
@@ -44,7 +45,7 @@ pub mod action {
     pub const BACKTEST_CANCEL: &str = "backtest.cancel";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 22] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -57,6 +58,7 @@ pub mod action {
         ROLLOUT_PROMOTE,
         ROLLOUT_ROLLBACK,
         ROLLOUT_AUTO_ROLLBACK,
+        ROLLOUT_GO_LIVE,
         MODEL_TRAIN,
         MODEL_CREATE,
         MODEL_ACTIVATE,
@@ -190,6 +192,17 @@ impl AuditRecord {
     pub fn rollout_started(rollout: &Rollout) -> AuditRecord {
         let detail = serde_json::to_value(rollout).unwrap_or(Value::Null);
         AuditRecord::new(action::ROLLOUT_START, rollout_target(rollout.id), detail)
+    }
+
+    /// A shadow rollout turned live, for `percent` of users: the same run, now deciding.
+    pub fn rollout_went_live(rollout: &Rollout) -> AuditRecord {
+        let detail = json!({
+            "from": "shadow",
+            "percent": rollout.percent,
+            "stable": rollout.stable,
+            "candidate": rollout.candidate,
+        });
+        AuditRecord::new(action::ROLLOUT_GO_LIVE, rollout_target(rollout.id), detail)
     }
 
     /// A rollout ended by `actor`: promoted, rolled back by a person, or rolled back by the

@@ -306,6 +306,15 @@ pub trait RolloutStore: Send + Sync + 'static {
     ) -> Result<RolloutStart, StoreError>;
     /// The active rollout, if any.
     async fn current_rollout(&self) -> Result<Option<Rollout>, StoreError>;
+    /// Turns active shadow rollout `id` live for `percent` of users (audited, in the same
+    /// transaction). `None` when `id` is not an active shadow rollout (ended, or live
+    /// already), so two callers racing turn it live once.
+    async fn go_live(
+        &self,
+        id: i64,
+        percent: u8,
+        actor: &Actor,
+    ) -> Result<Option<Rollout>, StoreError>;
     /// Ends rollout `id` as [`RolloutStatus::Promoted`] (the candidate becomes the active
     /// policy set, in the same transaction) or [`RolloutStatus::RolledBack`] (the active set
     /// is left alone), recording `reason`. Only an active rollout ends: `None` when `id` is

@@ -94,6 +94,13 @@ pub enum RolloutCommand {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Turn the shadow rollout live for a share of users (the same run, now deciding).
+    Live {
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+        percent: u8,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Make the candidate the stable set.
     Promote {
         #[command(flatten)]
@@ -301,6 +308,10 @@ pub async fn rollout(cmd: RolloutCommand) -> anyhow::Result<()> {
                 body["percent"] = json!(percent);
             }
             client(&remote, reqwest::Method::POST, "/v1/rollouts").json(&body)
+        }
+        RolloutCommand::Live { percent, remote } => {
+            client(&remote, reqwest::Method::POST, "/v1/rollouts/current/live")
+                .json(&json!({"percent": percent}))
         }
         RolloutCommand::Promote { remote } => client(
             &remote,

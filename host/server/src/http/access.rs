@@ -90,6 +90,7 @@ pub const ROUTES: &[RouteAccess] = &[
     key(Method::POST, "/v1/rollouts", &[PolicyWrite]),
     key(Method::GET, "/v1/rollouts/current", &[PolicyWrite]),
     key(Method::POST, "/v1/rollouts/current/promote", &[PolicyWrite]),
+    key(Method::POST, "/v1/rollouts/current/live", &[PolicyWrite]),
     key(
         Method::POST,
         "/v1/rollouts/current/rollback",

@@ -68,6 +68,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rollouts::start))
         .routes(routes!(rollouts::current))
         .routes(routes!(rollouts::promote))
+        .routes(routes!(rollouts::go_live))
         .routes(routes!(rollouts::rollback))
         .routes(routes!(audit::list))
         .routes(routes!(graph::entity))

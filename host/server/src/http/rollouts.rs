@@ -65,6 +65,14 @@ pub struct CurrentRollout {
     pub shadow_summary_partial: Option<bool>,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoLiveBody {
+    /// 0 to 100: the share of users the candidate now decides for.
+    #[schema(maximum = 100)]
+    pub percent: u8,
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackBody {
@@ -157,6 +165,22 @@ pub async fn start(
     };
     let view = app.policies.start_rollout(new, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
+}
+
+/// Turn the shadow rollout live for a share of users: the same run, now deciding for its
+/// slice (audited as `rollout.go_live`). Needs what a live start needs.
+#[utoipa::path(post, path = "/v1/rollouts/current/live", operation_id = "go_live", tag = "rollouts", request_body = GoLiveBody,
+    responses((status = 200, body = CurrentRollout),
+        (status = 404, description = "No rollout in progress"),
+        (status = 409, description = "The rollout is live already, or the set is not cleared for live traffic (`activation_guarded`)"),
+        (status = 422, description = "Bad percent")))]
+pub async fn go_live(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<GoLiveBody>,
+) -> Result<Json<CurrentRollout>, ApiError> {
+    let view = app.policies.go_live(body.percent, &caller.actor()).await?;
+    Ok(Json(view.into()))
 }
 
 /// What serves traffic: the stable set and the candidate, if any.

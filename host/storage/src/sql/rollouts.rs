@@ -106,6 +106,38 @@ macro_rules! rollout_store {
                 row.map(RolloutRow::into_rollout).transpose()
             }
 
+            async fn go_live(
+                &self,
+                id: i64,
+                percent: u8,
+                actor: &Actor,
+            ) -> Result<Option<Rollout>, StoreError> {
+                require_percent(percent)?;
+                // INVARIANT: a shadow rollout turns live once. The UPDATE's condition is the
+                // state it leaves; a second caller waits for the first to commit and matches
+                // nothing (as in `end_rollout`).
+                let mut tx = self.begin_write().await?;
+                let live: Option<RolloutRow<<$store as Dialect>::Time>> =
+                    sqlx::query_as(concat!(
+                        "UPDATE rollouts SET mode = 'live', percent = $1 \
+                         WHERE id = $2 AND status = 'active' AND mode = 'shadow' RETURNING ",
+                        rollout_columns!($as_text)
+                    ))
+                    .bind(i32::from(percent))
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                let Some(row) = live else {
+                    tx.rollback().await.map_err(store_error)?;
+                    return Ok(None);
+                };
+                let rollout = row.into_rollout()?;
+                <$store>::audit(&mut tx, actor, AuditRecord::rollout_went_live(&rollout)).await?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(Some(rollout))
+            }
+
             async fn end_rollout(
                 &self,
                 id: i64,

@@ -39,7 +39,9 @@ impl GuardMonitor {
     /// Starts watching `rollout` (if it has a guard), or stops watching.
     pub(super) fn reset(&self, rollout: Option<&Rollout>) {
         let mut w = self.lock();
-        let same = matches!((&*w, rollout), (Some(cur), Some(r)) if cur.rollout_id == r.id);
+        // A shadow rollout that went live is watched afresh: its live slice is new evidence.
+        let same = matches!((&*w, rollout),
+            (Some(cur), Some(r)) if cur.rollout_id == r.id && cur.mode == r.mode);
         if same {
             return;
         }

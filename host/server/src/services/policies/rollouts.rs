@@ -111,6 +111,44 @@ impl PolicyService {
         self.current().await
     }
 
+    /// Turns the shadow rollout live for `percent` of users: the same run (its id, its
+    /// guard, watched afresh), now deciding for its slice — audited as going live, not as a
+    /// rollback and a new start. Needs what a live start needs (guarded activation).
+    pub async fn go_live(&self, percent: u8, actor: &Actor) -> Result<RolloutView, PolicyError> {
+        if percent > 100 {
+            return Err(invalid("percent", format!("`{percent}` is above 100")));
+        }
+        let rollout = self
+            .store
+            .current_rollout()
+            .await?
+            .ok_or(PolicyError::NoRollout { to: "take live" })?;
+        if rollout.mode == RolloutMode::Live {
+            return Err(PolicyError::Conflict(format!(
+                "rollout {} is live already (for {}% of users); promote it, or roll it back \
+                 and start another",
+                rollout.id, rollout.percent
+            )));
+        }
+        if percent > 0 {
+            self.check_activation(rollout.candidate, actor).await?;
+        }
+        if self
+            .store
+            .go_live(rollout.id, percent, actor)
+            .await?
+            .is_none()
+        {
+            return Err(PolicyError::Conflict(format!(
+                "rollout {} ended or went live meanwhile; see GET /v1/rollouts/current",
+                rollout.id
+            )));
+        }
+        self.reload().await?;
+        self.changes.fire(arbiter_redis::ChangeKind::Rollout);
+        self.current().await
+    }
+
     /// Makes the candidate the stable set. Refused, unless `force`, when the candidate has no
     /// modules (every rule would switch off) or has neither served traffic in this rollout
     /// (live or shadow) nor passed a backtest; a forced promotion records what it overrode as
