@@ -80,6 +80,10 @@ async fn push_create_rollout_and_rollback_from_the_command_line() {
             "--percent",
             "10",
             "--shadow",
+            "--max-reject-rate-increase",
+            "5",
+            "--min-decisions",
+            "50",
         ],
         &bin.base,
         &key,
@@ -92,6 +96,14 @@ async fn push_create_rollout_and_rollback_from_the_command_line() {
             started["mode"].as_str()
         ),
         (Some(2), Some(10), Some("shadow"))
+    );
+    assert_eq!(
+        (
+            started["guard"]["max_reject_rate_increase_pts"].as_f64(),
+            started["guard"]["min_decisions"].as_u64()
+        ),
+        (Some(5.0), Some(50)),
+        "{started}"
     );
     let status = arbiter(&["rollout", "status"], &bin.base, &key).await;
     assert_eq!(status["stable"], 1);

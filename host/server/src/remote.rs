@@ -78,6 +78,42 @@ pub enum PolicySetCommand {
     },
 }
 
+/// A rollout's guard: it rolls back by itself when the candidate does worse than the stable
+/// set. Any of the limits arms it; `--min-decisions` is how many candidate decisions it
+/// waits for before judging.
+#[derive(Debug, Clone, Args)]
+pub struct GuardArgs {
+    /// Roll back when the candidate's reject rate exceeds the stable set's by more points.
+    #[arg(long)]
+    max_reject_rate_increase: Option<f64>,
+    /// Roll back when the candidate's challenge rate exceeds the stable set's by more points.
+    #[arg(long)]
+    max_challenge_rate_increase: Option<f64>,
+    /// Roll back when more than this percent of the candidate's decisions have a faulting module.
+    #[arg(long)]
+    max_fault_rate: Option<f64>,
+    /// Candidate decisions seen before the guard may trip.
+    #[arg(long, default_value_t = 100)]
+    min_decisions: u64,
+}
+
+impl GuardArgs {
+    /// The `guard` object of a rollout start, or `None` when no limit is given.
+    fn body(&self) -> Option<Value> {
+        let armed = self.max_reject_rate_increase.is_some()
+            || self.max_challenge_rate_increase.is_some()
+            || self.max_fault_rate.is_some();
+        armed.then(|| {
+            json!({
+                "max_reject_rate_increase_pts": self.max_reject_rate_increase,
+                "max_challenge_rate_increase_pts": self.max_challenge_rate_increase,
+                "max_fault_rate": self.max_fault_rate,
+                "min_decisions": self.min_decisions,
+            })
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RolloutCommand {
     /// Start rolling a policy set out to a share of traffic.
@@ -91,6 +127,8 @@ pub enum RolloutCommand {
         /// Evaluate and record only; never enforce.
         #[arg(long)]
         shadow: bool,
+        #[command(flatten)]
+        guard: GuardArgs,
         #[command(flatten)]
         remote: Remote,
     },
@@ -300,12 +338,16 @@ pub async fn rollout(cmd: RolloutCommand) -> anyhow::Result<()> {
             set,
             percent,
             shadow,
+            guard,
             remote,
         } => {
             let mode = if shadow { "shadow" } else { "live" };
             let mut body = json!({"policy_set_version": set, "mode": mode});
             if let Some(percent) = percent {
                 body["percent"] = json!(percent);
+            }
+            if let Some(guard) = guard.body() {
+                body["guard"] = guard;
             }
             client(&remote, reqwest::Method::POST, "/v1/rollouts").json(&body)
         }
