@@ -20,9 +20,6 @@ use std::sync::Arc;
 use arbiter_engine::policy_set::{FailMode, ModuleRef};
 use arbiter_engine::stages::RuleEvaluator;
 use arbiter_rules::CompileOptions;
-use arbiter_rules::codegen::Bounds;
-use arbiter_rules::layout::text;
-use arbiter_rules::verdict::VerdictLimits;
 use arbiter_runtime::bundled::{self, BUNDLED};
 use arbiter_runtime::{
     CompiledRuleSet, LoadedModule, PolicyRuntime, PreparedContext, RuntimeConfig, sample_contexts,
