@@ -144,6 +144,36 @@ pub fn fold(s: &mut InstructionSink<'_>, x: u32, flag: u32) {
         .end();
 }
 
+/// The instruction sequences every helper repeats, named.
+pub(super) trait Idioms {
+    /// `local += 1`.
+    fn increment(&mut self, local: u32) -> &mut Self;
+    /// Returns the `i32` constant `value` when the condition on the stack holds.
+    fn return_if(&mut self, value: i32) -> &mut Self;
+    /// Pushes the byte at address `base + index` (two locals).
+    fn load_byte(&mut self, base: u32, index: u32) -> &mut Self;
+}
+
+impl Idioms for InstructionSink<'_> {
+    fn increment(&mut self, local: u32) -> &mut Self {
+        self.local_get(local)
+            .i32_const(1)
+            .i32_add()
+            .local_set(local)
+    }
+
+    fn return_if(&mut self, value: i32) -> &mut Self {
+        self.if_(BlockType::Empty).i32_const(value).return_().end()
+    }
+
+    fn load_byte(&mut self, base: u32, index: u32) -> &mut Self {
+        self.local_get(base)
+            .local_get(index)
+            .i32_add()
+            .i32_load8_u(super::emit::mem(0, 0))
+    }
+}
+
 /// A data address or length as the `i32` an instruction takes (data lives far below 2 GiB).
 pub fn addr(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)

@@ -2,7 +2,7 @@
 
 use wasm_encoder::BlockType;
 
-use super::{Helper, I32, func, global, helper};
+use super::{Helper, I32, Idioms, func, global, helper};
 
 /// `attr(kp, kl) -> (ptr, len)`: the value of the first attribute whose key equals the
 /// literal; length -1 when there is none.
@@ -39,10 +39,7 @@ pub(super) fn attr() -> Helper {
             .call(func::TEXT)
             .return_()
             .end()
-            .local_get(i)
-            .i32_const(1)
-            .i32_add()
-            .local_set(i)
+            .increment(i)
             .br(0)
             .end()
             .end()
@@ -77,14 +74,8 @@ pub(super) fn watch() -> Helper {
             .local_get(1)
             .i32_const(0)
             .call(func::EQ)
-            .if_(BlockType::Empty)
-            .i32_const(1)
-            .return_()
-            .end()
-            .local_get(i)
-            .i32_const(1)
-            .i32_add()
-            .local_set(i)
+            .return_if(1)
+            .increment(i)
             .br(0)
             .end()
             .end()

@@ -3,7 +3,7 @@
 use wasm_encoder::{BlockType, Ieee64, InstructionSink};
 
 use super::super::emit::mem;
-use super::{F64, Helper, I32, I64, helper, nan};
+use super::{F64, Helper, I32, I64, Idioms, helper, nan};
 
 /// `parse(p, l) -> f64`: `-?D+(.D+)?` with at most 15 digits, as mantissa / 10^fraction;
 /// NaN for anything else.
@@ -40,10 +40,7 @@ pub(super) fn parse(powers_of_ten: u32) -> Helper {
             .local_get(1)
             .i32_eq()
             .br_if(1)
-            .local_get(0)
-            .local_get(i)
-            .i32_add()
-            .i32_load8_u(mem(0, 0))
+            .load_byte(0, i)
             .local_set(byte)
             .local_get(byte)
             .i32_const(48)
@@ -69,15 +66,9 @@ pub(super) fn parse(powers_of_ten: u32) -> Helper {
             .local_set(mantissa)
             .local_get(dot)
             .if_(BlockType::Empty)
-            .local_get(fraction)
-            .i32_const(1)
-            .i32_add()
-            .local_set(fraction)
+            .increment(fraction)
             .else_()
-            .local_get(integer)
-            .i32_const(1)
-            .i32_add()
-            .local_set(integer)
+            .increment(integer)
             .end()
             .else_()
             .local_get(byte)
@@ -94,10 +85,7 @@ pub(super) fn parse(powers_of_ten: u32) -> Helper {
             .return_()
             .end()
             .end()
-            .local_get(i)
-            .i32_const(1)
-            .i32_add()
-            .local_set(i)
+            .increment(i)
             .br(0)
             .end()
             .end()

@@ -4,7 +4,7 @@
 use wasm_encoder::{BlockType, Ieee64};
 
 use super::super::emit::mem;
-use super::{F64, Helper, I32, I64, addr, fold, func, helper};
+use super::{F64, Helper, I32, I64, Idioms, addr, fold, func, helper};
 
 /// `write_bytes(d, p, l) -> d + l`: copies bytes, growing memory first.
 pub(super) fn write_bytes() -> Helper {
@@ -57,10 +57,7 @@ pub(super) fn write_text(missing: (u32, u32)) -> Helper {
             .local_get(2)
             .i32_eq()
             .br_if(1)
-            .local_get(1)
-            .local_get(i)
-            .i32_add()
-            .i32_load8_u(mem(0, 0))
+            .load_byte(1, i)
             .local_set(x);
         fold(&mut s, x, 3);
         s.local_get(0)
@@ -68,10 +65,7 @@ pub(super) fn write_text(missing: (u32, u32)) -> Helper {
             .i32_add()
             .local_get(x)
             .i32_store8(mem(0, 0))
-            .local_get(i)
-            .i32_const(1)
-            .i32_add()
-            .local_set(i)
+            .increment(i)
             .br(0)
             .end()
             .end()
@@ -120,10 +114,7 @@ pub(super) fn write_num(missing: (u32, u32)) -> Helper {
             .local_get(0)
             .i32_const(i32::from(b'-'))
             .i32_store8(mem(0, 0))
-            .local_get(0)
-            .i32_const(1)
-            .i32_add()
-            .local_set(0)
+            .increment(0)
             .end()
             .local_get(n)
             .i64_const(100)
@@ -148,10 +139,7 @@ pub(super) fn write_num(missing: (u32, u32)) -> Helper {
             .i64_const(10)
             .i64_div_u()
             .local_set(t)
-            .local_get(digits)
-            .i32_const(1)
-            .i32_add()
-            .local_set(digits)
+            .increment(digits)
             .br(0)
             .end()
             .end()
@@ -182,10 +170,7 @@ pub(super) fn write_num(missing: (u32, u32)) -> Helper {
             .i64_const(10)
             .i64_div_u()
             .local_set(t)
-            .local_get(i)
-            .i32_const(1)
-            .i32_add()
-            .local_set(i)
+            .increment(i)
             .br(0)
             .end()
             .end()
@@ -220,10 +205,7 @@ pub(super) fn write_num(missing: (u32, u32)) -> Helper {
             .i32_const(48)
             .i32_add()
             .i32_store8(mem(0, 0))
-            .local_get(0)
-            .i32_const(1)
-            .i32_add()
-            .local_set(0)
+            .increment(0)
             .end()
             .end()
             .local_get(0);
