@@ -1,10 +1,12 @@
 //! From the syntax tree to a [`Program`]: names resolved, types checked, and rules that
-//! could never matter refused (a condition that is always false, an effect that changes
-//! nothing, a lower-cased value compared with upper-case text).
+//! could never matter refused (a condition that is always false, bounds on one attribute
+//! that contradict each other, an effect that changes nothing, a lower-cased value compared
+//! with upper-case text).
 
 pub mod catalogue;
 pub mod expr;
 pub mod ir;
+mod ranges;
 
 use std::collections::HashSet;
 
@@ -79,6 +81,16 @@ fn check_rule(rule: &ast::Rule) -> Result<CheckedRule, Diagnostic> {
             ),
             rule.condition.span,
         ));
+    }
+    if ranges::contradicts_itself(&condition) {
+        return Err(Diagnostic::new(
+            format!(
+                "rule `{}` can never fire: it compares one attribute with values no value satisfies at once",
+                rule.name.value
+            ),
+            rule.condition.span,
+        )
+        .with_help("check the bounds joined by `and`, e.g. `amount > 500 and amount < 200`"));
     }
     let action = match rule.effect.action.as_ref().map(|a| a.value) {
         None => Action::None,
