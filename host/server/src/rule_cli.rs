@@ -54,7 +54,7 @@ pub enum RuleCommand {
 pub async fn run(command: RuleCommand) -> anyhow::Result<()> {
     match command {
         RuleCommand::Check { file } => {
-            let (source, compiled) = compile(&file)?;
+            let compiled = compile(&file)?;
             println!(
                 "{}: {} rule(s), worst-case fuel {} of {} per call",
                 file.display(),
@@ -62,11 +62,10 @@ pub async fn run(command: RuleCommand) -> anyhow::Result<()> {
                 compiled.fuel_bound,
                 RuntimeConfig::default().fuel_per_call
             );
-            drop(source);
             Ok(())
         }
         RuleCommand::Compile { file, out } => {
-            let (_, compiled) = compile(&file)?;
+            let compiled = compile(&file)?;
             let out = out.unwrap_or_else(|| file.with_extension("wasm"));
             std::fs::write(&out, &compiled.component)
                 .with_context(|| format!("writing {}", out.display()))?;
@@ -86,12 +85,12 @@ pub async fn run(command: RuleCommand) -> anyhow::Result<()> {
 }
 
 /// Reads and compiles a rule file; a refusal prints every problem under its line.
-fn compile(file: &Path) -> anyhow::Result<(String, arbiter_rules::Compiled)> {
+fn compile(file: &Path) -> anyhow::Result<arbiter_rules::Compiled> {
     let source =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let options = compile_options(&RuntimeConfig::default());
     match arbiter_rules::compile(&source, &options) {
-        Ok(compiled) => Ok((source, compiled)),
+        Ok(compiled) => Ok(compiled),
         Err(problems) => {
             eprint!("{}", problems.render(&file.display().to_string(), &source));
             bail!("{} problem(s) in {}", problems.items.len(), file.display())
@@ -105,7 +104,7 @@ fn load(file: &Path) -> anyhow::Result<Arc<LoadedModule>> {
     let component = if file.extension().is_some_and(|e| e == "wasm") {
         std::fs::read(file).with_context(|| format!("reading {}", file.display()))?
     } else {
-        compile(file)?.1.component
+        compile(file)?.component
     };
     let runtime = PolicyRuntime::new(RuntimeConfig::default())?;
     let artifact = runtime.validate(&component)?;
@@ -146,13 +145,17 @@ struct Expect {
     reasons: Option<Vec<String>>,
 }
 
+/// The context the pipeline builds from a decision request, before velocity, graph and
+/// lists fill in theirs.
+fn from_request(request: &Value, what: &str) -> anyhow::Result<EnrichedContext> {
+    let request = DecisionRequest::from_value(request.clone())
+        .map_err(|e| anyhow::anyhow!("{what}: request: {e}"))?;
+    Ok(EnrichedContext::normalise(&request))
+}
+
 fn context_of(case: &Case) -> anyhow::Result<EnrichedContext> {
     let mut ctx = match (&case.request, &case.context) {
-        (Some(request), None) => {
-            let request = DecisionRequest::from_value(request.clone())
-                .map_err(|e| anyhow::anyhow!("case `{}`: request: {e}", case.name))?;
-            EnrichedContext::normalise(&request)
-        }
+        (Some(request), None) => from_request(request, &format!("case `{}`", case.name))?,
         (None, Some(context)) => context.clone(),
         _ => bail!(
             "case `{}`: give exactly one of `request` and `context`",
@@ -269,25 +272,13 @@ pub fn policy_test(file: &Path, context: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", context.display()))?;
     let value: Value =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", context.display()))?;
-    let case = if value.get("velocity").is_some() && value.get("checkpoint").is_some() {
-        Case {
-            name: "context".into(),
-            request: None,
-            context: Some(serde_json::from_value(value)?),
-            features: Features::default(),
-            expect: Expect::default(),
-        }
+    let ctx = if value.get("velocity").is_some() && value.get("checkpoint").is_some() {
+        serde_json::from_value(value).with_context(|| format!("reading {}", context.display()))?
     } else {
-        Case {
-            name: "request".into(),
-            request: Some(value),
-            context: None,
-            features: Features::default(),
-            expect: Expect::default(),
-        }
+        from_request(&value, &context.display().to_string())?
     };
     let module = load(file)?;
-    let outcome = module.evaluate(&context_of(&case)?);
+    let outcome = module.evaluate(&ctx);
     println!("{}", summary(&outcome));
     if outcome.result.is_err() {
         bail!("the module faulted on this context");

@@ -34,7 +34,7 @@ impl FromRequest<AppState> for CsvUpload {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let (caller, file) = scoped_upload(req, state, "text/csv", MAX_CSV_BYTES).await?;
+        let (caller, file) = scoped_upload(req, state, "text/csv", MAX_CSV_BYTES, None).await?;
         Ok(CsvUpload { caller, file })
     }
 }

@@ -13,10 +13,23 @@ use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
-use crate::http::upload::scoped_upload;
+use crate::http::upload::{Signature, scoped_upload};
 
 /// Largest module upload read (the runtime's cap is checked again with a precise message).
 pub const MAX_MODULE_BYTES: usize = 4 << 20;
+
+/// Every WebAssembly file starts with `\0asm`; a large upload that does not is named as not
+/// WebAssembly (a native library, an archive) rather than as too large.
+const WASM: Signature = Signature {
+    magic: b"\0asm",
+    refuse: |head, declared, limit| {
+        ApiError::InvalidModule(format!(
+            "not a WebAssembly file: it starts with {head:02x?}, not `\\0asm` (and its \
+             {declared} bytes are over the {limit}-byte cap); build the component with \
+             `arbiter policy build`"
+        ))
+    },
+};
 
 /// A module upload by a `policy:write` key: `Content-Type: application/wasm`, at most 4 MiB,
 /// refused on the key, scope or declared length before its body is read.
@@ -30,7 +43,7 @@ impl FromRequest<AppState> for WasmUpload {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (caller, bytes) =
-            scoped_upload(req, state, "application/wasm", MAX_MODULE_BYTES).await?;
+            scoped_upload(req, state, "application/wasm", MAX_MODULE_BYTES, Some(WASM)).await?;
         Ok(WasmUpload { caller, bytes })
     }
 }

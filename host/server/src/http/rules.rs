@@ -36,7 +36,7 @@ impl FromRequest<AppState> for RuleFileUpload {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (caller, bytes): (Caller, Bytes) =
-            scoped_upload(req, state, "text/plain", MAX_RULE_FILE_BYTES).await?;
+            scoped_upload(req, state, "text/plain", MAX_RULE_FILE_BYTES, None).await?;
         let text = String::from_utf8(bytes.to_vec()).map_err(|e| ApiError::Invalid {
             code: "invalid_value",
             field: "body".into(),
@@ -85,9 +85,9 @@ pub async fn upload_rules(
     Path(name): Path<String>,
     RuleFileUpload { caller, text }: RuleFileUpload,
 ) -> Result<(StatusCode, Json<RuleVersionView>), ApiError> {
-    let up = app
+    let (up, text) = app
         .policies
-        .upload_rules(&name, text.clone(), &caller.actor())
+        .upload_rules(&name, text, &caller.actor())
         .await?;
     let status = if up.created {
         StatusCode::CREATED

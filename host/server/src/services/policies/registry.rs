@@ -25,19 +25,11 @@ pub struct NewPolicySet {
     pub weights: Option<Weights>,
 }
 
-/// The name rule files carry in error renderings.
-fn name_for_errors() -> &'static str {
-    "rules"
-}
-
-/// A compile refusal as the service's error: each problem located, all rendered.
-pub fn rules_error(
-    problems: &arbiter_rules::Diagnostics,
-    file_name: &str,
-    source: &str,
-) -> PolicyError {
+/// A compile refusal as the service's error: each problem located, all rendered (under the
+/// file name `rules`: an upload has no file name).
+fn rules_error(problems: &arbiter_rules::Diagnostics, source: &str) -> PolicyError {
     PolicyError::InvalidRules {
-        rendered: problems.render(file_name, source),
+        rendered: problems.render("rules", source),
         errors: problems.located(source),
     }
 }
@@ -73,50 +65,56 @@ impl PolicyService {
         if let Some(existing) = self.existing(name, &wasm).await? {
             return Ok(existing);
         }
-        let slot = self.compile_slot()?;
-        let runtime = self.runtime.clone();
-        let (artifact, wasm) = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            runtime.validate(&wasm).map(|a| (a, wasm))
-        })
-        .await
-        .map_err(|e| PolicyError::Runtime(e.to_string()))??;
+        let (artifact, wasm) = self.validate(wasm).await?;
         self.store_module(name, &wasm, &artifact, None, actor).await
     }
 
     /// Compiles a rule file (`policies/RULES.md`) into a module, validates it like any
-    /// upload and stores it with its source. The same text under the same name compiles to
-    /// the same bytes, so it returns the existing version.
+    /// upload and stores it with its source, which it gives back. The same text under the
+    /// same name compiles to the same bytes, so it returns the existing version.
     pub async fn upload_rules(
         &self,
         name: &str,
         source: String,
         actor: &Actor,
-    ) -> Result<Upload, PolicyError> {
+    ) -> Result<(Upload, String), PolicyError> {
         check_name(name)?;
         let slot = self.compile_slot()?;
-        let runtime = self.runtime.clone();
         let options = self.rule_options.clone();
         let (component, source) = tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            arbiter_rules::compile(&source, &options)
-                .map(|compiled| (compiled.component, source.clone()))
-                .map_err(|problems| rules_error(&problems, name_for_errors(), &source))
+            match arbiter_rules::compile(&source, &options) {
+                Ok(compiled) => Ok((compiled.component, source)),
+                Err(problems) => Err(rules_error(&problems, &source)),
+            }
         })
         .await
         .map_err(|e| PolicyError::Runtime(e.to_string()))??;
         if let Some(existing) = self.existing(name, &component).await? {
-            return Ok(existing);
+            return Ok((existing, source));
         }
+        let (artifact, component) = self.validate(component).await?;
+        let upload = self
+            .store_module(name, &component, &artifact, Some(&source), actor)
+            .await?;
+        Ok((upload, source))
+    }
+
+    /// Runs the runtime's upload validation off the serving threads, under a compile slot;
+    /// gives the bytes back with the artifact.
+    async fn validate(
+        &self,
+        wasm: Vec<u8>,
+    ) -> Result<(arbiter_runtime::Artifact, Vec<u8>), PolicyError> {
         let slot = self.compile_slot()?;
-        let (artifact, component) = tokio::task::spawn_blocking(move || {
+        let runtime = self.runtime.clone();
+        tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            runtime.validate(&component).map(|a| (a, component))
+            runtime.validate(&wasm).map(|artifact| (artifact, wasm))
         })
         .await
-        .map_err(|e| PolicyError::Runtime(e.to_string()))??;
-        self.store_module(name, &component, &artifact, Some(&source), actor)
-            .await
+        .map_err(|e| PolicyError::Runtime(e.to_string()))?
+        .map_err(PolicyError::from)
     }
 
     /// The version of `name` holding exactly these bytes, if there is one.
