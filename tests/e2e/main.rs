@@ -24,6 +24,7 @@ mod model_loop;
 mod operability;
 mod operations;
 mod policies;
+mod rates;
 mod raw_http;
 mod redis_command;
 mod redis_expiry;

@@ -16,6 +16,7 @@ use crate::backtest::Backtest;
 use crate::feedback::{Label, ModelSlot, ModelVersion, Resolution, TrainingJob};
 use crate::keys::{ApiKey, CREATED_BY_BOOTSTRAP, CREATED_BY_CLI};
 use crate::lists::ListEntry;
+use crate::money::reporting::StoredRateTable;
 use crate::policy_set::{Approval, PolicySet};
 use crate::registry::{PolicyModule, Rollout, RolloutStatus};
 
@@ -43,9 +44,10 @@ pub mod action {
     pub const LABEL_CREATE: &str = "label.create";
     pub const BACKTEST_START: &str = "backtest.start";
     pub const BACKTEST_CANCEL: &str = "backtest.cancel";
+    pub const RATES_SET: &str = "rates.set";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 22] = [
+    pub const ALL: [&str; 23] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -68,6 +70,7 @@ pub mod action {
         LABEL_CREATE,
         BACKTEST_START,
         BACKTEST_CANCEL,
+        RATES_SET,
     ];
 }
 
@@ -174,6 +177,16 @@ impl AuditRecord {
     pub fn policy_set_created(set: &PolicySet) -> AuditRecord {
         let detail = serde_json::to_value(set).unwrap_or(Value::Null);
         AuditRecord::new(action::POLICY_SET_CREATE, set_target(set.version), detail)
+    }
+
+    /// A new rate table: its version is the target, the table itself the detail.
+    pub fn rates_set(table: &StoredRateTable) -> AuditRecord {
+        let detail = serde_json::to_value(&table.table).unwrap_or(Value::Null);
+        AuditRecord::new(
+            action::RATES_SET,
+            format!("rates@{}", table.version),
+            detail,
+        )
     }
 
     pub fn policy_set_activated(version: i64) -> AuditRecord {

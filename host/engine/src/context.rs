@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
+use crate::money::ReportingAmount;
 use crate::normalize;
 use crate::request::DecisionRequest;
 use crate::velocity::VelocityFeatures;
@@ -20,6 +21,11 @@ pub struct AmountView {
     pub currency: String,
     /// Major units as a float, for thresholds and features only.
     pub approx: f64,
+    /// The amount in the reporting currency, with the rate and table version used; absent
+    /// when the rate table has no rate for the currency (and in decisions made before rate
+    /// tables existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporting: Option<ReportingAmount>,
 }
 
 /// Link-graph features (filled by the graph stage): the graph's own [`arbiter_graph::Features`],
@@ -54,6 +60,12 @@ pub struct EnrichedContext {
     pub graph: Option<GraphFeatures>,
     /// Watch-list reason codes that matched.
     pub watch_hits: Vec<String>,
+    /// The model layer's score, for the rules to read (layout 2.1). Set by
+    /// `pipeline::evaluate_policy` from the model outcome it scores with, so a replay with
+    /// another model hands the rules that model's score; not stored (the decision's
+    /// `layers.model` holds it).
+    #[serde(skip)]
+    pub model_score: Option<f64>,
 }
 
 impl EnrichedContext {
@@ -75,6 +87,7 @@ impl EnrichedContext {
                 minor_units: m.minor_units(),
                 currency: m.currency.code().to_owned(),
                 approx: m.approx_major(),
+                reporting: None,
             }),
             user_id: req.user_id.clone(),
             account_age_days: req.account_age_days,
@@ -110,6 +123,7 @@ impl EnrichedContext {
             velocity: VelocityFeatures::default(),
             graph: None,
             watch_hits: Vec::new(),
+            model_score: None,
         }
     }
 }

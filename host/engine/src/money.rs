@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::RequestError;
 
 mod amount;
+pub mod reporting;
 
 pub use amount::MAX_AMOUNT_INTEGER_DIGITS;
+pub use reporting::{RateTable, RateTableWire, ReportingAmount};
 
 /// An amount of one currency. `amount` never has more decimals than the currency allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

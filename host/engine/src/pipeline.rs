@@ -18,6 +18,7 @@ use crate::decision::{
     StageTimings,
 };
 use crate::lists::{ListName, ListSnapshot};
+use crate::money::RateTable;
 use crate::policy_set::PolicySet;
 use crate::request::DecisionRequest;
 use crate::routing::PolicyRouting;
@@ -53,6 +54,8 @@ pub struct PipelineState {
     /// The challenger: scored and recorded on every decision that reaches the model layer,
     /// never part of the score. `None` when no model runs in shadow.
     pub shadow_model: Arc<ArcSwapOption<Box<dyn ModelStage>>>,
+    /// The exchange rates into the reporting currency; replaced whole when a new table is set.
+    pub rates: Arc<ArcSwap<RateTable>>,
 }
 
 pub struct Pipeline {
@@ -79,6 +82,12 @@ pub(crate) struct PolicyEvaluation {
     pub rules: Vec<ModuleResult>,
 }
 
+/// What the rules read as the model's score (`EnrichedContext::model_score`) when the model
+/// layer's outcome is `model`.
+pub(crate) fn model_score(model: Option<&ModelOutcome>) -> Option<f64> {
+    model.map(|m| m.probability)
+}
+
 /// The score a block or allow entry's verdict carries: the watch hits alone (later layers did
 /// not run).
 pub(crate) fn short_circuit_score(policy: &ActivePolicy, ctx: &EnrichedContext) -> f64 {
@@ -86,7 +95,8 @@ pub(crate) fn short_circuit_score(policy: &ActivePolicy, ctx: &EnrichedContext) 
 }
 
 /// Rules, then the score bands, for one policy set, on a context whose watch hits and graph
-/// features are filled in; `model` is the model layer's outcome. The same function decides a
+/// features are filled in and whose `model_score` is `model`'s probability (see
+/// [`model_score`]); `model` is the model layer's outcome. The same function decides a
 /// request and replays a stored one (`backtest::replay`), so a replay of the deciding set
 /// reproduces the recorded score bit for bit.
 pub(crate) fn evaluate_policy(
@@ -94,6 +104,11 @@ pub(crate) fn evaluate_policy(
     ctx: &EnrichedContext,
     model: Option<&ModelOutcome>,
 ) -> PolicyEvaluation {
+    debug_assert_eq!(
+        ctx.model_score,
+        model_score(model),
+        "the rules see the model used"
+    );
     let weights = &policy.set.weights;
     let mut score = weights.watch * ctx.watch_hits.len() as f64;
     if let Some(g) = &ctx.graph {
@@ -181,6 +196,9 @@ impl Pipeline {
 
         let t = Instant::now();
         let mut ctx = EnrichedContext::normalise(req);
+        if let (Some(view), Some(money)) = (ctx.amount.as_mut(), req.amount.as_ref()) {
+            view.reporting = self.state.rates.load().convert(money);
+        }
         let reading = self
             .velocity
             .read(&VelocityEvent::from_context(&ctx), now)
@@ -245,6 +263,7 @@ impl Pipeline {
                 });
             }
             timings.model_us = micros(t);
+            ctx.model_score = model_score(layers.model.as_ref());
 
             let t = Instant::now();
             let eval = evaluate_policy(deciding, &ctx, layers.model.as_ref());

@@ -13,6 +13,7 @@ use crate::decision::Decision;
 use crate::feedback::FeedbackStore;
 use crate::keys::ApiKey;
 use crate::lists::{ListEntry, ListKind};
+use crate::money::{RateTableWire, reporting::StoredRateTable};
 use crate::policy_set::{Approval, ModuleRef, PolicySet, Thresholds, Weights};
 use crate::registry::{Guard, PolicyModule, Rollout, RolloutMode, RolloutStatus, StoredModule};
 
@@ -194,6 +195,20 @@ pub trait PolicySetStore: Send + Sync + 'static {
     async fn policy_set_approvals(&self, version: i64) -> Result<Vec<Approval>, StoreError>;
 }
 
+/// Exchange-rate tables into the reporting currency, versioned 1, 2, 3, …; the newest is in
+/// force.
+#[async_trait]
+pub trait RateStore: Send + Sync + 'static {
+    /// Stores `table` as the next version, audited, and returns it as stored.
+    async fn insert_rate_table(
+        &self,
+        table: &RateTableWire,
+        actor: &Actor,
+    ) -> Result<StoredRateTable, StoreError>;
+    /// The newest table; `None` when none was ever set.
+    async fn current_rate_table(&self) -> Result<Option<StoredRateTable>, StoreError>;
+}
+
 #[async_trait]
 pub trait Health: Send + Sync + 'static {
     /// Succeeds when the database answers.
@@ -211,6 +226,7 @@ pub trait Store:
     + AuditStore
     + FeedbackStore
     + BacktestStore
+    + RateStore
     + Health
 {
 }
@@ -225,6 +241,7 @@ impl<
         + AuditStore
         + FeedbackStore
         + BacktestStore
+        + RateStore
         + Health,
 > Store for T
 {

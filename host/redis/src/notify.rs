@@ -37,15 +37,18 @@ pub enum ChangeKind {
     Model,
     /// API keys: one created or revoked.
     Keys,
+    /// The exchange-rate table: a new version set.
+    Rates,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 5] = [
+    pub const ALL: [ChangeKind; 6] = [
         ChangeKind::Lists,
         ChangeKind::Policy,
         ChangeKind::Rollout,
         ChangeKind::Model,
         ChangeKind::Keys,
+        ChangeKind::Rates,
     ];
 }
 

@@ -1,4 +1,4 @@
-//! The decision's context in the byte layout of `arbiter:policy@2` (layout 2.0, specified
+//! The decision's context in the byte layout of `arbiter:policy@2` (layout 2.1, specified
 //! in `policies/wit/policy.wit`), written once per decision and copied into each module.
 //!
 //! The layout's offsets and its writer are not restated here: this module compiles the
@@ -79,6 +79,12 @@ pub(crate) fn context(ctx: &EnrichedContext) -> Vec<u8> {
     }
     if let Some(amount) = &ctx.amount {
         writer.amount(amount.approx, amount.minor_units, &amount.currency);
+        if let Some(reporting) = &amount.reporting {
+            writer.amount_reporting(reporting.approx);
+        }
+    }
+    if let Some(score) = ctx.model_score {
+        writer.model_score(score);
     }
     if let Some(days) = ctx.account_age_days {
         writer.account_age_days(days);

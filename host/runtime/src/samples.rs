@@ -1,7 +1,8 @@
 //! The sample contexts every uploaded module is run on before it is accepted.
 //!
 //! They cover every checkpoint, amounts in currencies with 0 and 2 decimals and no amount
-//! at all, every optional field present and absent, graph features present and absent,
+//! at all, amounts with and without a reporting-currency conversion, with and without a model
+//! score, every optional field present and absent, graph features present and absent,
 //! string and non-string attributes, watch-list hits and non-ASCII text — so a module that
 //! traps, runs away or answers nonsense on some shape of input is caught at upload rather
 //! than in production. They are also realistic inputs for benchmarks and tests.
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 
 use arbiter_engine::checkpoint::Checkpoint;
 use arbiter_engine::context::{AmountView, EnrichedContext, GraphFeatures};
+use arbiter_engine::money::{Money, MoneyWire, RateTable, RateTableWire};
 use arbiter_engine::velocity::{VelocityFeatures, WindowStats};
 use serde_json::{Value, json};
 
@@ -40,12 +42,26 @@ pub fn sample_contexts() -> Vec<EnrichedContext> {
     ]
 }
 
+/// An amount, converted into USD at the samples' rates (USD and EUR have one, JPY not).
 fn amount(value: &str, minor_units: i64, currency: &str, approx: f64) -> Option<AmountView> {
+    let rates = RateTableWire {
+        reporting_currency: "USD".into(),
+        rates: BTreeMap::from([("EUR".to_owned(), "1.08".to_owned())]),
+    };
+    let money = MoneyWire {
+        value: value.into(),
+        currency: currency.into(),
+    };
+    let reporting = RateTable::parse(&rates, 1)
+        .ok()
+        .zip(Money::parse("amount", &money).ok())
+        .and_then(|(rates, money)| rates.convert(&money));
     Some(AmountView {
         value: value.into(),
         minor_units,
         currency: currency.into(),
         approx,
+        reporting,
     })
 }
 
@@ -91,6 +107,7 @@ fn base(checkpoint: Checkpoint, request_id: &str, user_id: &str) -> EnrichedCont
         velocity: VelocityFeatures::default(),
         graph: None,
         watch_hits: Vec::new(),
+        model_score: None,
     }
 }
 
@@ -98,6 +115,7 @@ fn base(checkpoint: Checkpoint, request_id: &str, user_id: &str) -> EnrichedCont
 pub(crate) fn card_payment() -> EnrichedContext {
     EnrichedContext {
         amount: amount("129.99", 12_999, "USD", 129.99),
+        model_score: Some(0.04),
         account_age_days: Some(420),
         email: Some("jane.doe@example.com".into()),
         email_domain: Some("example.com".into()),
@@ -134,6 +152,7 @@ pub(crate) fn card_payment() -> EnrichedContext {
 fn new_account_order() -> EnrichedContext {
     EnrichedContext {
         amount: amount("2500.00", 250_000, "EUR", 2500.0),
+        model_score: Some(0.93),
         account_age_days: Some(2),
         email: Some("élodie.martin@exemple.fr".into()),
         email_domain: Some("exemple.fr".into()),

@@ -133,6 +133,7 @@ prop_compose! {
                 minor_units,
                 currency,
                 approx: minor_units as f64 / 100.0,
+                reporting: None,
             }),
             user_id,
             account_age_days,
@@ -154,6 +155,7 @@ prop_compose! {
             velocity: VelocityFeatures { user, device, card, ip: None, email: None },
             graph,
             watch_hits,
+            model_score: None,
         }
     }
 }

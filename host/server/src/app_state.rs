@@ -12,6 +12,7 @@ use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
 use crate::services::policies::PolicyService;
+use crate::services::rates::RateService;
 use crate::services::transactions::TransactionServices;
 
 /// Cheap to clone: one `Arc` around the services.
@@ -29,6 +30,8 @@ pub struct Services {
     pub reviews: ReviewService,
     pub labels: LabelService,
     pub models: ModelService,
+    /// The exchange-rate table amounts are converted into the reporting currency with.
+    pub rates: Arc<RateService>,
     pub reports: ReportService,
     /// Replays of candidate policy sets over stored decisions.
     pub backtests: BacktestService,

@@ -25,6 +25,7 @@ use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
 use crate::services::policies::{ActivationRules, PolicyLimits, PolicyService};
+use crate::services::rates::RateService;
 
 /// Opens the configured store (running migrations), with the transaction core's view of it.
 pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<Stores> {
@@ -127,11 +128,15 @@ pub async fn build_with(
         lists_snapshot.clone(),
         config.backtest_limits(),
     );
+    let rates = Arc::new(RateService::new(store.clone()));
+    let rate_version = rates.reload().await.context("loading the rate table")?;
+    tracing::info!(rate_version, "rate table loaded");
     let state = PipelineState {
         lists: lists_snapshot,
         policy: routing,
         model: models.active_slot(),
         shadow_model: models.shadow_slot(),
+        rates: rates.slot(),
     };
     let pipeline = Arc::new(Pipeline::new(
         state,
@@ -177,6 +182,7 @@ pub async fn build_with(
         reviews: ReviewService::new(store.clone(), graph.clone()),
         labels,
         models,
+        rates,
         reports: ReportService::new(store.clone()),
         backtests,
         graph,

@@ -58,4 +58,5 @@ pub(crate) enum Serialized {
     PolicySets,
     PolicyModules,
     Rollouts,
+    RateTables,
 }

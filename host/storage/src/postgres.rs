@@ -98,6 +98,7 @@ impl PgStore {
         let lock = match table {
             Serialized::PolicySets => "LOCK TABLE policy_sets IN SHARE ROW EXCLUSIVE MODE",
             Serialized::PolicyModules => "LOCK TABLE policy_modules IN SHARE ROW EXCLUSIVE MODE",
+            Serialized::RateTables => "LOCK TABLE rate_tables IN SHARE ROW EXCLUSIVE MODE",
             Serialized::Rollouts => "LOCK TABLE rollouts IN SHARE ROW EXCLUSIVE MODE",
         };
         sqlx::query(lock)

@@ -17,6 +17,7 @@ fn base() -> EnrichedContext {
             minor_units: 9900,
             currency: "EUR".into(),
             approx: 99.0,
+            reporting: None,
         }),
         user_id: "u".into(),
         account_age_days: Some(400),
@@ -38,6 +39,7 @@ fn base() -> EnrichedContext {
         velocity: VelocityFeatures::default(),
         graph: None,
         watch_hits: Vec::new(),
+        model_score: None,
     }
 }
 

@@ -27,6 +27,7 @@ pub fn context(amount: f64, age_days: u32, proxy: bool) -> EnrichedContext {
             minor_units: (amount * 100.0).round() as i64,
             currency: "EUR".into(),
             approx: amount,
+            reporting: None,
         }),
         user_id: "user-1".into(),
         account_age_days: Some(age_days),
@@ -56,6 +57,7 @@ pub fn context(amount: f64, age_days: u32, proxy: bool) -> EnrichedContext {
         },
         graph: Some(GraphFeatures::default()),
         watch_hits: Vec::new(),
+        model_score: None,
     }
 }
 

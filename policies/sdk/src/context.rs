@@ -23,6 +23,8 @@ pub struct Context {
     bytes: Vec<u8>,
     /// Where the text area starts (checked to lie inside `bytes`).
     text_offset: usize,
+    /// The `present` bits, without those of 2.1 fields a 2.0 `fixed-len` does not cover.
+    present: u32,
 }
 
 /// Why a buffer is not a context this SDK can read.
@@ -43,7 +45,7 @@ impl Context {
     /// Reads a buffer of layout 2.x, checking its header.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Context, LayoutError> {
         let refuse = |reason| Err(LayoutError { reason });
-        if bytes.len() < layout::FIXED_END {
+        if bytes.len() < layout::FIXED_END_2_0 {
             return refuse("shorter than the 2.0 header and fixed section");
         }
         if bytes[layout::AT_MAGIC..layout::AT_MAGIC + 4] != layout::MAGIC {
@@ -54,7 +56,7 @@ impl Context {
         }
         let fixed_len = read_u32(&bytes, layout::AT_FIXED_LEN) as usize;
         let text_offset = read_u32(&bytes, layout::AT_TEXT_OFFSET) as usize;
-        if fixed_len < layout::FIXED_LEN {
+        if fixed_len < layout::FIXED_LEN_2_0 {
             return refuse("fixed section shorter than 2.0's");
         }
         if text_offset < layout::HEADER_LEN.saturating_add(fixed_len) || text_offset > bytes.len() {
@@ -63,7 +65,15 @@ impl Context {
         if Checkpoint::from_code(bytes[layout::AT_CHECKPOINT]).is_none() {
             return refuse("unknown checkpoint code");
         }
-        Ok(Context { bytes, text_offset })
+        let mut present = read_u32(&bytes, layout::AT_PRESENT);
+        if fixed_len < layout::FIXED_LEN {
+            present &= layout::PRESENT_BITS_2_0;
+        }
+        Ok(Context {
+            bytes,
+            text_offset,
+            present,
+        })
     }
 
     /// The buffer, as the host wrote it.
@@ -97,6 +107,19 @@ impl Context {
     pub fn amount_value(&self) -> Option<f64> {
         self.has(bit::AMOUNT)
             .then(|| read_f64(&self.bytes, layout::AT_AMOUNT_VALUE))
+    }
+
+    /// The amount converted into the deployment's reporting currency (major units), when
+    /// the request has an amount and the host has a rate for its currency (layout 2.1).
+    pub fn amount_reporting(&self) -> Option<f64> {
+        self.has(bit::AMOUNT_REPORTING)
+            .then(|| read_f64(&self.bytes, layout::AT_AMOUNT_REPORTING))
+    }
+
+    /// The model layer's fraud probability (0–1), when a model is active (layout 2.1).
+    pub fn model_score(&self) -> Option<f64> {
+        self.has(bit::MODEL_SCORE)
+            .then(|| read_f64(&self.bytes, layout::AT_MODEL_SCORE))
     }
 
     /// The currency of the transaction amount, when the request has one.
@@ -227,7 +250,7 @@ impl Context {
     }
 
     fn has(&self, bit: u32) -> bool {
-        read_u32(&self.bytes, layout::AT_PRESENT) & (1 << bit) != 0
+        self.present & (1 << bit) != 0
     }
 
     fn text(&self, index: usize) -> Option<&str> {
@@ -258,7 +281,7 @@ impl Context {
         let fits = count
             .checked_mul(entry_len)
             .and_then(|len| first.checked_add(len))
-            .is_some_and(|end| first >= layout::FIXED_END && end <= self.text_offset);
+            .is_some_and(|end| first >= layout::FIXED_END_2_0 && end <= self.text_offset);
         if !fits {
             malformed("a list lies outside the buffer");
         }
@@ -300,8 +323,9 @@ fn malformed(what: &str) -> ! {
 }
 
 // Readers of fixed-section fields. Every fixed-section offset of 2.0 lies below
-// `FIXED_END`, which `from_bytes` checked the buffer reaches, so these cannot fail for a
-// `Context`; list and text references are checked where they are followed.
+// `FIXED_END_2_0`, which `from_bytes` checked the buffer reaches, and a 2.1 field is read
+// only when `fixed-len` (below `text-offset`, inside the buffer) covers it, so these cannot
+// fail for a `Context`; list and text references are checked where they are followed.
 fn read<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
     let mut out = [0; N];
     if let Some(field) = bytes.get(at..at + N) {

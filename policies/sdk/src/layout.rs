@@ -1,4 +1,4 @@
-//! The context layout 2.0 of `arbiter:policy@2`: where every field of the context buffer
+//! The context layout 2.1 of `arbiter:policy@2`: where every field of the context buffer
 //! lives, and the writer that builds a buffer.
 //!
 //! The layout is specified in `policies/wit/policy.wit` (the world's doc comment); this file
@@ -16,7 +16,7 @@ pub const MAGIC: [u8; 4] = *b"ARBC";
 /// Layout major version: always the ABI's (`arbiter:policy@2`).
 pub const MAJOR: u16 = 2;
 /// Layout minor version written by this file.
-pub const MINOR: u16 = 0;
+pub const MINOR: u16 = 1;
 
 /// Header fields.
 pub const AT_MAGIC: usize = 0;
@@ -43,9 +43,22 @@ pub const AT_GRAPH: usize = 296;
 pub const AT_ATTRIBUTES: usize = 336;
 pub const AT_WATCH_HITS: usize = 344;
 /// End of the 2.0 fixed section.
-pub const FIXED_END: usize = 352;
+pub const FIXED_END_2_0: usize = 352;
 /// `fixed-len` of 2.0: the least a reader accepts.
+pub const FIXED_LEN_2_0: usize = FIXED_END_2_0 - HEADER_LEN;
+
+/// Fields 2.1 appends. Each is present when its `present` bit is set *and* the buffer's
+/// `fixed-len` covers it (a 2.0 buffer never has them).
+/// The amount converted into the deployment's reporting currency, major units (f64).
+pub const AT_AMOUNT_REPORTING: usize = 352;
+/// The model layer's fraud probability for this decision, 0–1 (f64).
+pub const AT_MODEL_SCORE: usize = 360;
+/// End of the fixed section this file writes (2.1).
+pub const FIXED_END: usize = 368;
+/// `fixed-len` this file writes.
 pub const FIXED_LEN: usize = FIXED_END - HEADER_LEN;
+/// `present` bits 2.0 defines; a reader clears the others when `fixed-len` is 2.0's.
+pub const PRESENT_BITS_2_0: u32 = 0x00FF_FFFF;
 
 /// Sizes of the repeated parts.
 pub const TEXT_LEN: usize = 8;
@@ -96,6 +109,10 @@ pub mod bit {
     pub const WINDOWS: u32 = 18;
     pub const GRAPH: u32 = 22;
     pub const HOPS_TO_FRAUD: u32 = 23;
+    /// 2.1: [`AT_AMOUNT_REPORTING`](super::AT_AMOUNT_REPORTING).
+    pub const AMOUNT_REPORTING: u32 = 24;
+    /// 2.1: [`AT_MODEL_SCORE`](super::AT_MODEL_SCORE).
+    pub const MODEL_SCORE: u32 = 25;
 }
 
 /// Checkpoint codes.
@@ -196,6 +213,18 @@ impl Writer {
         self.put_f64(AT_AMOUNT_VALUE, value);
         self.put_i64(AT_AMOUNT_MINOR_UNITS, minor_units);
         self.text(text::CURRENCY, currency);
+    }
+
+    /// The amount in the reporting currency (2.1).
+    pub fn amount_reporting(&mut self, value: f64) {
+        self.present |= 1 << bit::AMOUNT_REPORTING;
+        self.put_f64(AT_AMOUNT_REPORTING, value);
+    }
+
+    /// The model layer's score (2.1).
+    pub fn model_score(&mut self, score: f64) {
+        self.present |= 1 << bit::MODEL_SCORE;
+        self.put_f64(AT_MODEL_SCORE, score);
     }
 
     pub fn account_age_days(&mut self, days: u32) {

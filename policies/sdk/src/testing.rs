@@ -35,6 +35,8 @@ struct Draft {
     checkpoint: Checkpoint,
     request_id: String,
     amount: Option<(f64, i64, String)>,
+    amount_reporting: Option<f64>,
+    model_score: Option<f64>,
     user_id: String,
     account_age_days: Option<u32>,
     email: Option<String>,
@@ -82,6 +84,8 @@ impl ContextBuilder {
                 checkpoint,
                 request_id: "req-test".to_owned(),
                 amount: None,
+                amount_reporting: None,
+                model_score: None,
                 user_id: "user-test".to_owned(),
                 account_age_days: None,
                 email: None,
@@ -106,13 +110,15 @@ impl ContextBuilder {
         }
     }
 
-    /// A benign card payment context at `checkpoint`: USD 49.99 from a 400-day-old US
+    /// A benign card payment context at `checkpoint`: USD 49.99 (USD is the reporting
+    /// currency, so the reporting amount is the same) from a 400-day-old US
     /// account, with US card, IP and shipping, a known device, quiet velocity on every
     /// entity and an isolated graph. Nothing in it should trip a sensible rule.
     pub fn sample(checkpoint: Checkpoint) -> Self {
         let quiet = window(0, 0.0, 1, 49.99);
         Self::new(checkpoint)
             .amount(49.99, "USD")
+            .amount_reporting(49.99)
             .account_age_days(400)
             .email("shopper@example.com")
             .device("device-test")
@@ -174,6 +180,20 @@ impl ContextBuilder {
 
     pub fn no_amount(mut self) -> Self {
         self.ctx.amount = None;
+        self.ctx.amount_reporting = None;
+        self
+    }
+
+    /// Sets the amount in the reporting currency (major units), as the host's rate table
+    /// would have converted it; [`amount`](Self::amount) leaves it as it was.
+    pub fn amount_reporting(mut self, value: f64) -> Self {
+        self.ctx.amount_reporting = Some(value);
+        self
+    }
+
+    /// Sets the model layer's score (0–1).
+    pub fn model_score(mut self, score: f64) -> Self {
+        self.ctx.model_score = Some(score);
         self
     }
 

@@ -15,7 +15,9 @@ use crate::context::EnrichedContext;
 use crate::decision::Decision;
 use crate::feedback::LabelKind;
 use crate::lists::{ListName, ListSnapshot};
-use crate::pipeline::{ActivePolicy, evaluate_policy, finite_or_zero, short_circuit_score};
+use crate::pipeline::{
+    ActivePolicy, evaluate_policy, finite_or_zero, model_score, short_circuit_score,
+};
 use crate::stages::{ModelOutcome, ModelStage, ModuleResult};
 
 /// What a replay needs of a decision beyond its columns, stored beside it when it is made
@@ -198,6 +200,10 @@ pub fn replay(policy: &ActivePolicy, d: &RecordedDecision, overrides: Overrides<
         }),
         None => d.input.model.clone(),
     };
+    let score = model_score(model.as_ref());
+    if ctx.model_score != score {
+        ctx.to_mut().model_score = score;
+    }
     let eval = evaluate_policy(policy, &ctx, model.as_ref());
     Verdict {
         action: eval.action,

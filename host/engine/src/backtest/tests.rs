@@ -13,6 +13,8 @@ use crate::clock::SystemClock;
 use crate::context::EnrichedContext;
 use crate::feedback::LabelKind;
 use crate::lists::{ListEntry, ListKind, ListName, ListSnapshot};
+use crate::money::RateTable;
+use crate::money::reporting::DEFAULT_REPORTING_CURRENCY;
 use crate::pipeline::{ActivePolicy, Pipeline, PipelineState};
 use crate::policy_set::{FailMode, PolicySet, Thresholds, Weights};
 use crate::request::DecisionRequest;
@@ -87,6 +89,9 @@ async fn history(deciding: Arc<ActivePolicy>) -> Vec<Decision> {
         policy: Arc::new(ArcSwap::from_pointee(PolicyRouting::stable_only(deciding))),
         model: Arc::new(ArcSwapOption::empty()),
         shadow_model: Arc::new(ArcSwapOption::empty()),
+        rates: Arc::new(ArcSwap::from_pointee(RateTable::identity(
+            DEFAULT_REPORTING_CURRENCY,
+        ))),
     };
     let pipeline = Pipeline::new(
         state,

@@ -3,6 +3,8 @@ use chrono::Utc;
 use super::*;
 use crate::clock::SystemClock;
 use crate::lists::{ListEntry, ListKind};
+use crate::money::RateTable;
+use crate::money::reporting::DEFAULT_REPORTING_CURRENCY;
 use crate::policy_set::{FailMode, Thresholds, Weights};
 use crate::stages::{Fault, FaultKind, ModuleResult, NoModules, ReasonCode};
 use crate::velocity::InProcessVelocity;
@@ -51,6 +53,9 @@ fn pipeline(entries: Vec<ListEntry>, rules: Arc<dyn RuleEvaluator>) -> Pipeline 
         )))),
         model: Arc::new(ArcSwapOption::empty()),
         shadow_model: Arc::new(ArcSwapOption::empty()),
+        rates: Arc::new(ArcSwap::from_pointee(RateTable::identity(
+            DEFAULT_REPORTING_CURRENCY,
+        ))),
     };
     Pipeline::new(
         state,

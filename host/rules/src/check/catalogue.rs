@@ -1,5 +1,5 @@
 //! Every attribute a rule can name, by its readable name, with its type and where it lives
-//! in the context layout 2.0 (`policies/sdk/src/layout.rs`, the one source of offsets).
+//! in the context layout 2.1 (`policies/sdk/src/layout.rs`, the one source of offsets).
 
 use super::ir::{BoolExpr, NumExpr, NumField, TextExpr, WindowField};
 use crate::layout::text;
@@ -68,6 +68,8 @@ const GRAPH_COUNTS: &[&str] = &[
 const NUMBERS: &[(&str, NumField)] = &[
     ("amount", NumField::AmountValue),
     ("amount.minor_units", NumField::AmountMinorUnits),
+    ("amount.reporting", NumField::AmountReporting),
+    ("model.score", NumField::ModelScore),
     ("account.age_days", NumField::AccountAgeDays),
     ("graph.fraud_share_2hop", NumField::FraudShare2Hop),
     ("graph.score", NumField::GraphScore),
@@ -145,7 +147,7 @@ mod tests {
         for name in names() {
             assert!(lookup(&name).is_some(), "{name}");
         }
-        assert_eq!(names().len(), 16 + 6 + 8 + 20 + 2);
+        assert_eq!(names().len(), 16 + 8 + 8 + 20 + 2);
     }
 
     #[test]

@@ -247,6 +247,10 @@ pub enum NumField {
     FraudShare2Hop,
     GraphScore,
     HopsToFraud,
+    /// 2.1: the amount in the reporting currency.
+    AmountReporting,
+    /// 2.1: the model layer's score.
+    ModelScore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

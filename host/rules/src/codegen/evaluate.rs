@@ -55,6 +55,22 @@ pub fn evaluate(program: &Program, data: &mut DataPool, limits: &VerdictLimits) 
         .local_get(buf)
         .i32_load(mem(layout::AT_PRESENT as u64, 0))
         .local_set(present);
+    // 2.1's fields are absent unless `fixed-len` and the buffer both cover them.
+    body.sink()
+        .local_get(buf)
+        .i32_load(mem(layout::AT_FIXED_LEN as u64, 0))
+        .i32_const(addr(u32::try_from(layout::FIXED_LEN).unwrap_or(0)))
+        .i32_lt_u()
+        .local_get(len)
+        .i32_const(addr(u32::try_from(layout::FIXED_END).unwrap_or(0)))
+        .i32_lt_u()
+        .i32_or()
+        .if_(BlockType::Empty)
+        .local_get(present)
+        .i32_const(addr(layout::PRESENT_BITS_2_0))
+        .i32_and()
+        .local_set(present)
+        .end();
     list(
         &mut body,
         buf,
@@ -147,7 +163,7 @@ pub fn evaluate(program: &Program, data: &mut DataPool, limits: &VerdictLimits) 
 
 /// Leaves the block unless the buffer holds a sound 2.x header; sets `text_offset`.
 fn header(body: &mut Body, buf: u32, len: u32, text_offset: u32) {
-    let fixed_end = addr(u32::try_from(layout::FIXED_END).unwrap_or(0));
+    let fixed_end = addr(u32::try_from(layout::FIXED_END_2_0).unwrap_or(0));
     body.sink()
         .local_get(len)
         .i32_const(fixed_end)
@@ -165,7 +181,7 @@ fn header(body: &mut Body, buf: u32, len: u32, text_offset: u32) {
         .br_if(0)
         .local_get(buf)
         .i32_load(mem(layout::AT_FIXED_LEN as u64, 0))
-        .i32_const(addr(u32::try_from(layout::FIXED_LEN).unwrap_or(0)))
+        .i32_const(addr(u32::try_from(layout::FIXED_LEN_2_0).unwrap_or(0)))
         .i32_lt_u()
         .br_if(0)
         .local_get(buf)

@@ -365,6 +365,8 @@ impl Exprs<'_> {
                 Some(bit::GRAPH)
             }
             NumField::HopsToFraud => Some(bit::HOPS_TO_FRAUD),
+            NumField::AmountReporting => Some(bit::AMOUNT_REPORTING),
+            NumField::ModelScore => Some(bit::MODEL_SCORE),
         };
         if let Some(bit) = present_bit {
             self.present_bit(bit);
@@ -410,6 +412,12 @@ impl Exprs<'_> {
             NumField::HopsToFraud => {
                 s.i32_load8_u(at(layout::AT_HOPS_TO_FRAUD))
                     .f64_convert_i32_u();
+            }
+            NumField::AmountReporting => {
+                s.f64_load(at(layout::AT_AMOUNT_REPORTING)).call(func::NORM);
+            }
+            NumField::ModelScore => {
+                s.f64_load(at(layout::AT_MODEL_SCORE)).call(func::NORM);
             }
         }
         if present_bit.is_some() {

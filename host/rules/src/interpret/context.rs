@@ -1,4 +1,4 @@
-//! Reading a context buffer (layout 2.0) the way the compiled code reads it: the same
+//! Reading a context buffer (layout 2.x) the way the compiled code reads it: the same
 //! header checks, the same bounds checks, the same "absent unless its `present` bit is
 //! set" rule. The compiled module and this reader must agree byte for byte; the
 //! equivalence property test holds them to it.
@@ -12,6 +12,8 @@ use crate::layout::{self, bit};
 pub struct Context<'a> {
     buf: &'a [u8],
     valid: bool,
+    /// The `present` bits, without 2.1's when `fixed-len` or the buffer does not cover them.
+    present: u32,
     text_base: usize,
     attributes: (usize, usize),
     watch_hits: (usize, usize),
@@ -23,6 +25,7 @@ impl<'a> Context<'a> {
         Context {
             buf: &[],
             valid: false,
+            present: 0,
             text_base: 0,
             attributes: (0, 0),
             watch_hits: (0, 0),
@@ -33,22 +36,28 @@ impl<'a> Context<'a> {
         let mut ctx = Context {
             buf,
             valid: false,
+            present: 0,
             text_base: 0,
             attributes: (0, 0),
             watch_hits: (0, 0),
         };
-        if buf.len() < layout::FIXED_END
+        let fixed_len = ctx.u32(layout::AT_FIXED_LEN) as usize;
+        if buf.len() < layout::FIXED_END_2_0
             || buf[..4] != layout::MAGIC
             || ctx.u16(layout::AT_MAJOR) != layout::MAJOR
-            || (ctx.u32(layout::AT_FIXED_LEN) as usize) < layout::FIXED_LEN
+            || fixed_len < layout::FIXED_LEN_2_0
         {
             return ctx;
         }
         let text_offset = ctx.u32(layout::AT_TEXT_OFFSET) as usize;
-        if text_offset < layout::FIXED_END || text_offset > buf.len() {
+        if text_offset < layout::FIXED_END_2_0 || text_offset > buf.len() {
             return ctx;
         }
         ctx.valid = true;
+        ctx.present = ctx.u32(layout::AT_PRESENT);
+        if fixed_len < layout::FIXED_LEN || buf.len() < layout::FIXED_END {
+            ctx.present &= layout::PRESENT_BITS_2_0;
+        }
         ctx.text_base = text_offset;
         ctx.attributes = ctx.list(layout::AT_ATTRIBUTES, layout::ATTRIBUTE_LEN);
         ctx.watch_hits = ctx.list(layout::AT_WATCH_HITS, layout::WATCH_HIT_LEN);
@@ -73,7 +82,7 @@ impl<'a> Context<'a> {
     }
 
     fn present(&self, bit: u32) -> bool {
-        self.valid && self.u32(layout::AT_PRESENT) & (1 << bit) != 0
+        self.valid && self.present & (1 << bit) != 0
     }
 
     /// Text `index` of the fixed section.
@@ -159,6 +168,12 @@ impl<'a> Context<'a> {
             NumField::HopsToFraud => self
                 .present(bit::HOPS_TO_FRAUD)
                 .then(|| f64::from(self.buf[layout::AT_HOPS_TO_FRAUD])),
+            NumField::AmountReporting => self
+                .present(bit::AMOUNT_REPORTING)
+                .then(|| self.f64(layout::AT_AMOUNT_REPORTING)),
+            NumField::ModelScore => self
+                .present(bit::MODEL_SCORE)
+                .then(|| self.f64(layout::AT_MODEL_SCORE)),
         };
         value.filter(|v| v.is_finite())
     }

@@ -23,6 +23,8 @@ const TEXT_ATTRIBUTES: &[&str] = &[
 const NUMBER_ATTRIBUTES: &[&str] = &[
     "amount",
     "amount.minor_units",
+    "amount.reporting",
+    "model.score",
     "account.age_days",
     "velocity.user.count_1h",
     "velocity.card.count_24h",
@@ -228,6 +230,11 @@ pub fn context() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(pick(WATCH), 0..3),
         any::<bool>(),
         prop::option::of(0usize..text::COUNT),
+        (
+            prop::option::of(float()),
+            prop::option::of(float()),
+            prop::bool::weighted(0.2),
+        ),
     )
         .prop_map(
             |(
@@ -241,6 +248,7 @@ pub fn context() -> impl Strategy<Value = Vec<u8>> {
                 watch,
                 proxy,
                 damaged,
+                (reporting, model, as_2_0),
             )| {
                 let mut w = Writer::new(checkpoint, attributes.len(), watch.len(), 256);
                 for (index, value) in texts.iter().enumerate() {
@@ -251,6 +259,12 @@ pub fn context() -> impl Strategy<Value = Vec<u8>> {
                 }
                 if let Some(age) = age {
                     w.account_age_days(age);
+                }
+                if let Some(value) = reporting {
+                    w.amount_reporting(value);
+                }
+                if let Some(score) = model {
+                    w.model_score(score);
                 }
                 for (index, window) in windows.iter().enumerate() {
                     if let Some((c1, c24, s1, s24)) = window {
@@ -288,6 +302,12 @@ pub fn context() -> impl Strategy<Value = Vec<u8>> {
                         + arbiter_rules::layout::TEXT_LEN * index
                         + 4;
                     buf[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+                }
+                if as_2_0 {
+                    // A 2.0 `fixed-len` with 2.1's bits set: those fields read as absent.
+                    let at = arbiter_rules::layout::AT_FIXED_LEN;
+                    let len = arbiter_rules::layout::FIXED_LEN_2_0 as u32;
+                    buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
                 }
                 buf
             },
@@ -331,9 +351,20 @@ pub fn example_context() -> impl Strategy<Value = Vec<u8>> {
         graph,
         prop::option::of(pick(&["", "WELCOME10", "123"])),
         any::<bool>(),
+        prop::bool::weighted(0.1),
     )
         .prop_map(
-            |(checkpoint, (card, ip, shipping), amount, age, windows, graph, promo, proxy)| {
+            |(
+                checkpoint,
+                (card, ip, shipping),
+                amount,
+                age,
+                windows,
+                graph,
+                promo,
+                proxy,
+                unrated,
+            )| {
                 let mut w = Writer::new(checkpoint, usize::from(promo.is_some()), 0, 256);
                 w.text(text::REQUEST_ID, "req");
                 w.text(text::USER_ID, "u-1");
@@ -344,6 +375,10 @@ pub fn example_context() -> impl Strategy<Value = Vec<u8>> {
                 if let Some(value) = amount {
                     #[expect(clippy::cast_possible_truncation, reason = "test amounts")]
                     w.amount(value, (value * 100.0).round() as i64, "USD");
+                    // USD is the reporting currency; now and then its rate is missing.
+                    if !unrated {
+                        w.amount_reporting(value);
+                    }
                 }
                 if let Some(age) = age {
                     w.account_age_days(age);

@@ -26,8 +26,8 @@ fn the_header_names_the_layout_version_and_sections() {
     let bytes = context(&card_payment());
     assert_eq!(&bytes[..4], b"ARBC");
     assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 2);
-    assert_eq!(u16::from_le_bytes([bytes[6], bytes[7]]), 0);
-    assert_eq!(u32_at(&bytes, layout::AT_FIXED_LEN), 336);
+    assert_eq!(u16::from_le_bytes([bytes[6], bytes[7]]), 1);
+    assert_eq!(u32_at(&bytes, layout::AT_FIXED_LEN), 352);
     let text_offset = u32_at(&bytes, layout::AT_TEXT_OFFSET) as usize;
     assert!(text_offset >= layout::FIXED_END && text_offset <= bytes.len());
     // Everything was sized up front: no spare capacity was needed or left unused.
@@ -56,6 +56,24 @@ fn fields_land_at_their_offsets() {
         ctx.is_proxy,
         bytes[layout::AT_FLAGS] & layout::FLAG_PROXY != 0
     );
+    assert_ne!(present & (1 << layout::bit::AMOUNT_REPORTING), 0);
+    assert_eq!(f64_at(&bytes, layout::AT_AMOUNT_REPORTING), 129.99);
+    assert_ne!(present & (1 << layout::bit::MODEL_SCORE), 0);
+    assert_eq!(f64_at(&bytes, layout::AT_MODEL_SCORE), 0.04);
+}
+
+/// No rate for the currency, no model: the 2.1 fields are absent, their bytes zero.
+#[test]
+fn absent_2_1_fields_leave_their_bits_clear() {
+    let mut ctx = card_payment();
+    ctx.model_score = None;
+    if let Some(amount) = ctx.amount.as_mut() {
+        amount.reporting = None;
+    }
+    let bytes = context(&ctx);
+    let present = u32_at(&bytes, layout::AT_PRESENT);
+    assert_eq!(present & !layout::PRESENT_BITS_2_0, 0);
+    assert_eq!(f64_at(&bytes, layout::AT_AMOUNT_REPORTING), 0.0);
 }
 
 #[test]

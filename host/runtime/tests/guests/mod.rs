@@ -360,6 +360,7 @@ pub fn context(amount: Option<f64>) -> EnrichedContext {
             minor_units: (value * 100.0).round() as i64,
             currency: "USD".into(),
             approx: value,
+            reporting: None,
         }),
         user_id: "user-1".into(),
         account_age_days: Some(30),
@@ -381,6 +382,7 @@ pub fn context(amount: Option<f64>) -> EnrichedContext {
         velocity: VelocityFeatures::default(),
         graph: None,
         watch_hits: Vec::new(),
+        model_score: None,
     }
 }
 

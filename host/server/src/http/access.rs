@@ -87,6 +87,8 @@ pub const ROUTES: &[RouteAccess] = &[
         "/v1/policy-sets/{version}/approve",
         &[PolicyApprove],
     ),
+    key(Method::POST, "/v1/rates", &[PolicyWrite]),
+    key(Method::GET, "/v1/rates", &[PolicyWrite]),
     key(Method::POST, "/v1/rollouts", &[PolicyWrite]),
     key(Method::GET, "/v1/rollouts/current", &[PolicyWrite]),
     key(Method::POST, "/v1/rollouts/current/promote", &[PolicyWrite]),

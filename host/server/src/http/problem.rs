@@ -16,6 +16,7 @@ use crate::services::feedback::FeedbackError;
 use crate::services::keys::KeyError;
 use crate::services::lists::ListError;
 use crate::services::policies::PolicyError;
+use crate::services::rates::RateError;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -240,6 +241,15 @@ impl From<DecideError> for ApiError {
             DecideError::Store(s) => s.into(),
             DecideError::Features(m) => ApiError::Unavailable(m),
             DecideError::ShuttingDown => ApiError::Unavailable("shutting down".into()),
+        }
+    }
+}
+
+impl From<RateError> for ApiError {
+    fn from(e: RateError) -> Self {
+        match e {
+            RateError::Invalid(request) => ApiError::Request(request),
+            RateError::Store(store) => store.into(),
         }
     }
 }

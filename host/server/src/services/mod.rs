@@ -9,5 +9,6 @@ pub mod graph;
 pub mod keys;
 pub mod lists;
 pub mod policies;
+pub mod rates;
 pub mod replication;
 pub mod transactions;

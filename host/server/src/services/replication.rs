@@ -2,7 +2,7 @@
 //! - velocity counters are shared through Redis (`arbiter_redis::RedisVelocity`), falling back
 //!   to this replica's in-process counters when Redis is unreachable (decisions then record
 //!   `layers.velocity_degraded`);
-//! - a list, policy (rollout), model or key change made on one replica is published on Redis
+//! - a list, policy (rollout), model, key or rate-table change made on one replica is published on Redis
 //!   and every other replica reloads that kind from the database at once (a revoked key is
 //!   refused everywhere at once);
 //! - a version check compares, every [`VERSION_CHECK_EVERY`], a digest of what this replica
@@ -85,6 +85,7 @@ impl Replication {
             &app.policies.changes,
             &app.models.changes,
             &app.keys.changes,
+            &app.rates.changes,
         ] {
             let r = replication.clone();
             signal.connect(move |kind| r.published_locally(kind));
@@ -162,6 +163,12 @@ impl Replication {
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
             ChangeKind::Keys => app.keys.reload().await.map_err(|e| e.to_string()),
+            ChangeKind::Rates => app
+                .rates
+                .reload()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         };
         if let Err(e) = result {
             // Forget the digest so the next check retries.

@@ -23,6 +23,7 @@ mod orders;
 mod outbox;
 mod payments;
 mod policy_sets;
+mod rates;
 mod reports;
 mod rollouts;
 

@@ -6,6 +6,7 @@ fn order(age_days: u32, amount: f64) -> ContextBuilder {
     ContextBuilder::sample(Checkpoint::OrderCreate)
         .account_age_days(age_days)
         .amount(amount, "USD")
+        .amount_reporting(amount)
 }
 
 #[test]
@@ -25,7 +26,7 @@ fn new_account_high_value_is_challenged() {
     assert_eq!(verdict.score, 25.0);
     assert_eq!(
         verdict.reasons[0].detail.as_deref(),
-        Some("account 2 days old, amount 750.00 USD")
+        Some("account 2 days old, amount 750.00 USD (750.00 in the reporting currency)")
     );
 }
 
@@ -50,4 +51,29 @@ fn refunds_are_not_this_policys_business() {
         .checkpoint(Checkpoint::RefundRequest)
         .build();
     assert!(evaluate(&ctx).is_pass());
+}
+
+/// JPY 5,000 is about 33 USD: not a high value in the reporting currency, whatever its
+/// number of yen.
+#[test]
+fn amounts_are_compared_in_the_reporting_currency() {
+    let yen = ContextBuilder::sample(Checkpoint::OrderCreate)
+        .account_age_days(1)
+        .amount(5_000.0, "JPY");
+    assert!(evaluate(&yen.clone().amount_reporting(33.5).build()).is_pass());
+    let verdict = evaluate(&yen.amount_reporting(3_350.0).build());
+    assert_eq!(verdict.action, Action::Reject);
+    assert_eq!(
+        verdict.reasons[0].detail.as_deref(),
+        Some("account 1 days old, amount 5000.00 JPY (3350.00 in the reporting currency)")
+    );
+}
+
+#[test]
+fn an_amount_without_a_rate_is_left_alone() {
+    let ctx = ContextBuilder::sample(Checkpoint::OrderCreate)
+        .account_age_days(1)
+        .no_amount()
+        .amount(9_000.0, "XAF");
+    assert!(evaluate(&ctx.build()).is_pass());
 }

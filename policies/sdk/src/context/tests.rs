@@ -121,7 +121,7 @@ fn garbage_buffers_are_refused() {
     assert!(refused(Vec::new()).to_string().contains("shorter"));
     assert!(refused(vec![0xAB; 4096]).to_string().contains("magic"));
     assert!(
-        refused(good[..layout::FIXED_END - 1].to_vec())
+        refused(good[..layout::FIXED_END_2_0 - 1].to_vec())
             .to_string()
             .contains("shorter")
     );
@@ -157,8 +157,8 @@ fn a_list_outside_the_buffer_panics_when_read() {
     let _ = ctx.attribute("k");
 }
 
-/// A later minor version appends fields after the 2.0 fixed section: a 2.0 reader skips
-/// them and reads everything it knows.
+/// A later minor version (2.2) appends fields after the 2.1 fixed section: this reader
+/// skips them and reads everything it knows.
 #[test]
 fn a_later_minor_version_with_a_longer_fixed_section_reads() {
     let old = payment().attribute("channel", "web").encode();
@@ -169,6 +169,7 @@ fn a_later_minor_version_with_a_longer_fixed_section_reads() {
     ) as usize;
     let shift = 16;
     // Insert 16 bytes of new fixed fields at FIXED_END and move every absolute offset.
+    // (0x5A bytes: if the reader took them for attribute entries, `channel` would be lost.)
     let mut new = old[..layout::FIXED_END].to_vec();
     new.extend_from_slice(&[0x5A; 16]);
     new.extend_from_slice(&old[layout::FIXED_END..]);
@@ -195,9 +196,34 @@ fn a_later_minor_version_with_a_longer_fixed_section_reads() {
         layout::AT_WATCH_HITS,
         (layout::FIXED_END + shift + 16) as u32,
     );
-    new[layout::AT_MINOR] = 1;
-    let ctx = Context::from_bytes(new).expect("2.1 reads as 2.0");
+    new[layout::AT_MINOR] = 2;
+    let ctx = Context::from_bytes(new).expect("2.2 reads as 2.1");
     assert_eq!(ctx.card_country(), Some("US"));
     assert_eq!(ctx.attribute("channel"), Some("web"));
     assert_eq!(ctx.watch_hits().count(), 0);
+}
+
+#[test]
+fn the_fields_of_2_1_read_back() {
+    let ctx = payment().amount_reporting(33.5).model_score(0.875).build();
+    assert_eq!(ctx.amount_reporting(), Some(33.5));
+    assert_eq!(ctx.model_score(), Some(0.875));
+    let bare = payment().no_amount().build();
+    assert_eq!(bare.amount_reporting(), None);
+    assert_eq!(bare.model_score(), None);
+}
+
+/// A 2.0 writer's buffer has no 2.1 fields even if its `present` word has their bits set
+/// (its reserved bits were never promised to be zero by a buggy writer): `fixed-len`
+/// decides.
+#[test]
+fn a_2_0_buffer_has_no_2_1_fields() {
+    let mut bytes = payment().amount_reporting(33.5).model_score(0.5).encode();
+    bytes[layout::AT_FIXED_LEN..layout::AT_FIXED_LEN + 4]
+        .copy_from_slice(&(layout::FIXED_LEN_2_0 as u32).to_le_bytes());
+    bytes[layout::AT_MINOR] = 0;
+    let ctx = Context::from_bytes(bytes).expect("2.0 reads");
+    assert_eq!(ctx.amount_reporting(), None);
+    assert_eq!(ctx.model_score(), None);
+    assert_eq!(ctx.card_country(), Some("US"));
 }

@@ -45,6 +45,12 @@ pub(super) fn draft(ctx: &Draft) -> Vec<u8> {
     if let Some((value, minor_units, currency)) = &ctx.amount {
         writer.amount(*value, *minor_units, currency);
     }
+    if let Some(value) = ctx.amount_reporting {
+        writer.amount_reporting(value);
+    }
+    if let Some(score) = ctx.model_score {
+        writer.model_score(score);
+    }
     if let Some(days) = ctx.account_age_days {
         writer.account_age_days(days);
     }

@@ -1,6 +1,7 @@
 //! Digests of replicated state: what this replica loaded, and what the database holds now.
 //! Each is a hash of the rows that decide the state (list entries, the active set and the
-//! current rollout, the model slots, the keys with their expiry and revocation), so any
+//! current rollout, the model slots, the keys with their expiry and revocation, the newest
+//! rate table), so any
 //! change — including a deletion — changes it.
 
 use std::collections::hash_map::DefaultHasher;
@@ -29,6 +30,7 @@ fn slot(kind: ChangeKind) -> usize {
         ChangeKind::Rollout => 2,
         ChangeKind::Model => 3,
         ChangeKind::Keys => 4,
+        ChangeKind::Rates => 5,
     }
 }
 
@@ -86,6 +88,12 @@ impl Digests {
                     .collect();
                 finish(keys)
             }
+            ChangeKind::Rates => finish(
+                self.store
+                    .current_rate_table()
+                    .await?
+                    .map(|t| (t.version, t.table.reporting_currency, t.table.rates)),
+            ),
         })
     }
 

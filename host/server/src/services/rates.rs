@@ -1,0 +1,103 @@
+//! The exchange-rate table the pipeline converts amounts with: setting a new version and
+//! keeping the in-memory table every decision reads current (here and, through the change
+//! signal, on every replica).
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use thiserror::Error;
+
+use arbiter_engine::RequestError;
+use arbiter_engine::audit::Actor;
+use arbiter_engine::money::reporting::{DEFAULT_REPORTING_CURRENCY, StoredRateTable};
+use arbiter_engine::money::{RateTable, RateTableWire};
+use arbiter_engine::store::{Store, StoreError};
+use arbiter_redis::ChangeKind;
+
+use crate::services::replication::ChangeSignal;
+
+#[derive(Debug, Error)]
+pub enum RateError {
+    #[error(transparent)]
+    Invalid(#[from] RequestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What [`RateService::set`] did.
+pub struct SetRates {
+    pub table: StoredRateTable,
+    /// `false` when the table in force was already exactly this one and nothing changed.
+    pub created: bool,
+}
+
+pub struct RateService {
+    store: Arc<dyn Store>,
+    current: Arc<ArcSwap<RateTable>>,
+    pub changes: ChangeSignal,
+}
+
+impl RateService {
+    /// A service whose table is the identity table of the default reporting currency until
+    /// [`reload`](Self::reload) reads the stored one.
+    pub fn new(store: Arc<dyn Store>) -> RateService {
+        RateService {
+            store,
+            current: Arc::new(ArcSwap::from_pointee(RateTable::identity(
+                DEFAULT_REPORTING_CURRENCY,
+            ))),
+            changes: ChangeSignal::default(),
+        }
+    }
+
+    /// The slot the pipeline reads.
+    pub fn slot(&self) -> Arc<ArcSwap<RateTable>> {
+        self.current.clone()
+    }
+
+    /// Loads the newest stored table; returns its version (0: none was ever set).
+    pub async fn reload(&self) -> Result<i64, RateError> {
+        let table = match self.store.current_rate_table().await? {
+            Some(stored) => stored.rates()?,
+            None => RateTable::identity(DEFAULT_REPORTING_CURRENCY),
+        };
+        let version = table.version;
+        self.current.store(Arc::new(table));
+        Ok(version)
+    }
+
+    /// The table in force, as a caller would write it, with its version; version 0 with no
+    /// time or author when none was ever set.
+    pub async fn current(&self) -> Result<Option<StoredRateTable>, RateError> {
+        Ok(self.store.current_rate_table().await?)
+    }
+
+    /// The table in force as the pipeline holds it.
+    pub fn in_force(&self) -> Arc<RateTable> {
+        self.current.load_full()
+    }
+
+    /// Checks and stores `wire` as the next version and puts it in force; the same table as
+    /// the one in force changes nothing.
+    pub async fn set(&self, wire: RateTableWire, actor: &Actor) -> Result<SetRates, RateError> {
+        let checked = RateTable::parse(&wire, 0)?;
+        if let Some(current) = self.store.current_rate_table().await?
+            && current.rates()?.to_wire() == checked.to_wire()
+        {
+            return Ok(SetRates {
+                table: current,
+                created: false,
+            });
+        }
+        let stored = self
+            .store
+            .insert_rate_table(&checked.to_wire(), actor)
+            .await?;
+        self.current.store(Arc::new(stored.rates()?));
+        self.changes.fire(ChangeKind::Rates);
+        Ok(SetRates {
+            table: stored,
+            created: true,
+        })
+    }
+}
