@@ -16,6 +16,8 @@ use serde_json::Value;
 
 use arbiter_engine::Action;
 use arbiter_engine::context::EnrichedContext;
+use arbiter_engine::money::reporting::DEFAULT_REPORTING_CURRENCY;
+use arbiter_engine::money::{RateTable, RateTableWire};
 use arbiter_engine::request::DecisionRequest;
 use arbiter_runtime::{LoadedModule, ModuleOutcome, PolicyRuntime, RuntimeConfig};
 
@@ -134,6 +136,11 @@ struct Features {
     graph: Option<arbiter_engine::context::GraphFeatures>,
     #[serde(default)]
     watch_hits: Vec<String>,
+    /// The rate table a request's amount is converted with (`amount.reporting`); without
+    /// one, a server that never set a table: only USD converts, at 1.
+    rates: Option<RateTableWire>,
+    /// The model's score, as an active model would give it (`model.score`).
+    model_score: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,17 +152,28 @@ struct Expect {
     reasons: Option<Vec<String>>,
 }
 
-/// The context the pipeline builds from a decision request, before velocity, graph and
-/// lists fill in theirs.
-fn from_request(request: &Value, what: &str) -> anyhow::Result<EnrichedContext> {
+/// The context the pipeline builds from a decision request, its amount converted with
+/// `rates`, before velocity, graph and lists fill in theirs.
+fn from_request(request: &Value, what: &str, rates: &RateTable) -> anyhow::Result<EnrichedContext> {
     let request = DecisionRequest::from_value(request.clone())
         .map_err(|e| anyhow::anyhow!("{what}: request: {e}"))?;
-    Ok(EnrichedContext::normalise(&request))
+    let mut ctx = EnrichedContext::normalise(&request);
+    if let (Some(view), Some(money)) = (ctx.amount.as_mut(), request.amount.as_ref()) {
+        view.reporting = rates.convert(money);
+    }
+    Ok(ctx)
 }
 
 fn context_of(case: &Case) -> anyhow::Result<EnrichedContext> {
+    let what = format!("case `{}`", case.name);
+    let rates = match &case.features.rates {
+        Some(wire) => {
+            RateTable::parse(wire, 1).map_err(|e| anyhow::anyhow!("{what}: rates: {e}"))?
+        }
+        None => RateTable::identity(DEFAULT_REPORTING_CURRENCY),
+    };
     let mut ctx = match (&case.request, &case.context) {
-        (Some(request), None) => from_request(request, &format!("case `{}`", case.name))?,
+        (Some(request), None) => from_request(request, &what, &rates)?,
         (None, Some(context)) => context.clone(),
         _ => bail!(
             "case `{}`: give exactly one of `request` and `context`",
@@ -170,6 +188,7 @@ fn context_of(case: &Case) -> anyhow::Result<EnrichedContext> {
     }
     ctx.watch_hits
         .extend(case.features.watch_hits.iter().cloned());
+    ctx.model_score = case.features.model_score;
     Ok(ctx)
 }
 
@@ -275,7 +294,11 @@ pub fn policy_test(file: &Path, context: &Path) -> anyhow::Result<()> {
     let ctx = if value.get("velocity").is_some() && value.get("checkpoint").is_some() {
         serde_json::from_value(value).with_context(|| format!("reading {}", context.display()))?
     } else {
-        from_request(&value, &context.display().to_string())?
+        from_request(
+            &value,
+            &context.display().to_string(),
+            &RateTable::identity(DEFAULT_REPORTING_CURRENCY),
+        )?
     };
     let module = load(file)?;
     let outcome = module.evaluate(&ctx);
