@@ -83,10 +83,7 @@ async fn amounts_are_compared_in_the_reporting_currency_at_the_recorded_rate() {
         ] {
             let p = problem(s.post("/v1/rates", &key, &body).await, 422, code).await;
             let detail = p["detail"].as_str().expect("detail");
-            assert!(
-                detail.contains(&format!("`{field}`")),
-                "{backend:?}: {p}"
-            );
+            assert!(detail.contains(&format!("`{field}`")), "{backend:?}: {p}");
         }
         let many: serde_json::Map<String, Value> =
             (0..301).map(|i| (format!("C{i:02}"), json!("1"))).collect();
@@ -102,7 +99,10 @@ async fn amounts_are_compared_in_the_reporting_currency_at_the_recorded_rate() {
         )
         .await;
         assert!(
-            p["detail"].as_str().expect("detail").contains("at most 300 rates"),
+            p["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("at most 300 rates"),
             "{p}"
         );
         assert_eq!(json_of(s.get("/v1/rates", &key).await).await["version"], 0);
@@ -275,11 +275,7 @@ async fn a_rule_reads_the_model_score_the_decision_recorded() {
         .as_f64()
         .expect("the model scored it");
     let reason = shadow_reason(&d, "rules.model_seen").expect("the rule saw a score");
-    assert_eq!(
-        reason["detail"],
-        format!("model {probability:.2}"),
-        "{d}"
-    );
+    assert_eq!(reason["detail"], format!("model {probability:.2}"), "{d}");
     assert!(shadow_reason(&d, "rules.no_model").is_none(), "{d}");
     s.finish().await;
 }
