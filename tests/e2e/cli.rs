@@ -215,7 +215,7 @@ async fn rule_files_are_checked_compiled_tested_and_pushed_from_the_command_line
     // The shipped cases pass; a wrong expectation fails with what differed.
     let (ok, out, err) = local(&["rule", "test", &examples, "--cases", &cases]).await;
     assert!(ok, "{out}{err}");
-    assert!(out.contains("5 case(s), 0 failed"), "{out}");
+    assert!(out.contains("7 case(s), 0 failed"), "{out}");
     let dir = tempfile::tempdir().expect("tmp");
     let wrong = dir.path().join("wrong.json");
     let text = std::fs::read_to_string(&cases).expect("cases");

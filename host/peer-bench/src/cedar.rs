@@ -246,15 +246,23 @@ fn context(ctx: &EnrichedContext) -> Context {
 
 fn amount_record(amount: &AmountView) -> RestrictedExpression {
     // Exact: the normalised decimal string, not the float.
-    let value_e4 = Decimal::from_str(&amount.value)
-        .ok()
-        .and_then(|value| (value * Decimal::from(10_000)).trunc().to_i64())
-        .unwrap_or(i64::MAX);
-    let mut fields = Fields::with_capacity(3);
+    let value_e4 = e4(&amount.value);
+    let mut fields = Fields::with_capacity(4);
     long(&mut fields, "value_e4", value_e4);
+    if let Some(reporting) = &amount.reporting {
+        long(&mut fields, "reporting_e4", e4(&reporting.value));
+    }
     long(&mut fields, "minor_units", amount.minor_units);
     string(&mut fields, "currency", &amount.currency);
     record(fields)
+}
+
+/// A decimal string as a Long scaled by 10^4 (exact for amounts; saturates).
+fn e4(value: &str) -> i64 {
+    Decimal::from_str(value)
+        .ok()
+        .and_then(|value| (value * Decimal::from(10_000)).trunc().to_i64())
+        .unwrap_or(i64::MAX)
 }
 
 fn velocity_record(velocity: &VelocityFeatures) -> RestrictedExpression {

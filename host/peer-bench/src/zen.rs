@@ -207,10 +207,14 @@ fn input(ctx: &EnrichedContext) -> Variable {
 }
 
 fn amount(amount: &AmountView) -> Variable {
-    let mut fields = VariableMap::with_capacity(3);
-    // Exact: the normalised decimal string, not the float.
+    let mut fields = VariableMap::with_capacity(4);
+    // Exact: the normalised decimal strings, not the floats.
     let value = Decimal::from_str(&amount.value).map_or(Variable::Null, Variable::Number);
     fields.insert("value".into(), value);
+    let reporting = amount.reporting.as_ref().map_or(Variable::Null, |r| {
+        Decimal::from_str(&r.value).map_or(Variable::Null, Variable::Number)
+    });
+    fields.insert("reporting".into(), reporting);
     fields.insert("minor_units".into(), number(amount.minor_units));
     fields.insert("currency".into(), string(&amount.currency));
     object(fields)

@@ -1,7 +1,11 @@
 //! The builder the cases are written with: a benign request body plus features, edited
-//! field by field, then validated and normalised as the pipeline does.
+//! field by field, then validated and normalised as the pipeline does, its amount converted
+//! into USD with the bench's rate table (EUR and JPY have a rate).
+
+use std::collections::BTreeMap;
 
 use arbiter_engine::context::GraphFeatures;
+use arbiter_engine::money::{RateTable, RateTableWire};
 use arbiter_engine::velocity::{VelocityFeatures, WindowStats};
 use arbiter_engine::{DecisionRequest, EnrichedContext};
 use serde_json::{Value, json};
@@ -103,6 +107,9 @@ impl Build {
         let request = DecisionRequest::from_slice(self.body.to_string().as_bytes())
             .unwrap_or_else(|error| panic!("case `{name}` is not a valid request: {error}"));
         let mut context = EnrichedContext::normalise(&request);
+        if let (Some(view), Some(money)) = (context.amount.as_mut(), request.amount.as_ref()) {
+            view.reporting = rates().convert(money);
+        }
         context.velocity = self.velocity;
         context.graph = self.graph;
         Case {
@@ -120,6 +127,18 @@ pub(super) fn window(count_1h: u32, sum_1h: f64, count_24h: u32, sum_24h: f64) -
         count_24h,
         sum_24h,
     }
+}
+
+/// The rates the cases are converted with: USD reporting, EUR at 1.08, JPY at 0.0067.
+fn rates() -> RateTable {
+    let wire = RateTableWire {
+        reporting_currency: "USD".into(),
+        rates: BTreeMap::from([
+            ("EUR".to_owned(), "1.08".to_owned()),
+            ("JPY".to_owned(), "0.0067".to_owned()),
+        ]),
+    };
+    RateTable::parse(&wire, 1).expect("the bench's rate table is valid")
 }
 
 /// A customer alone in their group: one user, one card, no fraud anywhere near.
