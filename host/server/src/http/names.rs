@@ -121,6 +121,21 @@ pub fn amount_value() -> Object {
         .build()
 }
 
+/// A rate table's rates: currency code → a decimal string with at most 9 digits each side
+/// of the point; at most [`MAX_RATES`](arbiter_engine::money::reporting::MAX_RATES).
+pub fn rates() -> Object {
+    let rate = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^[0-9]{1,9}(\.[0-9]{1,9})?$"))
+        .examples(["1.08"]);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(rate))
+        .max_properties(Some(arbiter_engine::money::reporting::MAX_RATES))
+        .examples([serde_json::json!({"EUR": "1.08", "JPY": "0.0067"})])
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};

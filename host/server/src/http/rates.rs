@@ -17,18 +17,19 @@ use arbiter_engine::money::reporting::StoredRateTable;
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
+use crate::http::names;
 use crate::http::problem::ApiError;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRatesBody {
     /// ISO 4217 code of the currency amounts are converted into.
-    #[schema(example = "USD")]
+    #[schema(schema_with = names::currency)]
     pub reporting_currency: String,
     /// Currency code → how many units of the reporting currency one unit is worth, as a
     /// decimal string with at most 9 digits each side of the point; at most 300 rates. A currency without a
     /// rate has no reporting amount (rules comparing it are false).
-    #[schema(example = json!({"EUR": "1.08", "JPY": "0.0067"}))]
+    #[schema(schema_with = names::rates)]
     pub rates: BTreeMap<String, String>,
 }
 
