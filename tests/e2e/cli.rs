@@ -337,6 +337,22 @@ async fn rule_files_are_checked_compiled_tested_and_pushed_from_the_command_line
         6,
         "five bundled modules and the file: {names:?}"
     );
+    // The rate table from a file in the repository's shape, then shown.
+    let rates = dir.path().join("rates.json");
+    std::fs::write(
+        &rates,
+        r#"{"reporting_currency": "USD", "rates": {"EUR": "1.08", "JPY": "0.0067"}}"#,
+    )
+    .expect("write rates");
+    let set_rates = arbiter(
+        &["rates", "set", rates.to_str().expect("utf-8 path")],
+        &bin.base,
+        &db.admin_key(),
+    )
+    .await;
+    assert_eq!(set_rates["version"], 1, "{set_rates}");
+    let shown = arbiter(&["rates", "show"], &bin.base, &db.admin_key()).await;
+    assert_eq!(shown["rates"]["JPY"], "0.0067", "{shown}");
     let listed = arbiter(&["policy-set", "list"], &bin.base, &db.admin_key()).await;
     let versions: Vec<i64> = listed["items"]
         .as_array()

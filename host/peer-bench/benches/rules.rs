@@ -51,7 +51,13 @@ impl Engines {
     }
 
     fn all(&self) -> [&dyn RulesEngine; 5] {
-        [&self.wasm, &self.rules, &self.native, &self.cedar, &self.zen]
+        [
+            &self.wasm,
+            &self.rules,
+            &self.native,
+            &self.cedar,
+            &self.zen,
+        ]
     }
 }
 

@@ -246,11 +246,11 @@ fn context(ctx: &EnrichedContext) -> Context {
 
 fn amount_record(amount: &AmountView) -> RestrictedExpression {
     // Exact: the normalised decimal string, not the float.
-    let value_e4 = e4(&amount.value);
+    let value_e4 = decimal_e4(&amount.value);
     let mut fields = Fields::with_capacity(4);
     long(&mut fields, "value_e4", value_e4);
     if let Some(reporting) = &amount.reporting {
-        long(&mut fields, "reporting_e4", e4(&reporting.value));
+        long(&mut fields, "reporting_e4", decimal_e4(&reporting.value));
     }
     long(&mut fields, "minor_units", amount.minor_units);
     string(&mut fields, "currency", &amount.currency);
@@ -258,7 +258,7 @@ fn amount_record(amount: &AmountView) -> RestrictedExpression {
 }
 
 /// A decimal string as a Long scaled by 10^4 (exact for amounts; saturates).
-fn e4(value: &str) -> i64 {
+fn decimal_e4(value: &str) -> i64 {
     Decimal::from_str(value)
         .ok()
         .and_then(|value| (value * Decimal::from(10_000)).trunc().to_i64())

@@ -51,6 +51,12 @@ enum Command {
         #[command(subcommand)]
         command: crate::remote::RolloutCommand,
     },
+    /// Show or set the exchange-rate table (amounts in the reporting currency) of a running
+    /// server.
+    Rates {
+        #[command(subcommand)]
+        command: crate::rates_cli::RatesCommand,
+    },
     /// Backtest a policy set on a running server: replay it over stored decisions and compare
     /// it with what was decided and what the labels say (needs `policy:write`).
     Backtest(crate::backtest_cli::BacktestArgs),
@@ -147,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::PolicySet { command } => crate::remote::policy_set(command).await,
         Command::Rollout { command } => crate::remote::rollout(command).await,
         Command::Labels { command } => crate::remote::labels(command).await,
+        Command::Rates { command } => crate::rates_cli::run(command).await,
         Command::Backtest(args) => crate::backtest_cli::run(args).await,
         Command::Ledger { command } => crate::ledger_check::run(command).await,
         Command::Migrate(storage) => {

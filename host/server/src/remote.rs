@@ -209,7 +209,7 @@ pub(crate) fn client(
         .bearer_auth(&remote.key)
 }
 
-fn print(v: &Value) -> anyhow::Result<()> {
+pub(crate) fn print(v: &Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
