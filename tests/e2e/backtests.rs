@@ -10,4 +10,4 @@ mod promotion;
 mod report;
 mod rules;
 mod runs;
-mod support;
+pub(crate) mod support;

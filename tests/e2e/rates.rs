@@ -7,11 +7,9 @@
 use chrono::Utc;
 use serde_json::{Value, json};
 
+use crate::backtests::support::backtest;
 use crate::harness::{Backend, TestServer, backends, decision_body, problem};
-
-async fn json_of(r: reqwest::Response) -> Value {
-    r.json().await.expect("json")
-}
+use crate::rules::{json_of, upload};
 
 /// A payment from a one-day-old account.
 fn new_account_payment(id: &str, value: &str, currency: &str) -> Value {
@@ -178,38 +176,16 @@ async fn amounts_are_compared_in_the_reporting_currency_at_the_recorded_rate() {
 
         // A replay by the set that decided reproduces every decision, the JPY 500,000 reject
         // included (at today's rate it would pass): replays read the recorded conversion.
-        let run = backtest_deciding_set(&s, &key).await;
+        let (from, to) = (
+            Utc::now() - chrono::Duration::minutes(5),
+            Utc::now() + chrono::Duration::minutes(1),
+        );
+        let run = backtest(&s, &key, &json!({"candidate": 1, "from": from, "to": to})).await;
         assert_eq!(run["result"]["determinism"]["checked"], 5, "{run}");
         assert_eq!(run["result"]["determinism"]["faults"], 0, "{run}");
         assert_eq!(run["result"]["changed"], 0, "{backend:?}: {run}");
         s.finish().await;
     }
-}
-
-/// Backtests the active set (1) over the last minute.
-async fn backtest_deciding_set(s: &TestServer, key: &str) -> Value {
-    let from = Utc::now() - chrono::Duration::minutes(5);
-    let to = Utc::now() + chrono::Duration::minutes(1);
-    let r = s
-        .post(
-            "/v1/backtests",
-            key,
-            &json!({"candidate": 1, "from": from, "to": to}),
-        )
-        .await;
-    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap_or_default());
-    let id = json_of(r).await["backtest_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    for _ in 0..1200 {
-        let run = json_of(s.get(&format!("/v1/backtests/{id}"), key).await).await;
-        if run["status"] != "running" {
-            return run;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("backtest {id} did not finish");
 }
 
 /// A rule file reads the model's score: shadowing the bundled set, its reason says the score
@@ -220,15 +196,7 @@ async fn a_rule_reads_the_model_score_the_decision_recorded() {
     let s = TestServer::start(&Backend::Sqlite).await;
     let key = s.key(&["decide", "policy:write", "decisions:read"]).await;
     let rules = "rule model_seen\n  when model.score >= 0\n  then score +1\n  reason \"rules.model_seen\" detail \"model {model.score}\"\n\nrule no_model\n  when model.score is missing\n  then score +1\n  reason \"rules.no_model\"\n";
-    let r = s
-        .client
-        .post(s.url("/v1/rules/model_rules/versions"))
-        .bearer_auth(&key)
-        .header("content-type", "text/plain")
-        .body(rules)
-        .send()
-        .await
-        .expect("send");
+    let r = upload(&s, &key, "model_rules", rules).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     let r = s
         .post(

@@ -28,7 +28,7 @@ fn geo_request(id: &str) -> Value {
     v
 }
 
-async fn upload(s: &TestServer, key: &str, name: &str, text: &str) -> reqwest::Response {
+pub(crate) async fn upload(s: &TestServer, key: &str, name: &str, text: &str) -> reqwest::Response {
     s.client
         .post(s.url(&format!("/v1/rules/{name}/versions")))
         .bearer_auth(key)
@@ -39,7 +39,7 @@ async fn upload(s: &TestServer, key: &str, name: &str, text: &str) -> reqwest::R
         .expect("send")
 }
 
-async fn json_of(r: reqwest::Response) -> Value {
+pub(crate) async fn json_of(r: reqwest::Response) -> Value {
     r.json().await.expect("json")
 }
 

@@ -47,7 +47,7 @@ pub(super) fn payment(i: usize, rng: &mut StdRng) -> (Value, bool) {
 }
 
 /// Starts a backtest, waits for it to end, and returns the run.
-pub(super) async fn backtest(s: &TestServer, key: &str, body: &Value) -> Value {
+pub(crate) async fn backtest(s: &TestServer, key: &str, body: &Value) -> Value {
     let r = s.post("/v1/backtests", key, body).await;
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap_or_default());
     let run: Value = r.json().await.expect("json");
