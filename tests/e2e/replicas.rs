@@ -133,6 +133,39 @@ async fn three_replicas_share_counters_and_changes_and_survive_a_kill() {
         }
     }
 
+    // A rate table set on replica 1 converts yen on replicas 2 and 3 within a second.
+    let r = client
+        .post(format!("{}/v1/rates", bases[0]))
+        .bearer_auth(&key)
+        .json(&json!({"reporting_currency": "USD", "rates": {"JPY": "0.0067"}}))
+        .send()
+        .await
+        .expect("rates");
+    assert_eq!(r.status(), 201);
+    let rated_at = Instant::now();
+    for base in &bases[1..] {
+        let mut n = 0;
+        loop {
+            n += 1;
+            let mut body = payment(&format!("fx-{base}-{n}"), "yen-buyer", "y-card");
+            body["amount"] = json!({"value": "5000", "currency": "JPY"});
+            let id = decide(&client, base, &key, &body).await["decision_id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            let d = detail(&client, base, &key, &id).await;
+            if d["context"]["amount"]["reporting"]["value"] == "33.50" {
+                break;
+            }
+            assert!(
+                rated_at.elapsed() < Duration::from_secs(1),
+                "{base} still has no JPY rate after {:?}",
+                rated_at.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     // Load on all three; replica 3 is killed halfway. Replicas 1 and 2 keep serving, and every
     // acknowledged decision (from any replica) is in the shared log.
     let mut tasks = Vec::new();
