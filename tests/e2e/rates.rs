@@ -174,6 +174,27 @@ async fn amounts_are_compared_in_the_reporting_currency_at_the_recorded_rate() {
         .await;
         assert_eq!(again["context"]["amount"]["reporting"]["rate_version"], 1);
 
+        // Six tables set at once: the newest is in force, whatever order they finish in.
+        let posts: Vec<_> = (1..=6)
+            .map(|i| {
+                let request = s.client.post(s.url("/v1/rates")).bearer_auth(&key).json(
+                    &json!({"reporting_currency": "USD", "rates": {"JPY": format!("0.00{i}")}}),
+                );
+                tokio::spawn(async move { request.send().await.expect("send").status() })
+            })
+            .collect();
+        for post in posts {
+            assert_eq!(post.await.expect("join"), 201);
+        }
+        let newest = json_of(s.get("/v1/rates", &key).await).await;
+        assert_eq!(newest["version"], 8, "{newest}");
+        let now = decide(&s, &key, &new_account_payment("r-6", "1000", "JPY")).await;
+        assert_eq!(
+            now["context"]["amount"]["reporting"]["rate"], newest["rates"]["JPY"],
+            "{backend:?}: {now}"
+        );
+        assert_eq!(now["context"]["amount"]["reporting"]["rate_version"], 8);
+
         // A replay by the set that decided reproduces every decision, the JPY 500,000 reject
         // included (at today's rate it would pass): replays read the recorded conversion.
         let (from, to) = (
@@ -181,7 +202,7 @@ async fn amounts_are_compared_in_the_reporting_currency_at_the_recorded_rate() {
             Utc::now() + chrono::Duration::minutes(1),
         );
         let run = backtest(&s, &key, &json!({"candidate": 1, "from": from, "to": to})).await;
-        assert_eq!(run["result"]["determinism"]["checked"], 5, "{run}");
+        assert_eq!(run["result"]["determinism"]["checked"], 6, "{run}");
         assert_eq!(run["result"]["determinism"]["faults"], 0, "{run}");
         assert_eq!(run["result"]["changed"], 0, "{backend:?}: {run}");
         s.finish().await;

@@ -55,15 +55,28 @@ impl RateService {
         self.current.clone()
     }
 
-    /// Loads the newest stored table; returns its version (0: none was ever set).
+    /// Loads the newest stored table; returns the version in force (0: none was ever set).
     pub async fn reload(&self) -> Result<i64, RateError> {
         let table = match self.store.current_rate_table().await? {
             Some(stored) => stored.rates()?,
             None => RateTable::identity(DEFAULT_REPORTING_CURRENCY),
         };
-        let version = table.version;
-        self.current.store(Arc::new(table));
-        Ok(version)
+        Ok(self.install(table))
+    }
+
+    /// Puts `table` in force unless a newer version already is; returns the version in force.
+    /// Versions only grow, so of two changes (or a change and a reload) finishing in either
+    /// order, the newest table wins: a slower one never puts an older table back.
+    fn install(&self, table: RateTable) -> i64 {
+        let table = Arc::new(table);
+        let previous = self.current.rcu(|current| {
+            if table.version >= current.version {
+                table.clone()
+            } else {
+                current.clone()
+            }
+        });
+        previous.version.max(table.version)
     }
 
     /// The table in force, as a caller would write it, with its version; version 0 with no
@@ -93,7 +106,7 @@ impl RateService {
             .store
             .insert_rate_table(&checked.to_wire(), actor)
             .await?;
-        self.current.store(Arc::new(stored.rates()?));
+        self.install(stored.rates()?);
         self.changes.fire(ChangeKind::Rates);
         Ok(SetRates {
             table: stored,
