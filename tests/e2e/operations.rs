@@ -97,6 +97,7 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/v1/policies/{name}/versions"),
         ("get", "/v1/policy-sets"),
         ("get", "/v1/policy-sets/{version}"),
+        ("get", "/v1/policy-sets/{version}/approvals"),
         ("get", "/v1/rates"),
         ("get", "/v1/refunds/{id}"),
         ("get", "/v1/reports/outcomes"),

@@ -228,6 +228,21 @@ async fn a_guarded_deployment_needs_a_recent_backtest_and_a_second_key() {
             .await
             .expect("json");
         assert_eq!(again["approvals"], approvals["approvals"], "once per key");
+        // The maker reads who approved, and why.
+        let shown: Value = s
+            .get(&format!("/v1/policy-sets/{v}/approvals"), &maker)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(shown, approvals, "{shown}");
+        assert_eq!(shown["approvals"][0]["note"], "backtest bt_… reviewed");
+        problem(
+            s.get("/v1/policy-sets/99/approvals", &maker).await,
+            404,
+            "not_found",
+        )
+        .await;
         problem(
             s.post("/v1/policy-sets/99/approve", &checker, &json!({}))
                 .await,

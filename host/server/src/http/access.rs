@@ -87,6 +87,11 @@ pub const ROUTES: &[RouteAccess] = &[
         "/v1/policy-sets/{version}/approve",
         &[PolicyApprove],
     ),
+    key(
+        Method::GET,
+        "/v1/policy-sets/{version}/approvals",
+        &[PolicyWrite],
+    ),
     key(Method::POST, "/v1/rates", &[PolicyWrite]),
     key(Method::GET, "/v1/rates", &[PolicyWrite]),
     key(Method::POST, "/v1/rollouts", &[PolicyWrite]),

@@ -66,6 +66,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(policy_sets::create_set, policy_sets::list_sets))
         .routes(routes!(policy_sets::get_set))
         .routes(routes!(policy_sets::approve_set))
+        .routes(routes!(policy_sets::approvals))
         .routes(routes!(rates::set, rates::current))
         .routes(routes!(rollouts::start))
         .routes(routes!(rollouts::current))

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use arbiter_engine::policy_set::{FailMode, ModuleRef, PolicySet, Thresholds, Weights};
+use arbiter_engine::policy_set::{Approval, FailMode, ModuleRef, PolicySet, Thresholds, Weights};
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
@@ -215,6 +215,22 @@ pub struct ApprovalsView {
     pub approvals: Vec<ApprovalView>,
 }
 
+impl ApprovalsView {
+    fn new(version: i64, approvals: Vec<Approval>) -> ApprovalsView {
+        ApprovalsView {
+            version,
+            approvals: approvals
+                .into_iter()
+                .map(|a| ApprovalView {
+                    approved_by: a.approved_by,
+                    approved_at: a.approved_at,
+                    note: a.note,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Approve a policy set for live traffic: the second key of a maker-checker deployment
 /// (`--require-approval`). A key approves a version once; approving again changes nothing.
 /// The body is optional.
@@ -235,15 +251,26 @@ pub async fn approve_set(
     })?;
     let note = body.and_then(|b| b.note);
     let approvals = app.policies.approve(v, note, &caller.actor()).await?;
-    Ok(Json(ApprovalsView {
-        version: v,
-        approvals: approvals
-            .into_iter()
-            .map(|a| ApprovalView {
-                approved_by: a.approved_by,
-                approved_at: a.approved_at,
-                note: a.note,
-            })
-            .collect(),
-    }))
+    Ok(Json(ApprovalsView::new(v, approvals)))
+}
+
+/// Who approved a policy set for live traffic, when and why (oldest first). An approval
+/// counts toward a `--require-approval` activation only while its key is live and holds
+/// `policy:approve`.
+#[utoipa::path(get, path = "/v1/policy-sets/{version}/approvals", operation_id = "set_approvals", tag = "policies",
+    params(("version" = i64, Path, minimum = 1, description = "A policy set version")),
+    responses((status = 200, body = ApprovalsView), (status = 404, description = "No such version")))]
+pub async fn approvals(
+    State(app): State<AppState>,
+    _: Caller,
+    Path(version): Path<String>,
+) -> Result<Json<ApprovalsView>, ApiError> {
+    let v: i64 = version.parse().map_err(|_| ApiError::NotFound {
+        what: "policy set",
+        id: version.clone(),
+    })?;
+    Ok(Json(ApprovalsView::new(
+        v,
+        app.policies.approvals(v).await?,
+    )))
 }

@@ -42,6 +42,13 @@ impl PolicyService {
         Ok(self.store.policy_set_approvals(version).await?)
     }
 
+    /// Every approval of set `version`, oldest first (who, when, why): what a risk engineer
+    /// checks before asking for live traffic on a `--require-approval` deployment.
+    pub async fn approvals(&self, version: i64) -> Result<Vec<Approval>, PolicyError> {
+        self.set_by_version(version).await?;
+        Ok(self.store.policy_set_approvals(version).await?)
+    }
+
     /// Refuses live traffic for set `version`, asked for by `actor`, when this deployment's
     /// activation rules are not met.
     pub(super) async fn check_activation(
