@@ -122,6 +122,18 @@ pub(crate) async fn train(s: &TestServer) -> i64 {
     panic!("training did not finish");
 }
 
+/// Activates model `version` (200 expected).
+pub(crate) async fn activate(s: &TestServer, version: i64) {
+    let r = s
+        .post(
+            &format!("/v1/models/{version}/activate"),
+            &s.admin_key,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
 #[tokio::test]
 async fn a_model_trained_on_labels_finds_the_planted_signal_and_changes_scores() {
     for backend in backends() {
@@ -175,14 +187,7 @@ async fn a_model_trained_on_labels_finds_the_planted_signal_and_changes_scores()
         let before = decide(&s, &probe).await;
         assert_eq!(before["model_version"], Value::Null);
 
-        let r = s
-            .post(
-                &format!("/v1/models/{version}/activate"),
-                &s.admin_key,
-                &json!({}),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
+        activate(&s, version).await;
         probe["request_id"] = json!("probe-after");
         let after = decide(&s, &probe).await;
         assert_eq!(after["model_version"], version, "{after}");

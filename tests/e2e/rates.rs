@@ -251,14 +251,7 @@ async fn a_rule_reads_the_model_score_the_decision_recorded() {
 
     crate::model_loop::labelled_stream(&s, 200).await;
     let version = crate::model_loop::train(&s).await;
-    let r = s
-        .post(
-            &format!("/v1/models/{version}/activate"),
-            &s.admin_key,
-            &json!({}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    crate::model_loop::activate(&s, version).await;
     let d = decide(&s, &key, &decision_body("m-1")).await;
     let probability = d["layers"]["model"]["probability"]
         .as_f64()

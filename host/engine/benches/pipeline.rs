@@ -8,7 +8,6 @@ use arbiter_engine::DecisionRequest;
 use arbiter_engine::clock::SystemClock;
 use arbiter_engine::lists::{ListEntry, ListKind, ListName, ListSnapshot};
 use arbiter_engine::money::RateTable;
-use arbiter_engine::money::reporting::DEFAULT_REPORTING_CURRENCY;
 use arbiter_engine::pipeline::{ActivePolicy, Pipeline, PipelineState};
 use arbiter_engine::policy_set::PolicySet;
 use arbiter_engine::routing::PolicyRouting;
@@ -83,9 +82,7 @@ fn bench(c: &mut Criterion) {
         )))),
         model: Arc::new(ArcSwapOption::empty()),
         shadow_model: Arc::new(ArcSwapOption::empty()),
-        rates: Arc::new(ArcSwap::from_pointee(RateTable::identity(
-            DEFAULT_REPORTING_CURRENCY,
-        ))),
+        rates: Arc::new(ArcSwap::from_pointee(RateTable::default())),
     };
     let pipeline = Pipeline::new(state, velocity, None, Arc::new(SystemClock));
 

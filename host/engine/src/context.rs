@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
-use crate::money::ReportingAmount;
+use crate::money::{RateTable, ReportingAmount};
 use crate::normalize;
 use crate::request::DecisionRequest;
 use crate::velocity::VelocityFeatures;
@@ -69,8 +69,9 @@ pub struct EnrichedContext {
 }
 
 impl EnrichedContext {
-    /// Normalises a validated request; features are filled in by the pipeline.
-    pub fn normalise(req: &DecisionRequest) -> EnrichedContext {
+    /// Normalises a validated request, its amount converted into the reporting currency with
+    /// `rates`; features are filled in by the pipeline.
+    pub fn normalise(req: &DecisionRequest, rates: &RateTable) -> EnrichedContext {
         let (email, email_domain) = match req.email.as_deref() {
             Some(raw) => {
                 let (e, d) = normalize::email(raw);
@@ -87,7 +88,7 @@ impl EnrichedContext {
                 minor_units: m.minor_units(),
                 currency: m.currency.code().to_owned(),
                 approx: m.approx_major(),
-                reporting: None,
+                reporting: rates.convert(&m),
             }),
             user_id: req.user_id.clone(),
             account_age_days: req.account_age_days,

@@ -195,10 +195,7 @@ impl Pipeline {
         let mut timings = StageTimings::default();
 
         let t = Instant::now();
-        let mut ctx = EnrichedContext::normalise(req);
-        if let (Some(view), Some(money)) = (ctx.amount.as_mut(), req.amount.as_ref()) {
-            view.reporting = self.state.rates.load().convert(money);
-        }
+        let mut ctx = EnrichedContext::normalise(req, &self.state.rates.load());
         let reading = self
             .velocity
             .read(&VelocityEvent::from_context(&ctx), now)

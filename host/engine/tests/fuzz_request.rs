@@ -6,7 +6,7 @@
 //! `PROPTEST_CASES=200000 cargo test --release -p arbiter-engine --test fuzz_request`.
 
 use arbiter_engine::card_scan::contains_card_number;
-use arbiter_engine::money::{MAX_AMOUNT_INTEGER_DIGITS, Money, MoneyWire};
+use arbiter_engine::money::{MAX_AMOUNT_INTEGER_DIGITS, Money, MoneyWire, RateTable};
 use arbiter_engine::request::{MAX_ATTRIBUTES, MAX_ID_CHARS, MAX_REQUEST_ID_CHARS};
 use arbiter_engine::screen::screen_json;
 use arbiter_engine::{DecisionRequest, EnrichedContext};
@@ -123,7 +123,7 @@ fn accepted_holds_its_invariants(req: &DecisionRequest) {
         assert!(!contains_card_number(text.as_bytes()), "accepted: {text}");
         assert!(!text.contains('\0'), "accepted a NUL: {text:?}");
     }
-    let ctx = EnrichedContext::normalise(req);
+    let ctx = EnrichedContext::normalise(req, &RateTable::default());
     assert_eq!(ctx.request_id, req.request_id);
 }
 

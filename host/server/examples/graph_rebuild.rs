@@ -19,6 +19,7 @@ use anyhow::Context;
 use arbiter_engine::action::Action;
 use arbiter_engine::context::GraphFeatures;
 use arbiter_engine::decision::{Layer, LayerResults, Reason, StageTimings};
+use arbiter_engine::money::RateTable;
 use arbiter_engine::policy_set::FailMode;
 use arbiter_engine::stages::{GraphOutcome, ModuleResult};
 use arbiter_engine::store::Store;
@@ -56,7 +57,7 @@ fn template() -> anyhow::Result<Decision> {
     });
     let req = DecisionRequest::from_slice(body.to_string().as_bytes())
         .map_err(|e| anyhow::anyhow!("template request: {e}"))?;
-    let mut context = EnrichedContext::normalise(&req);
+    let mut context = EnrichedContext::normalise(&req, &RateTable::default());
     context.velocity.user.count_1h = 2;
     context.velocity.user.sum_1h = 259.98;
     let graph = GraphFeatures {

@@ -16,7 +16,6 @@ use serde_json::Value;
 
 use arbiter_engine::Action;
 use arbiter_engine::context::EnrichedContext;
-use arbiter_engine::money::reporting::DEFAULT_REPORTING_CURRENCY;
 use arbiter_engine::money::{RateTable, RateTableWire};
 use arbiter_engine::request::DecisionRequest;
 use arbiter_runtime::{LoadedModule, ModuleOutcome, PolicyRuntime, RuntimeConfig};
@@ -157,11 +156,7 @@ struct Expect {
 fn from_request(request: &Value, what: &str, rates: &RateTable) -> anyhow::Result<EnrichedContext> {
     let request = DecisionRequest::from_value(request.clone())
         .map_err(|e| anyhow::anyhow!("{what}: request: {e}"))?;
-    let mut ctx = EnrichedContext::normalise(&request);
-    if let (Some(view), Some(money)) = (ctx.amount.as_mut(), request.amount.as_ref()) {
-        view.reporting = rates.convert(money);
-    }
-    Ok(ctx)
+    Ok(EnrichedContext::normalise(&request, rates))
 }
 
 fn context_of(case: &Case) -> anyhow::Result<EnrichedContext> {
@@ -170,7 +165,7 @@ fn context_of(case: &Case) -> anyhow::Result<EnrichedContext> {
         Some(wire) => {
             RateTable::parse(wire, 1).map_err(|e| anyhow::anyhow!("{what}: rates: {e}"))?
         }
-        None => RateTable::identity(DEFAULT_REPORTING_CURRENCY),
+        None => RateTable::default(),
     };
     let mut ctx = match (&case.request, &case.context) {
         (Some(request), None) => from_request(request, &what, &rates)?,
@@ -297,7 +292,7 @@ pub fn policy_test(file: &Path, context: &Path) -> anyhow::Result<()> {
         from_request(
             &value,
             &context.display().to_string(),
-            &RateTable::identity(DEFAULT_REPORTING_CURRENCY),
+            &RateTable::default(),
         )?
     };
     let module = load(file)?;

@@ -370,14 +370,7 @@ async fn the_deciding_set_and_its_model_reproduce_every_decision() {
         let from = Utc::now() - chrono::Duration::minutes(1);
         crate::model_loop::labelled_stream(&s, 200).await;
         let version = crate::model_loop::train(&s).await;
-        let r = s
-            .post(
-                &format!("/v1/models/{version}/activate"),
-                &s.admin_key,
-                &json!({}),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
+        crate::model_loop::activate(&s, version).await;
         // Decisions with the model in the loop: its score is part of theirs.
         let mut rng = StdRng::seed_from_u64(5);
         for i in 0..80 {

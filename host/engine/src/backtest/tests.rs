@@ -14,7 +14,6 @@ use crate::context::EnrichedContext;
 use crate::feedback::LabelKind;
 use crate::lists::{ListEntry, ListKind, ListName, ListSnapshot};
 use crate::money::RateTable;
-use crate::money::reporting::DEFAULT_REPORTING_CURRENCY;
 use crate::pipeline::{ActivePolicy, Pipeline, PipelineState};
 use crate::policy_set::{FailMode, PolicySet, Thresholds, Weights};
 use crate::request::DecisionRequest;
@@ -89,9 +88,7 @@ async fn history(deciding: Arc<ActivePolicy>) -> Vec<Decision> {
         policy: Arc::new(ArcSwap::from_pointee(PolicyRouting::stable_only(deciding))),
         model: Arc::new(ArcSwapOption::empty()),
         shadow_model: Arc::new(ArcSwapOption::empty()),
-        rates: Arc::new(ArcSwap::from_pointee(RateTable::identity(
-            DEFAULT_REPORTING_CURRENCY,
-        ))),
+        rates: Arc::new(ArcSwap::from_pointee(RateTable::default())),
     };
     let pipeline = Pipeline::new(
         state,

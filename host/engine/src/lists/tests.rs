@@ -1,6 +1,7 @@
 use chrono::{Duration, Utc};
 
 use super::*;
+use crate::money::RateTable;
 use crate::request::DecisionRequest;
 
 fn ctx() -> EnrichedContext {
@@ -9,7 +10,7 @@ fn ctx() -> EnrichedContext {
             "device":{"id":"dev-9","ip":"203.0.113.7"},"shipping":{"address":"1 Main St, Springfield"}}"#,
     )
     .expect("valid");
-    EnrichedContext::normalise(&req)
+    EnrichedContext::normalise(&req, &RateTable::default())
 }
 
 fn entry(list: ListName, kind: ListKind, raw: &str, expires_in: Option<i64>) -> ListEntry {
@@ -65,7 +66,7 @@ fn ctx_with(device_ip: &str, email: &str) -> EnrichedContext {
     let body = serde_json::json!({"request_id": "r2", "event": "account.login",
         "user": {"id": "u-2", "email": email}, "device": {"ip": device_ip}});
     let req = DecisionRequest::from_slice(body.to_string().as_bytes()).expect("valid");
-    EnrichedContext::normalise(&req)
+    EnrichedContext::normalise(&req, &RateTable::default())
 }
 
 #[test]

@@ -79,6 +79,13 @@ pub struct ReportingAmount {
     pub rate_version: i64,
 }
 
+/// The table of a deployment that never set one: USD, converting only itself.
+impl Default for RateTable {
+    fn default() -> RateTable {
+        RateTable::identity(DEFAULT_REPORTING_CURRENCY)
+    }
+}
+
 impl RateTable {
     /// The table of a deployment that never set one: only the reporting currency itself.
     pub fn identity(reporting: Currency) -> RateTable {

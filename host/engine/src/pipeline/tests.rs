@@ -4,7 +4,6 @@ use super::*;
 use crate::clock::SystemClock;
 use crate::lists::{ListEntry, ListKind};
 use crate::money::RateTable;
-use crate::money::reporting::DEFAULT_REPORTING_CURRENCY;
 use crate::policy_set::{FailMode, Thresholds, Weights};
 use crate::stages::{Fault, FaultKind, ModuleResult, NoModules, ReasonCode};
 use crate::velocity::InProcessVelocity;
@@ -53,9 +52,7 @@ fn pipeline(entries: Vec<ListEntry>, rules: Arc<dyn RuleEvaluator>) -> Pipeline 
         )))),
         model: Arc::new(ArcSwapOption::empty()),
         shadow_model: Arc::new(ArcSwapOption::empty()),
-        rates: Arc::new(ArcSwap::from_pointee(RateTable::identity(
-            DEFAULT_REPORTING_CURRENCY,
-        ))),
+        rates: Arc::new(ArcSwap::from_pointee(RateTable::default())),
     };
     Pipeline::new(
         state,

@@ -106,10 +106,7 @@ impl Build {
     pub(super) fn case(self, name: &'static str, expected: Expected) -> Case {
         let request = DecisionRequest::from_slice(self.body.to_string().as_bytes())
             .unwrap_or_else(|error| panic!("case `{name}` is not a valid request: {error}"));
-        let mut context = EnrichedContext::normalise(&request);
-        if let (Some(view), Some(money)) = (context.amount.as_mut(), request.amount.as_ref()) {
-            view.reporting = rates().convert(money);
-        }
+        let mut context = EnrichedContext::normalise(&request, &rates());
         context.velocity = self.velocity;
         context.graph = self.graph;
         Case {

@@ -84,6 +84,14 @@ impl From<PolicySet> for PolicySetView {
     }
 }
 
+/// A policy set version from the path; anything but a number is a set that does not exist.
+fn set_version(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound {
+        what: "policy set",
+        id: raw.to_owned(),
+    })
+}
+
 fn fail_mode(i: usize, raw: Option<&str>) -> Result<FailMode, ApiError> {
     let Some(raw) = raw else {
         return Ok(FailMode::default());
@@ -184,11 +192,7 @@ pub async fn get_set(
     _: Caller,
     Path(version): Path<String>,
 ) -> Result<Json<PolicySetView>, ApiError> {
-    let not_found = || ApiError::NotFound {
-        what: "policy set",
-        id: version.clone(),
-    };
-    let v: i64 = version.parse().map_err(|_| not_found())?;
+    let v = set_version(&version)?;
     Ok(Json(app.policies.get_set(v).await?.into()))
 }
 
@@ -245,10 +249,7 @@ pub async fn approve_set(
     Path(version): Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<ApproveBody>,
 ) -> Result<Json<ApprovalsView>, ApiError> {
-    let v: i64 = version.parse().map_err(|_| ApiError::NotFound {
-        what: "policy set",
-        id: version.clone(),
-    })?;
+    let v = set_version(&version)?;
     let note = body.and_then(|b| b.note);
     let approvals = app.policies.approve(v, note, &caller.actor()).await?;
     Ok(Json(ApprovalsView::new(v, approvals)))
@@ -265,10 +266,7 @@ pub async fn approvals(
     _: Caller,
     Path(version): Path<String>,
 ) -> Result<Json<ApprovalsView>, ApiError> {
-    let v: i64 = version.parse().map_err(|_| ApiError::NotFound {
-        what: "policy set",
-        id: version.clone(),
-    })?;
+    let v = set_version(&version)?;
     Ok(Json(ApprovalsView::new(
         v,
         app.policies.approvals(v).await?,

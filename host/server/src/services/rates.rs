@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use arbiter_engine::RequestError;
 use arbiter_engine::audit::Actor;
-use arbiter_engine::money::reporting::{DEFAULT_REPORTING_CURRENCY, StoredRateTable};
+use arbiter_engine::money::reporting::StoredRateTable;
 use arbiter_engine::money::{RateTable, RateTableWire};
 use arbiter_engine::store::{Store, StoreError};
 use arbiter_redis::ChangeKind;
@@ -43,9 +43,7 @@ impl RateService {
     pub fn new(store: Arc<dyn Store>) -> RateService {
         RateService {
             store,
-            current: Arc::new(ArcSwap::from_pointee(RateTable::identity(
-                DEFAULT_REPORTING_CURRENCY,
-            ))),
+            current: Arc::new(ArcSwap::from_pointee(RateTable::default())),
             changes: ChangeSignal::default(),
         }
     }
@@ -59,7 +57,7 @@ impl RateService {
     pub async fn reload(&self) -> Result<i64, RateError> {
         let table = match self.store.current_rate_table().await? {
             Some(stored) => stored.rates()?,
-            None => RateTable::identity(DEFAULT_REPORTING_CURRENCY),
+            None => RateTable::default(),
         };
         Ok(self.install(table))
     }
@@ -79,8 +77,8 @@ impl RateService {
         previous.version.max(table.version)
     }
 
-    /// The table in force, as a caller would write it, with its version; version 0 with no
-    /// time or author when none was ever set.
+    /// The newest stored table, as a caller wrote it, with its version, time and author;
+    /// `None` when none was ever set (then [`in_force`](Self::in_force) is the default).
     pub async fn current(&self) -> Result<Option<StoredRateTable>, RateError> {
         Ok(self.store.current_rate_table().await?)
     }
@@ -94,8 +92,9 @@ impl RateService {
     /// the one in force changes nothing.
     pub async fn set(&self, wire: RateTableWire, actor: &Actor) -> Result<SetRates, RateError> {
         let checked = RateTable::parse(&wire, 0)?;
+        // Stored tables are written in their checked form, so they compare as written.
         if let Some(current) = self.store.current_rate_table().await?
-            && current.rates()?.to_wire() == checked.to_wire()
+            && current.table == checked.to_wire()
         {
             return Ok(SetRates {
                 table: current,

@@ -10,6 +10,7 @@ use arbiter_engine::context::GraphFeatures;
 use arbiter_engine::decision::{Layer, LayerResults, Reason, StageTimings};
 use arbiter_engine::keys::{ApiKey, Scope};
 use arbiter_engine::lists::{ListEntry, ListKind, ListName};
+use arbiter_engine::money::RateTable;
 use arbiter_engine::policy_set::{FailMode, ModuleRef};
 use arbiter_engine::stages::{Fault, FaultKind, ModuleResult, ReasonCode};
 use arbiter_engine::{Decision, DecisionId, DecisionRequest, EnrichedContext};
@@ -41,7 +42,7 @@ pub fn decision(request_id: &str) -> Decision {
         "attributes": {"promo": "SPRING", "items": 3, "ratio": 0.1, "tags": ["a", "é"]}
     });
     let req = DecisionRequest::from_slice(body.to_string().as_bytes()).expect("valid request");
-    let mut context = EnrichedContext::normalise(&req);
+    let mut context = EnrichedContext::normalise(&req, &RateTable::default());
     context.watch_hits = vec!["list.watch.email".into()];
     context.velocity.user.count_1h = 4;
     context.velocity.user.sum_1h = 519.96;
