@@ -30,6 +30,7 @@ mod redis_command;
 mod redis_expiry;
 mod redis_outage;
 mod replicas;
+mod review_queue;
 mod rules;
 mod server_limits;
 mod start_hygiene;

@@ -85,9 +85,9 @@ pub(crate) async fn labelled_stream(s: &TestServer, n: usize) {
         for item in items {
             let fraud = truth[item["decision"]["decision_id"].as_str().expect("id")];
             let body = if fraud {
-                json!({"outcome": "reject", "label": "fraud", "reviewer": "ana"})
+                json!({"outcome": "reject", "label": "fraud"})
             } else {
-                json!({"outcome": "approve", "label": "legit", "reviewer": "ana"})
+                json!({"outcome": "approve", "label": "legit"})
             };
             let path = format!(
                 "/v1/reviews/{}/resolve",

@@ -41,13 +41,15 @@ pub mod action {
     pub const MODEL_SHADOW: &str = "model.shadow";
     pub const MODEL_SHADOW_STOP: &str = "model.shadow_stop";
     pub const REVIEW_RESOLVE: &str = "review.resolve";
+    pub const REVIEW_ESCALATE: &str = "review.escalate";
+    pub const REVIEW_CORRECT: &str = "review.correct";
     pub const LABEL_CREATE: &str = "label.create";
     pub const BACKTEST_START: &str = "backtest.start";
     pub const BACKTEST_CANCEL: &str = "backtest.cancel";
     pub const RATES_SET: &str = "rates.set";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 25] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -67,6 +69,8 @@ pub mod action {
         MODEL_SHADOW,
         MODEL_SHADOW_STOP,
         REVIEW_RESOLVE,
+        REVIEW_ESCALATE,
+        REVIEW_CORRECT,
         LABEL_CREATE,
         BACKTEST_START,
         BACKTEST_CANCEL,
@@ -276,6 +280,29 @@ impl AuditRecord {
             "label": resolution.label.as_str(),
         });
         AuditRecord::new(action::REVIEW_RESOLVE, review_id, detail)
+    }
+
+    /// A review passed to a senior reviewer.
+    pub fn review_escalated(review_id: &str, decision_id: &str, note: Option<&str>) -> AuditRecord {
+        let detail = json!({"decision_id": decision_id, "note": note});
+        AuditRecord::new(action::REVIEW_ESCALATE, review_id, detail)
+    }
+
+    /// A resolution replaced: what it was and what it is now (the new label is part of the
+    /// same change).
+    pub fn review_corrected(
+        review_id: &str,
+        decision_id: &str,
+        before: Option<&Resolution>,
+        after: &Resolution,
+    ) -> AuditRecord {
+        let detail = json!({
+            "decision_id": decision_id,
+            "from": before.map(|r| json!({"outcome": r.outcome.as_str(), "label": r.label.as_str()})),
+            "outcome": after.outcome.as_str(),
+            "label": after.label.as_str(),
+        });
+        AuditRecord::new(action::REVIEW_CORRECT, review_id, detail)
     }
 
     pub fn label_created(label: &Label) -> AuditRecord {

@@ -11,8 +11,12 @@ pub mod store;
 pub use label::{Label, LabelKind, LabelSource, NewLabel};
 pub use model_registry::{JobStatus, ModelSlot, ModelVersion, TrainingJob};
 pub use report::{LabelledOutcome, OutcomeCounts, OutcomeReport, ReportWindow};
-pub use review::{Resolution, Review, ReviewOutcome, ReviewStatus};
+pub use review::{
+    Claim, Escalation, Resolution, Review, ReviewFilter, ReviewOutcome, ReviewStatus,
+    reason_code_pattern, reason_codes_column,
+};
 pub use store::{
-    FeedbackStore, LabelInsert, LabelStore, ModelStore, OpenReviews, ReportStore, ResolveResult,
-    ReviewCursor, ReviewPageItem, ReviewStore,
+    ClaimResult, ClaimTarget, CorrectResult, FeedbackStore, LabelInsert, LabelStore, LatestLabel,
+    ModelStore, OpenReviews, ReportStore, ResolveResult, ReviewClaimStore, ReviewCursor,
+    ReviewPageItem, ReviewStore,
 };

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 
 /// What a key may do, following the callers that hold it (README, "Scopes"): a checkout server
 /// holds `decide` (and `orders:write`, `refunds:write` where Arbiter runs its orders), a
-/// reviewer `label:write` and `decisions:read`, a risk engineer `policy:write`. `admin` implies
-/// every scope.
+/// reviewer `review`, a chargeback feed `label:write`, a risk engineer `policy:write`. `admin`
+/// implies every scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Scope {
     /// Ask for decisions; read back nothing the answer did not already contain.
@@ -33,6 +33,11 @@ pub enum Scope {
     /// Resolve reviews, record and import labels.
     #[serde(rename = "label:write")]
     LabelWrite,
+    /// A reviewer, and exactly what the console shows one: the queue with claims, resolutions
+    /// and corrections, a case (the decision's detail with its personal data, the graph
+    /// around its entities), rule snoozes, the outcome report, and the console's sign-in.
+    #[serde(rename = "review")]
+    Review,
     /// Approve a policy set for live traffic: the second key of a maker-checker deployment
     /// (`--require-approval`).
     #[serde(rename = "policy:approve")]
@@ -43,7 +48,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Decide,
         Scope::DecisionsRead,
         Scope::OrdersWrite,
@@ -51,6 +56,7 @@ impl Scope {
         Scope::PolicyWrite,
         Scope::PolicyApprove,
         Scope::LabelWrite,
+        Scope::Review,
         Scope::Admin,
     ];
 
@@ -63,6 +69,7 @@ impl Scope {
             Scope::PolicyWrite => "policy:write",
             Scope::PolicyApprove => "policy:approve",
             Scope::LabelWrite => "label:write",
+            Scope::Review => "review",
             Scope::Admin => "admin",
         }
     }

@@ -90,6 +90,41 @@ pub struct ServeConfig {
     pub http: HttpLimits,
     #[command(flatten)]
     pub transactions: TransactionArgs,
+    #[command(flatten)]
+    pub reviews: ReviewArgs,
+}
+
+/// How reviewers work the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+pub struct ReviewArgs {
+    /// A review open longer than this is overdue (the queue shows each case's age against it).
+    #[arg(long, env = "ARBITER_REVIEW_SLA_MINS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub review_sla_mins: u32,
+    /// How long a claimed case stays with its reviewer; when the lease lapses the case is
+    /// back in the queue for anyone.
+    #[arg(long, env = "ARBITER_REVIEW_LEASE_MINS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1_440))]
+    pub review_lease_mins: u32,
+}
+
+impl Default for ReviewArgs {
+    fn default() -> Self {
+        ReviewArgs {
+            review_sla_mins: 30,
+            review_lease_mins: 10,
+        }
+    }
+}
+
+impl ReviewArgs {
+    pub fn sla(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.review_sla_mins))
+    }
+
+    pub fn lease(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::from(self.review_lease_mins))
+    }
 }
 
 /// What one client may hold of the HTTP server, and how long a stop may take. Every timeout
@@ -265,6 +300,7 @@ impl ServeConfig {
             require_approval: false,
             http: HttpLimits::default(),
             transactions: TransactionArgs::default(),
+            reviews: ReviewArgs::default(),
         }
     }
 }

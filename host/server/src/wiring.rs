@@ -179,7 +179,12 @@ pub async fn build_with(
         policies,
         lists,
         keys,
-        reviews: ReviewService::new(store.clone(), graph.clone()),
+        reviews: ReviewService::new(
+            store.clone(),
+            graph.clone(),
+            config.reviews.sla(),
+            config.reviews.lease(),
+        ),
         labels,
         models,
         rates,

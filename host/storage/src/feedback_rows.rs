@@ -3,8 +3,8 @@
 
 use arbiter_engine::action::Action;
 use arbiter_engine::feedback::{
-    JobStatus, Label, LabelKind, LabelSource, LabelledOutcome, ModelVersion, Resolution, Review,
-    ReviewOutcome, ReviewStatus, TrainingJob,
+    Claim, Escalation, JobStatus, Label, LabelKind, LabelSource, LabelledOutcome, ModelVersion,
+    Resolution, Review, ReviewOutcome, ReviewStatus, TrainingJob,
 };
 use arbiter_engine::store::StoreError;
 
@@ -17,6 +17,10 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 
 pub(crate) fn parse_label(s: &str) -> Result<LabelKind, StoreError> {
     s.parse().map_err(|_| corrupt("label", s))
+}
+
+pub(crate) fn parse_label_source(s: &str) -> Result<LabelSource, StoreError> {
+    s.parse().map_err(|_| corrupt("label source", s))
 }
 
 pub(crate) fn parse_action(s: &str) -> Result<Action, StoreError> {
@@ -41,6 +45,12 @@ pub(crate) struct ReviewRow<T> {
     reviewer: Option<String>,
     note: Option<String>,
     resolved_by: Option<String>,
+    claimed_by: Option<String>,
+    claimed_by_name: Option<String>,
+    claimed_until: Option<T>,
+    escalated_at: Option<T>,
+    escalated_by: Option<String>,
+    escalation_note: Option<String>,
 }
 
 impl<T: StoredTime> ReviewRow<T> {
@@ -57,6 +67,22 @@ impl<T: StoredTime> ReviewRow<T> {
             }),
             _ => None,
         };
+        let claim = match (self.claimed_by, self.claimed_until) {
+            (Some(key_id), Some(until)) => Some(Claim {
+                reviewer: self.claimed_by_name.unwrap_or_else(|| key_id.clone()),
+                key_id,
+                until: until.into_utc()?,
+            }),
+            _ => None,
+        };
+        let escalation = match (self.escalated_at, self.escalated_by) {
+            (Some(at), Some(by)) => Some(Escalation {
+                by,
+                at: at.into_utc()?,
+                note: self.escalation_note,
+            }),
+            _ => None,
+        };
         Ok(Review {
             review_id: self.review_id,
             decision_id: self.decision_id,
@@ -65,6 +91,8 @@ impl<T: StoredTime> ReviewRow<T> {
             resolved_at: self.resolved_at.map(StoredTime::into_utc).transpose()?,
             resolution,
             resolved_by: self.resolved_by,
+            claim,
+            escalation,
         })
     }
 }

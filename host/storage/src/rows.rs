@@ -6,6 +6,7 @@ use arbiter_engine::Decision;
 use arbiter_engine::audit::AuditEntry;
 use arbiter_engine::backtest::replay::ReplayInputRef;
 use arbiter_engine::backtest::replay::fired;
+use arbiter_engine::feedback::reason_codes_column;
 use arbiter_engine::keys::ApiKey;
 use arbiter_engine::lists::ListEntry;
 use arbiter_engine::policy_set::PolicySet;
@@ -59,6 +60,8 @@ pub(crate) struct DecisionInsert {
     pub shadow_action: Option<&'static str>,
     pub shadow_score: Option<f64>,
     pub shadow_hits: Option<String>,
+    /// Every layer's reason codes, for the review a challenge opens (`reason_codes_column`).
+    pub reason_codes: String,
 }
 
 impl DecisionInsert {
@@ -82,6 +85,7 @@ impl DecisionInsert {
             shadow_action: d.shadow.as_ref().map(|s| s.action.as_str()),
             shadow_score: d.shadow.as_ref().map(|s| s.score),
             shadow_hits: d.shadow.as_ref().map(|s| fired(&s.rules).join(",")),
+            reason_codes: reason_codes_column(d.reasons.iter().map(|r| r.code.as_str())),
         })
     }
 

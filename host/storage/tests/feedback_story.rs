@@ -10,7 +10,7 @@ use arbiter_engine::action::Action;
 use arbiter_engine::audit::{Actor, AuditFilter, action};
 use arbiter_engine::feedback::{
     JobStatus, LabelInsert, LabelKind, LabelSource, ModelSlot, NewLabel, ReportWindow, Resolution,
-    ResolveResult, Review, ReviewCursor, ReviewOutcome, ReviewStatus, TrainingJob,
+    ResolveResult, Review, ReviewCursor, ReviewFilter, ReviewOutcome, ReviewStatus, TrainingJob,
 };
 use arbiter_engine::store::Store;
 use chrono::{Duration, Utc};
@@ -22,6 +22,13 @@ on_every_backend!(the_latest_label_supersedes_and_imports_are_deduplicated);
 on_every_backend!(model_versions_jobs_and_slots);
 on_every_backend!(jobs_whose_heartbeat_stopped_are_failed);
 on_every_backend!(report_aggregates_respect_window_and_set);
+
+fn status(status: ReviewStatus) -> ReviewFilter {
+    ReviewFilter {
+        status: Some(status),
+        ..ReviewFilter::default()
+    }
+}
 
 fn resolution(label: LabelKind) -> Resolution {
     Resolution {
@@ -61,7 +68,7 @@ mod stories {
         store.insert_decisions(&batch[..1]).await.expect("replay");
 
         let page = store
-            .reviews_page(Some(ReviewStatus::Open), None, 3)
+            .reviews_page(&status(ReviewStatus::Open), None, 3)
             .await
             .expect("page 1");
         assert_eq!(page.len(), 3);
@@ -79,14 +86,14 @@ mod stories {
             review_id: last.review_id.clone(),
         };
         let rest = store
-            .reviews_page(Some(ReviewStatus::Open), Some(&cursor), 3)
+            .reviews_page(&status(ReviewStatus::Open), Some(&cursor), 3)
             .await
             .expect("page 2");
         assert_eq!(rest.len(), 1, "four challenged decisions, four reviews");
         assert_eq!(rest[0].decision.request_id, "rv-3");
         assert!(
             store
-                .reviews_page(Some(ReviewStatus::Resolved), None, 10)
+                .reviews_page(&status(ReviewStatus::Resolved), None, 10)
                 .await
                 .expect("resolved")
                 .is_empty()

@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::Actor;
 use crate::decision::Decision;
-use crate::feedback::label::{Label, LabelKind, NewLabel};
+use crate::feedback::label::{Label, LabelKind, LabelSource, NewLabel};
 use crate::feedback::model_registry::{JobStatus, ModelSlot, ModelVersion, TrainingJob};
 use crate::feedback::report::{LabelledOutcome, OutcomeCounts, ReportWindow};
-use crate::feedback::review::{Resolution, Review, ReviewStatus};
+use crate::feedback::review::{Resolution, Review, ReviewFilter};
 use crate::store::StoreError;
 
 /// Where the next page of the review queue starts (oldest first).
@@ -27,11 +27,20 @@ pub struct OpenReviews {
     pub oldest_opened_at: Option<DateTime<Utc>>,
 }
 
+/// The newest label a decision has, whoever gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatestLabel {
+    pub kind: LabelKind,
+    pub source: LabelSource,
+}
+
 /// A review with the decision it is about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReviewPageItem {
     pub review: Review,
     pub decision: Decision,
+    /// So a case an analyst or a chargeback already labelled is seen as such.
+    pub latest_label: Option<LatestLabel>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +49,36 @@ pub enum ResolveResult {
     Resolved(Review),
     /// It was resolved before; nothing changed.
     AlreadyResolved(Review),
+    /// Another key holds a live claim on it; nothing changed.
+    ClaimedByOther(Review),
+    NotFound,
+}
+
+/// Which open review a claim takes.
+#[derive(Debug, Clone, Copy)]
+pub enum ClaimTarget<'a> {
+    /// The oldest open review the filter admits that no one else holds.
+    Next(&'a ReviewFilter),
+    /// This review, if it is open and no one else holds it.
+    Review(&'a str),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimResult {
+    /// The claimer now holds it until the lease ends (a claim it already held is extended).
+    Claimed(Box<ReviewPageItem>),
+    /// `Next`: nothing is waiting. `Review`: no such review.
+    Nothing,
+    /// `Review`: resolved, or held by another key (the review says which).
+    Unavailable(Box<Review>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CorrectResult {
+    /// The resolution was replaced and a new label written.
+    Corrected(Review),
+    /// The review is open, or was resolved by another key than the one allowed to correct it.
+    NotCorrectable(Review),
     NotFound,
 }
 
@@ -51,23 +90,34 @@ pub enum LabelInsert {
 }
 
 /// Everything the feedback loop stores; one implementation per backend and per part.
-pub trait FeedbackStore: ReviewStore + LabelStore + ModelStore + ReportStore {}
+pub trait FeedbackStore:
+    ReviewStore + ReviewClaimStore + LabelStore + ModelStore + ReportStore
+{
+}
 
-impl<T: ReviewStore + LabelStore + ModelStore + ReportStore> FeedbackStore for T {}
+impl<T: ReviewStore + ReviewClaimStore + LabelStore + ModelStore + ReportStore> FeedbackStore
+    for T
+{
+}
 
 #[async_trait]
 pub trait ReviewStore: Send + Sync + 'static {
-    /// The review queue, oldest first, optionally of one status.
+    /// The review queue, oldest first, narrowed by `filter`.
     async fn reviews_page(
         &self,
-        status: Option<ReviewStatus>,
+        filter: &ReviewFilter,
         after: Option<&ReviewCursor>,
         limit: u32,
     ) -> Result<Vec<ReviewPageItem>, StoreError>;
+    /// How many reviews `filter` admits.
+    async fn count_reviews(&self, filter: &ReviewFilter) -> Result<u64, StoreError>;
     async fn get_review(&self, review_id: &str) -> Result<Option<Review>, StoreError>;
+    /// A review with its decision and latest label.
+    async fn get_review_item(&self, review_id: &str) -> Result<Option<ReviewPageItem>, StoreError>;
     /// How many reviews are open, and when the oldest of them opened: the queue's backlog.
     async fn open_reviews(&self) -> Result<OpenReviews, StoreError>;
-    /// Resolves an open review and records its label (source `review`) in one transaction.
+    /// Resolves an open review no other key holds at `at` and records its label (source
+    /// `review`) in one transaction.
     async fn resolve_review(
         &self,
         review_id: &str,
@@ -75,6 +125,40 @@ pub trait ReviewStore: Send + Sync + 'static {
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<ResolveResult, StoreError>;
+    /// Replaces the resolution of a review resolved by `resolved_by` (any key's, when `None`),
+    /// writes the new label and a `review.correct` audit entry, in one transaction.
+    async fn correct_review(
+        &self,
+        review_id: &str,
+        resolution: &Resolution,
+        resolved_by: Option<&str>,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<CorrectResult, StoreError>;
+}
+
+/// Who works which open review: claims with a lease, and escalation.
+#[async_trait]
+pub trait ReviewClaimStore: Send + Sync + 'static {
+    /// Gives `claimer` an open review until `until`: never one another key holds at `now`.
+    async fn claim_review(
+        &self,
+        target: ClaimTarget<'_>,
+        claimer: &Actor,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<ClaimResult, StoreError>;
+    /// Ends `key_id`'s claim on an open review; `false` when it held none there.
+    async fn release_review(&self, review_id: &str, key_id: &str) -> Result<bool, StoreError>;
+    /// Flags an open review as escalated and ends any claim on it, with its audit entry;
+    /// `None` when no open review has that id or another key holds it at `at`.
+    async fn escalate_review(
+        &self,
+        review_id: &str,
+        note: Option<&str>,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Review>, StoreError>;
 }
 
 #[async_trait]

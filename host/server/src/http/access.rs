@@ -26,6 +26,34 @@ pub enum Guard {
     Signed,
     /// A bearer key holding every one of these scopes (`admin` holds them all).
     Key(&'static [Scope]),
+    /// A bearer key holding every scope of the first set or every scope of the second: a
+    /// route two kinds of callers share (a decision's detail is read by an integration with
+    /// `decisions:read` and by a reviewer with `review`).
+    KeyOr(&'static [Scope], &'static [Scope]),
+}
+
+impl Guard {
+    /// The scope sets of which a key must hold one whole set; empty for a keyless route.
+    pub fn alternatives(self) -> Vec<&'static [Scope]> {
+        match self {
+            Guard::Public | Guard::Signed => Vec::new(),
+            Guard::Key(all) => vec![all],
+            Guard::KeyOr(first, second) => vec![first, second],
+        }
+    }
+}
+
+const fn key_or(
+    method: Method,
+    path: &'static str,
+    first: &'static [Scope],
+    second: &'static [Scope],
+) -> RouteAccess {
+    RouteAccess {
+        method,
+        path,
+        guard: Guard::KeyOr(first, second),
+    }
 }
 
 /// One operation and its guard. `path` is the route template as the router declares it.
@@ -45,23 +73,74 @@ const fn key(method: Method, path: &'static str, scopes: &'static [Scope]) -> Ro
 }
 
 use Scope::{
-    Admin, Decide, DecisionsRead, LabelWrite, OrdersWrite, PolicyApprove, PolicyWrite, RefundsWrite,
+    Admin, Decide, DecisionsRead, LabelWrite, OrdersWrite, PolicyApprove, PolicyWrite,
+    RefundsWrite, Review,
 };
 
 /// Every operation of the API and who may call it.
 pub const ROUTES: &[RouteAccess] = &[
     key(Method::POST, "/v1/decisions", &[Decide]),
-    key(Method::GET, "/v1/decisions/{decision_id}", &[DecisionsRead]),
-    key(
+    // A reviewer (`review`) reads what the console shows: a case's decision and graph.
+    key_or(
+        Method::GET,
+        "/v1/decisions/{decision_id}",
+        &[DecisionsRead],
+        &[Review],
+    ),
+    key_or(
         Method::GET,
         "/v1/graph/entities/{kind}/{value}",
         &[DecisionsRead],
+        &[Review],
     ),
-    // Reviews show the decision with its personal data, so the queue needs both.
-    key(Method::GET, "/v1/reviews", &[LabelWrite, DecisionsRead]),
-    key(
+    // Reviews show the decision with its personal data: the queue needs `review`, or both
+    // scopes a reviewer's key held before `review` existed.
+    key_or(
+        Method::GET,
+        "/v1/reviews",
+        &[Review],
+        &[LabelWrite, DecisionsRead],
+    ),
+    key_or(
+        Method::GET,
+        "/v1/reviews/{review_id}",
+        &[Review],
+        &[LabelWrite, DecisionsRead],
+    ),
+    key_or(
+        Method::POST,
+        "/v1/reviews/claim",
+        &[Review],
+        &[LabelWrite, DecisionsRead],
+    ),
+    key_or(
+        Method::POST,
+        "/v1/reviews/{review_id}/claim",
+        &[Review],
+        &[LabelWrite, DecisionsRead],
+    ),
+    key_or(
+        Method::POST,
+        "/v1/reviews/{review_id}/release",
+        &[Review],
+        &[LabelWrite],
+    ),
+    key_or(
+        Method::POST,
+        "/v1/reviews/{review_id}/escalate",
+        &[Review],
+        &[LabelWrite],
+    ),
+    key_or(
         Method::POST,
         "/v1/reviews/{review_id}/resolve",
+        &[Review],
+        &[LabelWrite],
+    ),
+    key_or(
+        Method::POST,
+        "/v1/reviews/{review_id}/correct",
+        &[Review],
         &[LabelWrite],
     ),
     key(Method::POST, "/v1/labels", &[LabelWrite]),
@@ -103,7 +182,12 @@ pub const ROUTES: &[RouteAccess] = &[
         "/v1/rollouts/current/rollback",
         &[PolicyWrite],
     ),
-    key(Method::GET, "/v1/reports/outcomes", &[PolicyWrite]),
+    key_or(
+        Method::GET,
+        "/v1/reports/outcomes",
+        &[PolicyWrite],
+        &[Review],
+    ),
     key(Method::POST, "/v1/backtests", &[PolicyWrite]),
     key(Method::GET, "/v1/backtests", &[PolicyWrite]),
     key(Method::GET, "/v1/backtests/{backtest_id}", &[PolicyWrite]),
@@ -205,13 +289,17 @@ pub async fn authorize(
         );
         return ApiError::Forbidden("admin").into_response();
     };
-    if let Guard::Key(scopes) = guard {
+    let alternatives = guard.alternatives();
+    if let Some(first) = alternatives.first() {
         let caller = match Caller::authenticate(req.headers(), &state).await {
             Ok(caller) => caller,
             Err(e) => return e.into_response(),
         };
-        if let Some(missing) = scopes.iter().find(|s| !caller.0.allows(**s)) {
-            return ApiError::Forbidden(missing.as_str()).into_response();
+        let holds = |set: &&[Scope]| set.iter().all(|s| caller.0.allows(*s));
+        if !alternatives.iter().any(holds) {
+            // The first set is the route's usual one; its first missing scope is named.
+            let missing = first.iter().find(|s| !caller.0.allows(**s));
+            return ApiError::Forbidden(missing.map_or("admin", |s| s.as_str())).into_response();
         }
         req.extensions_mut().insert(caller);
     }
@@ -219,22 +307,24 @@ pub async fn authorize(
 }
 
 /// The OpenAPI document's security requirements and 401/403 answers, from [`ROUTES`]: a key
-/// route requires the bearer scheme with its scopes and answers 401 (no or unknown key) and
-/// 403 (a scope missing); a public or signed route requires no key.
+/// route requires the bearer scheme with its scopes (one requirement per alternative set, which
+/// OpenAPI reads as "any of") and answers 401 (no or unknown key) and 403 (a scope missing); a
+/// public or signed route requires no key.
 pub fn document(doc: &mut OpenApi) {
     for (method, path, operation) in operations_mut(doc) {
-        match guard_of(&method, path) {
-            Some(Guard::Key(scopes)) => {
-                let scopes = scopes.iter().map(|s| s.as_str());
-                operation.security = Some(vec![SecurityRequirement::new("bearer", scopes)]);
-                let answers = &mut operation.responses.responses;
-                answers.insert("401".into(), problem("No key, or an unknown one").into());
-                answers.insert("403".into(), problem("The key lacks a scope").into());
-            }
-            Some(Guard::Public | Guard::Signed) | None => {
-                operation.security = Some(vec![SecurityRequirement::default()]);
-            }
+        let alternatives = guard_of(&method, path).map_or_else(Vec::new, Guard::alternatives);
+        if alternatives.is_empty() {
+            operation.security = Some(vec![SecurityRequirement::default()]);
+            continue;
         }
+        let requirements = alternatives
+            .iter()
+            .map(|set| SecurityRequirement::new("bearer", set.iter().map(|s| s.as_str())))
+            .collect();
+        operation.security = Some(requirements);
+        let answers = &mut operation.responses.responses;
+        answers.insert("401".into(), problem("No key, or an unknown one").into());
+        answers.insert("403".into(), problem("The key lacks a scope").into());
     }
 }
 
@@ -293,14 +383,14 @@ mod tests {
         let detail = &json["paths"]["/v1/decisions/{decision_id}"]["get"];
         assert_eq!(
             detail["security"],
-            serde_json::json!([{"bearer": ["decisions:read"]}])
+            serde_json::json!([{"bearer": ["decisions:read"]}, {"bearer": ["review"]}])
         );
         assert!(detail["responses"]["401"].is_object());
         assert!(detail["responses"]["403"].is_object());
         let queue = &json["paths"]["/v1/reviews"]["get"];
         assert_eq!(
             queue["security"],
-            serde_json::json!([{"bearer": ["label:write", "decisions:read"]}])
+            serde_json::json!([{"bearer": ["review"]}, {"bearer": ["label:write", "decisions:read"]}])
         );
         let webhook = &json["paths"]["/v1/webhooks/card"]["post"];
         assert_eq!(webhook["security"], serde_json::json!([{}]));

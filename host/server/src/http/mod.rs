@@ -33,6 +33,8 @@ pub mod problem;
 pub mod rates;
 pub mod refunds;
 pub mod reports;
+pub mod review_actions;
+pub mod review_views;
 pub mod reviews;
 pub mod rollouts;
 pub mod rules;
@@ -76,7 +78,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list))
         .routes(routes!(graph::entity))
         .routes(routes!(reviews::queue))
-        .routes(routes!(reviews::resolve))
+        .routes(routes!(reviews::case))
+        .routes(routes!(reviews::claim_next))
+        .routes(routes!(review_actions::claim))
+        .routes(routes!(review_actions::release))
+        .routes(routes!(review_actions::escalate))
+        .routes(routes!(review_actions::resolve))
+        .routes(routes!(review_actions::correct))
         .routes(routes!(labels::create, labels::history))
         .routes(routes!(labels::import))
         .routes(routes!(models::train))

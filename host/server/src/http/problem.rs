@@ -357,6 +357,7 @@ impl From<FeedbackError> for ApiError {
             FeedbackError::TooLong { field, max } => ApiError::TooLong { field, max },
             FeedbackError::NotFound { what, id } => ApiError::NotFound { what, id },
             FeedbackError::Conflict(m) => ApiError::Conflict(m),
+            FeedbackError::NeedsScope(scope) => ApiError::Forbidden(scope.as_str()),
             e @ FeedbackError::TooFewLabels { .. } => ApiError::TooFewLabels(e.to_string()),
             FeedbackError::Model(m) => ApiError::Internal(m),
             FeedbackError::Store(s) => s.into(),

@@ -1,30 +1,39 @@
-//! `/v1/reviews`: the queue of challenged decisions and resolving them.
+//! `/v1/reviews`: the queue of challenged decisions, one case, and claiming the next one.
+//! What a reviewer does with a case is in `review_actions.rs`; what both answer, in
+//! `review_views.rs`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-
-use arbiter_engine::feedback::{Review, ReviewPageItem};
-use arbiter_engine::keys::Scope;
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
-use crate::http::decisions::ReasonView;
 use crate::http::names;
 use crate::http::params::{Path, Query, page_size};
 use crate::http::problem::ApiError;
-use crate::services::feedback::ResolveRequest;
+use crate::http::review_views::{QueueItem, QueuePage};
+use crate::services::feedback::QueueRequest;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
-    /// `open` (default) or `resolved`; `all` lists both.
+    /// `open` (default) or `resolved`; `all` lists both. Resolved reviews are an admin's to
+    /// list, or a reviewer's own (the ones its key resolved).
     #[param(schema_with = names::review_status_or_all)]
     pub status: Option<String>,
+    /// Only decisions made at this checkpoint.
+    #[param(schema_with = names::checkpoint)]
+    pub checkpoint: Option<String>,
+    /// Only decisions that gave this reason code, in any layer (`geo.mismatch`).
+    #[param(min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9._:-]+$")]
+    pub reason: Option<String>,
+    /// Only escalated (`true`) or only not escalated (`false`) reviews.
+    pub escalated: Option<bool>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// Page size, 1–200 (default 50).
@@ -32,181 +41,87 @@ pub struct QueueQuery {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ResolutionView {
-    pub outcome: String,
-    pub label: String,
-    pub reviewer: String,
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ReviewView {
-    pub review_id: String,
-    pub decision_id: String,
-    /// `open` or `resolved`.
-    pub status: String,
-    pub opened_at: DateTime<Utc>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub resolution: Option<ResolutionView>,
-    /// Key id of the caller that resolved it.
-    pub resolved_by: Option<String>,
-}
-
-impl From<Review> for ReviewView {
-    fn from(r: Review) -> Self {
-        ReviewView {
-            review_id: r.review_id,
-            decision_id: r.decision_id,
-            status: r.status.as_str().to_owned(),
-            opened_at: r.opened_at,
-            resolved_at: r.resolved_at,
-            resolution: r.resolution.map(|x| ResolutionView {
-                outcome: x.outcome.as_str().to_owned(),
-                label: x.label.as_str().to_owned(),
-                reviewer: x.reviewer,
-                note: x.note,
-            }),
-            resolved_by: r.resolved_by,
-        }
-    }
-}
-
-/// What a reviewer needs to judge the case without opening the decision.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ReviewedDecision {
-    pub decision_id: String,
-    pub event: String,
-    pub action: String,
-    pub score: f64,
-    pub reasons: Vec<ReasonView>,
-    pub user_id: String,
-    /// `{"value", "currency"}` when the request carried an amount, else `null`.
-    #[schema(value_type = Option<Object>)]
-    pub amount: Option<serde_json::Value>,
-    pub policy_set_version: i64,
-    pub model_version: Option<i64>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct QueueItem {
-    #[serde(flatten)]
-    pub review: ReviewView,
-    pub decision: ReviewedDecision,
-    /// The link-graph features and reasons at decision time (group size, shared devices,
-    /// cards, hops to fraud); `null` when lists decided before the graph ran.
-    #[schema(value_type = Option<Object>)]
-    pub graph: Option<serde_json::Value>,
-}
-
-impl From<ReviewPageItem> for QueueItem {
-    fn from(item: ReviewPageItem) -> Self {
-        let d = item.decision;
-        let graph = d
-            .layers
-            .graph
-            .as_ref()
-            .and_then(|g| serde_json::to_value(g).ok());
-        QueueItem {
-            review: item.review.into(),
-            decision: ReviewedDecision {
-                decision_id: d.decision_id.0,
-                event: d.context.checkpoint.as_str().to_owned(),
-                action: d.action.as_str().to_owned(),
-                score: d.score,
-                reasons: d.reasons.iter().map(ReasonView::from).collect(),
-                user_id: d.context.user_id,
-                amount: d
-                    .context
-                    .amount
-                    .map(|a| serde_json::json!({"value": a.value, "currency": a.currency})),
-                policy_set_version: d.policy_set_version,
-                model_version: d.model_version,
-                created_at: d.created_at,
-            },
-            graph,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct QueuePage {
-    pub items: Vec<QueueItem>,
-    /// Pass as `after` for the next page; absent on the last page.
-    pub next: Option<String>,
-}
-
-/// The review queue, oldest first. Open reviews need the route's scopes; resolved ones (or
-/// `all`) need `admin` too.
+/// The review queue, oldest first, with the count the filters admit and each case's age
+/// against the SLA.
 #[utoipa::path(get, path = "/v1/reviews", operation_id = "review_queue", tag = "reviews", params(QueueQuery),
     responses((status = 200, body = QueuePage),
-        (status = 400, description = "Invalid parameter (`invalid_query`)")))]
+        (status = 400, description = "Invalid parameter (`invalid_query`)"),
+        (status = 422, description = "Invalid filter")))]
 pub async fn queue(
     State(app): State<AppState>,
     caller: Caller,
     Query(q): Query<QueueQuery>,
 ) -> Result<Json<QueuePage>, ApiError> {
-    let status = q.status.as_deref().unwrap_or("open");
-    if status != "open" {
-        caller.require(Scope::Admin)?;
-    }
-    let status = (status != "all").then_some(status);
     let limit = page_size("limit", q.limit, 50, 1..=200)?;
+    let request = QueueRequest {
+        status: q.status.as_deref(),
+        checkpoint: q.checkpoint.as_deref(),
+        reason: q.reason.as_deref(),
+        escalated: q.escalated,
+        after: q.after.as_deref(),
+        limit,
+    };
     let page = app
         .reviews
-        .queue(status, q.after.as_deref(), limit)
+        .queue(request, &caller.0)
         .await
         .map_err(ApiError::from_query)?;
+    let (now, sla) = (Utc::now(), app.reviews.sla());
     Ok(Json(QueuePage {
-        items: page.items.into_iter().map(QueueItem::from).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|i| QueueItem::new(i, now, sla))
+            .collect(),
         next: page.next,
+        total: page.total,
+        sla_secs: sla.num_seconds(),
     }))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResolveBody {
-    #[schema(schema_with = names::review_outcome)]
-    pub outcome: String,
-    #[schema(schema_with = names::reviewer_label)]
-    pub label: String,
-    /// Who resolved it, as the team knows them (1 to 200 characters, not blank).
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
-    )]
-    pub reviewer: String,
-    pub note: Option<String>,
+/// One case: the review with its decision, latest label and claim.
+#[utoipa::path(get, path = "/v1/reviews/{review_id}", operation_id = "get_review", tag = "reviews",
+    params(("review_id" = String, Path, description = "A review's id, as the queue lists it")),
+    responses((status = 200, body = QueueItem), (status = 404, description = "No such review")))]
+pub async fn case(
+    State(app): State<AppState>,
+    _: Caller,
+    Path(review_id): Path<String>,
+) -> Result<Json<QueueItem>, ApiError> {
+    let item = app.reviews.case(&review_id).await?;
+    Ok(Json(QueueItem::new(item, Utc::now(), app.reviews.sla())))
 }
 
-/// Resolve a review once; it records the label. Repeating the identical resolution answers
-/// 200 with the stored review; a different one is 409.
-#[utoipa::path(post, path = "/v1/reviews/{review_id}/resolve", operation_id = "resolve_review", tag = "reviews",
-    params(("review_id" = String, Path, description = "A review's id, as the queue lists it")),
-    request_body = ResolveBody,
-    responses((status = 200, body = ReviewView), (status = 404, description = "No such review"),
-        (status = 409, description = "Already resolved differently"),
-        (status = 422, description = "Invalid field, or the note or reviewer over its length (`too_long`)")))]
-pub async fn resolve(
+/// Which cases "next" may hand out.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimNextBody {
+    #[schema(schema_with = names::checkpoint)]
+    pub checkpoint: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9._:-]+$")]
+    pub reason: Option<String>,
+    pub escalated: Option<bool>,
+}
+
+/// Takes the oldest open case no other reviewer holds and holds it for the lease (a case this
+/// key already holds comes first, its lease renewed). 204 when nothing is waiting.
+#[utoipa::path(post, path = "/v1/reviews/claim", operation_id = "claim_next_review", tag = "reviews",
+    request_body = ClaimNextBody,
+    responses((status = 200, body = QueueItem), (status = 204, description = "Nothing is waiting"),
+        (status = 422, description = "Invalid filter")))]
+pub async fn claim_next(
     State(app): State<AppState>,
     caller: Caller,
-    Path(review_id): Path<String>,
-    JsonBody(body): JsonBody<ResolveBody>,
-) -> Result<(StatusCode, Json<ReviewView>), ApiError> {
-    let (review, _changed) = app
-        .reviews
-        .resolve(
-            &review_id,
-            ResolveRequest {
-                outcome: body.outcome,
-                label: body.label,
-                reviewer: body.reviewer,
-                note: body.note,
-            },
-            &caller.actor(),
-        )
-        .await?;
-    Ok((StatusCode::OK, Json(review.into())))
+    JsonBody(body): JsonBody<ClaimNextBody>,
+) -> Result<Response, ApiError> {
+    let request = QueueRequest {
+        checkpoint: body.checkpoint.as_deref(),
+        reason: body.reason.as_deref(),
+        escalated: body.escalated,
+        ..QueueRequest::default()
+    };
+    Ok(match app.reviews.claim_next(request, &caller.0).await? {
+        Some(item) => Json(QueueItem::new(item, Utc::now(), app.reviews.sla())).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
 }

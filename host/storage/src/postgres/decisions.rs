@@ -118,9 +118,11 @@ impl PgStore {
             .collect();
         if !reviews.is_empty() {
             sqlx::query(
-                "INSERT INTO reviews (review_id, decision_id, status, opened_at) \
-                 SELECT r, d, 'open', o FROM UNNEST($1::text[], $2::text[], $3::timestamptz[]) \
-                 AS t(r, d, o)",
+                "INSERT INTO reviews (review_id, decision_id, status, opened_at, checkpoint, \
+                 reason_codes) \
+                 SELECT r, d, 'open', o, c, rc \
+                 FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[]) \
+                 AS t(r, d, o, c, rc)",
             )
             .bind(
                 reviews
@@ -135,6 +137,8 @@ impl PgStore {
                     .collect::<Vec<_>>(),
             )
             .bind(reviews.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .bind(column(&reviews, |r| r.event))
+            .bind(column(&reviews, |r| r.reason_codes.as_str()))
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;

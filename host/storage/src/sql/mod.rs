@@ -13,8 +13,8 @@ mod catalogue;
 mod changes;
 mod decisions;
 mod due_queue;
-mod feedback;
 mod keys;
+mod labels;
 mod ledger;
 mod lists;
 mod models;
@@ -25,6 +25,8 @@ mod payments;
 mod policy_sets;
 mod rates;
 mod reports;
+mod review_claims;
+mod reviews;
 mod rollouts;
 
 pub(crate) use changes::StatusMove;

@@ -6,7 +6,7 @@ use arbiter_engine::feedback::{LabelledOutcome, OutcomeCounts, ReportStore, Repo
 use arbiter_engine::store::StoreError;
 use async_trait::async_trait;
 
-use super::feedback::latest_labels;
+use super::labels::latest_labels;
 use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::feedback_rows::{LabelledOutcomeRow, parse_action, turnaround};

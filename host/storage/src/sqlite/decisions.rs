@@ -152,12 +152,14 @@ async fn write_rows(
             .map_err(store_error)?;
             if row.opens_review() {
                 sqlx::query(
-                    "INSERT INTO reviews (review_id, decision_id, status, opened_at) \
-                     VALUES ($1, $2, 'open', $3)",
+                    "INSERT INTO reviews (review_id, decision_id, status, opened_at, checkpoint, \
+                     reason_codes) VALUES ($1, $2, 'open', $3, $4, $5)",
                 )
                 .bind(Review::id_for(&row.decision_id))
                 .bind(&row.decision_id)
                 .bind(SqliteStore::time(row.created_at))
+                .bind(row.event)
+                .bind(&row.reason_codes)
                 .execute(&mut *conn)
                 .await
                 .map_err(store_error)?;

@@ -1,8 +1,9 @@
 //! What the storage test binaries share, one purpose a file: the backends every story runs
 //! against ([`backends`], PostgreSQL databases of a test's own in [`pg_database`]), builders for
 //! the values the risk-side stories store ([`fixtures`], [`registry`]) and for the transaction
-//! core's ([`catalogue`]), a scripted risk host ([`risk`]) and a clock the test moves
-//! ([`clock`]). Each binary uses a part of it.
+//! core's ([`catalogue`]), a scripted risk host ([`risk`]), a clock the test moves
+//! ([`clock`]) and the upgrade of an older release's database ([`upgrade`]). Each binary uses
+//! a part of it.
 
 #![allow(
     dead_code,
@@ -16,6 +17,8 @@ pub mod fixtures;
 pub mod pg_database;
 pub mod registry;
 pub mod risk;
+#[macro_use]
+pub mod upgrade;
 
 /// Declares a test that runs the story `stories::$story` against every backend, naming the
 /// backend when it fails. The story takes the store as the side it tells of does:

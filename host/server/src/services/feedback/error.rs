@@ -11,9 +11,14 @@ pub enum FeedbackError {
     TooLong { field: String, max: usize },
     #[error("{what} `{id}` not found")]
     NotFound { what: &'static str, id: String },
-    /// A review resolved before with a different resolution.
+    /// A review resolved before with a different resolution, held by another reviewer, or
+    /// already labelled otherwise.
     #[error("{0}")]
     Conflict(String),
+    /// The caller may do this only with a scope it lacks (correcting another reviewer's
+    /// resolution takes `admin`).
+    #[error("this API key lacks the `{}` scope", .0.as_str())]
+    NeedsScope(arbiter_engine::keys::Scope),
     #[error(
         "not enough labelled decisions to train: have {fraud} fraud and {legit} legit, need at \
          least {need_per_class} of each in both the older (training) and newer (evaluation) part"

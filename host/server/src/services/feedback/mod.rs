@@ -10,6 +10,7 @@ mod labels;
 mod limits;
 mod models;
 mod reports;
+mod review_claims;
 mod reviews;
 
 pub use chargebacks::{ImportReport, RejectedRow};
@@ -18,4 +19,4 @@ pub use labels::{LabelService, LabelTarget, NewLabelRequest};
 pub use limits::{MAX_NOTE_CHARS, MAX_REF_CHARS, MAX_REVIEWER_CHARS};
 pub use models::{ModelService, ModelsView, load_scorer};
 pub use reports::ReportService;
-pub use reviews::{ResolveRequest, ReviewPage, ReviewService};
+pub use reviews::{QueueRequest, ResolveRequest, ReviewPage, ReviewService};
