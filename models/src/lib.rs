@@ -1,7 +1,8 @@
 //! The risk model: the feature vector drawn from a decision's enriched context
 //! ([`features`]), training a logistic regression with linfa on labelled decisions
 //! ([`train`]), evaluation metrics ([`metrics`]), the model artifact ([`artifact`]) and the
-//! scorer that implements the engine's model layer ([`scorer`]).
+//! scorer that implements the engine's model layer ([`scorer`]), and why it scored a decision
+//! as it did ([`explain`]).
 //!
 //! A pure library: it must not know about HTTP, SQL or a runtime. The host stores labels and
 //! artifacts, runs training jobs and hot-swaps scorers; this crate only computes.
@@ -10,6 +11,7 @@
 
 pub mod artifact;
 pub mod error;
+pub mod explain;
 pub mod features;
 pub mod metrics;
 pub mod scorer;
@@ -19,6 +21,7 @@ pub mod train;
 pub use arbiter_engine::feedback::LabelKind;
 pub use artifact::{ARTIFACT_FORMAT, LOGISTIC_REGRESSION, ModelArtifact};
 pub use error::ModelError;
+pub use explain::Contribution;
 pub use features::{FEATURE_COUNT, FEATURE_NAMES, FeatureVector, extract, feature_index};
 pub use metrics::{CalibrationBin, Metrics, ThresholdMetrics};
 pub use scorer::Scorer;

@@ -23,6 +23,9 @@ pub struct Scorer {
     weights: FeatureVector,
     /// `intercept - sum_i coefficients[i] * means[i] / stds[i]`.
     bias: f64,
+    /// `coefficients[i] * means[i] / stds[i]`: what a feature at its training mean adds,
+    /// so `weights[i] * x[i] - offsets[i]` is its contribution (see `explain.rs`).
+    pub(crate) offsets: FeatureVector,
 }
 
 impl Scorer {
@@ -30,10 +33,12 @@ impl Scorer {
     pub fn new(version: i64, artifact: &ModelArtifact) -> Result<Scorer, ModelError> {
         artifact.validate()?;
         let mut weights = [0.0; FEATURE_COUNT];
+        let mut offsets = [0.0; FEATURE_COUNT];
         let mut bias = artifact.intercept;
         for (i, w) in weights.iter_mut().enumerate() {
             *w = artifact.coefficients[i] / artifact.stds[i];
-            bias -= *w * artifact.means[i];
+            offsets[i] = *w * artifact.means[i];
+            bias -= offsets[i];
         }
         if !bias.is_finite() || weights.iter().any(|w| !w.is_finite()) {
             return Err(ModelError::Artifact(
@@ -44,6 +49,7 @@ impl Scorer {
             version,
             weights,
             bias,
+            offsets,
         })
     }
 
@@ -51,12 +57,7 @@ impl Scorer {
     pub fn probability_of(&self, features: &FeatureVector) -> f64 {
         let mut z = self.bias;
         for (w, x) in self.weights.iter().zip(features) {
-            let x = if x.is_nan() {
-                0.0
-            } else {
-                x.clamp(-INPUT_LIMIT, INPUT_LIMIT)
-            };
-            z += w * x;
+            z += w * bounded(*x);
         }
         sigmoid(z)
     }
@@ -64,6 +65,15 @@ impl Scorer {
     /// The log-odds weight of each feature in raw (unstandardised) units.
     pub fn weights(&self) -> &FeatureVector {
         &self.weights
+    }
+}
+
+/// An input as the dot product takes it: NaN as 0, clamped to [`INPUT_LIMIT`].
+pub(crate) fn bounded(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x.clamp(-INPUT_LIMIT, INPUT_LIMIT)
     }
 }
 

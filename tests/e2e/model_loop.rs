@@ -215,6 +215,45 @@ async fn a_model_trained_on_labels_finds_the_planted_signal_and_changes_scores()
                 > 0.5,
             "{detail}"
         );
+        // Why: the planted signal (a new account, a proxy) leads the model's contributions (at
+        // most five; a feature at its training mean contributes nothing),
+        // which add up with the score parts the reviewer sees.
+        let explanation = &detail["model_explanation"];
+        assert_eq!(explanation["version"], version, "{detail}");
+        let top = explanation["contributions"]
+            .as_array()
+            .expect("contributions");
+        assert!((2..=5).contains(&top.len()), "{explanation}");
+        let features: Vec<&str> = top.iter().filter_map(|c| c["feature"].as_str()).collect();
+        assert!(
+            features
+                .iter()
+                .any(|f| *f == "is_proxy" || f.starts_with("account_age")),
+            "the planted signal explains the score: {features:?}"
+        );
+        let magnitudes: Vec<f64> = top
+            .iter()
+            .filter_map(|c| c["contribution"].as_f64())
+            .map(f64::abs)
+            .collect();
+        assert!(
+            magnitudes.windows(2).all(|w| w[0] >= w[1]),
+            "{magnitudes:?}"
+        );
+        let reasons = detail["model_reasons"].as_array().expect("model reasons");
+        assert_eq!(reasons.len(), top.len());
+        assert_eq!(reasons[0]["layer"], "model");
+        assert_eq!(reasons[0]["source"], format!("model@{version}"));
+        let parts = &detail["score_parts"];
+        let sum: f64 = ["lists", "rules", "graph", "model"]
+            .iter()
+            .map(|k| parts[k].as_f64().expect("part"))
+            .sum();
+        assert!(
+            (sum - after["score"].as_f64().expect("score")).abs() < 1e-9,
+            "the parts add up to the score: {parts}"
+        );
+        assert!(parts["model"].as_f64().expect("model part") > 0.0);
         problem(
             s.post("/v1/models/999/activate", &s.admin_key, &json!({}))
                 .await,

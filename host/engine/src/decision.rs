@@ -60,6 +60,21 @@ pub struct StageTimings {
     pub shadow_us: u64,
 }
 
+/// What each layer added to a decision's score, in risk points: the score is their sum
+/// (up to float rounding), and the bands compare that sum with the set's thresholds. A
+/// reviewer reads from it which layer pushed the decision over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScoreParts {
+    /// Watch-list hits times the set's watch weight.
+    pub lists: f64,
+    /// The rule modules' scores (a faulted module adds none).
+    pub rules: f64,
+    /// The graph score times the set's graph weight.
+    pub graph: f64,
+    /// The fraud probability times the set's model weight.
+    pub model: f64,
+}
+
 /// Every layer's result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LayerResults {
@@ -74,6 +89,9 @@ pub struct LayerResults {
     pub model_shadow: Option<ModelOutcome>,
     /// The action of the score bands alone.
     pub band: Option<Action>,
+    /// What each layer added to the score; absent on decisions made before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_parts: Option<ScoreParts>,
     /// True when the shared velocity store was unreachable and the counters came from this
     /// replica's own traffic only (the documented fallback).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

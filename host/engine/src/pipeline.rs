@@ -14,7 +14,7 @@ use crate::action::Action;
 use crate::clock::Clock;
 use crate::context::EnrichedContext;
 use crate::decision::{
-    Decision, DecisionId, Layer, LayerResults, Reason, RolloutAssignment, ShadowResult,
+    Decision, DecisionId, Layer, LayerResults, Reason, RolloutAssignment, ScoreParts, ShadowResult,
     StageTimings,
 };
 use crate::lists::{ListName, ListSnapshot};
@@ -78,6 +78,7 @@ pub(crate) struct PolicyEvaluation {
     pub action: Action,
     pub band: Action,
     pub score: f64,
+    pub parts: ScoreParts,
     pub reasons: Vec<Reason>,
     pub rules: Vec<ModuleResult>,
 }
@@ -110,12 +111,18 @@ pub(crate) fn evaluate_policy(
         "the rules see the model used"
     );
     let weights = &policy.set.weights;
-    let mut score = weights.watch * ctx.watch_hits.len() as f64;
+    let mut parts = ScoreParts {
+        lists: weights.watch * ctx.watch_hits.len() as f64,
+        ..ScoreParts::default()
+    };
+    let mut score = parts.lists;
     if let Some(g) = &ctx.graph {
-        score += finite_or_zero(f64::from(g.score)) * weights.graph;
+        parts.graph = finite_or_zero(f64::from(g.score)) * weights.graph;
+        score += parts.graph;
     }
     if let Some(m) = model {
-        score += m.probability * weights.model;
+        parts.model = m.probability * weights.model;
+        score += parts.model;
     }
     let mut results = policy.rules.evaluate(ctx);
     let mut reasons = Vec::new();
@@ -125,6 +132,7 @@ pub(crate) fn evaluate_policy(
         r.score = finite_or_zero(r.score);
         action = action.combine(r.effective_action());
         score += r.effective_score();
+        parts.rules += r.effective_score();
         let source = r.source();
         for reason in &r.reasons {
             reasons.push(Reason {
@@ -163,6 +171,7 @@ pub(crate) fn evaluate_policy(
         action: action.combine(band).max(Action::Accept),
         band,
         score,
+        parts,
         reasons,
         rules: results,
     }
@@ -228,7 +237,12 @@ impl Pipeline {
 
         let (action, score) = if let Some(verdict) = list_outcome.verdict {
             layers.short_circuited = true;
-            (verdict, short_circuit_score(deciding, &ctx))
+            let score = short_circuit_score(deciding, &ctx);
+            layers.score_parts = Some(ScoreParts {
+                lists: score,
+                ..ScoreParts::default()
+            });
+            (verdict, score)
         } else {
             let t = Instant::now();
             if let Some(graph) = &self.graph {
@@ -283,6 +297,7 @@ impl Pipeline {
             reasons.extend(eval.reasons);
             layers.rules = eval.rules;
             layers.band = Some(eval.band);
+            layers.score_parts = Some(eval.parts);
             (eval.action, eval.score)
         };
         layers.timings = timings;

@@ -142,6 +142,11 @@ async fn watch_adds_score_and_rules_add_score_into_bands() {
     let codes: Vec<_> = d.reasons.iter().map(|r| r.code.as_str()).collect();
     assert_eq!(codes, ["list.watch.user", "r.hit", "score.challenge"]);
     assert_eq!(d.reasons[1].source, "r@3");
+    let parts = d.layers.score_parts.expect("recorded");
+    assert_eq!(
+        (parts.lists, parts.rules, parts.graph, parts.model),
+        (20.0, 25.0, 0.0, 0.0)
+    );
 }
 
 #[tokio::test]
@@ -289,5 +294,10 @@ async fn the_active_model_scores_and_the_shadow_model_is_only_recorded() {
     let both = p.decide(&request("m2")).await.expect("decides");
     assert_eq!(both.model_version, Some(4));
     assert_eq!(both.score, 0.5 * Weights::default().model);
+    assert_eq!(
+        both.layers.score_parts.map(|p| p.model),
+        Some(both.score),
+        "the model's share is recorded"
+    );
     assert_eq!(both.layers.model_shadow.map(|m| m.version), Some(9));
 }

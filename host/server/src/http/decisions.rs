@@ -16,6 +16,7 @@ use arbiter_engine::decision::Decision;
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::RawBody;
+use crate::http::explanation_views::{ModelExplanationView, ScorePartsView, model_reasons};
 use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
@@ -79,6 +80,12 @@ pub struct DecisionDetail {
     /// without one.
     #[schema(value_type = Option<Object>)]
     pub shadow: Option<serde_json::Value>,
+    /// What each layer added to the score; `null` on decisions made before it was recorded.
+    pub score_parts: Option<ScorePartsView>,
+    /// Why the model scored it as it did; `null` when no model ran.
+    pub model_explanation: Option<ModelExplanationView>,
+    /// The same explanation as reasons of the `model` layer.
+    pub model_reasons: Vec<ReasonView>,
 }
 
 impl From<&Decision> for DecisionResponse {
@@ -224,7 +231,11 @@ pub async fn get_decision(
             what: "decision",
             id: decision_id,
         })?;
+    let explanation = app.models.explain(&d).await?;
     Ok(Json(DecisionDetail {
+        score_parts: d.layers.score_parts.map(ScorePartsView::from),
+        model_explanation: explanation.as_ref().map(ModelExplanationView::from),
+        model_reasons: explanation.as_ref().map(model_reasons).unwrap_or_default(),
         decision: DecisionResponse::from(&d),
         context: serde_json::to_value(&d.context).map_err(|e| ApiError::Internal(e.to_string()))?,
         layers: serde_json::to_value(&d.layers).map_err(|e| ApiError::Internal(e.to_string()))?,

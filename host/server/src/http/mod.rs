@@ -12,6 +12,7 @@ pub mod contract;
 pub mod decisions;
 pub mod edge;
 pub mod events;
+pub mod explanation_views;
 pub mod fulfilment;
 pub mod graph;
 pub mod idempotency;

@@ -16,6 +16,7 @@ use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::http::review_views::{QueueItem, ReviewView};
+use crate::http::reviews::case_view;
 use crate::services::feedback::ResolveRequest;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -102,7 +103,7 @@ pub async fn claim(
     Path(review_id): Path<String>,
 ) -> Result<Json<QueueItem>, ApiError> {
     let item = app.reviews.claim_review(&review_id, &caller.0).await?;
-    Ok(Json(QueueItem::new(item, Utc::now(), app.reviews.sla())))
+    Ok(Json(case_view(&app, item).await?))
 }
 
 /// Give a held case back to the queue before the lease ends.

@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 use arbiter_engine::feedback::{Review, ReviewPageItem};
 
 use crate::http::decisions::ReasonView;
+use crate::http::explanation_views::{ModelExplanationView, ScorePartsView};
+use crate::services::feedback::ModelExplanation;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ResolutionView {
@@ -91,6 +93,8 @@ pub struct ReviewedDecision {
     /// policy set's thresholds. Not a percentage: past the reject threshold more points add
     /// no severity.
     pub score: f64,
+    /// What each layer added to the score; `null` on decisions made before it was recorded.
+    pub score_parts: Option<ScorePartsView>,
     pub reasons: Vec<ReasonView>,
     pub user_id: String,
     /// `{"value", "currency"}` when the request carried an amount, else `null`.
@@ -134,9 +138,27 @@ pub struct QueueItem {
     /// cards, hops to fraud); `null` when lists decided before the graph ran.
     #[schema(value_type = Option<Object>)]
     pub graph: Option<serde_json::Value>,
+    /// Why the model scored it as it did: on a single case (not on queue pages), when a
+    /// model ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_explanation: Option<ModelExplanationView>,
 }
 
 impl QueueItem {
+    /// A single case, with the model's explanation.
+    pub fn case(
+        item: ReviewPageItem,
+        explanation: Option<&ModelExplanation>,
+        now: DateTime<Utc>,
+        sla: Duration,
+    ) -> Self {
+        QueueItem {
+            model_explanation: explanation.map(ModelExplanationView::from),
+            ..QueueItem::new(item, now, sla)
+        }
+    }
+
+    /// A queue page's item.
     pub fn new(item: ReviewPageItem, now: DateTime<Utc>, sla: Duration) -> Self {
         let d = item.decision;
         let graph = d
@@ -159,6 +181,7 @@ impl QueueItem {
                 event: c.checkpoint.as_str().to_owned(),
                 action: d.action.as_str().to_owned(),
                 score: d.score,
+                score_parts: d.layers.score_parts.map(ScorePartsView::from),
                 reasons: d.reasons.iter().map(ReasonView::from).collect(),
                 user_id: c.user_id,
                 amount: c
@@ -178,6 +201,7 @@ impl QueueItem {
                 created_at: d.created_at,
             },
             graph,
+            model_explanation: None,
         }
     }
 }

@@ -10,6 +10,8 @@ use chrono::Utc;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use arbiter_engine::feedback::ReviewPageItem;
+
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
@@ -89,7 +91,7 @@ pub async fn case(
     Path(review_id): Path<String>,
 ) -> Result<Json<QueueItem>, ApiError> {
     let item = app.reviews.case(&review_id).await?;
-    Ok(Json(QueueItem::new(item, Utc::now(), app.reviews.sla())))
+    Ok(Json(case_view(&app, item).await?))
 }
 
 /// Which cases "next" may hand out.
@@ -121,7 +123,18 @@ pub async fn claim_next(
         ..QueueRequest::default()
     };
     Ok(match app.reviews.claim_next(request, &caller.0).await? {
-        Some(item) => Json(QueueItem::new(item, Utc::now(), app.reviews.sla())).into_response(),
+        Some(item) => Json(case_view(&app, item).await?).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
     })
+}
+
+/// A case as the routes that hand out one answer it: with the model's explanation.
+pub(crate) async fn case_view(app: &AppState, item: ReviewPageItem) -> Result<QueueItem, ApiError> {
+    let explanation = app.models.explain(&item.decision).await?;
+    Ok(QueueItem::case(
+        item,
+        explanation.as_ref(),
+        Utc::now(),
+        app.reviews.sla(),
+    ))
 }

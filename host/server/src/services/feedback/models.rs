@@ -21,7 +21,7 @@ use crate::services::replication::ChangeSignal;
 type ModelSlotRef = Arc<ArcSwapOption<Box<dyn ModelStage>>>;
 
 pub struct ModelService {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     /// The pipeline's champion slot.
     active: ModelSlotRef,
     /// The pipeline's challenger slot.
@@ -33,6 +33,8 @@ pub struct ModelService {
     config: TrainConfig,
     /// Fired after an activation made here, so other replicas swap too.
     pub changes: ChangeSignal,
+    /// Scorers of the versions decisions are explained with (`model_explain.rs`).
+    pub(super) explainers: super::model_explain::ScorerCache,
 }
 
 /// Every model version and which slot runs which.
@@ -88,6 +90,7 @@ impl ModelService {
             routing,
             config,
             changes: ChangeSignal::default(),
+            explainers: super::model_explain::ScorerCache::default(),
         }
     }
 
