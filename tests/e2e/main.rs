@@ -33,6 +33,7 @@ mod replicas;
 mod review_queue;
 mod rules;
 mod server_limits;
+mod snoozes;
 mod start_hygiene;
 mod tcp_proxy;
 mod transactions;

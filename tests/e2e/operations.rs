@@ -75,6 +75,7 @@ async fn openapi_document_matches_the_routes() {
         ("delete", "/v1/backtests/{backtest_id}"),
         ("delete", "/v1/lists/entries/{id}"),
         ("delete", "/v1/models/shadow"),
+        ("delete", "/v1/snoozes/{id}"),
         ("get", "/healthz"),
         ("get", "/metrics"),
         ("get", "/readyz"),
@@ -106,6 +107,7 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/v1/rollouts/current"),
         ("get", "/v1/rules/{name}/versions/{version}"),
         ("get", "/v1/skus/{sku}"),
+        ("get", "/v1/snoozes"),
         ("post", "/v1/backtests"),
         (
             "post",
@@ -145,6 +147,7 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/v1/rollouts/current/rollback"),
         ("post", "/v1/rules/{name}/versions"),
         ("post", "/v1/skus"),
+        ("post", "/v1/snoozes"),
         ("post", "/v1/webhooks/card"),
         ("put", "/v1/skus/{sku}/stock"),
     ];

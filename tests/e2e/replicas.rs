@@ -1,6 +1,7 @@
 //! Scale-out: three `arbiter` processes on one PostgreSQL database and one Redis (its own key
 //! prefix). Velocity is counted once per request whichever replica served it; a block-list
-//! entry made on one replica is enforced by the others within a second; killing a replica
+//! entry, a rate table or a rule snooze made on one replica is in force on the others within
+//! a second; killing a replica
 //! under load loses nothing that was acknowledged. Needs `DATABASE_URL` and `REDIS_URL` (CI
 //! sets both); without them it says so and does nothing.
 
@@ -161,6 +162,44 @@ async fn three_replicas_share_counters_and_changes_and_survive_a_kill() {
                 rated_at.elapsed() < Duration::from_secs(1),
                 "{base} still has no JPY rate after {:?}",
                 rated_at.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    // A rule snoozed on replica 1 stops counting for that user on replicas 2 and 3 within a
+    // second (the proxy rule: a proxied payment of 480 USD).
+    let r = client
+        .post(format!("{}/v1/snoozes", bases[0]))
+        .bearer_auth(&key)
+        .json(
+            &json!({"rule": "proxy_high_value", "kind": "user", "value": "vpn-user",
+            "reason": "travels with a VPN"}),
+        )
+        .send()
+        .await
+        .expect("snooze");
+    assert_eq!(r.status(), 201);
+    let snoozed_at = Instant::now();
+    for base in &bases[1..] {
+        let mut n = 0;
+        loop {
+            n += 1;
+            let mut body = payment(&format!("snz-{base}-{n}"), "vpn-user", "v-card");
+            body["amount"] = json!({"value": "480.00", "currency": "USD"});
+            body["device"]["is_proxy"] = json!(true);
+            let id = decide(&client, base, &key, &body).await["decision_id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            let d = detail(&client, base, &key, &id).await;
+            if d["context"]["snoozed_rules"] == json!(["proxy_high_value"]) {
+                break;
+            }
+            assert!(
+                snoozed_at.elapsed() < Duration::from_secs(1),
+                "{base} still counts the snoozed rule after {:?}",
+                snoozed_at.elapsed()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -83,6 +83,7 @@ fn bench(c: &mut Criterion) {
         model: Arc::new(ArcSwapOption::empty()),
         shadow_model: Arc::new(ArcSwapOption::empty()),
         rates: Arc::new(ArcSwap::from_pointee(RateTable::default())),
+        snoozes: Arc::default(),
     };
     let pipeline = Pipeline::new(state, velocity, None, Arc::new(SystemClock));
 

@@ -19,6 +19,7 @@ use crate::lists::ListEntry;
 use crate::money::reporting::StoredRateTable;
 use crate::policy_set::{Approval, PolicySet};
 use crate::registry::{PolicyModule, Rollout, RolloutStatus};
+use crate::snooze::RuleSnooze;
 
 /// The log's action names, one per kind of change.
 pub mod action {
@@ -47,9 +48,11 @@ pub mod action {
     pub const BACKTEST_START: &str = "backtest.start";
     pub const BACKTEST_CANCEL: &str = "backtest.cancel";
     pub const RATES_SET: &str = "rates.set";
+    pub const SNOOZE_CREATE: &str = "snooze.create";
+    pub const SNOOZE_REVOKE: &str = "snooze.revoke";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 27] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -75,6 +78,8 @@ pub mod action {
         BACKTEST_START,
         BACKTEST_CANCEL,
         RATES_SET,
+        SNOOZE_CREATE,
+        SNOOZE_REVOKE,
     ];
 }
 
@@ -303,6 +308,22 @@ impl AuditRecord {
             "label": after.label.as_str(),
         });
         AuditRecord::new(action::REVIEW_CORRECT, review_id, detail)
+    }
+
+    /// A rule silenced for an entity until its expiry.
+    pub fn snooze_created(s: &RuleSnooze) -> AuditRecord {
+        let detail = json!({
+            "rule": s.rule,
+            "kind": s.kind.as_str(),
+            "value": s.value,
+            "reason": s.reason,
+            "expires_at": s.expires_at,
+        });
+        AuditRecord::new(action::SNOOZE_CREATE, &s.id, detail)
+    }
+
+    pub fn snooze_revoked(id: &str) -> AuditRecord {
+        AuditRecord::new(action::SNOOZE_REVOKE, id, json!({}))
     }
 
     pub fn label_created(label: &Label) -> AuditRecord {

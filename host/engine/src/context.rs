@@ -60,6 +60,11 @@ pub struct EnrichedContext {
     pub graph: Option<GraphFeatures>,
     /// Watch-list reason codes that matched.
     pub watch_hits: Vec<String>,
+    /// The rules snoozed for this request's entities when it was decided (sorted): their
+    /// results are recorded but count for nothing. Stored with the context, so a replay
+    /// silences the same rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snoozed_rules: Vec<String>,
     /// The model layer's score, for the rules to read (layout 2.1). Set by
     /// `pipeline::evaluate_policy` from the model outcome it scores with, so a replay with
     /// another model hands the rules that model's score; not stored (the decision's
@@ -124,6 +129,7 @@ impl EnrichedContext {
             velocity: VelocityFeatures::default(),
             graph: None,
             watch_hits: Vec::new(),
+            snoozed_rules: Vec::new(),
             model_score: None,
         }
     }

@@ -22,6 +22,7 @@ use crate::money::RateTable;
 use crate::policy_set::PolicySet;
 use crate::request::DecisionRequest;
 use crate::routing::PolicyRouting;
+use crate::snooze::SnoozeSnapshot;
 use crate::stages::{GraphStage, ModelOutcome, ModelStage, ModuleResult, RuleEvaluator};
 use crate::velocity::{VelocityError, VelocityEvent, VelocityStore};
 
@@ -56,6 +57,8 @@ pub struct PipelineState {
     pub shadow_model: Arc<ArcSwapOption<Box<dyn ModelStage>>>,
     /// The exchange rates into the reporting currency; replaced whole when a new table is set.
     pub rates: Arc<ArcSwap<RateTable>>,
+    /// The live rule snoozes; replaced whole on any snooze change, read once per request.
+    pub snoozes: Arc<ArcSwap<SnoozeSnapshot>>,
 }
 
 pub struct Pipeline {
@@ -130,9 +133,13 @@ pub(crate) fn evaluate_policy(
     for r in &mut results {
         // A non-finite score cannot be stored or replayed; it never counts anyway.
         r.score = finite_or_zero(r.score);
+        r.snoozed = ctx.snoozed_rules.binary_search(&r.name).is_ok();
         action = action.combine(r.effective_action());
         score += r.effective_score();
         parts.rules += r.effective_score();
+        if r.snoozed {
+            continue;
+        }
         let source = r.source();
         for reason in &r.reasons {
             reasons.push(Reason {
@@ -205,6 +212,7 @@ impl Pipeline {
 
         let t = Instant::now();
         let mut ctx = EnrichedContext::normalise(req, &self.state.rates.load());
+        ctx.snoozed_rules = self.state.snoozes.load().snoozed_rules(&ctx, now);
         let reading = self
             .velocity
             .read(&VelocityEvent::from_context(&ctx), now)

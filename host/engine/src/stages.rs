@@ -45,21 +45,27 @@ pub struct ModuleResult {
     pub reasons: Vec<ReasonCode>,
     pub fault: Option<Fault>,
     pub fuel_used: u64,
+    /// Snoozed for one of the request's entities: recorded as it answered, counted for
+    /// nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snoozed: bool,
 }
 
 impl ModuleResult {
-    /// The action this result contributes, after the fail mode is applied to a fault.
+    /// The action this result contributes, after the fail mode is applied to a fault (a
+    /// snoozed module contributes none).
     pub fn effective_action(&self) -> Action {
         match (&self.fault, self.fail_mode) {
+            _ if self.snoozed => Action::None,
             (None, _) => self.action,
             (Some(_), FailMode::Open) => Action::None,
             (Some(_), FailMode::Closed) => Action::Challenge,
         }
     }
 
-    /// The score this result contributes (a faulted module contributes none).
+    /// The score this result contributes (a faulted or snoozed module contributes none).
     pub fn effective_score(&self) -> f64 {
-        if self.fault.is_some() || !self.score.is_finite() {
+        if self.snoozed || self.fault.is_some() || !self.score.is_finite() {
             0.0
         } else {
             self.score
@@ -134,6 +140,7 @@ mod tests {
                 message: "x".into(),
             }),
             fuel_used: 0,
+            snoozed: false,
         }
     }
 

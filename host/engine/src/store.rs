@@ -16,6 +16,7 @@ use crate::lists::{ListEntry, ListKind};
 use crate::money::{RateTableWire, reporting::StoredRateTable};
 use crate::policy_set::{Approval, ModuleRef, PolicySet, Thresholds, Weights};
 use crate::registry::{Guard, PolicyModule, Rollout, RolloutMode, RolloutStatus, StoredModule};
+use crate::snooze::RuleSnooze;
 
 #[derive(Debug, Clone, Error)]
 pub enum StoreError {
@@ -209,6 +210,39 @@ pub trait RateStore: Send + Sync + 'static {
     async fn current_rate_table(&self) -> Result<Option<StoredRateTable>, StoreError>;
 }
 
+/// Which snoozes a listing shows; every field narrows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnoozeFilter {
+    pub kind: Option<ListKind>,
+    /// A normalised value (with `kind`).
+    pub value: Option<String>,
+    pub rule: Option<String>,
+    /// Only snoozes in force at this instant (neither revoked nor expired).
+    pub live_at: Option<DateTime<Utc>>,
+}
+
+/// Rule snoozes: one rule silenced for one entity until an expiry, revocable.
+#[async_trait]
+pub trait SnoozeStore: Send + Sync + 'static {
+    /// Stores `snooze` with its audit entry.
+    async fn insert_snooze(&self, snooze: &RuleSnooze, actor: &Actor) -> Result<(), StoreError>;
+    /// Newest first, at most `limit`.
+    async fn list_snoozes(
+        &self,
+        filter: &SnoozeFilter,
+        limit: u32,
+    ) -> Result<Vec<RuleSnooze>, StoreError>;
+    async fn get_snooze(&self, id: &str) -> Result<Option<RuleSnooze>, StoreError>;
+    /// Revokes a snooze not yet revoked, with its audit entry; `false` when it was already
+    /// revoked (or does not exist).
+    async fn revoke_snooze(
+        &self,
+        id: &str,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+}
+
 #[async_trait]
 pub trait Health: Send + Sync + 'static {
     /// Succeeds when the database answers.
@@ -227,6 +261,7 @@ pub trait Store:
     + FeedbackStore
     + BacktestStore
     + RateStore
+    + SnoozeStore
     + Health
 {
 }
@@ -242,6 +277,7 @@ impl<
         + FeedbackStore
         + BacktestStore
         + RateStore
+        + SnoozeStore
         + Health,
 > Store for T
 {

@@ -39,16 +39,19 @@ pub enum ChangeKind {
     Keys,
     /// The exchange-rate table: a new version set.
     Rates,
+    /// Rule snoozes: one created or revoked.
+    Snoozes,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 6] = [
+    pub const ALL: [ChangeKind; 7] = [
         ChangeKind::Lists,
         ChangeKind::Policy,
         ChangeKind::Rollout,
         ChangeKind::Model,
         ChangeKind::Keys,
         ChangeKind::Rates,
+        ChangeKind::Snoozes,
     ];
 }
 

@@ -40,6 +40,7 @@ impl ModuleOutcome {
             reasons,
             fault,
             fuel_used: self.fuel_used,
+            snoozed: false,
         }
     }
 

@@ -107,6 +107,7 @@ fn base(checkpoint: Checkpoint, request_id: &str, user_id: &str) -> EnrichedCont
         velocity: VelocityFeatures::default(),
         graph: None,
         watch_hits: Vec::new(),
+        snoozed_rules: Vec::new(),
         model_score: None,
     }
 }
@@ -217,6 +218,7 @@ fn proxied_login() -> EnrichedContext {
             score: 0.72,
         }),
         watch_hits: vec!["list.watch.ip".into()],
+        snoozed_rules: Vec::new(),
         ..base(Checkpoint::AccountLogin, "req-login", "user-4004")
     }
 }
@@ -281,6 +283,7 @@ fn zero_amount_verification() -> EnrichedContext {
             ("retry", json!(false)),
         ]),
         watch_hits: vec!["list.watch.device".into(), "list.watch.email".into()],
+        snoozed_rules: Vec::new(),
         ..base(Checkpoint::PaymentAuthorize, "req-verify", "user-7007")
     }
 }

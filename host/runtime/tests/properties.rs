@@ -155,6 +155,7 @@ prop_compose! {
             velocity: VelocityFeatures { user, device, card, ip: None, email: None },
             graph,
             watch_hits,
+            snoozed_rules: Vec::new(),
             model_score: None,
         }
     }

@@ -90,6 +90,7 @@ fn template() -> anyhow::Result<Decision> {
             reasons: Vec::new(),
             fault: None,
             fuel_used: 2_345,
+            snoozed: false,
         })
         .collect();
     let layers = LayerResults {

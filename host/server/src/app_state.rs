@@ -13,6 +13,7 @@ use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
 use crate::services::policies::PolicyService;
 use crate::services::rates::RateService;
+use crate::services::snoozes::SnoozeService;
 use crate::services::transactions::TransactionServices;
 
 /// Cheap to clone: one `Arc` around the services.
@@ -32,6 +33,8 @@ pub struct Services {
     pub models: ModelService,
     /// The exchange-rate table amounts are converted into the reporting currency with.
     pub rates: Arc<RateService>,
+    /// Rule snoozes: per-entity silences the pipeline honours.
+    pub snoozes: Arc<SnoozeService>,
     pub reports: ReportService,
     /// Replays of candidate policy sets over stored decisions.
     pub backtests: BacktestService,

@@ -26,6 +26,7 @@ use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
 use crate::services::policies::{ActivationRules, PolicyLimits, PolicyService};
 use crate::services::rates::RateService;
+use crate::services::snoozes::SnoozeService;
 
 /// Opens the configured store (running migrations), with the transaction core's view of it.
 pub async fn open_store(config: &crate::config::StorageArgs) -> anyhow::Result<Stores> {
@@ -131,12 +132,16 @@ pub async fn build_with(
     let rates = Arc::new(RateService::new(store.clone()));
     let rate_version = rates.reload().await.context("loading the rate table")?;
     tracing::info!(rate_version, "rate table loaded");
+    let snoozes = Arc::new(SnoozeService::new(store.clone()));
+    let snoozed = snoozes.reload().await.context("loading rule snoozes")?;
+    tracing::info!(snoozed, "rule snoozes loaded");
     let state = PipelineState {
         lists: lists_snapshot,
         policy: routing,
         model: models.active_slot(),
         shadow_model: models.shadow_slot(),
         rates: rates.slot(),
+        snoozes: snoozes.slot(),
     };
     let pipeline = Arc::new(Pipeline::new(
         state,
@@ -188,6 +193,7 @@ pub async fn build_with(
         labels,
         models,
         rates,
+        snoozes,
         reports: ReportService::new(store.clone()),
         backtests,
         graph,

@@ -39,6 +39,7 @@ fn base() -> EnrichedContext {
         velocity: VelocityFeatures::default(),
         graph: None,
         watch_hits: Vec::new(),
+        snoozed_rules: Vec::new(),
         model_score: None,
     }
 }

@@ -57,6 +57,7 @@ pub fn context(amount: f64, age_days: u32, proxy: bool) -> EnrichedContext {
         },
         graph: Some(GraphFeatures::default()),
         watch_hits: Vec::new(),
+        snoozed_rules: Vec::new(),
         model_score: None,
     }
 }

@@ -157,12 +157,14 @@ impl Verdict {
     }
 }
 
-/// The modules of `rules` that fired: no fault, and an action, a score or a reason.
+/// The modules of `rules` that fired: no fault, not snoozed, and an action, a score or a
+/// reason.
 pub fn fired(rules: &[ModuleResult]) -> Vec<String> {
     rules
         .iter()
         .filter(|r| {
             r.fault.is_none()
+                && !r.snoozed
                 && (r.action != Action::None || r.score != 0.0 || !r.reasons.is_empty())
         })
         .map(|r| r.name.clone())

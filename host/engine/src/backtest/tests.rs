@@ -46,6 +46,7 @@ impl RuleEvaluator for AmountRule {
                 .collect(),
             fault: None,
             fuel_used: 1,
+            snoozed: false,
         }]
     }
 }
@@ -89,6 +90,7 @@ async fn history(deciding: Arc<ActivePolicy>) -> Vec<Decision> {
         model: Arc::new(ArcSwapOption::empty()),
         shadow_model: Arc::new(ArcSwapOption::empty()),
         rates: Arc::new(ArcSwap::from_pointee(RateTable::default())),
+        snoozes: Arc::default(),
     };
     let pipeline = Pipeline::new(
         state,

@@ -33,6 +33,7 @@ fn rule(action: Action, score: f64, fault: Option<FaultKind>, mode: FailMode) ->
             message: "boom".into(),
         }),
         fuel_used: 10,
+        snoozed: false,
     }
 }
 
@@ -53,6 +54,7 @@ fn pipeline(entries: Vec<ListEntry>, rules: Arc<dyn RuleEvaluator>) -> Pipeline 
         model: Arc::new(ArcSwapOption::empty()),
         shadow_model: Arc::new(ArcSwapOption::empty()),
         rates: Arc::new(ArcSwap::from_pointee(RateTable::default())),
+        snoozes: Arc::default(),
     };
     Pipeline::new(
         state,
@@ -300,4 +302,56 @@ async fn the_active_model_scores_and_the_shadow_model_is_only_recorded() {
         "the model's share is recorded"
     );
     assert_eq!(both.layers.model_shadow.map(|m| m.version), Some(9));
+}
+
+#[tokio::test]
+async fn a_snoozed_rule_is_recorded_but_counts_for_nothing() {
+    let p = pipeline(
+        vec![],
+        Arc::new(Fixed(vec![rule(
+            Action::Reject,
+            90.0,
+            None,
+            FailMode::Closed,
+        )])),
+    );
+    let loud = p.decide(&request("s1")).await.expect("decides");
+    assert_eq!(loud.action, Action::Reject);
+
+    p.state
+        .snoozes
+        .store(Arc::new(crate::snooze::SnoozeSnapshot::new([
+            crate::snooze::RuleSnooze {
+                id: "snz_1".into(),
+                rule: "r".into(),
+                kind: ListKind::User,
+                value: "u-1".into(),
+                reason: "known customer".into(),
+                expires_at: Utc::now() + chrono::Duration::days(1),
+                created_at: Utc::now(),
+                created_by: "key_1".into(),
+                created_by_name: "ann".into(),
+                revoked_at: None,
+            },
+        ])));
+    let quiet = p.decide(&request("s2")).await.expect("decides");
+    assert_eq!(
+        quiet.context.snoozed_rules,
+        ["r"],
+        "the decision records it"
+    );
+    assert_eq!(quiet.action, Action::Accept);
+    assert_eq!(quiet.score, 0.0);
+    assert!(
+        quiet.reasons.iter().all(|r| r.code != "r.hit"),
+        "{:?}",
+        quiet.reasons
+    );
+    let r = &quiet.layers.rules[0];
+    assert!(r.snoozed);
+    assert_eq!(
+        (r.action, r.score),
+        (Action::Reject, 90.0),
+        "what it said is kept"
+    );
 }

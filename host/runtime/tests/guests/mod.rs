@@ -382,6 +382,7 @@ pub fn context(amount: Option<f64>) -> EnrichedContext {
         velocity: VelocityFeatures::default(),
         graph: None,
         watch_hits: Vec::new(),
+        snoozed_rules: Vec::new(),
         model_score: None,
     }
 }

@@ -143,6 +143,15 @@ pub const ROUTES: &[RouteAccess] = &[
         &[Review],
         &[LabelWrite],
     ),
+    // A reviewer snoozes a rule from a case; a risk engineer manages them with the rules.
+    key_or(Method::POST, "/v1/snoozes", &[Review], &[PolicyWrite]),
+    key_or(Method::GET, "/v1/snoozes", &[Review], &[PolicyWrite]),
+    key_or(
+        Method::DELETE,
+        "/v1/snoozes/{id}",
+        &[Review],
+        &[PolicyWrite],
+    ),
     key(Method::POST, "/v1/labels", &[LabelWrite]),
     key(Method::GET, "/v1/labels", &[LabelWrite]),
     key(Method::POST, "/v1/labels/import", &[LabelWrite]),

@@ -40,6 +40,7 @@ pub mod reviews;
 pub mod rollouts;
 pub mod rules;
 pub mod skus;
+pub mod snoozes;
 pub mod transaction_views;
 pub mod upload;
 pub mod webhooks;
@@ -86,6 +87,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(review_actions::escalate))
         .routes(routes!(review_actions::resolve))
         .routes(routes!(review_actions::correct))
+        .routes(routes!(snoozes::create, snoozes::list))
+        .routes(routes!(snoozes::revoke))
         .routes(routes!(labels::create, labels::history))
         .routes(routes!(labels::import))
         .routes(routes!(models::train))

@@ -17,6 +17,7 @@ use crate::services::keys::KeyError;
 use crate::services::lists::ListError;
 use crate::services::policies::PolicyError;
 use crate::services::rates::RateError;
+use crate::services::snoozes::SnoozeError;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -250,6 +251,22 @@ impl From<RateError> for ApiError {
         match e {
             RateError::Invalid(request) => ApiError::Request(request),
             RateError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<SnoozeError> for ApiError {
+    fn from(e: SnoozeError) -> Self {
+        match e {
+            SnoozeError::Invalid { field, message } => ApiError::Invalid {
+                code: "invalid_value",
+                field: field.into(),
+                message,
+            },
+            SnoozeError::Entity(list) => list.into(),
+            SnoozeError::NotFound(id) => ApiError::NotFound { what: "snooze", id },
+            e @ SnoozeError::TooMany => ApiError::Conflict(e.to_string()),
+            SnoozeError::Store(s) => s.into(),
         }
     }
 }

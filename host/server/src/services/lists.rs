@@ -58,6 +58,34 @@ pub struct NewListEntry {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// An entity as lists and snoozes name it: its kind, and its value normalised as the matching
+/// decision field is (never a raw card number).
+pub fn parse_entity(kind: &str, raw: &str) -> Result<(ListKind, String), ListError> {
+    let kind = ListKind::parse(kind).ok_or_else(|| {
+        invalid(
+            "kind",
+            format!("`{kind}` is not one of user, device, ip, card, email, phone, address"),
+        )
+    })?;
+    let max = value_limit(kind);
+    if longer_than(raw, max) {
+        return Err(ListError::TooLong {
+            field: "value",
+            max,
+        });
+    }
+    if arbiter_engine::card_scan::contains_card_number(raw.as_bytes()) {
+        return Err(ListError::RawCardNumber { field: "value" });
+    }
+    let value = kind.normalise(raw).ok_or_else(|| {
+        invalid(
+            "value",
+            format!("`{raw}` is not a valid {} value", kind.as_str()),
+        )
+    })?;
+    Ok((kind, value))
+}
+
 pub struct ListService {
     store: Arc<dyn Store>,
     snapshot: Arc<ArcSwap<ListSnapshot>>,
@@ -128,37 +156,13 @@ impl ListService {
                 format!("`{}` is not one of block, allow, watch", new.list),
             )
         })?;
-        let kind = ListKind::parse(&new.kind).ok_or_else(|| {
-            invalid(
-                "kind",
-                format!(
-                    "`{}` is not one of user, device, ip, card, email, phone, address",
-                    new.kind
-                ),
-            )
-        })?;
-        let max = value_limit(kind);
-        if longer_than(&new.value, max) {
-            return Err(ListError::TooLong {
-                field: "value",
-                max,
-            });
-        }
         if longer_than(&new.reason, MAX_REASON_CHARS) {
             return Err(ListError::TooLong {
                 field: "reason",
                 max: MAX_REASON_CHARS,
             });
         }
-        if arbiter_engine::card_scan::contains_card_number(new.value.as_bytes()) {
-            return Err(ListError::RawCardNumber { field: "value" });
-        }
-        let value = kind.normalise(&new.value).ok_or_else(|| {
-            invalid(
-                "value",
-                format!("`{}` is not a valid {} value", new.value, kind.as_str()),
-            )
-        })?;
+        let (kind, value) = parse_entity(&new.kind, &new.value)?;
         let now = Utc::now();
         if new.expires_at.is_some_and(|t| t <= now) {
             return Err(invalid("expires_at", "must be in the future"));

@@ -11,4 +11,5 @@ pub mod lists;
 pub mod policies;
 pub mod rates;
 pub mod replication;
+pub mod snoozes;
 pub mod transactions;

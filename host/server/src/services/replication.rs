@@ -86,6 +86,7 @@ impl Replication {
             &app.models.changes,
             &app.keys.changes,
             &app.rates.changes,
+            &app.snoozes.changes,
         ] {
             let r = replication.clone();
             signal.connect(move |kind| r.published_locally(kind));
@@ -165,6 +166,12 @@ impl Replication {
             ChangeKind::Keys => app.keys.reload().await.map_err(|e| e.to_string()),
             ChangeKind::Rates => app
                 .rates
+                .reload()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            ChangeKind::Snoozes => app
+                .snoozes
                 .reload()
                 .await
                 .map(|_| ())

@@ -28,5 +28,6 @@ mod reports;
 mod review_claims;
 mod reviews;
 mod rollouts;
+mod snoozes;
 
 pub(crate) use changes::StatusMove;

@@ -68,6 +68,7 @@ pub fn decision(request_id: &str) -> Decision {
             }],
             fault: None,
             fuel_used: 1234,
+            snoozed: false,
         }],
         graph: Some(arbiter_engine::stages::GraphOutcome {
             features: graph,

@@ -1,7 +1,7 @@
 //! Digests of replicated state: what this replica loaded, and what the database holds now.
 //! Each is a hash of the rows that decide the state (list entries, the active set and the
 //! current rollout, the model slots, the keys with their expiry and revocation, the newest
-//! rate table), so any
+//! rate table, the live snoozes), so any
 //! change — including a deletion — changes it.
 
 use std::collections::hash_map::DefaultHasher;
@@ -31,6 +31,7 @@ fn slot(kind: ChangeKind) -> usize {
         ChangeKind::Model => 3,
         ChangeKind::Keys => 4,
         ChangeKind::Rates => 5,
+        ChangeKind::Snoozes => 6,
     }
 }
 
@@ -94,6 +95,22 @@ impl Digests {
                     .await?
                     .map(|t| (t.version, t.table.reporting_currency, t.table.rates)),
             ),
+            ChangeKind::Snoozes => {
+                // The live ones: a revocation drops one, a new one adds one (an expiry drops
+                // one too, and the reload that follows is harmless).
+                let filter = arbiter_engine::store::SnoozeFilter {
+                    live_at: Some(chrono::Utc::now()),
+                    ..Default::default()
+                };
+                let snoozes: Vec<_> = self
+                    .store
+                    .list_snoozes(&filter, crate::services::snoozes::MAX_LOADED)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect();
+                finish(snoozes)
+            }
         })
     }
 
