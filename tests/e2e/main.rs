@@ -8,6 +8,7 @@ mod audit_crash;
 mod auth_and_keys;
 mod backtests;
 mod cli;
+mod console;
 mod crash_durability;
 mod db_outage;
 mod decisions;

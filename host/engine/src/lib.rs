@@ -34,6 +34,7 @@ pub mod registry;
 pub mod request;
 pub mod routing;
 pub mod screen;
+pub mod session;
 pub mod snooze;
 pub mod stages;
 pub mod store;

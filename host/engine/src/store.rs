@@ -16,6 +16,7 @@ use crate::lists::{ListEntry, ListKind};
 use crate::money::{RateTableWire, reporting::StoredRateTable};
 use crate::policy_set::{Approval, ModuleRef, PolicySet, Thresholds, Weights};
 use crate::registry::{Guard, PolicyModule, Rollout, RolloutMode, RolloutStatus, StoredModule};
+use crate::session::ConsoleSession;
 use crate::snooze::RuleSnooze;
 
 #[derive(Debug, Clone, Error)]
@@ -243,6 +244,17 @@ pub trait SnoozeStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 }
 
+/// Reviewer console sessions.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new session (and drops those a day past their expiry).
+    async fn insert_session(&self, session: &ConsoleSession) -> Result<(), StoreError>;
+    /// The session whose cookie secret hashes to `id_hash`.
+    async fn get_session(&self, id_hash: &str) -> Result<Option<ConsoleSession>, StoreError>;
+    /// Ends a session; `false` when it had ended already or does not exist.
+    async fn end_session(&self, id_hash: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
 #[async_trait]
 pub trait Health: Send + Sync + 'static {
     /// Succeeds when the database answers.
@@ -262,6 +274,7 @@ pub trait Store:
     + BacktestStore
     + RateStore
     + SnoozeStore
+    + SessionStore
     + Health
 {
 }
@@ -278,6 +291,7 @@ impl<
         + BacktestStore
         + RateStore
         + SnoozeStore
+        + SessionStore
         + Health,
 > Store for T
 {

@@ -6,6 +6,7 @@ use arbiter_engine::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::services::backtests::BacktestService;
+use crate::services::console_sessions::ConsoleSessions;
 use crate::services::decisions::DecisionService;
 use crate::services::feedback::{LabelService, ModelService, ReportService, ReviewService};
 use crate::services::graph::GraphService;
@@ -35,6 +36,10 @@ pub struct Services {
     pub rates: Arc<RateService>,
     /// Rule snoozes: per-entity silences the pipeline honours.
     pub snoozes: Arc<SnoozeService>,
+    /// Reviewer console sign-ins.
+    pub console: ConsoleSessions,
+    /// Whether the console's cookie is marked `Secure` (served over HTTPS).
+    pub console_secure_cookie: bool,
     pub reports: ReportService,
     /// Replays of candidate policy sets over stored decisions.
     pub backtests: BacktestService,

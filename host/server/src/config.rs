@@ -106,6 +106,14 @@ pub struct ReviewArgs {
     #[arg(long, env = "ARBITER_REVIEW_LEASE_MINS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1_440))]
     pub review_lease_mins: u32,
+    /// How long a console sign-in lasts (never past its key's expiry).
+    #[arg(long, env = "ARBITER_CONSOLE_SESSION_HOURS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=168))]
+    pub console_session_hours: u32,
+    /// Mark the console's session cookie `Secure`: set it when the service is reached over
+    /// HTTPS (a browser then never sends the cookie in clear).
+    #[arg(long, env = "ARBITER_CONSOLE_SECURE_COOKIE")]
+    pub console_secure_cookie: bool,
 }
 
 impl Default for ReviewArgs {
@@ -113,6 +121,8 @@ impl Default for ReviewArgs {
         ReviewArgs {
             review_sla_mins: 30,
             review_lease_mins: 10,
+            console_session_hours: 8,
+            console_secure_cookie: false,
         }
     }
 }
@@ -124,6 +134,10 @@ impl ReviewArgs {
 
     pub fn lease(&self) -> chrono::Duration {
         chrono::Duration::minutes(i64::from(self.review_lease_mins))
+    }
+
+    pub fn console_session(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.console_session_hours))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod app_state;
 pub mod backtest_cli;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod http;
 pub mod ledger_check;
 pub mod metrics;

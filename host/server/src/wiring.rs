@@ -19,6 +19,7 @@ use arbiter_storage::{DecisionLog, DecisionLogConfig, Stores};
 use crate::app_state::{AppState, Services};
 use crate::config::ServeConfig;
 use crate::services::backtests::BacktestService;
+use crate::services::console_sessions::ConsoleSessions;
 use crate::services::decisions::DecisionService;
 use crate::services::feedback::{LabelService, ModelService, ReportService, ReviewService};
 use crate::services::graph::GraphService;
@@ -178,6 +179,11 @@ pub async fn build_with(
         decisions.clone(),
         expiry_dispatch,
     )?;
+    let console = ConsoleSessions::new(
+        store.clone(),
+        keys.clone(),
+        config.reviews.console_session(),
+    );
     let app = AppState(Arc::new(Services {
         decisions,
         transactions,
@@ -194,6 +200,8 @@ pub async fn build_with(
         models,
         rates,
         snoozes,
+        console,
+        console_secure_cookie: config.reviews.console_secure_cookie,
         reports: ReportService::new(store.clone()),
         backtests,
         graph,

@@ -151,6 +151,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             access::authorize,
         ))
+        // The console authenticates by session cookie, not by the API's access table.
+        .merge(crate::console::router())
         .with_state(state);
     edge::wrap(app, &limits)
 }

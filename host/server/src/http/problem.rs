@@ -126,6 +126,11 @@ struct Problem<'a> {
 }
 
 impl ApiError {
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Request(RequestError::InvalidJson(_)) => {

@@ -189,6 +189,18 @@ impl KeyService {
         Ok(self.live(&hash).flatten())
     }
 
+    /// The key with this id, if it is live (a console session's key); its use is recorded.
+    pub fn live_by_id(&self, id: &str) -> Option<Arc<ApiKey>> {
+        let index = self.by_hash.load();
+        let found = index.values().find(|i| i.key.id == id)?;
+        let now = Utc::now();
+        if !found.key.is_live(now) {
+            return None;
+        }
+        found.used.record(now);
+        Some(found.key.clone())
+    }
+
     /// `None` when the index does not know `hash`; `Some(None)` when it refuses the key; a
     /// key it accepts has its use recorded.
     fn live(&self, hash: &str) -> Option<Option<Arc<ApiKey>>> {

@@ -2,6 +2,7 @@
 //! They speak domain types and their own errors; the HTTP edge maps those in `http::problem`.
 
 pub mod backtests;
+pub mod console_sessions;
 pub mod decisions;
 pub mod feedback;
 pub mod gauges;

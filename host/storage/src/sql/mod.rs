@@ -28,6 +28,7 @@ mod reports;
 mod review_claims;
 mod reviews;
 mod rollouts;
+mod sessions;
 mod snoozes;
 
 pub(crate) use changes::StatusMove;

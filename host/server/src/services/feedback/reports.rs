@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use arbiter_engine::feedback::report::build;
-use arbiter_engine::feedback::{OutcomeReport, ReportWindow};
+use arbiter_engine::feedback::{OutcomeCounts, OutcomeReport, ReportWindow};
 use arbiter_engine::store::Store;
 
 use super::error::{FeedbackError, invalid};
@@ -46,6 +46,32 @@ impl ReportService {
         let labelled = self.store.labelled_outcomes(&window).await?;
         let turnarounds = self.store.review_turnarounds(&window).await?;
         Ok(build(window, counts, &labelled, turnarounds))
+    }
+}
+
+impl ReportService {
+    /// Decisions by action for each of the `days` UTC days up to and including `now`'s,
+    /// oldest first: one indexed count per day.
+    pub async fn daily(
+        &self,
+        now: DateTime<Utc>,
+        days: i64,
+    ) -> Result<Vec<(DateTime<Utc>, OutcomeCounts)>, FeedbackError> {
+        let today = now
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map_or(now, |t| t.and_utc());
+        let mut out = Vec::new();
+        for back in (0..days).rev() {
+            let from = today - Duration::days(back);
+            let window = ReportWindow {
+                from,
+                to: from + Duration::days(1),
+                policy_set_version: None,
+            };
+            out.push((from, self.store.outcome_counts(&window).await?));
+        }
+        Ok(out)
     }
 }
 

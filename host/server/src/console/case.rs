@@ -1,0 +1,396 @@
+//! The case page: everything a reviewer judges a challenged decision by, on one screen — the
+//! decision and each layer's share of its score, reasons per layer, why the model scored it,
+//! the enriched context, velocity beside the entity's usual rate, the linked entities — and
+//! the actions: claim, resolve with one key, escalate, snooze a rule for an entity.
+
+use axum::extract::{Query, State};
+use chrono::Utc;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use arbiter_engine::Decision;
+use arbiter_engine::decision::Layer;
+use arbiter_engine::feedback::{ReviewPageItem, ReviewStatus};
+use arbiter_engine::velocity::WindowStats;
+
+use crate::app_state::AppState;
+use crate::console::errors::PageError;
+use crate::console::session::Reviewer;
+use crate::console::{graph_svg, layout, queue};
+use crate::http::params::Path;
+use crate::services::feedback::ModelExplanation;
+
+/// A message carried to the page after an action (`?done=…` / `?error=…`).
+#[derive(Debug, Default, Deserialize)]
+pub struct Flash {
+    #[serde(default)]
+    pub done: String,
+    #[serde(default)]
+    pub error: String,
+}
+
+pub async fn page(
+    State(app): State<AppState>,
+    reviewer: Reviewer,
+    Path(review_id): Path<String>,
+    Query(flash): Query<Flash>,
+) -> Result<Markup, PageError> {
+    let item = app.reviews.case(&review_id).await?;
+    let explanation = app.models.explain(&item.decision).await?;
+    let graph = app
+        .graph
+        .entity("user", &item.decision.context.user_id)
+        .ok()
+        .flatten();
+    let body = html! {
+        @if !flash.done.is_empty() { div.flash { (flash.done) } }
+        @if !flash.error.is_empty() { div.flash.error { (flash.error) } }
+        (header(&item, &reviewer, app.reviews.sla()))
+        div.grid {
+            div {
+                (decision_card(&item.decision))
+                (reasons_card(&item.decision, explanation.as_ref()))
+                (model_card(explanation.as_ref()))
+                (context_card(&item.decision))
+            }
+            div {
+                (actions_card(&item, &reviewer))
+                div.card #linked {
+                    h2 { "Linked entities" }
+                    @match &graph {
+                        Some(view) => (graph_svg::draw(view)),
+                        None => p.muted { "The link graph has not seen this user yet." },
+                    }
+                }
+                (velocity_card(&item.decision))
+                (snooze_card(&item, &reviewer))
+            }
+        }
+    };
+    Ok(layout::page(&format!("Case {review_id}"), &reviewer, body))
+}
+
+fn header(item: &ReviewPageItem, reviewer: &Reviewer, sla: chrono::Duration) -> Markup {
+    let r = &item.review;
+    let now = Utc::now();
+    let overdue = r.status == ReviewStatus::Open && now - r.opened_at > sla;
+    html! {
+        h1 {
+            "Case " (r.review_id) " "
+            span class={ "pill " (r.status.as_str()) } { (r.status.as_str()) }
+            " " span.muted { "opened " (queue::age(r.opened_at, now)) " ago" }
+            @if overdue { " " span.pill.overdue { "over the " (sla.num_minutes()) " min SLA" } }
+        }
+        p.actions {
+            @match r.live_claim(now) {
+                Some(c) if c.key_id == reviewer.0.key.id => {
+                    span.pill.legit #held { "held by you until " (c.until.format("%H:%M")) }
+                    form method="post" action={ "/console/cases/" (r.review_id) "/release" } {
+                        input type="hidden" name="csrf" value=(reviewer.csrf());
+                        button type="submit" { "Give back" }
+                    }
+                }
+                Some(c) => span.pill.challenge #held { "held by " (c.reviewer) " until " (c.until.format("%H:%M")) },
+                None if r.status == ReviewStatus::Open => {
+                    form method="post" action={ "/console/cases/" (r.review_id) "/claim" } {
+                        input type="hidden" name="csrf" value=(reviewer.csrf());
+                        button.primary type="submit" { "Claim this case" }
+                    }
+                }
+                None => {}
+            }
+            @if let Some(e) = &r.escalation { span.pill.challenge { "escalated by " (e.by) } }
+            a href="/console/queue" { "← Queue" }
+        }
+    }
+}
+
+fn decision_card(d: &Decision) -> Markup {
+    let parts = d.layers.score_parts;
+    let total = parts.map_or(0.0, |p| p.lists + p.rules + p.graph + p.model);
+    let share = |x: f64| if total > 0.0 { 100.0 * x / total } else { 0.0 };
+    let colours = [
+        ("lists", "#8e7cc3"),
+        ("rules", "#e67e22"),
+        ("graph", "#2f5bd3"),
+        ("model", "#16a085"),
+    ];
+    html! {
+        div.card #decision {
+            h2 { "Decision" }
+            dl.facts {
+                dt { "Amount" }
+                dd { @if let Some(a) = &d.context.amount {
+                        (a.value) " " (a.currency)
+                        @if let Some(r) = &a.reporting { " " span.muted { "≈ " (r.value) " " (r.currency) } }
+                    } @else { span.muted { "none" } } }
+                dt { "Checkpoint" } dd { (d.context.checkpoint.as_str()) }
+                dt { "Action" } dd { span class={ "pill " (d.action.as_str()) } { (d.action.as_str()) } }
+                dt { "Score" }
+                dd { strong #score { (format!("{:.1}", d.score)) } " risk points "
+                     span.muted { "(the sum of what each layer added; compared with the set's thresholds)" } }
+                dt { "Decided by" } dd { "policy set " (d.policy_set_version)
+                    @if let Some(m) = d.model_version { ", model " (m) } }
+                dt { "Decision" } dd { code { (d.decision_id) } }
+            }
+            @if let Some(p) = parts {
+                div.bar #shares title="Each layer's share of the score" {
+                    @for (name, colour) in colours {
+                        @let x = match name { "lists" => p.lists, "rules" => p.rules, "graph" => p.graph, _ => p.model };
+                        @if x > 0.0 { span style={ "width:" (format!("{:.1}", share(x))) "%;background:" (colour) } title=(name) {} }
+                    }
+                }
+                p.legend {
+                    @for (name, colour) in colours {
+                        @let x = match name { "lists" => p.lists, "rules" => p.rules, "graph" => p.graph, _ => p.model };
+                        span { span.swatch style={ "background:" (colour) } {} (name) " " (format!("{x:.1}")) " (" (format!("{:.0}", share(x))) " %)" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn layer_name(layer: Layer) -> &'static str {
+    match layer {
+        Layer::List => "Lists",
+        Layer::Rule => "Rules",
+        Layer::Graph => "Graph",
+        Layer::Model => "Model",
+        Layer::Score => "Score bands",
+    }
+}
+
+fn reasons_card(d: &Decision, explanation: Option<&ModelExplanation>) -> Markup {
+    let layers = [Layer::List, Layer::Rule, Layer::Graph, Layer::Score];
+    html! {
+        div.card #reasons {
+            h2 { "Reasons" }
+            table {
+                @for layer in layers {
+                    @for r in d.reasons.iter().filter(|r| r.layer == layer) {
+                        tr { td.muted { (layer_name(layer)) } td { code { (r.code) } } td { (r.source) } td { (r.detail.as_deref().unwrap_or("")) } }
+                    }
+                }
+                @if let Some(e) = explanation {
+                    tr { td.muted { "Model" } td { code { "model.probability" } } td { "model@" (e.version) }
+                         td { (format!("{:.1} %", e.probability * 100.0)) " fraud probability" } }
+                }
+            }
+            @if !d.layers.rules.is_empty() {
+                h2 { "Each rule" }
+                table {
+                    thead { tr { th { "Rule" } th { "Said" } th.num { "Score" } th { "Note" } } }
+                    @for m in &d.layers.rules {
+                        tr {
+                            td { (m.name) "@" (m.version) }
+                            td { span class={ "pill " (m.action.as_str()) } { (m.action.as_str()) } }
+                            td.num { (format!("{:.1}", m.score)) }
+                            td { @if m.snoozed { span.pill { "snoozed" } " " }
+                                 @if let Some(f) = &m.fault { span.pill.reject { "fault" } " " (f.message) }
+                                 @for r in &m.reasons { code { (r.code) } " " } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn model_card(explanation: Option<&ModelExplanation>) -> Markup {
+    let Some(e) = explanation else {
+        return html! { div.card #model { h2 { "Why the model scored it" } p.muted { "No model scored this decision." } } };
+    };
+    let widest = e
+        .contributions
+        .iter()
+        .map(|c| c.contribution.abs())
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    html! {
+        div.card #model {
+            h2 { "Why the model scored it " span.muted { (format!("{:.1} %", e.probability * 100.0)) } }
+            table {
+                thead { tr { th { "Feature" } th.num { "Value" } th { "Push (log-odds)" } } }
+                @for c in &e.contributions {
+                    tr.contribution {
+                        td { code { (c.feature) } }
+                        td.num { (format!("{:.3}", c.value)) }
+                        td {
+                            div.bar style="width:100%;max-width:220px" {
+                                span style={ "width:" (format!("{:.0}", 100.0 * c.contribution.abs() / widest)) "%;background:"
+                                    (if c.contribution > 0.0 { "#c0392b" } else { "#1e8449" }) } {}
+                            }
+                            (format!("{:+.2}", c.contribution))
+                        }
+                    }
+                }
+            }
+            p.muted { "Coefficient × standardised value: red pushed towards fraud, green away from it." }
+        }
+    }
+}
+
+fn context_card(d: &Decision) -> Markup {
+    let c = &d.context;
+    let row = |name: &'static str, v: Option<String>| (name, v);
+    let rows = [
+        row("User", Some(c.user_id.clone())),
+        row(
+            "Account age (days)",
+            c.account_age_days.map(|x| x.to_string()),
+        ),
+        row("E-mail", c.email.clone()),
+        row("Phone", c.phone.clone()),
+        row("Device", c.device_id.clone()),
+        row(
+            "IP",
+            c.ip.clone().map(|ip| {
+                format!(
+                    "{ip} ({}){}",
+                    c.ip_country.as_deref().unwrap_or("?"),
+                    if c.is_proxy { ", proxy" } else { "" }
+                )
+            }),
+        ),
+        row(
+            "Card",
+            c.card_bin
+                .clone()
+                .map(|b| format!("BIN {b}, {}", c.card_country.as_deref().unwrap_or("?"))),
+        ),
+        row("Card fingerprint", c.card_fingerprint.clone()),
+        row("Shipping country", c.shipping_country.clone()),
+        row("Order", c.order_id.clone()),
+    ];
+    html! {
+        div.card #context {
+            h2 { "Context" }
+            dl.facts {
+                @for (name, v) in &rows { @if let Some(v) = v { dt { (name) } dd { (v) } } }
+                @for (k, v) in &c.attributes { dt { (k) } dd { code { (v) } } }
+            }
+        }
+    }
+}
+
+/// Velocity in the hour before the decision beside the entity's usual hour: its average over
+/// the 24 hours before (the windows the decision recorded).
+fn velocity_card(d: &Decision) -> Markup {
+    let v = &d.context.velocity;
+    let rows: [(&str, Option<&WindowStats>); 5] = [
+        ("user", Some(&v.user)),
+        ("device", v.device.as_ref()),
+        ("card", v.card.as_ref()),
+        ("ip", v.ip.as_ref()),
+        ("e-mail", v.email.as_ref()),
+    ];
+    html! {
+        div.card #velocity {
+            h2 { "Velocity at decision time" }
+            table {
+                thead { tr { th { "Entity" } th.num { "Last hour" } th.num { "Usual hour" } th.num { "Amount, last hour" } th.num { "Usual hour" } } }
+                @for (name, w) in rows {
+                    @if let Some(w) = w {
+                        tr.unusual[f64::from(w.count_1h) > 2.0 * f64::from(w.count_24h) / 24.0 + 1.0] {
+                            td { (name) }
+                            td.num { (w.count_1h) }
+                            td.num { (format!("{:.1}", f64::from(w.count_24h) / 24.0)) }
+                            td.num { (format!("{:.2}", w.sum_1h)) }
+                            td.num { (format!("{:.2}", w.sum_24h / 24.0)) }
+                        }
+                    }
+                }
+            }
+            p.muted { "Usual hour: the average hour of the 24 hours before the decision." }
+        }
+    }
+}
+
+fn actions_card(item: &ReviewPageItem, reviewer: &Reviewer) -> Markup {
+    let r = &item.review;
+    let action = format!("/console/cases/{}/resolve", r.review_id);
+    html! {
+        div.card #actions {
+            @if let Some(l) = item.latest_label {
+                p { "Already labelled " span class={ "pill " (l.kind.as_str()) } { (l.kind.as_str()) } " by " (l.source.as_str()) "." }
+            }
+            @match (&r.status, &r.resolution) {
+                (ReviewStatus::Resolved, Some(res)) => {
+                    h2 { "Resolved" }
+                    p { span class={ "pill " (res.label.as_str()) } { (res.label.as_str()) } " by " (res.reviewer)
+                        @if let Some(n) = &res.note { " — " (n) } }
+                    @if r.resolved_by.as_deref() == Some(reviewer.0.key.id.as_str()) {
+                        p.muted { "Wrong? Correct it (the audit log keeps both):" }
+                        (verdict_form(&action, reviewer, true))
+                    }
+                }
+                _ => {
+                    h2 { "Resolve" }
+                    (verdict_form(&action, reviewer, false))
+                }
+            }
+        }
+    }
+}
+
+fn verdict_form(action: &str, reviewer: &Reviewer, correcting: bool) -> Markup {
+    html! {
+        form #resolve method="post" action=(action) {
+            input type="hidden" name="csrf" value=(reviewer.csrf());
+            @if correcting { input type="hidden" name="correct" value="1"; }
+            label { "Note (optional)" textarea name="note" maxlength="2000" {} }
+            label.muted { span { input type="checkbox" name="supersede" value="1"; " overrule an earlier label that says otherwise" } }
+            p.actions {
+                button.fraud type="submit" name="verdict" value="fraud" data-key="f" data-undoable="Fraud" { "Fraud " kbd { "f" } }
+                button.legit type="submit" name="verdict" value="legit" data-key="l" data-undoable="Legit" { "Legit " kbd { "l" } }
+                button type="submit" name="verdict" value="account_takeover" data-undoable="Account takeover" { "Account takeover" }
+                @if !correcting {
+                    button type="submit" name="verdict" value="escalate" data-key="e" data-undoable="Escalate" { "Escalate " kbd { "e" } }
+                }
+            }
+            p.muted { "A key press waits 5 s; press " kbd { "u" } " to undo. " kbd { "n" } " on the queue takes the next case." }
+        }
+    }
+}
+
+fn snooze_card(item: &ReviewPageItem, reviewer: &Reviewer) -> Markup {
+    let d = &item.decision;
+    let c = &d.context;
+    let entities: Vec<(&str, &str)> = [
+        ("user", Some(c.user_id.as_str())),
+        ("email", c.email.as_deref()),
+        ("device", c.device_id.as_deref()),
+        ("card", c.card_fingerprint.as_deref()),
+        ("phone", c.phone.as_deref()),
+        ("ip", c.ip.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    let fired: Vec<&str> = d
+        .layers
+        .rules
+        .iter()
+        .filter(|m| m.fault.is_none() && (m.score != 0.0 || !m.reasons.is_empty()))
+        .map(|m| m.name.as_str())
+        .collect();
+    html! {
+        div.card #snooze {
+            h2 { "Snooze a rule for this customer" }
+            @if fired.is_empty() { p.muted { "No rule fired on this decision." } }
+            @else {
+                form.filters method="post" action={ "/console/cases/" (item.review.review_id) "/snooze" } {
+                    input type="hidden" name="csrf" value=(reviewer.csrf());
+                    label { "Rule" select name="rule" { @for r in &fired { option { (r) } } } }
+                    label { "For" select name="entity" {
+                        @for (k, v) in &entities { option value={ (k) ":" (v) } { (k) " " (v) } }
+                    } }
+                    label { "Days" input type="number" name="days" value="30" min="1" max="365"; }
+                    label { "Why" input name="reason" required maxlength="500"; }
+                    button type="submit" { "Snooze" }
+                }
+            }
+        }
+    }
+}
