@@ -69,6 +69,7 @@ async fn a_reviewer_works_the_queue_in_the_browser() {
             "why the model scored it"
         );
         assert!(text(&b, "#decision").await.contains("risk points"));
+        assert!(text(&b, "#decision").await.contains("challenge band"));
         screenshot(&b, "console-case.png").await;
 
         // f: fraud, sent after the undo window.
@@ -141,6 +142,22 @@ async fn a_reviewer_works_the_queue_in_the_browser() {
             json!(["proxy_high_value"]),
             "{recorded}"
         );
+
+        // The snoozes page lists it and ends it.
+        b.goto(&format!("{base}/console/snoozes"))
+            .await
+            .expect("snoozes");
+        assert_eq!(count(&b, "#snoozes tbody tr").await, 1);
+        b.find(Locator::Css("#snoozes button"))
+            .await
+            .expect("end now")
+            .click()
+            .await
+            .expect("click");
+        wait_for_path(&b, "/console/snoozes", Duration::from_secs(5)).await;
+        assert_eq!(count(&b, "#snoozes tbody tr").await, 0);
+        let live = s.admin_get("/v1/snoozes").await;
+        assert_eq!(live["items"], json!([]), "ended for the pipeline too");
 
         // Sign out: the queue sends the browser back to sign in.
         b.find(Locator::Css("header form button"))

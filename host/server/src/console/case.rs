@@ -11,6 +11,7 @@ use serde::Deserialize;
 use arbiter_engine::Decision;
 use arbiter_engine::decision::Layer;
 use arbiter_engine::feedback::{ReviewPageItem, ReviewStatus};
+use arbiter_engine::policy_set::Thresholds;
 use arbiter_engine::velocity::WindowStats;
 
 use crate::app_state::AppState;
@@ -37,6 +38,12 @@ pub async fn page(
 ) -> Result<Markup, PageError> {
     let item = app.reviews.case(&review_id).await?;
     let explanation = app.models.explain(&item.decision).await?;
+    let thresholds = app
+        .store
+        .get_policy_set(item.decision.policy_set_version)
+        .await
+        .map_err(crate::http::problem::ApiError::from)?
+        .map(|set| set.thresholds);
     let graph = app
         .graph
         .entity("user", &item.decision.context.user_id)
@@ -48,7 +55,7 @@ pub async fn page(
         (header(&item, &reviewer, app.reviews.sla()))
         div.grid {
             div {
-                (decision_card(&item.decision))
+                (decision_card(&item.decision, thresholds.as_ref()))
                 (reasons_card(&item.decision, explanation.as_ref()))
                 (model_card(explanation.as_ref()))
                 (context_card(&item.decision))
@@ -105,7 +112,31 @@ fn header(item: &ReviewPageItem, reviewer: &Reviewer, sla: chrono::Duration) -> 
     }
 }
 
-fn decision_card(d: &Decision) -> Markup {
+/// Where the score sits among the deciding set's bands, on a scale that ends a quarter past
+/// the reject threshold: a score beyond it is drawn at the end and said to be past it, so a
+/// 159.5 reads as "well past reject", not as a number to compare with 100.
+fn band_gauge(score: f64, t: &Thresholds) -> Markup {
+    let end = (t.reject * 1.25).max(1.0);
+    let x = |v: f64| (v / end).clamp(0.0, 1.0) * 100.0;
+    let (c, r) = (x(t.challenge), x(t.reject));
+    let band = t.band(score);
+    html! {
+        svg #bands viewBox="0 0 100 12" preserveAspectRatio="none" width="100%" height="16" role="img"
+            aria-label="The score among the bands" {
+            rect x="0" y="3" width=(format!("{c:.2}")) height="6" fill="#dff3e6" {}
+            rect x=(format!("{c:.2}")) y="3" width=(format!("{:.2}", r - c)) height="6" fill="#fdf0d9" {}
+            rect x=(format!("{r:.2}")) y="3" width=(format!("{:.2}", 100.0 - r)) height="6" fill="#fbe3e0" {}
+            rect x=(format!("{:.2}", (x(score) - 0.6).max(0.0))) y="0" width="1.2" height="12" fill="#1d2430" {}
+        }
+        p.muted {
+            "Bands of this set: accept below " (t.challenge) ", challenge from " (t.challenge)
+            ", reject from " (t.reject) ". This score is in the " strong { (band.as_str()) } " band"
+            @if score >= end { ", well past the reject threshold" } "."
+        }
+    }
+}
+
+fn decision_card(d: &Decision, thresholds: Option<&Thresholds>) -> Markup {
     let parts = d.layers.score_parts;
     let total = parts.map_or(0.0, |p| p.lists + p.rules + p.graph + p.model);
     let share = |x: f64| if total > 0.0 { 100.0 * x / total } else { 0.0 };
@@ -133,6 +164,7 @@ fn decision_card(d: &Decision) -> Markup {
                     @if let Some(m) = d.model_version { ", model " (m) } }
                 dt { "Decision" } dd { code { (d.decision_id) } }
             }
+            @if let Some(t) = thresholds { (band_gauge(d.score, t)) }
             @if let Some(p) = parts {
                 div.bar #shares title="Each layer's share of the score" {
                     @for (name, colour) in colours {

@@ -9,17 +9,11 @@ use serde::Deserialize;
 
 use crate::app_state::AppState;
 use crate::console::errors::PageError;
-use crate::console::session::Reviewer;
+use crate::console::session::{CsrfForm, Reviewer};
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
 use crate::services::feedback::{FeedbackError, ResolveRequest};
 use crate::services::snoozes::{NewSnooze, SnoozeError};
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
 
 /// Back to the case, saying `done` or, for a refusal the reviewer can act on, `error`.
 fn to_case(review_id: &str, key: &str, message: &str) -> Response {

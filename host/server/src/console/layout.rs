@@ -15,6 +15,7 @@ pub fn page(title: &str, reviewer: &Reviewer, body: Markup) -> Markup {
                 header.top {
                     a.brand href="/console/queue" { "Arbiter" }
                     a href="/console/queue" { "Queue" }
+                    a href="/console/snoozes" { "Snoozes" }
                     a href="/console/outcomes" { "Outcomes" }
                     span.who { "Signed in as " strong { (reviewer.name()) } }
                     form method="post" action="/console/sign-out" {

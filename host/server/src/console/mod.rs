@@ -19,6 +19,7 @@ mod outcomes;
 mod queue;
 pub mod session;
 mod sign_in;
+mod snoozes;
 
 use axum::Router;
 use axum::response::Redirect;
@@ -53,6 +54,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/entities/{kind}/{value}", get(entity::page))
         .route("/console/outcomes", get(outcomes::page))
+        .route("/console/snoozes", get(snoozes::page))
+        .route("/console/snoozes/{id}/revoke", post(snoozes::revoke))
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/console.js", get(assets::js))
 }

@@ -19,6 +19,13 @@ use crate::services::console_sessions::SignedIn;
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "arbiter_console";
 
+/// A form that carries nothing but the session's CSRF token.
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// The signed-in reviewer of a console request.
 pub struct Reviewer(pub SignedIn);
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::app_state::AppState;
 use crate::console::errors::PageError;
 use crate::console::layout;
-use crate::console::session::{Reviewer, cookie_secret, set_cookie};
+use crate::console::session::{CsrfForm, Reviewer, cookie_secret, set_cookie};
 use crate::services::console_sessions::SignInError;
 
 fn form(error: Option<&str>) -> Markup {
@@ -59,12 +59,6 @@ pub async fn submit(
         }
         Err(SignInError::Store(e)) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 pub async fn sign_out(

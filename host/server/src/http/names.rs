@@ -12,7 +12,7 @@ use arbiter_engine::lists::{ListKind, ListName};
 use arbiter_engine::policy_set::FailMode;
 use arbiter_engine::registry::RolloutMode;
 use arbiter_engine::{Checkpoint, Money};
-use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, Type};
+use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 
 /// A string that is one of `names`.
 pub fn one_of(names: impl IntoIterator<Item = &'static str>) -> Object {
@@ -63,6 +63,18 @@ pub fn list_name() -> Object {
 
 pub fn list_kind() -> Object {
     one_of(ListKind::ALL.map(ListKind::as_str))
+}
+
+/// A checkpoint, or `null` (an optional body field that accepts an explicit null).
+pub fn checkpoint_or_null() -> Object {
+    let values = Checkpoint::ALL
+        .map(|c| serde_json::Value::from(c.as_str()))
+        .into_iter()
+        .chain([serde_json::Value::Null]);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
+        .build()
 }
 
 pub fn checkpoint() -> Object {

@@ -98,7 +98,7 @@ pub async fn case(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimNextBody {
-    #[schema(schema_with = names::checkpoint)]
+    #[schema(schema_with = names::checkpoint_or_null)]
     pub checkpoint: Option<String>,
     #[schema(min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9._:-]+$")]
     pub reason: Option<String>,

@@ -107,9 +107,11 @@ pub async fn create(
 pub struct SnoozeQuery {
     /// Only this rule's.
     pub rule: Option<String>,
-    /// Only this kind of entity's (with `value`, only this entity's).
+    /// Only this kind of entity's.
     #[param(schema_with = names::list_kind)]
     pub kind: Option<String>,
+    /// Only this entity's: normalised as its `kind` says when given, else matched as stored
+    /// (an address by its hash).
     pub value: Option<String>,
     /// Also expired and revoked ones (default: only those in force).
     pub all: Option<bool>,
@@ -144,12 +146,6 @@ pub async fn list(
             })
         })
         .transpose()?;
-    if q.value.is_some() && kind.is_none() {
-        return Err(ApiError::InvalidQuery {
-            param: "value".into(),
-            message: "give the entity's `kind` with its value".into(),
-        });
-    }
     let filter = SnoozeFilter {
         kind,
         value: q.value,

@@ -160,7 +160,11 @@ impl SnoozeService {
         limit: u32,
     ) -> Result<Vec<RuleSnooze>, SnoozeError> {
         if let (Some(kind), Some(raw)) = (filter.kind, filter.value.as_deref()) {
-            filter.value = Some(parse_entity(kind.as_str(), raw)?.1);
+            // A value that is no entity of the kind names no snooze: nothing matches it.
+            let Ok((_, value)) = parse_entity(kind.as_str(), raw) else {
+                return Ok(Vec::new());
+            };
+            filter.value = Some(value);
         }
         filter.live_at = (!all).then(Utc::now);
         Ok(self.store.list_snoozes(&filter, limit).await?)
