@@ -16,20 +16,8 @@ use serde_json::{Value, json};
 use crate::feedback::{challenged_body, decide};
 use crate::harness::{TestServer, backends};
 use crate::model_loop::{activate, labelled_stream, train};
+use crate::review_queue::lone_challenge;
 use browser::{Driver, count, press, screenshot, sign_in, text, wait_for_path};
-
-/// A challenged payment by `user` on a device, card and address of its own.
-async fn challenge(s: &TestServer, id: &str, user: &str) -> Value {
-    let mut body = challenged_body(id, user);
-    body["device"]["id"] = json!(format!("dev-{user}"));
-    body["payment"]["card_fingerprint"] = json!(format!("fp-{user}"));
-    body["user"]["email"] = json!(format!("{user}@example.com"));
-    body["user"]["phone"] = json!(null);
-    body["shipping"]["address"] = json!(format!("{user} Main St, Springfield, US"));
-    let d = decide(s, &body).await;
-    assert_eq!(d["action"], "challenge", "{d}");
-    d
-}
 
 async fn review_of(s: &TestServer, review_id: &str) -> Value {
     s.admin_get(&format!("/v1/reviews/{review_id}")).await
@@ -44,9 +32,9 @@ async fn a_reviewer_works_the_queue_in_the_browser() {
         labelled_stream(&s, 200).await;
         activate(&s, train(&s).await).await;
         let reviewer = s.key(&["review"]).await;
-        challenge(&s, "web-1", "web-ann").await;
-        challenge(&s, "web-2", "web-bob").await;
-        challenge(&s, "web-3", "web-cy").await;
+        lone_challenge(&s, "web-1", "web-ann").await;
+        lone_challenge(&s, "web-2", "web-bob").await;
+        lone_challenge(&s, "web-3", "web-cy").await;
 
         let b = driver.browser().await;
         let base = s.url("");
@@ -182,7 +170,7 @@ async fn two_reviewers_pressing_next_at_once_get_different_cases() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
         for i in 0..4 {
-            challenge(&s, &format!("two-{i}"), &format!("two-u{i}")).await;
+            lone_challenge(&s, &format!("two-{i}"), &format!("two-u{i}")).await;
         }
         let (ann, bob) = (s.key(&["review"]).await, s.key(&["review"]).await);
         let (a, b) = (driver.browser().await, driver.browser().await);
@@ -250,7 +238,7 @@ async fn forms_need_the_csrf_token_and_a_session_is_no_api_key() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
         let reviewer = s.key(&["review"]).await;
-        let d = challenge(&s, "csrf-1", "csrf-user").await;
+        let d = lone_challenge(&s, "csrf-1", "csrf-user").await;
         let rid = format!(
             "rev_{}",
             d["decision_id"]
@@ -349,7 +337,7 @@ async fn the_outcomes_and_entity_pages_draw_what_the_api_reports() {
     for backend in backends() {
         let s = TestServer::start(&backend).await;
         let reviewer = s.key(&["review"]).await;
-        let d = challenge(&s, "out-1", "out-user").await;
+        let d = lone_challenge(&s, "out-1", "out-user").await;
         let rid = format!(
             "rev_{}",
             d["decision_id"]

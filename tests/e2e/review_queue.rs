@@ -10,7 +10,7 @@ use crate::harness::{TestServer, backends, detail, problem};
 
 /// A challenged payment by `user` on a device and card of its own, so a batch of them shares
 /// nothing but an IP, which the link graph does not take for a ring.
-async fn lone_challenge(s: &TestServer, id: &str, user: &str) -> Value {
+pub(crate) async fn lone_challenge(s: &TestServer, id: &str, user: &str) -> Value {
     let mut body = challenged_body(id, user);
     body["device"]["id"] = json!(format!("dev-{user}"));
     body["payment"]["card_fingerprint"] = json!(format!("fp-{user}"));

@@ -8,25 +8,15 @@ use crate::app_state::AppState;
 use crate::console::errors::PageError;
 use crate::console::session::Reviewer;
 use crate::console::{graph_svg, layout};
+use crate::http::graph::entity_view;
 use crate::http::params::Path;
-use crate::http::problem::ApiError;
 
 pub async fn page(
     State(app): State<AppState>,
     reviewer: Reviewer,
     Path((kind, value)): Path<(String, String)>,
 ) -> Result<Markup, PageError> {
-    let view = app
-        .graph
-        .entity(&kind, &value)
-        .map_err(|message| ApiError::InvalidPath {
-            param: "kind".into(),
-            message,
-        })?
-        .ok_or(ApiError::NotFound {
-            what: "graph entity",
-            id: format!("{kind}:{value}"),
-        })?;
+    let view = entity_view(&app, &kind, &value)?;
     let body = html! {
         h1 { (kind) " " code { (view.entity.value) } }
         div.grid {

@@ -6,6 +6,8 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use arbiter_graph::EntityView;
+
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::names;
@@ -34,18 +36,23 @@ pub async fn entity(
     _: Caller,
     Path(EntityPath { kind, value }): Path<EntityPath>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let view = app
-        .graph
-        .entity(&kind, &value)
+    let view = entity_view(&app, &kind, &value)?;
+    serde_json::to_value(view)
+        .map(Json)
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The graph's view of one entity: 400 for a kind it does not know, 404 for an entity it has
+/// not seen. The console's entity page reads it the same way.
+pub fn entity_view(app: &AppState, kind: &str, value: &str) -> Result<EntityView, ApiError> {
+    app.graph
+        .entity(kind, value)
         .map_err(|message| ApiError::InvalidPath {
             param: "kind".into(),
             message,
         })?
-        .ok_or(ApiError::NotFound {
+        .ok_or_else(|| ApiError::NotFound {
             what: "graph entity",
             id: format!("{kind}:{value}"),
-        })?;
-    serde_json::to_value(view)
-        .map(Json)
-        .map_err(|e| ApiError::Internal(e.to_string()))
+        })
 }
