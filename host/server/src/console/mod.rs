@@ -10,6 +10,7 @@
 mod assets;
 mod case;
 mod case_actions;
+mod case_forms;
 mod charts;
 mod entity;
 mod errors;

@@ -31,6 +31,7 @@ pub mod payments;
 pub mod policies;
 pub mod policy_sets;
 pub mod problem;
+mod problem_from;
 pub mod rates;
 pub mod refunds;
 pub mod reports;

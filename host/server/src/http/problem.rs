@@ -7,17 +7,8 @@ use serde::Serialize;
 use thiserror::Error;
 
 use arbiter_engine::RequestError;
-use arbiter_engine::store::StoreError;
 
 use crate::metrics::names;
-use crate::services::backtests::BacktestError;
-use crate::services::decisions::DecideError;
-use crate::services::feedback::FeedbackError;
-use crate::services::keys::KeyError;
-use crate::services::lists::ListError;
-use crate::services::policies::PolicyError;
-use crate::services::rates::RateError;
-use crate::services::snoozes::SnoozeError;
 
 #[derive(Debug, Error)]
 pub enum ApiError {
@@ -229,210 +220,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(m) => ApiError::Unavailable(m),
-            StoreError::Overloaded(m) => ApiError::QueueFull(m),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<DecideError> for ApiError {
-    fn from(e: DecideError) -> Self {
-        match e {
-            DecideError::Conflict(id) => ApiError::IdempotencyConflict(id),
-            DecideError::Overloaded => ApiError::Overloaded,
-            DecideError::Store(s) => s.into(),
-            DecideError::Features(m) => ApiError::Unavailable(m),
-            DecideError::ShuttingDown => ApiError::Unavailable("shutting down".into()),
-        }
-    }
-}
-
-impl From<RateError> for ApiError {
-    fn from(e: RateError) -> Self {
-        match e {
-            RateError::Invalid(request) => ApiError::Request(request),
-            RateError::Store(store) => store.into(),
-        }
-    }
-}
-
-impl From<SnoozeError> for ApiError {
-    fn from(e: SnoozeError) -> Self {
-        match e {
-            SnoozeError::Invalid { field, message } => ApiError::Invalid {
-                code: "invalid_value",
-                field: field.into(),
-                message,
-            },
-            SnoozeError::Entity(list) => list.into(),
-            SnoozeError::NotFound(id) => ApiError::NotFound { what: "snooze", id },
-            e @ SnoozeError::TooMany => ApiError::Conflict(e.to_string()),
-            SnoozeError::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<ListError> for ApiError {
-    fn from(e: ListError) -> Self {
-        match e {
-            ListError::Invalid { field, message } => ApiError::Invalid {
-                code: "invalid_value",
-                field,
-                message,
-            },
-            ListError::TooLong { field, max } => ApiError::TooLong {
-                field: field.into(),
-                max,
-            },
-            ListError::RawCardNumber { field } => ApiError::Request(RequestError::RawCardNumber {
-                field: field.into(),
-                key: false,
-            }),
-            ListError::NotFound(id) => ApiError::NotFound {
-                what: "list entry",
-                id,
-            },
-            e @ ListError::Exists { .. } => ApiError::Conflict(e.to_string()),
-            ListError::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<KeyError> for ApiError {
-    fn from(e: KeyError) -> Self {
-        match e {
-            KeyError::Invalid { field, message } => ApiError::Invalid {
-                code: "invalid_value",
-                field,
-                message,
-            },
-            KeyError::TooLong { field, max } => ApiError::TooLong {
-                field: field.into(),
-                max,
-            },
-            KeyError::NotFound(id) => ApiError::NotFound { what: "key", id },
-            e @ KeyError::RevokesItself(_) => ApiError::Conflict(e.to_string()),
-            KeyError::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<PolicyError> for ApiError {
-    fn from(e: PolicyError) -> Self {
-        match e {
-            PolicyError::Invalid { field, message } => ApiError::Invalid {
-                code: "invalid_value",
-                field,
-                message,
-            },
-            PolicyError::Module(m) if m.is_invalid_module() => {
-                ApiError::InvalidModule(m.to_string())
-            }
-            PolicyError::Module(m) => ApiError::Internal(m.to_string()),
-            PolicyError::NotFound { what, id } => ApiError::NotFound { what, id },
-            e @ PolicyError::NoRollout { .. } => ApiError::Missing(e.to_string()),
-            PolicyError::Conflict(m) => ApiError::Conflict(m),
-            PolicyError::Unsafe(m) => ApiError::UnsafeChange(m),
-            PolicyError::Guarded(m) => ApiError::ActivationGuarded(m),
-            PolicyError::Store(s) => s.into(),
-            PolicyError::Runtime(m) => ApiError::Internal(m),
-            PolicyError::CompilationsBusy { limit } => ApiError::CompilationsBusy { limit },
-            PolicyError::InvalidRules { rendered, errors } => {
-                ApiError::InvalidRules { rendered, errors }
-            }
-        }
-    }
-}
-
-impl From<BacktestError> for ApiError {
-    fn from(e: BacktestError) -> Self {
-        match e {
-            BacktestError::Spec(s) => ApiError::Invalid {
-                code: "invalid_value",
-                field: s.field.to_owned(),
-                message: s.problem,
-            },
-            BacktestError::NotFound(id) => ApiError::NotFound {
-                what: "backtest",
-                id,
-            },
-            BacktestError::Policy(p) => p.into(),
-            BacktestError::Model(m) => m.into(),
-            BacktestError::Busy { limit } => ApiError::BacktestsBusy { limit },
-            BacktestError::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<FeedbackError> for ApiError {
-    fn from(e: FeedbackError) -> Self {
-        match e {
-            FeedbackError::Invalid { field, message } => ApiError::Invalid {
-                code: "invalid_value",
-                field,
-                message,
-            },
-            FeedbackError::TooLong { field, max } => ApiError::TooLong { field, max },
-            FeedbackError::NotFound { what, id } => ApiError::NotFound { what, id },
-            FeedbackError::Conflict(m) => ApiError::Conflict(m),
-            FeedbackError::NeedsScope(scope) => ApiError::Forbidden(scope.as_str()),
-            e @ FeedbackError::TooFewLabels { .. } => ApiError::TooFewLabels(e.to_string()),
-            FeedbackError::Model(m) => ApiError::Internal(m),
-            FeedbackError::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<arbiter_transactions::TxError> for ApiError {
-    fn from(e: arbiter_transactions::TxError) -> Self {
-        use arbiter_transactions::TxError;
-        let refused = |status, code, e: &TxError| ApiError::Transaction {
-            status,
-            code,
-            message: e.to_string(),
-        };
-        match e {
-            TxError::Store(s) => s.into(),
-            TxError::NotFound { entity, id } => ApiError::NotFound { what: entity, id },
-            TxError::Invalid { field, reason } => ApiError::Invalid {
-                code: "invalid_value",
-                field,
-                message: reason,
-            },
-            TxError::Transition(_) => refused(StatusCode::CONFLICT, "illegal_transition", &e),
-            TxError::StatusChanged { .. } => refused(StatusCode::CONFLICT, "status_changed", &e),
-            // Only left after the service's retries each found refunds still arriving.
-            TxError::RefundsChanged { .. } => refused(StatusCode::CONFLICT, "refunds_changed", &e),
-            TxError::OutOfStock { .. } => refused(StatusCode::CONFLICT, "out_of_stock", &e),
-            TxError::StockBelowCommitted { .. } => {
-                refused(StatusCode::CONFLICT, "stock_below_committed", &e)
-            }
-            TxError::IdempotencyConflict { .. } => {
-                refused(StatusCode::CONFLICT, "idempotency_conflict", &e)
-            }
-            TxError::RefundExceedsCaptured { .. } => {
-                refused(StatusCode::CONFLICT, "refund_exceeds_capture", &e)
-            }
-            TxError::AlreadyApplied { .. } => refused(StatusCode::CONFLICT, "already_applied", &e),
-            TxError::RefundInFlight { .. } => refused(StatusCode::CONFLICT, "refund_in_flight", &e),
-            TxError::CurrencyMismatch { .. } => {
-                refused(StatusCode::UNPROCESSABLE_ENTITY, "currency_mismatch", &e)
-            }
-            TxError::Overflow { .. } => {
-                refused(StatusCode::UNPROCESSABLE_ENTITY, "amount_overflow", &e)
-            }
-            // A journal the domain built unbalanced is a bug, not the caller's fault.
-            TxError::UnbalancedJournal { .. } | TxError::InvalidJournal { .. } => {
-                ApiError::Internal(e.to_string())
-            }
-        }
-    }
-}
-
 impl ApiError {
     /// A refusal of a read whose inputs are query parameters: an invalid field is a 400 naming
     /// the parameter (`invalid_query`); anything else maps as usual.
@@ -466,6 +253,7 @@ impl ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arbiter_engine::store::StoreError;
 
     #[test]
     fn a_full_write_queue_is_503_overloaded_with_retry_after() {
