@@ -55,6 +55,10 @@ cookie="$(curl -s -o /dev/null -D - -X POST --data-urlencode "key=$reviewer" \
   "127.0.0.1:$port/console/sign-in" | sed -n 's/^set-cookie: \([^;]*\).*/\1/Ip')"
 open="$(curl -s -H "Cookie: $cookie" "127.0.0.1:$port/console/queue" | grep -o '[0-9,]* open' | head -1)"
 echo "== queue says: $open"
+drawn="$(curl -s -H "Cookie: $cookie" "127.0.0.1:$port/console/cases/$review" \
+  | grep -o '[0-9]* linked entities[^.]*' | head -1)"
+echo "== the case's graph: $drawn; circles drawn: $(curl -s -H "Cookie: $cookie" \
+  "127.0.0.1:$port/console/cases/$review" | grep -o '<circle' | wc -l)"
 for page in "/console/queue" "/console/cases/$review"; do
   echo "== $backend: GET $page, 1 connection, 10 s"
   wrk -t1 -c1 -d10s --latency -H "Cookie: $cookie" "http://127.0.0.1:$port$page" \

@@ -28,10 +28,12 @@ macro_rules! review_columns {
     };
 }
 
-/// A review with its decision's body and its latest label (`labels_decision` answers each
-/// subquery from its index).
+/// Reviews from `$reviews` (aliased `r`) with their decision's body and latest label
+/// (`labels_decision` answers each subquery from its index). A page passes its reviews as an
+/// already limited subquery, so only the page's rows are joined and their bodies read, however
+/// long the queue.
 macro_rules! review_item_select {
-    ($as_text:literal) => {
+    ($as_text:literal, $reviews:expr) => {
         concat!(
             "SELECT ",
             review_columns!(),
@@ -42,7 +44,9 @@ macro_rules! review_item_select {
               ORDER BY l.created_at DESC, l.label_id DESC LIMIT 1) AS latest_label, \
              (SELECT l.source FROM labels l WHERE l.decision_id = r.decision_id \
               ORDER BY l.created_at DESC, l.label_id DESC LIMIT 1) AS latest_label_source \
-             FROM reviews r JOIN decisions d ON d.decision_id = r.decision_id"
+             FROM ",
+            $reviews,
+            " JOIN decisions d ON d.decision_id = r.decision_id"
         )
     };
 }
@@ -150,14 +154,19 @@ macro_rules! review_store {
                 limit: u32,
             ) -> Result<Vec<ReviewPageItem>, StoreError> {
                 let query = sqlx::query_as(concat!(
-                    review_item_select!($as_text),
-                    " WHERE ",
-                    review_filter!($text, $bool),
-                    " AND ($6",
-                    $time,
-                    " IS NULL OR (r.opened_at, r.review_id) > ($6, $7",
-                    $text,
-                    ")) ORDER BY r.opened_at, r.review_id LIMIT $8"
+                    review_item_select!(
+                        $as_text,
+                        concat!(
+                            "(SELECT * FROM reviews r WHERE ",
+                            review_filter!($text, $bool),
+                            " AND ($6",
+                            $time,
+                            " IS NULL OR (r.opened_at, r.review_id) > ($6, $7",
+                            $text,
+                            ")) ORDER BY r.opened_at, r.review_id LIMIT $8) r"
+                        )
+                    ),
+                    " ORDER BY r.opened_at, r.review_id"
                 ));
                 let rows: Vec<ReviewItemRow<<$store as Dialect>::Time>> =
                     bind_filter!(query, filter)
@@ -199,13 +208,15 @@ macro_rules! review_store {
                 &self,
                 review_id: &str,
             ) -> Result<Option<ReviewPageItem>, StoreError> {
-                let row: Option<ReviewItemRow<<$store as Dialect>::Time>> = sqlx::query_as(
-                    concat!(review_item_select!($as_text), " WHERE r.review_id = $1"),
-                )
-                .bind(review_id)
-                .fetch_optional(self.reader())
-                .await
-                .map_err(store_error)?;
+                let row: Option<ReviewItemRow<<$store as Dialect>::Time>> =
+                    sqlx::query_as(concat!(
+                        review_item_select!($as_text, "reviews r"),
+                        " WHERE r.review_id = $1"
+                    ))
+                    .bind(review_id)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(store_error)?;
                 row.map(ReviewItemRow::into_item).transpose()
             }
 
