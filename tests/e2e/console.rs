@@ -64,6 +64,7 @@ async fn a_reviewer_works_the_queue_in_the_browser() {
         press(&b, "f").await;
         assert!(text(&b, "#toast").await.contains("undo"));
         wait_for_path(&b, "/console/queue", Duration::from_secs(10)).await;
+        assert!(text(&b, "#done").await.contains(&first));
         let resolved = review_of(&s, &first).await;
         assert_eq!(resolved["status"], "resolved", "{resolved}");
         assert_eq!(resolved["resolution"]["label"], "fraud");

@@ -36,6 +36,9 @@ pub struct Filters {
     /// Set after "next" found nothing.
     #[serde(default)]
     pub empty: String,
+    /// The review just resolved or escalated, to say so.
+    #[serde(default)]
+    pub done: String,
 }
 
 impl Filters {
@@ -98,6 +101,7 @@ pub async fn page(
     let body = html! {
         h1 { "Review queue " span.pill { (queue.total) " open" } }
         @if !f.empty.is_empty() { div.flash { "Nothing is waiting that matches these filters." } }
+        @if !f.done.is_empty() { div.flash #done { "Done with " (f.done) ". " kbd { "n" } " takes the next case." } }
         div.card {
             form.filters method="get" action="/console/queue" {
                 label { "Checkpoint"
