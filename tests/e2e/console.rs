@@ -216,15 +216,20 @@ async fn http_sign_in(s: &TestServer, key: &str) -> (String, String) {
         assert!(set.contains(attribute), "{attribute} in {set}");
     }
     let cookie = set.split(';').next().expect("name=value").to_owned();
-    let page = client
+    let queue = client
         .get(s.url("/console/queue"))
         .header(COOKIE, &cookie)
         .send()
         .await
-        .expect("queue")
-        .text()
-        .await
-        .expect("html");
+        .expect("queue");
+    // Never framed (one-key actions), scripts from here only, pages with personal data
+    // never cached.
+    let h = queue.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    let policy = h["content-security-policy"].to_str().expect("policy");
+    assert!(policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'self'"));
+    assert_eq!(h["cache-control"], "no-store");
+    let page = queue.text().await.expect("html");
     let csrf = page
         .split("name=\"csrf\" value=\"")
         .nth(1)
