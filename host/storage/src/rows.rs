@@ -3,6 +3,7 @@
 //! SQLite, `TIMESTAMPTZ` on PostgreSQL — so one conversion serves both backends.
 
 use arbiter_engine::Decision;
+use arbiter_engine::action::Action;
 use arbiter_engine::audit::AuditEntry;
 use arbiter_engine::backtest::replay::ReplayInputRef;
 use arbiter_engine::backtest::replay::fired;
@@ -60,7 +61,8 @@ pub(crate) struct DecisionInsert {
     pub shadow_action: Option<&'static str>,
     pub shadow_score: Option<f64>,
     pub shadow_hits: Option<String>,
-    /// Every layer's reason codes, for the review a challenge opens (`reason_codes_column`).
+    /// Every layer's reason codes, for the review a challenge opens (`reason_codes_column`);
+    /// empty for the decisions that open none, which are most and pay nothing for it.
     pub reason_codes: String,
 }
 
@@ -85,7 +87,11 @@ impl DecisionInsert {
             shadow_action: d.shadow.as_ref().map(|s| s.action.as_str()),
             shadow_score: d.shadow.as_ref().map(|s| s.score),
             shadow_hits: d.shadow.as_ref().map(|s| fired(&s.rules).join(",")),
-            reason_codes: reason_codes_column(d.reasons.iter().map(|r| r.code.as_str())),
+            reason_codes: if d.action == Action::Challenge {
+                reason_codes_column(d.reasons.iter().map(|r| r.code.as_str()))
+            } else {
+                String::new()
+            },
         })
     }
 

@@ -124,18 +124,14 @@ pub struct ReviewFilter {
 /// Reason codes as a review row stores them: `,code,code,` (empty without reasons), so one
 /// `LIKE '%,code,%'` finds a code and never a code it is a prefix of.
 pub fn reason_codes_column<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = String::new();
+    let mut out = String::from(",");
     for code in codes {
-        if out.contains(&format!(",{code},")) {
-            continue;
-        }
-        if out.is_empty() {
+        if !out.split(',').any(|seen| seen == code) {
+            out.push_str(code);
             out.push(',');
         }
-        out.push_str(code);
-        out.push(',');
     }
-    out
+    if out.len() == 1 { String::new() } else { out }
 }
 
 /// The `LIKE` pattern that finds `code` in a [`reason_codes_column`], with `\` as the escape

@@ -68,13 +68,7 @@ pub fn snooze_card(item: &ReviewPageItem, reviewer: &Reviewer) -> Markup {
     .into_iter()
     .filter_map(|(k, v)| v.map(|v| (k, v)))
     .collect();
-    let fired: Vec<&str> = d
-        .layers
-        .rules
-        .iter()
-        .filter(|m| m.fault.is_none() && (m.score != 0.0 || !m.reasons.is_empty()))
-        .map(|m| m.name.as_str())
-        .collect();
+    let fired = arbiter_engine::backtest::replay::fired(&d.layers.rules);
     html! {
         div.card #snooze {
             h2 { "Snooze a rule for this customer" }

@@ -31,21 +31,8 @@ fn short(value: &str) -> String {
 }
 
 fn href(kind: &str, value: &str) -> String {
-    let value: String = url_path(value);
+    let value = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
     format!("/console/entities/{kind}/{value}")
-}
-
-/// `value` as one path segment.
-fn url_path(value: &str) -> String {
-    let mut out = String::new();
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The SVG of `view`'s neighbourhood.

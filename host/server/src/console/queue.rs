@@ -151,9 +151,7 @@ pub async fn page(
 }
 
 fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .map(|q| q.trim_start_matches('=').to_owned())
-        .unwrap_or_default()
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn row(item: &ReviewPageItem, now: DateTime<Utc>, sla: chrono::Duration) -> Markup {

@@ -33,12 +33,13 @@ pub enum Guard {
 }
 
 impl Guard {
-    /// The scope sets of which a key must hold one whole set; empty for a keyless route.
-    pub fn alternatives(self) -> Vec<&'static [Scope]> {
+    /// The scope sets of which a key must hold one whole set (the route's usual one first);
+    /// `None` for a keyless route. Fixed slots, not a list: it runs on every request.
+    pub fn alternatives(self) -> Option<(&'static [Scope], Option<&'static [Scope]>)> {
         match self {
-            Guard::Public | Guard::Signed => Vec::new(),
-            Guard::Key(all) => vec![all],
-            Guard::KeyOr(first, second) => vec![first, second],
+            Guard::Public | Guard::Signed => None,
+            Guard::Key(all) => Some((all, None)),
+            Guard::KeyOr(first, second) => Some((first, Some(second))),
         }
     }
 }
@@ -298,14 +299,13 @@ pub async fn authorize(
         );
         return ApiError::Forbidden("admin").into_response();
     };
-    let alternatives = guard.alternatives();
-    if let Some(first) = alternatives.first() {
+    if let Some((first, second)) = guard.alternatives() {
         let caller = match Caller::authenticate(req.headers(), &state).await {
             Ok(caller) => caller,
             Err(e) => return e.into_response(),
         };
         let holds = |set: &&[Scope]| set.iter().all(|s| caller.0.allows(*s));
-        if !alternatives.iter().any(holds) {
+        if !holds(&first) && !second.as_ref().is_some_and(holds) {
             // The first set is the route's usual one; its first missing scope is named.
             let missing = first.iter().find(|s| !caller.0.allows(**s));
             return ApiError::Forbidden(missing.map_or("admin", |s| s.as_str())).into_response();
@@ -321,13 +321,12 @@ pub async fn authorize(
 /// public or signed route requires no key.
 pub fn document(doc: &mut OpenApi) {
     for (method, path, operation) in operations_mut(doc) {
-        let alternatives = guard_of(&method, path).map_or_else(Vec::new, Guard::alternatives);
-        if alternatives.is_empty() {
+        let Some((first, second)) = guard_of(&method, path).and_then(Guard::alternatives) else {
             operation.security = Some(vec![SecurityRequirement::default()]);
             continue;
-        }
-        let requirements = alternatives
-            .iter()
+        };
+        let requirements = std::iter::once(first)
+            .chain(second)
             .map(|set| SecurityRequirement::new("bearer", set.iter().map(|s| s.as_str())))
             .collect();
         operation.security = Some(requirements);
