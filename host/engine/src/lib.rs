@@ -38,6 +38,7 @@ pub mod session;
 pub mod snooze;
 pub mod stages;
 pub mod store;
+pub mod usual;
 pub mod velocity;
 
 pub use action::Action;

@@ -87,7 +87,7 @@ impl ListKind {
     }
 
     /// The context's normalised value for this kind.
-    pub(crate) fn value_in(self, ctx: &EnrichedContext) -> Option<&str> {
+    pub fn value_in(self, ctx: &EnrichedContext) -> Option<&str> {
         match self {
             ListKind::User => Some(ctx.user_id.as_str()),
             ListKind::Device => ctx.device_id.as_deref(),

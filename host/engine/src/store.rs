@@ -18,6 +18,7 @@ use crate::policy_set::{Approval, ModuleRef, PolicySet, Thresholds, Weights};
 use crate::registry::{Guard, PolicyModule, Rollout, RolloutMode, RolloutStatus, StoredModule};
 use crate::session::ConsoleSession;
 use crate::snooze::RuleSnooze;
+use crate::usual::EntityHistoryStore;
 
 #[derive(Debug, Clone, Error)]
 pub enum StoreError {
@@ -275,6 +276,7 @@ pub trait Store:
     + RateStore
     + SnoozeStore
     + SessionStore
+    + EntityHistoryStore
     + Health
 {
 }
@@ -292,6 +294,7 @@ impl<
         + RateStore
         + SnoozeStore
         + SessionStore
+        + EntityHistoryStore
         + Health,
 > Store for T
 {

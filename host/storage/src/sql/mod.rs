@@ -13,6 +13,7 @@ mod catalogue;
 mod changes;
 mod decisions;
 mod due_queue;
+mod entity_history;
 mod keys;
 mod labels;
 mod ledger;
