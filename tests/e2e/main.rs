@@ -10,6 +10,7 @@ mod backtests;
 mod cli;
 mod console;
 mod crash_durability;
+mod customer_history;
 mod db_outage;
 mod decisions;
 mod edge_errors;

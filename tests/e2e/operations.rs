@@ -85,6 +85,7 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/v1/decisions/{decision_id}"),
         ("get", "/v1/events"),
         ("get", "/v1/graph/entities/{kind}/{value}"),
+        ("get", "/v1/graph/entities/{kind}/{value}/decisions"),
         ("get", "/v1/keys"),
         ("get", "/v1/labels"),
         ("get", "/v1/ledger/accounts/{name}"),

@@ -86,6 +86,18 @@ impl ListKind {
         (!v.is_empty()).then_some(v)
     }
 
+    /// The value decisions and the link graph key an entity of this kind by, from a value a
+    /// caller names it with: normalised as [`ListKind::normalise`] does, except that an address
+    /// may also be named by the hash decisions record (64 hex digits), which a page showing a
+    /// stored decision only knows it by.
+    pub fn key_of(self, raw: &str) -> Option<String> {
+        let is_hash = raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_hexdigit());
+        match self {
+            ListKind::Address if is_hash => Some(raw.to_ascii_lowercase()),
+            k => k.normalise(raw),
+        }
+    }
+
     /// The context's normalised value for this kind.
     pub fn value_in(self, ctx: &EnrichedContext) -> Option<&str> {
         match self {

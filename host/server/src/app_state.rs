@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::services::backtests::BacktestService;
 use crate::services::console_sessions::ConsoleSessions;
 use crate::services::decisions::DecisionService;
+use crate::services::entity_history::EntityHistory;
 use crate::services::feedback::{LabelService, ModelService, ReportService, ReviewService};
 use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
@@ -30,6 +31,8 @@ pub struct Services {
     pub graph: Arc<GraphService>,
     pub policies: Arc<PolicyService>,
     pub reviews: ReviewService,
+    /// Decisions by entity, and a decision beside its customer's usual behaviour.
+    pub history: EntityHistory,
     pub labels: LabelService,
     pub models: ModelService,
     /// The exchange-rate table amounts are converted into the reporting currency with.

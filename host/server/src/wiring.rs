@@ -21,6 +21,7 @@ use crate::config::ServeConfig;
 use crate::services::backtests::BacktestService;
 use crate::services::console_sessions::ConsoleSessions;
 use crate::services::decisions::DecisionService;
+use crate::services::entity_history::EntityHistory;
 use crate::services::feedback::{LabelService, ModelService, ReportService, ReviewService};
 use crate::services::graph::GraphService;
 use crate::services::keys::KeyService;
@@ -196,6 +197,7 @@ pub async fn build_with(
             config.reviews.sla(),
             config.reviews.lease(),
         ),
+        history: EntityHistory::new(store.clone()),
         labels,
         models,
         rates,

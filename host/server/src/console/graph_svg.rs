@@ -22,7 +22,7 @@ const RING_1: f64 = 120.0;
 const RING_2: f64 = 220.0;
 
 /// A value short enough for a label (an address hash, a long e-mail).
-fn short(value: &str) -> String {
+pub(crate) fn short(value: &str) -> String {
     let mut s: String = value.chars().take(16).collect();
     if value.chars().count() > 16 {
         s.push('…');
@@ -30,7 +30,7 @@ fn short(value: &str) -> String {
     s
 }
 
-fn href(kind: &str, value: &str) -> String {
+pub(crate) fn href(kind: &str, value: &str) -> String {
     let value = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
     format!("/console/entities/{kind}/{value}")
 }

@@ -12,6 +12,8 @@ mod case;
 mod case_actions;
 mod case_forms;
 mod charts;
+mod decision;
+mod decision_cards;
 mod entity;
 mod errors;
 mod graph_svg;
@@ -21,6 +23,7 @@ mod queue;
 pub mod session;
 mod sign_in;
 mod snoozes;
+mod usual;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -54,6 +57,7 @@ pub fn router() -> Router<AppState> {
             "/console/cases/{review_id}/snooze",
             post(case_actions::snooze),
         )
+        .route("/console/decisions/{decision_id}", get(decision::page))
         .route("/console/entities/{kind}/{value}", get(entity::page))
         .route("/console/outcomes", get(outcomes::page))
         .route("/console/snoozes", get(snoozes::page))

@@ -94,6 +94,12 @@ pub const ROUTES: &[RouteAccess] = &[
         &[DecisionsRead],
         &[Review],
     ),
+    key_or(
+        Method::GET,
+        "/v1/graph/entities/{kind}/{value}/decisions",
+        &[DecisionsRead],
+        &[Review],
+    ),
     // Reviews show the decision with its personal data: the queue needs `review`, or both
     // scopes a reviewer's key held before `review` existed.
     key_or(

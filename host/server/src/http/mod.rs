@@ -11,6 +11,7 @@ pub mod channels;
 pub mod contract;
 pub mod decisions;
 pub mod edge;
+pub mod entity_decisions;
 pub mod events;
 pub mod explanation_views;
 pub mod fulfilment;
@@ -44,6 +45,7 @@ pub mod skus;
 pub mod snoozes;
 pub mod transaction_views;
 pub mod upload;
+pub mod usual_views;
 pub mod webhooks;
 
 use axum::Router;
@@ -80,6 +82,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rollouts::rollback))
         .routes(routes!(audit::list))
         .routes(routes!(graph::entity))
+        .routes(routes!(entity_decisions::list))
         .routes(routes!(reviews::queue))
         .routes(routes!(reviews::case))
         .routes(routes!(reviews::claim_next))

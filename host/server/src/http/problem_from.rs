@@ -10,6 +10,7 @@ use arbiter_engine::store::StoreError;
 use crate::http::problem::ApiError;
 use crate::services::backtests::BacktestError;
 use crate::services::decisions::DecideError;
+use crate::services::entity_history::HistoryError;
 use crate::services::feedback::FeedbackError;
 use crate::services::keys::KeyError;
 use crate::services::lists::ListError;
@@ -44,6 +45,26 @@ impl From<RateError> for ApiError {
         match e {
             RateError::Invalid(request) => ApiError::Request(request),
             RateError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<HistoryError> for ApiError {
+    fn from(e: HistoryError) -> Self {
+        match e {
+            e @ HistoryError::Kind(_) => ApiError::InvalidPath {
+                param: "kind".into(),
+                message: e.to_string(),
+            },
+            e @ (HistoryError::Value(_) | HistoryError::RawCardNumber) => ApiError::InvalidPath {
+                param: "value".into(),
+                message: e.to_string(),
+            },
+            e @ HistoryError::Cursor => ApiError::InvalidQuery {
+                param: "before".into(),
+                message: e.to_string(),
+            },
+            HistoryError::Store(s) => s.into(),
         }
     }
 }

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use arbiter_engine::feedback::{Review, ReviewPageItem};
+use arbiter_engine::usual::UsualBehaviour;
 
 use crate::http::decisions::ReasonView;
 use crate::http::explanation_views::{ModelExplanationView, ScorePartsView};
+use crate::http::usual_views::UsualBehaviourView;
 use crate::services::feedback::ModelExplanation;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -142,18 +144,24 @@ pub struct QueueItem {
     /// model ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_explanation: Option<ModelExplanationView>,
+    /// The decision beside its customer's earlier decisions: on a single case (not on queue
+    /// pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usual_behaviour: Option<UsualBehaviourView>,
 }
 
 impl QueueItem {
-    /// A single case, with the model's explanation.
+    /// A single case, with the model's explanation and the customer's usual behaviour.
     pub fn case(
         item: ReviewPageItem,
         explanation: Option<&ModelExplanation>,
+        usual: UsualBehaviour,
         now: DateTime<Utc>,
         sla: Duration,
     ) -> Self {
         QueueItem {
             model_explanation: explanation.map(ModelExplanationView::from),
+            usual_behaviour: Some(usual.into()),
             ..QueueItem::new(item, now, sla)
         }
     }
@@ -202,6 +210,7 @@ impl QueueItem {
             },
             graph,
             model_explanation: None,
+            usual_behaviour: None,
         }
     }
 }

@@ -128,12 +128,15 @@ pub async fn claim_next(
     })
 }
 
-/// A case as the routes that hand out one answer it: with the model's explanation.
+/// A case as the routes that hand out one answer it: with the model's explanation and the
+/// customer's usual behaviour.
 pub(crate) async fn case_view(app: &AppState, item: ReviewPageItem) -> Result<QueueItem, ApiError> {
     let explanation = app.models.explain(&item.decision).await?;
+    let usual = app.history.usual(&item.decision).await?;
     Ok(QueueItem::case(
         item,
         explanation.as_ref(),
+        usual,
         Utc::now(),
         app.reviews.sla(),
     ))

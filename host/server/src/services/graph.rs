@@ -230,12 +230,10 @@ impl GraphService {
             format!("`{kind}` is not one of user, device, card, email, phone, address, ip")
         })?;
         let list_kind = ListKind::parse(kind.as_str());
-        // Values are looked up normalised, exactly as decisions store them.
-        let is_hash = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
+        // Values are looked up normalised, exactly as decisions store them (an address as
+        // written or as its hash).
         let value = match list_kind {
-            // An address may be given as written or as the hash decisions record.
-            Some(ListKind::Address) if is_hash => value.to_ascii_lowercase(),
-            Some(k) => k.normalise(value).unwrap_or_default(),
+            Some(k) => k.key_of(value).unwrap_or_default(),
             None => value.to_owned(),
         };
         Ok(self.graph.neighbourhood(kind, &value, 2, 200))
