@@ -60,6 +60,39 @@ async fn a_reviewer_works_the_queue_in_the_browser() {
         assert!(text(&b, "#decision").await.contains("challenge band"));
         screenshot(&b, "console-case.png").await;
 
+        // From the device's node to the decisions that named it, to one of them, and back to
+        // its case: the claim still holds.
+        assert!(text(&b, "#usual").await.contains("no earlier decisions"));
+        b.find(Locator::Css("#linked a[href^='/console/entities/device/']"))
+            .await
+            .expect("the device's node")
+            .click()
+            .await
+            .expect("click");
+        wait_for_path(&b, "/console/entities/device/", Duration::from_secs(5)).await;
+        assert_eq!(
+            count(&b, "#decisions tbody tr").await,
+            1,
+            "the one decision from that device"
+        );
+        b.find(Locator::Css("#decisions tbody a"))
+            .await
+            .expect("the decision")
+            .click()
+            .await
+            .expect("click");
+        wait_for_path(&b, "/console/decisions/", Duration::from_secs(5)).await;
+        assert!(text(&b, "#decision").await.contains("risk points"));
+        b.find(Locator::Css("#case"))
+            .await
+            .expect("its case")
+            .click()
+            .await
+            .expect("click");
+        let back = wait_for_path(&b, "/console/cases/", Duration::from_secs(5)).await;
+        assert_eq!(back.trim_start_matches("/console/cases/"), first);
+        assert!(text(&b, "#held").await.contains("held by you"));
+
         // f: fraud, sent after the undo window.
         press(&b, "f").await;
         assert!(text(&b, "#toast").await.contains("undo"));
@@ -361,8 +394,8 @@ async fn the_outcomes_and_entity_pages_draw_what_the_api_reports() {
         assert_eq!(r.status(), 200);
         let (cookie, _) = http_sign_in(&s, &reviewer).await;
         let client = reqwest::Client::new();
-        let page = |path: &'static str| {
-            let (client, cookie, url) = (client.clone(), cookie.clone(), s.url(path));
+        let page_at = |path: String| {
+            let (client, cookie, url) = (client.clone(), cookie.clone(), s.url(&path));
             async move {
                 let r = client
                     .get(url)
@@ -373,6 +406,7 @@ async fn the_outcomes_and_entity_pages_draw_what_the_api_reports() {
                 (r.status().as_u16(), r.text().await.expect("html"))
             }
         };
+        let page = |path: &'static str| page_at(path.to_owned());
         let (status, html) = page("/console/outcomes").await;
         assert_eq!(status, 200);
         assert!(html.contains("<svg id=\"daily\""), "the per-day chart");
@@ -390,6 +424,21 @@ async fn the_outcomes_and_entity_pages_draw_what_the_api_reports() {
         assert!(
             html.contains("node-fraud"),
             "the fraud label marks the user: drawn red"
+        );
+        let decision_id = d["decision_id"].as_str().expect("id");
+        assert!(
+            html.contains(&format!("/console/decisions/{decision_id}")),
+            "the entity page lists the decision"
+        );
+        let (status, html) = page_at(format!("/console/decisions/{decision_id}")).await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains(&format!("/console/cases/{rid}")),
+            "a challenge links its case"
+        );
+        assert!(
+            html.contains("id=\"usual\""),
+            "with the customer's usual behaviour"
         );
         let (status, html) = page("/console/cases/rev_nope").await;
         assert_eq!(status, 404);
