@@ -19,6 +19,10 @@ async fn history(s: &TestServer) -> (Vec<String>, Value) {
         let d = decide(s, &body).await;
         assert_eq!(d["action"], "accept", "{d}");
         ids.push(d["decision_id"].as_str().expect("id").to_owned());
+        if i == 3 {
+            // A repeated request is answered from the log and links nothing.
+            assert_eq!(decide(s, &body).await["decision_id"], d["decision_id"]);
+        }
     }
     let mut body = challenged_body("hist-4", "hist-u");
     body["device"]["id"] = json!("dev-h2");
@@ -93,6 +97,11 @@ async fn an_entitys_decisions_are_listed_newest_first_in_pages() {
         .await;
         assert_eq!(email["value"], "ann@example.com");
         assert!(item_ids(&email).len() >= 5, "{email}");
+
+        // After a restart the heads come back from the stored decisions.
+        let s = TestServer::start_on(s.stop().await).await;
+        let again = page(&s, &reviewer, &format!("{base}?limit=10")).await;
+        assert_eq!(item_ids(&again), newest_first);
         s.finish().await;
     }
 }

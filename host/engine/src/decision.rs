@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
 use crate::context::EnrichedContext;
+use crate::entity_chain::EntityChain;
 use crate::lists::ListOutcome;
 use crate::routing::Arm;
 use crate::stages::{GraphOutcome, ModelOutcome, ModuleResult};
@@ -138,6 +139,11 @@ pub struct Decision {
     pub rollout: Option<RolloutAssignment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<ShadowResult>,
+    /// Per entity the decision names, the previous decision that named it
+    /// ([`crate::entity_chain`]): how an entity's decisions are found. Empty (and not stored)
+    /// until the decision service links it, and in decisions stored before chains existed.
+    #[serde(default, skip_serializing_if = "EntityChain::is_empty")]
+    pub chain: EntityChain,
 }
 
 impl Decision {

@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod clock;
 pub mod context;
 pub mod decision;
+pub mod entity_chain;
 pub mod error;
 pub mod feedback;
 mod field_path;

@@ -17,6 +17,7 @@ use crate::decision::{
     Decision, DecisionId, Layer, LayerResults, Reason, RolloutAssignment, ScoreParts, ShadowResult,
     StageTimings,
 };
+use crate::entity_chain::EntityChain;
 use crate::lists::{ListName, ListSnapshot};
 use crate::money::RateTable;
 use crate::policy_set::PolicySet;
@@ -326,6 +327,7 @@ impl Pipeline {
                 .rollout
                 .map(|(rollout_id, arm)| RolloutAssignment { rollout_id, arm }),
             shadow,
+            chain: EntityChain::default(),
         })
     }
 

@@ -4,8 +4,8 @@
 //! a country never seen before" says why), so the case page and `GET /v1/reviews/{id}` set
 //! each value of the decision beside the customer's usual ones and flag what departs from them.
 //!
-//! Pure: the history comes from an [`EntityHistoryStore`], read through the narrow
-//! `decision_entities` projection the store writes with every decision.
+//! Pure: the history comes from an [`EntityHistoryStore`], a walk along the customer's chain
+//! of decisions ([`crate::entity_chain`]).
 
 use std::collections::HashMap;
 
@@ -41,14 +41,13 @@ pub struct PastDecision {
 
 #[async_trait]
 pub trait EntityHistoryStore: Send + Sync + 'static {
-    /// The decisions that named `value` as a `kind`, newest first, made before the decision
-    /// `before` (an id; decision ids are time-ordered) when given, at most `limit`. `value` is
-    /// normalised as decisions store it.
+    /// The decisions of one entity of `kind`, newest first: the stored decision `from`, then
+    /// the one its chain names for `kind`, and so on ([`crate::entity_chain`]), at most
+    /// `limit`. The walk ends at a decision that names no previous one, or one not stored.
     async fn entity_decisions(
         &self,
         kind: ListKind,
-        value: &str,
-        before: Option<&str>,
+        from: &str,
         limit: u32,
     ) -> Result<Vec<PastDecision>, StoreError>;
 }

@@ -128,6 +128,7 @@ fn template() -> anyhow::Result<Decision> {
         layers,
         rollout: None,
         shadow: None,
+        chain: Default::default(),
     })
 }
 

@@ -163,6 +163,7 @@ pub async fn build_with(
         store.clone(),
         log,
         policies.clone(),
+        graph.heads().clone(),
     ));
     // The database's due rows stay the truth either way; with Redis they are dispatched
     // through a queue every replica shares (see `services::transactions::expiry`).
@@ -197,7 +198,7 @@ pub async fn build_with(
             config.reviews.sla(),
             config.reviews.lease(),
         ),
-        history: EntityHistory::new(store.clone()),
+        history: EntityHistory::new(store.clone(), graph.heads().clone()),
         labels,
         models,
         rates,

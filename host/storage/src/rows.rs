@@ -9,7 +9,7 @@ use arbiter_engine::backtest::replay::ReplayInputRef;
 use arbiter_engine::backtest::replay::fired;
 use arbiter_engine::feedback::reason_codes_column;
 use arbiter_engine::keys::ApiKey;
-use arbiter_engine::lists::{ListEntry, ListKind};
+use arbiter_engine::lists::ListEntry;
 use arbiter_engine::policy_set::PolicySet;
 use arbiter_engine::registry::{ModuleKind, PolicyModule, Rollout, StoredModule};
 use arbiter_engine::store::StoreError;
@@ -64,9 +64,6 @@ pub(crate) struct DecisionInsert {
     /// Every layer's reason codes, for the review a challenge opens (`reason_codes_column`);
     /// empty for the decisions that open none, which are most and pay nothing for it.
     pub reason_codes: String,
-    /// The entities the decision names, for its `decision_entities` rows: each present kind's
-    /// wire name and normalised value.
-    pub entities: Vec<(&'static str, String)>,
 }
 
 impl DecisionInsert {
@@ -95,13 +92,6 @@ impl DecisionInsert {
             } else {
                 String::new()
             },
-            entities: ListKind::ALL
-                .into_iter()
-                .filter_map(|k| {
-                    let v = k.value_in(&d.context).filter(|v| !v.is_empty())?;
-                    Some((k.as_str(), v.to_owned()))
-                })
-                .collect(),
         })
     }
 

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Console page times against the release binary over loopback: the queue page with 10,000 open
-# reviews and a case page whose user shares a device with 5,000 other accounts (a
-# neighbourhood of 5,000 users, walked up to its cap of 200 and drawn up to 48). wrk with one
-# connection on loopback measures what the server spends per page.
-# Usage: host/server/benches/load/console.sh [sqlite|postgres]   (needs `wrk` and python3)
+# reviews, a case page whose user has 200 earlier decisions (its usual behaviour reads them
+# all) and shares a device with 5,000 other accounts (a neighbourhood of 5,000 users, walked up
+# to its cap of 200 and drawn up to 48), and that device's entity page (5,001 decisions named
+# it; the newest 25 listed). wrk with one connection on loopback measures what the server
+# spends per page.
+# Usage: [ARBITER_BIN=…] host/server/benches/load/console.sh [sqlite|postgres]   (needs `wrk`
+# and python3)
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 backend="${1:-sqlite}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arbiter-target}"
-cargo build --release -p arbiter-host --bin arbiter >/dev/null
-bin="$CARGO_TARGET_DIR/release/arbiter"
+# ARBITER_BIN names a prebuilt release binary; without it this checkout's is built.
+bin="${ARBITER_BIN:-}"
+if [ -z "$bin" ]; then
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arbiter-target}"
+  cargo build --release -p arbiter-host --bin arbiter >/dev/null
+  bin="$CARGO_TARGET_DIR/release/arbiter"
+fi
 data="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$data"' EXIT
 port=18082
@@ -40,6 +47,11 @@ def payment(i, user, device, proxy):
             "payment": {"method": "card", "card_fingerprint": f"fp-{user}",
                         "card_bin": "411111", "card_country": "US"},
             "shipping": {"address": f"{i} Main St, Springfield, US", "country": "US"}}
+for i in range(200):
+    earlier = payment(30_000 + i, "hub-user", "home-device", False)
+    earlier["amount"]["value"] = f"{20 + i % 50}.00"
+    earlier["payment"]["card_fingerprint"] = f"fp-hist-{i}"
+    post("/v1/decisions", earlier)
 hub = post("/v1/decisions", payment(0, "hub-user", "hub-device", True))
 assert hub["action"] == "challenge", hub
 for i in range(1, 10_000):
@@ -59,7 +71,7 @@ drawn="$(curl -s -H "Cookie: $cookie" "127.0.0.1:$port/console/cases/$review" \
   | grep -o '[0-9]* linked entities[^.]*' | head -1)"
 echo "== the case's graph: $drawn; circles drawn: $(curl -s -H "Cookie: $cookie" \
   "127.0.0.1:$port/console/cases/$review" | grep -o '<circle' | wc -l)"
-for page in "/console/queue" "/console/cases/$review"; do
+for page in "/console/queue" "/console/cases/$review" "/console/entities/device/hub-device"; do
   echo "== $backend: GET $page, 1 connection, 10 s"
   wrk -t1 -c1 -d10s --latency -H "Cookie: $cookie" "http://127.0.0.1:$port$page" \
     | grep -E "Latency|50%|90%|99%|Requests/sec"

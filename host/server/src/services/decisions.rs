@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use arbiter_engine::DecisionRequest;
 use arbiter_engine::decision::Decision;
+use arbiter_engine::entity_chain::ChainHeads;
 use arbiter_engine::pipeline::Pipeline;
 use arbiter_engine::store::{AppendOutcome, Store, StoreError};
 use arbiter_storage::{DecisionLog, LogError};
@@ -40,6 +41,8 @@ pub struct DecisionService {
     log: DecisionLog,
     /// Sees every durable decision (rollout guards).
     policies: Arc<PolicyService>,
+    /// Links each decision to the previous one of each entity it names.
+    heads: Arc<ChainHeads>,
 }
 
 impl DecisionService {
@@ -48,12 +51,14 @@ impl DecisionService {
         store: Arc<dyn Store>,
         log: DecisionLog,
         policies: Arc<PolicyService>,
+        heads: Arc<ChainHeads>,
     ) -> Self {
         DecisionService {
             pipeline,
             store,
             log,
             policies,
+            heads,
         }
     }
 
@@ -71,20 +76,26 @@ impl DecisionService {
     /// for the decision that was inserted, so a retry is never counted twice.
     pub async fn decide(&self, req: DecisionRequest) -> Result<DecideOutcome, DecideError> {
         let started = Instant::now();
-        let decision = self
+        let mut decision = self
             .pipeline
             .decide(&req)
             .await
             .map_err(|e| DecideError::Features(e.to_string()))?;
-        let outcome = self
-            .log
-            .append(decision.clone())
-            .await
-            .map_err(|e| match e {
-                LogError::Busy => DecideError::Overloaded,
-                LogError::Closed => DecideError::ShuttingDown,
-                LogError::Store(s) => DecideError::Store(s),
-            })?;
+        decision.chain = self
+            .heads
+            .advance(&decision.context, &decision.decision_id.0);
+        let outcome = self.log.append(decision.clone()).await;
+        if !matches!(outcome, Ok(AppendOutcome::Inserted)) {
+            // Not stored (a repeated request, or the write failed): the entities' heads go
+            // back to what they were, unless a later decision took them.
+            self.heads
+                .rewind(&decision.context, &decision.decision_id.0, &decision.chain);
+        }
+        let outcome = outcome.map_err(|e| match e {
+            LogError::Busy => DecideError::Overloaded,
+            LogError::Closed => DecideError::ShuttingDown,
+            LogError::Store(s) => DecideError::Store(s),
+        })?;
         match outcome {
             AppendOutcome::Existing(stored) => replay(*stored, &req),
             AppendOutcome::Inserted => {

@@ -1,7 +1,9 @@
 //! Decisions by entity: the pages of decisions that named a user, device, card, e-mail,
 //! phone, address or IP (the console's entity page, `GET /v1/graph/entities/{kind}/{value}/
 //! decisions`), and a decision set beside its customer's usual behaviour (a review case).
-//! Both read the `decision_entities` projection every decision writes with itself.
+//! Both walk the entity's chain of decisions ([`arbiter_engine::entity_chain`]): a page from
+//! the entity's head on this replica (or from the last decision of the previous page), the
+//! usual behaviour from the decision's own link to the customer's previous one.
 
 use std::sync::Arc;
 
@@ -9,6 +11,7 @@ use thiserror::Error;
 
 use arbiter_engine::Decision;
 use arbiter_engine::card_scan::contains_card_number;
+use arbiter_engine::entity_chain::ChainHeads;
 use arbiter_engine::lists::ListKind;
 use arbiter_engine::store::{Store, StoreError};
 use arbiter_engine::usual::{HISTORY_LIMIT, PastDecision, UsualBehaviour};
@@ -25,7 +28,7 @@ pub enum HistoryError {
     Value(&'static str),
     #[error("the value looks like a raw card number; cards are named by their fingerprint")]
     RawCardNumber,
-    #[error("`before` must be a decision id (`dec_` and 32 hex digits)")]
+    #[error("`before` must be the id of a decision that named this entity")]
     Cursor,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -45,11 +48,12 @@ pub struct EntityDecisions {
 
 pub struct EntityHistory {
     store: Arc<dyn Store>,
+    heads: Arc<ChainHeads>,
 }
 
 impl EntityHistory {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        EntityHistory { store }
+    pub fn new(store: Arc<dyn Store>, heads: Arc<ChainHeads>) -> Self {
+        EntityHistory { store, heads }
     }
 
     /// The decisions that named the entity, newest first, older than `before` when given.
@@ -61,16 +65,26 @@ impl EntityHistory {
         limit: u32,
     ) -> Result<EntityDecisions, HistoryError> {
         let (kind, value) = entity(kind, raw)?;
-        if let Some(b) = before
-            && !is_decision_id(b)
-        {
-            return Err(HistoryError::Cursor);
-        }
-        // One more than shown says whether an older page exists.
-        let mut items = self
-            .store
-            .entity_decisions(kind, &value, before, limit + 1)
-            .await?;
+        let mut items = match before {
+            // The previous page's last decision, then the page after it (one more than shown
+            // says whether an older page exists).
+            Some(b) => {
+                if !is_decision_id(b) {
+                    return Err(HistoryError::Cursor);
+                }
+                let mut walk = self.store.entity_decisions(kind, b, limit + 2).await?;
+                match walk.first() {
+                    Some(first) if kind.value_in(&first.context) == Some(value.as_str()) => {}
+                    _ => return Err(HistoryError::Cursor),
+                }
+                walk.remove(0);
+                walk
+            }
+            None => match self.heads.head(kind, &value) {
+                Some(head) => self.store.entity_decisions(kind, &head, limit + 1).await?,
+                None => Vec::new(),
+            },
+        };
         let next_before = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|p| p.decision_id.clone())
@@ -85,17 +99,17 @@ impl EntityHistory {
         })
     }
 
-    /// The decision beside its customer's (the user's) latest decisions before it.
+    /// The decision beside its customer's (the user's) latest decisions before it: the walk
+    /// from the previous decision its chain names.
     pub async fn usual(&self, d: &Decision) -> Result<UsualBehaviour, StoreError> {
-        let past = self
-            .store
-            .entity_decisions(
-                ListKind::User,
-                &d.context.user_id,
-                Some(&d.decision_id.0),
-                HISTORY_LIMIT,
-            )
-            .await?;
+        let past = match d.chain.previous(ListKind::User) {
+            Some(previous) => {
+                self.store
+                    .entity_decisions(ListKind::User, previous, HISTORY_LIMIT)
+                    .await?
+            }
+            None => Vec::new(),
+        };
         Ok(UsualBehaviour::of(&d.context, &past))
     }
 }

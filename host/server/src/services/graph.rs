@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use arbiter_engine::context::EnrichedContext;
+use arbiter_engine::entity_chain::ChainHeads;
 use arbiter_engine::lists::{ListEntry, ListKind, ListName};
 use arbiter_engine::stages::{GraphOutcome, GraphStage, ReasonCode};
 use arbiter_engine::store::{DecisionEntities, Store, StoreError};
@@ -31,6 +32,9 @@ pub struct GraphService {
     /// Entities marked because of fraud labels, with the decisions whose labels mark them, so
     /// a later `legit` label on the last of them removes the mark.
     label_marks: Mutex<HashMap<(EntityKind, String), HashSet<String>>>,
+    /// The newest decision of each entity this replica knows of: where an entity's chain of
+    /// decisions starts. Seeded with the graph, from the same decisions, and bounded like it.
+    heads: Arc<ChainHeads>,
 }
 
 /// The entities a fraud label marks: those that identify a person or an instrument. A shared
@@ -71,6 +75,21 @@ pub fn entities_observation(d: &DecisionEntities) -> Observation<'_> {
         .with_opt(EntityKind::Phone, d.phone.as_deref())
         .with_opt(EntityKind::Address, d.shipping_address_hash.as_deref())
         .with_opt(EntityKind::Ip, d.ip.as_deref())
+}
+
+/// A stored decision's entities as chains key them.
+fn chain_entities(d: &DecisionEntities) -> impl Iterator<Item = (ListKind, String)> + '_ {
+    [
+        (ListKind::User, Some(&d.user_id)),
+        (ListKind::Device, d.device_id.as_ref()),
+        (ListKind::Card, d.card_fingerprint.as_ref()),
+        (ListKind::Email, d.email.as_ref()),
+        (ListKind::Phone, d.phone.as_ref()),
+        (ListKind::Address, d.shipping_address_hash.as_ref()),
+        (ListKind::Ip, d.ip.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v.clone())))
 }
 
 fn graph_kind(kind: ListKind) -> EntityKind {
@@ -116,6 +135,7 @@ impl GraphService {
         let since = Utc::now() - chrono::Duration::from_std(config.window).unwrap_or_default();
         // Page by page, so memory holds one page of decisions, never the whole window. This
         // runs before the server accepts traffic, so observing inline blocks nobody.
+        let heads = Arc::new(ChainHeads::new(config.entity_cap as u64));
         let mut graph = LinkGraph::new(config);
         let mut latest = None;
         let mut n = 0usize;
@@ -130,6 +150,7 @@ impl GraphService {
             after = Some(last.decision_id.clone());
             for d in &page {
                 graph.observe(&entities_observation(d));
+                heads.seed(chain_entities(d), &d.decision_id);
                 latest = latest.max(Some(d.created_at));
             }
             n += page.len();
@@ -149,11 +170,17 @@ impl GraphService {
             graph: Arc::new(SharedGraph::new(graph)),
             list_marks: Mutex::new(HashSet::new()),
             label_marks: Mutex::new(HashMap::new()),
+            heads,
         };
         for d in store.fraud_labelled_decisions(since).await? {
             service.apply_label(&d.decision_id.0, &d.context, true);
         }
         Ok(service)
+    }
+
+    /// Where each entity's chain of decisions starts on this replica.
+    pub fn heads(&self) -> &Arc<ChainHeads> {
+        &self.heads
     }
 
     /// Applies a decision's latest label: a fraud-like label marks its entities at once; a

@@ -1,8 +1,7 @@
 //! What the decision log's table does differently on PostgreSQL (`sql/decisions.rs` has the
 //! rest): one transaction per batch holding one multi-row
 //! `INSERT … SELECT FROM UNNEST(…) ON CONFLICT (request_id) DO NOTHING RETURNING request_id`,
-//! then the new decisions' backtest projections (`decision_features`), entity rows
-//! (`decision_entities`) and reviews, and one
+//! then the new decisions' backtest projections (`decision_features`) and reviews, and one
 //! read-back of the stored decisions for the requests that were already there.
 
 use std::collections::{HashMap, HashSet};
@@ -113,26 +112,6 @@ impl PgStore {
             .await
             .map_err(store_error)?;
         }
-        let entities: Vec<(&str, &str, &str)> = new_rows
-            .iter()
-            .flat_map(|r| {
-                r.entities
-                    .iter()
-                    .map(|(kind, value)| (*kind, value.as_str(), r.decision_id.as_str()))
-            })
-            .collect();
-        if !entities.is_empty() {
-            sqlx::query(
-                "INSERT INTO decision_entities (kind, entity, decision_id) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[])",
-            )
-            .bind(column(&entities, |e| e.0))
-            .bind(column(&entities, |e| e.1))
-            .bind(column(&entities, |e| e.2))
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        }
         let reviews: Vec<&DecisionInsert> = rows
             .iter()
             .filter(|r| r.opens_review() && inserted.contains(&r.request_id))
@@ -220,8 +199,8 @@ impl PgStore {
 }
 
 /// One column of a multi-row `UNNEST` insert.
-fn column<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {
-    rows.iter().map(f).collect()
+fn column<'a, T>(rows: &[&'a DecisionInsert], f: impl Fn(&'a DecisionInsert) -> T) -> Vec<T> {
+    rows.iter().map(|r| f(r)).collect()
 }
 
 /// `decision_id, created_at`, then user, device, card, email, phone, address and IP.

@@ -2,8 +2,8 @@
 //! rest): one group-committed write per batch (`group_commit`), one
 //! `INSERT … ON CONFLICT (request_id) DO NOTHING` per distinct request, and a read-back of the
 //! stored decision for each request that was already there. A new decision's backtest
-//! projection (`decision_features`), its entity rows (`decision_entities`) and, when it is
-//! challenged, its review are written in the same transaction.
+//! projection (`decision_features`) and, when it is challenged, its review are written in the
+//! same transaction.
 
 use std::collections::{HashMap, HashSet};
 
@@ -102,9 +102,6 @@ async fn write_rows(
     // and our read-back.
     let mut inserted = HashSet::new();
     let mut existing = HashMap::new();
-    // The new decisions' entity rows, `[kind, entity, decision_id]`, go in as one statement
-    // after the loop: one more round trip to the writer per batch, not one per decision.
-    let mut entities: Vec<(&'static str, String, String)> = Vec::new();
     for row in rows {
         let written = sqlx::query(
             "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
@@ -167,11 +164,6 @@ async fn write_rows(
                 .await
                 .map_err(store_error)?;
             }
-            entities.extend(
-                row.entities
-                    .into_iter()
-                    .map(|(kind, value)| (kind, value, row.decision_id.clone())),
-            );
             inserted.insert(row.request_id);
         } else {
             let body: String =
@@ -182,18 +174,6 @@ async fn write_rows(
                     .map_err(store_error)?;
             existing.insert(row.request_id, decision_from_body(&body)?);
         }
-    }
-    if !entities.is_empty() {
-        let json = serde_json::to_string(&entities)
-            .map_err(|e| StoreError::Backend(format!("decision entities: {e}")))?;
-        sqlx::query(
-            "INSERT INTO decision_entities (kind, entity, decision_id) \
-             SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1)",
-        )
-        .bind(json)
-        .execute(&mut *conn)
-        .await
-        .map_err(store_error)?;
     }
     Ok((inserted, existing))
 }

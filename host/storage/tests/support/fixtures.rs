@@ -103,6 +103,7 @@ pub fn decision(request_id: &str) -> Decision {
         layers,
         rollout: None,
         shadow: None,
+        chain: Default::default(),
     }
 }
 

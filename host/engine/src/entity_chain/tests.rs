@@ -1,0 +1,115 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::money::RateTable;
+use crate::request::DecisionRequest;
+
+/// A context for `user` on `device`, with an e-mail and no phone.
+fn context(user: &str, device: &str) -> EnrichedContext {
+    let body = format!(
+        r#"{{"request_id":"r","event":"payment.authorize","amount":{{"value":"1.00","currency":"USD"}},
+            "user":{{"id":"{user}","email":"{user}@example.com"}},"device":{{"id":"{device}"}}}}"#
+    );
+    let req = DecisionRequest::from_slice(body.as_bytes()).expect("valid");
+    EnrichedContext::normalise(&req, &RateTable::default())
+}
+
+#[test]
+fn each_decision_links_to_the_previous_one_of_each_entity() {
+    let heads = ChainHeads::new(100);
+    let first = heads.advance(&context("u-1", "d-1"), "dec_1");
+    assert!(first.is_empty(), "seen first: {first:?}");
+    let second = heads.advance(&context("u-1", "d-2"), "dec_2");
+    assert_eq!(second.user.as_deref(), Some("dec_1"));
+    assert_eq!(second.email.as_deref(), Some("dec_1"));
+    assert_eq!(second.device, None, "a new device");
+    assert_eq!(second.phone, None, "no phone named");
+    let third = heads.advance(&context("u-2", "d-1"), "dec_3");
+    assert_eq!(third.device.as_deref(), Some("dec_1"));
+    assert_eq!(third.user, None);
+    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some("dec_2"));
+    assert_eq!(
+        heads.head(ListKind::Device, "d-1").as_deref(),
+        Some("dec_3")
+    );
+    assert_eq!(heads.head(ListKind::Phone, ""), None);
+}
+
+#[test]
+fn a_decision_not_stored_gives_its_heads_back_unless_taken_since() {
+    let heads = ChainHeads::new(100);
+    heads.advance(&context("u-1", "d-1"), "dec_1");
+    let ctx = context("u-1", "d-9");
+    let lost = heads.advance(&ctx, "dec_2");
+    heads.rewind(&ctx, "dec_2", &lost);
+    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some("dec_1"));
+    assert_eq!(
+        heads.head(ListKind::Device, "d-9"),
+        None,
+        "seen only by the lost one"
+    );
+
+    // A later decision took the user's head: it keeps it (its chain names dec_3).
+    let ctx = context("u-1", "d-1");
+    let lost = heads.advance(&ctx, "dec_3");
+    let later = heads.advance(&context("u-1", "d-5"), "dec_4");
+    assert_eq!(later.user.as_deref(), Some("dec_3"));
+    heads.rewind(&ctx, "dec_3", &lost);
+    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some("dec_4"));
+    assert_eq!(
+        heads.head(ListKind::Device, "d-1").as_deref(),
+        Some("dec_1")
+    );
+}
+
+#[test]
+fn seeding_keeps_the_newest_decision() {
+    let heads = ChainHeads::new(100);
+    heads.seed([(ListKind::User, "u-1".to_owned())], "dec_5");
+    heads.seed([(ListKind::User, "u-1".to_owned())], "dec_3");
+    heads.seed([(ListKind::Card, String::new())], "dec_6");
+    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some("dec_5"));
+    assert_eq!(heads.head(ListKind::Card, ""), None);
+}
+
+#[test]
+fn decisions_of_one_entity_at_once_form_one_chain() {
+    let heads = Arc::new(ChainHeads::new(10_000));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let heads = heads.clone();
+            std::thread::spawn(move || {
+                let ctx = context("u-hot", &format!("d-{t}"));
+                (0..250)
+                    .map(|i| {
+                        let id = format!("dec_{t}_{i:03}");
+                        let previous = heads.advance(&ctx, &id).user;
+                        (id, previous)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let links: Vec<(String, Option<String>)> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("thread"))
+        .collect();
+    // Every decision is some other's predecessor exactly once, but the head; one has none.
+    let previous: std::collections::HashMap<_, _> = links
+        .iter()
+        .filter_map(|(id, p)| p.clone().map(|p| (p, id.clone())))
+        .collect();
+    assert_eq!(previous.len(), 999, "no two decisions share a predecessor");
+    assert_eq!(links.iter().filter(|(_, p)| p.is_none()).count(), 1);
+    let mut walked = 0;
+    let mut at = heads.head(ListKind::User, "u-hot");
+    let by_id: std::collections::HashMap<_, _> = links.iter().cloned().collect();
+    while let Some(id) = at {
+        walked += 1;
+        at = by_id[&id].clone();
+    }
+    assert_eq!(
+        walked, 1000,
+        "the walk from the head reaches every decision"
+    );
+}
