@@ -4,6 +4,13 @@ use super::*;
 use crate::money::RateTable;
 use crate::request::DecisionRequest;
 
+const D1: &str = "dec_00000000000000000000000000000001";
+const D2: &str = "dec_00000000000000000000000000000002";
+const D3: &str = "dec_00000000000000000000000000000003";
+const D4: &str = "dec_00000000000000000000000000000004";
+const D5: &str = "dec_00000000000000000000000000000005";
+const D6: &str = "dec_00000000000000000000000000000006";
+
 /// A context for `user` on `device`, with an e-mail and no phone.
 fn context(user: &str, device: &str) -> EnrichedContext {
     let body = format!(
@@ -17,32 +24,29 @@ fn context(user: &str, device: &str) -> EnrichedContext {
 #[test]
 fn each_decision_links_to_the_previous_one_of_each_entity() {
     let heads = ChainHeads::new(100);
-    let first = heads.advance(&context("u-1", "d-1"), "dec_1");
+    let first = heads.advance(&context("u-1", "d-1"), D1);
     assert!(first.is_empty(), "seen first: {first:?}");
-    let second = heads.advance(&context("u-1", "d-2"), "dec_2");
-    assert_eq!(second.user.as_deref(), Some("dec_1"));
-    assert_eq!(second.email.as_deref(), Some("dec_1"));
+    let second = heads.advance(&context("u-1", "d-2"), D2);
+    assert_eq!(second.user.as_deref(), Some(D1));
+    assert_eq!(second.email.as_deref(), Some(D1));
     assert_eq!(second.device, None, "a new device");
     assert_eq!(second.phone, None, "no phone named");
-    let third = heads.advance(&context("u-2", "d-1"), "dec_3");
-    assert_eq!(third.device.as_deref(), Some("dec_1"));
+    let third = heads.advance(&context("u-2", "d-1"), D3);
+    assert_eq!(third.device.as_deref(), Some(D1));
     assert_eq!(third.user, None);
-    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some("dec_2"));
-    assert_eq!(
-        heads.head(ListKind::Device, "d-1").as_deref(),
-        Some("dec_3")
-    );
+    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some(D2));
+    assert_eq!(heads.head(ListKind::Device, "d-1").as_deref(), Some(D3));
     assert_eq!(heads.head(ListKind::Phone, ""), None);
 }
 
 #[test]
 fn a_decision_not_stored_gives_its_heads_back_unless_taken_since() {
     let heads = ChainHeads::new(100);
-    heads.advance(&context("u-1", "d-1"), "dec_1");
+    heads.advance(&context("u-1", "d-1"), D1);
     let ctx = context("u-1", "d-9");
-    let lost = heads.advance(&ctx, "dec_2");
-    heads.rewind(&ctx, "dec_2", &lost);
-    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some("dec_1"));
+    let lost = heads.advance(&ctx, D2);
+    heads.rewind(&ctx, D2, &lost);
+    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some(D1));
     assert_eq!(
         heads.head(ListKind::Device, "d-9"),
         None,
@@ -51,24 +55,21 @@ fn a_decision_not_stored_gives_its_heads_back_unless_taken_since() {
 
     // A later decision took the user's head: it keeps it (its chain names dec_3).
     let ctx = context("u-1", "d-1");
-    let lost = heads.advance(&ctx, "dec_3");
-    let later = heads.advance(&context("u-1", "d-5"), "dec_4");
-    assert_eq!(later.user.as_deref(), Some("dec_3"));
-    heads.rewind(&ctx, "dec_3", &lost);
-    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some("dec_4"));
-    assert_eq!(
-        heads.head(ListKind::Device, "d-1").as_deref(),
-        Some("dec_1")
-    );
+    let lost = heads.advance(&ctx, D3);
+    let later = heads.advance(&context("u-1", "d-5"), D4);
+    assert_eq!(later.user.as_deref(), Some(D3));
+    heads.rewind(&ctx, D3, &lost);
+    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some(D4));
+    assert_eq!(heads.head(ListKind::Device, "d-1").as_deref(), Some(D1));
 }
 
 #[test]
 fn seeding_keeps_the_newest_decision() {
     let heads = ChainHeads::new(100);
-    heads.seed([(ListKind::User, "u-1".to_owned())], "dec_5");
-    heads.seed([(ListKind::User, "u-1".to_owned())], "dec_3");
-    heads.seed([(ListKind::Card, String::new())], "dec_6");
-    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some("dec_5"));
+    heads.seed([(ListKind::User, "u-1")], D5);
+    heads.seed([(ListKind::User, "u-1")], D3);
+    heads.seed([(ListKind::Card, "")], D6);
+    assert_eq!(heads.head(ListKind::User, "u-1").as_deref(), Some(D5));
     assert_eq!(heads.head(ListKind::Card, ""), None);
 }
 
@@ -82,7 +83,7 @@ fn decisions_of_one_entity_at_once_form_one_chain() {
                 let ctx = context("u-hot", &format!("d-{t}"));
                 (0..250)
                     .map(|i| {
-                        let id = format!("dec_{t}_{i:03}");
+                        let id = format!("dec_{:032x}", t * 1000 + i);
                         let previous = heads.advance(&ctx, &id).user;
                         (id, previous)
                     })
@@ -112,4 +113,33 @@ fn decisions_of_one_entity_at_once_form_one_chain() {
         walked, 1000,
         "the walk from the head reaches every decision"
     );
+}
+
+#[test]
+fn heads_are_bounded_and_keep_the_latest() {
+    let heads = ChainHeads::new(640);
+    let user = |i: u32| context(&format!("u-{i}"), "d-shared");
+    for i in 0..10_000u32 {
+        heads.advance(&user(i), &format!("dec_{:032x}", u128::from(i) + 1));
+    }
+    let kept = (0..10_000u32)
+        .filter(|i| heads.head(ListKind::User, &format!("u-{i}")).is_some())
+        .count();
+    assert!(kept <= 640, "{kept} heads kept");
+    assert!(
+        heads.head(ListKind::User, "u-9999").is_some(),
+        "the latest is kept"
+    );
+    // The shared device was named by every decision: its head is the last one.
+    assert_eq!(
+        heads.head(ListKind::Device, "d-shared"),
+        Some(format!("dec_{:032x}", 10_000))
+    );
+}
+
+#[test]
+fn an_id_not_made_by_the_engine_links_nothing() {
+    let heads = ChainHeads::new(100);
+    assert!(heads.advance(&context("u-1", "d-1"), "order-7").is_empty());
+    assert_eq!(heads.head(ListKind::User, "u-1"), None);
 }

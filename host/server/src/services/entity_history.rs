@@ -85,6 +85,8 @@ impl EntityHistory {
                 None => Vec::new(),
             },
         };
+        // Two entities whose heads' hashes collide share a chain: keep this one's decisions.
+        items.retain(|p| kind.value_in(&p.context) == Some(value.as_str()));
         let next_before = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|p| p.decision_id.clone())
@@ -102,7 +104,7 @@ impl EntityHistory {
     /// The decision beside its customer's (the user's) latest decisions before it: the walk
     /// from the previous decision its chain names.
     pub async fn usual(&self, d: &Decision) -> Result<UsualBehaviour, StoreError> {
-        let past = match d.chain.previous(ListKind::User) {
+        let mut past = match d.chain.previous(ListKind::User) {
             Some(previous) => {
                 self.store
                     .entity_decisions(ListKind::User, previous, HISTORY_LIMIT)
@@ -110,6 +112,7 @@ impl EntityHistory {
             }
             None => Vec::new(),
         };
+        past.retain(|p| p.context.user_id == d.context.user_id);
         Ok(UsualBehaviour::of(&d.context, &past))
     }
 }

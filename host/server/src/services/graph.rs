@@ -78,18 +78,18 @@ pub fn entities_observation(d: &DecisionEntities) -> Observation<'_> {
 }
 
 /// A stored decision's entities as chains key them.
-fn chain_entities(d: &DecisionEntities) -> impl Iterator<Item = (ListKind, String)> + '_ {
+fn chain_entities(d: &DecisionEntities) -> impl Iterator<Item = (ListKind, &str)> {
     [
-        (ListKind::User, Some(&d.user_id)),
-        (ListKind::Device, d.device_id.as_ref()),
-        (ListKind::Card, d.card_fingerprint.as_ref()),
-        (ListKind::Email, d.email.as_ref()),
-        (ListKind::Phone, d.phone.as_ref()),
-        (ListKind::Address, d.shipping_address_hash.as_ref()),
-        (ListKind::Ip, d.ip.as_ref()),
+        (ListKind::User, Some(d.user_id.as_str())),
+        (ListKind::Device, d.device_id.as_deref()),
+        (ListKind::Card, d.card_fingerprint.as_deref()),
+        (ListKind::Email, d.email.as_deref()),
+        (ListKind::Phone, d.phone.as_deref()),
+        (ListKind::Address, d.shipping_address_hash.as_deref()),
+        (ListKind::Ip, d.ip.as_deref()),
     ]
     .into_iter()
-    .filter_map(|(k, v)| v.map(|v| (k, v.clone())))
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
 }
 
 fn graph_kind(kind: ListKind) -> EntityKind {
