@@ -29,8 +29,11 @@ kill "$server"; wait "$server" 2>/dev/null || true
 if [ "$backend" = postgres ]; then
   psql -h 127.0.0.1 -U postgres -d "$db" -qAt -F ' ' -c "
     WITH n AS (SELECT count(*)::float8 AS d FROM decisions)
-    SELECT c.relname, pg_relation_size(c.oid), round((pg_relation_size(c.oid) / n.d)::numeric)
-    FROM pg_class c, n
+    SELECT c.relname, s.bytes, round((s.bytes / n.d)::numeric)
+    FROM pg_class c, n,
+         -- A table with its TOAST (where large bodies go); an index alone.
+         LATERAL (SELECT CASE c.relkind WHEN 'r' THEN pg_table_size(c.oid)
+                                       ELSE pg_relation_size(c.oid) END AS bytes) s
     WHERE c.relname LIKE 'decision%' AND c.relkind IN ('r', 'i')
     ORDER BY 2 DESC" | awk 'BEGIN {print "relation bytes bytes_per_decision"} {print}'
   psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
