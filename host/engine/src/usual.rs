@@ -106,8 +106,11 @@ pub struct SeenValue {
     pub count: u32,
 }
 
+/// How a trait is read from a context.
+type ReadTrait = fn(&EnrichedContext) -> Option<&str>;
+
 /// The traits compared, with how each is read from a context.
-const TRAITS: [(&str, fn(&EnrichedContext) -> Option<&str>); 5] = [
+const TRAITS: [(&str, ReadTrait); 5] = [
     ("device", |c| c.device_id.as_deref()),
     ("card", |c| c.card_fingerprint.as_deref()),
     ("email", |c| c.email.as_deref()),
