@@ -139,6 +139,17 @@ async fn entity_decisions_refuse_bad_names_cursors_and_keys() {
                 "a card number is never echoed: {body}"
             );
         }
+        // A well-formed id of no decision of this entity.
+        problem(
+            s.get(
+                "/v1/graph/entities/user/u-1/decisions?before=dec_0123456789abcdef0123456789abcdef",
+                &reviewer,
+            )
+            .await,
+            404,
+            "not_found",
+        )
+        .await;
         problem(
             s.get("/v1/graph/entities/user/u-1/decisions", &decider)
                 .await,

@@ -1,7 +1,7 @@
 //! One entity's page: its place in the link graph (marks, group, hops to fraud) and its
 //! neighbourhood drawn like the case's, so a reviewer can walk from node to node, and the
-//! decisions that named it, newest first, each a link to its own page. The decisions come
-//! from the store, so an entity the graph has aged out still shows its history.
+//! decisions that named it, newest first, each a link to its own page (a walk along the
+//! entity's chain of decisions from the newest one this replica knows of).
 
 use axum::extract::{Query, State};
 use maud::{Markup, html};
@@ -78,7 +78,7 @@ fn decision_list(kind: &str, page: EntityDecisions) -> Markup {
         div.card #decisions {
             h2 { "Decisions that named it" }
             @if page.items.is_empty() {
-                p.muted { "None stored." }
+                p.muted { "None known on this replica since it started (or since the link graph's window)." }
             } @else {
                 table {
                     thead { tr { th { "When" } th { "Checkpoint" } th { "Action" } th.num { "Score" } th.num { "Amount" }

@@ -20,7 +20,9 @@ use crate::http::problem::ApiError;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EntityDecisionsQuery {
-    /// Only decisions older than this one (the previous page's `next_before`).
+    /// Only decisions older than this one (the previous page's `next_before`): a decision of
+    /// this entity, else 404.
+    #[param(pattern = "^dec_[0-9a-f]{32}$")]
     pub before: Option<String>,
     /// At most this many: 1–100 (default 25).
     #[param(minimum = 1, maximum = 100)]
@@ -77,12 +79,13 @@ impl From<PastDecision> for EntityDecisionView {
     }
 }
 
-/// The decisions that named one entity, newest first. Every decision is indexed by each
-/// entity it names when it is stored, so this holds what the link graph has forgotten too.
+/// The decisions that named one entity, newest first: a walk along the entity's chain of
+/// decisions from the newest one this replica knows of (README, "Reviews").
 #[utoipa::path(get, path = "/v1/graph/entities/{kind}/{value}/decisions", operation_id = "list_entity_decisions", tag = "graph",
     params(EntityPath, EntityDecisionsQuery),
     responses((status = 200, body = EntityDecisionsPage),
-        (status = 400, description = "Unknown kind or invalid value (`invalid_path`), invalid `before` or `limit` (`invalid_query`)")))]
+        (status = 400, description = "Unknown kind or invalid value (`invalid_path`), invalid `before` or `limit` (`invalid_query`)"),
+        (status = 404, description = "`before` is no decision of this entity")))]
 pub async fn list(
     State(app): State<AppState>,
     _: Caller,

@@ -64,6 +64,10 @@ impl From<HistoryError> for ApiError {
                 param: "before".into(),
                 message: e.to_string(),
             },
+            HistoryError::UnknownCursor(id) => ApiError::NotFound {
+                what: "decision of this entity",
+                id,
+            },
             HistoryError::Store(s) => s.into(),
         }
     }

@@ -28,8 +28,11 @@ pub enum HistoryError {
     Value(&'static str),
     #[error("the value looks like a raw card number; cards are named by their fingerprint")]
     RawCardNumber,
-    #[error("`before` must be the id of a decision that named this entity")]
+    #[error("`before` must be a decision id (`dec_` and 32 hex digits)")]
     Cursor,
+    /// `before` is well formed but names no stored decision of this entity.
+    #[error("decision `{0}` of this entity")]
+    UnknownCursor(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -75,7 +78,7 @@ impl EntityHistory {
                 let mut walk = self.store.entity_decisions(kind, b, limit + 2).await?;
                 match walk.first() {
                     Some(first) if kind.value_in(&first.context) == Some(value.as_str()) => {}
-                    _ => return Err(HistoryError::Cursor),
+                    _ => return Err(HistoryError::UnknownCursor(b.to_owned())),
                 }
                 walk.remove(0);
                 walk
