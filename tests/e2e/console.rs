@@ -133,7 +133,12 @@ async fn a_reviewer_works_the_queue_in_the_browser() {
             .click()
             .await
             .expect("click");
-        wait_for_path(&b, "/console/cases/", Duration::from_secs(5)).await;
+        // The form posts back to this same page: wait for the new page's message, not the path.
+        b.wait()
+            .at_most(Duration::from_secs(5))
+            .for_element(Locator::Css(".flash"))
+            .await
+            .expect("the snooze's message");
         assert!(
             text(&b, ".flash").await.contains("snoozed"),
             "{}",
@@ -176,8 +181,15 @@ async fn a_reviewer_works_the_queue_in_the_browser() {
             .click()
             .await
             .expect("click");
-        wait_for_path(&b, "/console/snoozes", Duration::from_secs(5)).await;
-        assert_eq!(count(&b, "#snoozes tbody tr").await, 0);
+        // The form posts back to this same page: wait for the row to go, not for the path.
+        let start = std::time::Instant::now();
+        while count(&b, "#snoozes tbody tr").await != 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "the snooze is still listed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let live = s.admin_get("/v1/snoozes").await;
         assert_eq!(live["items"], json!([]), "ended for the pipeline too");
 
