@@ -20,6 +20,38 @@ impl DecisionId {
     pub fn generate() -> DecisionId {
         DecisionId(format!("dec_{}", uuid::Uuid::now_v7().simple()))
     }
+
+    /// The 128 bits of an id [`DecisionId::generate`] made (`dec_` and 32 lowercase hex
+    /// digits); `None` for any other text.
+    pub fn bits(id: &str) -> Option<u128> {
+        let hex = id.strip_prefix("dec_")?;
+        let well_formed =
+            hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        well_formed
+            .then(|| u128::from_str_radix(hex, 16).ok())
+            .flatten()
+    }
+
+    /// The id whose [`DecisionId::bits`] are `bits`.
+    pub fn from_bits(bits: u128) -> DecisionId {
+        DecisionId(format!("dec_{bits:032x}"))
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::DecisionId;
+
+    #[test]
+    fn ids_are_read_back_only_as_generated() {
+        let id = DecisionId::generate();
+        let bits = DecisionId::bits(&id.0).expect("a generated id");
+        assert_eq!(DecisionId::from_bits(bits), id);
+        assert!(DecisionId::bits("dec_01a2495cace175a5ae2c0a9afb35b51e").is_some());
+        assert!(DecisionId::bits("dec_01A2495CACE175A5AE2C0A9AFB35B51E").is_none());
+        assert!(DecisionId::bits("dec_01a2495c").is_none());
+        assert!(DecisionId::bits("rev_01a2495cace175a5ae2c0a9afb35b51e").is_none());
+    }
 }
 
 impl std::fmt::Display for DecisionId {

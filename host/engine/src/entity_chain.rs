@@ -21,6 +21,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::context::EnrichedContext;
+use crate::decision::DecisionId;
 use crate::lists::ListKind;
 
 /// Per kind of entity a decision names, the id of the previous decision that named the same
@@ -137,17 +138,8 @@ impl Generations {
     }
 }
 
-/// A decision id's 128 bits: `dec_` and 32 lowercase hex digits, as
-/// [`crate::DecisionId::generate`] makes them.
-fn id_bits(decision_id: &str) -> Option<u128> {
-    let hex = decision_id.strip_prefix("dec_")?;
-    (hex.len() == 32)
-        .then(|| u128::from_str_radix(hex, 16).ok())
-        .flatten()
-}
-
 fn id_text(bits: u128) -> String {
-    format!("dec_{bits:032x}")
+    DecisionId::from_bits(bits).0
 }
 
 impl ChainHeads {
@@ -179,7 +171,7 @@ impl ChainHeads {
     /// by [`crate::DecisionId::generate`] links nothing.
     pub fn advance(&self, ctx: &EnrichedContext, decision_id: &str) -> EntityChain {
         let mut chain = EntityChain::default();
-        let Some(id) = id_bits(decision_id) else {
+        let Some(id) = DecisionId::bits(decision_id) else {
             return chain;
         };
         for (kind, value) in entities(ctx) {
@@ -195,7 +187,7 @@ impl ChainHeads {
     /// head it still is gets its previous head back (or none). An entity a later decision has
     /// taken since keeps that one.
     pub fn rewind(&self, ctx: &EnrichedContext, decision_id: &str, chain: &EntityChain) {
-        let Some(id) = id_bits(decision_id) else {
+        let Some(id) = DecisionId::bits(decision_id) else {
             return;
         };
         for (kind, value) in entities(ctx) {
@@ -203,7 +195,7 @@ impl ChainHeads {
             if shard.get(key) != Some(id) {
                 continue;
             }
-            match chain.previous(kind).and_then(id_bits) {
+            match chain.previous(kind).and_then(DecisionId::bits) {
                 Some(previous) => {
                     shard.put(key, previous, self.per_generation);
                 }
@@ -219,7 +211,7 @@ impl ChainHeads {
         entities: impl IntoIterator<Item = (ListKind, &'a str)>,
         decision_id: &str,
     ) {
-        let Some(id) = id_bits(decision_id) else {
+        let Some(id) = DecisionId::bits(decision_id) else {
             return;
         };
         for (kind, value) in entities {
