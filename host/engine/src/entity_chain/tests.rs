@@ -23,7 +23,7 @@ fn context(user: &str, device: &str) -> EnrichedContext {
 
 #[test]
 fn each_decision_links_to_the_previous_one_of_each_entity() {
-    let heads = ChainHeads::new(100);
+    let heads = ChainHeads::new(100_000);
     let first = heads.advance(&context("u-1", "d-1"), D1);
     assert!(first.is_empty(), "seen first: {first:?}");
     let second = heads.advance(&context("u-1", "d-2"), D2);
@@ -41,7 +41,7 @@ fn each_decision_links_to_the_previous_one_of_each_entity() {
 
 #[test]
 fn a_decision_not_stored_gives_its_heads_back_unless_taken_since() {
-    let heads = ChainHeads::new(100);
+    let heads = ChainHeads::new(100_000);
     heads.advance(&context("u-1", "d-1"), D1);
     let ctx = context("u-1", "d-9");
     let lost = heads.advance(&ctx, D2);
@@ -65,7 +65,7 @@ fn a_decision_not_stored_gives_its_heads_back_unless_taken_since() {
 
 #[test]
 fn seeding_keeps_the_newest_decision() {
-    let heads = ChainHeads::new(100);
+    let heads = ChainHeads::new(100_000);
     heads.seed([(ListKind::User, "u-1")], D5);
     heads.seed([(ListKind::User, "u-1")], D3);
     heads.seed([(ListKind::Card, "")], D6);
@@ -139,7 +139,7 @@ fn heads_are_bounded_and_keep_the_latest() {
 
 #[test]
 fn an_id_not_made_by_the_engine_links_nothing() {
-    let heads = ChainHeads::new(100);
+    let heads = ChainHeads::new(100_000);
     assert!(heads.advance(&context("u-1", "d-1"), "order-7").is_empty());
     assert_eq!(heads.head(ListKind::User, "u-1"), None);
 }
