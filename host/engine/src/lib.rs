@@ -23,6 +23,7 @@ pub mod entity_chain;
 pub mod error;
 pub mod feedback;
 mod field_path;
+pub mod graph_feed;
 pub mod guard;
 pub mod json_numbers;
 pub mod keys;

@@ -334,7 +334,7 @@ impl Pipeline {
     /// Feeds a durable decision back into the stateful features (velocity, graph).
     pub async fn after_commit(&self, decision: &Decision) -> Result<(), VelocityError> {
         if let Some(graph) = &self.graph {
-            graph.observe(&decision.context);
+            graph.observe(&decision.context, decision.created_at);
         }
         self.velocity
             .record(

@@ -105,8 +105,9 @@ pub struct GraphOutcome {
 pub trait GraphStage: Send + Sync + 'static {
     /// Features of the context's entities before this decision links them.
     fn score(&self, ctx: &EnrichedContext) -> GraphOutcome;
-    /// Links the context's entities (called once the decision is durable).
-    fn observe(&self, ctx: &EnrichedContext);
+    /// Links the context's entities at the decision's instant `at` (called once the decision
+    /// is durable).
+    fn observe(&self, ctx: &EnrichedContext, at: chrono::DateTime<chrono::Utc>);
 }
 
 /// What the model layer concluded.

@@ -11,6 +11,7 @@ use crate::audit::{Actor, AuditEntry, AuditFilter};
 use crate::backtest::BacktestStore;
 use crate::decision::Decision;
 use crate::feedback::FeedbackStore;
+use crate::graph_feed::GraphFeed;
 use crate::keys::ApiKey;
 use crate::lists::{ListEntry, ListKind};
 use crate::money::{RateTableWire, reporting::StoredRateTable};
@@ -74,6 +75,12 @@ pub trait DecisionStore: Send + Sync + 'static {
     ) -> Result<Vec<DecisionEntities>, StoreError> {
         let page = self.decisions_page(since, after_id, limit).await?;
         Ok(page.iter().map(DecisionEntities::of).collect())
+    }
+
+    /// The feed other replicas follow, where the backend can hold several replicas
+    /// ([`crate::graph_feed`]); `None` for a database only one process uses.
+    fn graph_feed(&self) -> Option<&dyn GraphFeed> {
+        None
     }
 }
 

@@ -49,6 +49,12 @@ pub struct ServeConfig {
     #[arg(long, env = "ARBITER_GRAPH_MEMORY_MIB", default_value_t = 1024,
           value_parser = clap::value_parser!(u64).range(1..=1 << 22))]
     pub graph_memory_mib: u64,
+    /// With several replicas on PostgreSQL: how often, in milliseconds, the link graph reads
+    /// the decisions and labels the other replicas committed (a full page is followed at once
+    /// by the next). 0 turns following off: each replica then links only its own decisions.
+    #[arg(long, env = "ARBITER_GRAPH_FOLLOW_MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub graph_follow_ms: u64,
     /// Decisions that may wait for the log writer before requests get 503.
     #[arg(long, env = "ARBITER_LOG_QUEUE", default_value_t = 4096)]
     pub log_queue: usize,
@@ -303,6 +309,7 @@ impl ServeConfig {
             log_format: LogFormat::Text,
             velocity_memory_mib: 16,
             graph_memory_mib: 256,
+            graph_follow_ms: 100,
             log_queue: 4096,
             log_batch: 256,
             max_compilations: 2,

@@ -10,7 +10,7 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 /// Latency buckets from 10 µs to 1 s.
 const SECONDS_BUCKETS: &[f64] = &[
     0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-    0.1, 0.25, 0.5, 1.0,
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 /// Review turnaround buckets from one minute to a week.
@@ -133,6 +133,25 @@ fn describe() {
         Unit::Seconds,
         "Time to commit one group-commit batch."
     );
+    describe_histogram!(
+        GRAPH_FOLLOW_LAG_SECONDS,
+        Unit::Seconds,
+        "From a decision's instant to its link on another replica's graph."
+    );
+    describe_counter!(
+        GRAPH_FOLLOWED_TOTAL,
+        "Decisions of other replicas linked into this replica's graph."
+    );
+    describe_histogram!(
+        GRAPH_FOLLOW_FOLD_SECONDS,
+        Unit::Seconds,
+        "Time to link one page of the other replicas' decisions."
+    );
+    describe_gauge!(
+        GRAPH_FOLLOW_BEHIND_SECONDS,
+        Unit::Seconds,
+        "Seconds since this replica last held every committed decision of the others."
+    );
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
@@ -160,4 +179,13 @@ pub mod names {
     pub const POLICY_SET_ACTIVE_VERSION: &str = "arbiter_policy_set_active_version";
     /// By `slot` (active, shadow); 0 when empty.
     pub const MODEL_VERSION: &str = "arbiter_model_version";
+    /// From a decision's instant to its link on another replica's graph, per followed decision.
+    pub const GRAPH_FOLLOW_LAG_SECONDS: &str = "arbiter_graph_follow_lag_seconds";
+    /// Decisions of other replicas linked into this replica's graph.
+    pub const GRAPH_FOLLOWED_TOTAL: &str = "arbiter_graph_followed_total";
+    /// Time spent linking one page of followed decisions (its sum over the followed total is
+    /// the cost of following per decision).
+    pub const GRAPH_FOLLOW_FOLD_SECONDS: &str = "arbiter_graph_follow_fold_seconds";
+    /// Seconds since this replica last held every committed decision of the others.
+    pub const GRAPH_FOLLOW_BEHIND_SECONDS: &str = "arbiter_graph_follow_behind_seconds";
 }

@@ -7,6 +7,7 @@
 //! [`StoreError::Unavailable`] (a 503) instead of a request hanging.
 
 mod decisions;
+mod graph_feed;
 // The transaction core's stores (arbiter-transactions).
 mod changes;
 mod create_order;
@@ -39,6 +40,9 @@ pub struct PgStore {
     /// writer for both kinds saturates near 1,000 writes/s; PostgreSQL runs the two
     /// concurrently.
     changes: GroupCommit<sqlx::Postgres>,
+    /// This process's name in the graph feed (`graph_feed`): random per start, so a replica
+    /// skips the decisions it made itself and follows everyone else's.
+    replica: std::sync::Arc<str>,
 }
 
 impl PgStore {
@@ -65,6 +69,7 @@ impl PgStore {
             pool,
             group,
             changes,
+            replica: format!("{:016x}", rand::random::<u64>()).into(),
         })
     }
 

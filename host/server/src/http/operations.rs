@@ -24,10 +24,19 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Json<Value>, ApiError
     // of rotation: the database is what acknowledged decisions need.
     let velocity_shared = app.redis_velocity.as_ref().map(|r| !r.is_degraded());
     let notifications = app.replication.get().map(|r| r.is_subscribed());
-    let degraded = velocity_shared == Some(false) || notifications == Some(false);
+    // A replica behind the others' decisions scores with fewer links than they hold: it
+    // serves (each decision records what it saw), and says so.
+    let follow = app.graph.follow_report();
+    let degraded = velocity_shared == Some(false)
+        || notifications == Some(false)
+        || follow.is_some_and(|f| f.degraded());
     Ok(Json(json!({
         "status": if degraded { "degraded" } else { "ready" },
         "redis": {"velocity_shared": velocity_shared, "notifications": notifications},
+        "graph": follow.map(|f| json!({
+            "following": !f.failing,
+            "behind_seconds": f.behind_seconds,
+        })),
     })))
 }
 

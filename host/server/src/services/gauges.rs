@@ -1,6 +1,6 @@
 //! The gauges an operator watches that no request moves: the review queue's backlog and the
-//! age of its oldest case, the policy set and model versions in force, and whether each
-//! optional dependency serves. Sampled every [`EVERY`] (two small reads, one of them over the
+//! age of its oldest case, the policy set and model versions in force, whether each
+//! optional dependency serves, and how far behind the other replicas the link graph is. Sampled every [`EVERY`] (two small reads, one of them over the
 //! queue index) rather than at scrape time, so a busy or hostile scraper of the public
 //! `/metrics` costs the database nothing.
 
@@ -55,6 +55,9 @@ pub async fn sample(s: &Services) {
     if let Some(velocity) = &s.redis_velocity {
         let up = if velocity.is_degraded() { 0.0 } else { 1.0 };
         metrics::gauge!(names::DEPENDENCY_UP, "dependency" => "redis_velocity").set(up);
+    }
+    if let Some(follow) = s.graph.follow_report() {
+        metrics::gauge!(names::GRAPH_FOLLOW_BEHIND_SECONDS).set(follow.behind_seconds);
     }
     if let Some(replication) = s.replication.get() {
         let up = if replication.is_subscribed() {

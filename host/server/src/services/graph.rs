@@ -3,9 +3,13 @@
 //! periodic maintenance (ageing, eviction) off the request path, and answers the reviewer's
 //! neighbourhood view.
 //!
-//! Consistency with several replicas: each replica rebuilds from the shared decision log at
-//! start and then learns only from the decisions it makes itself, so until a restart a
-//! replica does not see links formed by traffic another replica served (see graph/README.md).
+//! Consistency with several replicas: on a database several replicas share (PostgreSQL) the
+//! graph is built at start from the graph feed up to its horizon, and then each replica
+//! follows the feed from there (`follow`), folding in the decisions the others make and every
+//! label. On SQLite one process owns the database; it builds from the decision log and links
+//! what it decides.
+
+mod follow;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -15,10 +19,13 @@ use chrono::Utc;
 
 use arbiter_engine::context::EnrichedContext;
 use arbiter_engine::entity_chain::ChainHeads;
+use arbiter_engine::graph_feed::FeedPosition;
 use arbiter_engine::lists::{ListEntry, ListKind, ListName};
 use arbiter_engine::stages::{GraphOutcome, GraphStage, ReasonCode};
 use arbiter_engine::store::{DecisionEntities, Store, StoreError};
 use arbiter_graph::{Config, EntityKind, EntityView, LinkGraph, Observation, SharedGraph};
+
+pub use follow::{FollowReport, FollowStatus};
 
 /// Decisions read per page while rebuilding.
 const REBUILD_PAGE: u32 = 2_000;
@@ -35,6 +42,13 @@ pub struct GraphService {
     /// The newest decision of each entity this replica knows of: where an entity's chain of
     /// decisions starts. Seeded with the graph, from the same decisions, and bounded like it.
     heads: Arc<ChainHeads>,
+    /// How far back the graph reaches (`Config::window`): what the feed keeps.
+    window: Duration,
+    /// Where following the feed starts: the horizon the start-up build read up to. `None`
+    /// where the database keeps no feed (one process).
+    start: Option<FeedPosition>,
+    /// The follower's standing, once it runs.
+    follow: std::sync::OnceLock<Arc<FollowStatus>>,
 }
 
 /// The entities a fraud label marks: those that identify a person or an instrument. A shared
@@ -104,6 +118,23 @@ fn graph_kind(kind: ListKind) -> EntityKind {
     }
 }
 
+/// A graph being built at start, with the chain heads seeded from the same decisions.
+struct Built<'a> {
+    graph: LinkGraph,
+    heads: &'a ChainHeads,
+    latest: Option<chrono::DateTime<Utc>>,
+    decisions: usize,
+}
+
+impl Built<'_> {
+    fn fold(&mut self, d: &DecisionEntities) {
+        self.graph.observe(&entities_observation(d));
+        self.heads.seed(chain_entities(d), &d.decision_id);
+        self.latest = self.latest.max(Some(d.created_at));
+        self.decisions += 1;
+    }
+}
+
 /// The pipeline's view of the graph.
 pub struct GraphLayer(pub Arc<SharedGraph>);
 
@@ -123,59 +154,112 @@ impl GraphStage for GraphLayer {
         }
     }
 
-    fn observe(&self, ctx: &EnrichedContext) {
-        self.0.observe(&observation(ctx, Utc::now()));
+    fn observe(&self, ctx: &EnrichedContext, at: chrono::DateTime<Utc>) {
+        // At the instant as the database keeps it (microseconds), so the replicas that follow
+        // this decision link it at exactly the same instant.
+        self.0
+            .observe(&observation(ctx, chrono::SubsecRound::trunc_subsecs(at, 6)));
     }
 }
 
 impl GraphService {
-    /// Rebuilds the graph from the decisions of the last window.
+    /// Builds the graph from the decisions of the last window: from the graph feed up to its
+    /// horizon where the database keeps one (following continues from there), from the
+    /// decision log otherwise.
     pub async fn rebuild(store: &dyn Store, config: Config) -> Result<GraphService, StoreError> {
         let started = Instant::now();
-        let since = Utc::now() - chrono::Duration::from_std(config.window).unwrap_or_default();
+        let window = config.window;
+        let since = Utc::now() - chrono::Duration::from_std(window).unwrap_or_default();
+        let heads = Arc::new(ChainHeads::new(config.entity_cap as u64));
+        let mut built = Built {
+            graph: LinkGraph::new(config),
+            heads: &heads,
+            latest: None,
+            decisions: 0,
+        };
         // Page by page, so memory holds one page of decisions, never the whole window. This
         // runs before the server accepts traffic, so observing inline blocks nobody.
-        let heads = Arc::new(ChainHeads::new(config.entity_cap as u64));
-        let mut graph = LinkGraph::new(config);
-        let mut latest = None;
-        let mut n = 0usize;
-        let mut after: Option<String> = None;
-        loop {
-            // Only the entities, not whole decisions: decoding every body (reasons, layer
-            // results) was most of a rebuild's time (BENCHMARKS.md, link graph).
-            let page = store
-                .decision_entities_page(since, after.as_deref(), REBUILD_PAGE)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.decision_id.clone());
-            for d in &page {
-                graph.observe(&entities_observation(d));
-                heads.seed(chain_entities(d), &d.decision_id);
-                latest = latest.max(Some(d.created_at));
+        let start = match store.graph_feed() {
+            Some(feed) => {
+                let horizon = feed.horizon().await?;
+                let mut at = FeedPosition::default();
+                loop {
+                    let page = feed
+                        .decisions_after(&at, Some(horizon.txid), Some(since), REBUILD_PAGE)
+                        .await?;
+                    let Some(last) = page.last() else { break };
+                    at = last.position.clone();
+                    page.iter().for_each(|d| built.fold(&d.entities));
+                }
+                Some(horizon)
             }
-            n += page.len();
-        }
+            None => {
+                let mut after: Option<String> = None;
+                loop {
+                    // Only the entities, not whole decisions: decoding every body (reasons,
+                    // layer results) was most of a rebuild's time (BENCHMARKS.md, link graph).
+                    let page = store
+                        .decision_entities_page(since, after.as_deref(), REBUILD_PAGE)
+                        .await?;
+                    let Some(last) = page.last() else { break };
+                    after = Some(last.decision_id.clone());
+                    page.iter().for_each(|d| built.fold(d));
+                }
+                None
+            }
+        };
+        let Built {
+            mut graph,
+            latest,
+            decisions,
+            ..
+        } = built;
         if let Some(now) = latest {
             // Drops what aged out and compacts the groups, as `LinkGraph::rebuild` does.
             graph.maintain(now);
         }
         tracing::info!(
-            decisions = n,
+            decisions,
             entities = graph.entity_count(),
             links = graph.link_count(),
             millis = started.elapsed().as_millis() as u64,
-            "link graph rebuilt from the decision log"
+            from_feed = start.is_some(),
+            "link graph rebuilt"
         );
         let service = GraphService {
             graph: Arc::new(SharedGraph::new(graph)),
             list_marks: Mutex::new(HashSet::new()),
             label_marks: Mutex::new(HashMap::new()),
             heads,
+            window,
+            start,
+            follow: std::sync::OnceLock::new(),
         };
         for d in store.fraud_labelled_decisions(since).await? {
             service.apply_label(&d.decision_id.0, &d.context, true);
         }
         Ok(service)
+    }
+
+    /// Follows the other replicas' decisions and labels every `every`, where the database
+    /// keeps a feed (`follow`); nothing otherwise, or with `every` zero.
+    pub fn spawn_follower(self: &Arc<Self>, store: Arc<dyn Store>, every: Duration) {
+        let Some(start) = self.start.clone() else {
+            return;
+        };
+        if every.is_zero() {
+            tracing::warn!(
+                "following the other replicas is off: each links only its own decisions"
+            );
+            return;
+        }
+        let status = follow::Follower::spawn(self.clone(), store, start, every);
+        let _ = self.follow.set(status);
+    }
+
+    /// How following stands; `None` when this replica does not follow.
+    pub fn follow_report(&self) -> Option<FollowReport> {
+        self.follow.get().map(|s| s.report())
     }
 
     /// Where each entity's chain of decisions starts on this replica.

@@ -1,7 +1,8 @@
 //! What the decision log's table does differently on PostgreSQL (`sql/decisions.rs` has the
 //! rest): one transaction per batch holding one multi-row
 //! `INSERT … SELECT FROM UNNEST(…) ON CONFLICT (request_id) DO NOTHING RETURNING request_id`,
-//! then the new decisions' backtest projections (`decision_features`) and reviews, and one
+//! then the new decisions' backtest projections (`decision_features`), their rows in the
+//! graph feed (`decision_links`, `graph_feed.rs`) and reviews, and one
 //! read-back of the stored decisions for the requests that were already there.
 
 use std::collections::{HashMap, HashSet};
@@ -20,6 +21,7 @@ impl PgStore {
     /// reviews the challenged ones open, and one read-back of the requests already there.
     pub(crate) async fn write_decisions(
         &self,
+        decisions: &[&Decision],
         rows: Vec<DecisionInsert>,
     ) -> Result<(HashSet<String>, HashMap<String, Decision>), StoreError> {
         let mut tx = self.begin_write().await?;
@@ -112,6 +114,12 @@ impl PgStore {
             .await
             .map_err(store_error)?;
         }
+        let new_decisions: Vec<&Decision> = decisions
+            .iter()
+            .copied()
+            .filter(|d| inserted.contains(&d.request_id))
+            .collect();
+        self.write_links(&mut tx, &new_decisions).await?;
         let reviews: Vec<&DecisionInsert> = rows
             .iter()
             .filter(|r| r.opens_review() && inserted.contains(&r.request_id))

@@ -5,6 +5,7 @@
 //! server on PostgreSQL). Both live in `sqlite/decisions.rs` and `postgres/decisions.rs`.
 
 use arbiter_engine::Decision;
+use arbiter_engine::graph_feed::GraphFeed;
 use arbiter_engine::store::{AppendOutcome, DecisionEntities, DecisionStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,11 +29,12 @@ macro_rules! decision_store {
                 if batch.is_empty() {
                     return Ok(Vec::new());
                 }
-                let rows = first_occurrences(batch)
-                    .into_iter()
-                    .map(DecisionInsert::new)
+                let firsts = first_occurrences(batch);
+                let rows = firsts
+                    .iter()
+                    .map(|d| DecisionInsert::new(d))
                     .collect::<Result<Vec<_>, _>>()?;
-                let (inserted, existing) = self.write_decisions(rows).await?;
+                let (inserted, existing) = self.write_decisions(&firsts, rows).await?;
                 outcomes(batch, &inserted, &existing)
             }
 
@@ -96,6 +98,10 @@ macro_rules! decision_store {
                 .await
                 .map_err(store_error)?;
                 body.as_deref().map(decision_from_body).transpose()
+            }
+
+            fn graph_feed(&self) -> Option<&dyn GraphFeed> {
+                self.feed()
             }
 
             async fn count_decisions(&self) -> Result<u64, StoreError> {

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::Review;
+use arbiter_engine::graph_feed::GraphFeed;
 use arbiter_engine::store::{DecisionEntities, StoreError};
 use sqlx::SqliteConnection;
 
@@ -19,11 +20,18 @@ use crate::error::store_error;
 use crate::rows::{DecisionInsert, decision_from_body};
 
 impl SqliteStore {
+    /// No feed: an embedded database has one process, which links its own decisions.
+    pub(crate) fn feed(&self) -> Option<&dyn GraphFeed> {
+        None
+    }
+
     /// Inserts the distinct decisions of a batch through the transaction core's group commit:
     /// decisions and order writes share one fsync per batch instead of taking turns on the
-    /// single writer.
+    /// single writer. The decisions themselves are not needed here: SQLite keeps no feed for
+    /// other replicas (one process owns the file; see `PgStore`'s `graph_feed`).
     pub(crate) async fn write_decisions(
         &self,
+        _decisions: &[&Decision],
         rows: Vec<DecisionInsert>,
     ) -> Result<(HashSet<String>, HashMap<String, Decision>), StoreError> {
         self.order_writer()

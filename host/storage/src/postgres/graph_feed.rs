@@ -1,0 +1,202 @@
+//! The link graph's feed on PostgreSQL (migration `0018_graph_feed.sql`): every new decision's
+//! entities go into `decision_links` in the decision's own transaction, and replicas page
+//! through those rows and through `labels` in commit order.
+//!
+//! The order is the outbox feed's (`outbox.rs`): rows are handed out only below the oldest
+//! running transaction (`pg_snapshot_xmin(pg_current_snapshot())`), in `(txid, id)` order.
+//! Every transaction that can still commit has a txid at or above that horizon, so a row that
+//! commits late lands ahead of every follower's position, never behind it. Positions travel
+//! as text (`txid::text`): sqlx has no `xid8` type, and a `u64` is what a txid is.
+
+use arbiter_engine::Decision;
+use arbiter_engine::graph_feed::{FedDecision, FedLabel, FeedPosition, GraphFeed};
+use arbiter_engine::store::{DecisionEntities, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::PgStore;
+use crate::dialect::Dialect;
+use crate::error::store_error;
+use crate::feedback_rows::parse_label;
+
+/// `txid, decision_id, replica, created_at`, then user, device, card, email, phone, address
+/// and IP.
+type LinkRow = (
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn txid(text: &str) -> Result<u64, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("transaction id `{text}` is not a number")))
+}
+
+fn fed_decision(row: LinkRow) -> Result<FedDecision, StoreError> {
+    let (tx, decision_id, replica, created_at, user_id, device, card, email, phone, address, ip) =
+        row;
+    Ok(FedDecision {
+        position: FeedPosition {
+            txid: txid(&tx)?,
+            id: decision_id.clone(),
+        },
+        replica,
+        entities: DecisionEntities {
+            decision_id,
+            created_at,
+            user_id,
+            device_id: device,
+            card_fingerprint: card,
+            email,
+            phone,
+            shipping_address_hash: address,
+            ip,
+        },
+    })
+}
+
+impl PgStore {
+    /// The feed: PostgreSQL is where several replicas share one database.
+    pub(crate) fn feed(&self) -> Option<&dyn GraphFeed> {
+        Some(self)
+    }
+
+    /// The feed rows of a batch's new decisions, in the batch's transaction.
+    pub(crate) async fn write_links(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        decisions: &[&Decision],
+    ) -> Result<(), StoreError> {
+        if decisions.is_empty() {
+            return Ok(());
+        }
+        let column = |f: fn(&Decision) -> Option<&str>| -> Vec<Option<&str>> {
+            decisions.iter().map(|d| f(d)).collect()
+        };
+        sqlx::query(
+            "INSERT INTO decision_links (decision_id, replica, created_at, user_id, device_id, \
+             card_fingerprint, email, phone, shipping_address_hash, ip) \
+             SELECT d, $2, c, u, dv, ca, e, p, a, i \
+             FROM UNNEST($1::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], \
+                         $7::text[], $8::text[], $9::text[], $10::text[]) \
+                  AS t(d, c, u, dv, ca, e, p, a, i)",
+        )
+        .bind(column(|d| Some(d.decision_id.0.as_str())))
+        .bind(&*self.replica)
+        .bind(
+            decisions
+                .iter()
+                .map(|d| PgStore::time(d.created_at))
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(|d| Some(d.context.user_id.as_str())))
+        .bind(column(|d| d.context.device_id.as_deref()))
+        .bind(column(|d| d.context.card_fingerprint.as_deref()))
+        .bind(column(|d| d.context.email.as_deref()))
+        .bind(column(|d| d.context.phone.as_deref()))
+        .bind(column(|d| d.context.shipping_address_hash.as_deref()))
+        .bind(column(|d| d.context.ip.as_deref()))
+        .execute(&mut **tx)
+        .await
+        .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GraphFeed for PgStore {
+    fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    async fn horizon(&self) -> Result<FeedPosition, StoreError> {
+        let xmin: String =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+                .fetch_one(self.reader())
+                .await
+                .map_err(store_error)?;
+        Ok(FeedPosition::at(txid(&xmin)?))
+    }
+
+    async fn decisions_after(
+        &self,
+        after: &FeedPosition,
+        until: Option<u64>,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<FedDecision>, StoreError> {
+        let rows: Vec<LinkRow> = sqlx::query_as(
+            "SELECT txid::text, decision_id, replica, created_at, user_id, device_id, \
+             card_fingerprint, email, phone, shipping_address_hash, ip \
+             FROM decision_links \
+             WHERE (txid, decision_id) > ($1::text::xid8, $2) \
+               AND txid < COALESCE($3::text::xid8, pg_snapshot_xmin(pg_current_snapshot())) \
+               AND ($4::timestamptz IS NULL OR created_at >= $4) \
+             ORDER BY txid, decision_id LIMIT $5",
+        )
+        .bind(after.txid.to_string())
+        .bind(&after.id)
+        .bind(until.map(|t| t.to_string()))
+        .bind(since.map(PgStore::time))
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await
+        .map_err(store_error)?;
+        rows.into_iter().map(fed_decision).collect()
+    }
+
+    async fn labels_after(
+        &self,
+        after: &FeedPosition,
+        limit: u32,
+    ) -> Result<Vec<FedLabel>, StoreError> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT txid::text, label_id, decision_id, label FROM labels \
+             WHERE (txid, label_id) > ($1::text::xid8, $2) \
+               AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
+             ORDER BY txid, label_id LIMIT $3",
+        )
+        .bind(after.txid.to_string())
+        .bind(&after.id)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await
+        .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(tx, label_id, decision_id, label)| {
+                Ok(FedLabel {
+                    position: FeedPosition {
+                        txid: txid(&tx)?,
+                        id: label_id,
+                    },
+                    decision_id,
+                    kind: parse_label(&label)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn prune_decisions(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        // The oldest rows in feed order, of which those made before `before`: an index range
+        // of `limit` entries, never a scan of the table for rows that are not there.
+        let done = sqlx::query(
+            "DELETE FROM decision_links WHERE ctid = ANY(ARRAY( \
+                 SELECT ctid FROM decision_links ORDER BY txid, decision_id LIMIT $2)) \
+             AND created_at < $1",
+        )
+        .bind(PgStore::time(before))
+        .bind(i64::from(limit))
+        .execute(self.writer())
+        .await
+        .map_err(store_error)?;
+        Ok(done.rows_affected())
+    }
+}

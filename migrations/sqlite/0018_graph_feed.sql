@@ -1,0 +1,7 @@
+-- The link graph's feed (issue 18), SQLite: nothing to add.
+-- An applied migration is never edited: add a new file instead.
+--
+-- An embedded SQLite database belongs to one process, so there are no other replicas whose
+-- decisions a link graph must follow: each decision is linked by the process that made it.
+-- PostgreSQL, where several replicas share one database, keeps the feed (its file of this
+-- name); this file keeps the two folders' names the same.
