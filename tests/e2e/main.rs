@@ -17,6 +17,7 @@ mod edge_errors;
 mod errors;
 mod feedback;
 mod graph;
+mod graph_replicas;
 mod hostile_input;
 mod hot_swap;
 mod input_limits;
