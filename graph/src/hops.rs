@@ -6,7 +6,10 @@
 //! Rules: a mark sets 0 and spreads outwards breadth-first; a new link relaxes both ends;
 //! an unmark repairs the ball around the node. IPs are weak: they take a value only from
 //! their own mark and pass proximity on only when they are themselves marked, so one
-//! fraudster behind an office IP does not put the whole office two hops from fraud.
+//! fraudster behind an office IP does not put the whole office two hops from fraud. A
+//! shielded entity (the established side of a fraud-labelled decision: the victim's account,
+//! e-mail, card) is weak in the same way, so a takeover's links do not put the victim next to
+//! the fraudster's device.
 //! Removing links can only lengthen distances; the field is rebuilt from the marks by every
 //! maintenance pass, and between passes it errs towards "closer to fraud".
 
@@ -19,8 +22,10 @@ use crate::node::Inner;
 /// No fraud within the bound.
 pub(crate) const FAR: u8 = u8::MAX;
 
+/// IPs, and entities shielded as a fraud's victim side.
 fn weak(g: &Inner, n: u32) -> bool {
-    g[NodeIndex::new(n as usize)].kind.is_weak()
+    let e = &g[NodeIndex::new(n as usize)];
+    e.kind.is_weak() || e.shielded
 }
 
 /// Whether `n` passes proximity on to its neighbours.

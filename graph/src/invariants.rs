@@ -12,6 +12,7 @@ use crate::entity::{EntityKind, Observation};
 use crate::graph::{LinkGraph, ni};
 use crate::groups::{GroupStats, index};
 use crate::hops::FAR;
+use crate::label_marks::MarkPlan;
 use crate::maintenance::Phase;
 use crate::{Config, Thresholds};
 
@@ -47,7 +48,13 @@ pub(crate) fn check_always(g: &LinkGraph) {
             (users, cards, fraud),
             "counters of {i}"
         );
-        assert_eq!(e.marked, g.marks.contains_key(&i));
+        // A full mark is in the mark map; anything else there is a weak mark, on a shielded
+        // entity.
+        assert!(!e.marked || g.marks.contains_key(&i), "mark of {i}");
+        assert!(
+            e.marked || !g.marks.contains_key(&i) || e.shielded,
+            "weak mark of {i}"
+        );
     }
     assert_eq!(live, g.live);
     // Between rebuilds proximity may be stale, but only towards "closer to fraud".
@@ -111,17 +118,20 @@ fn exact_hops(g: &LinkGraph) -> Vec<u8> {
     let max = g.config.hops_bound();
     let mut want = vec![FAR; g.graph.node_count()];
     let mut queue = VecDeque::new();
-    for &m in g.marks.keys() {
+    // Full marks spread; weak ones do not. IPs and shielded entities neither take nor pass
+    // proximity unless marked themselves.
+    let weak = |x: u32| g.node(x).kind.is_weak() || g.node(x).shielded;
+    for &m in g.marks.keys().filter(|&&m| g.node(m).marked) {
         want[m as usize] = 0;
         queue.push_back(m);
     }
     while let Some(x) = queue.pop_front() {
         let d = want[x as usize];
-        if d >= max || (g.node(x).kind.is_weak() && d != 0) {
+        if d >= max || (weak(x) && d != 0) {
             continue;
         }
         for y in g.graph.neighbors(ni(x)).map(|y| index(y.index())) {
-            if !g.node(y).kind.is_weak() && d + 1 < want[y as usize] {
+            if !weak(y) && d + 1 < want[y as usize] {
                 want[y as usize] = d + 1;
                 queue.push_back(y);
             }
@@ -142,6 +152,8 @@ enum Op {
     },
     Mark(u8),
     Unmark(u8),
+    /// A label's plan for a device: 0 full, 1 weak, 2 shield, 3 nothing.
+    Settle(u8, u8),
     Step(u16),
     Maintain,
 }
@@ -154,6 +166,7 @@ fn op() -> impl Strategy<Value = Op> {
                 user, device, card, address, ip, advance_hours }),
         1 => (0u8..12).prop_map(Op::Mark),
         1 => (0u8..12).prop_map(Op::Unmark),
+        1 => (0u8..6, 0u8..4).prop_map(|(d, p)| Op::Settle(d, p)),
         1 => (1u16..40).prop_map(Op::Step),
         1 => Just(Op::Maintain),
     ]
@@ -191,6 +204,10 @@ proptest! {
                 }
                 Op::Mark(u) => { g.mark_fraud(EntityKind::User, &format!("u{u}"), "test", at(hours)); }
                 Op::Unmark(u) => { g.unmark(EntityKind::User, &format!("u{u}")); }
+                Op::Settle(d, p) => {
+                    let plan = [MarkPlan::Full, MarkPlan::Weak(0.3), MarkPlan::Shield, MarkPlan::Nothing][usize::from(p)];
+                    g.settle(EntityKind::Device, &format!("d{d}"), plan, "test", at(hours));
+                }
                 Op::Step(budget) => { g.maintain_step(at(hours), usize::from(budget)); }
                 Op::Maintain => {
                     while g.maintaining() { g.maintain_step(at(hours), 7); }
@@ -203,6 +220,9 @@ proptest! {
         while g.maintaining() { g.maintain_step(at(hours), 7); }
         g.maintain(at(hours));
         check_exact(&g);
-        prop_assert!(g.entity_count() <= 24 + g.mark_count());
+        let shielded = (0..g.graph.node_count() as u32)
+            .filter(|&i| g.node(i).alive && g.node(i).shielded && !g.marks.contains_key(&i))
+            .count();
+        prop_assert!(g.entity_count() <= 24 + g.mark_count() + shielded);
     }
 }

@@ -241,7 +241,7 @@ impl LinkGraph {
         while *spent < budget && cursor < self.graph.node_count() {
             let i = index(cursor);
             let e = self.node(i);
-            if e.alive && !e.marked {
+            if e.alive && !e.marked && !e.shielded {
                 if e.last_seen < cutoff && self.isolated(i) {
                     self.retire(i);
                     self.bury(i);
@@ -314,7 +314,7 @@ impl LinkGraph {
             }
             let i = index(cursor);
             let e = self.node(i);
-            if e.alive && !e.marked && hours_since(now, e.last_seen) >= min_hours {
+            if e.alive && !e.marked && !e.shielded && hours_since(now, e.last_seen) >= min_hours {
                 self.retire(i);
                 self.report.entities_evicted += 1;
                 remaining -= 1;

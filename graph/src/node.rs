@@ -37,8 +37,12 @@ pub(crate) struct Entity {
     pub kind: EntityKind,
     /// False once evicted or expired (the slot then waits to be recycled).
     pub alive: bool,
-    /// Carries a fraud mark (the reason lives in the link graph's mark map).
+    /// Carries a full fraud mark (the reason lives in the link graph's mark map).
     pub marked: bool,
+    /// Neither takes nor passes proximity to fraud, like an IP: an established entity of a
+    /// fraud-labelled decision (the victim's side; see `label_marks`). A weak mark, if it has
+    /// one, counts only when a decision names it.
+    pub shielded: bool,
 }
 
 impl Entity {
@@ -55,6 +59,7 @@ impl Entity {
             kind,
             alive: true,
             marked: false,
+            shielded: false,
         }
     }
 

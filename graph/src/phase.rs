@@ -113,4 +113,20 @@ impl Phase {
             _ => {}
         }
     }
+
+    /// An entity was shielded or unshielded: distances may change either way, so a field
+    /// being built restarts from the marks (`marks` are all marks now).
+    pub fn on_shield(&mut self, marks: impl Iterator<Item = u32>) {
+        if let Phase::Hops {
+            field,
+            marks: pending,
+            cursor,
+            ..
+        } = self
+        {
+            field.fill(FAR);
+            *pending = marks.collect();
+            *cursor = 0;
+        }
+    }
 }

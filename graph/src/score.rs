@@ -11,7 +11,7 @@
 //! | `graph.shared_device` | 0.5 · min(1, (users on the device − threshold) / 6) |
 //! | `graph.shared_identity` | 0.4 · the same ramp for the card / phone / address most over its threshold |
 //! | `graph.card_testing` | 0.85 · max(min(1, (new cards in the burst window − threshold) / 7), ½ · min(1, (cards − threshold) / 20)) |
-//! | `graph.near_fraud` | max(0.95 / 0.85 / 0.6 / 0.3 for 0 / 1 / 2 / 3 hops, 0.9 · min(1, 2 · fraud share)) |
+//! | `graph.near_fraud` | max(0.95 / 0.85 / 0.6 / 0.3 for 0 / 1 / 2 / 3 hops, 0.9 · min(1, 2 · fraud share), 0.95 · the weight of a weak mark on an entity the decision names) |
 //! | `graph.fraud_ring` | 0.7 + 0.25 · min(1, (group users − min + 1) / 15) |
 
 use serde::{Deserialize, Serialize};
@@ -213,7 +213,8 @@ impl LinkGraph {
             EntityKind::Phone,
             EntityKind::Address,
         ] {
-            if let Some(e) = node(k) {
+            // A shielded entity (a victim's card) passes no proximity, and no fraud share.
+            if let Some(e) = node(k).filter(|e| !e.shielded) {
                 fraud = fraud.saturating_add(e.fraud_users);
                 linked = linked.saturating_add(e.users);
             }
@@ -221,18 +222,40 @@ impl LinkGraph {
         if linked > 0 {
             f.fraud_share_2hop = fraud as f32 / linked as f32;
         }
-        if nearest.is_some() || fraud > 0 {
+        // The strongest weak mark among the entities the decision names itself.
+        let weak = EntityKind::ALL
+            .into_iter()
+            .filter_map(|k| {
+                ids[k.index()]
+                    .and_then(|i| self.weak_mark(i))
+                    .map(|w| (w, k))
+            })
+            .fold(None, |best: Option<(f32, EntityKind)>, (w, k)| {
+                if best.is_none_or(|(b, _)| w > b) {
+                    Some((w, k))
+                } else {
+                    best
+                }
+            });
+        if nearest.is_some() || fraud > 0 || weak.is_some() {
             let by_hops = nearest.map_or(0.0, |(h, _)| W_HOPS[usize::from(h).min(6)]);
             let by_share = W_SHARE * (2.0 * f.fraud_share_2hop).min(1.0);
-            let mut detail = match nearest {
-                Some((h, k)) => format!("{} hops={h}", name(k)),
-                None => String::new(),
-            };
-            if fraud > 0 {
-                let sep = if detail.is_empty() { "" } else { "; " };
-                detail.push_str(&format!("{sep}fraud_users={fraud}/{linked}"));
+            let by_weak = weak.map_or(0.0, |(w, _)| W_HOPS[0] * w);
+            let mut parts = Vec::new();
+            if let Some((h, k)) = nearest {
+                parts.push(format!("{} hops={h}", name(k)));
             }
-            add(by_hops.max(by_share), ReasonCode::NearFraud, detail);
+            if fraud > 0 {
+                parts.push(format!("fraud_users={fraud}/{linked}"));
+            }
+            if let Some((w, k)) = weak {
+                parts.push(format!("{} weak_mark={w:.2}", name(k)));
+            }
+            add(
+                by_hops.max(by_share).max(by_weak),
+                ReasonCode::NearFraud,
+                parts.join("; "),
+            );
         }
 
         let local = SHARED

@@ -10,6 +10,7 @@ use parking_lot::{RwLock, RwLockWriteGuard};
 
 use crate::entity::{EntityKind, Observation};
 use crate::graph::LinkGraph;
+use crate::label_marks::MarkPlan;
 use crate::maintenance::MaintenanceReport;
 use crate::score::Scored;
 use crate::stats::GraphStats;
@@ -58,6 +59,18 @@ impl SharedGraph {
 
     pub fn unmark(&self, kind: EntityKind, value: &str) -> bool {
         self.inner.write().unmark(kind, value)
+    }
+
+    /// [`LinkGraph::settle`] (write lock, one update).
+    pub fn settle(
+        &self,
+        kind: EntityKind,
+        value: &str,
+        plan: MarkPlan,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) {
+        self.inner.write().settle(kind, value, plan, reason, at);
     }
 
     /// The reviewer view (read lock; the walk is bounded by `cap`).

@@ -15,11 +15,15 @@ use crate::graph::{LinkGraph, ni};
 use crate::groups::{GroupStats, index};
 use crate::hops::FAR;
 
-/// A fraud mark: why and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A fraud mark: why, when and how strongly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FraudMark {
     pub reason: String,
     pub marked_at: DateTime<Utc>,
+    /// 1 for a full mark (it spreads proximity to fraud); below 1 for a weak mark on an
+    /// established entity of a fraud-labelled decision, which counts, scaled, only when a
+    /// decision names the entity itself.
+    pub weight: f32,
 }
 
 /// One entity and what surrounds it.
@@ -29,6 +33,9 @@ pub struct EntityView {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub fraud_mark: Option<FraudMark>,
+    /// Shielded as the established (victim's) side of a fraud-labelled decision: it neither
+    /// takes nor passes proximity to fraud.
+    pub shielded: bool,
     /// Hops to the nearest fraud-marked entity, within the configured bound.
     pub hops_to_fraud: Option<u8>,
     pub distinct_users: u32,
@@ -116,6 +123,7 @@ impl LinkGraph {
             first_seen: instant(e.first_seen),
             last_seen: instant(e.last_seen),
             fraud_mark: self.marks.get(&centre).cloned(),
+            shielded: e.shielded,
             hops_to_fraud: (hops != FAR).then_some(hops),
             distinct_users: e.users,
             distinct_cards: e.cards,
