@@ -9,9 +9,16 @@
 //!
 //! | entity at the labelled decision | `fraud` / `chargeback` | `account_takeover` |
 //! | --- | --- | --- |
-//! | new (no earlier decision [`ESTABLISHED_AFTER`] before it) | full mark | full mark |
-//! | established user, device, card, e-mail, phone | weak mark ([`WEAK_WEIGHT`]) and shield | shield |
-//! | established address or IP (a building, an office) | nothing | nothing |
+//! | user, device, card, e-mail, phone without a decision [`ESTABLISHED_AFTER`] before it | full mark | full mark |
+//! | user, device, card, e-mail, phone with one (established) | weak mark ([`WEAK_WEIGHT`]) and shield | shield |
+//! | shipping address first seen with that decision | full mark | full mark |
+//! | shipping address seen before (a building) | nothing | nothing |
+//! | IP | nothing | nothing |
+//!
+//! An address is the fraudster's only when the fraud brought it: one that others used before,
+//! however recently, is a place many people share. An IP is left alone whatever its history:
+//! a proxy's or a carrier's exit serves many people after the fraudster, and a label cannot
+//! tell which it is (its links still carry proximity; the block list can mark one).
 //!
 //! A full mark is what a block-list entry gives: it spreads proximity to fraud. A weak mark
 //! counts, scaled by its weight, only when a decision names that entity itself (a chargeback
@@ -90,11 +97,11 @@ impl MarkPlan {
 /// The mark a label of `side` gives an entity of `kind` with `history` at the labelled
 /// decision's instant `at` (the table in the module doc).
 pub fn plan(kind: EntityKind, side: LabelSide, history: &History, at: DateTime<Utc>) -> MarkPlan {
-    if !history.established(at) {
-        return MarkPlan::Full;
-    }
     match (kind, side) {
-        (EntityKind::Address | EntityKind::Ip, _) => MarkPlan::Nothing,
+        (EntityKind::Ip, _) => MarkPlan::Nothing,
+        (EntityKind::Address, _) if history.earlier == 0 => MarkPlan::Full,
+        (EntityKind::Address, _) => MarkPlan::Nothing,
+        _ if !history.established(at) => MarkPlan::Full,
         (_, LabelSide::AccountTakeover) => MarkPlan::Shield,
         (_, LabelSide::Fraud) => MarkPlan::Weak(WEAK_WEIGHT),
     }
@@ -120,9 +127,28 @@ mod tests {
         };
         for side in [LabelSide::Fraud, LabelSide::AccountTakeover] {
             for kind in EntityKind::ALL {
-                assert_eq!(plan(kind, side, &first_seen_now, at(30)), MarkPlan::Full);
+                let want = if kind == EntityKind::Ip {
+                    MarkPlan::Nothing
+                } else {
+                    MarkPlan::Full
+                };
+                assert_eq!(plan(kind, side, &first_seen_now, at(30)), want);
+            }
+            for kind in [
+                EntityKind::User,
+                EntityKind::Device,
+                EntityKind::Card,
+                EntityKind::Email,
+                EntityKind::Phone,
+            ] {
                 assert_eq!(plan(kind, side, &days_old, at(30)), MarkPlan::Full);
             }
+            // An address or IP others used two days ago is a shared place, not the fraud's.
+            assert_eq!(plan(EntityKind::Ip, side, &days_old, at(30)), MarkPlan::Nothing);
+            assert_eq!(
+                plan(EntityKind::Address, side, &days_old, at(30)),
+                MarkPlan::Nothing
+            );
         }
     }
 

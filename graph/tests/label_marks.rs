@@ -218,10 +218,15 @@ fn a_ring_of_new_accounts_stays_flagged_on_its_devices_and_cards() {
     world.label(LabelSide::Fraud, at(1, 0), &refs);
     for (k, v) in &refs {
         let mark = world.graph.fraud_mark(*k, v);
-        assert!(
-            mark.is_some_and(|m| m.weight == 1.0),
-            "{k}:{v} is the ring's, marked fully: {mark:?}"
-        );
+        if *k == Address {
+            // Ten accounts used it before: a shared place as far as a label can tell.
+            assert!(mark.is_none(), "{k}:{v}: {mark:?}");
+        } else {
+            assert!(
+                mark.is_some_and(|m| m.weight == 1.0),
+                "{k}:{v} is the ring's, marked fully: {mark:?}"
+            );
+        }
     }
     for i in 1..20 {
         let e = ring(i);

@@ -256,7 +256,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
-    let service = GraphService::rebuild(store.as_ref(), Config::default()).await?;
+    let service = GraphService::rebuild(&store, Config::default()).await?;
     let s = service.layer().0.stats();
     println!(
         "GraphService::rebuild (decision_entities_page): {:.2?} -> {} entities, {} links",

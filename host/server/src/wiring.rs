@@ -64,7 +64,7 @@ pub async fn build_with(
     }
     keys.spawn_sync();
 
-    let graph = Arc::new(GraphService::rebuild(store.as_ref(), config.graph()).await?);
+    let graph = Arc::new(GraphService::rebuild(&store, config.graph()).await?);
     graph.spawn_maintenance();
     graph.spawn_follower(
         store.clone(),

@@ -229,6 +229,8 @@ mod stories {
             .await
             .expect("fraud");
         assert_eq!(marked.len(), 2, "fraud and chargeback both mark");
+        let kinds: Vec<LabelKind> = marked.iter().map(|(_, k)| *k).collect();
+        assert!(kinds.contains(&LabelKind::Fraud) && kinds.contains(&LabelKind::Chargeback));
     }
 
     pub async fn jobs_whose_heartbeat_stopped_are_failed(store: Arc<dyn Store>) {

@@ -173,11 +173,12 @@ pub trait LabelStore: Send + Sync + 'static {
     async fn labels_for_decision(&self, decision_id: &str) -> Result<Vec<Label>, StoreError>;
     /// Every labelled decision with its latest label, oldest decision first.
     async fn labelled_decisions(&self) -> Result<Vec<(Decision, LabelKind)>, StoreError>;
-    /// Decisions created since `since` whose latest label is fraud-like (graph marks).
+    /// Decisions created since `since` whose latest label is fraud-like, with that label
+    /// (graph marks).
     async fn fraud_labelled_decisions(
         &self,
         since: DateTime<Utc>,
-    ) -> Result<Vec<Decision>, StoreError>;
+    ) -> Result<Vec<(Decision, LabelKind)>, StoreError>;
 }
 
 #[async_trait]

@@ -10,8 +10,8 @@
 //! what it decides.
 
 mod follow;
+mod marks;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use chrono::Utc;
 use arbiter_engine::context::EnrichedContext;
 use arbiter_engine::entity_chain::ChainHeads;
 use arbiter_engine::graph_feed::FeedPosition;
-use arbiter_engine::lists::{ListEntry, ListKind, ListName};
+use arbiter_engine::lists::ListKind;
 use arbiter_engine::stages::{GraphOutcome, GraphStage, ReasonCode};
 use arbiter_engine::store::{DecisionEntities, Store, StoreError};
 use arbiter_graph::{Config, EntityKind, EntityView, LinkGraph, Observation, SharedGraph};
@@ -34,11 +34,10 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(300);
 
 pub struct GraphService {
     graph: Arc<SharedGraph>,
-    /// Entities marked because of a block-list entry, so removing the entry removes the mark.
-    list_marks: Mutex<HashSet<(EntityKind, String)>>,
-    /// Entities marked because of fraud labels, with the decisions whose labels mark them, so
-    /// a later `legit` label on the last of them removes the mark.
-    label_marks: Mutex<HashMap<(EntityKind, String), HashSet<String>>>,
+    /// Who marks what: block-list entries and labels (`marks`).
+    marks: Mutex<marks::MarkBook>,
+    /// Where labels read the history of the entities they mark.
+    store: Arc<dyn Store>,
     /// The newest decision of each entity this replica knows of: where an entity's chain of
     /// decisions starts. Seeded with the graph, from the same decisions, and bounded like it.
     heads: Arc<ChainHeads>,
@@ -49,22 +48,6 @@ pub struct GraphService {
     start: Option<FeedPosition>,
     /// The follower's standing, once it runs.
     follow: std::sync::OnceLock<Arc<FollowStatus>>,
-}
-
-/// The entities a fraud label marks: those that identify a person or an instrument. A shared
-/// IP (an office, a carrier NAT) and a shipping address (a building) are left unmarked so one
-/// fraudster does not taint everyone behind them; their links still carry proximity.
-fn labelled_entities(ctx: &EnrichedContext) -> Vec<(EntityKind, String)> {
-    [
-        (EntityKind::User, Some(ctx.user_id.as_str())),
-        (EntityKind::Device, ctx.device_id.as_deref()),
-        (EntityKind::Card, ctx.card_fingerprint.as_deref()),
-        (EntityKind::Email, ctx.email.as_deref()),
-        (EntityKind::Phone, ctx.phone.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v.to_owned())))
-    .collect()
 }
 
 /// The observation of a decision's context at `at`.
@@ -166,7 +149,10 @@ impl GraphService {
     /// Builds the graph from the decisions of the last window: from the graph feed up to its
     /// horizon where the database keeps one (following continues from there), from the
     /// decision log otherwise.
-    pub async fn rebuild(store: &dyn Store, config: Config) -> Result<GraphService, StoreError> {
+    pub async fn rebuild(
+        store: &Arc<dyn Store>,
+        config: Config,
+    ) -> Result<GraphService, StoreError> {
         let started = Instant::now();
         let window = config.window;
         let since = Utc::now() - chrono::Duration::from_std(window).unwrap_or_default();
@@ -228,15 +214,15 @@ impl GraphService {
         );
         let service = GraphService {
             graph: Arc::new(SharedGraph::new(graph)),
-            list_marks: Mutex::new(HashSet::new()),
-            label_marks: Mutex::new(HashMap::new()),
+            marks: Mutex::new(marks::MarkBook::default()),
+            store: store.clone(),
             heads,
             window,
             start,
             follow: std::sync::OnceLock::new(),
         };
-        for d in store.fraud_labelled_decisions(since).await? {
-            service.apply_label(&d.decision_id.0, &d.context, true);
+        for (d, kind) in store.fraud_labelled_decisions(since).await? {
+            service.apply_label(&d, kind).await;
         }
         Ok(service)
     }
@@ -267,72 +253,8 @@ impl GraphService {
         &self.heads
     }
 
-    /// Applies a decision's latest label: a fraud-like label marks its entities at once; a
-    /// `legit` label withdraws this decision's marks (an entity stays marked while another
-    /// fraud label or a block-list entry still marks it).
-    pub fn apply_label(&self, decision_id: &str, ctx: &EnrichedContext, fraud: bool) {
-        let now = Utc::now();
-        // Lock order: the block-list marks (copied, released) before the label marks, as in
-        // `sync_block_list`, which holds the first while it reads the second.
-        let listed = match self.list_marks.lock() {
-            Ok(g) => g.clone(),
-            Err(p) => p.into_inner().clone(),
-        };
-        let mut marks = match self.label_marks.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        for entity in labelled_entities(ctx) {
-            if fraud {
-                let reason = format!("label: fraud on {decision_id}");
-                self.graph.mark_fraud(entity.0, &entity.1, &reason, now);
-                marks
-                    .entry(entity)
-                    .or_default()
-                    .insert(decision_id.to_owned());
-            } else if let Some(by) = marks.get_mut(&entity) {
-                by.remove(decision_id);
-                if by.is_empty() {
-                    marks.remove(&entity);
-                    if !listed.contains(&entity) {
-                        self.graph.unmark(entity.0, &entity.1);
-                    }
-                }
-            }
-        }
-    }
-
     pub fn layer(&self) -> GraphLayer {
         GraphLayer(self.graph.clone())
-    }
-
-    /// Marks every live block-list entity as fraud and unmarks entities whose entry is gone.
-    pub fn sync_block_list(&self, entries: &[ListEntry]) {
-        let now = Utc::now();
-        let wanted: HashSet<(EntityKind, String)> = entries
-            .iter()
-            .filter(|e| e.list == ListName::Block && e.is_live(now))
-            .map(|e| (graph_kind(e.kind), e.value.clone()))
-            .collect();
-        let mut marked = match self.list_marks.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let labelled = match self.label_marks.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        for entity in marked.difference(&wanted) {
-            // A fraud label keeps the mark after the block-list entry goes.
-            if !labelled.contains_key(entity) {
-                self.graph.unmark(entity.0, &entity.1);
-            }
-        }
-        drop(labelled);
-        for (kind, value) in wanted.difference(&marked) {
-            self.graph.mark_fraud(*kind, value, "block list", now);
-        }
-        *marked = wanted;
     }
 
     /// The reviewer view of one entity: depth 2, at most 200 neighbours.

@@ -136,11 +136,11 @@ macro_rules! label_store {
             async fn fraud_labelled_decisions(
                 &self,
                 since: DateTime<Utc>,
-            ) -> Result<Vec<Decision>, StoreError> {
-                let bodies: Vec<String> = sqlx::query_scalar(concat!(
+            ) -> Result<Vec<(Decision, LabelKind)>, StoreError> {
+                let rows: Vec<(String, String)> = sqlx::query_as(concat!(
                     "SELECT d.body",
                     $as_text,
-                    " FROM ",
+                    ", x.label FROM ",
                     latest_labels!(),
                     " JOIN decisions d ON d.decision_id = x.decision_id \
                      WHERE x.rn = 1 AND x.label <> 'legit' AND d.created_at >= $1 \
@@ -150,7 +150,9 @@ macro_rules! label_store {
                 .fetch_all(self.reader())
                 .await
                 .map_err(store_error)?;
-                bodies.iter().map(|b| decision_from_body(b)).collect()
+                rows.iter()
+                    .map(|(b, l)| Ok((decision_from_body(b)?, parse_label(l)?)))
+                    .collect()
             }
         }
     };

@@ -176,7 +176,7 @@ impl LabelService {
         };
         let (stored, recorded) = self.record(&label, actor).await?;
         match recorded {
-            Recorded::Created => self.applied(&decision, kind),
+            Recorded::Created => self.applied(&decision, kind).await,
             // The same chargeback again: answered with what is stored, applied once.
             Recorded::Duplicate => {}
             Recorded::Conflict(why) => return Err(FeedbackError::Conflict(why)),
@@ -190,10 +190,9 @@ impl LabelService {
     }
 
     /// The newest label of a decision is this one: mark or unmark the graph, count it.
-    fn applied(&self, decision: &Decision, kind: LabelKind) {
+    async fn applied(&self, decision: &Decision, kind: LabelKind) {
         metrics::counter!(names::LABELS_TOTAL, "label" => kind.as_str()).increment(1);
-        self.graph
-            .apply_label(&decision.decision_id.0, &decision.context, kind.is_fraud());
+        self.graph.apply_label(decision, kind).await;
     }
 
     /// Imports a chargeback file: every row is imported, a duplicate, or rejected with why.
@@ -252,7 +251,7 @@ impl LabelService {
         };
         Ok(match self.record(&label, actor).await?.1 {
             Recorded::Created => {
-                self.applied(&decision, LabelKind::Chargeback);
+                self.applied(&decision, LabelKind::Chargeback).await;
                 Ok(true)
             }
             Recorded::Duplicate => Ok(false),

@@ -276,11 +276,9 @@ impl ReviewService {
                 }
                 metrics::counter!(names::LABELS_TOTAL, "label" => resolution.label.as_str())
                     .increment(1);
-                self.graph.apply_label(
-                    &case.decision.decision_id.0,
-                    &case.decision.context,
-                    resolution.label.is_fraud(),
-                );
+                self.graph
+                    .apply_label(&case.decision, resolution.label)
+                    .await;
                 Ok((review, true))
             }
             ResolveResult::ClaimedByOther(review) => Err(unavailable(&review, now)),
@@ -338,11 +336,9 @@ impl ReviewService {
             CorrectResult::Corrected(review) => {
                 metrics::counter!(names::LABELS_TOTAL, "label" => resolution.label.as_str())
                     .increment(1);
-                self.graph.apply_label(
-                    &case.decision.decision_id.0,
-                    &case.decision.context,
-                    resolution.label.is_fraud(),
-                );
+                self.graph
+                    .apply_label(&case.decision, resolution.label)
+                    .await;
                 Ok(review)
             }
         }

@@ -180,11 +180,7 @@ impl Follower {
             // A label names a decision; its entities are what it marks. Applying a label this
             // replica recorded itself again changes nothing.
             if let Some(decision) = store.get_decision(&label.decision_id).await? {
-                self.service.apply_label(
-                    &label.decision_id,
-                    &decision.context,
-                    label.kind.is_fraud(),
-                );
+                self.service.apply_label(&decision, label.kind).await;
             }
             self.at.labels = label.position.clone();
         }
