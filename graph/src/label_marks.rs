@@ -144,7 +144,10 @@ mod tests {
                 assert_eq!(plan(kind, side, &days_old, at(30)), MarkPlan::Full);
             }
             // An address or IP others used two days ago is a shared place, not the fraud's.
-            assert_eq!(plan(EntityKind::Ip, side, &days_old, at(30)), MarkPlan::Nothing);
+            assert_eq!(
+                plan(EntityKind::Ip, side, &days_old, at(30)),
+                MarkPlan::Nothing
+            );
             assert_eq!(
                 plan(EntityKind::Address, side, &days_old, at(30)),
                 MarkPlan::Nothing

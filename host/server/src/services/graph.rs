@@ -11,6 +11,8 @@
 
 mod follow;
 mod marks;
+#[cfg(test)]
+mod tests;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

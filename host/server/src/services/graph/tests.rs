@@ -1,0 +1,169 @@
+//! Labels through the graph service on a real (SQLite) decision log: the history of each
+//! entity of a labelled decision is read along the stored chains, so a takeover of an account
+//! with a month of decisions shields the victim's side and marks the attacker's, a chargeback
+//! marks the stolen card weakly, and a later `legit` label settles everything back.
+
+use std::sync::Arc;
+
+use arbiter_engine::action::Action;
+use arbiter_engine::entity_chain::ChainHeads;
+use arbiter_engine::feedback::LabelKind;
+use arbiter_engine::money::RateTable;
+use arbiter_engine::stages::GraphStage;
+use arbiter_engine::store::Store;
+use arbiter_engine::{Decision, DecisionId, DecisionRequest, EnrichedContext};
+use arbiter_graph::Config;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use super::GraphService;
+
+/// A payment by `user` on `device` with `card`, shipped to `address`, made at `at`, chained
+/// to the earlier decisions of its entities as the decision service chains it.
+fn decision(
+    heads: &ChainHeads,
+    request_id: &str,
+    (user, device, card, address): (&str, &str, &str, &str),
+    at: DateTime<Utc>,
+) -> Decision {
+    let body = json!({"request_id": request_id, "event": "payment.authorize",
+        "amount": {"value": "40.00", "currency": "USD"},
+        "user": {"id": user, "email": format!("{user}@mail.test")},
+        "device": {"id": device, "ip": "203.0.113.9"},
+        "payment": {"method": "card", "card_fingerprint": card},
+        "shipping": {"address": address, "country": "US"}});
+    let req = DecisionRequest::from_slice(body.to_string().as_bytes()).expect("valid request");
+    let context = EnrichedContext::normalise(&req, &RateTable::default());
+    let mut d = Decision {
+        decision_id: DecisionId::generate(),
+        request_id: request_id.into(),
+        body_hash: req.body_hash.clone(),
+        action: Action::Accept,
+        score: 0.0,
+        reasons: Vec::new(),
+        policy_set_version: 1,
+        model_version: None,
+        created_at: at,
+        context,
+        layers: Default::default(),
+        rollout: None,
+        shadow: None,
+        chain: Default::default(),
+    };
+    d.chain = heads.advance(&d.context, &d.decision_id.0);
+    d
+}
+
+const VICTIM: (&str, &str, &str, &str) = ("victim", "victim-phone", "victim-card", "1 Home St");
+const TAKEOVER: (&str, &str, &str, &str) =
+    ("victim", "attacker-laptop", "victim-card", "9 Drop Rd");
+
+/// A month of the victim's decisions and then the takeover, stored; the service built on them.
+async fn taken_over() -> (tempfile::TempDir, GraphService, Decision) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store: Arc<dyn Store> = arbiter_storage::connect(None, dir.path())
+        .await
+        .expect("open SQLite");
+    let heads = ChainHeads::new(1_000);
+    let now = Utc::now();
+    let mut log: Vec<Decision> = (0..4)
+        .map(|i| {
+            decision(
+                &heads,
+                &format!("v-{i}"),
+                VICTIM,
+                now - Duration::days(30 - 7 * i),
+            )
+        })
+        .collect();
+    let takeover = decision(&heads, "ato", TAKEOVER, now - Duration::hours(1));
+    log.push(takeover.clone());
+    store.insert_decisions(&log).await.expect("store");
+    let service = GraphService::rebuild(&store, Config::default())
+        .await
+        .expect("build");
+    (dir, service, takeover)
+}
+
+fn view(service: &GraphService, kind: &str, value: &str) -> arbiter_graph::EntityView {
+    service
+        .entity(kind, value)
+        .expect("kind")
+        .unwrap_or_else(|| panic!("{kind}:{value} unknown"))
+}
+
+fn context(user: &str, device: &str, card: &str) -> EnrichedContext {
+    let heads = ChainHeads::new(10);
+    decision(
+        &heads,
+        "probe",
+        (user, device, card, "1 Home St"),
+        Utc::now(),
+    )
+    .context
+}
+
+#[tokio::test]
+async fn a_takeover_label_shields_the_victim_and_marks_the_attacker() {
+    let (_dir, service, takeover) = taken_over().await;
+    service
+        .apply_label(&takeover, LabelKind::AccountTakeover)
+        .await;
+
+    for (kind, value) in [
+        ("user", "victim"),
+        ("card", "victim-card"),
+        ("email", "victim@mail.test"),
+    ] {
+        let v = view(&service, kind, value);
+        assert!(v.fraud_mark.is_none() && v.shielded, "{kind}: {v:?}");
+    }
+    let laptop = view(&service, "device", "attacker-laptop");
+    let mark = laptop.fraud_mark.expect("the attacker's device is marked");
+    assert_eq!(mark.weight, 1.0);
+    assert!(mark.reason.contains("new at that decision"), "{mark:?}");
+    assert!(
+        view(&service, "address", "9 Drop Rd").fraud_mark.is_some(),
+        "the drop address is the attacker's"
+    );
+
+    let layer = service.layer();
+    let victim = layer.score(&context("victim", "victim-phone", "victim-card"));
+    assert!(victim.reasons.is_empty(), "{victim:?}");
+    assert_eq!(victim.features.hops_to_fraud, None);
+    let next = layer.score(&context("another", "attacker-laptop", "other-card"));
+    assert_eq!(next.features.hops_to_fraud, Some(1), "{next:?}");
+
+    // A reviewer finds it was the customer after all.
+    service.apply_label(&takeover, LabelKind::Legit).await;
+    assert!(
+        view(&service, "device", "attacker-laptop")
+            .fraud_mark
+            .is_none()
+    );
+    assert!(!view(&service, "user", "victim").shielded);
+}
+
+#[tokio::test]
+async fn a_fraud_label_marks_the_established_card_weakly_with_its_history() {
+    let (_dir, service, takeover) = taken_over().await;
+    service.apply_label(&takeover, LabelKind::Chargeback).await;
+    let card = view(&service, "card", "victim-card");
+    let mark = card.fraud_mark.clone().expect("weakly marked");
+    assert!(mark.weight < 1.0 && card.shielded, "{card:?}");
+    assert!(
+        mark.reason.contains("4 earlier decision(s) since"),
+        "the mark records the history: {mark:?}"
+    );
+    let owner = service
+        .layer()
+        .score(&context("victim", "victim-phone", "victim-card"));
+    assert!(owner.features.score < 0.3, "{owner:?}");
+    assert!(
+        owner
+            .reasons
+            .iter()
+            .any(|r| r.detail.as_deref().is_some_and(|d| d.contains("weak_mark"))),
+        "{owner:?}"
+    );
+}
