@@ -271,7 +271,7 @@ impl LinkGraph {
         let e = self.graph.add_edge(ni(a), ni(b), link);
         self.edges.insert(&self.graph, e);
         self.count_link(a, b, Some(t));
-        if !self.node(a).kind.is_weak() && !self.node(b).kind.is_weak() {
+        if !self.node(a).is_weak() && !self.node(b).is_weak() {
             self.groups.union(a, b);
         }
         let (max, budget) = (self.config.hops_bound(), self.config.hop_visit_budget);

@@ -24,8 +24,7 @@ pub(crate) const FAR: u8 = u8::MAX;
 
 /// IPs, and entities shielded as a fraud's victim side.
 fn weak(g: &Inner, n: u32) -> bool {
-    let e = &g[NodeIndex::new(n as usize)];
-    e.kind.is_weak() || e.shielded
+    g[NodeIndex::new(n as usize)].is_weak()
 }
 
 /// Whether `n` passes proximity on to its neighbours.

@@ -67,7 +67,7 @@ pub(crate) fn check_always(g: &LinkGraph) {
         let (a, b) = (index(e.source().index()), index(e.target().index()));
         assert_eq!(g.edges.find(&g.graph, a, b), Some(e.id()), "edge table");
         let (na, nb) = (g.node(a), g.node(b));
-        if !na.kind.is_weak() && !nb.kind.is_weak() {
+        if !na.is_weak() && !nb.is_weak() {
             assert_eq!(g.groups.find(a), g.groups.find(b), "linked but apart");
         }
     }
@@ -80,7 +80,7 @@ pub(crate) fn check_exact(g: &LinkGraph) {
     let mut component = vec![u32::MAX; n];
     let mut totals: HashMap<u32, GroupStats> = HashMap::new();
     for s in 0..index(n) {
-        if component[s as usize] != u32::MAX || !g.node(s).alive || g.node(s).kind.is_weak() {
+        if component[s as usize] != u32::MAX || !g.node(s).alive || g.node(s).is_weak() {
             continue;
         }
         let mut queue = VecDeque::from([s]);
@@ -92,7 +92,7 @@ pub(crate) fn check_exact(g: &LinkGraph) {
                 .add(crate::graph::own_stats(g.node(x)));
             for edge in g.graph.edges(ni(x)) {
                 let y = other(edge, x);
-                if !g.node(y).kind.is_weak() && component[y as usize] == u32::MAX {
+                if !g.node(y).is_weak() && component[y as usize] == u32::MAX {
                     component[y as usize] = s;
                     queue.push_back(y);
                 }
@@ -120,7 +120,7 @@ fn exact_hops(g: &LinkGraph) -> Vec<u8> {
     let mut queue = VecDeque::new();
     // Full marks spread; weak ones do not. IPs and shielded entities neither take nor pass
     // proximity unless marked themselves.
-    let weak = |x: u32| g.node(x).kind.is_weak() || g.node(x).shielded;
+    let weak = |x: u32| g.node(x).is_weak();
     for &m in g.marks.keys().filter(|&&m| g.node(m).marked) {
         want[m as usize] = 0;
         queue.push_back(m);
@@ -152,7 +152,7 @@ enum Op {
     },
     Mark(u8),
     Unmark(u8),
-    /// A label's plan for a device: 0 full, 1 weak, 2 shield, 3 nothing.
+    /// A label's plan for a device (0–5) or a user (6–17): 0 full, 1 weak, 2 shield, 3 nothing.
     Settle(u8, u8),
     Step(u16),
     Maintain,
@@ -166,7 +166,7 @@ fn op() -> impl Strategy<Value = Op> {
                 user, device, card, address, ip, advance_hours }),
         1 => (0u8..12).prop_map(Op::Mark),
         1 => (0u8..12).prop_map(Op::Unmark),
-        1 => (0u8..6, 0u8..4).prop_map(|(d, p)| Op::Settle(d, p)),
+        1 => (0u8..18, 0u8..4).prop_map(|(d, p)| Op::Settle(d, p)),
         1 => (1u16..40).prop_map(Op::Step),
         1 => Just(Op::Maintain),
     ]
@@ -206,7 +206,12 @@ proptest! {
                 Op::Unmark(u) => { g.unmark(EntityKind::User, &format!("u{u}")); }
                 Op::Settle(d, p) => {
                     let plan = [MarkPlan::Full, MarkPlan::Weak(0.3), MarkPlan::Shield, MarkPlan::Nothing][usize::from(p)];
-                    g.settle(EntityKind::Device, &format!("d{d}"), plan, "test", at(hours));
+                    let (kind, value) = if d < 6 {
+                        (EntityKind::Device, format!("d{d}"))
+                    } else {
+                        (EntityKind::User, format!("u{}", d - 6))
+                    };
+                    g.settle(kind, &value, plan, "test", at(hours));
                 }
                 Op::Step(budget) => { g.maintain_step(at(hours), usize::from(budget)); }
                 Op::Maintain => {

@@ -132,7 +132,7 @@ impl LinkGraph {
                 } => {
                     while spent < budget && cursor < self.graph.edge_count() {
                         let (a, b) = self.ends(cursor);
-                        if !self.node(a).kind.is_weak() && !self.node(b).kind.is_weak() {
+                        if !self.node(a).is_weak() && !self.node(b).is_weak() {
                             next.union(a, b);
                             // Two random finds in the new forest: a few cache misses.
                             spent += 3;

@@ -100,6 +100,20 @@ impl LinkGraph {
             return false;
         }
         self.graph[ni(i)].shielded = on;
+        if !on && !self.node(i).is_weak() {
+            // Its links were kept out of groups while it was shielded; they join now. (A
+            // shield cannot split a group at once: the next maintenance pass does.)
+            let around: Vec<u32> = self
+                .graph
+                .neighbors(ni(i))
+                .map(|n| index(n.index()))
+                .filter(|&n| !self.node(n).is_weak())
+                .collect();
+            for n in around {
+                self.groups.union(i, n);
+                self.phase.on_join(i, n);
+            }
+        }
         let (max, budget) = (self.config.hops_bound(), self.config.hop_visit_budget);
         let g = &self.graph;
         // Shielded, `i` keeps only its own mark's value and passes none on: the repair of an

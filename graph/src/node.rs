@@ -63,6 +63,12 @@ impl Entity {
         }
     }
 
+    /// Whether it stays out of groups and proximity (unless marked): an IP, or an entity
+    /// shielded as a fraud's victim side.
+    pub fn is_weak(&self) -> bool {
+        self.kind.is_weak() || self.shielded
+    }
+
     pub fn touch(&mut self, at: u32) {
         self.last_seen = self.last_seen.max(at);
         self.first_seen = self.first_seen.min(at);

@@ -72,7 +72,7 @@ impl Phase {
     /// scan runs to the end of the edge list.
     pub fn on_link(&mut self, g: &Inner, a: u32, b: u32, max: u8, budget: usize) {
         if let Phase::Hops { next, field, .. } = self {
-            if !g[crate::graph::ni(a)].kind.is_weak() && !g[crate::graph::ni(b)].kind.is_weak() {
+            if !g[crate::graph::ni(a)].is_weak() && !g[crate::graph::ni(b)].is_weak() {
                 next.union(a, b);
             }
             hops::relax(g, field, a, b, max, budget);
@@ -111,6 +111,14 @@ impl Phase {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `a` and `b`, linked already, now belong together (an end was unshielded): the forest
+    /// being built joins them too, unless its edge scan is still to come.
+    pub fn on_join(&mut self, a: u32, b: u32) {
+        if let Phase::GroupUnion { next, .. } | Phase::Hops { next, .. } = self {
+            next.union(a, b);
         }
     }
 

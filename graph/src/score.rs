@@ -290,7 +290,7 @@ impl LinkGraph {
         let mut roots = [u32::MAX; 7];
         let mut total = GroupStats::default();
         for (slot, k) in EntityKind::ALL.into_iter().enumerate() {
-            let Some(i) = ids[k.index()].filter(|_| !k.is_weak()) else {
+            let Some(i) = ids[k.index()].filter(|&i| !self.node(i).is_weak()) else {
                 continue;
             };
             let r = self.groups.find(i);
