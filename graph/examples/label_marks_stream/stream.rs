@@ -237,16 +237,17 @@ fn generate() -> Vec<Payment> {
     stream
 }
 
+/// A label to apply: how it treats established entities, the labelled decision's instant,
+/// and its entities with their history then.
+type DueLabel = (LabelSide, DateTime<Utc>, Vec<(EntityKind, String, History)>);
+
 /// Plays the stream through a graph, labelling every fraud [`LABEL_DELAY`] after it happened.
 pub fn run(labelling: Labelling) -> Outcome {
     let stream = generate();
     let mut graph = LinkGraph::new(Config::default());
     let mut seen: HashMap<(EntityKind, String), History> = HashMap::new();
     // Labels due, by instant: the labelled decision's entities with their history then.
-    let mut due: BTreeMap<
-        (DateTime<Utc>, usize),
-        (LabelSide, DateTime<Utc>, Vec<(EntityKind, String, History)>),
-    > = BTreeMap::new();
+    let mut due: BTreeMap<(DateTime<Utc>, usize), DueLabel> = BTreeMap::new();
     let mut taken_over: std::collections::HashSet<String> = Default::default();
     let mut out = Outcome::default();
     let mut maintained = start();
