@@ -6,7 +6,11 @@
 # Prints, per replica: decisions it served, process CPU per decision it served (from
 # /proc/<pid>/stat), decisions of the others it followed and the time it spent linking them
 # per followed decision (its own histogram); then the tracers' lag percentiles.
-# FOLLOW_MS=0 turns following off, for an A/B of the CPU it costs.
+# FOLLOW_MS=0 turns following off, for an A/B of the CPU it costs (with TRACERS=0 in both
+# arms). RATE 0 drives each replica
+# unpaced (as fast as it answers); wrk's pacing is closed-loop (a connection waits its pace
+# after each answer), so a paced run reaches RATE only with enough connections (CONNS per
+# replica, 16).
 # Usage: host/server/benches/load/graph_follow.sh [RATE (3000)] [SECONDS (60)]
 #        (needs wrk, PostgreSQL and Redis on loopback; ARBITER_BIN to use a built binary)
 set -euo pipefail
@@ -41,14 +45,21 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 metric() { curl -s "$1/metrics" | awk -v m="$2" '$1 == m {print $2}'; }
 before=()
 for p in "${pids[@]}"; do before+=("$(cpu "$p")"); done
-conns=16
+conns="${CONNS:-16}"
 out="$(mktemp -d)"
 for i in 1 2 3; do
   RUN_TAG="g$i-" CONNECTIONS=$conns RATE=$((rate / 3)) wrk -t1 -c$conns -d"${secs}s" --latency \
     -s host/server/benches/load/decisions.lua "${bases[$((i - 1))]}" > "$out/wrk-$i.txt" &
 done
-"$lag" --bases "$(IFS=,; echo "${bases[*]}")" --seconds "$((secs - 2))" > "$out/lag.txt" &
-wait $(jobs -p | tail -n 4) 2>/dev/null || true
+# The tracers poll the next replica until it knows their device: with following off that is
+# never, so they would load the servers; TRACERS=0 leaves them out (for a fair CPU A/B).
+if [ "${TRACERS:-1}" != 0 ] && [ "$follow" != 0 ]; then
+  "$lag" --bases "$(IFS=,; echo "${bases[*]}")" --seconds "$((secs - 2))" > "$out/lag.txt" &
+  wait $(jobs -p | tail -n 4) 2>/dev/null || true
+else
+  echo "(no tracers)" > "$out/lag.txt"
+  wait $(jobs -p | tail -n 3) 2>/dev/null || true
+fi
 tck=$(getconf CLK_TCK)
 total=0
 for i in 1 2 3; do
