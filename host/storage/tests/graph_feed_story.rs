@@ -256,6 +256,38 @@ async fn pruning_takes_the_oldest_rows_that_aged_out_and_only_them() {
     );
 }
 
+/// Positions compare as transaction ids, not as their text: transaction 9 comes before
+/// transaction 10 (a text sort would put "10" first and pass rows for good once txids grow a
+/// digit). Rows are written with explicit old transaction ids, below every real one.
+#[tokio::test]
+async fn positions_order_as_numbers_not_as_text() {
+    let Some(url) = support::backends::postgres_url() else {
+        return;
+    };
+    let db = support::backends::postgres(&url).await;
+    db.execute_raw(
+        "INSERT INTO decision_links (txid, decision_id, replica, created_at, user_id) VALUES \
+         ('10', 'dec_b', 'r', now(), 'u-ten'), ('9', 'dec_a', 'r', now(), 'u-nine'), \
+         ('100', 'dec_c', 'r', now(), 'u-hundred')",
+    )
+    .await;
+    let store = db.store.clone();
+    let rows = drain(feed(&store), &FeedPosition::default(), 3).await;
+    assert_eq!(users(&rows), ["u-nine", "u-ten", "u-hundred"]);
+    assert_eq!(
+        rows[1].position,
+        FeedPosition {
+            txid: 10,
+            id: "dec_b".into()
+        }
+    );
+    let after_nine = feed(&store)
+        .decisions_after(&rows[0].position, None, None, 10)
+        .await
+        .expect("page");
+    assert_eq!(users(&after_nine), ["u-ten", "u-hundred"]);
+}
+
 /// Migration 0018 over decisions an older release stored: each becomes a feed row, so a
 /// replica that starts on the upgraded database builds its graph from them.
 #[tokio::test]

@@ -6,7 +6,9 @@
 //! running transaction (`pg_snapshot_xmin(pg_current_snapshot())`), in `(txid, id)` order.
 //! Every transaction that can still commit has a txid at or above that horizon, so a row that
 //! commits late lands ahead of every follower's position, never behind it. Positions travel
-//! as text (`txid::text`): sqlx has no `xid8` type, and a `u64` is what a txid is.
+//! as text (`txid::text`): sqlx has no `xid8` type, and a `u64` is what a txid is. The text
+//! gets its own name (`position`): under the name `txid` it would be what `ORDER BY txid`
+//! sorts by, as text ("10" before "9"), and the feed index would go unused.
 
 use arbiter_engine::Decision;
 use arbiter_engine::graph_feed::{FedDecision, FedLabel, FeedPosition, GraphFeed};
@@ -134,7 +136,7 @@ impl GraphFeed for PgStore {
         limit: u32,
     ) -> Result<Vec<FedDecision>, StoreError> {
         let rows: Vec<LinkRow> = sqlx::query_as(
-            "SELECT txid::text, decision_id, replica, created_at, user_id, device_id, \
+            "SELECT txid::text AS position, decision_id, replica, created_at, user_id, device_id, \
              card_fingerprint, email, phone, shipping_address_hash, ip \
              FROM decision_links \
              WHERE (txid, decision_id) > ($1::text::xid8, $2) \
@@ -159,7 +161,7 @@ impl GraphFeed for PgStore {
         limit: u32,
     ) -> Result<Vec<FedLabel>, StoreError> {
         let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT txid::text, label_id, decision_id, label FROM labels \
+            "SELECT txid::text AS position, label_id, decision_id, label FROM labels \
              WHERE (txid, label_id) > ($1::text::xid8, $2) \
                AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
              ORDER BY txid, label_id LIMIT $3",
