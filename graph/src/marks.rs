@@ -24,12 +24,8 @@ impl LinkGraph {
         reason: &str,
         at: DateTime<Utc>,
     ) -> bool {
-        if value.is_empty() {
+        let Some(i) = self.entity_at(kind, value, at) else {
             return false;
-        }
-        let i = match self.lookup(kind, value) {
-            Some(i) => i,
-            None => self.intern(kind, value, stamp(at)),
         };
         let mark = FraudMark {
             reason: reason.to_owned(),
@@ -59,12 +55,8 @@ impl LinkGraph {
         weight: f32,
         at: DateTime<Utc>,
     ) -> bool {
-        if value.is_empty() {
+        let Some(i) = self.entity_at(kind, value, at) else {
             return false;
-        }
-        let i = match self.lookup(kind, value) {
-            Some(i) => i,
-            None => self.intern(kind, value, stamp(at)),
         };
         if self.node(i).marked {
             return false;
@@ -84,15 +76,24 @@ impl LinkGraph {
     /// established account, e-mail or card do not put the victim next to the fraudster.
     /// Proximity around it is repaired at once. Returns whether anything changed.
     pub fn shield(&mut self, kind: EntityKind, value: &str, on: bool, at: DateTime<Utc>) -> bool {
-        if value.is_empty() {
-            return false;
-        }
-        let i = match self.lookup(kind, value) {
-            Some(i) => i,
-            None if on => self.intern(kind, value, stamp(at)),
-            None => return false,
+        let i = if on {
+            self.entity_at(kind, value, at)
+        } else {
+            self.lookup(kind, value)
         };
-        self.set_shield(i, on)
+        i.is_some_and(|i| self.set_shield(i, on))
+    }
+
+    /// The entity `(kind, value)`, created unlinked at `at` if the graph has not seen it (a
+    /// mark is there when it first appears); `None` for an empty value.
+    fn entity_at(&mut self, kind: EntityKind, value: &str, at: DateTime<Utc>) -> Option<u32> {
+        if value.is_empty() {
+            return None;
+        }
+        Some(match self.lookup(kind, value) {
+            Some(i) => i,
+            None => self.intern(kind, value, stamp(at)),
+        })
     }
 
     fn set_shield(&mut self, i: u32, on: bool) -> bool {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Arbiter, Backend, TestDb, decision_body, start_arbiter};
+use crate::harness::{Api, Arbiter, Backend, TestDb, decision_body, start_arbiter};
 
 /// How long the replicas may take to agree after the last decision. The feed's lag is about a
 /// poll interval (100 ms) plus the batch commit (BENCHMARKS.md, "Link graph across replicas";
@@ -140,28 +140,10 @@ const ENTITIES: &[(&str, &str)] = &[
     ("user", "ct-u"),
 ];
 
-struct Client {
-    http: reqwest::Client,
-    key: String,
-}
-
-impl Client {
-    async fn decide(&self, base: &str, body: &Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{base}/v1/decisions"))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(r.status(), 200);
-        r.json().await.expect("json")
-    }
-
+impl Api {
     async fn post(&self, base: &str, path: &str, body: &Value) {
         let r = self
-            .http
+            .client
             .post(format!("{base}{path}"))
             .bearer_auth(&self.key)
             .json(body)
@@ -181,7 +163,7 @@ impl Client {
         let mut out = Vec::new();
         for (kind, value) in ENTITIES {
             let r = self
-                .http
+                .client
                 .get(format!("{base}/v1/graph/entities/{kind}/{value}"))
                 .bearer_auth(&self.key)
                 .send()
@@ -265,14 +247,8 @@ async fn three_replicas_hold_the_graph_one_replica_holds_also_after_a_kill() {
         replicas.push(Some(start_arbiter(&db, &args, &[]).await));
     }
     let alone = start_arbiter(&alone_db, &[], &[]).await;
-    let shared = Client {
-        http: reqwest::Client::new(),
-        key: db.admin_key(),
-    };
-    let single = Client {
-        http: reqwest::Client::new(),
-        key: alone_db.admin_key(),
-    };
+    let shared = Api::new(db.admin_key());
+    let single = Api::new(alone_db.admin_key());
     for r in replicas.iter().flatten() {
         let ready = r.readyz().await;
         assert_eq!(ready["graph"]["following"], true, "{ready}");
@@ -398,7 +374,7 @@ async fn three_replicas_hold_the_graph_one_replica_holds_also_after_a_kill() {
 
 /// Waits until every server in `bases` shows the same graph as `bases[0]` for every compared
 /// entity; how long that took.
-async fn agree(client: &Client, bases: &[String], within: Duration) -> Duration {
+async fn agree(client: &Api, bases: &[String], within: Duration) -> Duration {
     let started = Instant::now();
     loop {
         let first = replica_form(&client.views(&bases[0]).await);
@@ -439,10 +415,7 @@ async fn a_replica_cut_off_from_the_database_catches_up_from_where_it_stood() {
     db.database_url = Some(url.replacen(&host_port, &format!("127.0.0.1:{}", proxy.port), 1));
     let b = start_arbiter(&db, &[], &[]).await;
     db.database_url = Some(url);
-    let client = Client {
-        http: reqwest::Client::new(),
-        key: db.admin_key(),
-    };
+    let client = Api::new(db.admin_key());
     let bases = vec![a.base.clone(), b.base.clone()];
 
     let steps: Vec<(String, Value)> = traffic()

@@ -1,14 +1,17 @@
 //! What every end-to-end test starts from, one purpose a file: the backends and a fresh
 //! database of a test's own ([`db`]), a server in this process with an optional
 //! transaction-core configuration ([`server`]), the real `arbiter serve` binary ([`binary`]),
-//! the problem+json assertion ([`problem`]) and the request bodies tests share ([`bodies`]).
+//! a client of such processes by base URL ([`api`]), the problem+json assertion
+//! ([`problem`]) and the request bodies tests share ([`bodies`]).
 
+mod api;
 mod binary;
 mod bodies;
 mod db;
 mod problem;
 mod server;
 
+pub use api::Api;
 pub use binary::{Arbiter, start_arbiter};
 pub use bodies::decision_body;
 pub use db::{Backend, TestDb, backends};

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, TestDb, decision_body, start_arbiter};
+use crate::harness::{Api, Backend, TestDb, decision_body, start_arbiter};
 use crate::redis_command::redis_command;
 use crate::tcp_proxy::Proxy;
 
@@ -27,38 +27,7 @@ struct Sent {
     decision_id: Option<String>,
 }
 
-struct Api {
-    client: reqwest::Client,
-    key: String,
-}
-
 impl Api {
-    async fn decide(&self, base: &str, body: &Value) -> Value {
-        let r = self
-            .client
-            .post(format!("{base}/v1/decisions"))
-            .bearer_auth(&self.key)
-            .json(body)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(r.status(), 200, "{base}");
-        r.json().await.expect("json")
-    }
-
-    /// The stored decision with its context and layers.
-    async fn detail(&self, base: &str, id: &str) -> Value {
-        let r = self
-            .client
-            .get(format!("{base}/v1/decisions/{id}"))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(r.status(), 200, "decision {id}");
-        r.json().await.expect("json")
-    }
-
     /// Decides and returns the stored decision.
     async fn decide_seen(&self, base: &str, body: &Value) -> Value {
         let d = self.decide(base, body).await;

@@ -224,7 +224,7 @@ type EntitiesRow = (
     Option<String>,
 );
 
-fn entities_from_row(row: EntitiesRow) -> Result<DecisionEntities, StoreError> {
+pub(super) fn entities_from_row(row: EntitiesRow) -> Result<DecisionEntities, StoreError> {
     let (decision_id, created_at, user, device, card, email, phone, address, ip) = row;
     let user_id =
         user.ok_or_else(|| StoreError::Corrupt(format!("decision `{decision_id}` has no user")))?;

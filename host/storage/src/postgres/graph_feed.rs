@@ -12,23 +12,24 @@
 
 use arbiter_engine::Decision;
 use arbiter_engine::graph_feed::{FedDecision, FedLabel, FeedPosition, GraphFeed};
-use arbiter_engine::store::{DecisionEntities, StoreError};
+use arbiter_engine::store::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
+use super::decisions::entities_from_row;
 use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::feedback_rows::parse_label;
 
-/// `txid, decision_id, replica, created_at`, then user, device, card, email, phone, address
-/// and IP.
+/// The position's transaction id (as text) and the replica, then the columns of an
+/// `EntitiesRow` (`decisions.rs`): decision id, instant, user, device, card, email, phone, address and IP.
 type LinkRow = (
     String,
     String,
     String,
     DateTime<Utc>,
-    String,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -43,25 +44,15 @@ fn txid(text: &str) -> Result<u64, StoreError> {
 }
 
 fn fed_decision(row: LinkRow) -> Result<FedDecision, StoreError> {
-    let (tx, decision_id, replica, created_at, user_id, device, card, email, phone, address, ip) =
-        row;
+    let (tx, replica, id, at, user, device, card, email, phone, address, ip) = row;
+    let entities = entities_from_row((id, at, user, device, card, email, phone, address, ip))?;
     Ok(FedDecision {
         position: FeedPosition {
             txid: txid(&tx)?,
-            id: decision_id.clone(),
+            id: entities.decision_id.clone(),
         },
         replica,
-        entities: DecisionEntities {
-            decision_id,
-            created_at,
-            user_id,
-            device_id: device,
-            card_fingerprint: card,
-            email,
-            phone,
-            shipping_address_hash: address,
-            ip,
-        },
+        entities,
     })
 }
 
@@ -136,7 +127,7 @@ impl GraphFeed for PgStore {
         limit: u32,
     ) -> Result<Vec<FedDecision>, StoreError> {
         let rows: Vec<LinkRow> = sqlx::query_as(
-            "SELECT txid::text AS position, decision_id, replica, created_at, user_id, device_id, \
+            "SELECT txid::text AS position, replica, decision_id, created_at, user_id, device_id, \
              card_fingerprint, email, phone, shipping_address_hash, ip \
              FROM decision_links \
              WHERE (txid, decision_id) > ($1::text::xid8, $2) \
