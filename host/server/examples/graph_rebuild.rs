@@ -3,14 +3,16 @@
 //! in batches) with realistic decisions, then times
 //! - the former read path: whole decisions page by page (`decisions_page`), each decoded and
 //!   observed, and
-//! - `GraphService::rebuild` as the server runs it at start (the entity projection,
-//!   `decision_entities_page`).
+//! - on PostgreSQL, the entity fields picked out of each body (`decision_entities_page`, the
+//!   start-up read before the graph feed), and
+//! - `GraphService::rebuild` as the server runs it at start (SQLite: that projection;
+//!   PostgreSQL: the graph feed's narrow rows, `decision_links`).
 //!
 //! Run (release): `cargo run --release -p arbiter-host --example graph_rebuild -- [URL] [N]`.
 //! `URL` is a `sqlite:` or `postgres:` URL (default: a SQLite file under
 //! `target/graph-rebuild/`); `N` defaults to 1 000 000. A database that already holds `N`
 //! decisions is reused as it is, so a second run only times the rebuilds. A third argument,
-//! `bodies` or `projection`, times only that one.
+//! `bodies`, `projection` or `feed`, times less.
 
 use std::path::Path;
 use std::time::Instant;
@@ -205,6 +207,25 @@ async fn fill(store: &dyn Store, total: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The read path `GraphService::rebuild` has on SQLite (and had on PostgreSQL before the
+/// graph feed): the seven entity fields picked out of each stored body.
+async fn rebuild_from_projection(store: &dyn Store, config: Config) -> anyhow::Result<LinkGraph> {
+    let since = Utc::now() - TimeDelta::from_std(config.window)?;
+    let mut graph = LinkGraph::new(config);
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .decision_entities_page(since, after.as_deref(), PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.decision_id.clone());
+        for d in &page {
+            graph.observe(&arbiter_host::services::graph::entities_observation(d));
+        }
+    }
+    Ok(graph)
+}
+
 /// The read path `GraphService::rebuild` had before the entity projection: whole decisions,
 /// each body decoded, then observed.
 async fn rebuild_from_bodies(store: &dyn Store, config: Config) -> anyhow::Result<LinkGraph> {
@@ -241,7 +262,7 @@ async fn main() -> anyhow::Result<()> {
         .context("connecting to the store")?;
     fill(store.as_ref(), total).await?;
 
-    if only != "projection" {
+    if only != "projection" && only != "feed" {
         let started = Instant::now();
         let g = rebuild_from_bodies(store.as_ref(), Config::default()).await?;
         println!(
@@ -255,11 +276,26 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    if store.graph_feed().is_some() && only != "feed" {
+        let started = Instant::now();
+        let g = rebuild_from_projection(store.as_ref(), Config::default()).await?;
+        println!(
+            "rebuild from the bodies' entity fields (decision_entities_page): {:.2?} -> {} entities, {} links",
+            started.elapsed(),
+            g.entity_count(),
+            g.link_count()
+        );
+    }
+    let source = if store.graph_feed().is_some() {
+        "the graph feed"
+    } else {
+        "decision_entities_page"
+    };
     let started = Instant::now();
     let service = GraphService::rebuild(&store, Config::default()).await?;
     let s = service.layer().0.stats();
     println!(
-        "GraphService::rebuild (decision_entities_page): {:.2?} -> {} entities, {} links",
+        "GraphService::rebuild ({source}): {:.2?} -> {} entities, {} links",
         started.elapsed(),
         s.entities,
         s.links
