@@ -47,6 +47,16 @@ impl SharedGraph {
         self.inner.write().observe(obs);
     }
 
+    /// Links several observations under one write lock: for a batch of decisions made
+    /// elsewhere (another replica's), given in chunks small enough that a reader waits at
+    /// most one chunk.
+    pub fn observe_all<'a>(&self, observations: impl IntoIterator<Item = Observation<'a>>) {
+        let mut graph = self.inner.write();
+        for obs in observations {
+            graph.observe(&obs);
+        }
+    }
+
     pub fn mark_fraud(
         &self,
         kind: EntityKind,

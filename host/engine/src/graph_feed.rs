@@ -64,7 +64,9 @@ pub trait GraphFeed: Send + Sync {
     async fn horizon(&self) -> Result<FeedPosition, StoreError>;
 
     /// Up to `limit` final decisions after `after`, in feed order: made at or after `since`,
-    /// and, with `until`, below that transaction (a rebuild's upper bound).
+    /// and, with `until`, below that transaction (a rebuild's upper bound). A decision this
+    /// process wrote ([`GraphFeed::replica`]) comes with its id and instant only: its
+    /// position counts, its entities are already in this process's graph.
     async fn decisions_after(
         &self,
         after: &FeedPosition,

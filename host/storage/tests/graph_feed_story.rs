@@ -80,6 +80,8 @@ async fn every_replicas_decisions_come_once_in_commit_order_and_late_commits_lan
     let db = support::backends::postgres(&url).await;
     let a = db.store.clone();
     let b = db.replica().await.store;
+    // A third process, which writes nothing: it reads every row whole.
+    let c = db.replica().await.store;
     assert_ne!(
         feed(&a).replica(),
         feed(&b).replica(),
@@ -99,8 +101,13 @@ async fn every_replicas_decisions_come_once_in_commit_order_and_late_commits_lan
         .await
         .expect("again");
 
-    let seen = drain(feed(&b), &start, 3).await;
+    let seen = drain(feed(&c), &start, 3).await;
     assert_eq!(users(&seen), ["u1", "u2", "u3"]);
+    // Its own rows come to a process with their position and instant only.
+    let to_b = drain(feed(&b), &start, 3).await;
+    assert_eq!(users(&to_b), ["u1", "u2", ""]);
+    assert_eq!(to_b[2].position, seen[2].position);
+    assert_eq!(to_b[2].entities.device_id, None);
     let by_a: Vec<bool> = seen
         .iter()
         .map(|r| r.replica == feed(&a).replica())
@@ -163,7 +170,7 @@ async fn every_replicas_decisions_come_once_in_commit_order_and_late_commits_lan
     b.insert_decisions(&[decision("f-5", "u5", "d3")])
         .await
         .expect("after the horizon");
-    let bounded = feed(&a)
+    let bounded = feed(&c)
         .decisions_after(&start, Some(horizon.txid), None, 100)
         .await
         .expect("bounded");
@@ -171,7 +178,7 @@ async fn every_replicas_decisions_come_once_in_commit_order_and_late_commits_lan
     let mut old = decision("f-old", "u-old", "d9");
     old.created_at = Utc::now() - Duration::days(120);
     a.insert_decisions(&[old]).await.expect("an old decision");
-    let recent = feed(&a)
+    let recent = feed(&c)
         .decisions_after(&start, None, Some(Utc::now() - Duration::days(90)), 100)
         .await
         .expect("window");
@@ -224,6 +231,7 @@ async fn pruning_takes_the_oldest_rows_that_aged_out_and_only_them() {
     };
     let db = support::backends::postgres(&url).await;
     let store = db.store.clone();
+    let reader = db.replica().await.store;
     let start = feed(&store).horizon().await.expect("horizon");
     for i in 0..3 {
         let mut old = decision(&format!("old-{i}"), &format!("u-old-{i}"), "d");
@@ -251,7 +259,7 @@ async fn pruning_takes_the_oldest_rows_that_aged_out_and_only_them() {
         0
     );
     assert_eq!(
-        users(&drain(feed(&store), &start, 2).await),
+        users(&drain(feed(&reader), &start, 2).await),
         ["u-new-0", "u-new-1"]
     );
 }

@@ -12,7 +12,7 @@
 
 use arbiter_engine::Decision;
 use arbiter_engine::graph_feed::{FedDecision, FedLabel, FeedPosition, GraphFeed};
-use arbiter_engine::store::StoreError;
+use arbiter_engine::store::{DecisionEntities, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -43,9 +43,20 @@ fn txid(text: &str) -> Result<u64, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("transaction id `{text}` is not a number")))
 }
 
-fn fed_decision(row: LinkRow) -> Result<FedDecision, StoreError> {
+/// A row as the feed hands it out; one `own` replica wrote comes with its id and instant only
+/// (the query leaves its entities out: the follower skips it, and a single replica reads
+/// nothing but its own rows).
+fn fed_decision(row: LinkRow, own: &str) -> Result<FedDecision, StoreError> {
     let (tx, replica, id, at, user, device, card, email, phone, address, ip) = row;
-    let entities = entities_from_row((id, at, user, device, card, email, phone, address, ip))?;
+    let entities = if replica == own {
+        DecisionEntities {
+            decision_id: id,
+            created_at: at,
+            ..DecisionEntities::default()
+        }
+    } else {
+        entities_from_row((id, at, user, device, card, email, phone, address, ip))?
+    };
     Ok(FedDecision {
         position: FeedPosition {
             txid: txid(&tx)?,
@@ -127,8 +138,14 @@ impl GraphFeed for PgStore {
         limit: u32,
     ) -> Result<Vec<FedDecision>, StoreError> {
         let rows: Vec<LinkRow> = sqlx::query_as(
-            "SELECT txid::text AS position, replica, decision_id, created_at, user_id, device_id, \
-             card_fingerprint, email, phone, shipping_address_hash, ip \
+            "SELECT txid::text AS position, replica, decision_id, created_at, \
+             CASE WHEN replica = $6 THEN NULL ELSE user_id END, \
+             CASE WHEN replica = $6 THEN NULL ELSE device_id END, \
+             CASE WHEN replica = $6 THEN NULL ELSE card_fingerprint END, \
+             CASE WHEN replica = $6 THEN NULL ELSE email END, \
+             CASE WHEN replica = $6 THEN NULL ELSE phone END, \
+             CASE WHEN replica = $6 THEN NULL ELSE shipping_address_hash END, \
+             CASE WHEN replica = $6 THEN NULL ELSE ip END \
              FROM decision_links \
              WHERE (txid, decision_id) > ($1::text::xid8, $2) \
                AND txid < COALESCE($3::text::xid8, pg_snapshot_xmin(pg_current_snapshot())) \
@@ -140,10 +157,13 @@ impl GraphFeed for PgStore {
         .bind(until.map(|t| t.to_string()))
         .bind(since.map(PgStore::time))
         .bind(i64::from(limit))
+        .bind(&*self.replica)
         .fetch_all(self.reader())
         .await
         .map_err(store_error)?;
-        rows.into_iter().map(fed_decision).collect()
+        rows.into_iter()
+            .map(|row| fed_decision(row, &self.replica))
+            .collect()
     }
 
     async fn labels_after(
