@@ -131,8 +131,11 @@ impl TestServer {
     }
 }
 
+/// An order by `user` from their own device, shipped to their own address (a fraud label on
+/// one order marks an address first seen with it, so customers must not share one by accident).
 pub fn order_body(user: &str, sku: &str, qty: u32) -> Value {
     json!({"items": [{"sku": sku, "qty": qty}], "user": user, "device": format!("dev-{user}"),
-        "ip": "203.0.113.7", "shipping": {"address": "1 Main St, Springfield", "country": "US"},
+        "ip": "203.0.113.7",
+        "shipping": {"address": format!("1 {user} St, Springfield"), "country": "US"},
         "payment_method": "card"})
 }
