@@ -37,6 +37,39 @@ impl FeedPosition {
     }
 }
 
+/// Which rows a page of decisions reads, and how.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedRead {
+    /// Below this transaction only (a start-up build's upper bound); the live horizon if
+    /// `None`.
+    pub until: Option<u64>,
+    /// Made at or after this instant only (the graph's window).
+    pub since: Option<DateTime<Utc>>,
+    /// Rows this process wrote ([`GraphFeed::replica`]) with their id and instant only: a
+    /// follower skips them (they are in its graph already), and a single replica reads
+    /// nothing but them.
+    pub own_as_positions: bool,
+}
+
+impl FeedRead {
+    /// What a running replica reads: everything new, its own rows as positions.
+    pub fn following() -> FeedRead {
+        FeedRead {
+            own_as_positions: true,
+            ..FeedRead::default()
+        }
+    }
+
+    /// What a replica builds its graph from at start: every row of the window below `until`.
+    pub fn building(until: u64, since: DateTime<Utc>) -> FeedRead {
+        FeedRead {
+            until: Some(until),
+            since: Some(since),
+            own_as_positions: false,
+        }
+    }
+}
+
 /// A committed decision's entities, as the feed hands it out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FedDecision {
@@ -63,15 +96,11 @@ pub trait GraphFeed: Send + Sync {
     /// following, after it has built its graph from what lies below.
     async fn horizon(&self) -> Result<FeedPosition, StoreError>;
 
-    /// Up to `limit` final decisions after `after`, in feed order: made at or after `since`,
-    /// and, with `until`, below that transaction (a rebuild's upper bound). A decision this
-    /// process wrote ([`GraphFeed::replica`]) comes with its id and instant only: its
-    /// position counts, its entities are already in this process's graph.
+    /// Up to `limit` final decisions after `after`, in feed order, as `read` says.
     async fn decisions_after(
         &self,
         after: &FeedPosition,
-        until: Option<u64>,
-        since: Option<DateTime<Utc>>,
+        read: FeedRead,
         limit: u32,
     ) -> Result<Vec<FedDecision>, StoreError>;
 

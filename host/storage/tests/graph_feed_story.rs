@@ -13,7 +13,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::{LabelKind, LabelSource, NewLabel};
-use arbiter_engine::graph_feed::{FedDecision, FeedPosition, GraphFeed};
+use arbiter_engine::graph_feed::{FedDecision, FeedPosition, FeedRead, GraphFeed};
 use arbiter_engine::store::Store;
 use chrono::{Duration, Utc};
 use sqlx::migrate::Migrator;
@@ -41,7 +41,7 @@ async fn drain(feed: &dyn GraphFeed, after: &FeedPosition, want: usize) -> Vec<F
     let mut all = Vec::new();
     while all.len() < want && started.elapsed() < StdDuration::from_secs(30) {
         let page = feed
-            .decisions_after(&at, None, None, 2)
+            .decisions_after(&at, FeedRead::following(), 2)
             .await
             .expect("page");
         let Some(last) = page.last() else {
@@ -53,7 +53,7 @@ async fn drain(feed: &dyn GraphFeed, after: &FeedPosition, want: usize) -> Vec<F
     }
     // Nothing beyond what was wanted.
     assert!(
-        feed.decisions_after(&at, None, None, 2)
+        feed.decisions_after(&at, FeedRead::following(), 2)
             .await
             .expect("page")
             .is_empty()
@@ -103,11 +103,17 @@ async fn every_replicas_decisions_come_once_in_commit_order_and_late_commits_lan
 
     let seen = drain(feed(&c), &start, 3).await;
     assert_eq!(users(&seen), ["u1", "u2", "u3"]);
-    // Its own rows come to a process with their position and instant only.
+    // Its own rows come to a following process with their position and instant only.
     let to_b = drain(feed(&b), &start, 3).await;
     assert_eq!(users(&to_b), ["u1", "u2", ""]);
     assert_eq!(to_b[2].position, seen[2].position);
     assert_eq!(to_b[2].entities.device_id, None);
+    // A start-up build reads them whole.
+    let built = feed(&b)
+        .decisions_after(&start, FeedRead::default(), 3)
+        .await
+        .expect("page");
+    assert_eq!(users(&built), ["u1", "u2", "u3"]);
     let by_a: Vec<bool> = seen
         .iter()
         .map(|r| r.replica == feed(&a).replica())
@@ -148,7 +154,7 @@ async fn every_replicas_decisions_come_once_in_commit_order_and_late_commits_lan
         .expect("a newer decision commits");
     assert!(
         feed(&b)
-            .decisions_after(&at, None, None, 10)
+            .decisions_after(&at, FeedRead::following(), 10)
             .await
             .expect("page")
             .is_empty(),
@@ -171,7 +177,14 @@ async fn every_replicas_decisions_come_once_in_commit_order_and_late_commits_lan
         .await
         .expect("after the horizon");
     let bounded = feed(&c)
-        .decisions_after(&start, Some(horizon.txid), None, 100)
+        .decisions_after(
+            &start,
+            FeedRead {
+                until: Some(horizon.txid),
+                ..FeedRead::default()
+            },
+            100,
+        )
         .await
         .expect("bounded");
     assert_eq!(users(&bounded), ["u1", "u2", "u3", "u-late", "u4"]);
@@ -179,7 +192,14 @@ async fn every_replicas_decisions_come_once_in_commit_order_and_late_commits_lan
     old.created_at = Utc::now() - Duration::days(120);
     a.insert_decisions(&[old]).await.expect("an old decision");
     let recent = feed(&c)
-        .decisions_after(&start, None, Some(Utc::now() - Duration::days(90)), 100)
+        .decisions_after(
+            &start,
+            FeedRead {
+                since: Some(Utc::now() - Duration::days(90)),
+                ..FeedRead::default()
+            },
+            100,
+        )
         .await
         .expect("window");
     let recent = users(&recent);
@@ -290,7 +310,7 @@ async fn positions_order_as_numbers_not_as_text() {
         }
     );
     let after_nine = feed(&store)
-        .decisions_after(&rows[0].position, None, None, 10)
+        .decisions_after(&rows[0].position, FeedRead::following(), 10)
         .await
         .expect("page");
     assert_eq!(users(&after_nine), ["u-ten", "u-hundred"]);

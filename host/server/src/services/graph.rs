@@ -21,7 +21,7 @@ use chrono::Utc;
 
 use arbiter_engine::context::EnrichedContext;
 use arbiter_engine::entity_chain::ChainHeads;
-use arbiter_engine::graph_feed::FeedPosition;
+use arbiter_engine::graph_feed::{FeedPosition, FeedRead};
 use arbiter_engine::lists::ListKind;
 use arbiter_engine::stages::{GraphOutcome, GraphStage, ReasonCode};
 use arbiter_engine::store::{DecisionEntities, Store, StoreError};
@@ -173,7 +173,7 @@ impl GraphService {
                 let mut at = FeedPosition::default();
                 loop {
                     let page = feed
-                        .decisions_after(&at, Some(horizon.txid), Some(since), REBUILD_PAGE)
+                        .decisions_after(&at, FeedRead::building(horizon.txid, since), REBUILD_PAGE)
                         .await?;
                     let Some(last) = page.last() else { break };
                     at = last.position.clone();

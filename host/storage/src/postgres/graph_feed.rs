@@ -11,7 +11,7 @@
 //! sorts by, as text ("10" before "9"), and the feed index would go unused.
 
 use arbiter_engine::Decision;
-use arbiter_engine::graph_feed::{FedDecision, FedLabel, FeedPosition, GraphFeed};
+use arbiter_engine::graph_feed::{FedDecision, FedLabel, FeedPosition, FeedRead, GraphFeed};
 use arbiter_engine::store::{DecisionEntities, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -43,12 +43,11 @@ fn txid(text: &str) -> Result<u64, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("transaction id `{text}` is not a number")))
 }
 
-/// A row as the feed hands it out; one `own` replica wrote comes with its id and instant only
-/// (the query leaves its entities out: the follower skips it, and a single replica reads
-/// nothing but its own rows).
-fn fed_decision(row: LinkRow, own: &str) -> Result<FedDecision, StoreError> {
+/// A row as the feed hands it out; one the `own` replica wrote (when given) comes with its id
+/// and instant only: the query left its entities out.
+fn fed_decision(row: LinkRow, own: Option<&str>) -> Result<FedDecision, StoreError> {
     let (tx, replica, id, at, user, device, card, email, phone, address, ip) = row;
-    let entities = if replica == own {
+    let entities = if own == Some(replica.as_str()) {
         DecisionEntities {
             decision_id: id,
             created_at: at,
@@ -133,10 +132,11 @@ impl GraphFeed for PgStore {
     async fn decisions_after(
         &self,
         after: &FeedPosition,
-        until: Option<u64>,
-        since: Option<DateTime<Utc>>,
+        read: FeedRead,
         limit: u32,
     ) -> Result<Vec<FedDecision>, StoreError> {
+        // `$6` NULL (own rows whole): `replica = NULL` is never true.
+        let own = read.own_as_positions.then_some(&*self.replica);
         let rows: Vec<LinkRow> = sqlx::query_as(
             "SELECT txid::text AS position, replica, decision_id, created_at, \
              CASE WHEN replica = $6 THEN NULL ELSE user_id END, \
@@ -154,16 +154,14 @@ impl GraphFeed for PgStore {
         )
         .bind(after.txid.to_string())
         .bind(&after.id)
-        .bind(until.map(|t| t.to_string()))
-        .bind(since.map(PgStore::time))
+        .bind(read.until.map(|t| t.to_string()))
+        .bind(read.since.map(PgStore::time))
         .bind(i64::from(limit))
-        .bind(&*self.replica)
+        .bind(own)
         .fetch_all(self.reader())
         .await
         .map_err(store_error)?;
-        rows.into_iter()
-            .map(|row| fed_decision(row, &self.replica))
-            .collect()
+        rows.into_iter().map(|row| fed_decision(row, own)).collect()
     }
 
     async fn labels_after(

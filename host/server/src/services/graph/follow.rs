@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use arbiter_engine::graph_feed::{FeedPosition, GraphFeed};
+use arbiter_engine::graph_feed::{FeedPosition, FeedRead, GraphFeed};
 use arbiter_engine::store::{DecisionEntities, Store, StoreError};
 use chrono::Utc;
 
@@ -153,7 +153,7 @@ impl Follower {
         let feed = feed(store.as_ref())?;
         let own = feed.replica();
         let page = feed
-            .decisions_after(&self.at.decisions, None, None, PAGE)
+            .decisions_after(&self.at.decisions, FeedRead::following(), PAGE)
             .await?;
         let started = Instant::now();
         let now = Utc::now();
