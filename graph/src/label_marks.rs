@@ -94,6 +94,18 @@ impl MarkPlan {
     }
 }
 
+/// How many of an entity's earlier decisions [`plan`] needs to see: none for an IP (never
+/// marked), one for an address (was it seen before?), and for the rest enough to find one a
+/// week older in an ordinary customer's history, bounded for a busy one (whose history, all
+/// within the week, then counts as new: a burst is what fraud looks like).
+pub fn history_wanted(kind: EntityKind) -> u32 {
+    match kind {
+        EntityKind::Ip => 0,
+        EntityKind::Address => 1,
+        _ => 20,
+    }
+}
+
 /// The mark a label of `side` gives an entity of `kind` with `history` at the labelled
 /// decision's instant `at` (the table in the module doc).
 pub fn plan(kind: EntityKind, side: LabelSide, history: &History, at: DateTime<Utc>) -> MarkPlan {

@@ -160,12 +160,8 @@ impl LinkGraph {
                 self.mark_fraud(kind, value, reason, at);
             }
             MarkPlan::Weak(weight) => {
-                if self
-                    .lookup(kind, value)
-                    .is_some_and(|i| self.node(i).marked)
-                {
-                    self.unmark(kind, value);
-                }
+                // A full mark gives way; a weak one is replaced.
+                self.unmark(kind, value);
                 self.mark_weakly(kind, value, reason, weight, at);
             }
             MarkPlan::Shield => {

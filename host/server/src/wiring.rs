@@ -66,10 +66,7 @@ pub async fn build_with(
 
     let graph = Arc::new(GraphService::rebuild(&store, config.graph()).await?);
     graph.spawn_maintenance();
-    graph.spawn_follower(
-        store.clone(),
-        std::time::Duration::from_millis(config.graph_follow_ms),
-    );
+    graph.spawn_follower(std::time::Duration::from_millis(config.graph_follow_ms));
     let lists_snapshot = Arc::new(ArcSwap::from_pointee(ListSnapshot::default()));
     let lists = ListService::new(store.clone(), lists_snapshot.clone(), graph.clone());
     let n = lists.reload().await?;

@@ -231,7 +231,7 @@ impl GraphService {
 
     /// Follows the other replicas' decisions and labels every `every`, where the database
     /// keeps a feed (`follow`); nothing otherwise, or with `every` zero.
-    pub fn spawn_follower(self: &Arc<Self>, store: Arc<dyn Store>, every: Duration) {
+    pub fn spawn_follower(self: &Arc<Self>, every: Duration) {
         let Some(start) = self.start.clone() else {
             return;
         };
@@ -241,7 +241,7 @@ impl GraphService {
             );
             return;
         }
-        let status = follow::Follower::spawn(self.clone(), store, start, every);
+        let status = follow::Follower::spawn(self.clone(), start, every);
         let _ = self.follow.set(status);
     }
 

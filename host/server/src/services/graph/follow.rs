@@ -96,7 +96,6 @@ struct Positions {
 /// The running follower of one replica.
 pub(super) struct Follower {
     service: Arc<GraphService>,
-    store: Arc<dyn Store>,
     status: Arc<FollowStatus>,
     at: Positions,
 }
@@ -105,7 +104,6 @@ impl Follower {
     /// Starts following from `start` (the horizon the graph was built up to) every `every`.
     pub(super) fn spawn(
         service: Arc<GraphService>,
-        store: Arc<dyn Store>,
         start: FeedPosition,
         every: Duration,
     ) -> Arc<FollowStatus> {
@@ -113,7 +111,6 @@ impl Follower {
         status.caught_up();
         let mut follower = Follower {
             service,
-            store,
             status: status.clone(),
             at: Positions {
                 decisions: start.clone(),
@@ -149,7 +146,7 @@ impl Follower {
 
     /// Reads one page of each feed and folds it in; `true` when a page was full (more waits).
     async fn step(&mut self) -> Result<bool, StoreError> {
-        let store = self.store.clone();
+        let store = self.service.store.clone();
         let feed = feed(store.as_ref())?;
         let own = feed.replica();
         let page = feed
@@ -197,7 +194,7 @@ impl Follower {
 
     /// Deletes feed rows older than the graph's window, in small batches.
     async fn prune(&self) {
-        let Ok(feed) = feed(self.store.as_ref()) else {
+        let Ok(feed) = feed(self.service.store.as_ref()) else {
             return;
         };
         let window = chrono::Duration::from_std(self.service.window).unwrap_or_default();

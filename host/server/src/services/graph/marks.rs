@@ -12,15 +12,10 @@ use arbiter_engine::Decision;
 use arbiter_engine::feedback::LabelKind;
 use arbiter_engine::lists::{ListEntry, ListKind, ListName};
 use arbiter_graph::EntityKind;
-use arbiter_graph::label_marks::{History, LabelSide, MarkPlan, plan};
+use arbiter_graph::label_marks::{History, LabelSide, MarkPlan, history_wanted, plan};
 use chrono::Utc;
 
 use super::{GraphService, graph_kind};
-
-/// How many earlier decisions of an entity are read to judge its history: enough to find one
-/// a week older in an ordinary customer's history, bounded for a busy one (whose history,
-/// all within the week, then counts as new: a burst is what fraud looks like).
-const HISTORY_WALK: u32 = 20;
 
 type Entity = (EntityKind, String);
 
@@ -165,16 +160,14 @@ impl GraphService {
         self.graph.settle(entity.0, &entity.1, wanted, reason, at);
     }
 
-    /// The entity's decisions before `decision`, along its chain.
+    /// The entity's decisions before `decision`, along its chain, as far as the plan for its
+    /// kind looks.
     async fn history(&self, decision: &Decision, kind: ListKind, value: &str) -> History {
-        let Some(previous) = decision.chain.previous(kind) else {
+        let wanted = history_wanted(graph_kind(kind));
+        let Some(previous) = decision.chain.previous(kind).filter(|_| wanted > 0) else {
             return History::default();
         };
-        match self
-            .store
-            .entity_decisions(kind, previous, HISTORY_WALK)
-            .await
-        {
+        match self.store.entity_decisions(kind, previous, wanted).await {
             Ok(past) => {
                 // Chains of two entities whose hashes collide merge; keep this entity's own.
                 let own = past
