@@ -5,7 +5,7 @@
 //! Like the score, the walk does not go on through IPs (an office IP would otherwise fill the
 //! view with the whole office): an IP appears as a neighbour, its own users do not.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,12 @@ use crate::entity::{EntityKind, EntityRef, instant};
 use crate::graph::{LinkGraph, ni};
 use crate::groups::{GroupStats, index};
 use crate::hops::FAR;
+use crate::node::Link;
+
+/// Most links one view examines before it stops (and says it was truncated), so a view of a
+/// hub does not hold the graph's read lock, which linking decisions wait behind, for long.
+/// Whole entities are expanded, in layer order, so a cut view is the same on every replica.
+pub const VIEW_LINK_BUDGET: usize = 100_000;
 
 /// A fraud mark: why, when and how strongly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,13 +47,14 @@ pub struct EntityView {
     pub distinct_users: u32,
     pub distinct_cards: u32,
     pub group: GroupStats,
-    /// Breadth-first, nearest first, at most the cap.
+    /// Nearest first; within a depth strongest link first (most decisions), then by entity;
+    /// at most the cap.
     pub neighbours: Vec<Neighbour>,
     /// Whether the cap cut the neighbourhood short.
     pub truncated: bool,
 }
 
-/// An entity within the neighbourhood, with the link through which it was reached.
+/// An entity within the neighbourhood, with its strongest link to the depth before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Neighbour {
     pub entity: EntityRef,
@@ -77,41 +84,7 @@ impl LinkGraph {
             let n = self.node(i);
             EntityRef::new(n.kind, &*n.value)
         };
-        let mut neighbours = Vec::new();
-        let mut truncated = false;
-        let mut seen = HashSet::from([centre]);
-        let mut queue = VecDeque::from([(centre, 0u8)]);
-        'walk: while let Some((n, d)) = queue.pop_front() {
-            if d >= depth || (n != centre && self.node(n).kind.is_weak()) {
-                continue;
-            }
-            for edge in self.graph.edges(ni(n)) {
-                use petgraph::visit::EdgeRef;
-                let m = index(if edge.source() == ni(n) {
-                    edge.target().index()
-                } else {
-                    edge.source().index()
-                });
-                if !self.node(m).alive || !seen.insert(m) {
-                    continue;
-                }
-                if neighbours.len() == cap {
-                    truncated = true;
-                    break 'walk;
-                }
-                let link = edge.weight();
-                neighbours.push(Neighbour {
-                    entity: entity_ref(m),
-                    depth: d + 1,
-                    via: entity_ref(n),
-                    fraud_marked: self.node(m).marked,
-                    first_seen: instant(link.first_seen),
-                    last_seen: instant(link.last_seen),
-                    count: link.count,
-                });
-                queue.push_back((m, d + 1));
-            }
-        }
+        let (neighbours, truncated) = self.walk(centre, depth, cap);
         let group = if kind.is_weak() {
             crate::graph::own_stats(e)
         } else {
@@ -131,5 +104,87 @@ impl LinkGraph {
             neighbours,
             truncated,
         })
+    }
+
+    /// Breadth-first from `centre`, a layer at a time, so the view depends on the links alone
+    /// and not on the order they arrived in (replicas that folded the same decisions in
+    /// different orders show the same view): an entity is shown with its strongest link from
+    /// the layer before (most decisions, then the earliest, then the via that comes first),
+    /// and each layer is ordered strongest link first, then by entity. At most `cap`
+    /// neighbours and [`VIEW_LINK_BUDGET`] links examined; either cuts the view short.
+    fn walk(&self, centre: u32, depth: u8, cap: usize) -> (Vec<Neighbour>, bool) {
+        let entity_ref = |i: u32| {
+            let n = self.node(i);
+            EntityRef::new(n.kind, &*n.value)
+        };
+        let key = |i: u32| {
+            let n = self.node(i);
+            (n.kind, &*n.value)
+        };
+        let mut neighbours = Vec::new();
+        let mut seen = HashSet::from([centre]);
+        let mut layer = vec![centre];
+        let mut examined = 0usize;
+        let mut truncated = false;
+        for d in 0..depth {
+            // Entity -> (position of its via in `layer`, the link).
+            let mut next: HashMap<u32, (usize, Link)> = HashMap::new();
+            for (pos, &n) in layer.iter().enumerate() {
+                if n != centre && self.node(n).kind.is_weak() {
+                    continue;
+                }
+                if examined >= VIEW_LINK_BUDGET {
+                    truncated = true;
+                    break;
+                }
+                for edge in self.graph.edges(ni(n)) {
+                    use petgraph::visit::EdgeRef;
+                    examined += 1;
+                    let m = index(if edge.source() == ni(n) {
+                        edge.target().index()
+                    } else {
+                        edge.source().index()
+                    });
+                    if !self.node(m).alive || seen.contains(&m) {
+                        continue;
+                    }
+                    let link = *edge.weight();
+                    next.entry(m)
+                        .and_modify(|best| {
+                            let stronger = (link.count, std::cmp::Reverse(link.first_seen))
+                                > (best.1.count, std::cmp::Reverse(best.1.first_seen));
+                            if stronger {
+                                *best = (pos, link);
+                            }
+                        })
+                        .or_insert((pos, link));
+                }
+            }
+            let mut found: Vec<(u32, usize, Link)> = next
+                .into_iter()
+                .map(|(m, (pos, link))| (m, pos, link))
+                .collect();
+            found.sort_unstable_by(|a, b| b.2.count.cmp(&a.2.count).then(key(a.0).cmp(&key(b.0))));
+            let room = cap - neighbours.len();
+            if found.len() > room {
+                found.truncate(room);
+                truncated = true;
+            }
+            seen.extend(found.iter().map(|f| f.0));
+            neighbours.extend(found.iter().map(|&(m, pos, link)| Neighbour {
+                entity: entity_ref(m),
+                depth: d + 1,
+                via: entity_ref(layer[pos]),
+                fraud_marked: self.node(m).marked,
+                first_seen: instant(link.first_seen),
+                last_seen: instant(link.last_seen),
+                count: link.count,
+            }));
+            if truncated || found.is_empty() {
+                break;
+            }
+            layer = found.into_iter().map(|f| f.0).collect();
+        }
+        (neighbours, truncated)
     }
 }

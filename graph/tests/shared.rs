@@ -129,3 +129,63 @@ fn neighbourhood_view_serialises_what_a_reviewer_needs() {
     assert_eq!(r0.fraud_mark.unwrap().reason, "chargeback");
     assert!(g.neighbourhood(User, "nobody", 2, 10).is_none());
 }
+
+/// Replicas fold the same decisions in different orders; each entity's view must not show it.
+#[test]
+fn the_view_is_the_same_whatever_order_the_links_arrived_in() {
+    let family: Vec<Observation<'static>> = (0..8)
+        .map(|i| {
+            let card = if i % 4 < 2 {
+                "shared-card".to_owned()
+            } else {
+                format!("c{}", i % 4)
+            };
+            Observation::new(at(i))
+                .with(User, format!("u{}", i % 4))
+                .with(Device, "tablet")
+                .with(Card, card)
+                .with(Address, "7 Family Road")
+                .with(Ip, "192.0.2.10")
+        })
+        .collect();
+    let built = |order: &[usize]| {
+        let mut g = LinkGraph::new(Config::default());
+        for &i in order {
+            g.observe(&family[i]);
+        }
+        g
+    };
+    let orders: [&[usize]; 3] = [
+        &[0, 1, 2, 3, 4, 5, 6, 7],
+        &[7, 6, 5, 4, 3, 2, 1, 0],
+        &[1, 0, 3, 2, 5, 4, 7, 6],
+    ];
+    let graphs: Vec<LinkGraph> = orders.iter().map(|o| built(o)).collect();
+    for (kind, value) in [(Device, "tablet"), (User, "u0"), (Card, "shared-card")] {
+        for cap in [3, 200] {
+            let views: Vec<_> = graphs
+                .iter()
+                .map(|g| g.neighbourhood(kind, value, 2, cap).expect("known"))
+                .collect();
+            assert!(
+                views.windows(2).all(|w| w[0] == w[1]),
+                "{kind:?}:{value} cap {cap}: {views:#?}"
+            );
+        }
+    }
+    // Strongest first: the shared card, which four decisions linked to the tablet (each
+    // user two). The address is reached through every user by links as strong; the earliest
+    // one names the via.
+    let view = graphs[0].neighbourhood(Device, "tablet", 2, 200).unwrap();
+    let address = view
+        .neighbours
+        .iter()
+        .find(|n| n.entity.kind == Address)
+        .expect("address at depth 2");
+    assert_eq!(
+        (address.via.to_string().as_str(), address.count),
+        ("user:u0", 2)
+    );
+    assert_eq!(view.neighbours[0].entity.to_string(), "card:shared-card");
+    assert_eq!(view.neighbours[0].count, 4);
+}

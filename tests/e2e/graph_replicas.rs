@@ -179,10 +179,9 @@ impl Api {
     }
 }
 
-/// A view as it must be the same on every replica: neighbours in a fixed order, without the
-/// instant each replica applied a mark at (each applies it when it hears of it), and without
-/// which neighbour a depth-2 entity reached by several paths is shown `via` (the first the
-/// walk meets, which follows the order the links arrived in; the links are the same).
+/// A view as it must be the same on every replica, whatever order each folded the decisions
+/// in: all of it but the instant each replica applied a mark at (each applies it when it
+/// hears of it).
 fn replica_form(views: &[Value]) -> Vec<Value> {
     views
         .iter()
@@ -190,12 +189,6 @@ fn replica_form(views: &[Value]) -> Vec<Value> {
             let mut v = v.clone();
             if let Some(mark) = v.get_mut("fraud_mark").and_then(Value::as_object_mut) {
                 mark.remove("marked_at");
-            }
-            if let Some(ns) = v.get_mut("neighbours").and_then(Value::as_array_mut) {
-                for n in ns.iter_mut().filter_map(Value::as_object_mut) {
-                    n.remove("via");
-                }
-                ns.sort_by_key(|n| n.to_string());
             }
             v
         })
@@ -219,7 +212,6 @@ fn reference_form(views: &[Value]) -> Vec<Value> {
                         n.remove("first_seen");
                         n.remove("last_seen");
                     }
-                    ns.sort_by_key(|n| n.to_string());
                 }
             }
             v

@@ -26,6 +26,12 @@ use crate::group_commit::GroupCommit;
 const MAX_CONNECTIONS: u32 = 16;
 /// How long a query waits for a connection before the store reports itself unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the server lets one of our sessions sit idle inside a transaction before it ends
+/// the session. Our transactions are milliseconds; one left open is a process cut off or hung
+/// mid-transaction, whose open transaction holds back the cluster's oldest-running horizon and
+/// with it every replica's graph feed and the outbox feed (both read only below it) until the
+/// server notices — otherwise after TCP keep-alive, hours.
+const IDLE_IN_TRANSACTION_TIMEOUT: &str = "30s";
 
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -50,6 +56,7 @@ impl PgStore {
     /// lock, so replicas may start together).
     pub async fn connect(options: PgConnectOptions) -> Result<PgStore, StorageError> {
         let backend = describe(&options);
+        let options = session_limits(options, IDLE_IN_TRANSACTION_TIMEOUT);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -135,6 +142,11 @@ impl PgStore {
 }
 
 /// `PostgreSQL at host:port/database`, for error messages: never the user or password.
+/// `options` with the server-side limits every session of ours runs under.
+fn session_limits(options: PgConnectOptions, idle_in_transaction: &str) -> PgConnectOptions {
+    options.options([("idle_in_transaction_session_timeout", idle_in_transaction)])
+}
+
 pub(crate) fn describe(options: &PgConnectOptions) -> String {
     format!(
         "PostgreSQL at `{}:{}/{}`",
@@ -152,5 +164,77 @@ impl Health for PgStore {
             .await
             .map(drop)
             .map_err(store_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::{Connection, PgConnection};
+
+    use super::*;
+
+    fn options() -> Option<PgConnectOptions> {
+        let url = std::env::var("DATABASE_URL").ok()?;
+        Some(PgConnectOptions::from_str(&url).expect("DATABASE_URL"))
+    }
+
+    #[tokio::test]
+    async fn the_stores_sessions_carry_the_idle_in_transaction_limit() {
+        let Some(options) = options() else {
+            eprintln!("DATABASE_URL not set: PostgreSQL session limits not tested");
+            return;
+        };
+        let store = PgStore::connect(options).await.expect("connect");
+        let limit: String = sqlx::query_scalar("SHOW idle_in_transaction_session_timeout")
+            .fetch_one(&store.pool)
+            .await
+            .expect("show");
+        assert_eq!(limit, IDLE_IN_TRANSACTION_TIMEOUT);
+        store.close().await;
+    }
+
+    /// A session cut off mid-transaction is ended by the server, and its transaction with it,
+    /// so it stops holding back the horizon the feeds read below.
+    #[tokio::test]
+    async fn a_transaction_left_idle_is_ended_by_the_server() {
+        let Some(options) = options() else {
+            eprintln!("DATABASE_URL not set: PostgreSQL session limits not tested");
+            return;
+        };
+        let mut abandoned = PgConnection::connect_with(&session_limits(options.clone(), "1s"))
+            .await
+            .expect("connect");
+        let mut observer = PgConnection::connect_with(&options).await.expect("connect");
+        sqlx::query("BEGIN")
+            .execute(&mut abandoned)
+            .await
+            .expect("begin");
+        let xid: String = sqlx::query_scalar("SELECT pg_current_xact_id()::text")
+            .fetch_one(&mut abandoned)
+            .await
+            .expect("xid");
+        let running = "SELECT pg_xact_status($1::text::xid8) = 'in progress'";
+        let open: bool = sqlx::query_scalar(running)
+            .bind(&xid)
+            .fetch_one(&mut observer)
+            .await
+            .expect("status");
+        assert!(open, "the transaction is open");
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let still_open: bool = sqlx::query_scalar(running)
+            .bind(&xid)
+            .fetch_one(&mut observer)
+            .await
+            .expect("status");
+        assert!(!still_open, "the server ended the idle transaction");
+        assert!(
+            sqlx::query("SELECT 1")
+                .execute(&mut abandoned)
+                .await
+                .is_err(),
+            "and its session"
+        );
     }
 }
