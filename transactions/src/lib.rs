@@ -11,6 +11,7 @@
 pub mod card;
 pub mod catalogue;
 pub mod change;
+pub mod channels;
 pub mod due;
 pub mod error;
 pub mod fulfilment;
