@@ -10,8 +10,16 @@
 
 pub mod alipay;
 pub mod keys;
+pub mod wechat;
 
 use arbiter_engine::money::Money;
+use chrono::FixedOffset;
+
+/// UTC+8: the time both Chinese channels write their instants in.
+pub(crate) const BEIJING: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+8 is a valid offset"),
+};
 
 /// A request for the host to send: method, absolute URL, headers and body, already signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +166,13 @@ pub enum ChannelError {
     /// The signature does not verify with the channel's key: forged, tampered or misrouted.
     #[error("{channel}: the signature does not verify")]
     BadSignature { channel: &'static str },
+    /// Signed with a key we do not hold: a platform key rotated in that is not configured yet,
+    /// or a forgery. Names the serial (public), never a key.
+    #[error("{channel}: no platform key with serial `{serial}`")]
+    UnknownKey {
+        channel: &'static str,
+        serial: String,
+    },
     /// Signed, but not for us (another merchant's app id) or outside the time tolerance.
     #[error("{channel}: {reason}")]
     NotForUs {
@@ -192,6 +207,7 @@ impl ChannelError {
         match self {
             ChannelError::Key { .. } => "key",
             ChannelError::BadSignature { .. } => "bad_signature",
+            ChannelError::UnknownKey { .. } => "unknown_key",
             ChannelError::NotForUs { .. } => "not_for_us",
             ChannelError::Malformed { .. } => "malformed",
             ChannelError::Refused { .. } => "refused",

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use arbiter_engine::money::Money;
+use arbiter_transactions::channels::alipay::platform::AlipayPlatform;
 use arbiter_transactions::channels::alipay::{Alipay, AlipayConfig};
 use arbiter_transactions::channels::keys::SigningKey;
 use arbiter_transactions::channels::{ChannelResponse, NoticeState, PaymentState};
@@ -49,6 +50,11 @@ out["answer_sign"] = platform._sign(node)
 raw = '{"alipay_trade_query_response":' + node + ',"sign":"' + out["answer_sign"] + '"}'
 out["sdk_reads_answer"] = merchant._verify_and_return_sync_response(
     raw, "alipay_trade_query_response")["trade_status"]
+# What our simulated Alipay sends, checked by the SDK as a shop would check it.
+ours = dict(req["our_notification"])
+out["sdk_verifies_our_notification"] = merchant.verify(ours, ours.pop("sign"))
+out["sdk_reads_our_answer"] = merchant._verify_and_return_sync_response(
+    req["our_answer"], "alipay_trade_query_response")["trade_status"]
 json.dump(out, sys.stdout)
 "#;
 
@@ -93,6 +99,8 @@ fn requests_notifications_and_answers_agree_with_python_alipay_sdk() {
         app_key: SigningKey::parse("app", &app.to_pkcs8_pem().expect("pem")).expect("app"),
         platform_key: platform.verifying_key().expect("public"),
     });
+    let platform_pem = platform.to_pkcs8_pem().expect("pem");
+    let platform_public = platform.verifying_key().expect("public").to_pem();
     let now = Utc::now();
     let payment = Payment {
         id: PaymentId::generate(),
@@ -134,12 +142,36 @@ fn requests_notifications_and_answers_agree_with_python_alipay_sdk() {
         r#"{{"code":"10000","msg":"Success","out_trade_no":"{}","trade_no":"2026x","trade_status":"TRADE_SUCCESS","total_amount":"1234.50","buyer_logon_id":"159****5620"}}"#,
         payment.channel_payment_id.0
     );
+    let platform = AlipayPlatform::new(platform);
+    let our_notification: serde_json::Map<String, Value> = url::form_urlencoded::parse(
+        &platform
+            .notification(&[
+                ("notify_id", "n1"),
+                ("app_id", app_id),
+                ("out_trade_no", &payment.channel_payment_id.0),
+                ("trade_status", "TRADE_SUCCESS"),
+                ("total_amount", "1234.50"),
+                ("subject", "Tea & cakes = 2 × 茶"),
+            ])
+            .expect("our notification"),
+    )
+    .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+    .collect();
+    let our_answer = platform
+        .answer(
+            "alipay.trade.query",
+            &json!({"code": "10000", "msg": "Success", "trade_status": "WAIT_BUYER_PAY",
+                    "out_trade_no": payment.channel_payment_id.0, "total_amount": "1234.50"}),
+        )
+        .expect("our answer");
     let Some(out) = sdk(&json!({
+        "our_notification": our_notification,
+        "our_answer": String::from_utf8(our_answer.body).expect("utf-8"),
         "app_id": app_id,
         "app_key": app.to_pkcs8_pem().expect("pem"),
         "app_public": app.verifying_key().expect("public").to_pem(),
-        "platform_key": platform.to_pkcs8_pem().expect("pem"),
-        "platform_public": platform.verifying_key().expect("public").to_pem(),
+        "platform_key": platform_pem,
+        "platform_public": platform_public,
         "request_params": request_params,
         "notification": notification,
         "answer_node": answer_node,
@@ -182,4 +214,6 @@ fn requests_notifications_and_answers_agree_with_python_alipay_sdk() {
         .expect("the SDK's answer verifies");
     assert!(matches!(state, PaymentState::Paid { .. }), "{state:?}");
     assert_eq!(out["sdk_reads_answer"], "TRADE_SUCCESS");
+    assert_eq!(out["sdk_verifies_our_notification"], true);
+    assert_eq!(out["sdk_reads_our_answer"], "WAIT_BUYER_PAY");
 }

@@ -18,6 +18,7 @@
 //! Trades: `alipay.trade.precreate` (a QR code for the buyer), `.query`, `.close`, `.refund`
 //! and `.fastpay.refund.query`. Amounts are yuan with two decimals; only CNY.
 
+pub mod platform;
 mod wire;
 
 use std::collections::BTreeMap;

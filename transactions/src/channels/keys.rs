@@ -8,7 +8,7 @@
 //! simulated channels, which `ring` lacks. No key's content is ever printed: the `Debug` forms
 //! say only what the key is.
 
-use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{
     KeyPair as _, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
@@ -51,6 +51,14 @@ fn key_error(what: &'static str, reason: impl Into<String>) -> ChannelError {
         what,
         reason: reason.into(),
     }
+}
+
+/// PEM with Unix line endings, as key files are written and as the SDKs expect them.
+fn pem_lf(tag: &str, der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new(tag, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// The DER inside `text` and the PEM label it carried (`None` for bare base64).
@@ -121,7 +129,7 @@ impl SigningKey {
             .pair
             .as_der()
             .map_err(|_| key_error("signing key", "cannot be encoded"))?;
-        Ok(pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref())))
+        Ok(pem_lf("PRIVATE KEY", der.as_ref()))
     }
 }
 
@@ -138,9 +146,17 @@ impl VerifyingKey {
         VerifyingKey::from_der(what, &der)
     }
 
+    /// From SubjectPublicKeyInfo or PKCS#1 DER; kept as SubjectPublicKeyInfo.
     fn from_der(what: &'static str, der: &[u8]) -> Result<VerifyingKey, ChannelError> {
-        let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
-            .map_err(|e| key_error(what, format!("not an RSA public key ({e})")))?;
+        let rejected = |e: aws_lc_rs::error::KeyRejected| {
+            key_error(what, format!("not an RSA public key ({e})"))
+        };
+        let spki: PublicKeyX509Der<'_> = aws_lc_rs::rsa::PublicKey::from_der(der)
+            .map_err(rejected)?
+            .as_der()
+            .map_err(|_| key_error(what, "cannot be encoded"))?;
+        let key =
+            ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, spki.as_ref()).map_err(rejected)?;
         Ok(VerifyingKey { key })
     }
 
@@ -158,6 +174,6 @@ impl VerifyingKey {
 
     /// The key as SubjectPublicKeyInfo PEM (`PUBLIC KEY`), as the channels publish theirs.
     pub fn to_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("PUBLIC KEY", self.key.as_ref()))
+        pem_lf("PUBLIC KEY", self.key.as_ref())
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use iso_currency::Currency;
 use rust_decimal::Decimal;
 
+use super::platform::AlipayPlatform;
 use super::*;
 use crate::ids::{ChannelPaymentId, ChannelRefundId, IdempotencyKey, OrderId, PaymentId, RefundId};
 use crate::status::{PaymentStatus, RefundStatus};
@@ -95,18 +96,11 @@ fn answer(method: &str, node: &str) -> ChannelResponse {
     }
 }
 
-/// A notification form signed by the platform key over its sign content.
+/// A notification form signed by Alipay's key.
 fn notification(params: &[(&str, &str)]) -> Vec<u8> {
-    let content = sign_content(params.iter().copied(), &["sign", "sign_type"]);
-    let sign = platform_key()
-        .sign_base64(content.as_bytes())
-        .expect("sign");
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in params {
-        form.append_pair(k, v);
-    }
-    form.append_pair("sign", &sign);
-    form.finish().into_bytes()
+    AlipayPlatform::new(platform_key())
+        .notification(params)
+        .expect("notification")
 }
 
 fn paid_notification(p: &Payment, amount: &str) -> Vec<(&'static str, String)> {
@@ -117,7 +111,6 @@ fn paid_notification(p: &Payment, amount: &str) -> Vec<(&'static str, String)> {
         ("app_id", "2021000000000001".into()),
         ("charset", "utf-8".into()),
         ("version", "1.0".into()),
-        ("sign_type", "RSA2".into()),
         ("trade_no", "2026120622001400000000000001".into()),
         ("out_trade_no", p.channel_payment_id.0.clone()),
         ("trade_status", "TRADE_SUCCESS".into()),
@@ -512,6 +505,17 @@ fn keys_are_read_in_every_form_the_channels_hand_out_and_never_printed() {
     let signature = same.sign(b"message").expect("sign");
     assert!(public.verify(b"message", &signature));
     assert!(!public.verify(b"massage", &signature));
+    // A `PUBLIC KEY` PEM holds a SubjectPublicKeyInfo: the rsaEncryption OID comes first.
+    let spki = pem::parse(public.to_pem()).expect("pem");
+    assert_eq!(spki.tag(), "PUBLIC KEY");
+    let rsa_encryption = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+    ];
+    assert!(
+        spki.contents()[..24]
+            .windows(rsa_encryption.len())
+            .any(|w| w == rsa_encryption)
+    );
     let reread = VerifyingKey::parse("public", &public.to_pem()).expect("spki pem");
     assert!(reread.verify(b"message", &signature));
     let bare_public: String = public
@@ -537,4 +541,40 @@ fn keys_are_read_in_every_form_the_channels_hand_out_and_never_printed() {
     ));
     let shown = format!("{key:?} {public:?}");
     assert!(!shown.contains(&bare[..40]), "{shown}");
+}
+
+#[test]
+fn the_simulated_platform_checks_requests_and_signs_answers_the_adapter_reads() {
+    let a = alipay();
+    let p = payment(cny("88.80"));
+    let request = a.query_payment(&p, at()).expect("request");
+    let merchant = app_key().verifying_key().expect("public");
+    let params = AlipayPlatform::verify_request(&merchant, &request.body).expect("signed");
+    assert!(
+        params
+            .iter()
+            .any(|(k, v)| k == "method" && v == "alipay.trade.query")
+    );
+    let forged = String::from_utf8(request.body.clone())
+        .expect("utf-8")
+        .replace("alipay.trade.query", "alipay.trade.close");
+    assert_eq!(
+        AlipayPlatform::verify_request(&merchant, forged.as_bytes()),
+        None
+    );
+    let stranger = SigningKey::generate()
+        .expect("key")
+        .verifying_key()
+        .expect("public");
+    assert_eq!(
+        AlipayPlatform::verify_request(&stranger, &request.body),
+        None
+    );
+    let platform = AlipayPlatform::new(platform_key());
+    let node = serde_json::json!({"code": "10000", "msg": "Success", "trade_status": "WAIT_BUYER_PAY",
+                                  "out_trade_no": p.channel_payment_id.0, "total_amount": "88.80"});
+    let answer = platform
+        .answer("alipay.trade.query", &node)
+        .expect("answer");
+    assert_eq!(a.read_payment_state(&answer), Ok(PaymentState::Pending));
 }

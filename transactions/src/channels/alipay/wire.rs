@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use arbiter_engine::money::Money;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use iso_currency::Currency;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::ALIPAY;
-use crate::channels::{ChannelError, PaymentState};
+use crate::channels::{BEIJING, ChannelError, PaymentState};
 
 /// The sign content of `params`: those not named in `skip` and not empty, sorted by name,
 /// `name=value` joined by `&`.
@@ -34,12 +34,6 @@ pub fn sign_content<'a>(
     }
     out
 }
-
-/// UTC+8, the time Alipay's `timestamp` is written in.
-const BEIJING: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
-    Some(offset) => offset,
-    None => panic!("UTC+8 is a valid offset"),
-};
 
 pub(super) fn beijing(at: DateTime<Utc>) -> String {
     at.with_timezone(&BEIJING)
