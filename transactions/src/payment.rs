@@ -6,6 +6,7 @@ use arbiter_engine::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::channels::{Notice, NoticeState, PaymentState, RefundState};
 use crate::error::TxError;
 use crate::ids::{
     ChannelPaymentId, ChannelRefundId, EventId, IdempotencyKey, OrderId, PaymentId, RefundId,
@@ -127,6 +128,48 @@ impl ChannelEvent {
         serde_json::from_slice(raw).map_err(|e| TxError::invalid("body", e.to_string()))
     }
 
+    /// What the event reports, channel-neutral; `Err` with the reason when its amount is in a
+    /// currency we do not know (it cannot be the payment's: a mismatch).
+    pub fn notice(&self) -> Result<Notice, String> {
+        let o = &self.data.object;
+        let amount = || {
+            self.amount().ok_or_else(|| {
+                format!(
+                    "the channel says {} {}: unknown currency",
+                    o.amount, o.currency
+                )
+            })
+        };
+        let (channel_payment_id, state) = match self.kind {
+            EventType::PaymentSucceeded => (
+                o.id.clone(),
+                NoticeState::Payment(PaymentState::Paid {
+                    amount: amount()?,
+                    channel_trade_id: o.id.clone(),
+                }),
+            ),
+            EventType::PaymentFailed => (o.id.clone(), NoticeState::Payment(PaymentState::Closed)),
+            EventType::RefundUpdated => (
+                o.payment_intent.clone().unwrap_or_default(),
+                NoticeState::Refund {
+                    channel_refund_id: o.id.clone(),
+                    state: match o.status.as_str() {
+                        "succeeded" => RefundState::Succeeded { amount: amount()? },
+                        "failed" | "canceled" => RefundState::Failed {
+                            reason: format!("refund status `{}`", o.status),
+                        },
+                        _ => RefundState::Processing,
+                    },
+                },
+            ),
+        };
+        Ok(Notice {
+            notice_id: self.id.0.clone(),
+            channel_payment_id,
+            state,
+        })
+    }
+
     /// The event's amount, or `None` when its currency is unknown.
     pub fn amount(&self) -> Option<Money> {
         Money::from_stored(
@@ -239,5 +282,43 @@ mod tests {
         let event = ChannelEvent::parse(refund).expect("parses");
         assert_eq!(event.data.object.payment_intent.as_deref(), Some("pi_1"));
         assert!(ChannelEvent::parse(br#"{"id":"evt_3","type":"charge.captured"}"#).is_err());
+    }
+
+    #[test]
+    fn a_card_event_reads_as_a_channel_neutral_notice() {
+        let paid = br#"{"id":"evt_1","type":"payment_intent.succeeded","created":1,
+            "data":{"object":{"id":"pi_1","amount":1299,"currency":"usd","status":"succeeded"}}}"#;
+        let notice = ChannelEvent::parse(paid)
+            .expect("parses")
+            .notice()
+            .expect("known");
+        assert_eq!(notice.notice_id, "evt_1");
+        assert_eq!(notice.channel_payment_id, "pi_1");
+        assert_eq!(
+            notice.state,
+            NoticeState::Payment(PaymentState::Paid {
+                amount: Money::from_stored(1299, "USD").expect("USD"),
+                channel_trade_id: "pi_1".into()
+            })
+        );
+        let refund = br#"{"id":"evt_2","type":"refund.updated","created":1,
+            "data":{"object":{"id":"re_1","payment_intent":"pi_1","amount":5,"currency":"eur","status":"failed"}}}"#;
+        let notice = ChannelEvent::parse(refund)
+            .expect("parses")
+            .notice()
+            .expect("known");
+        assert_eq!(notice.channel_payment_id, "pi_1");
+        assert!(matches!(
+            notice.state,
+            NoticeState::Refund { channel_refund_id, state: RefundState::Failed { .. } } if channel_refund_id == "re_1"
+        ));
+        let unknown = br#"{"id":"evt_3","type":"payment_intent.succeeded","created":1,
+            "data":{"object":{"id":"pi_1","amount":1299,"currency":"xyz","status":"succeeded"}}}"#;
+        assert!(
+            ChannelEvent::parse(unknown)
+                .expect("parses")
+                .notice()
+                .is_err()
+        );
     }
 }

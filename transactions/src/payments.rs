@@ -1,6 +1,10 @@
-//! The payment service: starting a payment (`POST /v1/orders/{id}/payments`), reading one, and
-//! the card channel's webhook (`POST /v1/webhooks/card`) — verify the raw body, log the
-//! callback, apply each event id once. Refunds are in [`crate::refunds`].
+//! The payment service: starting a payment (`POST /v1/orders/{id}/payments`) and reading one.
+//! What the channels report (notifications, query answers) is applied in [`callbacks`];
+//! refunds are in [`crate::refunds`].
+
+mod callbacks;
+
+pub use callbacks::WebhookReply;
 
 use std::sync::Arc;
 
@@ -11,39 +15,13 @@ use sha2::{Digest, Sha256};
 
 use crate::change::{Change, PaymentStep};
 use crate::error::TxError;
-use crate::fulfilment::refund_source;
-use crate::ids::{ChannelPaymentId, EventId, IdempotencyKey, OrderId, PaymentId};
+use crate::ids::{ChannelPaymentId, IdempotencyKey, OrderId, PaymentId};
 use crate::order::{HistoryEntry, Order};
-use crate::payment::{
-    CARD, CallbackRecord, ChannelEvent, EventType, NewPayment, Payment, PaymentCreate, Refund,
-    Verdict,
-};
+use crate::payment::{CARD, NewPayment, Payment, PaymentCreate, Refund};
 use crate::risk::{RiskAction, RiskClient, RiskFailMode, RiskRecord, RiskRequest};
-use crate::signature::{DEFAULT_TOLERANCE, verify};
+use crate::signature::DEFAULT_TOLERANCE;
 use crate::status::{OrderStatus, PaymentStatus, Status};
 use crate::store::TransactionStore;
-use crate::webhook::{Decided, auto_refund_key, payment_event, refund_event};
-
-/// How often a webhook is re-decided when a concurrent step moved a status under it.
-const MAX_ATTEMPTS: usize = 3;
-
-/// A callback refused before any state was read.
-struct Refused {
-    verdict: Verdict,
-    detail: String,
-    /// The signature failure's reason, for a callback that was never verified.
-    unverified: Option<&'static str>,
-}
-
-impl Refused {
-    fn unverified(reason: &'static str, detail: impl Into<String>) -> Refused {
-        Refused {
-            verdict: Verdict::BadSignature,
-            detail: detail.into(),
-            unverified: Some(reason),
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct PaymentConfig {
@@ -71,16 +49,6 @@ pub struct PaymentView {
     pub payment: Payment,
     pub history: Vec<HistoryEntry>,
     pub refunds: Vec<Refund>,
-}
-
-/// What the webhook route answers: 4xx when `verdict.is_refusal()`, else 200.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookReply {
-    pub verdict: Verdict,
-    pub detail: Option<String>,
-    /// Why the signature failed (`missing`, `malformed`, `stale`, `mismatch`), when it did:
-    /// such a callback is not stored, so the host counts and logs it under this reason.
-    pub unverified: Option<&'static str>,
 }
 
 #[derive(Clone)]
@@ -230,126 +198,6 @@ impl PaymentService {
         })
     }
 
-    /// `POST /v1/webhooks/card`: verifies `signature` (the `Stripe-Signature` header) over the
-    /// raw body before parsing it, applies the event at most once, and logs a verified callback
-    /// with its verdict (see [`CallbackRecord::verified`]: one whose signature fails is not
-    /// stored). Forged, stale, replayed and mismatched callbacks change nothing.
-    pub async fn handle_card_webhook(
-        &self,
-        signature: Option<&str>,
-        raw: &[u8],
-    ) -> Result<WebhookReply, TxError> {
-        let now = self.clock.now();
-        let (verdict, detail, event_id, unverified) = match self.webhook(signature, raw).await? {
-            Ok((decided, event_id)) => (decided.verdict, decided.detail, Some(event_id), None),
-            Err(refused) => (
-                refused.verdict,
-                Some(refused.detail),
-                None,
-                refused.unverified,
-            ),
-        };
-        if let Some(record) =
-            CallbackRecord::verified(CARD, event_id, raw, verdict, detail.clone(), now)
-        {
-            self.store.record_callback(&record).await?;
-        }
-        Ok(WebhookReply {
-            verdict,
-            detail,
-            unverified,
-        })
-    }
-
-    /// The verdict for one callback; the inner `Err` is a refusal before any state was read.
-    async fn webhook(
-        &self,
-        signature: Option<&str>,
-        raw: &[u8],
-    ) -> Result<Result<(Decided, EventId), Refused>, TxError> {
-        let secret = &self.config.webhook_secret;
-        let tolerance = self.config.signature_tolerance;
-        let now = self.clock.now().timestamp();
-        let Some(header) = signature else {
-            return Ok(Err(Refused::unverified("missing", "no signature header")));
-        };
-        if let Err(e) = verify(secret, header, raw, now, tolerance) {
-            return Ok(Err(Refused::unverified(e.reason(), e.to_string())));
-        }
-        let event = match ChannelEvent::parse(raw) {
-            Ok(event) => event,
-            Err(e) => {
-                return Ok(Err(Refused {
-                    verdict: Verdict::Malformed,
-                    detail: e.to_string(),
-                    unverified: None,
-                }));
-            }
-        };
-        for _ in 0..MAX_ATTEMPTS {
-            let decided = self.decide(&event).await?;
-            let Some(change) = &decided.change else {
-                return Ok(Ok((decided, event.id)));
-            };
-            match self.store.apply(change).await {
-                Ok(()) => return Ok(Ok((decided, event.id))),
-                Err(TxError::AlreadyApplied { .. }) => {
-                    let duplicate = Decided {
-                        verdict: Verdict::Duplicate,
-                        detail: Some("event already applied".into()),
-                        change: None,
-                    };
-                    return Ok(Ok((duplicate, event.id)));
-                }
-                // A concurrent step moved a status: decide again from what is stored now.
-                Err(TxError::StatusChanged { .. }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(TxError::StatusChanged {
-            entity: "payment",
-            id: event.data.object.id.clone(),
-            expected: "a stable status".into(),
-            actual: "still moving".into(),
-        })
-    }
-
-    async fn decide(&self, event: &ChannelEvent) -> Result<Decided, TxError> {
-        let now = self.clock.now();
-        let ignored = |what: &str, id: &str| Decided {
-            verdict: Verdict::Ignored,
-            detail: Some(format!("unknown {what} `{id}`")),
-            change: None,
-        };
-        let object = &event.data.object;
-        match event.kind {
-            EventType::PaymentSucceeded | EventType::PaymentFailed => {
-                let id = ChannelPaymentId(object.id.clone());
-                let Some(payment) = self.store.payment_by_channel_id(&id).await? else {
-                    return Ok(ignored("payment", &object.id));
-                };
-                let order = self.order(&payment.order_id).await?;
-                payment_event(event, &payment, &order, now)
-            }
-            EventType::RefundUpdated => {
-                let id = crate::ids::ChannelRefundId(object.id.clone());
-                let Some(refund) = self.store.refund_by_channel_id(&id).await? else {
-                    return Ok(ignored("refund", &object.id));
-                };
-                let payment = self.load(&refund.payment_id).await?;
-                let order = self.order(&payment.order_id).await?;
-                // Stored with the payment's success, so it cannot change under this decision.
-                let stray = self
-                    .store
-                    .refund_by_key(&auto_refund_key(&payment.id))
-                    .await?
-                    .is_some();
-                let from = refund_source(order.status, !stray);
-                refund_event(event, &refund, &payment.channel, &from, now)
-            }
-        }
-    }
-
     pub(crate) async fn load(&self, id: &PaymentId) -> Result<Payment, TxError> {
         self.store
             .payment(id)
@@ -360,7 +208,7 @@ impl PaymentService {
             })
     }
 
-    async fn order(&self, id: &OrderId) -> Result<Order, TxError> {
+    pub(crate) async fn order(&self, id: &OrderId) -> Result<Order, TxError> {
         self.store
             .order(id)
             .await?

@@ -1,21 +1,25 @@
-//! What a verified channel event does, decided without I/O: given the event and the stored
-//! payment (and its order, or the refund), the [`Verdict`] and the [`Change`] to apply. The
+//! What a channel's report does, decided without I/O: given what the channel says a payment
+//! or refund became (a [`PaymentState`] or [`RefundState`], read from a notification or from
+//! a query of any channel) and the stored payment (and its order, or the refund), the
+//! [`Verdict`] and the [`Change`] to apply. The
 //! ledger journals posted here are the capture (`payment.captured`) and the refund
 //! (`refund.succeeded`, from `customer_funds` or, once the order's revenue is recognised, from
 //! `revenue`: see [`crate::fulfilment`]); the crate README lists the accounts.
 
+use arbiter_engine::money::Money;
 use chrono::{DateTime, Utc};
 
 use crate::change::{
     AppliedEvent, Change, DueDone, OrderStep, OutboxMessage, PaymentStep, RefundStep,
     ReservationEffect,
 };
+use crate::channels::{PaymentState, RefundState};
 use crate::due::ORDER_EXPIRY;
 use crate::error::TxError;
-use crate::ids::{ChannelRefundId, IdempotencyKey, PaymentId, RefundId};
+use crate::ids::{ChannelRefundId, EventId, IdempotencyKey, PaymentId, RefundId};
 use crate::ledger::{Account, Entry, Journal};
 use crate::order::Order;
-use crate::payment::{ChannelEvent, EventType, NewRefund, Payment, Refund, Verdict};
+use crate::payment::{NewRefund, Payment, Refund, Verdict};
 use crate::status::{OrderStatus, PaymentStatus, RefundStatus, Status};
 
 /// A verdict, why, and the change to apply when the verdict is `Applied`.
@@ -27,7 +31,7 @@ pub struct Decided {
 }
 
 impl Decided {
-    fn no_change(verdict: Verdict, detail: impl Into<String>) -> Decided {
+    pub(crate) fn no_change(verdict: Verdict, detail: impl Into<String>) -> Decided {
         Decided {
             verdict,
             detail: Some(detail.into()),
@@ -78,16 +82,15 @@ pub fn refund_journal(
     )
 }
 
-fn mismatch(event: &ChannelEvent, expected: &arbiter_engine::money::Money) -> Option<Decided> {
-    let o = &event.data.object;
-    (event.amount() != Some(*expected)).then(|| {
+fn mismatch(reported: &Money, expected: &Money) -> Option<Decided> {
+    (reported != expected).then(|| {
         Decided::no_change(
             Verdict::Mismatch,
             format!(
-                "event says {} {}, expected {} {}",
-                o.amount,
-                o.currency,
-                expected.checked_minor_units().unwrap_or_default(),
+                "the channel says {} {}, expected {} {}",
+                reported.amount,
+                reported.currency.code(),
+                expected.amount,
                 expected.currency.code()
             ),
         )
@@ -101,21 +104,29 @@ fn outbox(topic: &str, payload: serde_json::Value) -> OutboxMessage {
     }
 }
 
-/// A payment-intent event for `payment` of `order`.
+/// What the channel reported (`event_id`: its notification's id, or a query's) about
+/// `payment` of `order`: paid, or closed unpaid. A payment still pending, or unknown to the
+/// channel, moves nothing.
 pub fn payment_event(
-    event: &ChannelEvent,
+    event_id: &EventId,
+    state: &PaymentState,
     payment: &Payment,
     order: &Order,
     at: DateTime<Utc>,
 ) -> Result<Decided, TxError> {
-    if let Some(flagged) = mismatch(event, &payment.amount) {
-        return Ok(flagged);
-    }
-    let to = match event.kind {
-        EventType::PaymentSucceeded => PaymentStatus::Succeeded,
-        EventType::PaymentFailed => PaymentStatus::Failed,
-        EventType::RefundUpdated => {
-            return Ok(Decided::no_change(Verdict::Ignored, "not a payment event"));
+    let to = match state {
+        PaymentState::Paid { amount, .. } => {
+            if let Some(flagged) = mismatch(amount, &payment.amount) {
+                return Ok(flagged);
+            }
+            PaymentStatus::Succeeded
+        }
+        PaymentState::Closed => PaymentStatus::Failed,
+        PaymentState::Pending | PaymentState::Unknown => {
+            return Ok(Decided::no_change(
+                Verdict::Ignored,
+                "the payment is still open at the channel",
+            ));
         }
     };
     if payment.status == to {
@@ -133,12 +144,12 @@ pub fn payment_event(
     let mut change = Change {
         event: Some(AppliedEvent {
             channel: payment.channel.clone(),
-            event_id: event.id.clone(),
+            event_id: event_id.clone(),
         }),
         payment: Some(PaymentStep {
             id: payment.id.clone(),
             transition,
-            note: format!("channel event `{}`", event.id),
+            note: format!("channel event `{event_id}`"),
         }),
         at,
         ..Change::default()
@@ -205,25 +216,28 @@ pub fn payment_event(
     })
 }
 
-/// A `refund.updated` event for `refund` (of a payment through `channel`); a success is paid
-/// from `from` ([`crate::fulfilment::refund_source`]).
+/// What the channel reported about `refund` (of a payment through `channel`); a success is
+/// paid from `from` ([`crate::fulfilment::refund_source`]).
 pub fn refund_event(
-    event: &ChannelEvent,
+    event_id: &EventId,
+    state: &RefundState,
     refund: &Refund,
     channel: &str,
     from: &Account,
     at: DateTime<Utc>,
 ) -> Result<Decided, TxError> {
-    if let Some(flagged) = mismatch(event, &refund.amount) {
-        return Ok(flagged);
-    }
-    let to = match event.data.object.status.as_str() {
-        "succeeded" => RefundStatus::Succeeded,
-        "failed" | "canceled" => RefundStatus::Failed,
-        other => {
+    let to = match state {
+        RefundState::Succeeded { amount } => {
+            if let Some(flagged) = mismatch(amount, &refund.amount) {
+                return Ok(flagged);
+            }
+            RefundStatus::Succeeded
+        }
+        RefundState::Failed { .. } => RefundStatus::Failed,
+        RefundState::Processing | RefundState::Unknown => {
             return Ok(Decided::no_change(
                 Verdict::Ignored,
-                format!("refund status `{other}`"),
+                "the refund is still open at the channel",
             ));
         }
     };
@@ -244,12 +258,12 @@ pub fn refund_event(
     let change = Change {
         event: Some(AppliedEvent {
             channel: channel.to_owned(),
-            event_id: event.id.clone(),
+            event_id: event_id.clone(),
         }),
         refund: Some(RefundStep {
             id: refund.id.clone(),
             transition,
-            note: format!("channel event `{}`", event.id),
+            note: format!("channel event `{event_id}`"),
         }),
         journal: succeeded
             .then(|| refund_journal(refund, channel, from, at))

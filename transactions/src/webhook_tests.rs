@@ -1,8 +1,9 @@
 use super::*;
 use crate::catalogue::Line;
+use crate::channels::{PaymentState, RefundState};
+use crate::ids::EventId;
 use crate::ids::{ChannelPaymentId, OrderId, PaymentId, ReservationId, Sku};
 use crate::order::OrderRequest;
-use crate::payment::{EventData, EventObject};
 use arbiter_engine::money::Money;
 
 fn usd(minor: i64) -> Money {
@@ -55,27 +56,22 @@ fn payment(status: PaymentStatus) -> Payment {
     }
 }
 
-fn event(kind: EventType, amount: i64, currency: &str) -> ChannelEvent {
-    ChannelEvent {
-        id: crate::ids::EventId::from("evt_1"),
-        kind,
-        created: 0,
-        data: EventData {
-            object: EventObject {
-                id: "pi_1".into(),
-                payment_intent: None,
-                amount,
-                currency: currency.into(),
-                status: "succeeded".into(),
-            },
-        },
+fn paid(minor: i64, currency: &str) -> PaymentState {
+    PaymentState::Paid {
+        amount: Money::from_stored(minor, currency).expect("a known currency"),
+        channel_trade_id: "pi_1".into(),
     }
+}
+
+fn id() -> EventId {
+    EventId::from("evt_1")
 }
 
 #[test]
 fn a_success_for_a_pending_order_pays_it_with_a_capture_journal() {
-    let ok = event(EventType::PaymentSucceeded, 1000, "usd");
+    let ok = paid(1000, "USD");
     let decided = payment_event(
+        &id(),
         &ok,
         &payment(PaymentStatus::Processing),
         &order(OrderStatus::PendingPayment),
@@ -96,9 +92,10 @@ fn a_success_for_a_pending_order_pays_it_with_a_capture_journal() {
 
 #[test]
 fn mismatched_amount_or_currency_is_flagged_without_a_change() {
-    for (amount, currency) in [(999, "usd"), (1000, "eur"), (1000, "xyz")] {
-        let e = event(EventType::PaymentSucceeded, amount, currency);
+    for (amount, currency) in [(999, "USD"), (1000, "EUR")] {
+        let e = paid(amount, currency);
         let decided = payment_event(
+            &id(),
             &e,
             &payment(PaymentStatus::Processing),
             &order(OrderStatus::PendingPayment),
@@ -112,8 +109,9 @@ fn mismatched_amount_or_currency_is_flagged_without_a_change() {
 
 #[test]
 fn a_success_for_a_cancelled_order_is_refunded_in_full() {
-    let ok = event(EventType::PaymentSucceeded, 1000, "usd");
+    let ok = paid(1000, "USD");
     let decided = payment_event(
+        &id(),
         &ok,
         &payment(PaymentStatus::Processing),
         &order(OrderStatus::Cancelled),
@@ -134,10 +132,11 @@ fn a_success_for_a_cancelled_order_is_refunded_in_full() {
 
 #[test]
 fn terminal_payments_do_not_move_again() {
-    let ok = event(EventType::PaymentSucceeded, 1000, "usd");
-    let failed = event(EventType::PaymentFailed, 1000, "usd");
+    let ok = paid(1000, "USD");
+    let failed = PaymentState::Closed;
     let pending = order(OrderStatus::PendingPayment);
     let dup = payment_event(
+        &id(),
         &ok,
         &payment(PaymentStatus::Succeeded),
         &pending,
@@ -145,10 +144,17 @@ fn terminal_payments_do_not_move_again() {
     )
     .expect("decides");
     assert_eq!((dup.verdict, dup.change), (Verdict::Duplicate, None));
-    let late =
-        payment_event(&ok, &payment(PaymentStatus::Failed), &pending, Utc::now()).expect("decides");
+    let late = payment_event(
+        &id(),
+        &ok,
+        &payment(PaymentStatus::Failed),
+        &pending,
+        Utc::now(),
+    )
+    .expect("decides");
     assert_eq!(late.verdict, Verdict::Ignored);
     let fail = payment_event(
+        &id(),
         &failed,
         &payment(PaymentStatus::Processing),
         &pending,
@@ -163,5 +169,66 @@ fn terminal_payments_do_not_move_again() {
     assert!(
         change.order.is_none() && change.journal.is_none(),
         "the order keeps waiting"
+    );
+}
+
+#[test]
+fn a_payment_still_open_at_the_channel_moves_nothing() {
+    for state in [PaymentState::Pending, PaymentState::Unknown] {
+        let decided = payment_event(
+            &id(),
+            &state,
+            &payment(PaymentStatus::Processing),
+            &order(OrderStatus::PendingPayment),
+            Utc::now(),
+        )
+        .expect("decides");
+        assert_eq!((decided.verdict, decided.change), (Verdict::Ignored, None));
+    }
+}
+
+#[test]
+fn a_refund_report_settles_the_refund_once_and_flags_a_wrong_amount() {
+    let now = Utc::now();
+    let refund = |status| Refund {
+        id: RefundId::from("re_x"),
+        payment_id: PaymentId::from("pay_1"),
+        idempotency_key: IdempotencyKey::from("rk"),
+        body_hash: String::new(),
+        channel_refund_id: ChannelRefundId::from("re_1"),
+        status,
+        amount: usd(400),
+        reason: "returned".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    let from = Account::customer_funds();
+    let decide = |state: &RefundState, status| {
+        refund_event(&id(), state, &refund(status), "card", &from, now).expect("decides")
+    };
+    let ok = RefundState::Succeeded { amount: usd(400) };
+    let applied = decide(&ok, RefundStatus::Processing);
+    assert_eq!(applied.verdict, Verdict::Applied);
+    let change = applied.change.expect("change");
+    assert!(change.journal.expect("journal").is_balanced());
+    assert_eq!(
+        decide(&ok, RefundStatus::Succeeded).verdict,
+        Verdict::Duplicate
+    );
+    let wrong = RefundState::Succeeded { amount: usd(401) };
+    assert_eq!(
+        decide(&wrong, RefundStatus::Processing).verdict,
+        Verdict::Mismatch
+    );
+    let failed = RefundState::Failed {
+        reason: "closed".into(),
+    };
+    let change = decide(&failed, RefundStatus::Processing)
+        .change
+        .expect("change");
+    assert!(change.journal.is_none());
+    assert_eq!(
+        decide(&RefundState::Processing, RefundStatus::Processing).verdict,
+        Verdict::Ignored
     );
 }
