@@ -13,13 +13,79 @@ pub mod keys;
 pub mod wechat;
 
 use arbiter_engine::money::Money;
-use chrono::FixedOffset;
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::payment::{Payment, Refund};
 
 /// UTC+8: the time both Chinese channels write their instants in.
 pub(crate) const BEIJING: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
     Some(offset) => offset,
     None => panic!("UTC+8 is a valid offset"),
 };
+
+/// One payment channel, without I/O: each operation is a signed request for the host to send
+/// and a reader of the channel's answer to it, and a notification is verified and read from
+/// the bytes that arrived. The host holds one per configured channel behind this trait.
+pub trait PaymentChannel: Send + Sync {
+    /// The channel's name: `alipay`, `wechat`.
+    fn name(&self) -> &'static str;
+
+    /// Creates the payment at the channel; `subject` is what the buyer is shown.
+    fn create_payment(
+        &self,
+        payment: &Payment,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ChannelRequest, ChannelError>;
+    fn read_created(&self, response: &ChannelResponse) -> Result<ClientAction, ChannelError>;
+
+    fn query_payment(
+        &self,
+        payment: &Payment,
+        now: DateTime<Utc>,
+    ) -> Result<ChannelRequest, ChannelError>;
+    fn read_payment_state(&self, response: &ChannelResponse) -> Result<PaymentState, ChannelError>;
+
+    /// Closes an unpaid payment, so that it can no longer be paid.
+    fn close_payment(
+        &self,
+        payment: &Payment,
+        now: DateTime<Utc>,
+    ) -> Result<ChannelRequest, ChannelError>;
+    fn read_closing(&self, response: &ChannelResponse) -> Result<Closing, ChannelError>;
+
+    /// Asks for `refund` of `payment`, keyed by the refund's channel id so a retry is the same
+    /// refund.
+    fn refund(
+        &self,
+        refund: &Refund,
+        payment: &Payment,
+        now: DateTime<Utc>,
+    ) -> Result<ChannelRequest, ChannelError>;
+    fn read_refund(
+        &self,
+        refund: &Refund,
+        response: &ChannelResponse,
+    ) -> Result<RefundState, ChannelError>;
+
+    fn query_refund(
+        &self,
+        refund: &Refund,
+        payment: &Payment,
+        now: DateTime<Utc>,
+    ) -> Result<ChannelRequest, ChannelError>;
+    fn read_refund_state(&self, response: &ChannelResponse) -> Result<RefundState, ChannelError>;
+
+    /// A notification, verified before it is read.
+    fn notification(
+        &self,
+        inbound: Inbound<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Notice, ChannelError>;
+
+    /// What the channel is answered to a notification: taken, or send it again.
+    fn acknowledge(&self, accepted: bool) -> Acknowledgement;
+}
 
 /// A request for the host to send: method, absolute URL, headers and body, already signed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,9 @@ use arbiter_engine::money::Money;
 use arbiter_transactions::channels::alipay::platform::AlipayPlatform;
 use arbiter_transactions::channels::alipay::{Alipay, AlipayConfig};
 use arbiter_transactions::channels::keys::SigningKey;
-use arbiter_transactions::channels::{ChannelResponse, NoticeState, PaymentState};
+use arbiter_transactions::channels::{
+    ChannelResponse, Inbound, NoticeState, PaymentChannel, PaymentState,
+};
 use arbiter_transactions::ids::{ChannelPaymentId, IdempotencyKey, OrderId, PaymentId};
 use arbiter_transactions::payment::Payment;
 use arbiter_transactions::status::PaymentStatus;
@@ -191,7 +193,13 @@ fn requests_notifications_and_answers_agree_with_python_alipay_sdk() {
     form.append_pair("sign_type", "RSA2");
     form.append_pair("sign", out["notification_sign"].as_str().expect("sign"));
     let notice = alipay
-        .notification(form.finish().as_bytes())
+        .notification(
+            Inbound {
+                headers: &[],
+                body: form.finish().as_bytes(),
+            },
+            now,
+        )
         .expect("the SDK's notification verifies");
     assert_eq!(
         notice.state,

@@ -15,7 +15,7 @@ use arbiter_engine::money::Money;
 use arbiter_transactions::channels::keys::SigningKey;
 use arbiter_transactions::channels::wechat::platform::WechatPlatform;
 use arbiter_transactions::channels::wechat::{ApiV3Key, Wechat, WechatConfig};
-use arbiter_transactions::channels::{Inbound, NoticeState, PaymentState};
+use arbiter_transactions::channels::{Inbound, NoticeState, PaymentChannel, PaymentState};
 use arbiter_transactions::ids::{ChannelPaymentId, IdempotencyKey, OrderId, PaymentId};
 use arbiter_transactions::payment::Payment;
 use arbiter_transactions::status::PaymentStatus;

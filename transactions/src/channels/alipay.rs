@@ -30,7 +30,7 @@ use serde_json::{Map, Value, json};
 use super::keys::{SigningKey, VerifyingKey};
 use super::{
     Acknowledgement, ChannelError, ChannelRequest, ChannelResponse, ClientAction, Closing,
-    HttpMethod, Notice, NoticeState, PaymentState, RefundState,
+    HttpMethod, Inbound, Notice, NoticeState, PaymentChannel, PaymentState, RefundState,
 };
 use crate::payment::{Payment, Refund};
 pub use wire::sign_content;
@@ -148,9 +148,15 @@ impl Alipay {
             Err(Failure::of(&fields))
         })
     }
+}
+
+impl PaymentChannel for Alipay {
+    fn name(&self) -> &'static str {
+        ALIPAY
+    }
 
     /// `alipay.trade.precreate`: a trade the buyer pays by scanning the answer's QR code.
-    pub fn create_payment(
+    fn create_payment(
         &self,
         payment: &Payment,
         subject: &str,
@@ -164,7 +170,7 @@ impl Alipay {
         self.request("alipay.trade.precreate", &biz, true, now)
     }
 
-    pub fn read_created(&self, response: &ChannelResponse) -> Result<ClientAction, ChannelError> {
+    fn read_created(&self, response: &ChannelResponse) -> Result<ClientAction, ChannelError> {
         let reply = self
             .reply("alipay.trade.precreate", response)?
             .map_err(Failure::refused)?;
@@ -172,7 +178,7 @@ impl Alipay {
     }
 
     /// `alipay.trade.query` of the payment.
-    pub fn query_payment(
+    fn query_payment(
         &self,
         payment: &Payment,
         now: DateTime<Utc>,
@@ -181,10 +187,7 @@ impl Alipay {
         self.request("alipay.trade.query", &biz, false, now)
     }
 
-    pub fn read_payment_state(
-        &self,
-        response: &ChannelResponse,
-    ) -> Result<PaymentState, ChannelError> {
+    fn read_payment_state(&self, response: &ChannelResponse) -> Result<PaymentState, ChannelError> {
         match self.reply("alipay.trade.query", response)? {
             Ok(reply) => trade_state(
                 reply.required("trade_status")?,
@@ -197,7 +200,7 @@ impl Alipay {
     }
 
     /// `alipay.trade.close` of an unpaid payment.
-    pub fn close_payment(
+    fn close_payment(
         &self,
         payment: &Payment,
         now: DateTime<Utc>,
@@ -206,7 +209,7 @@ impl Alipay {
         self.request("alipay.trade.close", &biz, false, now)
     }
 
-    pub fn read_closing(&self, response: &ChannelResponse) -> Result<Closing, ChannelError> {
+    fn read_closing(&self, response: &ChannelResponse) -> Result<Closing, ChannelError> {
         match self.reply("alipay.trade.close", response)? {
             Ok(_) => Ok(Closing::Closed),
             Err(f) if f.code == "ACQ.TRADE_NOT_EXIST" => Ok(Closing::NeverCreated),
@@ -218,7 +221,7 @@ impl Alipay {
 
     /// `alipay.trade.refund` of `refund`, keyed by our refund's channel id
     /// (`out_request_no`), so a retry is the same refund.
-    pub fn refund(
+    fn refund(
         &self,
         refund: &Refund,
         payment: &Payment,
@@ -235,7 +238,7 @@ impl Alipay {
 
     /// The refund's answer: `fund_change` `Y` is money moved now; `N` is a request Alipay
     /// had already taken (a retry), whose outcome the refund query gives.
-    pub fn read_refund(
+    fn read_refund(
         &self,
         refund: &Refund,
         response: &ChannelResponse,
@@ -250,7 +253,7 @@ impl Alipay {
     }
 
     /// `alipay.trade.fastpay.refund.query` of `refund`.
-    pub fn query_refund(
+    fn query_refund(
         &self,
         refund: &Refund,
         payment: &Payment,
@@ -266,10 +269,7 @@ impl Alipay {
     /// A refund query's answer: a refund Alipay knows has `refund_amount`, and succeeded when
     /// `refund_status` is `REFUND_SUCCESS` or absent (Alipay's own rule); an answer without
     /// `refund_amount` is a refund it does not know.
-    pub fn read_refund_state(
-        &self,
-        response: &ChannelResponse,
-    ) -> Result<RefundState, ChannelError> {
+    fn read_refund_state(&self, response: &ChannelResponse) -> Result<RefundState, ChannelError> {
         let reply = self
             .reply("alipay.trade.fastpay.refund.query", response)?
             .map_err(Failure::refused)?;
@@ -288,9 +288,14 @@ impl Alipay {
     }
 
     /// A notification's form body, verified with Alipay's key and checked to be for this app.
-    pub fn notification(&self, body: &[u8]) -> Result<Notice, ChannelError> {
-        let params: Vec<(String, String)> =
-            url::form_urlencoded::parse(body).into_owned().collect();
+    fn notification(
+        &self,
+        inbound: Inbound<'_>,
+        _now: DateTime<Utc>,
+    ) -> Result<Notice, ChannelError> {
+        let params: Vec<(String, String)> = url::form_urlencoded::parse(inbound.body)
+            .into_owned()
+            .collect();
         let get = |name: &str| {
             params
                 .iter()
@@ -350,7 +355,7 @@ impl Alipay {
 
     /// What Alipay is answered: `success` once the notification is taken (it retries anything
     /// else, for about a day).
-    pub fn acknowledge(accepted: bool) -> Acknowledgement {
+    fn acknowledge(&self, accepted: bool) -> Acknowledgement {
         Acknowledgement {
             status: 200,
             content_type: "text/plain; charset=utf-8",

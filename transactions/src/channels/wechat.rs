@@ -25,8 +25,8 @@ use serde_json::{Value, json};
 
 use super::keys::{SigningKey, VerifyingKey};
 use super::{
-    ChannelError, ChannelRequest, ChannelResponse, ClientAction, Closing, HttpMethod, PaymentState,
-    RefundState,
+    Acknowledgement, ChannelError, ChannelRequest, ChannelResponse, ClientAction, Closing,
+    HttpMethod, Inbound, Notice, PaymentChannel, PaymentState, RefundState,
 };
 use crate::payment::{Payment, Refund};
 pub use wire::{ApiV3Key, Envelope, Resource, SCHEME, answer_message, request_message};
@@ -227,8 +227,25 @@ impl Wechat {
         serde_json::from_value(answer.body).map_err(|e| malformed(what, e.to_string()))
     }
 
+    fn ours(&self, mchid: &str) -> Result<(), ChannelError> {
+        if mchid == self.config.mchid {
+            Ok(())
+        } else {
+            Err(ChannelError::NotForUs {
+                channel: WECHAT,
+                reason: "for another merchant".into(),
+            })
+        }
+    }
+}
+
+impl PaymentChannel for Wechat {
+    fn name(&self) -> &'static str {
+        WECHAT
+    }
+
     /// Native pay: the answer's `code_url` is what the buyer scans.
-    pub fn create_payment(
+    fn create_payment(
         &self,
         payment: &Payment,
         description: &str,
@@ -250,7 +267,7 @@ impl Wechat {
         )
     }
 
-    pub fn read_created(&self, response: &ChannelResponse) -> Result<ClientAction, ChannelError> {
+    fn read_created(&self, response: &ChannelResponse) -> Result<ClientAction, ChannelError> {
         #[derive(serde::Deserialize)]
         struct Created {
             code_url: String,
@@ -259,7 +276,7 @@ impl Wechat {
         Ok(ClientAction::QrCode(created.code_url))
     }
 
-    pub fn query_payment(
+    fn query_payment(
         &self,
         payment: &Payment,
         now: DateTime<Utc>,
@@ -271,10 +288,7 @@ impl Wechat {
         self.request(HttpMethod::Get, &path, None, now)
     }
 
-    pub fn read_payment_state(
-        &self,
-        response: &ChannelResponse,
-    ) -> Result<PaymentState, ChannelError> {
+    fn read_payment_state(&self, response: &ChannelResponse) -> Result<PaymentState, ChannelError> {
         let answer = self.answer(response)?;
         if answer.status == 404 && answer.code() == "ORDER_NOT_EXIST" {
             return Ok(PaymentState::Unknown);
@@ -284,7 +298,7 @@ impl Wechat {
         trade_state(&transaction)
     }
 
-    pub fn close_payment(
+    fn close_payment(
         &self,
         payment: &Payment,
         now: DateTime<Utc>,
@@ -303,7 +317,7 @@ impl Wechat {
 
     /// `204` is closed; `ORDER_NOT_EXIST` never created; any other refusal the channel signed
     /// (paid, or finished) is for a query to settle. Unsigned refusals settle nothing.
-    pub fn read_closing(&self, response: &ChannelResponse) -> Result<Closing, ChannelError> {
+    fn read_closing(&self, response: &ChannelResponse) -> Result<Closing, ChannelError> {
         let answer = self.answer(response)?;
         match (answer.status, answer.code()) {
             (200..=299, _) => Ok(Closing::Closed),
@@ -313,7 +327,7 @@ impl Wechat {
         }
     }
 
-    pub fn refund(
+    fn refund(
         &self,
         refund: &Refund,
         payment: &Payment,
@@ -338,11 +352,17 @@ impl Wechat {
         )
     }
 
-    /// The refund's answer, or a refund query's.
-    pub fn read_refund_state(
+    /// The refund's answer: the refund as the channel holds it.
+    fn read_refund(
         &self,
+        _refund: &Refund,
         response: &ChannelResponse,
     ) -> Result<RefundState, ChannelError> {
+        self.read_refund_state(response)
+    }
+
+    /// A refund query's answer (the same shape as the refund's).
+    fn read_refund_state(&self, response: &ChannelResponse) -> Result<RefundState, ChannelError> {
         let answer = self.answer(response)?;
         if answer.status == 404 && answer.code() == "RESOURCE_NOT_EXISTS" {
             return Ok(RefundState::Unknown);
@@ -351,24 +371,27 @@ impl Wechat {
         refund_state(&record)
     }
 
-    pub fn query_refund(
+    fn query_refund(
         &self,
         refund: &Refund,
+        _payment: &Payment,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError> {
         let path = format!("/v3/refund/domestic/refunds/{}", refund.channel_refund_id.0);
         self.request(HttpMethod::Get, &path, None, now)
     }
 
-    fn ours(&self, mchid: &str) -> Result<(), ChannelError> {
-        if mchid == self.config.mchid {
-            Ok(())
-        } else {
-            Err(ChannelError::NotForUs {
-                channel: WECHAT,
-                reason: "for another merchant".into(),
-            })
-        }
+    fn notification(
+        &self,
+        inbound: Inbound<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Notice, ChannelError> {
+        self.verified_notice(inbound, now)
+    }
+
+    /// `204` once taken; otherwise a 500 in WeChat Pay's error form, and it retries.
+    fn acknowledge(&self, accepted: bool) -> Acknowledgement {
+        notification::acknowledgement(accepted)
     }
 }
 

@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use super::platform::AlipayPlatform;
 use super::*;
+use crate::channels::Inbound;
 use crate::ids::{ChannelPaymentId, ChannelRefundId, IdempotencyKey, OrderId, PaymentId, RefundId};
 use crate::status::{PaymentStatus, RefundStatus};
 
@@ -101,6 +102,11 @@ fn notification(params: &[(&str, &str)]) -> Vec<u8> {
     AlipayPlatform::new(platform_key())
         .notification(params)
         .expect("notification")
+}
+
+/// What the adapter reads from a notification's form body.
+fn notified(a: &Alipay, body: &[u8]) -> Result<Notice, ChannelError> {
+    a.notification(Inbound { headers: &[], body }, at())
 }
 
 fn paid_notification(p: &Payment, amount: &str) -> Vec<(&'static str, String)> {
@@ -399,9 +405,7 @@ fn a_notification_is_verified_then_read() {
     let a = alipay();
     let p = payment(cny("88.80"));
     let params = paid_notification(&p, "88.80");
-    let notice = a
-        .notification(&notification(&borrowed(&params)))
-        .expect("verified");
+    let notice = notified(&a, &notification(&borrowed(&params))).expect("verified");
     assert_eq!(notice.channel_payment_id, p.channel_payment_id.0);
     assert_eq!(notice.notice_id, "ac05099524730693a8b330c5ecf72da9786");
     assert_eq!(
@@ -423,7 +427,7 @@ fn forged_tampered_and_foreign_notifications_are_refused() {
     let tampered = signed.replace("total_amount=88.80", "total_amount=0.01");
     assert_ne!(tampered, signed);
     assert_eq!(
-        a.notification(tampered.as_bytes()),
+        notified(&a, tampered.as_bytes()),
         Err(ChannelError::BadSignature { channel: ALIPAY })
     );
     // No signature at all.
@@ -433,20 +437,20 @@ fn forged_tampered_and_foreign_notifications_are_refused() {
         .collect::<Vec<_>>()
         .join("&");
     assert_eq!(
-        a.notification(unsigned.as_bytes()),
+        notified(&a, unsigned.as_bytes()),
         Err(ChannelError::BadSignature { channel: ALIPAY })
     );
     // The old RSA (SHA-1) scheme is not accepted.
     let rsa1 = signed.replace("sign_type=RSA2", "sign_type=RSA");
     assert_eq!(
-        a.notification(rsa1.as_bytes()),
+        notified(&a, rsa1.as_bytes()),
         Err(ChannelError::BadSignature { channel: ALIPAY })
     );
     // Validly signed by Alipay, for another merchant's app.
     let mut foreign = params.clone();
     foreign[3].1 = "2021000000000999".into();
     assert!(matches!(
-        a.notification(&notification(&borrowed(&foreign))),
+        notified(&a, &notification(&borrowed(&foreign))),
         Err(ChannelError::NotForUs { .. })
     ));
 }
@@ -463,7 +467,7 @@ fn pending_closed_and_refund_notifications_say_what_they_are() {
                 None => params.push((k, (*v).to_owned())),
             }
         }
-        a.notification(&notification(&borrowed(&params)))
+        notified(&a, &notification(&borrowed(&params)))
     };
     assert_eq!(
         with(&[("trade_status", "WAIT_BUYER_PAY")]).map(|n| n.state),

@@ -11,7 +11,7 @@ use crate::channels::{Acknowledgement, ChannelError, Inbound, Notice, NoticeStat
 impl Wechat {
     /// A notification: signature, timestamp and serial checked on the raw body, then the
     /// resource opened with the APIv3 key and read.
-    pub fn notification(
+    pub(super) fn verified_notice(
         &self,
         inbound: Inbound<'_>,
         now: DateTime<Utc>,
@@ -68,21 +68,21 @@ impl Wechat {
             state: NoticeState::Payment(trade_state(&transaction)?),
         })
     }
+}
 
-    /// `204` once taken; otherwise a 500 in WeChat Pay's error form, and it retries.
-    pub fn acknowledge(accepted: bool) -> Acknowledgement {
-        if accepted {
-            Acknowledgement {
-                status: 204,
-                content_type: "application/json",
-                body: Vec::new(),
-            }
-        } else {
-            Acknowledgement {
-                status: 500,
-                content_type: "application/json",
-                body: br#"{"code":"FAIL","message":"not taken; send it again"}"#.to_vec(),
-            }
+/// `204` once taken; otherwise a 500 in WeChat Pay's error form, and it retries.
+pub(super) fn acknowledgement(accepted: bool) -> Acknowledgement {
+    if accepted {
+        Acknowledgement {
+            status: 204,
+            content_type: "application/json",
+            body: Vec::new(),
+        }
+    } else {
+        Acknowledgement {
+            status: 500,
+            content_type: "application/json",
+            body: br#"{"code":"FAIL","message":"not taken; send it again"}"#.to_vec(),
         }
     }
 }

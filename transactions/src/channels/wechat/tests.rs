@@ -469,8 +469,8 @@ fn the_apiv3_key_is_32_characters_and_never_printed() {
 
 #[test]
 fn acknowledgements_are_wechat_pays_forms() {
-    assert_eq!(Wechat::acknowledge(true).status, 204);
-    let refusal = Wechat::acknowledge(false);
+    assert_eq!(wechat().acknowledge(true).status, 204);
+    let refusal = wechat().acknowledge(false);
     assert_eq!(refusal.status, 500);
     let body: Value = serde_json::from_slice(&refusal.body).expect("json");
     assert_eq!(body["code"], "FAIL");
