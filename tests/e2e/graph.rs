@@ -144,10 +144,7 @@ async fn the_graph_is_rebuilt_from_the_decision_log_on_restart() {
             if view["distinct_users"] == 4 {
                 break;
             }
-            assert!(
-                started.elapsed() < patience,
-                "{backend:?}: {view}"
-            );
+            assert!(started.elapsed() < patience, "{backend:?}: {view}");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         s.finish().await;

@@ -18,7 +18,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use crate::payment::{Payment, Refund};
 
 /// UTC+8: the time both Chinese channels write their instants in.
-pub(crate) const BEIJING: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
+pub const BEIJING: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
     Some(offset) => offset,
     None => panic!("UTC+8 is a valid offset"),
 };

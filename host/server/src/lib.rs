@@ -23,6 +23,7 @@ pub mod remote;
 pub mod rule_cli;
 pub mod serve;
 pub mod services;
+pub mod simulator;
 pub mod telemetry;
 pub mod wiring;
 pub mod wiring_transactions;

@@ -1,0 +1,149 @@
+//! Simulated Alipay and WeChat Pay, for tests and demos (`arbiter serve --channel-simulator`):
+//! gateways that speak each channel's real protocol — they check the merchant's signatures
+//! and sign their own answers and notifications with platform keys of their own — over trades
+//! held in memory, mounted under `/sim/…` beside the API. An admin trigger
+//! (`POST /v1/channels/{alipay,wechat}/payments/{id}/events`) plays the buyer: the trade is
+//! paid (or closes unpaid) and the channel notifies the merchant late, twice, concurrently or
+//! never. Every key is generated at start, the merchant's too, and the server's channel
+//! adapters are configured against these gateways; nothing here is used without the flag.
+
+pub mod alipay;
+pub mod delivery;
+pub mod trades;
+pub mod wechat;
+
+use std::sync::Arc;
+
+use arbiter_transactions::channels::ChannelResponse;
+use arbiter_transactions::channels::alipay::platform::AlipayPlatform;
+use arbiter_transactions::channels::alipay::{Alipay, AlipayConfig};
+use arbiter_transactions::channels::keys::SigningKey;
+use arbiter_transactions::channels::wechat::platform::WechatPlatform;
+use arbiter_transactions::channels::wechat::{ApiV3Key, Wechat, WechatConfig};
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use self::alipay::AlipaySim;
+use self::delivery::Attempt;
+use self::wechat::WechatSim;
+
+/// Why a trigger could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("the simulated channel holds no such trade")]
+    NoSuchTrade,
+    #[error("the simulated channel could not sign: {0}")]
+    Signing(String),
+}
+
+/// What a trigger made the channel do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reported {
+    /// The notification's id (the same in every copy); empty when none was sent.
+    pub notice_id: String,
+    /// The trade's status at the channel after the trigger, in the channel's words.
+    pub status: String,
+    pub attempts: Vec<Attempt>,
+}
+
+/// A [`ChannelResponse`] as an HTTP response.
+pub(crate) fn channel_response(r: ChannelResponse) -> Response {
+    let status = axum::http::StatusCode::from_u16(r.status).unwrap_or(axum::http::StatusCode::OK);
+    let mut response = (status, r.body).into_response();
+    for (name, value) in r.headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::try_from(name),
+            axum::http::HeaderValue::try_from(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// Both simulated channels, and the merchant's adapters configured against them.
+pub struct ChannelSimulator {
+    pub alipay: Arc<AlipaySim>,
+    pub wechat: Arc<WechatSim>,
+}
+
+/// The simulator with fresh keys, and the Alipay and WeChat Pay adapters a merchant at
+/// `public_url` (where this server is reached) would hold for it.
+pub fn start(public_url: &str) -> anyhow::Result<(ChannelSimulator, Alipay, Wechat)> {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
+
+    let (app_key, alipay_key) = (SigningKey::generate()?, SigningKey::generate()?);
+    let (app_public, alipay_public) = (app_key.verifying_key()?, alipay_key.verifying_key()?);
+    let app_id = "2021000000000000".to_owned();
+    let alipay_sim = AlipaySim::new(
+        app_id.clone(),
+        AlipayPlatform::new(alipay_key),
+        app_public,
+        http.clone(),
+    );
+    let alipay = Alipay::new(AlipayConfig {
+        app_id,
+        gateway: format!("{public_url}/sim/alipay/gateway.do"),
+        notify_url: format!("{public_url}/v1/webhooks/alipay"),
+        app_key,
+        platform_key: alipay_public,
+    });
+
+    let (merchant_key, wechat_key) = (SigningKey::generate()?, SigningKey::generate()?);
+    let (merchant_public, wechat_public) =
+        (merchant_key.verifying_key()?, wechat_key.verifying_key()?);
+    let apiv3: String = rand::Rng::sample_iter(rand::rng(), &rand::distr::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    let mchid = "1900000000".to_owned();
+    let serial = "PUB_KEY_ID_SIMULATED000000000000001".to_owned();
+    let wechat_sim = WechatSim::new(
+        mchid.clone(),
+        WechatPlatform::new(serial.clone(), wechat_key, ApiV3Key::parse(&apiv3)?),
+        merchant_public,
+        http,
+    );
+    let wechat = Wechat::new(WechatConfig {
+        mchid,
+        appid: "wxsimulated00000".into(),
+        base_url: format!("{public_url}{}", wechat::PREFIX),
+        notify_url: format!("{public_url}/v1/webhooks/wechat"),
+        merchant_serial: "SIMULATEDMERCHANTSERIAL".into(),
+        merchant_key,
+        apiv3_key: ApiV3Key::parse(&apiv3)?,
+        platform_keys: vec![(serial, wechat_public)],
+    });
+    Ok((
+        ChannelSimulator {
+            alipay: Arc::new(alipay_sim),
+            wechat: Arc::new(wechat_sim),
+        },
+        alipay,
+        wechat,
+    ))
+}
+
+impl ChannelSimulator {
+    /// The gateways' routes, under `/sim/…`: outside the API (no key, no OpenAPI entry), since
+    /// they authenticate the merchant by signature as the real ones do.
+    pub fn router(&self) -> Router {
+        let alipay = Router::new()
+            .route(
+                "/sim/alipay/gateway.do",
+                axum::routing::post(AlipaySim::gateway),
+            )
+            .with_state(self.alipay.clone());
+        let wechat = Router::new()
+            .route(
+                &format!("{}/v3/{{*rest}}", wechat::PREFIX),
+                axum::routing::any(WechatSim::api),
+            )
+            .with_state(self.wechat.clone());
+        alipay.merge(wechat)
+    }
+}
