@@ -112,11 +112,19 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/v1/backtests"),
         (
             "post",
+            "/v1/channels/alipay/payments/{channel_payment_id}/events",
+        ),
+        (
+            "post",
             "/v1/channels/card/payments/{channel_payment_id}/events",
         ),
         (
             "post",
             "/v1/channels/card/refunds/{channel_refund_id}/events",
+        ),
+        (
+            "post",
+            "/v1/channels/wechat/payments/{channel_payment_id}/events",
         ),
         ("post", "/v1/decisions"),
         ("post", "/v1/keys"),
@@ -149,7 +157,9 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/v1/rules/{name}/versions"),
         ("post", "/v1/skus"),
         ("post", "/v1/snoozes"),
+        ("post", "/v1/webhooks/alipay"),
         ("post", "/v1/webhooks/card"),
+        ("post", "/v1/webhooks/wechat"),
         ("put", "/v1/skus/{sku}/stock"),
     ];
     let expected: Vec<(String, String)> = expected

@@ -3,6 +3,7 @@
 //! fulfilment and its revenue, the outbox feed, the expiry worker and `arbiter ledger check`.
 
 mod calls;
+mod channels;
 mod events;
 mod expiry;
 mod flow;

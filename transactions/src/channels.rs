@@ -148,6 +148,35 @@ pub enum ClientAction {
     ClientSecret(String),
 }
 
+impl ClientAction {
+    /// The stored kind: `qr_code`, `redirect` or `client_secret`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientAction::QrCode(_) => "qr_code",
+            ClientAction::Redirect(_) => "redirect",
+            ClientAction::ClientSecret(_) => "client_secret",
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        match self {
+            ClientAction::QrCode(v) | ClientAction::Redirect(v) | ClientAction::ClientSecret(v) => {
+                v
+            }
+        }
+    }
+
+    /// The action stored as `kind` and `value`; `None` for a kind this release does not know.
+    pub fn from_stored(kind: &str, value: String) -> Option<ClientAction> {
+        match kind {
+            "qr_code" => Some(ClientAction::QrCode(value)),
+            "redirect" => Some(ClientAction::Redirect(value)),
+            "client_secret" => Some(ClientAction::ClientSecret(value)),
+            _ => None,
+        }
+    }
+}
+
 /// What a close of an unpaid payment found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Closing {

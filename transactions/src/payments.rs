@@ -31,6 +31,9 @@ pub struct PaymentConfig {
     pub webhook_secret: Vec<u8>,
     /// How far a signature's timestamp may be from now.
     pub signature_tolerance: Duration,
+    /// The channels a payment may be started through: the card, and those the host has
+    /// adapters for.
+    pub channels: Vec<String>,
 }
 
 impl PaymentConfig {
@@ -39,6 +42,7 @@ impl PaymentConfig {
             risk_fail_mode: RiskFailMode::Closed,
             webhook_secret,
             signature_tolerance: DEFAULT_TOLERANCE,
+            channels: vec![CARD.to_owned()],
         }
     }
 }
@@ -74,7 +78,7 @@ impl PaymentService {
         }
     }
 
-    /// Starts paying an order awaiting payment through `channel` (only `card`): asks the risk
+    /// Starts paying an order awaiting payment through `channel` (one of the configured): asks the risk
     /// host (`payment.authorize`), then stores the payment `INIT → PROCESSING` (or `FAILED` when
     /// rejected). The same key for the same order returns the same payment.
     pub async fn start(
@@ -83,10 +87,13 @@ impl PaymentService {
         key: IdempotencyKey,
         channel: &str,
     ) -> Result<Payment, TxError> {
-        if channel != CARD {
+        if !self.config.channels.iter().any(|c| c == channel) {
             return Err(TxError::invalid(
                 "channel",
-                format!("unknown channel `{channel}`"),
+                format!(
+                    "unknown channel `{channel}`: this server takes {}",
+                    self.config.channels.join(", ")
+                ),
             ));
         }
         let body_hash = hex::encode(Sha256::digest(format!("{order_id}\n{channel}")));

@@ -8,9 +8,11 @@
 
 use arbiter_engine::money::Money;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::catalogue::{NewReservation, Product, Reservation, SkuView, StockLevel};
 use crate::change::Change;
+use crate::channels::ClientAction;
 use crate::due::DueQueue;
 use crate::error::TxError;
 use crate::ids::{
@@ -73,6 +75,23 @@ pub trait PaymentStore: Send + Sync + 'static {
     async fn refunds_of(&self, payment: &PaymentId) -> Result<Vec<Refund>, TxError>;
     /// Appends to the callback log.
     async fn record_callback(&self, callback: &CallbackRecord) -> Result<(), TxError>;
+    /// Keeps what the paying client needs, the first time the channel gave it; a second
+    /// save for the same payment keeps the first.
+    async fn save_client_action(
+        &self,
+        payment: &PaymentId,
+        action: &ClientAction,
+        at: DateTime<Utc>,
+    ) -> Result<(), TxError>;
+    async fn client_action(&self, payment: &PaymentId) -> Result<Option<ClientAction>, TxError>;
+    /// Payments still `PROCESSING` through one of `channels` since before `before`, oldest
+    /// first: those whose outcome a lost notification may have left unknown.
+    async fn processing_payments(
+        &self,
+        channels: &[&str],
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Payment>, TxError>;
 }
 
 #[async_trait]

@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP service.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Apply database migrations and exit.
     Migrate(StorageArgs),
     /// Manage API keys.
@@ -138,12 +138,15 @@ fn fatal(format: crate::config::LogFormat, error: &str) -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(config) => {
+        Command::Serve(mut config) => {
             let store = crate::wiring::open_store(&config.storage).await?;
-            let state = crate::wiring::build(&config, store).await?;
+            // Bound before the services are built, so the address the channels notify is
+            // known also when the port is chosen by the system.
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("binding {}", config.listen))?;
+            config.listen = listener.local_addr()?;
+            let state = crate::wiring::build(&config, store).await?;
             tracing::info!(addr = %listener.local_addr()?, "arbiter listening");
             crate::serve::serve(listener, state, crate::serve::shutdown_signal()).await?;
             Ok(())

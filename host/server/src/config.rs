@@ -1,5 +1,9 @@
 //! Configuration of `arbiter serve`, from flags and environment.
 
+mod channels;
+
+pub use channels::ChannelArgs;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -96,6 +100,8 @@ pub struct ServeConfig {
     pub http: HttpLimits,
     #[command(flatten)]
     pub transactions: TransactionArgs,
+    #[command(flatten)]
+    pub channels: ChannelArgs,
     #[command(flatten)]
     pub reviews: ReviewArgs,
 }
@@ -321,6 +327,11 @@ impl ServeConfig {
             require_approval: false,
             http: HttpLimits::default(),
             transactions: TransactionArgs::default(),
+            channels: ChannelArgs {
+                channel_query_after_secs: 60,
+                channel_query_interval_ms: 5_000,
+                ..ChannelArgs::default()
+            },
             reviews: ReviewArgs::default(),
         }
     }

@@ -26,4 +26,5 @@ pub mod services;
 pub mod simulator;
 pub mod telemetry;
 pub mod wiring;
+pub mod wiring_channels;
 pub mod wiring_transactions;

@@ -175,12 +175,19 @@ pub async fn build_with(
     .context("configuring the order expiry queue")?;
     // Labels addressed by order read the order's decision of record from the same store.
     let labels = LabelService::new(store.clone(), graph.clone(), stores.transactions.clone());
+    let public_url = config
+        .channels
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    let channels = crate::wiring_channels::build(&config.channels, &public_url)?;
     let transactions = crate::wiring_transactions::build(
         transactions,
         &config.storage.data_dir,
         stores.transactions,
         decisions.clone(),
         expiry_dispatch,
+        channels,
     )?;
     let console = ConsoleSessions::new(
         store.clone(),

@@ -26,8 +26,10 @@ use crate::config::{FailModeArg, TransactionArgs};
 use crate::services::decisions::DecisionService;
 use crate::services::transactions::TransactionServices;
 use crate::services::transactions::channel::CardChannelSender;
+use crate::services::transactions::channels::PaymentChannels;
 use crate::services::transactions::expiry::ExpiryWorker;
 use crate::services::transactions::risk::InProcessRisk;
+use crate::simulator::ChannelSimulator;
 
 /// The file the generated webhook secret lives in, inside the data directory.
 pub const SECRET_FILE: &str = "card-webhook.secret";
@@ -92,6 +94,7 @@ pub fn build(
     store: Arc<dyn TransactionStore>,
     decisions: Arc<DecisionService>,
     expiry_dispatch: Option<Arc<dyn DueDispatch>>,
+    (channels, simulator): (PaymentChannels, Option<Arc<ChannelSimulator>>),
 ) -> anyhow::Result<TransactionServices> {
     let secret = match &config.webhook_secret {
         Some(secret) => secret.clone(),
@@ -111,6 +114,9 @@ pub fn build(
     );
     let mut payment_config = PaymentConfig::new(secret.clone());
     payment_config.risk_fail_mode = config.payment_fail_mode;
+    payment_config
+        .channels
+        .extend(channels.names().into_iter().map(str::to_owned));
     let payments = PaymentService::new(store.clone(), risk, clock.clone(), payment_config);
     let channel = CardChannelSender::new(
         CardChannel::new(secret),
@@ -127,7 +133,13 @@ pub fn build(
     };
     let expiry = ExpiryWorker::spawn(orders.clone(), config.expiry_interval, sweep_every);
     Ok(TransactionServices::new(
-        orders, payments, channel, store, expiry,
+        orders,
+        payments,
+        channel,
+        store,
+        expiry,
+        Arc::new(channels),
+        simulator,
     ))
 }
 

@@ -58,6 +58,15 @@ impl TestServer {
         TestServer::launch(TestDb::new(backend).await, |_| {}, Some(transactions)).await
     }
 
+    /// [`TestServer::start_with`] and an explicit transaction-core configuration.
+    pub async fn start_configured(
+        backend: &Backend,
+        configure: impl FnOnce(&mut ServeConfig),
+        transactions: TransactionsConfig,
+    ) -> TestServer {
+        TestServer::launch(TestDb::new(backend).await, configure, Some(transactions)).await
+    }
+
     /// Every start ends here: opens the store, builds the services, binds port 0 first and
     /// then spawns the server, so it is listening when this returns.
     async fn launch(
@@ -67,6 +76,12 @@ impl TestServer {
     ) -> TestServer {
         let mut config = ServeConfig::for_data_dir(db.data_dir(), db.database_url.clone());
         configure(&mut config);
+        // Bound first, as `arbiter serve` does, so the services know the address the
+        // channels notify.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        config.listen = listener.local_addr().expect("addr");
         let stores = arbiter_host::wiring::open_store(&config.storage)
             .await
             .expect("open store");
@@ -77,9 +92,6 @@ impl TestServer {
             None => arbiter_host::wiring::build(&config, stores).await,
         }
         .expect("build services");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(arbiter_host::serve::serve(listener, state, async {

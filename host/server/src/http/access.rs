@@ -247,9 +247,29 @@ pub const ROUTES: &[RouteAccess] = &[
         "/v1/channels/card/refunds/{channel_refund_id}/events",
         &[Admin],
     ),
+    key(
+        Method::POST,
+        "/v1/channels/alipay/payments/{channel_payment_id}/events",
+        &[Admin],
+    ),
+    key(
+        Method::POST,
+        "/v1/channels/wechat/payments/{channel_payment_id}/events",
+        &[Admin],
+    ),
     RouteAccess {
         method: Method::POST,
         path: "/v1/webhooks/card",
+        guard: Guard::Signed,
+    },
+    RouteAccess {
+        method: Method::POST,
+        path: "/v1/webhooks/alipay",
+        guard: Guard::Signed,
+    },
+    RouteAccess {
+        method: Method::POST,
+        path: "/v1/webhooks/wechat",
         guard: Guard::Signed,
     },
     RouteAccess {

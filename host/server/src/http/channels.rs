@@ -146,3 +146,108 @@ pub async fn refund_event(
         .await?;
     Ok(Json(sent.into()))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "succeeded", "times": 1, "delay_ms": 0, "concurrent": false}))]
+pub struct BuyerEvent {
+    /// `succeeded`: the buyer paid; `failed`: the trade closed unpaid.
+    #[schema(schema_with = outcome)]
+    pub outcome: Outcome,
+    /// How many times the channel delivers its notification (the same one); 0 loses it, as
+    /// a lost callback does.
+    #[serde(default = "one")]
+    #[schema(minimum = 0, maximum = 20)]
+    pub times: u32,
+    /// Wait this long before notifying.
+    #[serde(default)]
+    #[schema(maximum = 30000)]
+    pub delay_ms: u64,
+    /// Deliver every copy at once rather than one after another.
+    #[serde(default)]
+    pub concurrent: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReportedEvent {
+    /// The notification's id (the same in every copy); empty when the channel sent none.
+    pub notice_id: String,
+    /// The trade's status at the channel afterwards, in its words (`TRADE_SUCCESS`, `SUCCESS`).
+    pub status: String,
+    /// One per delivery, in order.
+    pub attempts: Vec<AttemptView>,
+}
+
+async fn buyer_event(
+    app: &AppState,
+    channel: &str,
+    id: &str,
+    body: &BuyerEvent,
+) -> Result<Json<ReportedEvent>, ApiError> {
+    let delivery = crate::simulator::delivery::Delivery {
+        times: body.times,
+        delay: Duration::from_millis(body.delay_ms),
+        concurrent: body.concurrent,
+    };
+    if let Err((field, message)) = crate::simulator::delivery::check(&delivery, true) {
+        return Err(ApiError::Invalid {
+            code: "invalid_value",
+            field: field.into(),
+            message,
+        });
+    }
+    let reported = app
+        .transactions
+        .simulate_buyer(channel, id, body.outcome == Outcome::Succeeded, delivery)
+        .await?;
+    Ok(Json(ReportedEvent {
+        notice_id: reported.notice_id,
+        status: reported.status,
+        attempts: reported
+            .attempts
+            .into_iter()
+            .map(|a| AttemptView {
+                status: a.status,
+                answer: a.answer,
+            })
+            .collect(),
+    }))
+}
+
+/// Play the buyer at the simulated Alipay (`--channel-simulator`): pay the trade (or let it
+/// close unpaid) and have Alipay notify this server.
+#[utoipa::path(post, path = "/v1/channels/alipay/payments/{channel_payment_id}/events", operation_id = "simulate_alipay_buyer",
+    tag = "channels", request_body = BuyerEvent,
+    params(("channel_payment_id" = String, Path)),
+    responses(
+        (status = 200, description = "Done; every delivery's answer", body = ReportedEvent),
+        (status = 404, description = "No simulator running, or no such trade at it"),
+        (status = 422, description = "Invalid field"),
+    ))]
+pub async fn alipay_buyer(
+    State(app): State<AppState>,
+    _: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<BuyerEvent>,
+) -> Result<Json<ReportedEvent>, ApiError> {
+    buyer_event(&app, "alipay", &id, &body).await
+}
+
+/// Play the buyer at the simulated WeChat Pay (`--channel-simulator`): pay the order (or let
+/// it close unpaid) and have WeChat Pay notify this server (it notifies payments only).
+#[utoipa::path(post, path = "/v1/channels/wechat/payments/{channel_payment_id}/events", operation_id = "simulate_wechat_buyer",
+    tag = "channels", request_body = BuyerEvent,
+    params(("channel_payment_id" = String, Path)),
+    responses(
+        (status = 200, description = "Done; every delivery's answer", body = ReportedEvent),
+        (status = 404, description = "No simulator running, or no such trade at it"),
+        (status = 422, description = "Invalid field"),
+    ))]
+pub async fn wechat_buyer(
+    State(app): State<AppState>,
+    _: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<BuyerEvent>,
+) -> Result<Json<ReportedEvent>, ApiError> {
+    buyer_event(&app, "wechat", &id, &body).await
+}

@@ -117,10 +117,14 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(refunds::request_refund))
         .routes(routes!(refunds::get_refund))
         .routes(routes!(webhooks::card_webhook))
+        .routes(routes!(webhooks::alipay_webhook))
+        .routes(routes!(webhooks::wechat_webhook))
         .routes(routes!(ledger::account))
         .routes(routes!(events::list_events))
         .routes(routes!(channels::payment_event))
         .routes(routes!(channels::refund_event))
+        .routes(routes!(channels::alipay_buyer))
+        .routes(routes!(channels::wechat_buyer))
         .routes(routes!(operations::healthz))
         .routes(routes!(operations::readyz))
         .routes(routes!(operations::metrics))
@@ -157,6 +161,11 @@ pub fn router(state: AppState) -> Router {
         ))
         // The console authenticates by session cookie, not by the API's access table.
         .merge(crate::console::router())
-        .with_state(state);
+        .with_state(state.clone());
+    // The simulated gateways authenticate the merchant by signature, as real ones do.
+    let app = match &state.transactions.simulator {
+        Some(sim) => app.merge(sim.router()),
+        None => app,
+    };
     edge::wrap(app, &limits)
 }

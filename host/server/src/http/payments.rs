@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use arbiter_transactions::channels::ClientAction;
 use arbiter_transactions::ids::{OrderId, PaymentId};
 use arbiter_transactions::payment::Payment;
 use arbiter_transactions::payments::PaymentView;
@@ -26,7 +27,8 @@ use crate::http::transaction_views::{HistoryView, MoneyView, RiskView, history};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"channel": "card"}))]
 pub struct StartPayment {
-    /// `card`: the simulated acquirer, Stripe-shaped.
+    /// `card` (Stripe-shaped), or `alipay` / `wechat` where configured (CNY; the answer's
+    /// `client_action` is the QR code the buyer scans).
     #[schema(schema_with = names::channel)]
     pub channel: String,
 }
@@ -47,12 +49,32 @@ pub struct PaymentResponse {
     pub risk: Option<RiskView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What the paying client needs from the channel: `qr_code` (Alipay, WeChat Pay) with
+    /// the code's text. Absent for the card, and while the channel has not answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_action: Option<ClientActionView>,
     /// Every status change, oldest first (on reads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<HistoryView>>,
     /// The payment's refunds, oldest first (on reads).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refunds: Option<Vec<RefundResponse>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClientActionView {
+    /// `qr_code`, `redirect` or `client_secret`.
+    pub kind: String,
+    pub value: String,
+}
+
+impl From<&ClientAction> for ClientActionView {
+    fn from(a: &ClientAction) -> ClientActionView {
+        ClientActionView {
+            kind: a.kind().to_owned(),
+            value: a.value().to_owned(),
+        }
+    }
 }
 
 impl From<&Payment> for PaymentResponse {
@@ -67,6 +89,7 @@ impl From<&Payment> for PaymentResponse {
             risk: p.risk.as_ref().map(RiskView::from),
             created_at: p.created_at,
             updated_at: p.updated_at,
+            client_action: None,
             history: None,
             refunds: None,
         }
@@ -84,7 +107,8 @@ impl From<&Payment> for PaymentResponse {
         (status = 400, description = "`Idempotency-Key` longer than 255 characters (`invalid_header`) or a raw card number (`raw_card_number`); invalid JSON"),
         (status = 404, description = "No such order"),
         (status = 409, description = "The order is not awaiting payment (`illegal_transition`), or `idempotency_conflict`"),
-        (status = 422, description = "Unknown channel, or no `Idempotency-Key`"),
+        (status = 422, description = "Unknown channel, a currency the channel does not take, or no `Idempotency-Key`"),
+        (status = 502, description = "The channel could not be reached or refused the payment; the payment stays `PROCESSING` and the same key tries again"),
     ))]
 pub async fn start_payment(
     State(app): State<AppState>,
@@ -93,12 +117,17 @@ pub async fn start_payment(
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     JsonBody(body): JsonBody<StartPayment>,
 ) -> Result<(StatusCode, Json<PaymentResponse>), ApiError> {
-    let payment = app
+    let (payment, action) = app
         .transactions
-        .payments
-        .start(&OrderId(id), key, &body.channel)
+        .start_payment(&OrderId(id), key, &body.channel)
         .await?;
-    Ok((StatusCode::CREATED, Json(PaymentResponse::from(&payment))))
+    Ok((
+        StatusCode::CREATED,
+        Json(PaymentResponse {
+            client_action: action.as_ref().map(ClientActionView::from),
+            ..PaymentResponse::from(&payment)
+        }),
+    ))
 }
 
 /// A payment with its status history and refunds.
@@ -111,7 +140,9 @@ pub async fn get_payment(
     Path(id): Path<String>,
 ) -> Result<Json<PaymentResponse>, ApiError> {
     let view: PaymentView = app.transactions.payments.get(&PaymentId(id)).await?;
+    let action = app.transactions.client_action(&view.payment.id).await?;
     Ok(Json(PaymentResponse {
+        client_action: action.as_ref().map(ClientActionView::from),
         history: Some(history(&view.history)),
         refunds: Some(view.refunds.iter().map(RefundResponse::from).collect()),
         ..PaymentResponse::from(&view.payment)

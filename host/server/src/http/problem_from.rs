@@ -245,3 +245,41 @@ impl From<arbiter_transactions::TxError> for ApiError {
         }
     }
 }
+
+impl From<crate::services::transactions::channels::ChannelCallError> for ApiError {
+    fn from(e: crate::services::transactions::channels::ChannelCallError) -> Self {
+        use crate::services::transactions::channels::ChannelCallError;
+        use arbiter_transactions::channels::ChannelError;
+        let refused = |status, code, message: String| ApiError::Transaction {
+            status,
+            code,
+            message,
+        };
+        match e {
+            ChannelCallError::Tx(e) => e.into(),
+            ChannelCallError::NotConfigured(_) => ApiError::Missing(e.to_string()),
+            ChannelCallError::Unreachable { .. } => refused(
+                StatusCode::BAD_GATEWAY,
+                "channel_unreachable",
+                e.to_string(),
+            ),
+            ChannelCallError::Channel(ChannelError::Currency { .. }) => refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "channel_currency",
+                e.to_string(),
+            ),
+            ChannelCallError::Channel(ChannelError::Refused { .. }) => {
+                refused(StatusCode::BAD_GATEWAY, "channel_refused", e.to_string())
+            }
+            // A key that does not work is ours to fix, not the caller's: logged as a 500.
+            ChannelCallError::Channel(ChannelError::Key { .. }) => {
+                ApiError::Internal(e.to_string())
+            }
+            ChannelCallError::Channel(_) => refused(
+                StatusCode::BAD_GATEWAY,
+                "channel_answer_refused",
+                e.to_string(),
+            ),
+        }
+    }
+}

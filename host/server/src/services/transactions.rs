@@ -5,6 +5,8 @@
 //! for one handler; the domain decides, the store applies.
 
 pub mod channel;
+pub mod channel_flow;
+pub mod channels;
 pub mod expiry;
 pub mod refused_callbacks;
 pub mod risk;
@@ -23,8 +25,10 @@ use arbiter_transactions::payments::{PaymentService, WebhookReply};
 use arbiter_transactions::store::TransactionStore;
 
 use self::channel::CardChannelSender;
+use self::channels::PaymentChannels;
 use self::expiry::ExpiryWorker;
 use self::refused_callbacks::RefusedCallbacks;
+use crate::simulator::ChannelSimulator;
 
 pub struct TransactionServices {
     pub orders: OrderService,
@@ -37,6 +41,10 @@ pub struct TransactionServices {
     refused_callbacks: RefusedCallbacks,
     /// Held, not used: dropping the services (when serving stops) stops the worker.
     _expiry: ExpiryWorker,
+    /// Alipay, WeChat Pay: the channels besides the card this server pays through.
+    pub channels: Arc<PaymentChannels>,
+    /// The simulated gateways, with `--channel-simulator`.
+    pub simulator: Option<Arc<ChannelSimulator>>,
 }
 
 impl TransactionServices {
@@ -46,6 +54,8 @@ impl TransactionServices {
         channel: CardChannelSender,
         store: Arc<dyn TransactionStore>,
         expiry: ExpiryWorker,
+        channels: Arc<PaymentChannels>,
+        simulator: Option<Arc<ChannelSimulator>>,
     ) -> TransactionServices {
         TransactionServices {
             orders,
@@ -54,6 +64,8 @@ impl TransactionServices {
             store,
             refused_callbacks: RefusedCallbacks::default(),
             _expiry: expiry,
+            channels,
+            simulator,
         }
     }
 

@@ -3,6 +3,7 @@
 //! locked where the database has row locks (see `insert_refund_in`).
 
 use arbiter_transactions::TxError;
+use arbiter_transactions::channels::ClientAction;
 use arbiter_transactions::ids::{
     ChannelPaymentId, ChannelRefundId, IdempotencyKey, OrderId, PaymentId, RefundId,
 };
@@ -19,6 +20,12 @@ use crate::payment_rows::{PAYMENT_COLUMNS, PaymentRow, REFUND_COLUMNS, RefundRow
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
 use crate::transaction_rows::{db, minor};
+
+fn corrupt_action(kind: &str) -> TxError {
+    TxError::Store(arbiter_engine::store::StoreError::Corrupt(format!(
+        "payment client action kind `{kind}`"
+    )))
+}
 
 /// `$conn`: the backend's connection type; `$for_update`: how a read locks the payment row
 /// it reads (PostgreSQL), which SQLite's single writer does not need.
@@ -169,6 +176,75 @@ macro_rules! payment_store {
                 .await
                 .map_err(db)?;
                 Ok(())
+            }
+
+            async fn save_client_action(
+                &self,
+                payment: &PaymentId,
+                action: &ClientAction,
+                at: DateTime<Utc>,
+            ) -> Result<(), TxError> {
+                // INVARIANT: one action per payment, the first: the primary key refuses a
+                // second and `DO NOTHING` keeps the first.
+                sqlx::query(
+                    "INSERT INTO payment_client_actions (payment_id, kind, value, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id) DO NOTHING",
+                )
+                .bind(payment.as_str())
+                .bind(action.kind())
+                .bind(action.value())
+                .bind(<$store>::time(at))
+                .execute(self.writer())
+                .await
+                .map_err(db)?;
+                Ok(())
+            }
+
+            async fn client_action(
+                &self,
+                payment: &PaymentId,
+            ) -> Result<Option<ClientAction>, TxError> {
+                let row: Option<(String, String)> = sqlx::query_as(
+                    "SELECT kind, value FROM payment_client_actions WHERE payment_id = $1",
+                )
+                .bind(payment.as_str())
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db)?;
+                row.map(|(kind, value)| {
+                    ClientAction::from_stored(&kind, value)
+                        .ok_or_else(|| corrupt_action(&kind))
+                })
+                .transpose()
+            }
+
+            async fn processing_payments(
+                &self,
+                channels: &[&str],
+                before: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<Vec<Payment>, TxError> {
+                // The channel list is short (the configured channels) and bound, never spliced.
+                let mut payments = Vec::new();
+                for channel in channels {
+                    let rows: Vec<PaymentRow<<$store as Dialect>::Time>> = sqlx::query_as(&format!(
+                        "SELECT {PAYMENT_COLUMNS} FROM payments \
+                         WHERE status = 'PROCESSING' AND updated_at < $1 AND channel = $2 \
+                         ORDER BY updated_at LIMIT $3"
+                    ))
+                    .bind(<$store>::time(before))
+                    .bind(*channel)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(db)?;
+                    for row in rows {
+                        payments.push(row.into_payment()?);
+                    }
+                }
+                payments.sort_by_key(|p| p.updated_at);
+                payments.truncate(limit as usize);
+                Ok(payments)
             }
         }
 

@@ -1,0 +1,161 @@
+//! The payment flow through Alipay and WeChat Pay, as the host carries it: the domain decides
+//! (start a payment, apply what a channel reports), the adapter signs and reads, and this file
+//! sends and receives. A channel's answer about a payment or refund — to a notification, a
+//! query or a refund request — is applied through the same `apply_notice` path, so whichever
+//! arrives first applies and the others find it done.
+
+use arbiter_transactions::channels::{
+    Acknowledgement, ClientAction, Inbound, Notice, NoticeState, PaymentChannel, RefundState,
+};
+use arbiter_transactions::ids::{ChannelRefundId, IdempotencyKey, OrderId};
+use arbiter_transactions::payment::{CARD, Payment, Refund, Verdict};
+use arbiter_transactions::payments::WebhookReply;
+use arbiter_transactions::status::PaymentStatus;
+use chrono::Utc;
+
+use super::TransactionServices;
+use super::channels::ChannelCallError;
+
+/// What a channel's notification got: the answer in the channel's own form, and what became
+/// of it.
+pub struct Answered {
+    pub acknowledgement: Acknowledgement,
+    pub reply: WebhookReply,
+}
+
+impl TransactionServices {
+    /// Starts paying `order` through `channel`; for Alipay and WeChat Pay also creates the
+    /// payment there and returns what the buyer needs (the first answer is kept, so a repeat
+    /// with the same key shows the same code).
+    pub async fn start_payment(
+        &self,
+        order: &OrderId,
+        key: IdempotencyKey,
+        channel: &str,
+    ) -> Result<(Payment, Option<ClientAction>), ChannelCallError> {
+        let payment = self.payments.start(order, key, channel).await?;
+        if payment.channel == CARD {
+            return Ok((payment, None));
+        }
+        if let Some(action) = self.store.client_action(&payment.id).await? {
+            return Ok((payment, Some(action)));
+        }
+        if payment.status != PaymentStatus::Processing {
+            return Ok((payment, None));
+        }
+        let adapter = self.channels.adapter(&payment.channel)?;
+        let subject = format!("Order {}", payment.order_id);
+        let request = adapter.create_payment(&payment, &subject, Utc::now())?;
+        let answer = self.channels.send(&payment.channel, request).await?;
+        let action = adapter.read_created(&answer)?;
+        self.store
+            .save_client_action(&payment.id, &action, Utc::now())
+            .await?;
+        let kept = self.store.client_action(&payment.id).await?;
+        Ok((payment, kept))
+    }
+
+    /// What the paying client needs for `payment`, once its channel said.
+    pub async fn client_action(
+        &self,
+        payment: &arbiter_transactions::ids::PaymentId,
+    ) -> Result<Option<ClientAction>, ChannelCallError> {
+        Ok(self.store.client_action(payment).await?)
+    }
+
+    /// `POST /v1/webhooks/{channel}`: verified by the channel's adapter before anything reads
+    /// it; applied (a refund's change looked up at the channel first) and answered as the
+    /// channel expects only after the change committed. One that fails verification is
+    /// counted and logged without its body, never stored.
+    pub async fn channel_notification(
+        &self,
+        channel: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Answered, ChannelCallError> {
+        let adapter = self.channels.adapter(channel)?;
+        let notice = match adapter.notification(Inbound { headers, body }, Utc::now()) {
+            Ok(notice) => notice,
+            Err(e) => {
+                self.refused_callbacks
+                    .record(adapter.name(), e.reason(), body.len());
+                let mut acknowledgement = adapter.acknowledge(false);
+                acknowledgement.status = 400;
+                return Ok(Answered {
+                    acknowledgement,
+                    reply: WebhookReply {
+                        verdict: Verdict::BadSignature,
+                        detail: Some(e.to_string()),
+                        unverified: Some(e.reason()),
+                    },
+                });
+            }
+        };
+        let notice = match &notice.state {
+            NoticeState::RefundChanged { channel_refund_id } => {
+                let id = ChannelRefundId(channel_refund_id.clone());
+                match self.store.refund_by_channel_id(&id).await? {
+                    Some(refund) => Notice {
+                        state: NoticeState::Refund {
+                            channel_refund_id: channel_refund_id.clone(),
+                            state: self.refund_at_channel(adapter.as_ref(), &refund).await?,
+                        },
+                        ..notice
+                    },
+                    None => notice,
+                }
+            }
+            _ => notice,
+        };
+        let reply = self.payments.apply_notice(channel, &notice, body).await?;
+        Ok(Answered {
+            acknowledgement: adapter.acknowledge(true),
+            reply,
+        })
+    }
+
+    /// What the channel says of `refund` now.
+    async fn refund_at_channel(
+        &self,
+        adapter: &dyn PaymentChannel,
+        refund: &Refund,
+    ) -> Result<RefundState, ChannelCallError> {
+        let payment = self.payments.get(&refund.payment_id).await?.payment;
+        let request = adapter.query_refund(refund, &payment, Utc::now())?;
+        let answer = self.channels.send(adapter.name(), request).await?;
+        Ok(adapter.read_refund_state(&answer)?)
+    }
+
+    /// The simulated channel's buyer: pays trade `id` (or lets it close) and notifies.
+    pub async fn simulate_buyer(
+        &self,
+        channel: &str,
+        id: &str,
+        paid: bool,
+        delivery: crate::simulator::delivery::Delivery,
+    ) -> Result<crate::simulator::Reported, ChannelCallError> {
+        let not_running = || {
+            ChannelCallError::NotConfigured(format!(
+                "{channel} simulator (start the server with --channel-simulator)"
+            ))
+        };
+        let sim = self.simulator.as_ref().ok_or_else(not_running)?;
+        let reported = match channel {
+            "alipay" => sim.alipay.report(id, paid, delivery).await,
+            "wechat" => sim.wechat.report(id, paid, delivery).await,
+            _ => return Err(not_running()),
+        };
+        reported.map_err(|e| match e {
+            crate::simulator::SimError::NoSuchTrade => {
+                ChannelCallError::Tx(arbiter_transactions::TxError::NotFound {
+                    entity: "trade",
+                    id: id.to_owned(),
+                })
+            }
+            e => ChannelCallError::Unreachable {
+                channel: channel.to_owned(),
+                reason: e.to_string(),
+            },
+        })
+    }
+}
