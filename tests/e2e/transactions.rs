@@ -3,6 +3,7 @@
 //! fulfilment and its revenue, the outbox feed, the expiry worker and `arbiter ledger check`.
 
 mod calls;
+mod channel_recovery;
 mod channels;
 mod events;
 mod expiry;

@@ -65,6 +65,30 @@ pub struct OrderService {
     /// The shared dispatcher of `order.expire` keys, when one is configured; `None` claims
     /// from the store's own queue.
     expiry_dispatch: Option<Arc<dyn DueDispatch>>,
+    /// Who settles an order's payments still open at their channels before it is cancelled
+    /// (closes them there, or applies a payment the channel says was made); `None` where
+    /// every channel reports by itself (the card).
+    open_payments: Option<Arc<dyn OpenPayments>>,
+}
+
+/// Settles an order's payments still open at a channel before the order is cancelled, so an
+/// order is never cancelled while its buyer's payment may still succeed: each is closed at its
+/// channel, or, when the channel says it was paid, that payment is applied (the order is then
+/// paid, not cancelled). Implemented by the host, which talks to the channels.
+#[async_trait::async_trait]
+pub trait OpenPayments: Send + Sync {
+    async fn settle_before_cancel(&self, order: &Order) -> Result<Settled, TxError>;
+}
+
+/// What settling an order's open payments found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// None of its payments can be paid any more (each closed, or never open): cancel.
+    Closed,
+    /// One was paid at its channel and is now applied: the order is paid, not cancelled.
+    Paid,
+    /// A channel could not be asked: not now, later.
+    Undecided,
 }
 
 impl OrderService {
@@ -80,6 +104,7 @@ impl OrderService {
             clock,
             config,
             expiry_dispatch: None,
+            open_payments: None,
         }
     }
 
@@ -87,6 +112,11 @@ impl OrderService {
     /// claiming them from the store; the store's rows stay the truth behind it.
     pub fn with_expiry_dispatch(mut self, dispatch: Arc<dyn DueDispatch>) -> OrderService {
         self.expiry_dispatch = Some(dispatch);
+        self
+    }
+
+    pub fn with_open_payments(mut self, settler: Arc<dyn OpenPayments>) -> OrderService {
+        self.open_payments = Some(settler);
         self
     }
 
@@ -222,8 +252,33 @@ impl OrderService {
     /// transition error; a status that moved meanwhile is [`TxError::StatusChanged`].
     pub async fn cancel(&self, id: &OrderId) -> Result<Order, TxError> {
         let order = self.load(id).await?;
+        // Refused as usual when it is no longer unpaid, before any channel is asked.
+        order.status.to(OrderStatus::Cancelled)?;
+        match self.payments_settled(&order).await? {
+            Settled::Closed => {}
+            // Paid at the channel meanwhile, and now applied: the order is paid.
+            Settled::Paid => {
+                self.load(id).await?.status.to(OrderStatus::Cancelled)?;
+            }
+            Settled::Undecided => {
+                return Err(TxError::StatusChanged {
+                    entity: "order",
+                    id: id.0.clone(),
+                    expected: order.status.to_string(),
+                    actual: "a payment its channel cannot be asked about now".into(),
+                });
+            }
+        }
         self.cancel_unpaid(&order, "cancelled by user").await?;
         self.load(id).await
+    }
+
+    /// Whether `order` has a payment that could still be paid at its channel.
+    pub(crate) async fn payments_settled(&self, order: &Order) -> Result<Settled, TxError> {
+        match &self.open_payments {
+            Some(settler) => settler.settle_before_cancel(order).await,
+            None => Ok(Settled::Closed),
+        }
     }
 
     async fn cancel_unpaid(&self, order: &Order, note: &str) -> Result<(), TxError> {

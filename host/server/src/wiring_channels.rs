@@ -6,6 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use arbiter_transactions::channels::PaymentChannel;
@@ -17,9 +18,30 @@ use crate::config::ChannelArgs;
 use crate::services::transactions::channels::PaymentChannels;
 use crate::simulator::{self, ChannelSimulator};
 
+/// The channels as configured, for the transaction core's wiring.
+pub struct ChannelSetup {
+    pub channels: PaymentChannels,
+    /// The simulated gateways, with `--channel-simulator`.
+    pub simulator: Option<Arc<ChannelSimulator>>,
+    /// How often the compensation worker looks, and how old a `PROCESSING` payment must be
+    /// before it asks the channel.
+    pub query_interval: Duration,
+    pub query_after: Duration,
+}
+
 /// The configured channels, and the simulator when they run against it. `public_url`: where
 /// the channels reach this server.
-pub fn build(
+pub fn build(args: &ChannelArgs, public_url: &str) -> anyhow::Result<ChannelSetup> {
+    let (channels, simulator) = adapters(args, public_url)?;
+    Ok(ChannelSetup {
+        channels,
+        simulator,
+        query_interval: Duration::from_millis(args.channel_query_interval_ms),
+        query_after: Duration::from_secs(args.channel_query_after_secs),
+    })
+}
+
+fn adapters(
     args: &ChannelArgs,
     public_url: &str,
 ) -> anyhow::Result<(PaymentChannels, Option<Arc<ChannelSimulator>>)> {
@@ -185,8 +207,8 @@ mod tests {
         let open = build(&args, "https://shop.test").err().expect("refused");
         assert!(format!("{open:#}").contains("make it 0600"), "{open:#}");
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        let (channels, sim) = build(&args, "https://shop.test/").expect("configured");
-        assert_eq!(channels.names(), vec!["alipay"]);
-        assert!(sim.is_none());
+        let setup = build(&args, "https://shop.test/").expect("configured");
+        assert_eq!(setup.channels.names(), vec!["alipay"]);
+        assert!(setup.simulator.is_none());
     }
 }

@@ -26,10 +26,10 @@ use crate::config::{FailModeArg, TransactionArgs};
 use crate::services::decisions::DecisionService;
 use crate::services::transactions::TransactionServices;
 use crate::services::transactions::channel::CardChannelSender;
-use crate::services::transactions::channels::PaymentChannels;
+use crate::services::transactions::channel_watch::{ChannelSettler, ChannelWatch};
 use crate::services::transactions::expiry::ExpiryWorker;
 use crate::services::transactions::risk::InProcessRisk;
-use crate::simulator::ChannelSimulator;
+use crate::wiring_channels::ChannelSetup;
 
 /// The file the generated webhook secret lives in, inside the data directory.
 pub const SECRET_FILE: &str = "card-webhook.secret";
@@ -94,7 +94,7 @@ pub fn build(
     store: Arc<dyn TransactionStore>,
     decisions: Arc<DecisionService>,
     expiry_dispatch: Option<Arc<dyn DueDispatch>>,
-    (channels, simulator): (PaymentChannels, Option<Arc<ChannelSimulator>>),
+    setup: ChannelSetup,
 ) -> anyhow::Result<TransactionServices> {
     let secret = match &config.webhook_secret {
         Some(secret) => secret.clone(),
@@ -114,10 +114,21 @@ pub fn build(
     );
     let mut payment_config = PaymentConfig::new(secret.clone());
     payment_config.risk_fail_mode = config.payment_fail_mode;
+    let channels = Arc::new(setup.channels);
     payment_config
         .channels
         .extend(channels.names().into_iter().map(str::to_owned));
     let payments = PaymentService::new(store.clone(), risk, clock.clone(), payment_config);
+    // Payments open at Alipay or WeChat Pay are closed there before their order is
+    // cancelled, and queried when their notification is late.
+    let settler = Arc::new(ChannelSettler::new(
+        payments.clone(),
+        channels.clone(),
+        store.clone(),
+    ));
+    let orders = orders.with_open_payments(settler.clone());
+    let watch = (!channels.names().is_empty())
+        .then(|| ChannelWatch::spawn(settler, setup.query_interval, setup.query_after));
     let channel = CardChannelSender::new(
         CardChannel::new(secret),
         store.clone(),
@@ -137,9 +148,9 @@ pub fn build(
         payments,
         channel,
         store,
-        expiry,
-        Arc::new(channels),
-        simulator,
+        (expiry, watch),
+        channels,
+        setup.simulator,
     ))
 }
 

@@ -17,7 +17,7 @@ async fn start(backend: &crate::harness::Backend) -> TestServer {
 
 impl TestServer {
     /// A SKU priced `price` CNY with `units` in stock.
-    async fn cny_sku(&self, sku: &str, price: &str, units: i64) {
+    pub(super) async fn cny_sku(&self, sku: &str, price: &str, units: i64) {
         let a = self
             .call(
                 Method::POST,
@@ -42,7 +42,7 @@ impl TestServer {
     }
 
     /// The account's CNY balance, `"0"` when it has none.
-    async fn cny_balance(&self, account: &str) -> String {
+    pub(super) async fn cny_balance(&self, account: &str) -> String {
         let v = self
             .admin_get(&format!("/v1/ledger/accounts/{account}"))
             .await;

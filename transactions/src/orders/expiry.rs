@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::OrderService;
+use super::{OrderService, Settled};
 use crate::due::{DueClaim, DueDispatch, DueError, ORDER_EXPIRY, SweepReport, restore_missing};
 use crate::error::TxError;
 use crate::ids::OrderId;
@@ -58,8 +58,8 @@ impl OrderService {
             match self.expire(&OrderId(item.key)).await? {
                 Expiry::Cancelled => cancelled += 1,
                 // Paid or cancelled meanwhile: the next claim (after the lease) sees the new
-                // status.
-                Expiry::Moved | Expiry::Done => {}
+                // status; a channel that could not be asked is asked after the lease.
+                Expiry::Moved | Expiry::Done | Expiry::Later => {}
             }
         }
         Ok(cancelled)
@@ -88,6 +88,9 @@ impl OrderService {
                 Ok(Expiry::Moved) => {
                     dispatch.retry(claim, now).await?;
                 }
+                Ok(Expiry::Later) => {
+                    dispatch.retry(claim, now + EXPIRY_RETRY).await?;
+                }
                 Err(e) => {
                     // The store is failing: every key of this batch waits for a later try.
                     give_back(dispatch, &claims[i..], now + EXPIRY_RETRY).await;
@@ -104,6 +107,13 @@ impl OrderService {
     async fn expire(&self, id: &OrderId) -> Result<Expiry, TxError> {
         match self.store.order(id).await? {
             Some(order) if order.status.is_unpaid() => {
+                // A payment paid at the last second is applied instead of the cancellation;
+                // a channel that cannot be asked now is asked again later.
+                match self.payments_settled(&order).await? {
+                    Settled::Closed => {}
+                    Settled::Paid => return Ok(Expiry::Moved),
+                    Settled::Undecided => return Ok(Expiry::Later),
+                }
                 match self.cancel_unpaid(&order, "reservation expired").await {
                     Ok(()) => Ok(Expiry::Cancelled),
                     Err(TxError::StatusChanged { .. }) => Ok(Expiry::Moved),
@@ -137,6 +147,8 @@ enum Expiry {
     Moved,
     /// Nothing to do (paid, cancelled, rejected or gone); the row is removed.
     Done,
+    /// A payment's channel could not be asked whether it was paid: try again later.
+    Later,
 }
 
 /// Gives claimed keys back to run at `at`. A failure here is left to the keys' leases.

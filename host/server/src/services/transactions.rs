@@ -6,6 +6,7 @@
 
 pub mod channel;
 pub mod channel_flow;
+pub mod channel_watch;
 pub mod channels;
 pub mod expiry;
 pub mod refused_callbacks;
@@ -25,6 +26,7 @@ use arbiter_transactions::payments::{PaymentService, WebhookReply};
 use arbiter_transactions::store::TransactionStore;
 
 use self::channel::CardChannelSender;
+use self::channel_watch::ChannelWatch;
 use self::channels::PaymentChannels;
 use self::expiry::ExpiryWorker;
 use self::refused_callbacks::RefusedCallbacks;
@@ -39,8 +41,8 @@ pub struct TransactionServices {
     store: Arc<dyn TransactionStore>,
     /// Where callbacks refused for their signature are counted and logged (never stored).
     refused_callbacks: RefusedCallbacks,
-    /// Held, not used: dropping the services (when serving stops) stops the worker.
-    _expiry: ExpiryWorker,
+    /// Held, not used: dropping the services (when serving stops) stops the workers.
+    _workers: (ExpiryWorker, Option<ChannelWatch>),
     /// Alipay, WeChat Pay: the channels besides the card this server pays through.
     pub channels: Arc<PaymentChannels>,
     /// The simulated gateways, with `--channel-simulator`.
@@ -53,7 +55,7 @@ impl TransactionServices {
         payments: PaymentService,
         channel: CardChannelSender,
         store: Arc<dyn TransactionStore>,
-        expiry: ExpiryWorker,
+        workers: (ExpiryWorker, Option<ChannelWatch>),
         channels: Arc<PaymentChannels>,
         simulator: Option<Arc<ChannelSimulator>>,
     ) -> TransactionServices {
@@ -63,7 +65,7 @@ impl TransactionServices {
             channel,
             store,
             refused_callbacks: RefusedCallbacks::default(),
-            _expiry: expiry,
+            _workers: workers,
             channels,
             simulator,
         }

@@ -1,0 +1,212 @@
+//! Compensation for what the channels fail to tell us. Two gaps close here:
+//!
+//! - **A lost notification.** A payment left `PROCESSING` at Alipay or WeChat Pay longer than
+//!   `--channel-query-after-secs` is queried, and what the channel answers is applied through
+//!   the same path as a notification (a late notification then finds it done).
+//! - **An order cancelled while its buyer pays.** Before an unpaid order is cancelled (by the
+//!   expiry worker or the buyer), each of its payments still open at a channel is closed
+//!   there; a close the channel refuses because the payment was made turns into the paid
+//!   path — the order ends paid, never cancelled with the money taken.
+//!
+//! Every query and close answer is logged with its verdict like a callback (`channel_callbacks`),
+//! under the id `query:<payment>:<state>` or `close:<payment>:<state>`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arbiter_transactions::TxError;
+use arbiter_transactions::channels::{
+    ChannelResponse, Closing, Notice, NoticeState, PaymentChannel, PaymentState,
+};
+use arbiter_transactions::order::Order;
+use arbiter_transactions::orders::{OpenPayments, Settled};
+use arbiter_transactions::payment::Payment;
+use arbiter_transactions::payments::PaymentService;
+use arbiter_transactions::status::PaymentStatus;
+use arbiter_transactions::store::TransactionStore;
+use chrono::Utc;
+use tokio::sync::oneshot;
+use tokio::time::MissedTickBehavior;
+
+use super::channels::{ChannelCallError, PaymentChannels};
+
+/// Most stale payments queried per round.
+const BATCH: u32 = 100;
+
+/// Queries and closes payments at their channels and applies what the channels answer.
+pub struct ChannelSettler {
+    payments: PaymentService,
+    channels: Arc<PaymentChannels>,
+    store: Arc<dyn TransactionStore>,
+}
+
+fn tag(state: &PaymentState) -> &'static str {
+    match state {
+        PaymentState::Pending => "pending",
+        PaymentState::Paid { .. } => "paid",
+        PaymentState::Closed => "closed",
+        PaymentState::Unknown => "unknown",
+    }
+}
+
+impl ChannelSettler {
+    pub fn new(
+        payments: PaymentService,
+        channels: Arc<PaymentChannels>,
+        store: Arc<dyn TransactionStore>,
+    ) -> ChannelSettler {
+        ChannelSettler {
+            payments,
+            channels,
+            store,
+        }
+    }
+
+    /// Applies what the channel answered (`how`: `query` or `close`) about `payment`.
+    async fn apply(
+        &self,
+        how: &str,
+        payment: &Payment,
+        state: PaymentState,
+        answer: &ChannelResponse,
+    ) -> Result<PaymentState, ChannelCallError> {
+        if matches!(state, PaymentState::Paid { .. } | PaymentState::Closed) {
+            let notice = Notice {
+                notice_id: format!("{how}:{}:{}", payment.id, tag(&state)),
+                channel_payment_id: payment.channel_payment_id.0.clone(),
+                state: NoticeState::Payment(state.clone()),
+            };
+            self.payments
+                .apply_notice(&payment.channel, &notice, &answer.body)
+                .await?;
+        }
+        Ok(state)
+    }
+
+    /// Asks `payment`'s channel what it is, and applies a paid or closed answer.
+    pub async fn reconcile(&self, payment: &Payment) -> Result<PaymentState, ChannelCallError> {
+        let adapter = self.channels.adapter(&payment.channel)?;
+        let (state, answer) = self.query(adapter.as_ref(), payment).await?;
+        self.apply("query", payment, state, &answer).await
+    }
+
+    async fn query(
+        &self,
+        adapter: &dyn PaymentChannel,
+        payment: &Payment,
+    ) -> Result<(PaymentState, ChannelResponse), ChannelCallError> {
+        let request = adapter.query_payment(payment, Utc::now())?;
+        let answer = self.channels.send(adapter.name(), request).await?;
+        Ok((adapter.read_payment_state(&answer)?, answer))
+    }
+
+    /// Closes `payment` at its channel; when the channel will not close it (paid), asks what
+    /// it is and applies that.
+    async fn close(&self, payment: &Payment) -> Result<PaymentState, ChannelCallError> {
+        let adapter = self.channels.adapter(&payment.channel)?;
+        let request = adapter.close_payment(payment, Utc::now())?;
+        let answer = self.channels.send(adapter.name(), request).await?;
+        match adapter.read_closing(&answer)? {
+            Closing::Closed | Closing::NeverCreated => {
+                self.apply("close", payment, PaymentState::Closed, &answer)
+                    .await
+            }
+            Closing::QueryFirst => {
+                let (state, answer) = self.query(adapter.as_ref(), payment).await?;
+                self.apply("query", payment, state, &answer).await
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl OpenPayments for ChannelSettler {
+    async fn settle_before_cancel(&self, order: &Order) -> Result<Settled, TxError> {
+        let mut settled = Settled::Closed;
+        for payment in self.store.payments_of(&order.id).await? {
+            if payment.status != PaymentStatus::Processing
+                || self.channels.adapter(&payment.channel).is_err()
+            {
+                continue;
+            }
+            match self.close(&payment).await {
+                Ok(PaymentState::Paid { .. }) => return Ok(Settled::Paid),
+                Ok(PaymentState::Closed | PaymentState::Unknown) => {}
+                Ok(PaymentState::Pending) => settled = Settled::Undecided,
+                Err(ChannelCallError::Tx(e)) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(
+                        channel = %payment.channel,
+                        payment = %payment.id,
+                        error = %e,
+                        "could not close a payment at its channel; its order is not cancelled yet"
+                    );
+                    settled = Settled::Undecided;
+                }
+            }
+        }
+        Ok(settled)
+    }
+}
+
+/// The running compensation worker; dropping it stops the loop.
+pub struct ChannelWatch {
+    _stop: oneshot::Sender<()>,
+}
+
+impl ChannelWatch {
+    /// Every `interval`, queries the payments `PROCESSING` at a channel for longer than
+    /// `after` and applies what the channels answer.
+    pub fn spawn(
+        settler: Arc<ChannelSettler>,
+        interval: Duration,
+        after: Duration,
+    ) -> ChannelWatch {
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tick.tick() => settler.round(after).await,
+                }
+            }
+        });
+        ChannelWatch { _stop: stop }
+    }
+}
+
+impl ChannelSettler {
+    /// One round of the worker.
+    async fn round(&self, after: Duration) {
+        let names = self.channels.names();
+        if names.is_empty() {
+            return;
+        }
+        let before = Utc::now() - chrono::Duration::from_std(after).unwrap_or_default();
+        let stale = match self.store.processing_payments(&names, before, BATCH).await {
+            Ok(stale) => stale,
+            Err(e) => {
+                tracing::warn!(error = %e, "the channel compensation worker cannot read payments");
+                return;
+            }
+        };
+        for payment in stale {
+            match self.reconcile(&payment).await {
+                Ok(state) => tracing::debug!(
+                    channel = %payment.channel,
+                    payment = %payment.id,
+                    state = tag(&state),
+                    "queried a payment its channel had not reported"
+                ),
+                Err(e) => tracing::warn!(
+                    channel = %payment.channel,
+                    payment = %payment.id,
+                    error = %e,
+                    "could not query a payment at its channel"
+                ),
+            }
+        }
+    }
+}
