@@ -169,7 +169,44 @@ async fn an_order_is_paid_by_qr_code_once_however_often_the_channel_notifies() {
                 s.cny_balance(&format!("channel_clearing:{channel}")).await,
                 "177.60"
             );
+
+            // A refund goes to the channel at once: Alipay refunds synchronously, WeChat Pay
+            // answers PROCESSING and notifies.
+            let a = s
+                .call(
+                    Method::POST,
+                    "/v1/refunds",
+                    &key,
+                    Some(&format!("refund-{channel}")),
+                    Some(
+                        &json!({"payment_id": payment_id, "reason": "one tin broken",
+                                 "amount": {"value": "20.00", "currency": "CNY"}}),
+                    ),
+                )
+                .await;
+            assert_eq!(a.status, 201, "{}", a.body);
+            let refund_id = a.body["id"].as_str().expect("id").to_owned();
+            let started = std::time::Instant::now();
+            loop {
+                let refund = s.admin_get(&format!("/v1/refunds/{refund_id}")).await;
+                if refund["status"] == "SUCCEEDED" {
+                    break;
+                }
+                assert_eq!(refund["status"], "PROCESSING", "{refund}");
+                assert!(
+                    started.elapsed().as_secs() < 10,
+                    "{channel}: never refunded: {refund}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert_eq!(
+                s.cny_balance(&format!("channel_clearing:{channel}")).await,
+                "157.60",
+                "one refund journal"
+            );
         }
+        let (sound, report, stderr) = super::ledger_cli::ledger_check(s.db()).await;
+        assert!(sound, "{report} {stderr}");
         s.finish().await;
     }
 }

@@ -75,6 +75,7 @@ impl From<&Refund> for RefundResponse {
         (status = 404, description = "No such payment"),
         (status = 409, description = "`refund_exceeds_capture`, or `idempotency_conflict`"),
         (status = 422, description = "Invalid field (amount, currency, a payment not captured), or no `Idempotency-Key`"),
+        (status = 502, description = "Alipay or WeChat Pay could not be reached or refused it; the refund stays `PROCESSING` and the same key sends it again"),
     ))]
 pub async fn request_refund(
     State(app): State<AppState>,
@@ -91,7 +92,6 @@ pub async fn request_refund(
     )?;
     let refund = app
         .transactions
-        .payments
         .request_refund(&PaymentId(body.payment_id), key, amount, &body.reason)
         .await?;
     Ok((StatusCode::CREATED, Json(RefundResponse::from(&refund))))

@@ -114,6 +114,56 @@ impl TransactionServices {
         })
     }
 
+    /// Requests a refund (the domain's rules, risk asked); through Alipay or WeChat Pay it is
+    /// also sent to the channel, keyed by the refund's own id there so a repeat is the same
+    /// refund, and what the channel answers is applied at once (Alipay refunds synchronously;
+    /// WeChat Pay answers `PROCESSING` and notifies the outcome).
+    pub async fn request_refund(
+        &self,
+        payment: &arbiter_transactions::ids::PaymentId,
+        key: IdempotencyKey,
+        amount: arbiter_engine::money::Money,
+        reason: &str,
+    ) -> Result<Refund, ChannelCallError> {
+        let refund = self
+            .payments
+            .request_refund(payment, key, amount, reason)
+            .await?;
+        if refund.status != arbiter_transactions::status::RefundStatus::Processing {
+            return Ok(refund);
+        }
+        let payment = self.payments.get(&refund.payment_id).await?.payment;
+        let Ok(adapter) = self.channels.adapter(&payment.channel) else {
+            // The card channel reports refunds by webhook.
+            return Ok(refund);
+        };
+        let request = adapter.refund(&refund, &payment, Utc::now())?;
+        let answer = self.channels.send(adapter.name(), request).await?;
+        let state = adapter.read_refund(&refund, &answer)?;
+        if matches!(
+            state,
+            RefundState::Succeeded { .. } | RefundState::Failed { .. }
+        ) {
+            let tag = if matches!(state, RefundState::Succeeded { .. }) {
+                "succeeded"
+            } else {
+                "failed"
+            };
+            let notice = Notice {
+                notice_id: format!("refund:{}:{tag}", refund.id),
+                channel_payment_id: payment.channel_payment_id.0.clone(),
+                state: NoticeState::Refund {
+                    channel_refund_id: refund.channel_refund_id.0.clone(),
+                    state,
+                },
+            };
+            self.payments
+                .apply_notice(adapter.name(), &notice, &answer.body)
+                .await?;
+        }
+        Ok(self.payments.get_refund(&refund.id).await?.refund)
+    }
+
     /// What the channel says of `refund` now.
     async fn refund_at_channel(
         &self,
