@@ -13,3 +13,23 @@ CREATE TABLE payment_client_actions (
 
 -- The compensation worker's scan: payments still at their channel, oldest first.
 CREATE INDEX payments_processing ON payments (updated_at) WHERE status = 'PROCESSING';
+
+-- The channel table: which channels new payments may go through. An operator switches one off
+-- (`arbiter channels disable alipay`, `POST /v1/channels/{name}/disable`) and new payments
+-- go to the next eligible one (enabled, configured with credentials on the server, taking the
+-- payment's method and currency), highest priority first. `credentials` says where they come
+-- from; no secret is ever stored here.
+CREATE TABLE payment_channels (
+    name        TEXT PRIMARY KEY,
+    enabled     INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    priority    INTEGER NOT NULL,
+    methods     TEXT NOT NULL,
+    currencies  TEXT NOT NULL,
+    credentials TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    updated_by  TEXT NOT NULL
+) STRICT;
+INSERT INTO payment_channels (name, enabled, priority, methods, currencies, credentials, updated_at, updated_by) VALUES
+    ('card',   1, 10, 'card', '*',   'the card webhook secret (ARBITER_CARD_WEBHOOK_SECRET or <data-dir>/card-webhook.secret)', '2026-12-06T00:00:00.000000Z', 'migration'),
+    ('alipay', 1, 30, 'qr',   'CNY', 'the --alipay-* flags and key files, or --channel-simulator', '2026-12-06T00:00:00.000000Z', 'migration'),
+    ('wechat', 1, 20, 'qr',   'CNY', 'the --wechat-* flags and key files, or --channel-simulator', '2026-12-06T00:00:00.000000Z', 'migration');

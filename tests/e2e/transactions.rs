@@ -4,6 +4,7 @@
 
 mod calls;
 mod channel_recovery;
+mod channel_routing;
 mod channels;
 mod events;
 mod expiry;

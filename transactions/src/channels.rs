@@ -10,6 +10,7 @@
 
 pub mod alipay;
 pub mod keys;
+pub mod routing;
 pub mod wechat;
 
 use arbiter_engine::money::Money;

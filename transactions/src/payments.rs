@@ -14,6 +14,7 @@ use chrono::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::change::{Change, PaymentStep};
+use crate::channels::routing::{RouteRequest, Routed, route};
 use crate::error::TxError;
 use crate::ids::{ChannelPaymentId, IdempotencyKey, OrderId, PaymentId};
 use crate::order::{HistoryEntry, Order};
@@ -43,6 +44,29 @@ impl PaymentConfig {
             webhook_secret,
             signature_tolerance: DEFAULT_TOLERANCE,
             channels: vec![CARD.to_owned()],
+        }
+    }
+}
+
+/// What a payment asks for: a channel, a method (`card`, `qr`), or both.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PaymentRequest {
+    pub channel: Option<String>,
+    pub method: Option<String>,
+}
+
+impl PaymentRequest {
+    /// What the idempotency key's body hash covers (a channel alone hashes as it always did).
+    fn hash_input(&self, order_id: &OrderId) -> String {
+        match &self.method {
+            None => format!(
+                "{order_id}\n{}",
+                self.channel.as_deref().unwrap_or_default()
+            ),
+            Some(method) => format!(
+                "{order_id}\n{}\n{method}",
+                self.channel.as_deref().unwrap_or_default()
+            ),
         }
     }
 }
@@ -78,31 +102,43 @@ impl PaymentService {
         }
     }
 
-    /// Starts paying an order awaiting payment through `channel` (one of the configured): asks the risk
-    /// host (`payment.authorize`), then stores the payment `INIT → PROCESSING` (or `FAILED` when
-    /// rejected). The same key for the same order returns the same payment.
+    /// Starts paying an order awaiting payment through `channel`: [`PaymentService::start_with`]
+    /// asking for that channel.
     pub async fn start(
         &self,
         order_id: &OrderId,
         key: IdempotencyKey,
         channel: &str,
     ) -> Result<Payment, TxError> {
-        if !self.config.channels.iter().any(|c| c == channel) {
-            return Err(TxError::invalid(
-                "channel",
-                format!(
-                    "unknown channel `{channel}`: this server takes {}",
-                    self.config.channels.join(", ")
-                ),
-            ));
-        }
-        let body_hash = hex::encode(Sha256::digest(format!("{order_id}\n{channel}")));
-        let payment = match self.store.payment_by_key(&key).await? {
+        let request = PaymentRequest {
+            channel: Some(channel.to_owned()),
+            method: None,
+        };
+        self.start_with(order_id, key, &request).await
+    }
+
+    /// Starts paying an order awaiting payment through the channel `request` is routed to
+    /// ([`crate::channels::routing`]: the one asked for when it is switched on, configured and
+    /// takes the order's currency, else the best for the method): asks the risk host
+    /// (`payment.authorize`), then stores the payment `INIT → PROCESSING` with where it went and
+    /// why (or `FAILED` when rejected). The same key for the same order and request returns the
+    /// same payment, wherever routing would send a new one now.
+    pub async fn start_with(
+        &self,
+        order_id: &OrderId,
+        key: IdempotencyKey,
+        request: &PaymentRequest,
+    ) -> Result<Payment, TxError> {
+        let body_hash = hex::encode(Sha256::digest(request.hash_input(order_id)));
+        let (payment, routed) = match self.store.payment_by_key(&key).await? {
             Some(p) if p.body_hash != body_hash => {
                 return Err(TxError::IdempotencyConflict { key: key.0 });
             }
-            Some(p) => p,
-            None => self.create(order_id, key, channel, body_hash).await?,
+            Some(p) => (p, None),
+            None => {
+                let (p, routed) = self.create(order_id, key, request, body_hash).await?;
+                (p, Some(routed))
+            }
         };
         if payment.status != PaymentStatus::Init {
             return Ok(payment);
@@ -113,15 +149,16 @@ impl PaymentService {
             .as_ref()
             .is_some_and(|r| r.action == RiskAction::Reject);
         let (to, note) = if rejected {
-            (PaymentStatus::Failed, "rejected by risk")
+            (PaymentStatus::Failed, "rejected by risk".to_owned())
         } else {
-            (PaymentStatus::Processing, "sent to channel")
+            let note = routed.map_or_else(|| "sent to channel".to_owned(), |r| r.note);
+            (PaymentStatus::Processing, note)
         };
         let change = Change {
             payment: Some(PaymentStep {
                 id: payment.id.clone(),
                 transition: payment.status.to(to)?,
-                note: note.into(),
+                note,
             }),
             at: self.clock.now(),
             ..Change::default()
@@ -136,12 +173,23 @@ impl PaymentService {
         &self,
         order_id: &OrderId,
         key: IdempotencyKey,
-        channel: &str,
+        request: &PaymentRequest,
         body_hash: String,
-    ) -> Result<Payment, TxError> {
+    ) -> Result<(Payment, Routed), TxError> {
         let order = self.order(order_id).await?;
         // Only an order awaiting payment can be paid: the table says so.
         order.status.to(OrderStatus::Paid)?;
+        let routes = self.store.channel_routes().await?;
+        let routed = route(
+            &routes,
+            &self.config.channels,
+            &RouteRequest {
+                channel: request.channel.as_deref(),
+                method: request.method.as_deref(),
+                currency: order.total.currency.code(),
+            },
+        )?;
+        let channel = routed.channel.as_str();
         // Orders total more than zero since the catalogue refuses zero prices; one made before
         // it did has nothing to capture (and no journal could record a capture of nothing).
         if order.total.checked_minor_units().is_none_or(|m| m <= 0) {
@@ -182,8 +230,8 @@ impl PaymentService {
             created_at: self.clock.now(),
         };
         match self.store.create_payment(&new).await? {
-            PaymentCreate::Created(p) => Ok(p),
-            PaymentCreate::Existing(p) if p.body_hash == body_hash => Ok(p),
+            PaymentCreate::Created(p) => Ok((p, routed)),
+            PaymentCreate::Existing(p) if p.body_hash == body_hash => Ok((p, routed)),
             PaymentCreate::Existing(p) => Err(TxError::IdempotencyConflict {
                 key: p.idempotency_key.0,
             }),

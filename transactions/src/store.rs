@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::catalogue::{NewReservation, Product, Reservation, SkuView, StockLevel};
 use crate::change::Change;
 use crate::channels::ClientAction;
+use crate::channels::routing::ChannelRoute;
 use crate::due::DueQueue;
 use crate::error::TxError;
 use crate::ids::{
@@ -23,6 +24,7 @@ use crate::ledger::{Account, Balance, CheckReport, Journal, check};
 use crate::order::{HistoryEntry, NewOrder, Order, OrderCreate};
 use crate::outbox::OutboxEvent;
 use crate::payment::{CallbackRecord, NewPayment, Payment, PaymentCreate, Refund};
+use arbiter_engine::audit::Actor;
 
 #[async_trait]
 pub trait CatalogueStore: Send + Sync + 'static {
@@ -84,6 +86,17 @@ pub trait PaymentStore: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<(), TxError>;
     async fn client_action(&self, payment: &PaymentId) -> Result<Option<ClientAction>, TxError>;
+    /// The channel table, every row.
+    async fn channel_routes(&self) -> Result<Vec<ChannelRoute>, TxError>;
+    /// Switches channel `name` on or off for new payments, audited as `actor`'s with
+    /// `reason`; `None` when the table has no such channel.
+    async fn switch_channel(
+        &self,
+        name: &str,
+        enabled: bool,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<Option<ChannelRoute>, TxError>;
     /// Payments still `PROCESSING` through one of `channels` since before `before`, oldest
     /// first: those whose outcome a lost notification may have left unknown.
     async fn processing_payments(

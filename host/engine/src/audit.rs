@@ -50,9 +50,11 @@ pub mod action {
     pub const RATES_SET: &str = "rates.set";
     pub const SNOOZE_CREATE: &str = "snooze.create";
     pub const SNOOZE_REVOKE: &str = "snooze.revoke";
+    pub const CHANNEL_ENABLE: &str = "channel.enable";
+    pub const CHANNEL_DISABLE: &str = "channel.disable";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 27] = [
+    pub const ALL: [&str; 29] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -80,6 +82,8 @@ pub mod action {
         RATES_SET,
         SNOOZE_CREATE,
         SNOOZE_REVOKE,
+        CHANNEL_ENABLE,
+        CHANNEL_DISABLE,
     ];
 }
 
@@ -324,6 +328,16 @@ impl AuditRecord {
 
     pub fn snooze_revoked(id: &str) -> AuditRecord {
         AuditRecord::new(action::SNOOZE_REVOKE, id, json!({}))
+    }
+
+    /// A payment channel switched on or off for new payments, and why.
+    pub fn channel_switched(name: &str, enabled: bool, reason: &str) -> AuditRecord {
+        let action = if enabled {
+            action::CHANNEL_ENABLE
+        } else {
+            action::CHANNEL_DISABLE
+        };
+        AuditRecord::new(action, name, json!({"reason": reason}))
     }
 
     pub fn label_created(label: &Label) -> AuditRecord {

@@ -30,6 +30,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The payment channel table: list it, switch a channel on or off.
+    Channels {
+        #[command(subcommand)]
+        command: crate::channels_cli::ChannelsCommand,
+    },
     /// Check, compile and test rule files locally; push them to a running server.
     Rule {
         #[command(subcommand)]
@@ -165,6 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { command } => keys(command).await,
+        Command::Channels { command } => crate::channels_cli::run(command).await,
     }
 }
 

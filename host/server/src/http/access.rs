@@ -247,6 +247,9 @@ pub const ROUTES: &[RouteAccess] = &[
         "/v1/channels/card/refunds/{channel_refund_id}/events",
         &[Admin],
     ),
+    key(Method::GET, "/v1/channels", &[Admin]),
+    key(Method::POST, "/v1/channels/{name}/disable", &[Admin]),
+    key(Method::POST, "/v1/channels/{name}/enable", &[Admin]),
     key(
         Method::POST,
         "/v1/channels/alipay/payments/{channel_payment_id}/events",

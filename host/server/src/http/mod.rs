@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backtests;
 pub mod body;
 pub mod body_deadline;
+pub mod channel_table;
 pub mod channels;
 pub mod contract;
 pub mod decisions;
@@ -123,6 +124,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(events::list_events))
         .routes(routes!(channels::payment_event))
         .routes(routes!(channels::refund_event))
+        .routes(routes!(channel_table::list))
+        .routes(routes!(channel_table::disable))
+        .routes(routes!(channel_table::enable))
         .routes(routes!(channels::alipay_buyer))
         .routes(routes!(channels::wechat_buyer))
         .routes(routes!(operations::healthz))

@@ -101,7 +101,15 @@ pub fn rollout_mode() -> Object {
 
 /// The payment channels a payment may start on.
 pub fn channel() -> Object {
-    one_of([arbiter_transactions::payment::CARD])
+    one_of(CHANNELS)
+}
+
+/// Every channel of the channel table.
+pub const CHANNELS: [&str; 3] = ["card", "alipay", "wechat"];
+
+/// A payment method a channel takes.
+pub fn payment_method() -> Object {
+    one_of(["card", "qr"])
 }
 
 /// How a policy set treats a module that faults.

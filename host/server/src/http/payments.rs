@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use arbiter_transactions::channels::ClientAction;
 use arbiter_transactions::ids::{OrderId, PaymentId};
 use arbiter_transactions::payment::Payment;
-use arbiter_transactions::payments::PaymentView;
+use arbiter_transactions::payments::{PaymentRequest, PaymentView};
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
@@ -27,10 +27,17 @@ use crate::http::transaction_views::{HistoryView, MoneyView, RiskView, history};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"channel": "card"}))]
 pub struct StartPayment {
-    /// `card` (Stripe-shaped), or `alipay` / `wechat` where configured (CNY; the answer's
-    /// `client_action` is the QR code the buyer scans).
+    /// `card` (Stripe-shaped), or `alipay` / `wechat` (CNY; the answer's `client_action` is
+    /// the QR code the buyer scans). Switched off or not configured, the payment goes to the
+    /// best other channel for its method; the payment's history says where and why.
+    #[serde(default)]
     #[schema(schema_with = names::channel)]
-    pub channel: String,
+    pub channel: Option<String>,
+    /// `card` or `qr`: the eligible channel of highest priority that takes it. Name a channel,
+    /// a method, or both.
+    #[serde(default)]
+    #[schema(schema_with = names::payment_method)]
+    pub method: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -117,9 +124,13 @@ pub async fn start_payment(
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     JsonBody(body): JsonBody<StartPayment>,
 ) -> Result<(StatusCode, Json<PaymentResponse>), ApiError> {
+    let request = PaymentRequest {
+        channel: body.channel,
+        method: body.method,
+    };
     let (payment, action) = app
         .transactions
-        .start_payment(&OrderId(id), key, &body.channel)
+        .start_payment(&OrderId(id), key, &request)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -11,6 +11,7 @@ mod audit;
 mod backtests;
 mod catalogue;
 mod changes;
+mod channel_routes;
 mod decisions;
 mod due_queue;
 mod entity_history;

@@ -2,8 +2,10 @@
 //! checks the captured amount inside the caller's write transaction, with the payment row
 //! locked where the database has row locks (see `insert_refund_in`).
 
+use arbiter_engine::audit::Actor;
 use arbiter_transactions::TxError;
 use arbiter_transactions::channels::ClientAction;
+use arbiter_transactions::channels::routing::ChannelRoute;
 use arbiter_transactions::ids::{
     ChannelPaymentId, ChannelRefundId, IdempotencyKey, OrderId, PaymentId, RefundId,
 };
@@ -176,6 +178,20 @@ macro_rules! payment_store {
                 .await
                 .map_err(db)?;
                 Ok(())
+            }
+
+            async fn channel_routes(&self) -> Result<Vec<ChannelRoute>, TxError> {
+                self.read_channel_routes().await
+            }
+
+            async fn switch_channel(
+                &self,
+                name: &str,
+                enabled: bool,
+                reason: &str,
+                actor: &Actor,
+            ) -> Result<Option<ChannelRoute>, TxError> {
+                self.write_channel_switch(name, enabled, reason, actor).await
             }
 
             async fn save_client_action(

@@ -9,7 +9,7 @@ use arbiter_transactions::channels::{
 };
 use arbiter_transactions::ids::{ChannelRefundId, IdempotencyKey, OrderId};
 use arbiter_transactions::payment::{CARD, Payment, Refund, Verdict};
-use arbiter_transactions::payments::WebhookReply;
+use arbiter_transactions::payments::{PaymentRequest, WebhookReply};
 use arbiter_transactions::status::PaymentStatus;
 use chrono::Utc;
 
@@ -24,16 +24,17 @@ pub struct Answered {
 }
 
 impl TransactionServices {
-    /// Starts paying `order` through `channel`; for Alipay and WeChat Pay also creates the
+    /// Starts paying `order` as `request` asks (routed by the channel table); for Alipay and
+    /// WeChat Pay also creates the
     /// payment there and returns what the buyer needs (the first answer is kept, so a repeat
     /// with the same key shows the same code).
     pub async fn start_payment(
         &self,
         order: &OrderId,
         key: IdempotencyKey,
-        channel: &str,
+        request: &PaymentRequest,
     ) -> Result<(Payment, Option<ClientAction>), ChannelCallError> {
-        let payment = self.payments.start(order, key, channel).await?;
+        let payment = self.payments.start_with(order, key, request).await?;
         if payment.channel == CARD {
             return Ok((payment, None));
         }
@@ -207,5 +208,41 @@ impl TransactionServices {
                 reason: e.to_string(),
             },
         })
+    }
+
+    /// The channel table, each row with whether this server can pay through it.
+    pub async fn channel_table(
+        &self,
+    ) -> Result<Vec<(arbiter_transactions::channels::routing::ChannelRoute, bool)>, ChannelCallError>
+    {
+        let routes = self.store.channel_routes().await?;
+        Ok(routes
+            .into_iter()
+            .map(|r| {
+                let configured = r.name == CARD || self.channels.adapter(&r.name).is_ok();
+                (r, configured)
+            })
+            .collect())
+    }
+
+    /// Switches channel `name` on or off for new payments (audited as `actor`'s).
+    pub async fn switch_channel(
+        &self,
+        name: &str,
+        enabled: bool,
+        reason: &str,
+        actor: &arbiter_engine::audit::Actor,
+    ) -> Result<(arbiter_transactions::channels::routing::ChannelRoute, bool), ChannelCallError>
+    {
+        let route = self
+            .store
+            .switch_channel(name, enabled, reason, actor)
+            .await?
+            .ok_or_else(|| arbiter_transactions::TxError::NotFound {
+                entity: "channel",
+                id: name.to_owned(),
+            })?;
+        let configured = route.name == CARD || self.channels.adapter(&route.name).is_ok();
+        Ok((route, configured))
     }
 }
