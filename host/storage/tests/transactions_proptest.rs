@@ -1,22 +1,28 @@
 //! A property test over random sequences of orders, payments, webhooks (duplicated, replayed
-//! out of order, forged), cancellations, expiries, refunds and fulfilment steps against SQLite,
-//! checking after every step: the ledger balances and matches the money that moved (held for
-//! customers until an order is fulfilled, revenue after), stock is conserved, refunds never
-//! exceed the capture, and every status was reached by a legal transition.
+//! out of order, forged), channel reports by query or notification (issue 19), payments made
+//! at the channel that cancellations and expiries must settle first, refunds and fulfilment
+//! steps against SQLite, checking after every step: the ledger balances and matches the money
+//! that moved (held for customers until an order is fulfilled, revenue after), stock is
+//! conserved, refunds never exceed the capture, every status was reached by a legal
+//! transition, and a payment the channel holds as paid is never closed as failed.
 
 mod support;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arbiter_engine::clock::Clock;
+use arbiter_transactions::TxError;
 use arbiter_transactions::card::{CardChannel, SignedEvent};
 use arbiter_transactions::catalogue::Line;
+use arbiter_transactions::channels::{Notice, NoticeState, PaymentState};
 use arbiter_transactions::fulfilment::{STEPS, Settlement, revenue_recognised};
 use arbiter_transactions::ids::{IdempotencyKey, OrderId, PaymentId, Sku};
 use arbiter_transactions::ledger::Account;
+use arbiter_transactions::order::Order;
 use arbiter_transactions::order::OrderRequest;
-use arbiter_transactions::orders::{OrderConfig, OrderService};
-use arbiter_transactions::payment::CARD;
+use arbiter_transactions::orders::{OpenPayments, OrderConfig, OrderService, Settled};
+use arbiter_transactions::payment::{CARD, Payment};
 use arbiter_transactions::payments::{PaymentConfig, PaymentService};
 use arbiter_transactions::status::{OrderStatus, PaymentStatus, RefundStatus, Status};
 use arbiter_transactions::store::TransactionStore;
@@ -32,16 +38,49 @@ const PRICE: i64 = 1000;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Order { user: u8, qty: u32 },
-    Pay { order: usize },
-    PaymentWebhook { payment: usize, succeeded: bool },
-    Replay { event: usize },
-    Forged { payment: usize },
-    Cancel { order: usize },
+    Order {
+        user: u8,
+        qty: u32,
+    },
+    Pay {
+        order: usize,
+    },
+    PaymentWebhook {
+        payment: usize,
+        succeeded: bool,
+    },
+    Replay {
+        event: usize,
+    },
+    Forged {
+        payment: usize,
+    },
+    Cancel {
+        order: usize,
+    },
     Expire,
-    Refund { payment: usize, minor: i64 },
-    RefundWebhook { refund: usize, succeeded: bool },
-    Fulfil { order: usize, step: usize },
+    Refund {
+        payment: usize,
+        minor: i64,
+    },
+    RefundWebhook {
+        refund: usize,
+        succeeded: bool,
+    },
+    Fulfil {
+        order: usize,
+        step: usize,
+    },
+    /// The channel answers a query or sends a notification about a payment (channel-neutral).
+    Report {
+        payment: usize,
+        paid: bool,
+        query: bool,
+    },
+    /// The buyer pays at the channel; nobody is told (a lost notification).
+    PaidAtChannel {
+        payment: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -58,6 +97,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0usize..8, prop::bool::weighted(0.7))
             .prop_map(|(refund, succeeded)| Op::RefundWebhook { refund, succeeded }),
         4 => (0usize..4, 0usize..3).prop_map(|(order, step)| Op::Fulfil { order, step }),
+        2 => (0usize..4, prop::bool::weighted(0.7), any::<bool>())
+            .prop_map(|(payment, paid, query)| Op::Report { payment, paid, query }),
+        2 => (0usize..4).prop_map(|payment| Op::PaidAtChannel { payment }),
     ]
 }
 
@@ -71,6 +113,67 @@ struct Model {
     order_ids: Vec<OrderId>,
     payment_ids: Vec<PaymentId>,
     events: Vec<SignedEvent>,
+    channel: Arc<FakeChannel>,
+    /// Payments a webhook failed: the card channel's own word, which the fake channel's book
+    /// does not know.
+    failed_by_webhook: HashSet<PaymentId>,
+}
+
+/// The channel's book of payments its buyers paid, and what settles an order's open payments
+/// before a cancellation against it (as the host's `ChannelSettler` does against a real one):
+/// a paid one is applied as paid (the order is not cancelled), any other is closed.
+struct FakeChannel {
+    paid: Mutex<HashSet<PaymentId>>,
+    payments: OnceLock<PaymentService>,
+    store: Arc<dyn TransactionStore>,
+}
+
+impl FakeChannel {
+    fn is_paid(&self, id: &PaymentId) -> bool {
+        self.paid.lock().expect("book").contains(id)
+    }
+
+    async fn report(&self, p: &Payment, paid: bool, id: String) {
+        let state = if paid {
+            PaymentState::Paid {
+                amount: p.amount,
+                channel_trade_id: format!("trade-{}", p.id),
+            }
+        } else {
+            PaymentState::Closed
+        };
+        let notice = Notice {
+            notice_id: id,
+            channel_payment_id: p.channel_payment_id.0.clone(),
+            state: NoticeState::Payment(state),
+        };
+        let reply = self
+            .payments
+            .get()
+            .expect("wired")
+            .apply_notice(CARD, &notice, b"{}")
+            .await
+            .expect("applies");
+        assert!(!reply.verdict.is_refusal());
+    }
+}
+
+#[async_trait::async_trait]
+impl OpenPayments for FakeChannel {
+    async fn settle_before_cancel(&self, order: &Order) -> Result<Settled, TxError> {
+        for p in self.store.payments_of(&order.id).await? {
+            if p.status != PaymentStatus::Processing {
+                continue;
+            }
+            if self.is_paid(&p.id) {
+                self.report(&p, true, format!("query:{}:paid", p.id)).await;
+                return Ok(Settled::Paid);
+            }
+            self.report(&p, false, format!("close:{}:closed", p.id))
+                .await;
+        }
+        Ok(Settled::Closed)
+    }
 }
 
 /// The `i`-th newest item (wrapping): recent orders and payments are the interesting ones.
@@ -130,8 +233,15 @@ impl Model {
                     .await
                     .expect("read")
                     .expect("exists");
+                // The card channel does not fail what its buyer paid.
+                if !*succeeded && self.channel.is_paid(&id) {
+                    return;
+                }
                 let event = self.card.payment_event(&p, *succeeded, now);
                 self.deliver(&event).await;
+                if !*succeeded {
+                    self.failed_by_webhook.insert(id);
+                }
                 self.events.push(event);
             }
             Op::Replay { event } => {
@@ -193,6 +303,50 @@ impl Model {
                     .unwrap_or(STEPS[*step % STEPS.len()]);
                 let _ = self.orders.fulfil(&id, to).await;
             }
+            Op::Report {
+                payment,
+                paid,
+                query,
+            } => {
+                let Some(id) = pick(&self.payment_ids, *payment) else {
+                    return;
+                };
+                let p = self
+                    .store
+                    .payment(&id)
+                    .await
+                    .expect("read")
+                    .expect("exists");
+                // A channel reports a payment paid once its buyer paid (possible only while it
+                // is open there), and closes one only while it is unpaid.
+                let paid = *paid || self.channel.is_paid(&id);
+                if p.status != PaymentStatus::Processing && !self.channel.is_paid(&id) {
+                    return;
+                }
+                if paid {
+                    self.channel.paid.lock().expect("book").insert(id.clone());
+                }
+                let name = if *query {
+                    format!("query:{id}:{}", if paid { "paid" } else { "closed" })
+                } else {
+                    arbiter_transactions::ids::EventId::generate().0
+                };
+                self.channel.report(&p, paid, name).await;
+            }
+            Op::PaidAtChannel { payment } => {
+                let Some(id) = pick(&self.payment_ids, *payment) else {
+                    return;
+                };
+                let p = self
+                    .store
+                    .payment(&id)
+                    .await
+                    .expect("read")
+                    .expect("exists");
+                if p.status == PaymentStatus::Processing {
+                    self.channel.paid.lock().expect("book").insert(id);
+                }
+            }
             Op::RefundWebhook { refund, succeeded } => {
                 let Some(id) = pick(&self.payment_ids, *refund) else {
                     return;
@@ -226,6 +380,17 @@ impl Model {
     async fn check_invariants(&self) {
         let report = self.store.check_ledger().await.expect("check");
         assert!(report.is_sound(), "{report:?}");
+        for id in self.channel.paid.lock().expect("book").iter() {
+            if self.failed_by_webhook.contains(id) {
+                continue;
+            }
+            let p = self.store.payment(id).await.expect("read").expect("exists");
+            assert_ne!(
+                p.status,
+                PaymentStatus::Failed,
+                "{id} was paid at the channel, never closed as failed"
+            );
+        }
         let (mut reserved, mut sold) = (0i64, 0i64);
         for id in &self.order_ids {
             let order = self.store.order(id).await.expect("read").expect("exists");
@@ -359,19 +524,29 @@ async fn run(ops: Vec<Op>) {
     let clock = TestClock::new();
     let risk = Arc::new(ScriptedRisk);
     let sku = stocked(&*store, "P", PRICE, UNITS).await;
+    let channel = Arc::new(FakeChannel {
+        paid: Mutex::default(),
+        payments: OnceLock::new(),
+        store: Arc::clone(&store),
+    });
+    let payments = PaymentService::new(
+        Arc::clone(&store),
+        risk.clone(),
+        clock.clone(),
+        PaymentConfig::new(SECRET.to_vec()),
+    );
+    assert!(channel.payments.set(payments.clone()).is_ok());
     let mut model = Model {
         orders: OrderService::new(
             Arc::clone(&store),
-            risk.clone(),
-            clock.clone(),
-            OrderConfig::default(),
-        ),
-        payments: PaymentService::new(
-            Arc::clone(&store),
             risk,
             clock.clone(),
-            PaymentConfig::new(SECRET.to_vec()),
-        ),
+            OrderConfig::default(),
+        )
+        .with_open_payments(channel.clone()),
+        payments,
+        channel,
+        failed_by_webhook: HashSet::new(),
         card: CardChannel::new(SECRET.to_vec()),
         store,
         clock,
