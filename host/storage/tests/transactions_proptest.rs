@@ -380,7 +380,15 @@ impl Model {
     async fn check_invariants(&self) {
         let report = self.store.check_ledger().await.expect("check");
         assert!(report.is_sound(), "{report:?}");
-        for id in self.channel.paid.lock().expect("book").iter() {
+        let paid_at_channel: Vec<PaymentId> = self
+            .channel
+            .paid
+            .lock()
+            .expect("book")
+            .iter()
+            .cloned()
+            .collect();
+        for id in &paid_at_channel {
             if self.failed_by_webhook.contains(id) {
                 continue;
             }
