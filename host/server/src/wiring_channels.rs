@@ -62,7 +62,11 @@ fn adapters(
         adapters.push(Arc::new(alipay_from_files(args, app_id, public_url)?));
     }
     if let Some(mchid) = &args.wechat_mchid {
-        adapters.push(Arc::new(wechat_from_files(args, mchid, public_url)?));
+        let wechat = Arc::new(wechat_from_files(args, mchid, public_url)?);
+        if let Some(dir) = &args.wechat_platform_keys_dir {
+            spawn_platform_key_reload(dir.clone(), &wechat);
+        }
+        adapters.push(wechat);
     }
     Ok((PaymentChannels::new(adapters), None))
 }
@@ -152,6 +156,49 @@ fn wechat_from_files(args: &ChannelArgs, mchid: &str, public_url: &str) -> anyho
     }))
 }
 
+/// How often WeChat Pay's platform keys directory is read again.
+const PLATFORM_KEY_RELOAD: Duration = Duration::from_secs(60);
+
+/// Reads the platform keys directory again every minute and swaps in what it holds when the
+/// serials changed, so a key rotated in (or retired) needs no restart. A directory that cannot
+/// be read, or holds no key, keeps the keys in use (and says so). Stops with the adapter.
+fn spawn_platform_key_reload(dir: PathBuf, wechat: &Arc<Wechat>) {
+    let wechat = Arc::downgrade(wechat);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PLATFORM_KEY_RELOAD);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(wechat) = wechat.upgrade() else {
+                return;
+            };
+            reload_platform_keys(&dir, &wechat);
+        }
+    });
+}
+
+/// One reload: the serials now held.
+pub fn reload_platform_keys(dir: &Path, wechat: &Wechat) -> Vec<String> {
+    match platform_keys(dir) {
+        Ok(keys) => {
+            let mut serials: Vec<&str> = keys.iter().map(|(s, _)| s.as_str()).collect();
+            serials.sort_unstable();
+            let mut held = wechat.platform_serials();
+            held.sort_unstable();
+            if serials != held {
+                let now = wechat.replace_platform_keys(keys);
+                tracing::info!(serials = ?now, "WeChat Pay platform keys reloaded");
+                return now;
+            }
+            held
+        }
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "WeChat Pay platform keys not reloaded; the ones in use stay");
+            wechat.platform_serials()
+        }
+    }
+}
+
 /// Every `<serial>.pem` in `dir`: the platform keys by serial.
 fn platform_keys(dir: &Path) -> anyhow::Result<Vec<(String, VerifyingKey)>> {
     let mut keys = Vec::new();
@@ -210,5 +257,62 @@ mod tests {
         let setup = build(&args, "https://shop.test/").expect("configured");
         assert_eq!(setup.channels.names(), vec!["alipay"]);
         assert!(setup.simulator.is_none());
+    }
+}
+
+#[cfg(test)]
+mod rotation_tests {
+    use super::*;
+
+    #[test]
+    fn a_platform_key_dropped_into_the_directory_is_taken_without_a_restart() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let keys_dir = dir.path().join("platform");
+        std::fs::create_dir(&keys_dir).expect("mkdir");
+        let public = |k: &SigningKey| k.verifying_key().expect("public").to_pem();
+        let (first, second) = (
+            SigningKey::generate().expect("key"),
+            SigningKey::generate().expect("key"),
+        );
+        std::fs::write(keys_dir.join("PUB_KEY_ID_A.pem"), public(&first)).expect("write");
+        let secret = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("write");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+            path
+        };
+        let args = ChannelArgs {
+            wechat_mchid: Some("1900000109".into()),
+            wechat_appid: Some("wx1".into()),
+            wechat_merchant_serial: Some("SERIAL".into()),
+            wechat_merchant_key_file: Some(secret(
+                "merchant.pem",
+                &SigningKey::generate()
+                    .expect("key")
+                    .to_pkcs8_pem()
+                    .expect("pem"),
+            )),
+            wechat_apiv3_key_file: Some(secret("apiv3", "0123456789abcdef0123456789ABCDEF")),
+            wechat_platform_keys_dir: Some(keys_dir.clone()),
+            ..ChannelArgs::default()
+        };
+        let wechat =
+            wechat_from_files(&args, "1900000109", "https://shop.test").expect("configured");
+        assert_eq!(wechat.platform_serials(), vec!["PUB_KEY_ID_A".to_owned()]);
+        assert_eq!(
+            reload_platform_keys(&keys_dir, &wechat),
+            vec!["PUB_KEY_ID_A".to_owned()]
+        );
+        std::fs::write(keys_dir.join("PUB_KEY_ID_B.pem"), public(&second)).expect("write");
+        let mut now = reload_platform_keys(&keys_dir, &wechat);
+        now.sort();
+        assert_eq!(
+            now,
+            vec!["PUB_KEY_ID_A".to_owned(), "PUB_KEY_ID_B".to_owned()]
+        );
+        // An emptied directory keeps the keys in use.
+        std::fs::remove_file(keys_dir.join("PUB_KEY_ID_A.pem")).expect("rm");
+        std::fs::remove_file(keys_dir.join("PUB_KEY_ID_B.pem")).expect("rm");
+        assert_eq!(reload_platform_keys(&keys_dir, &wechat).len(), 2);
     }
 }

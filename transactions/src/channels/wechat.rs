@@ -58,6 +58,9 @@ pub struct WechatConfig {
 
 pub struct Wechat {
     config: WechatConfig,
+    /// The platform keys by serial, replaced whole when the operator rotates one in
+    /// ([`Wechat::replace_platform_keys`]); `config.platform_keys` is only the first set.
+    platform_keys: std::sync::RwLock<Vec<(String, VerifyingKey)>>,
 }
 
 /// `len` random characters from `[0-9A-Z]`, for nonces.
@@ -107,7 +110,32 @@ impl Answer {
 
 impl Wechat {
     pub fn new(config: WechatConfig) -> Wechat {
-        Wechat { config }
+        let keys = config.platform_keys.clone();
+        Wechat {
+            config,
+            platform_keys: std::sync::RwLock::new(keys),
+        }
+    }
+
+    /// Replaces the platform keys (a rotation without a restart: the new key beside the old
+    /// until the old is retired); the serials now held.
+    pub fn replace_platform_keys(&self, keys: Vec<(String, VerifyingKey)>) -> Vec<String> {
+        let serials = keys.iter().map(|(s, _)| s.clone()).collect();
+        *self
+            .platform_keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        serials
+    }
+
+    /// The serials of the platform keys held now.
+    pub fn platform_serials(&self) -> Vec<String> {
+        self.platform_keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(s, _)| s.clone())
+            .collect()
     }
 
     pub fn mchid(&self) -> &str {
@@ -156,12 +184,13 @@ impl Wechat {
     }
 
     /// The platform key `serial` names.
-    fn platform_key(&self, serial: &str) -> Result<&VerifyingKey, ChannelError> {
-        self.config
-            .platform_keys
+    fn platform_key(&self, serial: &str) -> Result<VerifyingKey, ChannelError> {
+        self.platform_keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .find(|(s, _)| s == serial)
-            .map(|(_, k)| k)
+            .map(|(_, k)| k.clone())
             .ok_or_else(|| ChannelError::UnknownKey {
                 channel: WECHAT,
                 serial: serial.chars().take(64).collect(),

@@ -475,3 +475,56 @@ fn acknowledgements_are_wechat_pays_forms() {
     let body: Value = serde_json::from_slice(&refusal.body).expect("json");
     assert_eq!(body["code"], "FAIL");
 }
+
+#[test]
+fn a_platform_key_rotated_in_without_a_restart_is_accepted_and_a_retired_one_refused() {
+    let (w, p) = (wechat(), payment());
+    let newest = SigningKey::generate().expect("key");
+    let newest_public = newest.verifying_key().expect("public");
+    let rotated = WechatPlatform::new(
+        "PUB_KEY_ID_ROTATED",
+        newest,
+        ApiV3Key::parse(APIV3).expect("apiv3"),
+    );
+    let n = rotated
+        .notification(
+            "EV-9",
+            "TRANSACTION.SUCCESS",
+            "transaction",
+            &transaction(&p, "SUCCESS"),
+            at(),
+        )
+        .expect("notification");
+    let read_by = |w: &Wechat, n: &super::platform::SignedNotification| {
+        w.notification(
+            Inbound {
+                headers: &n.headers,
+                body: &n.body,
+            },
+            at(),
+        )
+    };
+    assert!(matches!(
+        read_by(&w, &n),
+        Err(ChannelError::UnknownKey { .. })
+    ));
+    let old = (SERIAL.to_owned(), key(1).verifying_key().expect("public"));
+    let serials = w.replace_platform_keys(vec![
+        old,
+        ("PUB_KEY_ID_ROTATED".into(), newest_public.clone()),
+    ]);
+    assert_eq!(
+        serials,
+        vec![SERIAL.to_owned(), "PUB_KEY_ID_ROTATED".to_owned()]
+    );
+    assert!(read_by(&w, &n).is_ok());
+    assert!(
+        read_by(&w, &notice(&p, "SUCCESS", at())).is_ok(),
+        "the old key still holds"
+    );
+    w.replace_platform_keys(vec![("PUB_KEY_ID_ROTATED".into(), newest_public)]);
+    assert!(matches!(
+        read_by(&w, &notice(&p, "SUCCESS", at())),
+        Err(ChannelError::UnknownKey { .. })
+    ));
+}
