@@ -8,8 +8,7 @@
 //! - a notification and an answer from our simulated platform are accepted by the SDK's own
 //!   checks (`callback`, `_verify_signature`), the resource decrypting to what we sealed.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod support;
 
 use arbiter_engine::money::Money;
 use arbiter_transactions::channels::keys::SigningKey;
@@ -73,30 +72,7 @@ json.dump(out, sys.stdout)
 "#;
 
 fn sdk(input: &Value) -> Option<Value> {
-    let Ok(python) = std::env::var("CHANNEL_SDKS_PYTHON") else {
-        eprintln!("CHANNEL_SDKS_PYTHON not set: the WeChat Pay SDK cross-check did not run");
-        return None;
-    };
-    let mut child = Command::new(python)
-        .args(["-c", SDK_SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the SDK's Python");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("run");
-    assert!(
-        out.status.success(),
-        "the SDK failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).expect("the SDK's JSON"))
+    support::run("wechatpayv3", SDK_SCRIPT, input)
 }
 
 fn headers_object(headers: &[(String, String)]) -> Value {

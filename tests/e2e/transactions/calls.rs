@@ -28,6 +28,11 @@ impl TestServer {
 
     /// A SKU priced `price` USD with `units` in stock.
     pub async fn sku(&self, sku: &str, price: &str, units: i64) {
+        self.sku_priced(sku, price, "USD", units).await;
+    }
+
+    /// A SKU priced `price` in `currency` with `units` in stock.
+    pub async fn sku_priced(&self, sku: &str, price: &str, currency: &str, units: i64) {
         let a = self
             .call(
                 Method::POST,
@@ -35,7 +40,7 @@ impl TestServer {
                 &self.admin_key,
                 None,
                 Some(&json!({"sku": sku, "title": format!("Item {sku}"),
-                    "price": {"value": price, "currency": "USD"}})),
+                    "price": {"value": price, "currency": currency}})),
             )
             .await;
         assert_eq!(a.status, 201, "{}", a.body);
@@ -101,6 +106,11 @@ impl TestServer {
 
     /// The account's USD balance, `"0"` when it has none.
     pub async fn balance(&self, account: &str) -> String {
+        self.balance_in(account, "USD").await
+    }
+
+    /// The account's balance in `currency`, `"0"` when it has none.
+    pub async fn balance_in(&self, account: &str, currency: &str) -> String {
         let v = self
             .admin_get(&format!("/v1/ledger/accounts/{account}"))
             .await;
@@ -108,7 +118,7 @@ impl TestServer {
             .as_array()
             .expect("balances")
             .iter()
-            .find(|b| b["currency"] == "USD")
+            .find(|b| b["currency"] == currency)
             .and_then(|b| b["value"].as_str())
             .unwrap_or("0")
             .to_owned()

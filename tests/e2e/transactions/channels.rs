@@ -18,42 +18,12 @@ async fn start(backend: &crate::harness::Backend) -> TestServer {
 impl TestServer {
     /// A SKU priced `price` CNY with `units` in stock.
     pub(super) async fn cny_sku(&self, sku: &str, price: &str, units: i64) {
-        let a = self
-            .call(
-                Method::POST,
-                "/v1/skus",
-                &self.admin_key,
-                None,
-                Some(&json!({"sku": sku, "title": format!("Item {sku}"),
-                    "price": {"value": price, "currency": "CNY"}})),
-            )
-            .await;
-        assert_eq!(a.status, 201, "{}", a.body);
-        let a = self
-            .call(
-                Method::PUT,
-                &format!("/v1/skus/{sku}/stock"),
-                &self.admin_key,
-                None,
-                Some(&json!({"total": units})),
-            )
-            .await;
-        assert_eq!(a.status, 200, "{}", a.body);
+        self.sku_priced(sku, price, "CNY", units).await;
     }
 
     /// The account's CNY balance, `"0"` when it has none.
     pub(super) async fn cny_balance(&self, account: &str) -> String {
-        let v = self
-            .admin_get(&format!("/v1/ledger/accounts/{account}"))
-            .await;
-        v["balances"]
-            .as_array()
-            .expect("balances")
-            .iter()
-            .find(|b| b["currency"] == "CNY")
-            .and_then(|b| b["value"].as_str())
-            .unwrap_or("0")
-            .to_owned()
+        self.balance_in(account, "CNY").await
     }
 
     async fn post_webhook(

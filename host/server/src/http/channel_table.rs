@@ -67,8 +67,12 @@ pub struct ChannelList {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Alipay reports an outage"}))]
 pub struct Switch {
-    /// Why, for the audit log: 1 to 500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why, for the audit log: 1 to 500 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub reason: String,
 }
 

@@ -20,7 +20,7 @@ use crate::http::body::JsonBody;
 use crate::http::names;
 use crate::http::params::Path;
 use crate::http::problem::ApiError;
-use crate::services::transactions::channel::{Delivery, Outcome, Sent};
+use crate::services::transactions::channel::{Attempt, Delivery, Outcome, Sent};
 
 /// `succeeded` or `failed`, as [`Outcome`] is written.
 fn outcome() -> utoipa::openapi::schema::Object {
@@ -50,14 +50,18 @@ fn one() -> u32 {
     1
 }
 
+/// How a trigger asks its notification to be delivered.
+fn delivery(times: u32, delay_ms: u64, concurrent: bool) -> Delivery {
+    Delivery {
+        times,
+        delay: Duration::from_millis(delay_ms),
+        concurrent,
+    }
+}
+
 impl TriggerEvent {
     fn delivery(&self) -> Delivery {
-        Delivery {
-            outcome: self.outcome,
-            times: self.times,
-            delay: Duration::from_millis(self.delay_ms),
-            concurrent: self.concurrent,
-        }
+        delivery(self.times, self.delay_ms, self.concurrent)
     }
 }
 
@@ -65,8 +69,18 @@ impl TriggerEvent {
 pub struct AttemptView {
     /// The webhook endpoint's HTTP status; absent when the request failed.
     pub status: Option<u16>,
-    /// Its verdict (`applied`, `duplicate`, …) or problem code.
+    /// Its verdict (`applied`, `duplicate`, …) or problem code; for Alipay its text
+    /// (`success`, `fail`).
     pub answer: Option<String>,
+}
+
+impl From<Attempt> for AttemptView {
+    fn from(a: Attempt) -> AttemptView {
+        AttemptView {
+            status: a.status,
+            answer: a.answer,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -83,14 +97,7 @@ impl From<Sent> for SentEvent {
         SentEvent {
             event_id: s.event_id,
             event_type: s.event_type,
-            attempts: s
-                .attempts
-                .into_iter()
-                .map(|a| AttemptView {
-                    status: a.status,
-                    answer: a.answer,
-                })
-                .collect(),
+            attempts: s.attempts.into_iter().map(AttemptView::from).collect(),
         }
     }
 }
@@ -118,7 +125,12 @@ pub async fn payment_event(
     let sent = app
         .transactions
         .channel
-        .payment_event(&ChannelPaymentId(id), body.delivery(), host(&headers))
+        .payment_event(
+            &ChannelPaymentId(id),
+            body.outcome,
+            body.delivery(),
+            host(&headers),
+        )
         .await?;
     Ok(Json(sent.into()))
 }
@@ -142,7 +154,12 @@ pub async fn refund_event(
     let sent = app
         .transactions
         .channel
-        .refund_event(&ChannelRefundId(id), body.delivery(), host(&headers))
+        .refund_event(
+            &ChannelRefundId(id),
+            body.outcome,
+            body.delivery(),
+            host(&headers),
+        )
         .await?;
     Ok(Json(sent.into()))
 }
@@ -184,11 +201,7 @@ async fn buyer_event(
     id: &str,
     body: &BuyerEvent,
 ) -> Result<Json<ReportedEvent>, ApiError> {
-    let delivery = crate::simulator::delivery::Delivery {
-        times: body.times,
-        delay: Duration::from_millis(body.delay_ms),
-        concurrent: body.concurrent,
-    };
+    let delivery = delivery(body.times, body.delay_ms, body.concurrent);
     if let Err((field, message)) = crate::simulator::delivery::check(&delivery, true) {
         return Err(ApiError::Invalid {
             code: "invalid_value",
@@ -206,10 +219,7 @@ async fn buyer_event(
         attempts: reported
             .attempts
             .into_iter()
-            .map(|a| AttemptView {
-                status: a.status,
-                answer: a.answer,
-            })
+            .map(AttemptView::from)
             .collect(),
     }))
 }

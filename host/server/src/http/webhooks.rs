@@ -108,11 +108,13 @@ pub async fn alipay_webhook(
 #[utoipa::path(post, path = "/v1/webhooks/wechat", tag = "webhooks",
     request_body(content = String, content_type = "application/json",
         description = "The notification, exactly as signed"),
+    // Optional in the document: without WeChat Pay configured the route answers 404 first;
+    // with it, a notification missing any of them is refused (400).
     params(
-        ("Wechatpay-Signature" = String, Header, description = "Base64 SHA256withRSA over `\"{timestamp}\\n{nonce}\\n{body}\\n\"`"),
-        ("Wechatpay-Timestamp" = String, Header, description = "Unix seconds; within 5 minutes of now"),
-        ("Wechatpay-Nonce" = String, Header),
-        ("Wechatpay-Serial" = String, Header, description = "The platform key's serial; an unknown one is refused"),
+        ("Wechatpay-Signature" = Option<String>, Header, description = "Base64 SHA256withRSA over `\"{timestamp}\\n{nonce}\\n{body}\\n\"`; required by WeChat Pay"),
+        ("Wechatpay-Timestamp" = Option<String>, Header, description = "Unix seconds; within 5 minutes of now; required by WeChat Pay"),
+        ("Wechatpay-Nonce" = Option<String>, Header, description = "Required by WeChat Pay"),
+        ("Wechatpay-Serial" = Option<String>, Header, description = "The platform key's serial; an unknown one is refused; required by WeChat Pay"),
     ),
     responses(
         (status = 204, description = "Taken: applied now, before, or never (mismatched or unknown)"),

@@ -14,10 +14,8 @@ use arbiter_transactions::ids::{ChannelPaymentId, ChannelRefundId};
 use arbiter_transactions::store::TransactionStore;
 use serde::{Deserialize, Serialize};
 
-/// Most deliveries of one event per trigger.
-pub const MAX_TIMES: u32 = 20;
-/// Longest delay before sending.
-pub const MAX_DELAY_MS: u64 = 30_000;
+use crate::simulator::delivery::{self, Outgoing};
+pub use crate::simulator::delivery::{Attempt, Delivery};
 
 /// What the channel reports for the payment or refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,27 +23,6 @@ pub const MAX_DELAY_MS: u64 = 30_000;
 pub enum Outcome {
     Succeeded,
     Failed,
-}
-
-/// How to deliver one event.
-#[derive(Debug, Clone, Copy)]
-pub struct Delivery {
-    pub outcome: Outcome,
-    /// The same event, this many times.
-    pub times: u32,
-    /// Waited before signing and sending (the signature is as fresh as the send).
-    pub delay: Duration,
-    /// All copies at once instead of one after another.
-    pub concurrent: bool,
-}
-
-/// What the endpoint answered to one copy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Attempt {
-    /// The HTTP status, or `None` when the request itself failed.
-    pub status: Option<u16>,
-    /// The webhook's verdict (`applied`, `duplicate`, …) or problem code.
-    pub answer: Option<String>,
 }
 
 /// The event sent and every answer to it.
@@ -88,6 +65,7 @@ impl CardChannelSender {
     pub async fn payment_event(
         &self,
         id: &ChannelPaymentId,
+        outcome: Outcome,
         delivery: Delivery,
         host: Option<&str>,
     ) -> Result<Sent, TxError> {
@@ -101,11 +79,9 @@ impl CardChannelSender {
                     id: id.0.clone(),
                 })?;
         tokio::time::sleep(delivery.delay).await;
-        let signed = self.channel.payment_event(
-            &payment,
-            delivery.outcome == Outcome::Succeeded,
-            self.clock.now(),
-        );
+        let signed =
+            self.channel
+                .payment_event(&payment, outcome == Outcome::Succeeded, self.clock.now());
         Ok(self.deliver(&target, signed, delivery).await)
     }
 
@@ -113,6 +89,7 @@ impl CardChannelSender {
     pub async fn refund_event(
         &self,
         id: &ChannelRefundId,
+        outcome: Outcome,
         delivery: Delivery,
         host: Option<&str>,
     ) -> Result<Sent, TxError> {
@@ -135,26 +112,17 @@ impl CardChannelSender {
         let signed = self.channel.refund_event(
             &refund,
             &payment,
-            delivery.outcome == Outcome::Succeeded,
+            outcome == Outcome::Succeeded,
             self.clock.now(),
         );
         Ok(self.deliver(&target, signed, delivery).await)
     }
 
-    /// The endpoint, after checking the delivery's bounds.
+    /// The endpoint, after checking the delivery's bounds (a card event is delivered at
+    /// least once).
     fn target(&self, host: Option<&str>, delivery: &Delivery) -> Result<String, TxError> {
-        if !(1..=MAX_TIMES).contains(&delivery.times) {
-            return Err(TxError::invalid(
-                "times",
-                format!("must be 1 to {MAX_TIMES}"),
-            ));
-        }
-        if delivery.delay > Duration::from_millis(MAX_DELAY_MS) {
-            return Err(TxError::invalid(
-                "delay_ms",
-                format!("must be at most {MAX_DELAY_MS}"),
-            ));
-        }
+        delivery::check(delivery, false)
+            .map_err(|(field, reason)| TxError::invalid(field, reason))?;
         match (&self.webhook_url, host) {
             (Some(url), _) => Ok(url.clone()),
             (None, Some(host)) => Ok(format!("http://{host}/v1/webhooks/card")),
@@ -166,58 +134,18 @@ impl CardChannelSender {
     }
 
     async fn deliver(&self, target: &str, signed: SignedEvent, delivery: Delivery) -> Sent {
-        let mut attempts = Vec::new();
-        if delivery.concurrent {
-            // Every copy in its own task, as a channel's parallel retries would arrive.
-            let mut tasks = tokio::task::JoinSet::new();
-            for i in 0..delivery.times {
-                let (http, target, signed) = (self.http.clone(), target.to_owned(), signed.clone());
-                tasks.spawn(async move { (i, post(&http, &target, &signed).await) });
-            }
-            let mut done: Vec<(u32, Attempt)> = tasks.join_all().await;
-            done.sort_by_key(|(i, _)| *i);
-            attempts.extend(done.into_iter().map(|(_, a)| a));
-        } else {
-            for _ in 0..delivery.times {
-                attempts.push(post(&self.http, target, &signed).await);
-            }
-        }
+        let outgoing = Outgoing {
+            url: target.to_owned(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("stripe-signature".into(), signed.signature.clone()),
+            ],
+            body: signed.body.clone(),
+        };
         Sent {
             event_id: signed.event.id.0.clone(),
             event_type: event_type(&signed),
-            attempts,
-        }
-    }
-}
-
-async fn post(http: &reqwest::Client, target: &str, signed: &SignedEvent) -> Attempt {
-    let sent = http
-        .post(target)
-        .header("content-type", "application/json")
-        .header("stripe-signature", &signed.signature)
-        .body(signed.body.clone())
-        .send()
-        .await;
-    match sent {
-        Err(e) => {
-            tracing::warn!(error = %e, "card channel could not deliver a webhook");
-            Attempt {
-                status: None,
-                answer: None,
-            }
-        }
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let body: serde_json::Value = response.json().await.unwrap_or_default();
-            let answer = body
-                .get("verdict")
-                .or_else(|| body.get("code"))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned);
-            Attempt {
-                status: Some(status),
-                answer,
-            }
+            attempts: delivery::deliver(&self.http, outgoing, delivery).await,
         }
     }
 }
