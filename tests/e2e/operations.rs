@@ -129,6 +129,7 @@ async fn openapi_document_matches_the_routes() {
         ),
         ("post", "/v1/channels/{name}/disable"),
         ("post", "/v1/channels/{name}/enable"),
+        ("post", "/v1/channels/{name}/faults"),
         ("post", "/v1/decisions"),
         ("post", "/v1/keys"),
         ("post", "/v1/keys/{id}/revoke"),

@@ -4,7 +4,8 @@
 //! held in memory, mounted under `/sim/…` beside the API. An admin trigger
 //! (`POST /v1/channels/{alipay,wechat}/payments/{id}/events`) plays the buyer: the trade is
 //! paid (or closes unpaid) and the channel notifies the merchant late, twice, concurrently or
-//! never. Every key is generated at start, the merchant's too, and the server's channel
+//! never. A trigger can also make the next calls to a gateway fail
+//! (`POST /v1/channels/{name}/faults`). Every key is generated at start, the merchant's too, and the server's channel
 //! adapters are configured against these gateways; nothing here is used without the flag.
 
 pub mod alipay;
@@ -45,6 +46,36 @@ pub struct Reported {
     /// The trade's status at the channel after the trigger, in the channel's words.
     pub status: String,
     pub attempts: Vec<Attempt>,
+}
+
+/// How many of a simulated channel's next protocol calls fail, as a trigger told it.
+#[derive(Default)]
+pub(crate) struct Outage(std::sync::atomic::AtomicU32);
+
+impl Outage {
+    pub(crate) fn set(&self, calls: u32) {
+        self.0.store(calls, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether this call fails (and one fewer will).
+    pub(crate) fn take(&self) -> bool {
+        self.0
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
+    }
+}
+
+/// What a channel in an outage answers: `503`, unsigned.
+pub(crate) fn outage() -> Response {
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "simulated outage",
+    )
+        .into_response()
 }
 
 /// A [`ChannelResponse`] as an HTTP response.

@@ -183,3 +183,99 @@ async fn an_expiring_order_closes_its_payment_first_and_a_last_second_payment_wi
         s.finish().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_costs_a_retry_and_a_refund_it_lost_is_sent_again() {
+    for backend in backends() {
+        let s = start(&backend, 1, Duration::from_secs(900)).await;
+        let key = s.checkout_key().await;
+        s.cny_sku("DOWN-1", "30.00", 10).await;
+        for channel in CHANNELS {
+            let outage = |calls: u32| {
+                let s = &s;
+                async move {
+                    let a = s
+                        .call(
+                            Method::POST,
+                            &format!("/v1/channels/{channel}/faults"),
+                            &s.admin_key,
+                            None,
+                            Some(&json!({"fail_next": calls})),
+                        )
+                        .await;
+                    assert_eq!(a.status, 200, "{}", a.body);
+                }
+            };
+            // The channel is down when the payment starts: 502, and the same key again
+            // creates it once the channel is back.
+            let order = s
+                .order(
+                    &key,
+                    &format!("o-down-{channel}"),
+                    &format!("u-down-{channel}"),
+                    "DOWN-1",
+                    1,
+                )
+                .await;
+            let order_id = order.body["id"].as_str().expect("id").to_owned();
+            let pay = || {
+                let (s, key, order_id) = (&s, &key, &order_id);
+                async move {
+                    s.call(
+                        Method::POST,
+                        &format!("/v1/orders/{order_id}/payments"),
+                        key,
+                        Some(&format!("pay-down-{channel}")),
+                        Some(&json!({"channel": channel})),
+                    )
+                    .await
+                }
+            };
+            outage(1).await;
+            let a = pay().await;
+            assert_eq!(a.status, 502, "{}", a.body);
+            let a = pay().await;
+            assert_eq!(a.status, 201, "{}", a.body);
+            assert_eq!(a.body["client_action"]["kind"], "qr_code", "{}", a.body);
+            let payment_id = a.body["id"].as_str().expect("id").to_owned();
+            let channel_id = a.body["channel_payment_id"]
+                .as_str()
+                .expect("id")
+                .to_owned();
+            buyer(&s, channel, &channel_id, true, 1).await;
+            until_status(&s, &format!("/v1/payments/{payment_id}"), "SUCCEEDED").await;
+
+            // Down again when the refund is asked for: 502, the refund stays PROCESSING, and
+            // the worker finds the channel never got it and sends it again.
+            outage(1).await;
+            let a = s
+                .call(
+                    Method::POST,
+                    "/v1/refunds",
+                    &key,
+                    Some(&format!("refund-down-{channel}")),
+                    Some(
+                        &json!({"payment_id": payment_id, "reason": "lost in the outage",
+                                 "amount": {"value": "30.00", "currency": "CNY"}}),
+                    ),
+                )
+                .await;
+            assert_eq!(a.status, 502, "{}", a.body);
+            let payment = s.admin_get(&format!("/v1/payments/{payment_id}")).await;
+            let refund_id = payment["refunds"][0]["id"]
+                .as_str()
+                .expect("refund")
+                .to_owned();
+            assert_eq!(payment["refunds"][0]["status"], "PROCESSING", "{payment}");
+            until_status(&s, &format!("/v1/refunds/{refund_id}"), "SUCCEEDED").await;
+            assert_eq!(
+                s.cny_balance(&format!("channel_clearing:{channel}")).await,
+                "0.00",
+                "captured once, refunded once"
+            );
+        }
+        let (sound, report, stderr) = super::ledger_cli::ledger_check(s.db()).await;
+        assert!(sound, "{report} {stderr}");
+        s.finish().await;
+    }
+}

@@ -250,6 +250,7 @@ pub const ROUTES: &[RouteAccess] = &[
     key(Method::GET, "/v1/channels", &[Admin]),
     key(Method::POST, "/v1/channels/{name}/disable", &[Admin]),
     key(Method::POST, "/v1/channels/{name}/enable", &[Admin]),
+    key(Method::POST, "/v1/channels/{name}/faults", &[Admin]),
     key(
         Method::POST,
         "/v1/channels/alipay/payments/{channel_payment_id}/events",

@@ -261,3 +261,38 @@ pub async fn wechat_buyer(
 ) -> Result<Json<ReportedEvent>, ApiError> {
     buyer_event(&app, "wechat", &id, &body).await
 }
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"fail_next": 2}))]
+pub struct Faults {
+    /// The next this many calls to the simulated gateway answer `503`; 0 ends the outage.
+    #[schema(minimum = 0, maximum = 1000)]
+    pub fail_next: u32,
+}
+
+/// Make the simulated `alipay` or `wechat` gateway (`--channel-simulator`) fail its next calls,
+/// as a channel outage does.
+#[utoipa::path(post, path = "/v1/channels/{name}/faults", tag = "channels", request_body = Faults,
+    params(("name" = String, Path, description = "`alipay` or `wechat`")),
+    responses(
+        (status = 200, body = Faults),
+        (status = 404, description = "No simulator running for that channel"),
+        (status = 422, description = "Invalid field"),
+    ))]
+pub async fn faults(
+    State(app): State<AppState>,
+    _: Caller,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Faults>,
+) -> Result<Json<Faults>, ApiError> {
+    if body.fail_next > 1000 {
+        return Err(ApiError::Invalid {
+            code: "invalid_value",
+            field: "fail_next".into(),
+            message: "must be 0 to 1000".into(),
+        });
+    }
+    app.transactions.simulate_outage(&name, body.fail_next)?;
+    Ok(Json(body))
+}

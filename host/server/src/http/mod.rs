@@ -127,6 +127,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(channel_table::list))
         .routes(routes!(channel_table::disable))
         .routes(routes!(channel_table::enable))
+        .routes(routes!(channels::faults))
         .routes(routes!(channels::alipay_buyer))
         .routes(routes!(channels::wechat_buyer))
         .routes(routes!(operations::healthz))

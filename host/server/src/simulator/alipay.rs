@@ -30,6 +30,8 @@ pub struct AlipaySim {
     merchant: VerifyingKey,
     trades: Trades,
     http: reqwest::Client,
+    /// Protocol calls still to answer with an outage (`503`), as told by a trigger.
+    failing: super::Outage,
 }
 
 fn failure(sub_code: &str, sub_msg: &str) -> Value {
@@ -49,6 +51,11 @@ fn read_yuan(text: Option<&str>) -> Option<Money> {
 }
 
 impl AlipaySim {
+    /// The next `calls` protocol calls answer `503` (a channel outage).
+    pub fn fail_next(&self, calls: u32) {
+        self.failing.set(calls);
+    }
+
     pub fn new(
         app_id: String,
         platform: AlipayPlatform,
@@ -61,11 +68,15 @@ impl AlipaySim {
             merchant,
             trades: Trades::default(),
             http,
+            failing: super::Outage::default(),
         }
     }
 
     /// `POST /sim/alipay/gateway.do`.
     pub async fn gateway(State(sim): State<Arc<AlipaySim>>, body: Bytes) -> Response {
+        if sim.failing.take() {
+            return super::outage();
+        }
         let unsigned = |sub_code: &str, sub_msg: &str| {
             let body = json!({"error_response": {"code": "40002", "msg": "Invalid Arguments",
                                                  "sub_code": sub_code, "sub_msg": sub_msg}});

@@ -31,6 +31,8 @@ pub struct WechatSim {
     merchant: VerifyingKey,
     trades: Trades,
     http: reqwest::Client,
+    /// Protocol calls still to answer with an outage (`503`), as told by a trigger.
+    failing: super::Outage,
 }
 
 fn fen(m: &Money) -> i64 {
@@ -46,6 +48,11 @@ fn trade_state(status: TradeStatus) -> &'static str {
 }
 
 impl WechatSim {
+    /// The next `calls` protocol calls answer `503` (a channel outage).
+    pub fn fail_next(&self, calls: u32) {
+        self.failing.set(calls);
+    }
+
     pub fn new(
         mchid: String,
         platform: WechatPlatform,
@@ -58,6 +65,7 @@ impl WechatSim {
             merchant,
             trades: Trades::default(),
             http,
+            failing: super::Outage::default(),
         }
     }
 
@@ -118,6 +126,9 @@ impl WechatSim {
         Path(rest): Path<String>,
         body: Bytes,
     ) -> Response {
+        if sim.failing.take() {
+            return super::outage();
+        }
         if !sim.authorized(&method, &uri, &headers, &body) {
             return sim.error(
                 StatusCode::UNAUTHORIZED,

@@ -234,6 +234,35 @@ macro_rules! payment_store {
                 .transpose()
             }
 
+            async fn processing_refunds(
+                &self,
+                channels: &[&str],
+                before: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<Vec<Refund>, TxError> {
+                let mut refunds = Vec::new();
+                for channel in channels {
+                    let rows: Vec<RefundRow<<$store as Dialect>::Time>> = sqlx::query_as(&format!(
+                        "SELECT {REFUND_COLUMNS} FROM refunds \
+                         WHERE status = 'PROCESSING' AND updated_at < $1 \
+                         AND payment_id IN (SELECT id FROM payments WHERE channel = $2) \
+                         ORDER BY updated_at LIMIT $3"
+                    ))
+                    .bind(<$store>::time(before))
+                    .bind(*channel)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(db)?;
+                    for row in rows {
+                        refunds.push(row.into_refund()?);
+                    }
+                }
+                refunds.sort_by_key(|r| r.updated_at);
+                refunds.truncate(limit as usize);
+                Ok(refunds)
+            }
+
             async fn processing_payments(
                 &self,
                 channels: &[&str],

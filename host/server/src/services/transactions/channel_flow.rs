@@ -14,6 +14,7 @@ use arbiter_transactions::status::PaymentStatus;
 use chrono::Utc;
 
 use super::TransactionServices;
+use super::channel_watch::apply_refund_state;
 use super::channels::ChannelCallError;
 
 /// What a channel's notification got: the answer in the channel's own form, and what became
@@ -141,27 +142,7 @@ impl TransactionServices {
         let request = adapter.refund(&refund, &payment, Utc::now())?;
         let answer = self.channels.send(adapter.name(), request).await?;
         let state = adapter.read_refund(&refund, &answer)?;
-        if matches!(
-            state,
-            RefundState::Succeeded { .. } | RefundState::Failed { .. }
-        ) {
-            let tag = if matches!(state, RefundState::Succeeded { .. }) {
-                "succeeded"
-            } else {
-                "failed"
-            };
-            let notice = Notice {
-                notice_id: format!("refund:{}:{tag}", refund.id),
-                channel_payment_id: payment.channel_payment_id.0.clone(),
-                state: NoticeState::Refund {
-                    channel_refund_id: refund.channel_refund_id.0.clone(),
-                    state,
-                },
-            };
-            self.payments
-                .apply_notice(adapter.name(), &notice, &answer.body)
-                .await?;
-        }
+        apply_refund_state(&self.payments, &payment, &refund, "refund", state, &answer).await?;
         Ok(self.payments.get_refund(&refund.id).await?.refund)
     }
 
@@ -244,5 +225,21 @@ impl TransactionServices {
             })?;
         let configured = route.name == CARD || self.channels.adapter(&route.name).is_ok();
         Ok((route, configured))
+    }
+
+    /// Makes the simulated `channel` fail its next `calls` protocol calls.
+    pub fn simulate_outage(&self, channel: &str, calls: u32) -> Result<(), ChannelCallError> {
+        let not_running = || {
+            ChannelCallError::NotConfigured(format!(
+                "{channel} simulator (start the server with --channel-simulator)"
+            ))
+        };
+        let sim = self.simulator.as_ref().ok_or_else(not_running)?;
+        match channel {
+            "alipay" => sim.alipay.fail_next(calls),
+            "wechat" => sim.wechat.fail_next(calls),
+            _ => return Err(not_running()),
+        }
+        Ok(())
     }
 }

@@ -3,6 +3,8 @@
 //! - **A lost notification.** A payment left `PROCESSING` at Alipay or WeChat Pay longer than
 //!   `--channel-query-after-secs` is queried, and what the channel answers is applied through
 //!   the same path as a notification (a late notification then finds it done).
+//! - **A refund left open**: a refund still `PROCESSING` past the same threshold is queried;
+//!   one the channel never received (the request was lost) is sent again under its number.
 //! - **An order cancelled while its buyer pays.** Before an unpaid order is cancelled (by the
 //!   expiry worker or the buyer), each of its payments still open at a channel is closed
 //!   there; a close the channel refuses because the payment was made turns into the paid
@@ -16,11 +18,11 @@ use std::time::Duration;
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::channels::{
-    ChannelResponse, Closing, Notice, NoticeState, PaymentChannel, PaymentState,
+    ChannelResponse, Closing, Notice, NoticeState, PaymentChannel, PaymentState, RefundState,
 };
 use arbiter_transactions::order::Order;
 use arbiter_transactions::orders::{OpenPayments, Settled};
-use arbiter_transactions::payment::Payment;
+use arbiter_transactions::payment::{Payment, Refund};
 use arbiter_transactions::payments::PaymentService;
 use arbiter_transactions::status::PaymentStatus;
 use arbiter_transactions::store::TransactionStore;
@@ -149,6 +151,62 @@ impl OpenPayments for ChannelSettler {
     }
 }
 
+/// Applies what a channel answered (`how`: `refund`, `query`) about `refund` of `payment`
+/// when it is final, as a notice named `<how>:<refund>:<state>`.
+pub(super) async fn apply_refund_state(
+    payments: &PaymentService,
+    payment: &Payment,
+    refund: &Refund,
+    how: &str,
+    state: RefundState,
+    answer: &ChannelResponse,
+) -> Result<RefundState, ChannelCallError> {
+    let tag = match &state {
+        RefundState::Succeeded { .. } => "succeeded",
+        RefundState::Failed { .. } => "failed",
+        RefundState::Processing | RefundState::Unknown => return Ok(state),
+    };
+    let notice = Notice {
+        notice_id: format!("{how}:{}:{tag}", refund.id),
+        channel_payment_id: payment.channel_payment_id.0.clone(),
+        state: NoticeState::Refund {
+            channel_refund_id: refund.channel_refund_id.0.clone(),
+            state: state.clone(),
+        },
+    };
+    payments
+        .apply_notice(&payment.channel, &notice, &answer.body)
+        .await?;
+    Ok(state)
+}
+
+impl ChannelSettler {
+    /// Asks the channel what `refund` became and applies a final answer; a refund the channel
+    /// does not know (its request never arrived) is sent again, under the same refund number.
+    pub async fn reconcile_refund(&self, refund: &Refund) -> Result<RefundState, ChannelCallError> {
+        let payment = self
+            .store
+            .payment(&refund.payment_id)
+            .await?
+            .ok_or_else(|| TxError::NotFound {
+                entity: "payment",
+                id: refund.payment_id.0.clone(),
+            })?;
+        let adapter = self.channels.adapter(&payment.channel)?;
+        let request = adapter.query_refund(refund, &payment, Utc::now())?;
+        let answer = self.channels.send(adapter.name(), request).await?;
+        let state = adapter.read_refund_state(&answer)?;
+        if state != RefundState::Unknown {
+            return apply_refund_state(&self.payments, &payment, refund, "query", state, &answer)
+                .await;
+        }
+        let request = adapter.refund(refund, &payment, Utc::now())?;
+        let answer = self.channels.send(adapter.name(), request).await?;
+        let state = adapter.read_refund(refund, &answer)?;
+        apply_refund_state(&self.payments, &payment, refund, "refund", state, &answer).await
+    }
+}
+
 /// The running compensation worker; dropping it stops the loop.
 pub struct ChannelWatch {
     _stop: oneshot::Sender<()>,
@@ -192,6 +250,22 @@ impl ChannelSettler {
                 return;
             }
         };
+        let refunds = match self.store.processing_refunds(&names, before, BATCH).await {
+            Ok(refunds) => refunds,
+            Err(e) => {
+                tracing::warn!(error = %e, "the channel compensation worker cannot read refunds");
+                Vec::new()
+            }
+        };
+        for refund in refunds {
+            if let Err(e) = self.reconcile_refund(&refund).await {
+                tracing::warn!(
+                    refund = %refund.id,
+                    error = %e,
+                    "could not settle a refund at its channel"
+                );
+            }
+        }
         for payment in stale {
             match self.reconcile(&payment).await {
                 Ok(state) => tracing::debug!(
