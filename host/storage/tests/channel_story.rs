@@ -1,0 +1,202 @@
+//! The payment-channel storage of issue 19 on real storage (SQLite; PostgreSQL when
+//! `DATABASE_URL` is set): the channel table as the migration seeds it and an operator switches
+//! it; what the client needs kept once per payment; the compensation worker's scans find
+//! exactly the payments and refunds still open at a channel past the threshold.
+
+#[macro_use]
+mod support;
+
+use std::sync::Arc;
+
+use arbiter_engine::audit::Actor;
+use arbiter_engine::clock::Clock;
+use arbiter_transactions::catalogue::Line;
+use arbiter_transactions::channels::{ClientAction, Notice, NoticeState, PaymentState};
+use arbiter_transactions::ids::IdempotencyKey;
+use arbiter_transactions::order::OrderRequest;
+use arbiter_transactions::orders::{OrderConfig, OrderService};
+use arbiter_transactions::payment::{CARD, Payment};
+use arbiter_transactions::payments::{PaymentConfig, PaymentService};
+use arbiter_transactions::status::{PaymentStatus, RefundStatus};
+use arbiter_transactions::store::TransactionStore;
+use chrono::Duration;
+use support::catalogue::{stocked, usd};
+use support::clock::TestClock;
+use support::risk::ScriptedRisk;
+
+on_every_backend!(the_channel_table_is_seeded_and_switched_by_an_operator);
+on_every_backend!(a_client_action_is_kept_once_per_payment);
+on_every_backend!(the_scans_find_what_is_still_open_past_the_threshold);
+
+/// A card payment in PROCESSING of a fresh order, at the clock's now.
+async fn processing_payment(
+    store: &Arc<dyn TransactionStore>,
+    clock: &Arc<TestClock>,
+    sku: &str,
+) -> (Payment, PaymentService) {
+    let risk = Arc::new(ScriptedRisk);
+    let orders = OrderService::new(
+        Arc::clone(store),
+        risk.clone(),
+        clock.clone(),
+        OrderConfig::default(),
+    );
+    let payments = PaymentService::new(
+        Arc::clone(store),
+        risk,
+        clock.clone(),
+        PaymentConfig::new(b"s".to_vec()),
+    );
+    let sku = stocked(&**store, sku, 1500, 5).await;
+    let order = orders
+        .create(
+            IdempotencyKey::generate(),
+            OrderRequest {
+                items: vec![Line { sku, quantity: 1 }],
+                user: "alice".into(),
+                device: None,
+                ip: None,
+                shipping: None,
+                payment_method: None,
+            },
+        )
+        .await
+        .expect("order");
+    let p = payments
+        .start(&order.id, IdempotencyKey::generate(), CARD)
+        .await
+        .expect("payment");
+    assert_eq!(p.status, PaymentStatus::Processing);
+    (p, payments)
+}
+
+mod stories {
+    use super::*;
+
+    pub async fn the_channel_table_is_seeded_and_switched_by_an_operator(
+        store: Arc<dyn TransactionStore>,
+    ) {
+        let routes = store.channel_routes().await.expect("routes");
+        let names: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["alipay", "wechat", "card"],
+            "highest priority first"
+        );
+        assert!(routes.iter().all(|r| r.enabled));
+        let alipay = &routes[0];
+        assert_eq!(
+            (alipay.methods.as_slice(), alipay.currencies.as_slice()),
+            (&["qr".to_owned()][..], &["CNY".to_owned()][..])
+        );
+        assert_eq!(routes[2].currencies, ["*"]);
+
+        let actor = Actor::cli();
+        let off = store
+            .switch_channel("alipay", false, "outage", &actor)
+            .await
+            .expect("switch")
+            .expect("known");
+        assert!(!off.enabled);
+        assert_eq!(off.updated_by, actor.name);
+        let again = store.channel_routes().await.expect("routes");
+        assert!(
+            !again
+                .iter()
+                .find(|r| r.name == "alipay")
+                .expect("alipay")
+                .enabled
+        );
+        assert!(
+            store
+                .switch_channel("paypal", false, "x", &actor)
+                .await
+                .expect("switch")
+                .is_none(),
+            "an unknown channel changes nothing"
+        );
+    }
+
+    pub async fn a_client_action_is_kept_once_per_payment(store: Arc<dyn TransactionStore>) {
+        let clock = TestClock::new();
+        let (p, _) = processing_payment(&store, &clock, "CA").await;
+        assert_eq!(store.client_action(&p.id).await.expect("read"), None);
+        let first = ClientAction::QrCode("https://qr.alipay.com/first".into());
+        store
+            .save_client_action(&p.id, &first, clock.now())
+            .await
+            .expect("save");
+        let second = ClientAction::QrCode("https://qr.alipay.com/second".into());
+        store
+            .save_client_action(&p.id, &second, clock.now())
+            .await
+            .expect("save again");
+        assert_eq!(store.client_action(&p.id).await.expect("read"), Some(first));
+    }
+
+    pub async fn the_scans_find_what_is_still_open_past_the_threshold(
+        store: Arc<dyn TransactionStore>,
+    ) {
+        let clock = TestClock::new();
+        let (old, payments) = processing_payment(&store, &clock, "OLD").await;
+        clock.advance(Duration::minutes(10));
+        let (new, _) = processing_payment(&store, &clock, "NEW").await;
+        let before = clock.now() - Duration::minutes(5);
+        let open = store
+            .processing_payments(&[CARD], before, 10)
+            .await
+            .expect("scan");
+        let ids: Vec<_> = open.iter().map(|p| p.id.clone()).collect();
+        assert!(ids.contains(&old.id) && !ids.contains(&new.id), "{ids:?}");
+        assert!(
+            store
+                .processing_payments(&["alipay"], before, 10)
+                .await
+                .expect("scan")
+                .is_empty(),
+            "another channel's only"
+        );
+
+        // Paid, then a refund asked for: open at the channel until it reports.
+        let paid = Notice {
+            notice_id: "evt_paid".into(),
+            channel_payment_id: new.channel_payment_id.0.clone(),
+            state: NoticeState::Payment(PaymentState::Paid {
+                amount: new.amount,
+                channel_trade_id: "pi".into(),
+            }),
+        };
+        payments
+            .apply_notice(CARD, &paid, b"{}")
+            .await
+            .expect("paid");
+        let refund = payments
+            .request_refund(&new.id, IdempotencyKey::generate(), usd(500), "story")
+            .await
+            .expect("refund");
+        assert_eq!(refund.status, RefundStatus::Processing);
+        let scan = |at| {
+            let store = &store;
+            async move {
+                store
+                    .processing_refunds(&[CARD], at, 10)
+                    .await
+                    .expect("scan")
+            }
+        };
+        assert!(
+            scan(clock.now()).await.is_empty(),
+            "not past the threshold yet"
+        );
+        clock.advance(Duration::minutes(10));
+        let open: Vec<_> = scan(clock.now()).await.into_iter().map(|r| r.id).collect();
+        assert_eq!(open, vec![refund.id]);
+        assert!(
+            store
+                .processing_refunds(&["wechat"], clock.now(), 10)
+                .await
+                .expect("scan")
+                .is_empty()
+        );
+    }
+}
