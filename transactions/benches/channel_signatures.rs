@@ -63,12 +63,22 @@ fn bench(c: &mut Criterion) {
         ])
         .expect("form");
     c.bench_function("alipay: sign a precreate request", |b| {
-        b.iter(|| alipay.create_payment(&p, "Order", Utc::now()).expect("request"))
+        b.iter(|| {
+            alipay
+                .create_payment(&p, "Order", Utc::now())
+                .expect("request")
+        })
     });
     c.bench_function("alipay: verify and read a notification", |b| {
         b.iter(|| {
             alipay
-                .notification(Inbound { headers: &[], body: &form }, Utc::now())
+                .notification(
+                    Inbound {
+                        headers: &[],
+                        body: &form,
+                    },
+                    Utc::now(),
+                )
                 .expect("notice")
         })
     });
@@ -91,7 +101,13 @@ fn bench(c: &mut Criterion) {
         "amount": {"total": 8880, "currency": "CNY"},
     });
     let n = WechatPlatform::new("PUB", platform_key, ApiV3Key::parse(APIV3).expect("apiv3"))
-        .notification("EV", "TRANSACTION.SUCCESS", "transaction", &transaction, Utc::now())
+        .notification(
+            "EV",
+            "TRANSACTION.SUCCESS",
+            "transaction",
+            &transaction,
+            Utc::now(),
+        )
         .expect("notification");
     c.bench_function("wechat: verify, open and read a notification", |b| {
         b.iter(|| {

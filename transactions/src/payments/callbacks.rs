@@ -91,6 +91,18 @@ impl PaymentService {
         .await
     }
 
+    /// Logs a callback of `channel` whose signature verified but whose content is not in the
+    /// channel's format (`Malformed`): kept with its body, nothing applied.
+    pub async fn record_malformed(
+        &self,
+        channel: &str,
+        raw: &[u8],
+        detail: String,
+    ) -> Result<WebhookReply, TxError> {
+        self.log(channel, None, raw, Verdict::Malformed, Some(detail))
+            .await
+    }
+
     /// Decides and applies, deciding again when a concurrent step moved a status meanwhile.
     async fn settle(
         &self,

@@ -5,7 +5,8 @@
 //! arrives first applies and the others find it done.
 
 use arbiter_transactions::channels::{
-    Acknowledgement, ClientAction, Inbound, Notice, NoticeState, PaymentChannel, RefundState,
+    Acknowledgement, ChannelError, ClientAction, Inbound, Notice, NoticeState, PaymentChannel,
+    RefundState,
 };
 use arbiter_transactions::ids::{ChannelRefundId, IdempotencyKey, OrderId};
 use arbiter_transactions::payment::{CARD, Payment, Refund, Verdict};
@@ -78,6 +79,20 @@ impl TransactionServices {
         let adapter = self.channels.adapter(channel)?;
         let notice = match adapter.notification(Inbound { headers, body }, Utc::now()) {
             Ok(notice) => notice,
+            // Signed by the channel but not in its format: kept with its body, like a card
+            // event that verifies and does not parse.
+            Err(e @ ChannelError::Malformed { .. }) => {
+                let reply = self
+                    .payments
+                    .record_malformed(adapter.name(), body, e.to_string())
+                    .await?;
+                let mut acknowledgement = adapter.acknowledge(false);
+                acknowledgement.status = 400;
+                return Ok(Answered {
+                    acknowledgement,
+                    reply,
+                });
+            }
             Err(e) => {
                 self.refused_callbacks
                     .record(adapter.name(), e.reason(), body.len());

@@ -14,8 +14,10 @@ use arbiter_transactions::channels::{
 
 /// Longest wait for a channel's answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Most bytes of a channel's answer read; a longer one is refused.
-const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// Most bytes of a channel's answer read; a longer one is refused. Answers are a few hundred
+/// bytes; this also bounds what the callback log keeps of one (the same as a notification's
+/// body limit).
+const MAX_ANSWER_BYTES: usize = 64 << 10;
 
 /// Why a call to a channel did not give an answer we act on.
 #[derive(Debug, thiserror::Error)]
