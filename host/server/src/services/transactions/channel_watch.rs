@@ -1,4 +1,4 @@
-//! Compensation for what the channels fail to tell us. Two gaps close here:
+//! Compensation for what the channels fail to tell us. Three gaps close here:
 //!
 //! - **A lost notification.** A payment left `PROCESSING` at Alipay or WeChat Pay longer than
 //!   `--channel-query-after-secs` is queried, and what the channel answers is applied through
@@ -10,8 +10,9 @@
 //!   there; a close the channel refuses because the payment was made turns into the paid
 //!   path — the order ends paid, never cancelled with the money taken.
 //!
-//! Every query and close answer is logged with its verdict like a callback (`channel_callbacks`),
-//! under the id `query:<payment>:<state>` or `close:<payment>:<state>`.
+//! Every answer that settles a payment or refund is applied and logged with its verdict like a
+//! callback (`channel_callbacks`), under the id `query:…`, `close:…` or `refund:…` with the
+//! payment or refund and its state.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,8 +134,10 @@ impl OpenPayments for ChannelSettler {
             }
             match self.close(&payment).await {
                 Ok(PaymentState::Paid { .. }) => return Ok(Settled::Paid),
-                Ok(PaymentState::Closed | PaymentState::Unknown) => {}
-                Ok(PaymentState::Pending) => settled = Settled::Undecided,
+                Ok(PaymentState::Closed) => {}
+                // Refused closing (paid or finished), yet not paid by the query: say nothing
+                // until the channel agrees with itself.
+                Ok(PaymentState::Pending | PaymentState::Unknown) => settled = Settled::Undecided,
                 Err(ChannelCallError::Tx(e)) => return Err(e),
                 Err(e) => {
                     tracing::warn!(
