@@ -138,8 +138,9 @@ async fn a_lost_notification_is_made_good_by_the_query_worker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expiring_order_closes_its_payment_first_and_a_last_second_payment_wins() {
     for backend in backends() {
-        // The query worker waits a day: only the expiry asks the channels here.
-        let s = start(&backend, 86_400, Duration::from_secs(2)).await;
+        // The query worker waits a day: only the expiry asks the channels here. Orders hold
+        // their stock 4 s: time for the buyer to pay first, also on a loaded machine.
+        let s = start(&backend, 86_400, Duration::from_secs(4)).await;
         let key = s.checkout_key().await;
         s.cny_sku("LATE-1", "50.00", 10).await;
         for channel in CHANNELS {
