@@ -97,20 +97,20 @@ pub trait PaymentStore: Send + Sync + 'static {
         reason: &str,
         actor: &Actor,
     ) -> Result<Option<ChannelRoute>, TxError>;
-    /// Refunds still `PROCESSING` of payments through one of `channels` since before
-    /// `before`, oldest first: those a lost notification, or a request that never reached the
-    /// channel, left open.
+    /// Refunds still `PROCESSING` of payments through `channel` since before `before`, oldest
+    /// first: those a lost notification, or a request that never reached the channel, left
+    /// open.
     async fn processing_refunds(
         &self,
-        channels: &[&str],
+        channel: &str,
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Refund>, TxError>;
-    /// Payments still `PROCESSING` through one of `channels` since before `before`, oldest
-    /// first: those whose outcome a lost notification may have left unknown.
+    /// Payments still `PROCESSING` through `channel` since before `before`, oldest first:
+    /// those whose outcome a lost notification may have left unknown.
     async fn processing_payments(
         &self,
-        channels: &[&str],
+        channel: &str,
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Payment>, TxError>;

@@ -160,6 +160,32 @@ pub fn start(public_url: &str) -> anyhow::Result<(ChannelSimulator, Alipay, Wech
 }
 
 impl ChannelSimulator {
+    /// Plays the buyer at `channel`'s gateway; `None` for a channel not simulated.
+    pub async fn report(
+        &self,
+        channel: &str,
+        id: &str,
+        paid: bool,
+        delivery: delivery::Delivery,
+    ) -> Option<Result<Reported, SimError>> {
+        Some(match channel {
+            "alipay" => self.alipay.report(id, paid, delivery).await,
+            "wechat" => self.wechat.report(id, paid, delivery).await,
+            _ => return None,
+        })
+    }
+
+    /// Makes `channel`'s gateway fail its next `calls` calls; `false` for a channel not
+    /// simulated.
+    pub fn fail_next(&self, channel: &str, calls: u32) -> bool {
+        match channel {
+            "alipay" => self.alipay.fail_next(calls),
+            "wechat" => self.wechat.fail_next(calls),
+            _ => return false,
+        }
+        true
+    }
+
     /// The gateways' routes, under `/sim/…`: outside the API (no key, no OpenAPI entry), since
     /// they authenticate the merchant by signature as the real ones do.
     pub fn router(&self) -> Router {

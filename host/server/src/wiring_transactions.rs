@@ -24,11 +24,11 @@ use arbiter_transactions::store::TransactionStore;
 
 use crate::config::{FailModeArg, TransactionArgs};
 use crate::services::decisions::DecisionService;
-use crate::services::transactions::TransactionServices;
 use crate::services::transactions::channel::CardChannelSender;
 use crate::services::transactions::channel_watch::{ChannelSettler, ChannelWatch};
 use crate::services::transactions::expiry::ExpiryWorker;
 use crate::services::transactions::risk::InProcessRisk;
+use crate::services::transactions::{ChannelParts, TransactionServices};
 use crate::wiring_channels::ChannelSetup;
 
 /// The file the generated webhook secret lives in, inside the data directory.
@@ -128,7 +128,7 @@ pub fn build(
     ));
     let orders = orders.with_open_payments(settler.clone());
     let watch = (!channels.names().is_empty())
-        .then(|| ChannelWatch::spawn(settler, setup.query_interval, setup.query_after));
+        .then(|| ChannelWatch::spawn(settler.clone(), setup.query_interval, setup.query_after));
     let channel = CardChannelSender::new(
         CardChannel::new(secret),
         store.clone(),
@@ -149,8 +149,11 @@ pub fn build(
         channel,
         store,
         (expiry, watch),
-        channels,
-        setup.simulator,
+        ChannelParts {
+            channels,
+            settler,
+            simulator: setup.simulator,
+        },
     ))
 }
 

@@ -143,14 +143,14 @@ mod stories {
         let (new, _) = processing_payment(&store, &clock, "NEW").await;
         let before = clock.now() - Duration::minutes(5);
         let open = store
-            .processing_payments(&[CARD], before, 10)
+            .processing_payments(CARD, before, 10)
             .await
             .expect("scan");
         let ids: Vec<_> = open.iter().map(|p| p.id.clone()).collect();
         assert!(ids.contains(&old.id) && !ids.contains(&new.id), "{ids:?}");
         assert!(
             store
-                .processing_payments(&["alipay"], before, 10)
+                .processing_payments("alipay", before, 10)
                 .await
                 .expect("scan")
                 .is_empty(),
@@ -177,12 +177,7 @@ mod stories {
         assert_eq!(refund.status, RefundStatus::Processing);
         let scan = |at| {
             let store = &store;
-            async move {
-                store
-                    .processing_refunds(&[CARD], at, 10)
-                    .await
-                    .expect("scan")
-            }
+            async move { store.processing_refunds(CARD, at, 10).await.expect("scan") }
         };
         assert!(
             scan(clock.now()).await.is_empty(),
@@ -193,7 +188,7 @@ mod stories {
         assert_eq!(open, vec![refund.id]);
         assert!(
             store
-                .processing_refunds(&["wechat"], clock.now(), 10)
+                .processing_refunds("wechat", clock.now(), 10)
                 .await
                 .expect("scan")
                 .is_empty()

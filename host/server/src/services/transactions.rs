@@ -26,7 +26,7 @@ use arbiter_transactions::payments::{PaymentService, WebhookReply};
 use arbiter_transactions::store::TransactionStore;
 
 use self::channel::CardChannelSender;
-use self::channel_watch::ChannelWatch;
+use self::channel_watch::{ChannelSettler, ChannelWatch};
 use self::channels::PaymentChannels;
 use self::expiry::ExpiryWorker;
 use self::refused_callbacks::RefusedCallbacks;
@@ -45,7 +45,16 @@ pub struct TransactionServices {
     _workers: (ExpiryWorker, Option<ChannelWatch>),
     /// Alipay, WeChat Pay: the channels besides the card this server pays through.
     pub channels: Arc<PaymentChannels>,
+    /// Queries, closes and refunds at those channels and applies what they answer.
+    settler: Arc<ChannelSettler>,
     /// The simulated gateways, with `--channel-simulator`.
+    pub simulator: Option<Arc<ChannelSimulator>>,
+}
+
+/// The channels besides the card, as the transaction services hold them.
+pub struct ChannelParts {
+    pub channels: Arc<PaymentChannels>,
+    pub settler: Arc<ChannelSettler>,
     pub simulator: Option<Arc<ChannelSimulator>>,
 }
 
@@ -56,8 +65,7 @@ impl TransactionServices {
         channel: CardChannelSender,
         store: Arc<dyn TransactionStore>,
         workers: (ExpiryWorker, Option<ChannelWatch>),
-        channels: Arc<PaymentChannels>,
-        simulator: Option<Arc<ChannelSimulator>>,
+        parts: ChannelParts,
     ) -> TransactionServices {
         TransactionServices {
             orders,
@@ -66,8 +74,9 @@ impl TransactionServices {
             store,
             refused_callbacks: RefusedCallbacks::default(),
             _workers: workers,
-            channels,
-            simulator,
+            channels: parts.channels,
+            settler: parts.settler,
+            simulator: parts.simulator,
         }
     }
 

@@ -236,60 +236,47 @@ macro_rules! payment_store {
 
             async fn processing_refunds(
                 &self,
-                channels: &[&str],
+                channel: &str,
                 before: DateTime<Utc>,
                 limit: u32,
             ) -> Result<Vec<Refund>, TxError> {
-                let mut refunds = Vec::new();
-                for channel in channels {
-                    let rows: Vec<RefundRow<<$store as Dialect>::Time>> = sqlx::query_as(&format!(
-                        "SELECT {REFUND_COLUMNS} FROM refunds \
-                         WHERE status = 'PROCESSING' AND updated_at < $1 \
-                         AND payment_id IN (SELECT id FROM payments WHERE channel = $2) \
-                         ORDER BY updated_at LIMIT $3"
-                    ))
-                    .bind(<$store>::time(before))
-                    .bind(*channel)
-                    .bind(i64::from(limit))
-                    .fetch_all(self.reader())
-                    .await
-                    .map_err(db)?;
-                    for row in rows {
-                        refunds.push(row.into_refund()?);
-                    }
-                }
-                refunds.sort_by_key(|r| r.updated_at);
-                refunds.truncate(limit as usize);
-                Ok(refunds)
+                let rows: Vec<RefundRow<<$store as Dialect>::Time>> = sqlx::query_as(&format!(
+                    "SELECT {REFUND_COLUMNS} FROM refunds \
+                     WHERE status = 'PROCESSING' AND updated_at < $1 \
+                     AND payment_id IN (SELECT id FROM payments WHERE channel = $2) \
+                     ORDER BY updated_at LIMIT $3"
+                ))
+                .bind(<$store>::time(before))
+                .bind(channel)
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await
+                .map_err(db)?;
+                rows.into_iter()
+                    .map(|row| row.into_refund().map_err(TxError::from))
+                    .collect()
             }
 
             async fn processing_payments(
                 &self,
-                channels: &[&str],
+                channel: &str,
                 before: DateTime<Utc>,
                 limit: u32,
             ) -> Result<Vec<Payment>, TxError> {
-                // The channel list is short (the configured channels) and bound, never spliced.
-                let mut payments = Vec::new();
-                for channel in channels {
-                    let rows: Vec<PaymentRow<<$store as Dialect>::Time>> = sqlx::query_as(&format!(
-                        "SELECT {PAYMENT_COLUMNS} FROM payments \
-                         WHERE status = 'PROCESSING' AND updated_at < $1 AND channel = $2 \
-                         ORDER BY updated_at LIMIT $3"
-                    ))
-                    .bind(<$store>::time(before))
-                    .bind(*channel)
-                    .bind(i64::from(limit))
-                    .fetch_all(self.reader())
-                    .await
-                    .map_err(db)?;
-                    for row in rows {
-                        payments.push(row.into_payment()?);
-                    }
-                }
-                payments.sort_by_key(|p| p.updated_at);
-                payments.truncate(limit as usize);
-                Ok(payments)
+                let rows: Vec<PaymentRow<<$store as Dialect>::Time>> = sqlx::query_as(&format!(
+                    "SELECT {PAYMENT_COLUMNS} FROM payments \
+                     WHERE status = 'PROCESSING' AND updated_at < $1 AND channel = $2 \
+                     ORDER BY updated_at LIMIT $3"
+                ))
+                .bind(<$store>::time(before))
+                .bind(channel)
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await
+                .map_err(db)?;
+                rows.into_iter()
+                    .map(|row| row.into_payment().map_err(TxError::from))
+                    .collect()
             }
         }
 

@@ -5,8 +5,7 @@
 //! arrives first applies and the others find it done.
 
 use arbiter_transactions::channels::{
-    Acknowledgement, ChannelError, ClientAction, Inbound, Notice, NoticeState, PaymentChannel,
-    RefundState,
+    Acknowledgement, ChannelError, ClientAction, Inbound, Notice, NoticeState,
 };
 use arbiter_transactions::ids::{ChannelRefundId, IdempotencyKey, OrderId};
 use arbiter_transactions::payment::{CARD, Payment, Refund, Verdict};
@@ -15,8 +14,8 @@ use arbiter_transactions::status::PaymentStatus;
 use chrono::Utc;
 
 use super::TransactionServices;
-use super::channel_watch::apply_refund_state;
 use super::channels::ChannelCallError;
+use crate::simulator::ChannelSimulator;
 
 /// What a channel's notification got: the answer in the channel's own form, and what became
 /// of it.
@@ -115,7 +114,7 @@ impl TransactionServices {
                     Some(refund) => Notice {
                         state: NoticeState::Refund {
                             channel_refund_id: channel_refund_id.clone(),
-                            state: self.refund_at_channel(adapter.as_ref(), &refund).await?,
+                            state: self.settler.refund_state(&refund).await?,
                         },
                         ..notice
                     },
@@ -149,28 +148,22 @@ impl TransactionServices {
         if refund.status != arbiter_transactions::status::RefundStatus::Processing {
             return Ok(refund);
         }
-        let payment = self.payments.get(&refund.payment_id).await?.payment;
-        let Ok(adapter) = self.channels.adapter(&payment.channel) else {
-            // The card channel reports refunds by webhook.
+        let Some(payment) = self.store.payment(&refund.payment_id).await? else {
             return Ok(refund);
         };
-        let request = adapter.refund(&refund, &payment, Utc::now())?;
-        let answer = self.channels.send(adapter.name(), request).await?;
-        let state = adapter.read_refund(&refund, &answer)?;
-        apply_refund_state(&self.payments, &payment, &refund, "refund", state, &answer).await?;
+        if self.channels.adapter(&payment.channel).is_err() {
+            // The card channel reports refunds by webhook.
+            return Ok(refund);
+        }
+        self.settler.send_refund(&payment, &refund).await?;
         Ok(self.payments.get_refund(&refund.id).await?.refund)
     }
 
-    /// What the channel says of `refund` now.
-    async fn refund_at_channel(
-        &self,
-        adapter: &dyn PaymentChannel,
-        refund: &Refund,
-    ) -> Result<RefundState, ChannelCallError> {
-        let payment = self.payments.get(&refund.payment_id).await?.payment;
-        let request = adapter.query_refund(refund, &payment, Utc::now())?;
-        let answer = self.channels.send(adapter.name(), request).await?;
-        Ok(adapter.read_refund_state(&answer)?)
+    /// The simulator, when this server runs one.
+    fn simulator(&self, channel: &str) -> Result<&ChannelSimulator, ChannelCallError> {
+        self.simulator
+            .as_deref()
+            .ok_or_else(|| not_simulated(channel))
     }
 
     /// The simulated channel's buyer: pays trade `id` (or lets it close) and notifies.
@@ -181,17 +174,11 @@ impl TransactionServices {
         paid: bool,
         delivery: crate::simulator::delivery::Delivery,
     ) -> Result<crate::simulator::Reported, ChannelCallError> {
-        let not_running = || {
-            ChannelCallError::NotConfigured(format!(
-                "{channel} simulator (start the server with --channel-simulator)"
-            ))
-        };
-        let sim = self.simulator.as_ref().ok_or_else(not_running)?;
-        let reported = match channel {
-            "alipay" => sim.alipay.report(id, paid, delivery).await,
-            "wechat" => sim.wechat.report(id, paid, delivery).await,
-            _ => return Err(not_running()),
-        };
+        let reported = self
+            .simulator(channel)?
+            .report(channel, id, paid, delivery)
+            .await
+            .ok_or_else(|| not_simulated(channel))?;
         reported.map_err(|e| match e {
             crate::simulator::SimError::NoSuchTrade => {
                 ChannelCallError::Tx(arbiter_transactions::TxError::NotFound {
@@ -215,7 +202,7 @@ impl TransactionServices {
         Ok(routes
             .into_iter()
             .map(|r| {
-                let configured = r.name == CARD || self.channels.adapter(&r.name).is_ok();
+                let configured = self.channels.pays_through(&r.name);
                 (r, configured)
             })
             .collect())
@@ -238,23 +225,22 @@ impl TransactionServices {
                 entity: "channel",
                 id: name.to_owned(),
             })?;
-        let configured = route.name == CARD || self.channels.adapter(&route.name).is_ok();
+        let configured = self.channels.pays_through(&route.name);
         Ok((route, configured))
     }
 
     /// Makes the simulated `channel` fail its next `calls` protocol calls.
     pub fn simulate_outage(&self, channel: &str, calls: u32) -> Result<(), ChannelCallError> {
-        let not_running = || {
-            ChannelCallError::NotConfigured(format!(
-                "{channel} simulator (start the server with --channel-simulator)"
-            ))
-        };
-        let sim = self.simulator.as_ref().ok_or_else(not_running)?;
-        match channel {
-            "alipay" => sim.alipay.fail_next(calls),
-            "wechat" => sim.wechat.fail_next(calls),
-            _ => return Err(not_running()),
+        if self.simulator(channel)?.fail_next(channel, calls) {
+            Ok(())
+        } else {
+            Err(not_simulated(channel))
         }
-        Ok(())
     }
+}
+
+fn not_simulated(channel: &str) -> ChannelCallError {
+    ChannelCallError::NotConfigured(format!(
+        "{channel} simulator (start the server with --channel-simulator)"
+    ))
 }

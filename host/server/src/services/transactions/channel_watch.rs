@@ -154,59 +154,92 @@ impl OpenPayments for ChannelSettler {
     }
 }
 
-/// Applies what a channel answered (`how`: `refund`, `query`) about `refund` of `payment`
-/// when it is final, as a notice named `<how>:<refund>:<state>`.
-pub(super) async fn apply_refund_state(
-    payments: &PaymentService,
-    payment: &Payment,
-    refund: &Refund,
-    how: &str,
-    state: RefundState,
-    answer: &ChannelResponse,
-) -> Result<RefundState, ChannelCallError> {
-    let tag = match &state {
-        RefundState::Succeeded { .. } => "succeeded",
-        RefundState::Failed { .. } => "failed",
-        RefundState::Processing | RefundState::Unknown => return Ok(state),
-    };
-    let notice = Notice {
-        notice_id: format!("{how}:{}:{tag}", refund.id),
-        channel_payment_id: payment.channel_payment_id.0.clone(),
-        state: NoticeState::Refund {
-            channel_refund_id: refund.channel_refund_id.0.clone(),
-            state: state.clone(),
-        },
-    };
-    payments
-        .apply_notice(&payment.channel, &notice, &answer.body)
-        .await?;
-    Ok(state)
-}
-
 impl ChannelSettler {
-    /// Asks the channel what `refund` became and applies a final answer; a refund the channel
-    /// does not know (its request never arrived) is sent again, under the same refund number.
-    pub async fn reconcile_refund(&self, refund: &Refund) -> Result<RefundState, ChannelCallError> {
-        let payment = self
+    /// Applies what a channel answered (`how`: `refund`, `query`) about `refund` of `payment`
+    /// when it is final, as a notice named `<how>:<refund>:<state>`.
+    async fn apply_refund(
+        &self,
+        how: &str,
+        payment: &Payment,
+        refund: &Refund,
+        state: RefundState,
+        answer: &ChannelResponse,
+    ) -> Result<RefundState, ChannelCallError> {
+        let tag = match &state {
+            RefundState::Succeeded { .. } => "succeeded",
+            RefundState::Failed { .. } => "failed",
+            RefundState::Processing | RefundState::Unknown => return Ok(state),
+        };
+        let notice = Notice {
+            notice_id: format!("{how}:{}:{tag}", refund.id),
+            channel_payment_id: payment.channel_payment_id.0.clone(),
+            state: NoticeState::Refund {
+                channel_refund_id: refund.channel_refund_id.0.clone(),
+                state: state.clone(),
+            },
+        };
+        self.payments
+            .apply_notice(&payment.channel, &notice, &answer.body)
+            .await?;
+        Ok(state)
+    }
+
+    /// The payment `refund` is of.
+    async fn payment_of(&self, refund: &Refund) -> Result<Payment, ChannelCallError> {
+        Ok(self
             .store
             .payment(&refund.payment_id)
             .await?
             .ok_or_else(|| TxError::NotFound {
                 entity: "payment",
                 id: refund.payment_id.0.clone(),
-            })?;
+            })?)
+    }
+
+    /// What `payment`'s channel says of `refund` now, with its answer.
+    async fn query_refund(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+    ) -> Result<(RefundState, ChannelResponse), ChannelCallError> {
         let adapter = self.channels.adapter(&payment.channel)?;
-        let request = adapter.query_refund(refund, &payment, Utc::now())?;
+        let request = adapter.query_refund(refund, payment, Utc::now())?;
         let answer = self.channels.send(adapter.name(), request).await?;
-        let state = adapter.read_refund_state(&answer)?;
-        if state != RefundState::Unknown {
-            return apply_refund_state(&self.payments, &payment, refund, "query", state, &answer)
-                .await;
-        }
-        let request = adapter.refund(refund, &payment, Utc::now())?;
+        Ok((adapter.read_refund_state(&answer)?, answer))
+    }
+
+    /// What the channel says of `refund` now (nothing applied).
+    pub async fn refund_state(&self, refund: &Refund) -> Result<RefundState, ChannelCallError> {
+        let payment = self.payment_of(refund).await?;
+        Ok(self.query_refund(&payment, refund).await?.0)
+    }
+
+    /// Sends `refund` of `payment` to the channel, under the refund's number there (a repeat
+    /// is the same refund), and applies a final answer.
+    pub async fn send_refund(
+        &self,
+        payment: &Payment,
+        refund: &Refund,
+    ) -> Result<RefundState, ChannelCallError> {
+        let adapter = self.channels.adapter(&payment.channel)?;
+        let request = adapter.refund(refund, payment, Utc::now())?;
         let answer = self.channels.send(adapter.name(), request).await?;
         let state = adapter.read_refund(refund, &answer)?;
-        apply_refund_state(&self.payments, &payment, refund, "refund", state, &answer).await
+        self.apply_refund("refund", payment, refund, state, &answer)
+            .await
+    }
+
+    /// Asks the channel what `refund` became and applies a final answer; a refund the channel
+    /// does not know (its request never arrived) is sent again, under the same refund number.
+    pub async fn reconcile_refund(&self, refund: &Refund) -> Result<RefundState, ChannelCallError> {
+        let payment = self.payment_of(refund).await?;
+        match self.query_refund(&payment, refund).await? {
+            (RefundState::Unknown, _) => self.send_refund(&payment, refund).await,
+            (state, answer) => {
+                self.apply_refund("query", &payment, refund, state, &answer)
+                    .await
+            }
+        }
     }
 }
 
@@ -239,50 +272,49 @@ impl ChannelWatch {
 }
 
 impl ChannelSettler {
-    /// One round of the worker.
+    /// One round of the worker: each configured channel's refunds and payments left open.
     async fn round(&self, after: Duration) {
-        let names = self.channels.names();
-        if names.is_empty() {
-            return;
-        }
         let before = Utc::now() - chrono::Duration::from_std(after).unwrap_or_default();
-        let stale = match self.store.processing_payments(&names, before, BATCH).await {
-            Ok(stale) => stale,
-            Err(e) => {
-                tracing::warn!(error = %e, "the channel compensation worker cannot read payments");
-                return;
+        for channel in self.channels.names() {
+            match self.store.processing_refunds(channel, before, BATCH).await {
+                Ok(refunds) => {
+                    for refund in refunds {
+                        if let Err(e) = self.reconcile_refund(&refund).await {
+                            tracing::warn!(
+                                channel,
+                                refund = %refund.id,
+                                error = %e,
+                                "could not settle a refund at its channel"
+                            );
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(channel, error = %e, "the compensation worker cannot read refunds")
+                }
             }
-        };
-        let refunds = match self.store.processing_refunds(&names, before, BATCH).await {
-            Ok(refunds) => refunds,
-            Err(e) => {
-                tracing::warn!(error = %e, "the channel compensation worker cannot read refunds");
-                Vec::new()
-            }
-        };
-        for refund in refunds {
-            if let Err(e) = self.reconcile_refund(&refund).await {
-                tracing::warn!(
-                    refund = %refund.id,
-                    error = %e,
-                    "could not settle a refund at its channel"
-                );
-            }
-        }
-        for payment in stale {
-            match self.reconcile(&payment).await {
-                Ok(state) => tracing::debug!(
-                    channel = %payment.channel,
-                    payment = %payment.id,
-                    state = tag(&state),
-                    "queried a payment its channel had not reported"
-                ),
-                Err(e) => tracing::warn!(
-                    channel = %payment.channel,
-                    payment = %payment.id,
-                    error = %e,
-                    "could not query a payment at its channel"
-                ),
+            match self.store.processing_payments(channel, before, BATCH).await {
+                Ok(stale) => {
+                    for payment in stale {
+                        match self.reconcile(&payment).await {
+                            Ok(state) => tracing::debug!(
+                                channel,
+                                payment = %payment.id,
+                                state = tag(&state),
+                                "queried a payment its channel had not reported"
+                            ),
+                            Err(e) => tracing::warn!(
+                                channel,
+                                payment = %payment.id,
+                                error = %e,
+                                "could not query a payment at its channel"
+                            ),
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(channel, error = %e, "the compensation worker cannot read payments")
+                }
             }
         }
     }

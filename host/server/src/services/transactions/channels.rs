@@ -57,6 +57,12 @@ impl PaymentChannels {
         self.adapters.keys().copied().collect()
     }
 
+    /// Whether this server can pay through `name`: the card always, the others when
+    /// configured.
+    pub fn pays_through(&self, name: &str) -> bool {
+        name == arbiter_transactions::payment::CARD || self.adapters.contains_key(name)
+    }
+
     pub fn adapter(&self, name: &str) -> Result<&Arc<dyn PaymentChannel>, ChannelCallError> {
         self.adapters
             .get(name)
