@@ -133,6 +133,8 @@ async fn a_snooze_names_a_real_rule_an_entity_a_reason_and_a_bounded_time() {
             (json!({"kind": "planet"}), "kind"),
             (json!({"kind": "ip", "value": "not an ip"}), "value"),
             (json!({"reason": "  "}), "reason"),
+            // 501 characters as sent, though fewer once trimmed: the schema's bound.
+            (json!({"reason": format!("r{}", " ".repeat(500))}), "reason"),
             (json!({"days": 0}), "days"),
             (json!({"days": 366}), "days"),
         ] {

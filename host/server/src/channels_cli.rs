@@ -6,7 +6,7 @@ use arbiter_engine::audit::Actor;
 use clap::Subcommand;
 
 use crate::config::StorageArgs;
-use crate::http::channel_table::{ChannelView, MAX_REASON};
+use crate::http::channel_table::{ChannelView, MAX_REASON, switch_reason};
 
 #[derive(Debug, Subcommand)]
 pub enum ChannelsCommand {
@@ -65,10 +65,9 @@ pub async fn run(command: ChannelsCommand) -> anyhow::Result<()> {
             storage,
         } => (name, false, reason, storage),
     };
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON {
+    let Some(reason) = switch_reason(&reason) else {
         anyhow::bail!("--reason must be 1 to {MAX_REASON} characters");
-    }
+    };
     let stores = crate::wiring::open_store(&storage).await?;
     let Some(route) = stores
         .transactions

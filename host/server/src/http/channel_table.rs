@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use arbiter_engine::request::longer_than;
 use arbiter_transactions::channels::routing::ChannelRoute;
 
 use crate::app_state::AppState;
@@ -21,6 +22,13 @@ use crate::http::problem::ApiError;
 
 /// Longest reason kept with a switch.
 pub const MAX_REASON: usize = 500;
+
+/// The reason to store with a switch, trimmed, or `None` when it is only spaces or longer than
+/// [`MAX_REASON`] characters as sent (the bound the schema states).
+pub fn switch_reason(sent: &str) -> Option<&str> {
+    let reason = sent.trim();
+    (!reason.is_empty() && !longer_than(sent, MAX_REASON)).then_some(reason)
+}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ChannelView {
@@ -97,14 +105,11 @@ async fn switch(
     enabled: bool,
     body: &Switch,
 ) -> Result<Json<ChannelView>, ApiError> {
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON {
-        return Err(ApiError::Invalid {
-            code: "invalid_value",
-            field: "reason".into(),
-            message: format!("must be 1 to {MAX_REASON} characters"),
-        });
-    }
+    let reason = switch_reason(&body.reason).ok_or_else(|| ApiError::Invalid {
+        code: "invalid_value",
+        field: "reason".into(),
+        message: format!("must be 1 to {MAX_REASON} characters"),
+    })?;
     let (route, configured) = app
         .transactions
         .switch_channel(name, enabled, reason, &caller.actor())

@@ -118,7 +118,7 @@ impl SnoozeService {
         if reason.is_empty() {
             return Err(invalid("reason", "say why the rule is snoozed"));
         }
-        if longer_than(reason, MAX_REASON_CHARS) {
+        if longer_than(&new.reason, MAX_REASON_CHARS) {
             return Err(invalid(
                 "reason",
                 format!("longer than {MAX_REASON_CHARS} characters"),
