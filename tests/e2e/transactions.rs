@@ -3,6 +3,7 @@
 //! fulfilment and its revenue, the outbox feed, the expiry worker and `arbiter ledger check`.
 
 mod calls;
+mod channel_forgeries;
 mod channel_recovery;
 mod channel_routing;
 mod channels;

@@ -3,7 +3,11 @@
 //! way Stripe signs them. Tests and the admin trigger route use it to play the channel —
 //! including sending an event twice or out of order, which is just sending it again.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
+
+use crate::channels::card::{PAYMENT_KEY, REFUND_KEY};
 
 use crate::ids::EventId;
 use crate::payment::{ChannelEvent, EventData, EventObject, EventType, Payment, Refund};
@@ -28,10 +32,23 @@ impl CardChannel {
         CardChannel { secret }
     }
 
-    /// `payment_intent.succeeded` (or `.payment_failed`) for `payment`, for its exact amount.
+    /// `payment_intent.succeeded` (or `.payment_failed`) for `payment`, for its exact amount,
+    /// named by our channel id (a payment the channel's API never saw).
     pub fn payment_event(
         &self,
         payment: &Payment,
+        succeeded: bool,
+        at: DateTime<Utc>,
+    ) -> SignedEvent {
+        self.intent_event(payment, None, succeeded, at)
+    }
+
+    /// The same for a payment the API created as intent `intent` (`Some`): named by Stripe's
+    /// id, ours in its metadata, as Stripe sends it.
+    pub fn intent_event(
+        &self,
+        payment: &Payment,
+        intent: Option<&str>,
         succeeded: bool,
         at: DateTime<Utc>,
     ) -> SignedEvent {
@@ -40,17 +57,21 @@ impl CardChannel {
         } else {
             (EventType::PaymentFailed, "requires_payment_method")
         };
+        let ours = &payment.channel_payment_id.0;
         let object = EventObject {
-            id: payment.channel_payment_id.0.clone(),
+            id: intent.unwrap_or(ours).to_owned(),
             payment_intent: None,
             amount: payment.amount.checked_minor_units().unwrap_or_default(),
             currency: payment.amount.currency.code().to_ascii_lowercase(),
             status: status.into(),
+            metadata: intent
+                .map(|_| BTreeMap::from([(PAYMENT_KEY.to_owned(), ours.clone())]))
+                .unwrap_or_default(),
         };
-        self.signed(kind, object, at)
+        self.event(kind, object, at)
     }
 
-    /// `refund.updated` for `refund` of `payment`, `succeeded` or `failed`.
+    /// `refund.updated` for `refund` of `payment`, `succeeded` or `failed`, named by our ids.
     pub fn refund_event(
         &self,
         refund: &Refund,
@@ -58,14 +79,37 @@ impl CardChannel {
         succeeded: bool,
         at: DateTime<Utc>,
     ) -> SignedEvent {
+        self.stripe_refund_event(refund, payment, None, succeeded, at)
+    }
+
+    /// The same for a refund the API took: `ids` are Stripe's intent and refund ids, ours in
+    /// the refund's metadata.
+    pub fn stripe_refund_event(
+        &self,
+        refund: &Refund,
+        payment: &Payment,
+        ids: Option<(&str, &str)>,
+        succeeded: bool,
+        at: DateTime<Utc>,
+    ) -> SignedEvent {
+        let (intent, id) =
+            ids.unwrap_or((&payment.channel_payment_id.0, &refund.channel_refund_id.0));
         let object = EventObject {
-            id: refund.channel_refund_id.0.clone(),
-            payment_intent: Some(payment.channel_payment_id.0.clone()),
+            id: id.to_owned(),
+            payment_intent: Some(intent.to_owned()),
             amount: refund.amount.checked_minor_units().unwrap_or_default(),
             currency: refund.amount.currency.code().to_ascii_lowercase(),
             status: if succeeded { "succeeded" } else { "failed" }.into(),
+            metadata: ids
+                .map(|_| {
+                    BTreeMap::from([
+                        (PAYMENT_KEY.to_owned(), payment.channel_payment_id.0.clone()),
+                        (REFUND_KEY.to_owned(), refund.channel_refund_id.0.clone()),
+                    ])
+                })
+                .unwrap_or_default(),
         };
-        self.signed(EventType::RefundUpdated, object, at)
+        self.event(EventType::RefundUpdated, object, at)
     }
 
     /// Signs an arbitrary body at `at` (for forged-body and stale-signature tests).
@@ -73,7 +117,8 @@ impl CardChannel {
         sign(&self.secret, at.timestamp(), body)
     }
 
-    fn signed(&self, kind: EventType, object: EventObject, at: DateTime<Utc>) -> SignedEvent {
+    /// Event `kind` about `object`, signed at `at` (a fresh event id).
+    pub fn event(&self, kind: EventType, object: EventObject, at: DateTime<Utc>) -> SignedEvent {
         let event = ChannelEvent {
             id: EventId::generate(),
             kind,

@@ -9,6 +9,7 @@
 //! channel (a notification and an active query of the same payment meet there and apply once).
 
 pub mod alipay;
+pub mod card;
 pub mod keys;
 pub mod routing;
 pub mod wechat;
@@ -27,8 +28,13 @@ pub const BEIJING: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
 /// One payment channel, without I/O: each operation is a signed request for the host to send
 /// and a reader of the channel's answer to it, and a notification is verified and read from
 /// the bytes that arrived. The host holds one per configured channel behind this trait.
+///
+/// `reference` is the channel's own id for the payment when the channel assigns one at create
+/// ([`Created::reference`]: Stripe's payment intent id); `None` for a channel that keys
+/// payments by our `channel_payment_id` (Alipay, WeChat Pay), or when the create was never
+/// answered — then a channel that needs it refuses with [`ChannelError::NotAtChannel`].
 pub trait PaymentChannel: Send + Sync {
-    /// The channel's name: `alipay`, `wechat`.
+    /// The channel's name: `card`, `alipay`, `wechat`.
     fn name(&self) -> &'static str;
 
     /// Creates the payment at the channel; `subject` is what the buyer is shown.
@@ -38,11 +44,12 @@ pub trait PaymentChannel: Send + Sync {
         subject: &str,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError>;
-    fn read_created(&self, response: &ChannelResponse) -> Result<ClientAction, ChannelError>;
+    fn read_created(&self, response: &ChannelResponse) -> Result<Created, ChannelError>;
 
     fn query_payment(
         &self,
         payment: &Payment,
+        reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError>;
     fn read_payment_state(&self, response: &ChannelResponse) -> Result<PaymentState, ChannelError>;
@@ -51,6 +58,7 @@ pub trait PaymentChannel: Send + Sync {
     fn close_payment(
         &self,
         payment: &Payment,
+        reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError>;
     fn read_closing(&self, response: &ChannelResponse) -> Result<Closing, ChannelError>;
@@ -61,6 +69,7 @@ pub trait PaymentChannel: Send + Sync {
         &self,
         refund: &Refund,
         payment: &Payment,
+        reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError>;
     fn read_refund(
@@ -73,9 +82,14 @@ pub trait PaymentChannel: Send + Sync {
         &self,
         refund: &Refund,
         payment: &Payment,
+        reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError>;
-    fn read_refund_state(&self, response: &ChannelResponse) -> Result<RefundState, ChannelError>;
+    fn read_refund_state(
+        &self,
+        refund: &Refund,
+        response: &ChannelResponse,
+    ) -> Result<RefundState, ChannelError>;
 
     /// A notification, verified before it is read.
     fn notification(
@@ -176,6 +190,16 @@ impl ClientAction {
             _ => None,
         }
     }
+}
+
+/// What the channel answered to a create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// What the paying client needs.
+    pub action: ClientAction,
+    /// The channel's own id for the payment, when it assigns one (Stripe's `pi_…`): every
+    /// later call about the payment names it.
+    pub reference: Option<String>,
 }
 
 /// What a close of an unpaid payment found.
@@ -295,6 +319,10 @@ pub enum ChannelError {
         channel: &'static str,
         currency: String,
     },
+    /// The channel names payments by its own id, and never answered this one's create: it
+    /// holds nothing the buyer could pay (they never got what the create returns).
+    #[error("{channel} never answered the payment's create: it has no id there")]
+    NotAtChannel { channel: &'static str },
 }
 
 impl ChannelError {
@@ -308,6 +336,7 @@ impl ChannelError {
             ChannelError::Malformed { .. } => "malformed",
             ChannelError::Refused { .. } => "refused",
             ChannelError::Currency { .. } => "currency",
+            ChannelError::NotAtChannel { .. } => "not_at_channel",
         }
     }
 }

@@ -6,6 +6,9 @@ use arbiter_engine::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use crate::channels::card::{PAYMENT_KEY, REFUND_KEY};
 use crate::channels::{Notice, NoticeState, PaymentState, RefundState};
 use crate::error::TxError;
 use crate::ids::{
@@ -88,6 +91,9 @@ pub enum EventType {
     PaymentSucceeded,
     #[serde(rename = "payment_intent.payment_failed")]
     PaymentFailed,
+    /// The intent was cancelled unpaid (by us, or when it timed out): it can no longer be paid.
+    #[serde(rename = "payment_intent.canceled")]
+    PaymentCanceled,
     #[serde(rename = "refund.updated")]
     RefundUpdated,
 }
@@ -105,6 +111,10 @@ pub struct EventObject {
     /// Lowercase ISO 4217, as Stripe sends it (`usd`).
     pub currency: String,
     pub status: String,
+    /// Ours on Stripe's objects: `channel_payment_id` on an intent, `channel_refund_id` on a
+    /// refund (Stripe names them with its own ids).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,19 +150,30 @@ impl ChannelEvent {
                 )
             })
         };
+        // Stripe's own ids name the objects; ours travel in their metadata. An object without
+        // it was created under our id (an event of the simulated channel without its API).
+        let ours = |key: &str, theirs: &str| {
+            o.metadata
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| theirs.to_owned())
+        };
         let (channel_payment_id, state) = match self.kind {
             EventType::PaymentSucceeded => (
-                o.id.clone(),
+                ours(PAYMENT_KEY, &o.id),
                 NoticeState::Payment(PaymentState::Paid {
                     amount: amount()?,
                     channel_trade_id: o.id.clone(),
                 }),
             ),
-            EventType::PaymentFailed => (o.id.clone(), NoticeState::Payment(PaymentState::Closed)),
+            EventType::PaymentFailed | EventType::PaymentCanceled => (
+                ours(PAYMENT_KEY, &o.id),
+                NoticeState::Payment(PaymentState::Closed),
+            ),
             EventType::RefundUpdated => (
-                o.payment_intent.clone().unwrap_or_default(),
+                ours(PAYMENT_KEY, o.payment_intent.as_deref().unwrap_or_default()),
                 NoticeState::Refund {
-                    channel_refund_id: o.id.clone(),
+                    channel_refund_id: ours(REFUND_KEY, &o.id),
                     state: match o.status.as_str() {
                         "succeeded" => RefundState::Succeeded { amount: amount()? },
                         "failed" | "canceled" => RefundState::Failed {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalogue::{NewReservation, Product, Reservation, SkuView, StockLevel};
 use crate::change::Change;
-use crate::channels::ClientAction;
+use crate::channels::Created;
 use crate::channels::routing::ChannelRoute;
 use crate::due::DueQueue;
 use crate::error::TxError;
@@ -77,15 +77,16 @@ pub trait PaymentStore: Send + Sync + 'static {
     async fn refunds_of(&self, payment: &PaymentId) -> Result<Vec<Refund>, TxError>;
     /// Appends to the callback log.
     async fn record_callback(&self, callback: &CallbackRecord) -> Result<(), TxError>;
-    /// Keeps what the paying client needs, the first time the channel gave it; a second
-    /// save for the same payment keeps the first.
-    async fn save_client_action(
+    /// Keeps what the channel answered to the payment's create — what the paying client needs
+    /// and the channel's own id for it — the first time it answered; a second save for the
+    /// same payment keeps the first.
+    async fn save_channel_created(
         &self,
         payment: &PaymentId,
-        action: &ClientAction,
+        created: &Created,
         at: DateTime<Utc>,
     ) -> Result<(), TxError>;
-    async fn client_action(&self, payment: &PaymentId) -> Result<Option<ClientAction>, TxError>;
+    async fn channel_created(&self, payment: &PaymentId) -> Result<Option<Created>, TxError>;
     /// The channel table, every row.
     async fn channel_routes(&self) -> Result<Vec<ChannelRoute>, TxError>;
     /// Switches channel `name` on or off for new payments, audited as `actor`'s with

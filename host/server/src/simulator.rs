@@ -1,23 +1,27 @@
-//! Simulated Alipay and WeChat Pay, for tests and demos (`arbiter serve --channel-simulator`):
+//! Simulated Alipay, WeChat Pay and a Stripe-like card acquirer, for tests and demos
+//! (`arbiter serve --channel-simulator`):
 //! gateways that speak each channel's real protocol — they check the merchant's signatures
 //! and sign their own answers and notifications with platform keys of their own — over trades
 //! held in memory, mounted under `/sim/…` beside the API. An admin trigger
-//! (`POST /v1/channels/{alipay,wechat}/payments/{id}/events`) plays the buyer: the trade is
+//! (`POST /v1/channels/{card,alipay,wechat}/payments/{id}/events`) plays the buyer: the trade is
 //! paid (or closes unpaid) and the channel notifies the merchant late, twice, concurrently or
 //! never. A trigger can also make the next calls to a gateway fail
 //! (`POST /v1/channels/{name}/faults`). Every key is generated at start, the merchant's too, and the server's channel
 //! adapters are configured against these gateways; nothing here is used without the flag.
 
 pub mod alipay;
+pub mod card;
 pub mod delivery;
 pub mod trades;
 pub mod wechat;
 
 use std::sync::Arc;
 
+use arbiter_transactions::card::CardChannel;
 use arbiter_transactions::channels::ChannelResponse;
 use arbiter_transactions::channels::alipay::platform::AlipayPlatform;
 use arbiter_transactions::channels::alipay::{Alipay, AlipayConfig};
+use arbiter_transactions::channels::card::{CardConfig, StripeCard};
 use arbiter_transactions::channels::keys::SigningKey;
 use arbiter_transactions::channels::wechat::platform::WechatPlatform;
 use arbiter_transactions::channels::wechat::{ApiV3Key, Wechat, WechatConfig};
@@ -26,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use self::alipay::AlipaySim;
+use self::card::CardSim;
 use self::delivery::Attempt;
 use self::wechat::WechatSim;
 
@@ -93,15 +98,27 @@ pub(crate) fn channel_response(r: ChannelResponse) -> Response {
     response
 }
 
-/// Both simulated channels, and the merchant's adapters configured against them.
+/// The simulated channels.
 pub struct ChannelSimulator {
     pub alipay: Arc<AlipaySim>,
     pub wechat: Arc<WechatSim>,
+    pub card: Arc<CardSim>,
 }
 
-/// The simulator with fresh keys, and the Alipay and WeChat Pay adapters a merchant at
-/// `public_url` (where this server is reached) would hold for it.
-pub fn start(public_url: &str) -> anyhow::Result<(ChannelSimulator, Alipay, Wechat)> {
+/// The adapters a merchant holds for the simulated channels.
+pub struct SimulatedAdapters {
+    pub alipay: Alipay,
+    pub wechat: Wechat,
+    pub card: StripeCard,
+}
+
+/// The simulator with fresh keys, and the adapters a merchant at `public_url` (where this
+/// server is reached) would hold for it; the card events are signed with `card_webhook_secret`
+/// (the server's own, as a Stripe account shares it with the endpoint).
+pub fn start(
+    public_url: &str,
+    card_webhook_secret: &[u8],
+) -> anyhow::Result<(ChannelSimulator, SimulatedAdapters)> {
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .build()
@@ -149,13 +166,39 @@ pub fn start(public_url: &str) -> anyhow::Result<(ChannelSimulator, Alipay, Wech
         apiv3_key: ApiV3Key::parse(&apiv3)?,
         platform_keys: vec![(serial, wechat_public)],
     });
+    let card_key: String = format!(
+        "sk_test_sim{}",
+        rand::Rng::sample_iter(rand::rng(), &rand::distr::Alphanumeric)
+            .take(24)
+            .map(char::from)
+            .collect::<String>()
+    );
+    let card_sim = CardSim::new(
+        card_key.clone(),
+        CardChannel::new(card_webhook_secret.to_vec()),
+        format!("{public_url}/v1/webhooks/card"),
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default(),
+    );
+    let card = StripeCard::new(CardConfig {
+        api_base: format!("{public_url}{}", card::PREFIX),
+        secret_key: card_key,
+        webhook_secret: card_webhook_secret.to_vec(),
+        tolerance: arbiter_transactions::signature::DEFAULT_TOLERANCE,
+    });
     Ok((
         ChannelSimulator {
             alipay: Arc::new(alipay_sim),
             wechat: Arc::new(wechat_sim),
+            card: Arc::new(card_sim),
         },
-        alipay,
-        wechat,
+        SimulatedAdapters {
+            alipay,
+            wechat,
+            card,
+        },
     ))
 }
 
@@ -181,6 +224,7 @@ impl ChannelSimulator {
         match channel {
             "alipay" => self.alipay.fail_next(calls),
             "wechat" => self.wechat.fail_next(calls),
+            "card" => self.card.fail_next(calls),
             _ => return false,
         }
         true
@@ -201,6 +245,12 @@ impl ChannelSimulator {
                 axum::routing::any(WechatSim::api),
             )
             .with_state(self.wechat.clone());
-        alipay.merge(wechat)
+        let card = Router::new()
+            .route(
+                &format!("{}/v1/{{*rest}}", card::PREFIX),
+                axum::routing::any(CardSim::api),
+            )
+            .with_state(self.card.clone());
+        alipay.merge(wechat).merge(card)
     }
 }

@@ -180,10 +180,12 @@ pub async fn build_with(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.listen));
-    let channels = crate::wiring_channels::build(&config.channels, &public_url)?;
+    let card_secret =
+        crate::wiring_transactions::card_webhook_secret(transactions, &config.storage.data_dir)?;
+    let channels = crate::wiring_channels::build(&config.channels, &public_url, &card_secret)?;
     let transactions = crate::wiring_transactions::build(
         transactions,
-        &config.storage.data_dir,
+        card_secret,
         stores.transactions,
         decisions.clone(),
         expiry_dispatch,

@@ -1,6 +1,6 @@
-//! The payment channels' composition: the Alipay and WeChat Pay adapters from their flags
-//! and key files ([`crate::config::ChannelArgs`]), or both against the simulated gateways with
-//! `--channel-simulator`. A private key (or APIv3 key) file that others may read is refused,
+//! The payment channels' composition: the card (Stripe API), Alipay and WeChat Pay adapters
+//! from their flags and key files ([`crate::config::ChannelArgs`]), or all three against the
+//! simulated gateways with `--channel-simulator`. A private key (or APIv3 key) file that others may read is refused,
 //! as is a channel named without every file it needs; what is wrong is said, never a key.
 
 use std::os::unix::fs::PermissionsExt;
@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use arbiter_transactions::channels::PaymentChannel;
 use arbiter_transactions::channels::alipay::{self, Alipay, AlipayConfig};
+use arbiter_transactions::channels::card::{self, CardConfig, StripeCard};
 use arbiter_transactions::channels::keys::{SigningKey, VerifyingKey};
 use arbiter_transactions::channels::wechat::{self, ApiV3Key, Wechat, WechatConfig};
 
@@ -30,9 +31,13 @@ pub struct ChannelSetup {
 }
 
 /// The configured channels, and the simulator when they run against it. `public_url`: where
-/// the channels reach this server.
-pub fn build(args: &ChannelArgs, public_url: &str) -> anyhow::Result<ChannelSetup> {
-    let (channels, simulator) = adapters(args, public_url)?;
+/// the channels reach this server; `card_webhook_secret`: the card webhook endpoint's secret.
+pub fn build(
+    args: &ChannelArgs,
+    public_url: &str,
+    card_webhook_secret: &[u8],
+) -> anyhow::Result<ChannelSetup> {
+    let (channels, simulator) = adapters(args, public_url, card_webhook_secret)?;
     Ok(ChannelSetup {
         channels,
         simulator,
@@ -44,20 +49,42 @@ pub fn build(args: &ChannelArgs, public_url: &str) -> anyhow::Result<ChannelSetu
 fn adapters(
     args: &ChannelArgs,
     public_url: &str,
+    card_webhook_secret: &[u8],
 ) -> anyhow::Result<(PaymentChannels, Option<Arc<ChannelSimulator>>)> {
     let public_url = public_url.trim_end_matches('/');
     if args.channel_simulator {
-        if args.alipay_app_id.is_some() || args.wechat_mchid.is_some() {
-            bail!("--channel-simulator configures Alipay and WeChat Pay itself: drop their flags");
+        if args.alipay_app_id.is_some()
+            || args.wechat_mchid.is_some()
+            || args.card_api_key_file.is_some()
+        {
+            bail!(
+                "--channel-simulator configures the card, Alipay and WeChat Pay itself: drop \
+                 their flags"
+            );
         }
-        let (sim, alipay, wechat) = simulator::start(public_url)?;
+        let (sim, simulated) = simulator::start(public_url, card_webhook_secret)?;
         tracing::warn!(
-            "paying through SIMULATED Alipay and WeChat Pay gateways (--channel-simulator)"
+            "paying through SIMULATED card, Alipay and WeChat Pay gateways (--channel-simulator)"
         );
-        let adapters: Vec<Arc<dyn PaymentChannel>> = vec![Arc::new(alipay), Arc::new(wechat)];
+        let adapters: Vec<Arc<dyn PaymentChannel>> = vec![
+            Arc::new(simulated.card),
+            Arc::new(simulated.alipay),
+            Arc::new(simulated.wechat),
+        ];
         return Ok((PaymentChannels::new(adapters), Some(Arc::new(sim))));
     }
     let mut adapters: Vec<Arc<dyn PaymentChannel>> = Vec::new();
+    if let Some(key_file) = &args.card_api_key_file {
+        adapters.push(Arc::new(StripeCard::new(CardConfig {
+            api_base: args
+                .card_api_url
+                .clone()
+                .unwrap_or_else(|| card::STRIPE_API.to_owned()),
+            secret_key: read_secret(key_file)?.trim().to_owned(),
+            webhook_secret: card_webhook_secret.to_vec(),
+            tolerance: arbiter_transactions::signature::DEFAULT_TOLERANCE,
+        })));
+    }
     if let Some(app_id) = &args.alipay_app_id {
         adapters.push(Arc::new(alipay_from_files(args, app_id, public_url)?));
     }
@@ -245,16 +272,20 @@ mod tests {
             alipay_app_key_file: Some(key_file.clone()),
             ..ChannelArgs::default()
         };
-        let missing = build(&args, "https://shop.test").err().expect("refused");
+        let missing = build(&args, "https://shop.test", b"whsec")
+            .err()
+            .expect("refused");
         assert!(
             missing.to_string().contains("--alipay-public-key-file"),
             "{missing:#}"
         );
         args.alipay_public_key_file = Some(public_file);
-        let open = build(&args, "https://shop.test").err().expect("refused");
+        let open = build(&args, "https://shop.test", b"whsec")
+            .err()
+            .expect("refused");
         assert!(format!("{open:#}").contains("make it 0600"), "{open:#}");
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        let setup = build(&args, "https://shop.test/").expect("configured");
+        let setup = build(&args, "https://shop.test/", b"whsec").expect("configured");
         assert_eq!(setup.channels.names(), vec!["alipay"]);
         assert!(setup.simulator.is_none());
     }

@@ -85,21 +85,30 @@ impl TransactionsConfig {
     }
 }
 
+/// The card webhook endpoint's secret: the configured one, else the data directory's file
+/// (generated on first start).
+pub fn card_webhook_secret(
+    config: &TransactionsConfig,
+    data_dir: &Path,
+) -> anyhow::Result<Vec<u8>> {
+    match &config.webhook_secret {
+        Some(secret) => Ok(secret.clone()),
+        None => load_or_create_secret(&data_dir.join(SECRET_FILE)),
+    }
+}
+
 /// The transaction services over `store`, asking `decisions` for risk; starts the expiry
 /// worker, which stops when the returned services are dropped. With `expiry_dispatch` (Redis)
 /// order expiries are dispatched through it, with `store`'s due rows as the truth behind it.
+/// `secret`: [`card_webhook_secret`].
 pub fn build(
     config: &TransactionsConfig,
-    data_dir: &Path,
+    secret: Vec<u8>,
     store: Arc<dyn TransactionStore>,
     decisions: Arc<DecisionService>,
     expiry_dispatch: Option<Arc<dyn DueDispatch>>,
     setup: ChannelSetup,
 ) -> anyhow::Result<TransactionServices> {
-    let secret = match &config.webhook_secret {
-        Some(secret) => secret.clone(),
-        None => load_or_create_secret(&data_dir.join(SECRET_FILE))?,
-    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let risk = Arc::new(InProcessRisk::new(decisions, config.risk_timeout));
     let order_ttl = chrono::Duration::from_std(config.order_ttl).context("order TTL too long")?;
@@ -115,9 +124,11 @@ pub fn build(
     let mut payment_config = PaymentConfig::new(secret.clone());
     payment_config.risk_fail_mode = config.payment_fail_mode;
     let channels = Arc::new(setup.channels);
-    payment_config
-        .channels
-        .extend(channels.names().into_iter().map(str::to_owned));
+    for name in channels.names() {
+        if !payment_config.channels.iter().any(|c| c == name) {
+            payment_config.channels.push(name.to_owned());
+        }
+    }
     let payments = PaymentService::new(store.clone(), risk, clock.clone(), payment_config);
     // Payments open at Alipay or WeChat Pay are closed there before their order is
     // cancelled, and queried when their notification is late.
@@ -134,6 +145,7 @@ pub fn build(
         store.clone(),
         clock,
         config.webhook_url.clone(),
+        setup.simulator.as_ref().map(|s| s.card.clone()),
     );
     let (orders, sweep_every) = match expiry_dispatch {
         Some(dispatch) => (

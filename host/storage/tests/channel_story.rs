@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arbiter_engine::audit::Actor;
 use arbiter_engine::clock::Clock;
 use arbiter_transactions::catalogue::Line;
-use arbiter_transactions::channels::{ClientAction, Notice, NoticeState, PaymentState};
+use arbiter_transactions::channels::{ClientAction, Created, Notice, NoticeState, PaymentState};
 use arbiter_transactions::ids::IdempotencyKey;
 use arbiter_transactions::order::OrderRequest;
 use arbiter_transactions::orders::{OrderConfig, OrderService};
@@ -120,18 +120,37 @@ mod stories {
     pub async fn a_client_action_is_kept_once_per_payment(store: Arc<dyn TransactionStore>) {
         let clock = TestClock::new();
         let (p, _) = processing_payment(&store, &clock, "CA").await;
-        assert_eq!(store.client_action(&p.id).await.expect("read"), None);
-        let first = ClientAction::QrCode("https://qr.alipay.com/first".into());
+        assert_eq!(store.channel_created(&p.id).await.expect("read"), None);
+        let first = Created {
+            action: ClientAction::ClientSecret("pi_3Abc_secret_1".into()),
+            reference: Some("pi_3Abc".into()),
+        };
         store
-            .save_client_action(&p.id, &first, clock.now())
+            .save_channel_created(&p.id, &first, clock.now())
             .await
             .expect("save");
-        let second = ClientAction::QrCode("https://qr.alipay.com/second".into());
+        let second = Created {
+            action: ClientAction::QrCode("https://qr.alipay.com/second".into()),
+            reference: None,
+        };
         store
-            .save_client_action(&p.id, &second, clock.now())
+            .save_channel_created(&p.id, &second, clock.now())
             .await
             .expect("save again");
-        assert_eq!(store.client_action(&p.id).await.expect("read"), Some(first));
+        assert_eq!(
+            store.channel_created(&p.id).await.expect("read"),
+            Some(first)
+        );
+        // A channel that names payments by ours keeps no reference.
+        let (q, _) = processing_payment(&store, &clock, "CB").await;
+        store
+            .save_channel_created(&q.id, &second, clock.now())
+            .await
+            .expect("save");
+        assert_eq!(
+            store.channel_created(&q.id).await.expect("read"),
+            Some(second)
+        );
     }
 
     pub async fn the_scans_find_what_is_still_open_past_the_threshold(

@@ -1,7 +1,8 @@
 //! What the channels fail to tell us, recovered: a notification lost on the way is made good
 //! by the compensation worker's query; an order whose reservation runs out closes its payment
 //! at the channel first — and when the buyer paid at the last second, ends paid, not
-//! cancelled. Against the simulated Alipay and WeChat Pay, on both backends.
+//! cancelled. Against the simulated card (Stripe API), Alipay and WeChat Pay, on both
+//! backends.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,25 @@ use serde_json::{Value, json};
 use super::calls::config;
 use crate::harness::{Backend, TestServer, backends};
 
-const CHANNELS: [&str; 2] = ["alipay", "wechat"];
+const CHANNELS: [&str; 3] = ["card", "alipay", "wechat"];
+
+/// How the channel writes a paid payment's status.
+fn paid_word(channel: &str) -> &'static str {
+    match channel {
+        "alipay" => "TRADE_SUCCESS",
+        "wechat" => "SUCCESS",
+        _ => "succeeded",
+    }
+}
+
+/// What the buyer is given to pay with.
+fn action_kind(channel: &str) -> &'static str {
+    if channel == "card" {
+        "client_secret"
+    } else {
+        "qr_code"
+    }
+}
 
 async fn start(backend: &Backend, query_after_secs: u64, order_ttl: Duration) -> TestServer {
     TestServer::start_configured(
@@ -166,15 +185,7 @@ async fn an_expiring_order_closes_its_payment_first_and_a_last_second_payment_wi
             );
             // The buyer scanning the closed code pays nothing: the channel closed the trade.
             let late = buyer(&s, channel, &open_channel_id, true, 1).await;
-            assert_ne!(
-                late["status"],
-                if channel == "alipay" {
-                    "TRADE_SUCCESS"
-                } else {
-                    "SUCCESS"
-                },
-                "{late}"
-            );
+            assert_ne!(late["status"], paid_word(channel), "{late}");
             assert_eq!(
                 s.cny_balance(&format!("channel_clearing:{channel}")).await,
                 "50.00",
@@ -237,7 +248,12 @@ async fn an_outage_costs_a_retry_and_a_refund_it_lost_is_sent_again() {
             assert_eq!(a.status, 502, "{}", a.body);
             let a = pay().await;
             assert_eq!(a.status, 201, "{}", a.body);
-            assert_eq!(a.body["client_action"]["kind"], "qr_code", "{}", a.body);
+            assert_eq!(
+                a.body["client_action"]["kind"],
+                action_kind(channel),
+                "{}",
+                a.body
+            );
             let payment_id = a.body["id"].as_str().expect("id").to_owned();
             let channel_id = a.body["channel_payment_id"]
                 .as_str()

@@ -29,7 +29,7 @@ use serde_json::{Map, Value, json};
 
 use super::keys::{SigningKey, VerifyingKey};
 use super::{
-    Acknowledgement, ChannelError, ChannelRequest, ChannelResponse, ClientAction, Closing,
+    Acknowledgement, ChannelError, ChannelRequest, ChannelResponse, ClientAction, Closing, Created,
     HttpMethod, Inbound, Notice, NoticeState, PaymentChannel, PaymentState, RefundState,
 };
 use crate::payment::{Payment, Refund};
@@ -170,17 +170,21 @@ impl PaymentChannel for Alipay {
         self.request("alipay.trade.precreate", &biz, true, now)
     }
 
-    fn read_created(&self, response: &ChannelResponse) -> Result<ClientAction, ChannelError> {
+    fn read_created(&self, response: &ChannelResponse) -> Result<Created, ChannelError> {
         let reply = self
             .reply("alipay.trade.precreate", response)?
             .map_err(Failure::refused)?;
-        Ok(ClientAction::QrCode(reply.required("qr_code")?.to_owned()))
+        Ok(Created {
+            action: ClientAction::QrCode(reply.required("qr_code")?.to_owned()),
+            reference: None,
+        })
     }
 
     /// `alipay.trade.query` of the payment.
     fn query_payment(
         &self,
         payment: &Payment,
+        _reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError> {
         let biz = json!({"out_trade_no": payment.channel_payment_id.0});
@@ -203,6 +207,7 @@ impl PaymentChannel for Alipay {
     fn close_payment(
         &self,
         payment: &Payment,
+        _reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError> {
         let biz = json!({"out_trade_no": payment.channel_payment_id.0});
@@ -225,6 +230,7 @@ impl PaymentChannel for Alipay {
         &self,
         refund: &Refund,
         payment: &Payment,
+        _reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError> {
         let biz = json!({
@@ -257,6 +263,7 @@ impl PaymentChannel for Alipay {
         &self,
         refund: &Refund,
         payment: &Payment,
+        _reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError> {
         let biz = json!({
@@ -269,7 +276,11 @@ impl PaymentChannel for Alipay {
     /// A refund query's answer: a refund Alipay knows has `refund_amount`, and succeeded when
     /// `refund_status` is `REFUND_SUCCESS` or absent (Alipay's own rule); an answer without
     /// `refund_amount` is a refund it does not know.
-    fn read_refund_state(&self, response: &ChannelResponse) -> Result<RefundState, ChannelError> {
+    fn read_refund_state(
+        &self,
+        _refund: &Refund,
+        response: &ChannelResponse,
+    ) -> Result<RefundState, ChannelError> {
         let reply = self
             .reply("alipay.trade.fastpay.refund.query", response)?
             .map_err(Failure::refused)?;

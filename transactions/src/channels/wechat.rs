@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use super::keys::{SigningKey, VerifyingKey};
 use super::{
-    Acknowledgement, ChannelError, ChannelRequest, ChannelResponse, ClientAction, Closing,
+    Acknowledgement, ChannelError, ChannelRequest, ChannelResponse, ClientAction, Closing, Created,
     HttpMethod, Inbound, Notice, PaymentChannel, PaymentState, RefundState,
 };
 use crate::payment::{Payment, Refund};
@@ -296,18 +296,22 @@ impl PaymentChannel for Wechat {
         )
     }
 
-    fn read_created(&self, response: &ChannelResponse) -> Result<ClientAction, ChannelError> {
+    fn read_created(&self, response: &ChannelResponse) -> Result<Created, ChannelError> {
         #[derive(serde::Deserialize)]
-        struct Created {
+        struct Prepay {
             code_url: String,
         }
-        let created: Created = self.read("prepay", self.answer(response)?)?;
-        Ok(ClientAction::QrCode(created.code_url))
+        let created: Prepay = self.read("prepay", self.answer(response)?)?;
+        Ok(Created {
+            action: ClientAction::QrCode(created.code_url),
+            reference: None,
+        })
     }
 
     fn query_payment(
         &self,
         payment: &Payment,
+        _reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError> {
         let path = format!(
@@ -330,6 +334,7 @@ impl PaymentChannel for Wechat {
     fn close_payment(
         &self,
         payment: &Payment,
+        _reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError> {
         let path = format!(
@@ -360,6 +365,7 @@ impl PaymentChannel for Wechat {
         &self,
         refund: &Refund,
         payment: &Payment,
+        _reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError> {
         let body = json!({
@@ -384,14 +390,18 @@ impl PaymentChannel for Wechat {
     /// The refund's answer: the refund as the channel holds it.
     fn read_refund(
         &self,
-        _refund: &Refund,
+        refund: &Refund,
         response: &ChannelResponse,
     ) -> Result<RefundState, ChannelError> {
-        self.read_refund_state(response)
+        self.read_refund_state(refund, response)
     }
 
     /// A refund query's answer (the same shape as the refund's).
-    fn read_refund_state(&self, response: &ChannelResponse) -> Result<RefundState, ChannelError> {
+    fn read_refund_state(
+        &self,
+        _refund: &Refund,
+        response: &ChannelResponse,
+    ) -> Result<RefundState, ChannelError> {
         let answer = self.answer(response)?;
         if answer.status == 404 && answer.code() == "RESOURCE_NOT_EXISTS" {
             return Ok(RefundState::Unknown);
@@ -404,6 +414,7 @@ impl PaymentChannel for Wechat {
         &self,
         refund: &Refund,
         _payment: &Payment,
+        _reference: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ChannelRequest, ChannelError> {
         let path = format!("/v3/refund/domestic/refunds/{}", refund.channel_refund_id.0);

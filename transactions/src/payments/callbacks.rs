@@ -5,12 +5,12 @@
 //! verified callback is logged with its verdict, while one whose signature fails is only
 //! counted by the host, never stored.
 
+use crate::channels::card::event::{self, EventError};
 use crate::channels::{Notice, NoticeState};
 use crate::error::TxError;
 use crate::fulfilment::refund_source;
 use crate::ids::{ChannelPaymentId, ChannelRefundId, EventId};
-use crate::payment::{CARD, CallbackRecord, ChannelEvent, Verdict};
-use crate::signature::verify;
+use crate::payment::{CARD, CallbackRecord, Verdict};
 use crate::webhook::{Decided, auto_refund_key, payment_event, refund_event};
 
 use super::PaymentService;
@@ -38,33 +38,22 @@ impl PaymentService {
         signature: Option<&str>,
         raw: &[u8],
     ) -> Result<WebhookReply, TxError> {
-        let now = self.clock.now();
-        let Some(header) = signature else {
-            return Ok(unverified("missing", "no signature header"));
-        };
-        let tolerance = self.config.signature_tolerance;
-        if let Err(e) = verify(
+        match event::read(
             &self.config.webhook_secret,
-            header,
+            self.config.signature_tolerance,
+            signature,
             raw,
-            now.timestamp(),
-            tolerance,
+            self.clock.now(),
         ) {
-            return Ok(unverified(e.reason(), e.to_string()));
-        }
-        let event = match ChannelEvent::parse(raw) {
-            Ok(event) => event,
-            Err(e) => {
-                return self
-                    .log(CARD, None, raw, Verdict::Malformed, Some(e.to_string()))
-                    .await;
-            }
-        };
-        match event.notice() {
             Ok(notice) => self.apply_notice(CARD, &notice, raw).await,
+            Err(EventError::Unverified { reason, detail }) => Ok(unverified(reason, detail)),
+            Err(EventError::Malformed(detail)) => {
+                self.log(CARD, None, raw, Verdict::Malformed, Some(detail))
+                    .await
+            }
             // An amount in a currency we do not know cannot be the payment's.
-            Err(detail) => {
-                self.log(CARD, Some(event.id), raw, Verdict::Mismatch, Some(detail))
+            Err(EventError::Mismatch { event_id, detail }) => {
+                self.log(CARD, Some(event_id), raw, Verdict::Mismatch, Some(detail))
                     .await
             }
         }

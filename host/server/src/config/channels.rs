@@ -1,8 +1,10 @@
-//! `arbiter serve` flags for the payment channels beyond the card. A channel is configured
-//! when its merchant id is given, and then needs every key file it names; private keys and the
-//! APIv3 key are read from files only their owner may read (0600), never from flags, and
-//! never logged. `--channel-simulator` configures both against simulated gateways in this
-//! process instead, with keys generated at start (for tests and demos).
+//! `arbiter serve` flags for the payment channels. A channel is configured when its merchant
+//! id (for the card: its API key file) is given, and then needs every key file it names;
+//! private keys, the card API key and the APIv3 key are read from files only their owner may
+//! read (0600), never from flags, and never logged. `--channel-simulator` configures all three
+//! against simulated gateways in this process instead, with keys generated at start (for
+//! tests and demos). Without its API key the card channel still takes its signed webhooks,
+//! but creates nothing at the acquirer and is not queried or closed there.
 
 use std::path::PathBuf;
 
@@ -10,15 +12,16 @@ use clap::Args;
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct ChannelArgs {
-    /// Run simulated Alipay and WeChat Pay gateways in this server (under `/sim/…`) and pay
-    /// through them: every key is generated at start. For tests and demos only.
+    /// Run simulated Alipay, WeChat Pay and card (Stripe API) gateways in this server (under
+    /// `/sim/…`) and pay through them: every key is generated at start. For tests and demos
+    /// only.
     #[arg(long, env = "ARBITER_CHANNEL_SIMULATOR")]
     pub channel_simulator: bool,
     /// This server's base URL as the channels reach it (their notifications go to
     /// `<url>/v1/webhooks/<channel>`). Default: `http://` and the listening address.
     #[arg(long, env = "ARBITER_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// How long a payment may stay `PROCESSING` at Alipay or WeChat Pay before the channel
+    /// How long a payment may stay `PROCESSING` at a channel with an API before the channel
     /// is asked what became of it (a notification may have been lost).
     #[arg(long, env = "ARBITER_CHANNEL_QUERY_AFTER_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -27,6 +30,14 @@ pub struct ChannelArgs {
     #[arg(long, env = "ARBITER_CHANNEL_QUERY_INTERVAL_MS", default_value_t = 5_000,
           value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     pub channel_query_interval_ms: u64,
+
+    /// Card: the acquirer's API host (Stripe's API). Default: `https://api.stripe.com`.
+    #[arg(long, env = "ARBITER_CARD_API_URL")]
+    pub card_api_url: Option<String>,
+    /// Card: the account's secret API key (`sk_…`), mode 0600; configures the card channel's
+    /// API (payment intents, cancels, refunds, queries).
+    #[arg(long, env = "ARBITER_CARD_API_KEY_FILE")]
+    pub card_api_key_file: Option<PathBuf>,
 
     /// Alipay: the app's id on the open platform; configures Alipay.
     #[arg(long, env = "ARBITER_ALIPAY_APP_ID")]

@@ -1,7 +1,8 @@
 //! The simulated card channel's admin trigger: make it post its signed webhook for a payment
 //! or refund to this server over HTTP — once, several times, late, or all at once — so
 //! duplicates, out-of-order delivery, failures and a slow channel can be exercised end to end.
-//! Scope `admin`.
+//! A payment at the simulated card API (`--channel-simulator`) is confirmed or abandoned there
+//! by the buyer first, and its event may be lost. Scope `admin`.
 
 use std::time::Duration;
 
@@ -33,9 +34,10 @@ fn outcome() -> utoipa::openapi::schema::Object {
 pub struct TriggerEvent {
     #[schema(schema_with = outcome)]
     pub outcome: Outcome,
-    /// How many times to deliver the same event (same id).
+    /// How many times to deliver the same event (same id); 0 loses it, only for a payment at
+    /// the simulated card API (`--channel-simulator`), where the buyer still pays.
     #[serde(default = "one")]
-    #[schema(minimum = 1, maximum = 20)]
+    #[schema(minimum = 0, maximum = 20)]
     pub times: u32,
     /// Wait this long before signing and sending.
     #[serde(default)]

@@ -4,8 +4,8 @@
 
 use arbiter_engine::audit::Actor;
 use arbiter_transactions::TxError;
-use arbiter_transactions::channels::ClientAction;
 use arbiter_transactions::channels::routing::ChannelRoute;
+use arbiter_transactions::channels::{ClientAction, Created};
 use arbiter_transactions::ids::{
     ChannelPaymentId, ChannelRefundId, IdempotencyKey, OrderId, PaymentId, RefundId,
 };
@@ -194,21 +194,23 @@ macro_rules! payment_store {
                 self.write_channel_switch(name, enabled, reason, actor).await
             }
 
-            async fn save_client_action(
+            async fn save_channel_created(
                 &self,
                 payment: &PaymentId,
-                action: &ClientAction,
+                created: &Created,
                 at: DateTime<Utc>,
             ) -> Result<(), TxError> {
-                // INVARIANT: one action per payment, the first: the primary key refuses a
+                // INVARIANT: one answer per payment, the first: the primary key refuses a
                 // second and `DO NOTHING` keeps the first.
                 sqlx::query(
-                    "INSERT INTO payment_client_actions (payment_id, kind, value, created_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (payment_id) DO NOTHING",
+                    "INSERT INTO payment_client_actions \
+                     (payment_id, kind, value, channel_reference, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (payment_id) DO NOTHING",
                 )
                 .bind(payment.as_str())
-                .bind(action.kind())
-                .bind(action.value())
+                .bind(created.action.kind())
+                .bind(created.action.value())
+                .bind(created.reference.as_deref())
                 .bind(<$store>::time(at))
                 .execute(self.writer())
                 .await
@@ -216,20 +218,22 @@ macro_rules! payment_store {
                 Ok(())
             }
 
-            async fn client_action(
+            async fn channel_created(
                 &self,
                 payment: &PaymentId,
-            ) -> Result<Option<ClientAction>, TxError> {
-                let row: Option<(String, String)> = sqlx::query_as(
-                    "SELECT kind, value FROM payment_client_actions WHERE payment_id = $1",
+            ) -> Result<Option<Created>, TxError> {
+                let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT kind, value, channel_reference FROM payment_client_actions \
+                     WHERE payment_id = $1",
                 )
                 .bind(payment.as_str())
                 .fetch_optional(self.reader())
                 .await
                 .map_err(db)?;
-                row.map(|(kind, value)| {
-                    ClientAction::from_stored(&kind, value)
-                        .ok_or_else(|| corrupt_action(&kind))
+                row.map(|(kind, value, reference)| {
+                    let action = ClientAction::from_stored(&kind, value)
+                        .ok_or_else(|| corrupt_action(&kind))?;
+                    Ok(Created { action, reference })
                 })
                 .transpose()
             }

@@ -207,7 +207,8 @@ fn an_answer_is_checked_on_its_exact_bytes() {
     let node = r#"{"code":"10000","msg":"Success","out_trade_no":"pi_1", "qr_code":"https:\/\/qr.alipay.com\/bax0"}"#;
     assert_eq!(
         a.read_created(&answer("alipay.trade.precreate", node))
-            .expect("created"),
+            .expect("created")
+            .action,
         ClientAction::QrCode("https://qr.alipay.com/bax0".into())
     );
     // The same answer with the code swapped after signing.
@@ -350,7 +351,7 @@ fn refunds_move_money_once_and_queries_say_how_they_ended() {
     let a = alipay();
     let p = payment(cny("88.80"));
     let r = refund(&p, cny("10.00"));
-    let request = a.refund(&r, &p, at()).expect("request");
+    let request = a.refund(&r, &p, None, at()).expect("request");
     let params: Vec<(String, String)> = url::form_urlencoded::parse(&request.body)
         .into_owned()
         .collect();
@@ -379,7 +380,7 @@ fn refunds_move_money_once_and_queries_say_how_they_ended() {
     );
     assert_eq!(refunded("N"), Ok(RefundState::Processing));
     let query =
-        |node: &str| a.read_refund_state(&answer("alipay.trade.fastpay.refund.query", node));
+        |node: &str| a.read_refund_state(&r, &answer("alipay.trade.fastpay.refund.query", node));
     assert_eq!(
         query(
             r#"{"code":"10000","msg":"Success","refund_amount":"10.00","refund_status":"REFUND_SUCCESS"}"#
@@ -551,7 +552,7 @@ fn keys_are_read_in_every_form_the_channels_hand_out_and_never_printed() {
 fn the_simulated_platform_checks_requests_and_signs_answers_the_adapter_reads() {
     let a = alipay();
     let p = payment(cny("88.80"));
-    let request = a.query_payment(&p, at()).expect("request");
+    let request = a.query_payment(&p, None, at()).expect("request");
     let merchant = app_key().verifying_key().expect("public");
     let params = AlipayPlatform::verify_request(&merchant, &request.body).expect("signed");
     assert!(

@@ -176,7 +176,7 @@ fn a_request_carries_the_merchants_signature_over_method_path_time_nonce_and_bod
         ),
         "replayed later"
     );
-    let query = wechat().query_payment(&p, at()).expect("query");
+    let query = wechat().query_payment(&p, None, at()).expect("query");
     assert_eq!(
         query.url,
         format!(
@@ -358,9 +358,10 @@ fn answers_are_verified_and_mapped() {
             200,
             json!({"code_url": "weixin://wxpay/bizpayurl?pr=p4lpSuKzz"})
         )),
-        Ok(ClientAction::QrCode(
-            "weixin://wxpay/bizpayurl?pr=p4lpSuKzz".into()
-        ))
+        Ok(Created {
+            action: ClientAction::QrCode("weixin://wxpay/bizpayurl?pr=p4lpSuKzz".into()),
+            reference: None
+        })
     );
     for (state, want) in [
         ("NOTPAY", PaymentState::Pending),
@@ -425,12 +426,15 @@ fn answers_are_verified_and_mapped() {
     );
     let r = refund(&p, 1000);
     let refunded = |status: &str| {
-        w.read_refund_state(&answer(
-            200,
-            json!({"refund_id": "5000", "out_refund_no": r.channel_refund_id.0,
+        w.read_refund_state(
+            &r,
+            &answer(
+                200,
+                json!({"refund_id": "5000", "out_refund_no": r.channel_refund_id.0,
                    "out_trade_no": p.channel_payment_id.0, "status": status,
                    "amount": {"total": 8880, "refund": 1000, "currency": "CNY"}}),
-        ))
+            ),
+        )
     };
     assert_eq!(
         refunded("SUCCESS"),
@@ -439,10 +443,10 @@ fn answers_are_verified_and_mapped() {
     assert_eq!(refunded("PROCESSING"), Ok(RefundState::Processing));
     assert!(matches!(refunded("CLOSED"), Ok(RefundState::Failed { .. })));
     assert_eq!(
-        w.read_refund_state(&answer(
-            404,
-            json!({"code": "RESOURCE_NOT_EXISTS", "message": "x"})
-        )),
+        w.read_refund_state(
+            &r,
+            &answer(404, json!({"code": "RESOURCE_NOT_EXISTS", "message": "x"}))
+        ),
         Ok(RefundState::Unknown)
     );
 }

@@ -3,6 +3,11 @@
 //! as a real acquirer would — once or several times (a duplicate is the same event id again),
 //! after a delay (a slow channel), sequentially or all at once (concurrent retries). Out of
 //! order is two triggers in the order the test wants.
+//!
+//! With `--channel-simulator` a payment created at the simulated card API is paid there
+//! instead (the buyer confirms the intent, or abandons it and it is cancelled) and the
+//! simulator sends the event under Stripe's ids — or loses it (`times: 0`), for the query
+//! worker to recover.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +16,11 @@ use arbiter_engine::clock::Clock;
 use arbiter_transactions::TxError;
 use arbiter_transactions::card::{CardChannel, SignedEvent};
 use arbiter_transactions::ids::{ChannelPaymentId, ChannelRefundId};
+use arbiter_transactions::payment::EventType;
 use arbiter_transactions::store::TransactionStore;
 use serde::{Deserialize, Serialize};
 
+use crate::simulator::card::CardSim;
 use crate::simulator::delivery::{self, Outgoing};
 pub use crate::simulator::delivery::{Attempt, Delivery};
 
@@ -40,6 +47,8 @@ pub struct CardChannelSender {
     http: reqwest::Client,
     /// Where to post; `None` means this server, at the address the trigger was sent to.
     webhook_url: Option<String>,
+    /// The simulated card API, with `--channel-simulator`.
+    sim: Option<Arc<CardSim>>,
 }
 
 impl CardChannelSender {
@@ -48,6 +57,7 @@ impl CardChannelSender {
         store: Arc<dyn TransactionStore>,
         clock: Arc<dyn Clock>,
         webhook_url: Option<String>,
+        sim: Option<Arc<CardSim>>,
     ) -> CardChannelSender {
         CardChannelSender {
             channel,
@@ -58,6 +68,7 @@ impl CardChannelSender {
                 .build()
                 .unwrap_or_default(),
             webhook_url,
+            sim,
         }
     }
 
@@ -69,7 +80,6 @@ impl CardChannelSender {
         delivery: Delivery,
         host: Option<&str>,
     ) -> Result<Sent, TxError> {
-        let target = self.target(host, &delivery)?;
         let payment =
             self.store
                 .payment_by_channel_id(id)
@@ -78,6 +88,24 @@ impl CardChannelSender {
                     entity: "payment",
                     id: id.0.clone(),
                 })?;
+        let simulated = self
+            .sim
+            .as_ref()
+            .and_then(|sim| Some((sim, sim.intent_of(&id.0)?)));
+        if let Some((sim, intent)) = simulated {
+            delivery::check(&delivery, true)
+                .map_err(|(field, reason)| TxError::invalid(field, reason))?;
+            let (kind, reported) = sim
+                .report(&intent, outcome == Outcome::Succeeded, delivery)
+                .await
+                .map_err(|e| TxError::invalid("channel_payment_id", e.to_string()))?;
+            return Ok(Sent {
+                event_id: reported.notice_id,
+                event_type: type_name(kind),
+                attempts: reported.attempts,
+            });
+        }
+        let target = self.target(host, &delivery)?;
         tokio::time::sleep(delivery.delay).await;
         let signed =
             self.channel
@@ -109,17 +137,22 @@ impl CardChannelSender {
             .await?
             .ok_or_else(|| not_found("payment", &refund.payment_id.0))?;
         tokio::time::sleep(delivery.delay).await;
-        let signed = self.channel.refund_event(
+        // A refund the simulated API took is named by its ids there.
+        let at_api = self.sim.as_ref().and_then(|sim| sim.refund_of(&id.0));
+        let signed = self.channel.stripe_refund_event(
             &refund,
             &payment,
+            at_api
+                .as_ref()
+                .map(|(intent, id)| (intent.as_str(), id.as_str())),
             outcome == Outcome::Succeeded,
             self.clock.now(),
         );
         Ok(self.deliver(&target, signed, delivery).await)
     }
 
-    /// The endpoint, after checking the delivery's bounds (a card event is delivered at
-    /// least once).
+    /// The endpoint, after checking the delivery's bounds (an event the simulated API does
+    /// not hold is delivered at least once).
     fn target(&self, host: Option<&str>, delivery: &Delivery) -> Result<String, TxError> {
         delivery::check(delivery, false)
             .map_err(|(field, reason)| TxError::invalid(field, reason))?;
@@ -144,14 +177,15 @@ impl CardChannelSender {
         };
         Sent {
             event_id: signed.event.id.0.clone(),
-            event_type: event_type(&signed),
+            event_type: type_name(signed.event.kind),
             attempts: delivery::deliver(&self.http, outgoing, delivery).await,
         }
     }
 }
 
-fn event_type(signed: &SignedEvent) -> String {
-    serde_json::to_value(signed.event.kind)
+/// The event type as Stripe writes it (`payment_intent.succeeded`).
+fn type_name(kind: EventType) -> String {
+    serde_json::to_value(kind)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()

@@ -1,4 +1,5 @@
-//! The payment flow through Alipay and WeChat Pay, as the host carries it: the domain decides
+//! The payment flow through a channel with an API (the card's Stripe API, Alipay, WeChat
+//! Pay), as the host carries it: the domain decides
 //! (start a payment, apply what a channel reports), the adapter signs and reads, and this file
 //! sends and receives. A channel's answer about a payment or refund — to a notification, a
 //! query or a refund request — is applied through the same `apply_notice` path, so whichever
@@ -8,7 +9,7 @@ use arbiter_transactions::channels::{
     Acknowledgement, ChannelError, ClientAction, Inbound, Notice, NoticeState,
 };
 use arbiter_transactions::ids::{ChannelRefundId, IdempotencyKey, OrderId};
-use arbiter_transactions::payment::{CARD, Payment, Refund, Verdict};
+use arbiter_transactions::payment::{Payment, Refund, Verdict};
 use arbiter_transactions::payments::{PaymentRequest, WebhookReply};
 use arbiter_transactions::status::PaymentStatus;
 use chrono::Utc;
@@ -25,10 +26,11 @@ pub struct Answered {
 }
 
 impl TransactionServices {
-    /// Starts paying `order` as `request` asks (routed by the channel table); for Alipay and
-    /// WeChat Pay also creates the
-    /// payment there and returns what the buyer needs (the first answer is kept, so a repeat
-    /// with the same key shows the same code).
+    /// Starts paying `order` as `request` asks (routed by the channel table); through a
+    /// channel with an API also creates the payment there and returns what the buyer needs —
+    /// a QR code, a card form's client secret — (the first answer is kept with the channel's
+    /// own id for the payment, so a repeat with the same key shows the same). Without the card
+    /// API configured a card payment waits for its webhook alone.
     pub async fn start_payment(
         &self,
         order: &OrderId,
@@ -36,25 +38,24 @@ impl TransactionServices {
         request: &PaymentRequest,
     ) -> Result<(Payment, Option<ClientAction>), ChannelCallError> {
         let payment = self.payments.start_with(order, key, request).await?;
-        if payment.channel == CARD {
+        let Ok(adapter) = self.channels.adapter(&payment.channel) else {
             return Ok((payment, None));
-        }
-        if let Some(action) = self.store.client_action(&payment.id).await? {
-            return Ok((payment, Some(action)));
+        };
+        if let Some(created) = self.store.channel_created(&payment.id).await? {
+            return Ok((payment, Some(created.action)));
         }
         if payment.status != PaymentStatus::Processing {
             return Ok((payment, None));
         }
-        let adapter = self.channels.adapter(&payment.channel)?;
         let subject = format!("Order {}", payment.order_id);
         let request = adapter.create_payment(&payment, &subject, Utc::now())?;
         let answer = self.channels.send(&payment.channel, request).await?;
-        let action = adapter.read_created(&answer)?;
+        let created = adapter.read_created(&answer)?;
         self.store
-            .save_client_action(&payment.id, &action, Utc::now())
+            .save_channel_created(&payment.id, &created, Utc::now())
             .await?;
-        let kept = self.store.client_action(&payment.id).await?;
-        Ok((payment, kept))
+        let kept = self.store.channel_created(&payment.id).await?;
+        Ok((payment, kept.map(|c| c.action)))
     }
 
     /// What the paying client needs for `payment`, once its channel said.
@@ -62,7 +63,7 @@ impl TransactionServices {
         &self,
         payment: &arbiter_transactions::ids::PaymentId,
     ) -> Result<Option<ClientAction>, ChannelCallError> {
-        Ok(self.store.client_action(payment).await?)
+        Ok(self.store.channel_created(payment).await?.map(|c| c.action))
     }
 
     /// `POST /v1/webhooks/{channel}`: verified by the channel's adapter before anything reads
@@ -130,10 +131,11 @@ impl TransactionServices {
         })
     }
 
-    /// Requests a refund (the domain's rules, risk asked); through Alipay or WeChat Pay it is
-    /// also sent to the channel, keyed by the refund's own id there so a repeat is the same
+    /// Requests a refund (the domain's rules, risk asked); through a channel with an API it
+    /// is also sent to the channel, keyed by the refund's own id there so a repeat is the same
     /// refund, and what the channel answers is applied at once (Alipay refunds synchronously;
-    /// WeChat Pay answers `PROCESSING` and notifies the outcome).
+    /// WeChat Pay and the card answer pending and report the outcome). A card payment the
+    /// API never created (taken by webhook alone) is refunded by webhook alone.
     pub async fn request_refund(
         &self,
         payment: &arbiter_transactions::ids::PaymentId,
@@ -152,10 +154,13 @@ impl TransactionServices {
             return Ok(refund);
         };
         if self.channels.adapter(&payment.channel).is_err() {
-            // The card channel reports refunds by webhook.
+            // The card channel without its API reports refunds by webhook.
             return Ok(refund);
         }
-        self.settler.send_refund(&payment, &refund).await?;
+        match self.settler.send_refund(&payment, &refund).await {
+            Ok(_) | Err(ChannelCallError::Channel(ChannelError::NotAtChannel { .. })) => {}
+            Err(e) => return Err(e),
+        }
         Ok(self.payments.get_refund(&refund.id).await?.refund)
     }
 

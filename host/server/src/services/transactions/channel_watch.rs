@@ -1,6 +1,7 @@
 //! Compensation for what the channels fail to tell us. Three gaps close here:
 //!
-//! - **A lost notification.** A payment left `PROCESSING` at Alipay or WeChat Pay longer than
+//! - **A lost notification.** A payment left `PROCESSING` at a channel with an API (the
+//!   card's Stripe API, Alipay, WeChat Pay) longer than
 //!   `--channel-query-after-secs` is queried, and what the channel answers is applied through
 //!   the same path as a notification (a late notification then finds it done).
 //! - **A refund left open**: a refund still `PROCESSING` past the same threshold is queried;
@@ -13,13 +14,19 @@
 //! Every answer that settles a payment or refund is applied and logged with its verdict like a
 //! callback (`channel_callbacks`), under the id `query:…`, `close:…` or `refund:…` with the
 //! payment or refund and its state.
+//!
+//! A channel that names payments by its own id (the card: Stripe's intent id) is asked with
+//! the id kept from its answer to the create. A payment whose create it never answered has
+//! none: the buyer never got what pays it, so a query finds nothing to apply and a close
+//! closes it here without a call.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::channels::{
-    ChannelResponse, Closing, Notice, NoticeState, PaymentChannel, PaymentState, RefundState,
+    ChannelError, ChannelResponse, Closing, Notice, NoticeState, PaymentChannel, PaymentState,
+    RefundState,
 };
 use arbiter_transactions::order::Order;
 use arbiter_transactions::orders::{OpenPayments, Settled};
@@ -86,11 +93,26 @@ impl ChannelSettler {
         Ok(state)
     }
 
+    /// The channel's own id for `payment`, from its answer to the create, when it gave one.
+    async fn reference(&self, payment: &Payment) -> Result<Option<String>, ChannelCallError> {
+        Ok(self
+            .store
+            .channel_created(&payment.id)
+            .await?
+            .and_then(|c| c.reference))
+    }
+
     /// Asks `payment`'s channel what it is, and applies a paid or closed answer.
     pub async fn reconcile(&self, payment: &Payment) -> Result<PaymentState, ChannelCallError> {
         let adapter = self.channels.adapter(&payment.channel)?;
-        let (state, answer) = self.query(adapter.as_ref(), payment).await?;
-        self.apply("query", payment, state, &answer).await
+        match self.query(adapter.as_ref(), payment).await {
+            Ok((state, answer)) => self.apply("query", payment, state, &answer).await,
+            // Never created there: nothing can have paid it.
+            Err(ChannelCallError::Channel(ChannelError::NotAtChannel { .. })) => {
+                Ok(PaymentState::Unknown)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn query(
@@ -98,7 +120,8 @@ impl ChannelSettler {
         adapter: &dyn PaymentChannel,
         payment: &Payment,
     ) -> Result<(PaymentState, ChannelResponse), ChannelCallError> {
-        let request = adapter.query_payment(payment, Utc::now())?;
+        let reference = self.reference(payment).await?;
+        let request = adapter.query_payment(payment, reference.as_deref(), Utc::now())?;
         let answer = self.channels.send(adapter.name(), request).await?;
         Ok((adapter.read_payment_state(&answer)?, answer))
     }
@@ -107,7 +130,22 @@ impl ChannelSettler {
     /// it is and applies that.
     async fn close(&self, payment: &Payment) -> Result<PaymentState, ChannelCallError> {
         let adapter = self.channels.adapter(&payment.channel)?;
-        let request = adapter.close_payment(payment, Utc::now())?;
+        let reference = self.reference(payment).await?;
+        let request = match adapter.close_payment(payment, reference.as_deref(), Utc::now()) {
+            Ok(request) => request,
+            // The channel never answered its create: the buyer has nothing to pay it with.
+            Err(ChannelError::NotAtChannel { .. }) => {
+                let nothing = ChannelResponse {
+                    status: 0,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                };
+                return self
+                    .apply("close", payment, PaymentState::Closed, &nothing)
+                    .await;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let answer = self.channels.send(adapter.name(), request).await?;
         match adapter.read_closing(&answer)? {
             Closing::Closed | Closing::NeverCreated => {
@@ -203,9 +241,10 @@ impl ChannelSettler {
         refund: &Refund,
     ) -> Result<(RefundState, ChannelResponse), ChannelCallError> {
         let adapter = self.channels.adapter(&payment.channel)?;
-        let request = adapter.query_refund(refund, payment, Utc::now())?;
+        let reference = self.reference(payment).await?;
+        let request = adapter.query_refund(refund, payment, reference.as_deref(), Utc::now())?;
         let answer = self.channels.send(adapter.name(), request).await?;
-        Ok((adapter.read_refund_state(&answer)?, answer))
+        Ok((adapter.read_refund_state(refund, &answer)?, answer))
     }
 
     /// What the channel says of `refund` now (nothing applied).
@@ -222,7 +261,8 @@ impl ChannelSettler {
         refund: &Refund,
     ) -> Result<RefundState, ChannelCallError> {
         let adapter = self.channels.adapter(&payment.channel)?;
-        let request = adapter.refund(refund, payment, Utc::now())?;
+        let reference = self.reference(payment).await?;
+        let request = adapter.refund(refund, payment, reference.as_deref(), Utc::now())?;
         let answer = self.channels.send(adapter.name(), request).await?;
         let state = adapter.read_refund(refund, &answer)?;
         self.apply_refund("refund", payment, refund, state, &answer)
@@ -279,13 +319,19 @@ impl ChannelSettler {
             match self.store.processing_refunds(channel, before, BATCH).await {
                 Ok(refunds) => {
                     for refund in refunds {
-                        if let Err(e) = self.reconcile_refund(&refund).await {
-                            tracing::warn!(
+                        match self.reconcile_refund(&refund).await {
+                            Ok(_) => {}
+                            // A card refund of a payment taken by webhook alone: its webhook
+                            // says.
+                            Err(ChannelCallError::Channel(ChannelError::NotAtChannel {
+                                ..
+                            })) => {}
+                            Err(e) => tracing::warn!(
                                 channel,
                                 refund = %refund.id,
                                 error = %e,
                                 "could not settle a refund at its channel"
-                            );
+                            ),
                         }
                     }
                 }
