@@ -288,6 +288,18 @@ mod tests {
         let setup = build(&args, "https://shop.test/", b"whsec").expect("configured");
         assert_eq!(setup.channels.names(), vec!["alipay"]);
         assert!(setup.simulator.is_none());
+
+        // The card's API key: a secret file like the others.
+        let card_key = dir.path().join("stripe.key");
+        write(&card_key, "sk_test_123\n", 0o640);
+        args.card_api_key_file = Some(card_key.clone());
+        let open = build(&args, "https://shop.test", b"whsec")
+            .err()
+            .expect("refused");
+        assert!(format!("{open:#}").contains("make it 0600"), "{open:#}");
+        std::fs::set_permissions(&card_key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let setup = build(&args, "https://shop.test", b"whsec").expect("configured");
+        assert_eq!(setup.channels.names(), vec!["alipay", "card"]);
     }
 }
 
