@@ -71,16 +71,12 @@ fn transaction(out_trade_no: &str) -> Value {
 
 impl TestServer {
     async fn post_wechat(&self, n: &SignedNotification) -> (u16, Value) {
-        let mut request = self
-            .client
-            .post(self.url("/v1/webhooks/wechat"))
-            .body(n.body.clone());
-        for (k, v) in &n.headers {
-            request = request.header(k, v);
-        }
-        let response = request.send().await.expect("send");
-        let status = response.status().as_u16();
-        let body = response.text().await.unwrap_or_default();
+        let headers: Vec<(&str, String)> = n
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let (status, body) = self.post_webhook("wechat", &headers, n.body.clone()).await;
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 

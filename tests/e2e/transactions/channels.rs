@@ -26,7 +26,7 @@ impl TestServer {
         self.balance_in(account, "CNY").await
     }
 
-    async fn post_webhook(
+    pub(super) async fn post_webhook(
         &self,
         channel: &str,
         headers: &[(&str, String)],

@@ -88,6 +88,29 @@ fn minor(m: &Money) -> i64 {
     m.checked_minor_units().unwrap_or_default()
 }
 
+/// A form-encoded request body, as Stripe reads it.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `metadata[…]` fields.
+    fn metadata(&self) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .filter_map(|(k, v)| {
+                let name = k.strip_prefix("metadata[")?.strip_suffix(']')?;
+                Some((name.to_owned(), v.clone()))
+            })
+            .collect()
+    }
+}
+
 impl CardSim {
     /// A simulated account with secret key `secret_key`, whose events are signed with
     /// `signer`'s webhook secret and posted to `webhook_url`.
@@ -194,7 +217,7 @@ impl CardSim {
                                         "message": "Invalid API Key provided"}});
             return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
         }
-        let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+        let form = Form(url::form_urlencoded::parse(&body).into_owned().collect());
         let key = headers
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok())
@@ -210,22 +233,20 @@ impl CardSim {
         }
     }
 
-    fn create_intent(&self, form: &[(String, String)], key: Option<String>) -> Response {
-        let get = |name: &str| {
-            form.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        if let Some(id) = key
-            .as_ref()
-            .and_then(|k| self.with_book(|b| b.keys.get(k).cloned()))
-        {
+    /// The object an `Idempotency-Key` created before: its first answer is replayed.
+    fn replayed(&self, key: Option<&String>) -> Option<String> {
+        key.and_then(|k| self.with_book(|b| b.keys.get(k).cloned()))
+    }
+
+    fn create_intent(&self, form: &Form, key: Option<String>) -> Response {
+        if let Some(id) = self.replayed(key.as_ref()) {
             return self.read_intent(&id);
         }
-        let amount = get("amount")
+        let amount = form
+            .get("amount")
             .and_then(|a| a.parse::<i64>().ok())
             .filter(|a| *a > 0)
-            .zip(get("currency"))
+            .zip(form.get("currency"))
             .and_then(|(a, c)| Money::from_stored(a, &c.to_ascii_uppercase()));
         let Some(amount) = amount else {
             return error(
@@ -234,24 +255,17 @@ impl CardSim {
                 "amount and currency are required",
             );
         };
-        let metadata: BTreeMap<String, String> = form
-            .iter()
-            .filter_map(|(k, v)| {
-                let name = k.strip_prefix("metadata[")?.strip_suffix(']')?;
-                Some((name.to_owned(), v.clone()))
-            })
-            .collect();
         let id = format!("pi_sim{}", uuid::Uuid::now_v7().simple());
         let intent = Intent {
             client_secret: format!("{id}_secret_{}", random(24)),
-            metadata,
+            metadata: form.metadata(),
             created: Utc::now().timestamp(),
         };
         let Some(trade) = self.trades.open(
             &id,
             amount,
             &self.webhook_url,
-            get("description").unwrap_or_default(),
+            form.get("description").unwrap_or_default(),
         ) else {
             return error(StatusCode::CONFLICT, "idempotency_error", "reused id");
         };
@@ -301,19 +315,11 @@ impl CardSim {
         }
     }
 
-    fn create_refund(self: &Arc<Self>, form: &[(String, String)], key: Option<String>) -> Response {
-        let get = |name: &str| {
-            form.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        if let Some(id) = key
-            .as_ref()
-            .and_then(|k| self.with_book(|b| b.keys.get(k).cloned()))
-        {
+    fn create_refund(self: &Arc<Self>, form: &Form, key: Option<String>) -> Response {
+        if let Some(id) = self.replayed(key.as_ref()) {
             return self.read_refund(&id);
         }
-        let Some(intent) = get("payment_intent") else {
+        let Some(intent) = form.get("payment_intent") else {
             return error(
                 StatusCode::BAD_REQUEST,
                 "parameter_missing",
@@ -327,7 +333,7 @@ impl CardSim {
                 &format!("No such payment_intent: '{intent}'"),
             );
         };
-        let amount = match get("amount") {
+        let amount = match form.get("amount") {
             None => trade.amount,
             Some(a) => match a.parse::<i64>() {
                 Ok(a) if a > 0 => Money::from_minor_units(a, trade.amount.currency),
@@ -356,16 +362,9 @@ impl CardSim {
                 "Refund amount is greater than unrefunded amount on charge.",
             ),
             Refunded::New(_) | Refunded::Repeat(_) => {
-                let metadata = form
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        let name = k.strip_prefix("metadata[")?.strip_suffix(']')?;
-                        Some((name.to_owned(), v.clone()))
-                    })
-                    .collect();
                 let refund = StripeRefund {
                     intent: intent.to_owned(),
-                    metadata,
+                    metadata: form.metadata(),
                     succeeded: false,
                     created: Utc::now().timestamp(),
                 };
