@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::channels::card::{PAYMENT_KEY, REFUND_KEY};
-
 use crate::ids::EventId;
 use crate::payment::{ChannelEvent, EventData, EventObject, EventType, Payment, Refund};
 use crate::signature::sign;

@@ -2,11 +2,11 @@
 //! a store needs to create them, and [`ChannelEvent`] — Stripe's event shape, so a real Stripe
 //! account is a configuration away from the simulated card channel.
 
+use std::collections::BTreeMap;
+
 use arbiter_engine::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-use std::collections::BTreeMap;
 
 use crate::channels::card::{PAYMENT_KEY, REFUND_KEY};
 use crate::channels::{Notice, NoticeState, PaymentState, RefundState};

@@ -34,10 +34,9 @@ fn outcome() -> utoipa::openapi::schema::Object {
 pub struct TriggerEvent {
     #[schema(schema_with = outcome)]
     pub outcome: Outcome,
-    /// How many times to deliver the same event (same id); 0 loses it, only for a payment at
-    /// the simulated card API (`--channel-simulator`), where the buyer still pays.
+    /// How many times to deliver the same event (same id).
     #[serde(default = "one")]
-    #[schema(minimum = 0, maximum = 20)]
+    #[schema(minimum = 1, maximum = 20)]
     pub times: u32,
     /// Wait this long before signing and sending.
     #[serde(default)]
@@ -108,9 +107,11 @@ fn host(headers: &HeaderMap) -> Option<&str> {
     headers.get(HOST).and_then(|v| v.to_str().ok())
 }
 
-/// Make the card channel report a payment's outcome by its signed webhook.
+/// Make the card channel report a payment's outcome by its signed webhook. A payment at the
+/// simulated card API (`--channel-simulator`) is paid (or abandoned) there by the buyer first,
+/// and its event may be lost (`times: 0`); any other is delivered at least once.
 #[utoipa::path(post, path = "/v1/channels/card/payments/{channel_payment_id}/events", operation_id = "trigger_payment_event",
-    tag = "channels", request_body = TriggerEvent,
+    tag = "channels", request_body = BuyerEvent,
     params(("channel_payment_id" = String, Path)),
     responses(
         (status = 200, description = "Sent; every delivery's answer", body = SentEvent),
@@ -122,7 +123,7 @@ pub async fn payment_event(
     _: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<TriggerEvent>,
+    JsonBody(body): JsonBody<BuyerEvent>,
 ) -> Result<Json<SentEvent>, ApiError> {
     let sent = app
         .transactions
@@ -130,7 +131,7 @@ pub async fn payment_event(
         .payment_event(
             &ChannelPaymentId(id),
             body.outcome,
-            body.delivery(),
+            delivery(body.times, body.delay_ms, body.concurrent),
             host(&headers),
         )
         .await?;
