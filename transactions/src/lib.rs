@@ -22,6 +22,7 @@ pub mod orders;
 pub mod outbox;
 pub mod payment;
 pub mod payments;
+pub mod reconciliation;
 pub mod refunds;
 pub mod risk;
 pub mod signature;

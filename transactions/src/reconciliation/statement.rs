@@ -1,0 +1,99 @@
+//! One row of a channel's statement, whatever the channel, and why a statement is refused.
+
+use std::collections::HashSet;
+
+use arbiter_engine::money::Money;
+use chrono::{DateTime, Utc};
+use iso_currency::Currency;
+use rust_decimal::Decimal;
+
+/// What a statement row records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowKind {
+    /// Money captured from a buyer.
+    Payment,
+    /// Money returned to a buyer.
+    Refund,
+    /// The channel's fee on its own row (the card channel's `stripe_fee`).
+    Fee,
+    /// Money paid out to the merchant's bank.
+    Payout,
+    /// Anything else the channel books (adjustments, disputes), by the channel's own name.
+    Other(String),
+}
+
+/// One row, channel-neutral. Amounts are signed as the channel books them: a refund's gross
+/// is negative, a fee is positive and taken from the gross (`net = gross - fee`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRow {
+    /// The line of the file the row was read from (1-based), for every later message.
+    pub line: usize,
+    /// The channel's id of this row: unique within a statement.
+    pub id: String,
+    pub kind: RowKind,
+    /// The channel's id of what the row is about (the charge or payment intent, the trade).
+    pub channel_txn_id: String,
+    /// Our id at the channel, when the statement carries it (`out_trade_no`, a refund's
+    /// `out_refund_no`).
+    pub our_ref: Option<String>,
+    pub gross: Money,
+    pub fee: Money,
+    pub net: Money,
+    pub at: DateTime<Utc>,
+}
+
+/// Why a statement was refused: the line (1-based; 0 for the file as a whole) and the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {problem}", if *line == 0 { "the file".to_owned() } else { format!("line {line}") })]
+pub struct StatementError {
+    pub line: usize,
+    pub problem: String,
+}
+
+impl StatementError {
+    pub fn at(line: usize, problem: impl Into<String>) -> StatementError {
+        StatementError {
+            line,
+            problem: problem.into(),
+        }
+    }
+
+    pub fn file(problem: impl Into<String>) -> StatementError {
+        StatementError::at(0, problem)
+    }
+}
+
+/// Most rows one statement may hold: a day of a busy channel is far below it; a file beyond it
+/// is refused rather than read into memory.
+pub const MAX_ROWS: usize = 2_000_000;
+
+/// `text` as an amount of `currency` written in major units with exactly the currency's
+/// decimals (`12.30` for EUR, `1230` for JPY); a leading `-` allowed.
+pub fn major_units(text: &str, currency: Currency) -> Result<Money, String> {
+    let exponent = u32::from(currency.exponent().unwrap_or(0));
+    let amount: Decimal = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not an amount"))?;
+    if amount.scale() != exponent {
+        return Err(format!(
+            "`{text}` has {} decimals, {} takes {exponent}",
+            amount.scale(),
+            currency.code()
+        ));
+    }
+    Ok(Money { amount, currency })
+}
+
+/// Refuses a statement whose row ids repeat, naming the second line.
+pub fn unique_ids(rows: &[StatementRow]) -> Result<(), StatementError> {
+    let mut seen = HashSet::with_capacity(rows.len());
+    for row in rows {
+        if !seen.insert(row.id.as_str()) {
+            return Err(StatementError::at(
+                row.line,
+                format!("the id `{}` appears twice", row.id),
+            ));
+        }
+    }
+    Ok(())
+}
