@@ -10,5 +10,6 @@
 
 pub mod alipay_bill;
 pub mod card_csv;
+pub mod matching;
 pub mod statement;
 pub mod wechat_bill;

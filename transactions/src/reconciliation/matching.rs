@@ -1,0 +1,266 @@
+//! Matching a channel's statement against our payment book: every statement row of a payment
+//! or refund is paired with what we recorded, by our id at the channel when the statement
+//! carries it, else by the channel's transaction id, and every disagreement becomes a
+//! [`Difference`] of one kind. Pure: the caller reads the rows and the book, stores the result.
+//!
+//! - `missing_local`: the channel moved money we have no record of;
+//! - `missing_channel`: we captured or refunded and the statement does not show it, once the
+//!   channel's settlement delay has passed (before that it is only pending, not a difference);
+//! - `amount_mismatch`, `currency_mismatch`: the same movement for another amount;
+//! - `status_mismatch`: the channel moved money for a payment or refund we hold as not done
+//!   (failed, or still processing);
+//! - `fee_unexpected`: the fee is not the channel's schedule applied to the amount.
+
+use std::collections::HashMap;
+
+use arbiter_engine::money::Money;
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+
+use super::statement::{RowKind, StatementRow};
+
+/// What our book says was moved through a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookEntry {
+    pub kind: BookKind,
+    /// Our id at the channel: the payment's or the refund's channel id.
+    pub our_ref: String,
+    /// The channel's own id for it, when we hold one.
+    pub channel_txn_id: Option<String>,
+    /// Signed as the channel books it: a refund negative.
+    pub amount: Money,
+    /// Whether we hold it as done (a payment succeeded, a refund succeeded).
+    pub done: bool,
+    /// When we recorded it done (or created it, when not done).
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookKind {
+    Capture,
+    Refund,
+}
+
+/// A channel's fee schedule: `rate` of the amount plus `fixed`, rounded half away from zero to
+/// the currency's minor unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeSchedule {
+    pub rate: Decimal,
+    pub fixed: Decimal,
+}
+
+impl FeeSchedule {
+    /// The fee on `gross` (a refund's fee is the negated fee of its amount: the channel gives
+    /// its fee back).
+    pub fn fee(&self, gross: &Money) -> Money {
+        let exponent = gross.exponent();
+        let magnitude = (gross.amount.abs() * self.rate + self.fixed)
+            .round_dp_with_strategy(exponent, RoundingStrategy::MidpointAwayFromZero);
+        Money {
+            amount: if gross.amount.is_sign_negative() {
+                -magnitude
+            } else {
+                magnitude
+            },
+            currency: gross.currency,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DifferenceKind {
+    MissingLocal,
+    MissingChannel,
+    AmountMismatch,
+    CurrencyMismatch,
+    StatusMismatch,
+    FeeUnexpected,
+}
+
+impl DifferenceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DifferenceKind::MissingLocal => "missing_local",
+            DifferenceKind::MissingChannel => "missing_channel",
+            DifferenceKind::AmountMismatch => "amount_mismatch",
+            DifferenceKind::CurrencyMismatch => "currency_mismatch",
+            DifferenceKind::StatusMismatch => "status_mismatch",
+            DifferenceKind::FeeUnexpected => "fee_unexpected",
+        }
+    }
+}
+
+/// One disagreement between the statement and the book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub kind: DifferenceKind,
+    /// Our id at the channel, or the channel's id when we have no record.
+    pub reference: String,
+    /// The statement's line, when a row is involved.
+    pub line: Option<usize>,
+    /// What the channel says and what we say, in words a reviewer reads.
+    pub detail: String,
+}
+
+/// What a run found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Payment and refund rows read (fees, payouts and other rows are not matched here).
+    pub rows: usize,
+    pub matched: usize,
+    /// Book entries not yet due on the statement (inside the settlement delay).
+    pub pending: usize,
+    pub differences: Vec<Difference>,
+}
+
+impl Outcome {
+    /// Differences per row matched or not: the design's goal is below 1 in 10,000.
+    pub fn difference_rate(&self) -> f64 {
+        if self.rows == 0 {
+            return 0.0;
+        }
+        self.differences.len() as f64 / self.rows as f64
+    }
+}
+
+/// What to match and how.
+pub struct Run<'a> {
+    pub rows: &'a [StatementRow],
+    pub book: &'a [BookEntry],
+    /// The statement's end: book entries done before `until - settlement_delay` must be on it.
+    pub until: DateTime<Utc>,
+    pub settlement_delay: Duration,
+    pub fees: Option<&'a FeeSchedule>,
+}
+
+/// Matches the statement against the book.
+pub fn reconcile(run: &Run<'_>) -> Outcome {
+    let mut by_ref: HashMap<&str, usize> = HashMap::with_capacity(run.book.len());
+    let mut by_txn: HashMap<&str, usize> = HashMap::with_capacity(run.book.len());
+    for (i, entry) in run.book.iter().enumerate() {
+        by_ref.insert(entry.our_ref.as_str(), i);
+        if let Some(txn) = &entry.channel_txn_id {
+            by_txn.insert(txn.as_str(), i);
+        }
+    }
+    let mut seen = vec![false; run.book.len()];
+    let mut outcome = Outcome {
+        rows: 0,
+        matched: 0,
+        pending: 0,
+        differences: Vec::new(),
+    };
+    for row in run.rows {
+        let expected = match row.kind {
+            RowKind::Payment => BookKind::Capture,
+            RowKind::Refund => BookKind::Refund,
+            _ => continue,
+        };
+        outcome.rows += 1;
+        let found = row
+            .our_ref
+            .as_deref()
+            .and_then(|r| by_ref.get(r))
+            .or_else(|| by_txn.get(row.channel_txn_id.as_str()))
+            .copied()
+            .filter(|i| run.book[*i].kind == expected);
+        let Some(i) = found else {
+            outcome.differences.push(Difference {
+                kind: DifferenceKind::MissingLocal,
+                reference: row
+                    .our_ref
+                    .clone()
+                    .unwrap_or_else(|| row.channel_txn_id.clone()),
+                line: Some(row.line),
+                detail: format!(
+                    "the channel moved {} {} ({}) that we have no record of",
+                    row.gross.amount,
+                    row.gross.currency.code(),
+                    row.id
+                ),
+            });
+            continue;
+        };
+        seen[i] = true;
+        let entry = &run.book[i];
+        let before = outcome.differences.len();
+        let differ = |kind, detail: String| Difference {
+            kind,
+            reference: entry.our_ref.clone(),
+            line: Some(row.line),
+            detail,
+        };
+        if row.gross.currency != entry.amount.currency {
+            outcome.differences.push(differ(
+                DifferenceKind::CurrencyMismatch,
+                format!(
+                    "the channel says {}, we say {}",
+                    row.gross.currency.code(),
+                    entry.amount.currency.code()
+                ),
+            ));
+        } else if row.gross.amount != entry.amount.amount {
+            outcome.differences.push(differ(
+                DifferenceKind::AmountMismatch,
+                format!(
+                    "the channel says {}, we say {} {}",
+                    row.gross.amount,
+                    entry.amount.amount,
+                    entry.amount.currency.code()
+                ),
+            ));
+        }
+        if !entry.done {
+            outcome.differences.push(differ(
+                DifferenceKind::StatusMismatch,
+                "the channel moved the money; we hold it as not done".into(),
+            ));
+        }
+        if let Some(schedule) = run.fees {
+            let want = schedule.fee(&row.gross);
+            if row.fee != want {
+                outcome.differences.push(differ(
+                    DifferenceKind::FeeUnexpected,
+                    format!(
+                        "a fee of {}, the schedule says {}",
+                        row.fee.amount, want.amount
+                    ),
+                ));
+            }
+        }
+        if outcome.differences.len() == before {
+            outcome.matched += 1;
+        }
+    }
+    let due = run.until - run.settlement_delay;
+    for (entry, _) in run.book.iter().zip(&seen).filter(|(_, seen)| !**seen) {
+        if !entry.done {
+            continue;
+        }
+        if entry.at >= due {
+            outcome.pending += 1;
+            continue;
+        }
+        outcome.differences.push(Difference {
+            kind: DifferenceKind::MissingChannel,
+            reference: entry.our_ref.clone(),
+            line: None,
+            detail: format!(
+                "we {} {} {} at {}; the statement does not show it",
+                match entry.kind {
+                    BookKind::Capture => "captured",
+                    BookKind::Refund => "refunded",
+                },
+                entry.amount.amount,
+                entry.amount.currency.code(),
+                entry.at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        });
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests;
