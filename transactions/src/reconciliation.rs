@@ -9,6 +9,7 @@
 //! not at all, so a bad file leaves nothing half-read. Pure: no I/O beyond the bytes given.
 
 pub mod alipay_bill;
+pub mod archive;
 pub mod card_csv;
 pub mod matching;
 pub mod statement;

@@ -24,6 +24,7 @@ use crate::ledger::{Account, Balance, CheckReport, Journal, check};
 use crate::order::{HistoryEntry, NewOrder, Order, OrderCreate};
 use crate::outbox::OutboxEvent;
 use crate::payment::{CallbackRecord, NewPayment, Payment, PaymentCreate, Refund};
+pub use crate::reconciliation::archive::StatementStore;
 use arbiter_engine::audit::Actor;
 
 #[async_trait]
@@ -157,12 +158,26 @@ pub trait OutboxStore: Send + Sync + 'static {
 
 /// Everything one backend provides to the transaction core.
 pub trait TransactionStore:
-    CatalogueStore + OrderStore + PaymentStore + ChangeStore + LedgerStore + OutboxStore + DueQueue
+    CatalogueStore
+    + OrderStore
+    + PaymentStore
+    + ChangeStore
+    + LedgerStore
+    + OutboxStore
+    + DueQueue
+    + StatementStore
 {
 }
 
 impl<
-    T: CatalogueStore + OrderStore + PaymentStore + ChangeStore + LedgerStore + OutboxStore + DueQueue,
+    T: CatalogueStore
+        + OrderStore
+        + PaymentStore
+        + ChangeStore
+        + LedgerStore
+        + OutboxStore
+        + DueQueue
+        + StatementStore,
 > TransactionStore for T
 {
 }

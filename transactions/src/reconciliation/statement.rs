@@ -22,6 +22,30 @@ pub enum RowKind {
     Other(String),
 }
 
+impl RowKind {
+    /// As stored: `payment`, `refund`, `fee`, `payout`, or `other:<the channel's name>`.
+    pub fn stored(&self) -> String {
+        match self {
+            RowKind::Payment => "payment".into(),
+            RowKind::Refund => "refund".into(),
+            RowKind::Fee => "fee".into(),
+            RowKind::Payout => "payout".into(),
+            RowKind::Other(name) => format!("other:{name}"),
+        }
+    }
+
+    /// [`RowKind::stored`] read back; `None` for text it never writes.
+    pub fn from_stored(text: &str) -> Option<RowKind> {
+        Some(match text {
+            "payment" => RowKind::Payment,
+            "refund" => RowKind::Refund,
+            "fee" => RowKind::Fee,
+            "payout" => RowKind::Payout,
+            other => RowKind::Other(other.strip_prefix("other:")?.to_owned()),
+        })
+    }
+}
+
 /// One row, channel-neutral. Amounts are signed as the channel books them: a refund's gross
 /// is negative, a fee is positive and taken from the gross (`net = gross - fee`).
 #[derive(Debug, Clone, PartialEq, Eq)]

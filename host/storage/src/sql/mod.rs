@@ -32,5 +32,6 @@ mod reviews;
 mod rollouts;
 mod sessions;
 mod snoozes;
+mod statements;
 
 pub(crate) use changes::StatusMove;

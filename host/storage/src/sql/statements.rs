@@ -1,0 +1,238 @@
+//! Channel statements (`recon_statements`, `recon_statement_rows`), written once for both
+//! backends: a statement and its rows go in one write transaction, in chunks of many rows per
+//! `INSERT` (a day of a busy channel is a million rows), unless the same file is held already.
+
+use arbiter_engine::money::Money;
+use arbiter_transactions::TxError;
+use arbiter_transactions::reconciliation::archive::{
+    Imported, NewStatement, StatementStore, StoredStatement,
+};
+use arbiter_transactions::reconciliation::statement::{RowKind, StatementRow};
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use crate::dialect::Dialect;
+use crate::postgres::PgStore;
+use crate::rows::StoredTime;
+use crate::sqlite::SqliteStore;
+use crate::transaction_rows::db;
+
+/// Rows per `INSERT`: 11 parameters each, well inside both databases' limits.
+const CHUNK: usize = 500;
+const ROW_COLUMNS: usize = 11;
+const COLUMNS: &str =
+    "id, channel, statement_date, sha256, size_bytes, row_count, imported_by, imported_at";
+
+fn corrupt(what: String) -> TxError {
+    TxError::Store(arbiter_engine::store::StoreError::Corrupt(what))
+}
+
+fn minor(m: &Money) -> Result<i64, TxError> {
+    m.checked_minor_units()
+        .ok_or_else(|| corrupt(format!("a statement amount {} out of range", m.amount)))
+}
+
+/// `INSERT … VALUES ($1, …), ($12, …), …` for `n` rows.
+fn insert_rows_sql(n: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO recon_statement_rows (statement_id, line, row_id, kind, channel_txn_id, \
+         our_ref, currency, gross_minor, fee_minor, net_minor, booked_at) VALUES ",
+    );
+    for r in 0..n {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..ROW_COLUMNS {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * ROW_COLUMNS + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+#[derive(sqlx::FromRow)]
+struct StatementRecord<T> {
+    id: String,
+    channel: String,
+    statement_date: String,
+    sha256: String,
+    size_bytes: i64,
+    row_count: i64,
+    imported_by: String,
+    imported_at: T,
+}
+
+impl<T: StoredTime> StatementRecord<T> {
+    fn into_statement(self) -> Result<StoredStatement, TxError> {
+        Ok(StoredStatement {
+            date: NaiveDate::parse_from_str(&self.statement_date, "%Y-%m-%d")
+                .map_err(|_| corrupt(format!("statement date `{}`", self.statement_date)))?,
+            size_bytes: u64::try_from(self.size_bytes).unwrap_or_default(),
+            row_count: u64::try_from(self.row_count).unwrap_or_default(),
+            imported_at: self.imported_at.into_utc()?,
+            id: self.id,
+            channel: self.channel,
+            sha256: self.sha256,
+            imported_by: self.imported_by,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RowRecord<T> {
+    line: i64,
+    row_id: String,
+    kind: String,
+    channel_txn_id: String,
+    our_ref: Option<String>,
+    currency: String,
+    gross_minor: i64,
+    fee_minor: i64,
+    net_minor: i64,
+    booked_at: T,
+}
+
+impl<T: StoredTime> RowRecord<T> {
+    fn into_row(self) -> Result<StatementRow, TxError> {
+        let money = |minor| {
+            Money::from_stored(minor, &self.currency)
+                .ok_or_else(|| corrupt(format!("statement row currency `{}`", self.currency)))
+        };
+        Ok(StatementRow {
+            line: usize::try_from(self.line).unwrap_or_default(),
+            kind: RowKind::from_stored(&self.kind)
+                .ok_or_else(|| corrupt(format!("statement row kind `{}`", self.kind)))?,
+            gross: money(self.gross_minor)?,
+            fee: money(self.fee_minor)?,
+            net: money(self.net_minor)?,
+            at: self.booked_at.into_utc()?,
+            id: self.row_id,
+            channel_txn_id: self.channel_txn_id,
+            our_ref: self.our_ref,
+        })
+    }
+}
+
+macro_rules! statement_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl StatementStore for $store {
+            async fn import_statement(
+                &self,
+                statement: &NewStatement,
+            ) -> Result<Imported, TxError> {
+                let mut tx = self.begin_write().await?;
+                let size = i64::try_from(statement.content.len()).unwrap_or(i64::MAX);
+                let count = i64::try_from(statement.rows.len()).unwrap_or(i64::MAX);
+                // INVARIANT: one statement per channel and content: the UNIQUE (channel, sha256)
+                // index refuses a second — also one imported concurrently, whose insert waits
+                // for the first to commit — and `DO NOTHING` turns that into "answer with the
+                // first", read once this transaction is dropped.
+                let inserted = sqlx::query(
+                    "INSERT INTO recon_statements (id, channel, statement_date, sha256, \
+                     size_bytes, row_count, content, imported_by, imported_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (channel, sha256) DO NOTHING",
+                )
+                .bind(&statement.id)
+                .bind(&statement.channel)
+                .bind(statement.date.format("%Y-%m-%d").to_string())
+                .bind(&statement.sha256)
+                .bind(size)
+                .bind(count)
+                .bind(&statement.content)
+                .bind(&statement.imported_by)
+                .bind(<$store>::time(statement.imported_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                if inserted.rows_affected() == 0 {
+                    drop(tx);
+                    let first: StatementRecord<<$store as Dialect>::Time> =
+                        sqlx::query_as(&format!(
+                            "SELECT {COLUMNS} FROM recon_statements \
+                             WHERE channel = $1 AND sha256 = $2"
+                        ))
+                        .bind(&statement.channel)
+                        .bind(&statement.sha256)
+                        .fetch_one(self.writer())
+                        .await
+                        .map_err(db)?;
+                    return Ok(Imported::Existing(first.into_statement()?));
+                }
+                for chunk in statement.rows.chunks(CHUNK) {
+                    let sql = insert_rows_sql(chunk.len());
+                    let mut query = sqlx::query(&sql);
+                    for row in chunk {
+                        query = query
+                            .bind(&statement.id)
+                            .bind(i64::try_from(row.line).unwrap_or(i64::MAX))
+                            .bind(&row.id)
+                            .bind(row.kind.stored())
+                            .bind(&row.channel_txn_id)
+                            .bind(row.our_ref.as_deref())
+                            .bind(row.gross.currency.code())
+                            .bind(minor(&row.gross)?)
+                            .bind(minor(&row.fee)?)
+                            .bind(minor(&row.net)?)
+                            .bind(<$store>::time(row.at));
+                    }
+                    query.execute(&mut *tx).await.map_err(db)?;
+                }
+                tx.commit().await.map_err(db)?;
+                Ok(Imported::New(StoredStatement {
+                    id: statement.id.clone(),
+                    channel: statement.channel.clone(),
+                    date: statement.date,
+                    sha256: statement.sha256.clone(),
+                    size_bytes: statement.content.len() as u64,
+                    row_count: statement.rows.len() as u64,
+                    imported_by: statement.imported_by.clone(),
+                    // As stored: to the microsecond.
+                    imported_at: <$store>::time(statement.imported_at).into_utc()?,
+                }))
+            }
+
+            async fn statement(&self, id: &str) -> Result<Option<StoredStatement>, TxError> {
+                let row: Option<StatementRecord<<$store as Dialect>::Time>> = sqlx::query_as(
+                    &format!("SELECT {COLUMNS} FROM recon_statements WHERE id = $1"),
+                )
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db)?;
+                row.map(StatementRecord::into_statement).transpose()
+            }
+
+            async fn statement_content(&self, id: &str) -> Result<Option<Vec<u8>>, TxError> {
+                let row: Option<(Vec<u8>,)> =
+                    sqlx::query_as("SELECT content FROM recon_statements WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(db)?;
+                Ok(row.map(|(content,)| content))
+            }
+
+            async fn statement_rows(&self, id: &str) -> Result<Vec<StatementRow>, TxError> {
+                let rows: Vec<RowRecord<<$store as Dialect>::Time>> = sqlx::query_as(
+                    "SELECT line, row_id, kind, channel_txn_id, our_ref, currency, gross_minor, \
+                     fee_minor, net_minor, booked_at FROM recon_statement_rows \
+                     WHERE statement_id = $1 ORDER BY line",
+                )
+                .bind(id)
+                .fetch_all(self.reader())
+                .await
+                .map_err(db)?;
+                rows.into_iter().map(RowRecord::into_row).collect()
+            }
+        }
+    };
+}
+
+statement_store!(SqliteStore);
+statement_store!(PgStore);

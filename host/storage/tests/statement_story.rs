@@ -1,0 +1,99 @@
+//! Channel statements for reconciliation (issue 20) on real storage (SQLite; PostgreSQL when
+//! `DATABASE_URL` is set): a statement is archived byte for byte with the rows it read; the
+//! same file again — one after the other or at the same moment — is the statement already held.
+
+#[macro_use]
+mod support;
+
+use std::sync::Arc;
+
+use arbiter_transactions::reconciliation::archive::{Imported, prepare};
+use arbiter_transactions::store::TransactionStore;
+use chrono::{NaiveDate, Utc};
+
+on_every_backend!(a_statement_is_archived_unchanged_with_its_rows);
+on_every_backend!(the_same_file_twice_is_one_statement);
+
+fn card_statement(tag: &str) -> Vec<u8> {
+    format!(
+        "id,type,source,amount,fee,net,currency,created,reporting_category,payment_metadata[channel_payment_id]\n\
+         txn_{tag}1,charge,ch_{tag}1,42.50,1.53,40.97,eur,2026-12-06 10:00:00,charge,pi_{tag}\n\
+         txn_{tag}2,refund,re_{tag}1,-10.00,0.00,-10.00,eur,2026-12-06 11:00:00,refund,\n\
+         txn_{tag}3,payout,po_{tag}1,-30.97,0.00,-30.97,eur,2026-12-06 23:00:00,payout,\n"
+    )
+    .into_bytes()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 12, 6).expect("date")
+}
+
+mod stories {
+    use super::*;
+
+    pub async fn a_statement_is_archived_unchanged_with_its_rows(store: Arc<dyn TransactionStore>) {
+        let bytes = card_statement("a");
+        let prepared = prepare("card", day(), bytes.clone(), "admin", Utc::now()).expect("reads");
+        let Imported::New(stored) = store.import_statement(&prepared).await.expect("import") else {
+            panic!("a new file is a new statement");
+        };
+        assert_eq!(
+            (stored.row_count, stored.size_bytes, stored.date),
+            (3, bytes.len() as u64, day())
+        );
+        assert_eq!(
+            store.statement(&stored.id).await.expect("read"),
+            Some(stored.clone()),
+            "read back as stored (times to the microsecond)"
+        );
+        assert_eq!(
+            store.statement_content(&stored.id).await.expect("read"),
+            Some(bytes),
+            "the file, byte for byte"
+        );
+        assert_eq!(
+            store.statement_rows(&stored.id).await.expect("rows"),
+            prepared.rows
+        );
+        assert_eq!(store.statement("st_none").await.expect("read"), None);
+    }
+
+    pub async fn the_same_file_twice_is_one_statement(store: Arc<dyn TransactionStore>) {
+        let bytes = card_statement("b");
+        let import = |store: Arc<dyn TransactionStore>, bytes: Vec<u8>| async move {
+            let prepared = prepare("card", day(), bytes, "admin", Utc::now()).expect("reads");
+            store.import_statement(&prepared).await.expect("import")
+        };
+        let first = import(store.clone(), bytes.clone()).await;
+        let Imported::New(first) = first else {
+            panic!("first import: {first:?}");
+        };
+        let again = import(store.clone(), bytes.clone()).await;
+        assert_eq!(again, Imported::Existing(first.clone()));
+
+        // Another file at the same moment from two callers: one statement, the other told so.
+        let other = card_statement("c");
+        let (x, y) = tokio::join!(
+            import(store.clone(), other.clone()),
+            import(store.clone(), other.clone())
+        );
+        let ids: Vec<&str> = [&x, &y]
+            .iter()
+            .map(|i| match i {
+                Imported::New(s) | Imported::Existing(s) => s.id.as_str(),
+            })
+            .collect();
+        assert_eq!(ids[0], ids[1], "{x:?} {y:?}");
+        assert_eq!(
+            [&x, &y]
+                .iter()
+                .filter(|i| matches!(i, Imported::New(_)))
+                .count(),
+            1
+        );
+        let held = match &x {
+            Imported::New(s) | Imported::Existing(s) => s.id.clone(),
+        };
+        assert_eq!(store.statement_rows(&held).await.expect("rows").len(), 3);
+    }
+}
