@@ -96,6 +96,16 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut value = serde_json::Value::deserialize(&mut de).map_err(invalid_json)?;
     // `{"scopes":["decide"]}garbage` is not a JSON body.
     de.end().map_err(invalid_json)?;
+    // Every body is an object (or `null` for an optional one, which a required body refuses
+    // as a struct): serde would otherwise read an array positionally into a struct
+    // (`[null, null, null]` as a body of three optional fields).
+    if !(value.is_object() || value.is_null()) {
+        return Err(ApiError::Invalid {
+            code: "invalid_value",
+            field: ".".into(),
+            message: "the body must be a JSON object".into(),
+        });
+    }
     integral_as_integer(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let message = e.inner().to_string();
@@ -128,7 +138,25 @@ fn missing_field(path: &str, message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::missing_field;
+    use super::{missing_field, parse_json};
+
+    #[test]
+    fn an_array_is_not_read_into_a_struct() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Filter {
+            checkpoint: Option<String>,
+            escalated: Option<bool>,
+        }
+        let refused = parse_json::<Filter>(b"[null, null]").expect_err("refused");
+        assert!(refused.to_string().contains("JSON object"), "{refused}");
+        assert!(parse_json::<Filter>(br#"{"escalated": true}"#).is_ok());
+        assert!(
+            parse_json::<Option<Filter>>(b"null")
+                .expect("none")
+                .is_none()
+        );
+    }
 
     #[test]
     fn a_missing_field_is_named_with_its_parent() {
