@@ -14,6 +14,7 @@ mod fulfilment;
 mod labels;
 mod ledger_cli;
 mod refusals;
+mod statements;
 mod stock;
 mod webhook_flood;
 mod webhooks;

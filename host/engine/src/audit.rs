@@ -52,9 +52,10 @@ pub mod action {
     pub const SNOOZE_REVOKE: &str = "snooze.revoke";
     pub const CHANNEL_ENABLE: &str = "channel.enable";
     pub const CHANNEL_DISABLE: &str = "channel.disable";
+    pub const STATEMENT_IMPORT: &str = "statement.import";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 29] = [
+    pub const ALL: [&str; 30] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -84,6 +85,7 @@ pub mod action {
         SNOOZE_REVOKE,
         CHANNEL_ENABLE,
         CHANNEL_DISABLE,
+        STATEMENT_IMPORT,
     ];
 }
 
@@ -338,6 +340,26 @@ impl AuditRecord {
             action::CHANNEL_DISABLE
         };
         AuditRecord::new(action, name, json!({"reason": reason}))
+    }
+
+    /// A channel statement archived for reconciliation: which file (its hash and size) and how
+    /// many rows it read.
+    pub fn statement_imported(
+        id: &str,
+        channel: &str,
+        date: &str,
+        sha256: &str,
+        size_bytes: u64,
+        rows: u64,
+    ) -> AuditRecord {
+        let detail = json!({
+            "channel": channel,
+            "date": date,
+            "sha256": sha256,
+            "size_bytes": size_bytes,
+            "rows": rows,
+        });
+        AuditRecord::new(action::STATEMENT_IMPORT, id, detail)
     }
 
     pub fn label_created(label: &Label) -> AuditRecord {

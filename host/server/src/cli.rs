@@ -35,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::channels_cli::ChannelsCommand,
     },
+    /// Reconciliation: import a channel's statement file.
+    Recon {
+        #[command(subcommand)]
+        command: crate::recon_cli::ReconCommand,
+    },
     /// Check, compile and test rule files locally; push them to a running server.
     Rule {
         #[command(subcommand)]
@@ -171,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys { command } => keys(command).await,
         Command::Channels { command } => crate::channels_cli::run(command).await,
+        Command::Recon { command } => crate::recon_cli::run(command).await,
     }
 }
 

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod policy_build;
 pub mod private_file;
 pub mod rates_cli;
+pub mod recon_cli;
 pub mod remote;
 pub mod rule_cli;
 pub mod serve;

@@ -7,6 +7,7 @@ mod support;
 
 use std::sync::Arc;
 
+use arbiter_engine::audit::Actor;
 use arbiter_transactions::reconciliation::archive::{Imported, prepare};
 use arbiter_transactions::store::TransactionStore;
 use chrono::{NaiveDate, Utc};
@@ -34,7 +35,11 @@ mod stories {
     pub async fn a_statement_is_archived_unchanged_with_its_rows(store: Arc<dyn TransactionStore>) {
         let bytes = card_statement("a");
         let prepared = prepare("card", day(), bytes.clone(), "admin", Utc::now()).expect("reads");
-        let Imported::New(stored) = store.import_statement(&prepared).await.expect("import") else {
+        let Imported::New(stored) = store
+            .import_statement(&prepared, &Actor::cli())
+            .await
+            .expect("import")
+        else {
             panic!("a new file is a new statement");
         };
         assert_eq!(
@@ -62,7 +67,10 @@ mod stories {
         let bytes = card_statement("b");
         let import = |store: Arc<dyn TransactionStore>, bytes: Vec<u8>| async move {
             let prepared = prepare("card", day(), bytes, "admin", Utc::now()).expect("reads");
-            store.import_statement(&prepared).await.expect("import")
+            store
+                .import_statement(&prepared, &Actor::cli())
+                .await
+                .expect("import")
         };
         let first = import(store.clone(), bytes.clone()).await;
         let Imported::New(first) = first else {

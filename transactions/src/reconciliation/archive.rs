@@ -3,6 +3,7 @@
 //! ([`prepare`]), so a file that does not read never reaches the store; the store writes the
 //! archive and its rows in one transaction, and the same file again is the one already held.
 
+use arbiter_engine::audit::Actor;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -95,9 +96,13 @@ pub fn prepare(
 /// Where statements are kept.
 #[async_trait]
 pub trait StatementStore: Send + Sync + 'static {
-    /// Stores `statement` and its rows in one transaction, unless the same file (channel and
-    /// hash) is held already.
-    async fn import_statement(&self, statement: &NewStatement) -> Result<Imported, TxError>;
+    /// Stores `statement` and its rows in one transaction with its audit entry (as `actor`'s),
+    /// unless the same file (channel and hash) is held already.
+    async fn import_statement(
+        &self,
+        statement: &NewStatement,
+        actor: &Actor,
+    ) -> Result<Imported, TxError>;
     async fn statement(&self, id: &str) -> Result<Option<StoredStatement>, TxError>;
     /// The archived file, byte for byte.
     async fn statement_content(&self, id: &str) -> Result<Option<Vec<u8>>, TxError>;

@@ -44,6 +44,7 @@ pub mod rollouts;
 pub mod rules;
 pub mod skus;
 pub mod snoozes;
+pub mod statements;
 pub mod transaction_views;
 pub mod upload;
 pub mod usual_views;
@@ -127,6 +128,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(channel_table::list))
         .routes(routes!(channel_table::disable))
         .routes(routes!(channel_table::enable))
+        .routes(routes!(statements::import))
+        .routes(routes!(statements::get))
         .routes(routes!(channels::faults))
         .routes(routes!(channels::alipay_buyer))
         .routes(routes!(channels::wechat_buyer))

@@ -283,3 +283,30 @@ impl From<crate::services::transactions::channels::ChannelCallError> for ApiErro
         }
     }
 }
+
+impl From<crate::services::transactions::statements::StatementImportError> for ApiError {
+    fn from(e: crate::services::transactions::statements::StatementImportError) -> Self {
+        use crate::services::transactions::statements::StatementImportError;
+        use arbiter_transactions::reconciliation::archive::ImportError;
+        match e {
+            StatementImportError::Tx(e) => e.into(),
+            StatementImportError::Import(ImportError::TooLarge { .. }) => {
+                ApiError::PayloadTooLarge {
+                    limit: arbiter_transactions::reconciliation::archive::MAX_STATEMENT_BYTES,
+                }
+            }
+            StatementImportError::Import(e @ ImportError::UnknownChannel(_)) => {
+                ApiError::InvalidQuery {
+                    param: "channel".into(),
+                    message: e.to_string(),
+                }
+            }
+            // The file's own fault, named by its line: nothing was stored.
+            StatementImportError::Import(e @ ImportError::Unreadable(_)) => ApiError::Transaction {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "statement_unreadable",
+                message: e.to_string(),
+            },
+        }
+    }
+}

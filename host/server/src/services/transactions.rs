@@ -11,6 +11,7 @@ pub mod channels;
 pub mod expiry;
 pub mod refused_callbacks;
 pub mod risk;
+pub mod statements;
 
 use std::sync::Arc;
 

@@ -2,6 +2,7 @@
 //! backends: a statement and its rows go in one write transaction, in chunks of many rows per
 //! `INSERT` (a day of a busy channel is a million rows), unless the same file is held already.
 
+use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::money::Money;
 use arbiter_transactions::TxError;
 use arbiter_transactions::reconciliation::archive::{
@@ -124,6 +125,7 @@ macro_rules! statement_store {
             async fn import_statement(
                 &self,
                 statement: &NewStatement,
+                actor: &Actor,
             ) -> Result<Imported, TxError> {
                 let mut tx = self.begin_write().await?;
                 let size = i64::try_from(statement.content.len()).unwrap_or(i64::MAX);
@@ -183,6 +185,19 @@ macro_rules! statement_store {
                     }
                     query.execute(&mut *tx).await.map_err(db)?;
                 }
+                <$store>::audit(
+                    &mut tx,
+                    actor,
+                    AuditRecord::statement_imported(
+                        &statement.id,
+                        &statement.channel,
+                        &statement.date.format("%Y-%m-%d").to_string(),
+                        &statement.sha256,
+                        statement.content.len() as u64,
+                        statement.rows.len() as u64,
+                    ),
+                )
+                .await?;
                 tx.commit().await.map_err(db)?;
                 Ok(Imported::New(StoredStatement {
                     id: statement.id.clone(),

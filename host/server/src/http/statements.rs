@@ -1,0 +1,164 @@
+//! Channel statements for reconciliation: `POST /v1/reconciliation/statements?channel=…&date=…`
+//! takes a statement file as it came from the channel (the card's balance transactions CSV,
+//! Alipay's bill zip, WeChat Pay's bill), reads it whole and archives it with its rows, or
+//! refuses it naming the line and stores nothing; the same file again answers the statement
+//! held (`200`, `already_imported`). `GET /v1/reconciliation/statements/{id}` shows one.
+//! Scope `admin`; the key, the scope, the query and the declared length are checked before a
+//! byte of the body is read. `arbiter recon import` does the same from the command line.
+
+use axum::Json;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use arbiter_transactions::reconciliation::archive::{Imported, StoredStatement};
+
+use crate::app_state::AppState;
+use crate::http::auth::Caller;
+use crate::http::params::{Path, parse_query};
+use crate::http::problem::ApiError;
+use crate::http::upload::scoped_upload;
+
+/// Largest statement accepted over HTTP; a larger one goes through `arbiter recon import`.
+pub const MAX_UPLOAD_BYTES: usize = 64 << 20;
+
+/// The channels with a statement reader.
+const CHANNELS: [&str; 3] = ["card", "alipay", "wechat"];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StatementQuery {
+    /// Whose statement: `card`, `alipay` or `wechat`.
+    #[param(schema_with = channel_names)]
+    pub channel: String,
+    /// The day it covers (`YYYY-MM-DD`).
+    #[param(value_type = String, format = Date)]
+    pub date: NaiveDate,
+}
+
+fn channel_names() -> utoipa::openapi::schema::Object {
+    crate::http::names::one_of(CHANNELS)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatementView {
+    pub id: String,
+    pub channel: String,
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    /// Hex SHA-256 of the file as received.
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// Rows read (payments, refunds, fees, payouts, others).
+    pub row_count: u64,
+    pub imported_by: String,
+    pub imported_at: DateTime<Utc>,
+    /// This very file was imported before: nothing was written now.
+    pub already_imported: bool,
+}
+
+impl StatementView {
+    pub fn new(s: StoredStatement, already_imported: bool) -> StatementView {
+        StatementView {
+            id: s.id,
+            channel: s.channel,
+            date: s.date,
+            sha256: s.sha256,
+            size_bytes: s.size_bytes,
+            row_count: s.row_count,
+            imported_by: s.imported_by,
+            imported_at: s.imported_at,
+            already_imported,
+        }
+    }
+}
+
+/// A statement file from an `admin` key: `Content-Type: application/octet-stream`, at most
+/// 64 MiB, refused on the key, scope, query or declared length before its body is read.
+pub struct StatementUpload {
+    pub caller: Caller,
+    pub query: StatementQuery,
+    pub file: axum::body::Bytes,
+}
+
+impl FromRequest<AppState> for StatementUpload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let query: StatementQuery = parse_query(req.uri().query().unwrap_or_default())?;
+        if !CHANNELS.contains(&query.channel.as_str()) {
+            return Err(ApiError::InvalidQuery {
+                param: "channel".into(),
+                message: format!("must be one of {}", CHANNELS.join(", ")),
+            });
+        }
+        let (caller, file) = scoped_upload(
+            req,
+            state,
+            "application/octet-stream",
+            MAX_UPLOAD_BYTES,
+            None,
+        )
+        .await?;
+        Ok(StatementUpload {
+            caller,
+            query,
+            file,
+        })
+    }
+}
+
+/// Import a channel's statement file, as the channel delivered it.
+#[utoipa::path(post, path = "/v1/reconciliation/statements", operation_id = "import_statement",
+    tag = "reconciliation", params(StatementQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 201, description = "Archived with its rows", body = StatementView),
+        (status = 200, description = "This file was imported before; nothing written", body = StatementView),
+        (status = 400, description = "`channel` or `date` invalid (`invalid_query`)"),
+        (status = 413, description = "Over 64 MiB"),
+        (status = 415, description = "Not application/octet-stream"),
+        (status = 422, description = "`statement_unreadable`: the line and the problem; nothing stored"),
+    ))]
+pub async fn import(
+    State(app): State<AppState>,
+    StatementUpload {
+        caller,
+        query: q,
+        file,
+    }: StatementUpload,
+) -> Result<Response, ApiError> {
+    let imported = app
+        .transactions
+        .import_statement(&q.channel, q.date, file.to_vec(), &caller.actor())
+        .await?;
+    Ok(match imported {
+        Imported::New(s) => {
+            (StatusCode::CREATED, Json(StatementView::new(s, false))).into_response()
+        }
+        Imported::Existing(s) => {
+            (StatusCode::OK, Json(StatementView::new(s, true))).into_response()
+        }
+    })
+}
+
+/// One imported statement.
+#[utoipa::path(get, path = "/v1/reconciliation/statements/{id}", operation_id = "get_statement",
+    tag = "reconciliation", params(("id" = String, Path)),
+    responses((status = 200, body = StatementView), (status = 404, description = "No such statement")))]
+pub async fn get(
+    State(app): State<AppState>,
+    _: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<StatementView>, ApiError> {
+    let statement = app
+        .transactions
+        .statement(&id)
+        .await?
+        .ok_or_else(|| ApiError::Missing(format!("no statement `{id}`")))?;
+    Ok(Json(StatementView::new(statement, false)))
+}

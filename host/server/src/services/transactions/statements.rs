@@ -1,0 +1,45 @@
+//! Importing a channel's statement: read whole off the async workers (a day of a busy channel
+//! is a million rows), then archived with its rows and audited in one transaction. A file that
+//! does not read is refused with its line and nothing is stored.
+
+use arbiter_engine::audit::Actor;
+use arbiter_transactions::TxError;
+use arbiter_transactions::reconciliation::archive::{
+    ImportError, Imported, StoredStatement, prepare,
+};
+use chrono::{NaiveDate, Utc};
+
+use super::TransactionServices;
+
+/// Why a statement was not imported.
+#[derive(Debug, thiserror::Error)]
+pub enum StatementImportError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Tx(#[from] TxError),
+}
+
+impl TransactionServices {
+    /// Reads `content` as `channel`'s statement of `date` and archives it as `actor`'s; the
+    /// same file again is the statement held.
+    pub async fn import_statement(
+        &self,
+        channel: &str,
+        date: NaiveDate,
+        content: Vec<u8>,
+        actor: &Actor,
+    ) -> Result<Imported, StatementImportError> {
+        let (owned_channel, name) = (channel.to_owned(), actor.name.clone());
+        let prepared = tokio::task::spawn_blocking(move || {
+            prepare(&owned_channel, date, content, &name, Utc::now())
+        })
+        .await
+        .map_err(|e| TxError::invalid("statement", format!("the reader stopped: {e}")))??;
+        Ok(self.store.import_statement(&prepared, actor).await?)
+    }
+
+    pub async fn statement(&self, id: &str) -> Result<Option<StoredStatement>, TxError> {
+        self.store.statement(id).await
+    }
+}
