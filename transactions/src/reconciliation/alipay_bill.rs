@@ -10,11 +10,11 @@
 
 use std::io::Read;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use iso_currency::Currency;
 
-use super::statement::{MAX_ROWS, RowKind, StatementError, StatementRow, major_units, unique_ids};
-use crate::channels::BEIJING;
+use super::statement::{
+    Booked, MAX_ROWS, RowKind, StatementError, StatementRow, beijing_time, major_units, unique_ids,
+};
 
 /// The largest detail file read out of a bill: a bill is refused rather than inflated past it.
 pub const MAX_DETAIL_BYTES: u64 = 1 << 30;
@@ -80,14 +80,6 @@ fn gbk(bytes: &[u8]) -> Result<String, StatementError> {
         })
         .map_or(0, |i| i + 1);
     Err(StatementError::at(line, "not GBK text"))
-}
-
-fn beijing(text: &str) -> Result<DateTime<Utc>, String> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .ok()
-        .and_then(|t| t.and_local_timezone(BEIJING).single())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| format!("`{text}` is not `YYYY-MM-DD HH:MM:SS`"))
 }
 
 /// The counts of `#交易合计：N笔，退款合计：M笔`.
@@ -185,20 +177,19 @@ fn read_detail(text: &str) -> Result<Vec<StatementRow>, StatementError> {
                 fields[out_trade_at],
             ),
         };
-        let net = gross
-            .checked_sub(&fee)
-            .ok_or_else(|| fail("the amounts overflow".into()))?;
-        rows.push(StatementRow {
-            line,
-            id,
-            kind,
-            channel_txn_id: trade,
-            our_ref: Some(our_ref.to_owned()).filter(|r| !r.is_empty()),
-            gross,
-            fee,
-            net,
-            at: beijing(required(finished_at, FINISHED)?).map_err(fail)?,
-        });
+        rows.push(
+            Booked {
+                line,
+                id,
+                kind,
+                channel_txn_id: trade,
+                our_ref,
+                gross,
+                fee,
+                at: beijing_time(required(finished_at, FINISHED)?).map_err(fail)?,
+            }
+            .row()?,
+        );
     }
     match totals_seen {
         Some((_, said)) if said == counted => {}

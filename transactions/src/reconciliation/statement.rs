@@ -3,9 +3,11 @@
 use std::collections::HashSet;
 
 use arbiter_engine::money::Money;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use iso_currency::Currency;
 use rust_decimal::Decimal;
+
+use crate::channels::BEIJING;
 
 /// What a statement row records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,4 +122,47 @@ pub fn unique_ids(rows: &[StatementRow]) -> Result<(), StatementError> {
         }
     }
     Ok(())
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in Beijing time (how both Chinese channels write their bills), as UTC.
+pub fn beijing_time(text: &str) -> Result<DateTime<Utc>, String> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .and_then(|t| t.and_local_timezone(BEIJING).single())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| format!("`{text}` is not `YYYY-MM-DD HH:MM:SS`"))
+}
+
+/// What a reader found on one line; [`Booked::row`] adds the net.
+pub struct Booked<'a> {
+    pub line: usize,
+    pub id: String,
+    pub kind: RowKind,
+    pub channel_txn_id: String,
+    /// Our id as written; empty when the line has none.
+    pub our_ref: &'a str,
+    pub gross: Money,
+    pub fee: Money,
+    pub at: DateTime<Utc>,
+}
+
+impl Booked<'_> {
+    /// The row, its net the gross less the fee.
+    pub fn row(self) -> Result<StatementRow, StatementError> {
+        let net = self
+            .gross
+            .checked_sub(&self.fee)
+            .ok_or_else(|| StatementError::at(self.line, "the amounts overflow"))?;
+        Ok(StatementRow {
+            line: self.line,
+            id: self.id,
+            kind: self.kind,
+            channel_txn_id: self.channel_txn_id,
+            our_ref: Some(self.our_ref.to_owned()).filter(|r| !r.is_empty()),
+            gross: self.gross,
+            fee: self.fee,
+            net,
+            at: self.at,
+        })
+    }
 }

@@ -7,14 +7,14 @@
 //! must be whole fen; other amounts take two. Times are Beijing time; money is CNY. The
 //! summary's row count is checked against the rows read, so a bill cut short is refused.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use iso_currency::Currency;
 use rust_decimal::Decimal;
 
 use arbiter_engine::money::Money;
 
-use super::statement::{MAX_ROWS, RowKind, StatementError, StatementRow, major_units, unique_ids};
-use crate::channels::BEIJING;
+use super::statement::{
+    Booked, MAX_ROWS, RowKind, StatementError, StatementRow, beijing_time, major_units, unique_ids,
+};
 
 const TIME: &str = "交易时间";
 const TRANSACTION_ID: &str = "微信订单号";
@@ -32,14 +32,6 @@ const SUMMARY: &str = "总交易单数";
 fn field(raw: &str) -> &str {
     let raw = raw.trim();
     raw.strip_prefix('`').unwrap_or(raw).trim()
-}
-
-fn beijing(text: &str) -> Result<DateTime<Utc>, String> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .ok()
-        .and_then(|t| t.and_local_timezone(BEIJING).single())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| format!("`{text}` is not `YYYY-MM-DD HH:MM:SS`"))
 }
 
 /// The fee: two or five decimals, whole fen.
@@ -178,20 +170,19 @@ pub fn read(bytes: &[u8]) -> Result<Vec<StatementRow>, StatementError> {
             ),
         };
         let fee = fee(required(fee_at, FEE)?).map_err(|p| fail(format!("`{FEE}`: {p}")))?;
-        let net = gross
-            .checked_sub(&fee)
-            .ok_or_else(|| fail("the amounts overflow".into()))?;
-        rows.push(StatementRow {
-            line,
-            id,
-            kind,
-            channel_txn_id: transaction,
-            our_ref: Some(our_ref.to_owned()).filter(|r| !r.is_empty()),
-            gross,
-            fee,
-            net,
-            at: beijing(required(time_at, TIME)?).map_err(fail)?,
-        });
+        rows.push(
+            Booked {
+                line,
+                id,
+                kind,
+                channel_txn_id: transaction,
+                our_ref,
+                gross,
+                fee,
+                at: beijing_time(required(time_at, TIME)?).map_err(fail)?,
+            }
+            .row()?,
+        );
     }
     match summary {
         Some((_, count)) if count == rows.len() => {}

@@ -290,6 +290,7 @@ impl From<crate::services::transactions::statements::StatementImportError> for A
         use arbiter_transactions::reconciliation::archive::ImportError;
         match e {
             StatementImportError::Tx(e) => e.into(),
+            StatementImportError::Reader(_) => ApiError::Internal(e.to_string()),
             StatementImportError::Import(ImportError::TooLarge { .. }) => {
                 ApiError::PayloadTooLarge {
                     limit: arbiter_transactions::reconciliation::archive::MAX_STATEMENT_BYTES,

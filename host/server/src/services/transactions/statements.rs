@@ -18,6 +18,9 @@ pub enum StatementImportError {
     Import(#[from] ImportError),
     #[error(transparent)]
     Tx(#[from] TxError),
+    /// The reader itself failed (a panic): ours, not the file's.
+    #[error("the statement reader stopped: {0}")]
+    Reader(String),
 }
 
 impl TransactionServices {
@@ -35,7 +38,7 @@ impl TransactionServices {
             prepare(&owned_channel, date, content, &name, Utc::now())
         })
         .await
-        .map_err(|e| TxError::invalid("statement", format!("the reader stopped: {e}")))??;
+        .map_err(|e| StatementImportError::Reader(e.to_string()))??;
         Ok(self.store.import_statement(&prepared, actor).await?)
     }
 
