@@ -1,7 +1,8 @@
 //! The payment-channel storage of issue 19 on real storage (SQLite; PostgreSQL when
 //! `DATABASE_URL` is set): the channel table as the migration seeds it and an operator switches
 //! it; what the client needs kept once per payment; the compensation worker's scans find
-//! exactly the payments and refunds still open at a channel past the threshold.
+//! exactly the payments and refunds still open at a channel past the threshold; the book a
+//! reconciliation matches a statement against holds a channel's day (issue 20).
 
 #[macro_use]
 mod support;
@@ -11,12 +12,15 @@ use std::sync::Arc;
 use arbiter_engine::audit::Actor;
 use arbiter_engine::clock::Clock;
 use arbiter_transactions::catalogue::Line;
-use arbiter_transactions::channels::{ClientAction, Created, Notice, NoticeState, PaymentState};
+use arbiter_transactions::channels::{
+    ClientAction, Created, Notice, NoticeState, PaymentState, RefundState,
+};
 use arbiter_transactions::ids::IdempotencyKey;
 use arbiter_transactions::order::OrderRequest;
 use arbiter_transactions::orders::{OrderConfig, OrderService};
 use arbiter_transactions::payment::{CARD, Payment};
 use arbiter_transactions::payments::{PaymentConfig, PaymentService};
+use arbiter_transactions::reconciliation::matching::{BookEntry, BookKind};
 use arbiter_transactions::status::{PaymentStatus, RefundStatus};
 use arbiter_transactions::store::TransactionStore;
 use chrono::Duration;
@@ -27,6 +31,7 @@ use support::risk::ScriptedRisk;
 on_every_backend!(the_channel_table_is_seeded_and_switched_by_an_operator);
 on_every_backend!(a_client_action_is_kept_once_per_payment);
 on_every_backend!(the_scans_find_what_is_still_open_past_the_threshold);
+on_every_backend!(the_book_holds_a_channels_day_for_reconciliation);
 
 /// A card payment in PROCESSING of a fresh order, at the clock's now.
 async fn processing_payment(
@@ -212,5 +217,103 @@ mod stories {
                 .expect("scan")
                 .is_empty()
         );
+    }
+
+    pub async fn the_book_holds_a_channels_day_for_reconciliation(
+        store: Arc<dyn TransactionStore>,
+    ) {
+        let clock = TestClock::new();
+        let (paid, payments) = processing_payment(&store, &clock, "BK1").await;
+        let reference = Created {
+            action: ClientAction::ClientSecret("pi_3Bk_secret".into()),
+            reference: Some("pi_3Bk".into()),
+        };
+        store
+            .save_channel_created(&paid.id, &reference, clock.now())
+            .await
+            .expect("created");
+        let notice = |id: &str, state| Notice {
+            notice_id: id.into(),
+            channel_payment_id: paid.channel_payment_id.0.clone(),
+            state,
+        };
+        let captured = notice(
+            "evt_bk_paid",
+            NoticeState::Payment(PaymentState::Paid {
+                amount: paid.amount,
+                channel_trade_id: "pi_3Bk".into(),
+            }),
+        );
+        payments
+            .apply_notice(CARD, &captured, b"{}")
+            .await
+            .expect("paid");
+        let refund = payments
+            .request_refund(&paid.id, IdempotencyKey::generate(), usd(500), "story")
+            .await
+            .expect("refund");
+        let refunded = notice(
+            "evt_bk_refund",
+            NoticeState::Refund {
+                channel_refund_id: refund.channel_refund_id.0.clone(),
+                state: RefundState::Succeeded { amount: usd(500) },
+            },
+        );
+        payments
+            .apply_notice(CARD, &refunded, b"{}")
+            .await
+            .expect("refunded");
+        let (open, _) = processing_payment(&store, &clock, "BK2").await;
+
+        let now = clock.now();
+        let mut book = store
+            .book(CARD, now - Duration::hours(1), now + Duration::hours(1))
+            .await
+            .expect("book");
+        book.sort_by(|a, b| a.our_ref.cmp(&b.our_ref));
+        let mut want = vec![
+            BookEntry {
+                kind: BookKind::Capture,
+                our_ref: paid.channel_payment_id.0.clone(),
+                channel_txn_id: Some("pi_3Bk".into()),
+                amount: paid.amount,
+                done: true,
+                at: now,
+            },
+            BookEntry {
+                kind: BookKind::Refund,
+                our_ref: refund.channel_refund_id.0.clone(),
+                channel_txn_id: None,
+                amount: usd(-500),
+                done: true,
+                at: now,
+            },
+            BookEntry {
+                kind: BookKind::Capture,
+                our_ref: open.channel_payment_id.0.clone(),
+                channel_txn_id: None,
+                amount: open.amount,
+                done: false,
+                at: now,
+            },
+        ];
+        want.sort_by(|a, b| a.our_ref.cmp(&b.our_ref));
+        assert_eq!(book, want);
+        assert!(
+            store
+                .book("alipay", now - Duration::hours(1), now + Duration::hours(1))
+                .await
+                .expect("book")
+                .is_empty(),
+            "another channel's only"
+        );
+        // A later window: what succeeded today is not in it; what is still open since
+        // yesterday is.
+        let tomorrow = store
+            .book(CARD, now + Duration::hours(2), now + Duration::hours(26))
+            .await
+            .expect("book");
+        let refs: Vec<&str> = tomorrow.iter().map(|e| e.our_ref.as_str()).collect();
+        assert_eq!(refs, vec![open.channel_payment_id.0.as_str()]);
     }
 }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
+use super::matching::BookEntry;
 use super::statement::{StatementError, StatementRow};
 use super::{alipay_bill, card_csv, wechat_bill};
 use crate::error::TxError;
@@ -108,4 +109,14 @@ pub trait StatementStore: Send + Sync + 'static {
     async fn statement_content(&self, id: &str) -> Result<Option<Vec<u8>>, TxError>;
     /// The rows as read, in file order.
     async fn statement_rows(&self, id: &str) -> Result<Vec<StatementRow>, TxError>;
+    /// What our book says went through `channel` in `[from, to)`: payments and refunds that
+    /// succeeded in it (done, at their success), and those created in it or the day before
+    /// that have not (not done, at their creation) — a statement showing one of those is a
+    /// status mismatch.
+    async fn book(
+        &self,
+        channel: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<BookEntry>, TxError>;
 }

@@ -8,9 +8,10 @@ use arbiter_transactions::TxError;
 use arbiter_transactions::reconciliation::archive::{
     Imported, NewStatement, StatementStore, StoredStatement,
 };
+use arbiter_transactions::reconciliation::matching::{BookEntry, BookKind};
 use arbiter_transactions::reconciliation::statement::{RowKind, StatementRow};
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::dialect::Dialect;
 use crate::postgres::PgStore;
@@ -117,6 +118,76 @@ impl<T: StoredTime> RowRecord<T> {
         })
     }
 }
+
+/// One entry of the book as a query reads it.
+#[derive(sqlx::FromRow)]
+struct BookRow<T> {
+    our_ref: String,
+    #[sqlx(default)]
+    channel_txn_id: Option<String>,
+    amount_minor: i64,
+    currency: String,
+    at: T,
+}
+
+impl<T: StoredTime> BookRow<T> {
+    fn into_entry(self, kind: BookKind, done: bool) -> Result<BookEntry, TxError> {
+        let amount = Money::from_stored(self.amount_minor, &self.currency)
+            .ok_or_else(|| corrupt(format!("payment currency `{}`", self.currency)))?;
+        Ok(BookEntry {
+            kind,
+            amount: match kind {
+                BookKind::Capture => amount,
+                BookKind::Refund => amount.negated(),
+            },
+            our_ref: self.our_ref,
+            channel_txn_id: self.channel_txn_id,
+            done,
+            at: self.at.into_utc()?,
+        })
+    }
+}
+
+/// The book's four queries: (kind, done, SQL). `$1` the channel, `$2`..`$3` the window (for
+/// what is not done, from a day earlier).
+const BOOK_QUERIES: [(BookKind, bool, &str); 4] = [
+    (
+        BookKind::Capture,
+        true,
+        "SELECT p.channel_payment_id AS our_ref, a.channel_reference AS channel_txn_id, \
+         p.amount_minor, p.currency, h.at AS at FROM status_history h \
+         JOIN payments p ON p.id = h.entity_id \
+         LEFT JOIN payment_client_actions a ON a.payment_id = p.id \
+         WHERE h.entity = 'payment' AND h.to_status = 'SUCCEEDED' \
+         AND h.at >= $2 AND h.at < $3 AND p.channel = $1",
+    ),
+    (
+        BookKind::Capture,
+        false,
+        "SELECT p.channel_payment_id AS our_ref, a.channel_reference AS channel_txn_id, \
+         p.amount_minor, p.currency, p.created_at AS at FROM payments p \
+         LEFT JOIN payment_client_actions a ON a.payment_id = p.id \
+         WHERE p.channel = $1 AND p.status <> 'SUCCEEDED' \
+         AND p.created_at >= $2 AND p.created_at < $3",
+    ),
+    (
+        BookKind::Refund,
+        true,
+        "SELECT r.channel_refund_id AS our_ref, r.amount_minor, r.currency, h.at AS at \
+         FROM status_history h JOIN refunds r ON r.id = h.entity_id \
+         JOIN payments p ON p.id = r.payment_id \
+         WHERE h.entity = 'refund' AND h.to_status = 'SUCCEEDED' \
+         AND h.at >= $2 AND h.at < $3 AND p.channel = $1",
+    ),
+    (
+        BookKind::Refund,
+        false,
+        "SELECT r.channel_refund_id AS our_ref, r.amount_minor, r.currency, \
+         r.created_at AS at FROM refunds r JOIN payments p ON p.id = r.payment_id \
+         WHERE p.channel = $1 AND r.status <> 'SUCCEEDED' \
+         AND r.created_at >= $2 AND r.created_at < $3",
+    ),
+];
 
 macro_rules! statement_store {
     ($store:ty) => {
@@ -244,6 +315,33 @@ macro_rules! statement_store {
                 .await
                 .map_err(db)?;
                 rows.into_iter().map(RowRecord::into_row).collect()
+            }
+
+            async fn book(
+                &self,
+                channel: &str,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+            ) -> Result<Vec<BookEntry>, TxError> {
+                let mut entries = Vec::new();
+                for (kind, done, sql) in BOOK_QUERIES {
+                    let start = if done {
+                        from
+                    } else {
+                        from - chrono::Duration::days(1)
+                    };
+                    let rows: Vec<BookRow<<$store as Dialect>::Time>> = sqlx::query_as(sql)
+                        .bind(channel)
+                        .bind(<$store>::time(start))
+                        .bind(<$store>::time(to))
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(db)?;
+                    for row in rows {
+                        entries.push(row.into_entry(kind, done)?);
+                    }
+                }
+                Ok(entries)
             }
         }
     };
