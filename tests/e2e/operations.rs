@@ -148,6 +148,7 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/v1/policy-sets"),
         ("post", "/v1/policy-sets/{version}/approve"),
         ("post", "/v1/rates"),
+        ("post", "/v1/reconciliation/runs"),
         ("post", "/v1/reconciliation/statements"),
         ("post", "/v1/refunds"),
         ("post", "/v1/reviews/claim"),

@@ -13,6 +13,7 @@ mod flow;
 mod fulfilment;
 mod labels;
 mod ledger_cli;
+mod reconciliation;
 mod refusals;
 mod statements;
 mod stock;

@@ -11,6 +11,7 @@
 pub mod alipay_bill;
 pub mod archive;
 pub mod card_csv;
+pub mod day;
 pub mod matching;
 pub mod statement;
 pub mod wechat_bill;

@@ -1,7 +1,8 @@
 //! `arbiter recon`: reconciliation from the command line, against the database (no server
 //! needed). `import` reads a channel's statement file whole and archives it with its rows, as
 //! `POST /v1/reconciliation/statements` does (audited as the CLI's), without the HTTP upload
-//! cap; a file that does not read is refused with its line and nothing is stored.
+//! cap; a file that does not read is refused with its line and nothing is stored. `run`
+//! matches a day's statement against the payment book, as `POST /v1/reconciliation/runs`.
 
 use std::path::PathBuf;
 
@@ -12,7 +13,7 @@ use chrono::{NaiveDate, Utc};
 use clap::Subcommand;
 
 use crate::config::StorageArgs;
-use crate::http::statements::StatementView;
+use crate::http::statements::{RunView, StatementView};
 
 #[derive(Debug, Subcommand)]
 pub enum ReconCommand {
@@ -29,15 +30,33 @@ pub enum ReconCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Match a channel's statement of a day against the payment book; prints every difference.
+    /// Exits non-zero when there is one.
+    Run {
+        #[arg(long)]
+        channel: String,
+        /// The statement day (`YYYY-MM-DD`; Beijing days for Alipay and WeChat Pay).
+        #[arg(long)]
+        date: NaiveDate,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 pub async fn run(command: ReconCommand) -> anyhow::Result<()> {
-    let ReconCommand::Import {
-        channel,
-        date,
-        file,
-        storage,
-    } = command;
+    let (channel, date, file, storage) = match command {
+        ReconCommand::Import {
+            channel,
+            date,
+            file,
+            storage,
+        } => (channel, date, file, storage),
+        ReconCommand::Run {
+            channel,
+            date,
+            storage,
+        } => return run_day(&channel, date, &storage).await,
+    };
     let size = std::fs::metadata(&file)
         .with_context(|| format!("reading {}", file.display()))?
         .len();
@@ -67,5 +86,25 @@ pub async fn run(command: ReconCommand) -> anyhow::Result<()> {
         }
     };
     println!("{}", serde_json::to_string_pretty(&view)?);
+    Ok(())
+}
+
+async fn run_day(channel: &str, date: NaiveDate, storage: &StorageArgs) -> anyhow::Result<()> {
+    let stores = crate::wiring::open_store(storage).await?;
+    let (statement, outcome) = crate::services::transactions::statements::reconcile_day(
+        &*stores.transactions,
+        channel,
+        date,
+    )
+    .await?;
+    let view = RunView::new(statement, outcome);
+    println!("{}", serde_json::to_string_pretty(&view)?);
+    if !view.differences.is_empty() {
+        anyhow::bail!(
+            "{} differences in {} rows",
+            view.differences.len(),
+            view.rows
+        );
+    }
     Ok(())
 }

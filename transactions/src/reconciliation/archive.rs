@@ -105,6 +105,12 @@ pub trait StatementStore: Send + Sync + 'static {
         actor: &Actor,
     ) -> Result<Imported, TxError>;
     async fn statement(&self, id: &str) -> Result<Option<StoredStatement>, TxError>;
+    /// The statement of `channel` for `date` imported last, if any.
+    async fn statement_of_day(
+        &self,
+        channel: &str,
+        date: NaiveDate,
+    ) -> Result<Option<StoredStatement>, TxError>;
     /// The archived file, byte for byte.
     async fn statement_content(&self, id: &str) -> Result<Option<Vec<u8>>, TxError>;
     /// The rows as read, in file order.

@@ -4,8 +4,10 @@
 //! written `Created (UTC)` or `Reporting Category` as the Dashboard exports it is the same
 //! column). Amounts are major
 //! units with exactly the currency's decimals and `net` must equal `amount - fee`; `created`
-//! is `YYYY-MM-DD HH:MM:SS` in UTC, or Unix seconds. An optional
-//! `payment_metadata[channel_payment_id]` column carries our id for the payment.
+//! is `YYYY-MM-DD HH:MM:SS` in UTC, or Unix seconds. Stripe's reports can add metadata
+//! columns: `payment_metadata[channel_payment_id]` carries our id for a payment and
+//! `refund_metadata[channel_refund_id]` ours for a refund (the `source` is Stripe's charge or
+//! refund id, which we do not keep).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use iso_currency::Currency;
@@ -23,7 +25,8 @@ const REQUIRED: [&str; 9] = [
     "created",
     "reporting_category",
 ];
-const OUR_REF: &str = "payment_metadata[channel_payment_id]";
+const OUR_PAYMENT: &str = "payment_metadata[channel_payment_id]";
+const OUR_REFUND: &str = "refund_metadata[channel_refund_id]";
 
 /// A header as matched: lower case, without the Dashboard's ` (UTC)`, spaces as `_`
 /// (`Reporting Category`).
@@ -83,7 +86,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<StatementRow>, StatementError> {
         created_at,
         _,
     ] = at;
-    let our_ref = column(OUR_REF);
+    let (our_payment, our_refund) = (column(OUR_PAYMENT), column(OUR_REFUND));
 
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -126,9 +129,15 @@ pub fn read(bytes: &[u8]) -> Result<Vec<StatementRow>, StatementError> {
             )));
         }
         let row_id = required(id_at, "id")?.to_owned();
+        let kind = kind(required(type_at, "type")?);
+        // Our id: the refund's on a refund row, the payment's on any other.
+        let our_ref = match kind {
+            RowKind::Refund => our_refund,
+            _ => our_payment,
+        };
         rows.push(StatementRow {
             line,
-            kind: kind(required(type_at, "type")?),
+            kind,
             channel_txn_id: match field(source_at) {
                 "" => row_id.clone(),
                 s => s.to_owned(),

@@ -159,13 +159,9 @@ pub fn reconcile(run: &Run<'_>) -> Outcome {
             _ => continue,
         };
         outcome.rows += 1;
-        let found = row
-            .our_ref
-            .as_deref()
-            .and_then(|r| by_ref.get(r))
-            .or_else(|| by_txn.get(row.channel_txn_id.as_str()))
-            .copied()
-            .filter(|i| run.book[*i].kind == expected);
+        let of_kind = |i: Option<&usize>| i.copied().filter(|i| run.book[*i].kind == expected);
+        let found = of_kind(row.our_ref.as_deref().and_then(|r| by_ref.get(r)))
+            .or_else(|| of_kind(by_txn.get(row.channel_txn_id.as_str())));
         let Some(i) = found else {
             outcome.differences.push(Difference {
                 kind: DifferenceKind::MissingLocal,

@@ -250,6 +250,7 @@ pub const ROUTES: &[RouteAccess] = &[
     key(Method::GET, "/v1/channels", &[Admin]),
     key(Method::POST, "/v1/reconciliation/statements", &[Admin]),
     key(Method::GET, "/v1/reconciliation/statements/{id}", &[Admin]),
+    key(Method::POST, "/v1/reconciliation/runs", &[Admin]),
     key(Method::POST, "/v1/channels/{name}/disable", &[Admin]),
     key(Method::POST, "/v1/channels/{name}/enable", &[Admin]),
     key(Method::POST, "/v1/channels/{name}/faults", &[Admin]),

@@ -130,6 +130,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(channel_table::enable))
         .routes(routes!(statements::import))
         .routes(routes!(statements::get))
+        .routes(routes!(statements::run))
         .routes(routes!(channels::faults))
         .routes(routes!(channels::alipay_buyer))
         .routes(routes!(channels::wechat_buyer))

@@ -294,6 +294,25 @@ macro_rules! statement_store {
                 row.map(StatementRecord::into_statement).transpose()
             }
 
+            async fn statement_of_day(
+                &self,
+                channel: &str,
+                date: NaiveDate,
+            ) -> Result<Option<StoredStatement>, TxError> {
+                let row: Option<StatementRecord<<$store as Dialect>::Time>> =
+                    sqlx::query_as(&format!(
+                        "SELECT {COLUMNS} FROM recon_statements \
+                         WHERE channel = $1 AND statement_date = $2 \
+                         ORDER BY imported_at DESC, id DESC LIMIT 1"
+                    ))
+                    .bind(channel)
+                    .bind(date.format("%Y-%m-%d").to_string())
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(db)?;
+                row.map(StatementRecord::into_statement).transpose()
+            }
+
             async fn statement_content(&self, id: &str) -> Result<Option<Vec<u8>>, TxError> {
                 let row: Option<(Vec<u8>,)> =
                     sqlx::query_as("SELECT content FROM recon_statements WHERE id = $1")

@@ -155,3 +155,31 @@ fn a_refund_row_never_matches_a_capture_of_the_same_id() {
         vec![DifferenceKind::MissingLocal, DifferenceKind::MissingChannel]
     );
 }
+
+#[test]
+fn a_row_whose_ref_names_another_kind_is_still_found_by_the_channels_id() {
+    // A refund row carrying the payment's id (as some reports do) and the refund's own id
+    // at the channel.
+    let mut refund_row = row(2, RowKind::Refund, "pi_paid", eur(-1000));
+    refund_row.channel_txn_id = "re_channel".into();
+    let mut refund = entry(BookKind::Refund, "re_ours", eur(-1000), true, 9);
+    refund.channel_txn_id = Some("re_channel".into());
+    let book = vec![
+        entry(BookKind::Capture, "pi_paid", eur(1000), true, 8),
+        refund,
+    ];
+    let outcome = reconcile(&Run {
+        rows: &[refund_row],
+        book: &book,
+        until: "2026-12-06T10:00:00Z".parse().expect("instant"),
+        settlement_delay: Duration::zero(),
+        fees: None,
+    });
+    assert_eq!(outcome.matched, 1, "{:#?}", outcome.differences);
+    let kinds: Vec<DifferenceKind> = outcome.differences.iter().map(|d| d.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![DifferenceKind::MissingChannel],
+        "the capture is not on it"
+    );
+}

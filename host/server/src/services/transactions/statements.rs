@@ -7,6 +7,9 @@ use arbiter_transactions::TxError;
 use arbiter_transactions::reconciliation::archive::{
     ImportError, Imported, StoredStatement, prepare,
 };
+use arbiter_transactions::reconciliation::day::{SETTLEMENT_GRACE, window};
+use arbiter_transactions::reconciliation::matching::{Outcome, Run, reconcile};
+use arbiter_transactions::store::TransactionStore;
 use chrono::{NaiveDate, Utc};
 
 use super::TransactionServices;
@@ -45,4 +48,44 @@ impl TransactionServices {
     pub async fn statement(&self, id: &str) -> Result<Option<StoredStatement>, TxError> {
         self.store.statement(id).await
     }
+
+    /// [`reconcile_day`] over this server's store.
+    pub async fn reconcile_day(
+        &self,
+        channel: &str,
+        date: NaiveDate,
+    ) -> Result<(StoredStatement, Outcome), TxError> {
+        reconcile_day(&*self.store, channel, date).await
+    }
+}
+
+/// Matches `channel`'s statement of `date` (the one imported last) against our book of that
+/// day. Changes nothing.
+pub async fn reconcile_day(
+    store: &dyn TransactionStore,
+    channel: &str,
+    date: NaiveDate,
+) -> Result<(StoredStatement, Outcome), TxError> {
+    let statement = store
+        .statement_of_day(channel, date)
+        .await?
+        .ok_or_else(|| TxError::NotFound {
+            entity: "statement",
+            id: format!("{channel} {date}"),
+        })?;
+    let rows = store.statement_rows(&statement.id).await?;
+    let (from, to) = window(channel, date);
+    let book = store.book(channel, from, to).await?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        reconcile(&Run {
+            rows: &rows,
+            book: &book,
+            until: to,
+            settlement_delay: SETTLEMENT_GRACE,
+            fees: None,
+        })
+    })
+    .await
+    .map_err(|e| TxError::invalid("run", format!("the matcher stopped: {e}")))?;
+    Ok((statement, outcome))
 }

@@ -1,0 +1,199 @@
+//! Reconciliation end to end on both backends (issue 20, the card channel): real payments and
+//! a refund through the simulated Stripe API, a balance-transactions statement of the day with
+//! planted differences imported, and a run that finds exactly the planted ones.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Timelike, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::calls::config;
+use crate::harness::{TestServer, backends};
+
+/// Waits until `path` shows `status`.
+async fn until_status(s: &TestServer, path: &str, status: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let v = s.admin_get(path).await;
+        if v["status"] == status {
+            return v;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{path} never became {status}: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An order of one `sku` and its card payment started: (payment id, channel payment id).
+async fn card_payment(s: &TestServer, key: &str, tag: &str, sku: &str) -> (String, String) {
+    let order = s
+        .order(key, &format!("o-{tag}"), &format!("u-{tag}"), sku, 1)
+        .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let order_id = order.body["id"].as_str().expect("id");
+    let a = s
+        .call(
+            Method::POST,
+            &format!("/v1/orders/{order_id}/payments"),
+            key,
+            Some(&format!("pay-{tag}")),
+            Some(&json!({"channel": "card"})),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = |k: &str| a.body[k].as_str().expect("id").to_owned();
+    (id("id"), id("channel_payment_id"))
+}
+
+fn line(id: &str, kind: &str, cents: i64, ours: &str, theirs: &str) -> String {
+    let amount = format!(
+        "{}{}.{:02}",
+        if cents < 0 { "-" } else { "" },
+        cents.abs() / 100,
+        cents.abs() % 100
+    );
+    let (payment, refund) = if kind == "refund" {
+        ("", ours)
+    } else {
+        (ours, "")
+    };
+    format!(
+        "{id},{kind},{theirs},{amount},0.00,{amount},usd,{},{kind},{payment},{refund}\n",
+        Utc::now().format("%Y-%m-%d %H:%M:%S")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_days_run_finds_exactly_the_planted_differences() {
+    // A day's window ends at midnight UTC: start well inside one.
+    let now = Utc::now();
+    if now.hour() == 23 && now.minute() >= 55 {
+        let left = 60 * (60 - u64::from(now.minute())) - u64::from(now.second()) + 5;
+        tokio::time::sleep(Duration::from_secs(left)).await;
+    }
+    for backend in backends() {
+        let s = TestServer::start_configured(
+            &backend,
+            |c| c.channels.channel_simulator = true,
+            config(),
+        )
+        .await;
+        let key = s.checkout_key().await;
+        s.sku("RECON-1", "12.00", 10).await;
+        let mut paid = Vec::new();
+        for tag in ["a", "b", "c"] {
+            let (payment, channel_id) =
+                card_payment(&s, &key, &format!("recon-{tag}"), "RECON-1").await;
+            let sent = s
+                .call(
+                    Method::POST,
+                    &format!("/v1/channels/card/payments/{channel_id}/events"),
+                    &s.admin_key,
+                    None,
+                    Some(&json!({"outcome": "succeeded"})),
+                )
+                .await;
+            assert_eq!(sent.status, 200, "{}", sent.body);
+            until_status(&s, &format!("/v1/payments/{payment}"), "SUCCEEDED").await;
+            paid.push((payment, channel_id));
+        }
+        let refund = s
+            .call(
+                Method::POST,
+                "/v1/refunds",
+                &key,
+                Some("recon-refund"),
+                Some(&json!({"payment_id": paid[0].0, "reason": "one broken",
+                             "amount": {"value": "2.00", "currency": "USD"}})),
+            )
+            .await;
+        assert_eq!(refund.status, 201, "{}", refund.body);
+        let refund_id = refund.body["id"].as_str().expect("id").to_owned();
+        let refund_ours = refund.body["channel_refund_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        until_status(&s, &format!("/v1/refunds/{refund_id}"), "SUCCEEDED").await;
+        // Started, never paid.
+        let (_, open_id) = card_payment(&s, &key, "recon-open", "RECON-1").await;
+
+        // The day's statement: a and the refund as we hold them; b for another amount; c
+        // missing; a charge we never made; and the open payment charged.
+        let mut csv = String::from(
+            "id,type,source,amount,fee,net,currency,created,reporting_category,\
+             payment_metadata[channel_payment_id],refund_metadata[channel_refund_id]\n",
+        );
+        csv.push_str(&line("txn_a", "charge", 1200, &paid[0].1, "ch_a"));
+        csv.push_str(&line("txn_r", "refund", -200, &refund_ours, "re_a"));
+        csv.push_str(&line("txn_b", "charge", 1100, &paid[1].1, "ch_b"));
+        csv.push_str(&line("txn_x", "charge", 999, "pi_stranger", "ch_x"));
+        csv.push_str(&line("txn_o", "charge", 1200, &open_id, "ch_o"));
+        let date = Utc::now().date_naive();
+        let imported = s
+            .client
+            .post(s.url(&format!(
+                "/v1/reconciliation/statements?channel=card&date={date}"
+            )))
+            .bearer_auth(&s.admin_key)
+            .header("content-type", "application/octet-stream")
+            .body(csv)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(imported.status().as_u16(), 201);
+
+        let run = s
+            .call(
+                Method::POST,
+                "/v1/reconciliation/runs",
+                &s.admin_key,
+                None,
+                Some(&json!({"channel": "card", "date": date.to_string()})),
+            )
+            .await;
+        assert_eq!(run.status, 200, "{}", run.body);
+        let mut found: Vec<(String, String)> = run.body["differences"]
+            .as_array()
+            .expect("differences")
+            .iter()
+            .map(|d| {
+                (
+                    d["kind"].as_str().expect("kind").to_owned(),
+                    d["reference"].as_str().expect("reference").to_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        let mut planted = vec![
+            ("amount_mismatch".to_owned(), paid[1].1.clone()),
+            ("missing_channel".to_owned(), paid[2].1.clone()),
+            ("missing_local".to_owned(), "pi_stranger".to_owned()),
+            ("status_mismatch".to_owned(), open_id.clone()),
+        ];
+        planted.sort();
+        assert_eq!(found, planted, "{}", run.body);
+        assert_eq!(
+            (run.body["rows"].as_u64(), run.body["matched"].as_u64()),
+            (Some(5), Some(2)),
+            "{}",
+            run.body
+        );
+        // Unknown day: nothing imported for it.
+        let none = s
+            .call(
+                Method::POST,
+                "/v1/reconciliation/runs",
+                &s.admin_key,
+                None,
+                Some(&json!({"channel": "alipay", "date": date.to_string()})),
+            )
+            .await;
+        assert_eq!(none.status, 404, "{}", none.body);
+        let (sound, report, stderr) = super::ledger_cli::ledger_check(s.db()).await;
+        assert!(sound, "{report} {stderr}");
+        s.finish().await;
+    }
+}
