@@ -197,3 +197,112 @@ async fn a_days_run_finds_exactly_the_planted_differences() {
         s.finish().await;
     }
 }
+
+const WECHAT_HEADER: &str = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注";
+
+fn wechat_row(at: &str, transaction: &str, ours: &str, yuan: &str) -> String {
+    format!(
+        "`{at},`wxsim,`1900000000,`0,`,`{transaction},`{ours},`oUser,`NATIVE,`SUCCESS,`OTHERS,`CNY,`{yuan},`0.00,`0,`0,`0.00,`0.00,`,`,`Order,`,`0.00000,`0.60%,`{yuan},`0.00,`\r\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wechat_day_is_a_beijing_day() {
+    // Start well inside a Beijing day (it turns at 16:00 UTC).
+    let now = Utc::now();
+    if now.hour() == 15 && now.minute() >= 55 {
+        let left = 60 * (60 - u64::from(now.minute())) - u64::from(now.second()) + 5;
+        tokio::time::sleep(Duration::from_secs(left)).await;
+    }
+    for backend in backends() {
+        let s = TestServer::start_configured(
+            &backend,
+            |c| c.channels.channel_simulator = true,
+            config(),
+        )
+        .await;
+        let key = s.checkout_key().await;
+        s.cny_sku("RECON-W", "88.80", 10).await;
+        let mut paid = Vec::new();
+        for tag in ["w1", "w2"] {
+            let order = s
+                .order(&key, &format!("o-{tag}"), &format!("u-{tag}"), "RECON-W", 1)
+                .await;
+            let order_id = order.body["id"].as_str().expect("id").to_owned();
+            let a = s
+                .call(
+                    Method::POST,
+                    &format!("/v1/orders/{order_id}/payments"),
+                    &key,
+                    Some(&format!("pay-{tag}")),
+                    Some(&json!({"channel": "wechat"})),
+                )
+                .await;
+            assert_eq!(a.status, 201, "{}", a.body);
+            let (payment, ours) = (
+                a.body["id"].as_str().expect("id").to_owned(),
+                a.body["channel_payment_id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned(),
+            );
+            let sent = s
+                .call(
+                    Method::POST,
+                    &format!("/v1/channels/wechat/payments/{ours}/events"),
+                    &s.admin_key,
+                    None,
+                    Some(&json!({"outcome": "succeeded"})),
+                )
+                .await;
+            assert_eq!(sent.status, 200, "{}", sent.body);
+            until_status(&s, &format!("/v1/payments/{payment}"), "SUCCEEDED").await;
+            paid.push(ours);
+        }
+        let beijing = Utc::now().with_timezone(&arbiter_transactions::channels::BEIJING);
+        let at = beijing.format("%Y-%m-%d %H:%M:%S").to_string();
+        let mut bill = format!("{WECHAT_HEADER}\r\n");
+        bill.push_str(&wechat_row(&at, "4200000001", &paid[0], "88.80"));
+        bill.push_str(&wechat_row(&at, "4200000002", &paid[1], "8.88"));
+        bill.push_str("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n`2,`97.68,`0.00,`0.00,`0.00000,`97.68,`0.00\r\n");
+        let date = beijing.date_naive();
+        let imported = s
+            .client
+            .post(s.url(&format!(
+                "/v1/reconciliation/statements?channel=wechat&date={date}"
+            )))
+            .bearer_auth(&s.admin_key)
+            .header("content-type", "application/octet-stream")
+            .body(bill)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(imported.status().as_u16(), 201);
+        let run = s
+            .call(
+                Method::POST,
+                "/v1/reconciliation/runs",
+                &s.admin_key,
+                None,
+                Some(&json!({"channel": "wechat", "date": date.to_string()})),
+            )
+            .await;
+        assert_eq!(run.status, 200, "{}", run.body);
+        assert_eq!(
+            (run.body["rows"].as_u64(), run.body["matched"].as_u64()),
+            (Some(2), Some(1)),
+            "{}",
+            run.body
+        );
+        let differences = run.body["differences"].as_array().expect("differences");
+        assert_eq!(differences.len(), 1, "{}", run.body);
+        assert_eq!(
+            (
+                differences[0]["kind"].as_str(),
+                differences[0]["reference"].as_str()
+            ),
+            (Some("amount_mismatch"), Some(paid[1].as_str()))
+        );
+        s.finish().await;
+    }
+}
