@@ -103,7 +103,7 @@ async fn buyer(
 }
 
 /// Waits until `path` shows `status`.
-async fn until_status(s: &TestServer, path: &str, status: &str) -> Value {
+pub(super) async fn until_status(s: &TestServer, path: &str, status: &str) -> Value {
     let started = Instant::now();
     loop {
         let v = s.admin_get(path).await;

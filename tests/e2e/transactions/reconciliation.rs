@@ -2,29 +2,44 @@
 //! a refund through the simulated Stripe API, a balance-transactions statement of the day with
 //! planted differences imported, and a run that finds exactly the planted ones.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{Timelike, Utc};
+use chrono::{NaiveDate, Timelike, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::calls::config;
+use super::channel_recovery::until_status;
 use crate::harness::{TestServer, backends};
 
-/// Waits until `path` shows `status`.
-async fn until_status(s: &TestServer, path: &str, status: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let v = s.admin_get(path).await;
-        if v["status"] == status {
-            return v;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "{path} never became {status}: {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Imports `body` as `channel`'s statement of `date`.
+async fn import(s: &TestServer, channel: &str, date: NaiveDate, body: String) {
+    let imported = s
+        .client
+        .post(s.url(&format!(
+            "/v1/reconciliation/statements?channel={channel}&date={date}"
+        )))
+        .bearer_auth(&s.admin_key)
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(imported.status().as_u16(), 201);
+}
+
+/// Runs the reconciliation of `channel`'s `date`; its status and report.
+async fn run(s: &TestServer, channel: &str, date: NaiveDate) -> (u16, Value) {
+    let run = s
+        .call(
+            Method::POST,
+            "/v1/reconciliation/runs",
+            &s.admin_key,
+            None,
+            Some(&json!({"channel": channel, "date": date.to_string()})),
+        )
+        .await;
+    (run.status, run.body)
 }
 
 /// An order of one `sku` and its card payment started: (payment id, channel payment id).
@@ -132,30 +147,10 @@ async fn a_days_run_finds_exactly_the_planted_differences() {
         csv.push_str(&line("txn_x", "charge", 999, "pi_stranger", "ch_x"));
         csv.push_str(&line("txn_o", "charge", 1200, &open_id, "ch_o"));
         let date = Utc::now().date_naive();
-        let imported = s
-            .client
-            .post(s.url(&format!(
-                "/v1/reconciliation/statements?channel=card&date={date}"
-            )))
-            .bearer_auth(&s.admin_key)
-            .header("content-type", "application/octet-stream")
-            .body(csv)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(imported.status().as_u16(), 201);
-
-        let run = s
-            .call(
-                Method::POST,
-                "/v1/reconciliation/runs",
-                &s.admin_key,
-                None,
-                Some(&json!({"channel": "card", "date": date.to_string()})),
-            )
-            .await;
-        assert_eq!(run.status, 200, "{}", run.body);
-        let mut found: Vec<(String, String)> = run.body["differences"]
+        import(&s, "card", date, csv).await;
+        let (status, report) = run(&s, "card", date).await;
+        assert_eq!(status, 200, "{report}");
+        let mut found: Vec<(String, String)> = report["differences"]
             .as_array()
             .expect("differences")
             .iter()
@@ -174,24 +169,15 @@ async fn a_days_run_finds_exactly_the_planted_differences() {
             ("status_mismatch".to_owned(), open_id.clone()),
         ];
         planted.sort();
-        assert_eq!(found, planted, "{}", run.body);
+        assert_eq!(found, planted, "{report}");
         assert_eq!(
-            (run.body["rows"].as_u64(), run.body["matched"].as_u64()),
+            (report["rows"].as_u64(), report["matched"].as_u64()),
             (Some(5), Some(2)),
-            "{}",
-            run.body
+            "{report}"
         );
         // Unknown day: nothing imported for it.
-        let none = s
-            .call(
-                Method::POST,
-                "/v1/reconciliation/runs",
-                &s.admin_key,
-                None,
-                Some(&json!({"channel": "alipay", "date": date.to_string()})),
-            )
-            .await;
-        assert_eq!(none.status, 404, "{}", none.body);
+        let (status, none) = run(&s, "alipay", date).await;
+        assert_eq!(status, 404, "{none}");
         let (sound, report, stderr) = super::ledger_cli::ledger_check(s.db()).await;
         assert!(sound, "{report} {stderr}");
         s.finish().await;
@@ -266,36 +252,16 @@ async fn a_wechat_day_is_a_beijing_day() {
         bill.push_str(&wechat_row(&at, "4200000002", &paid[1], "8.88"));
         bill.push_str("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\r\n`2,`97.68,`0.00,`0.00,`0.00000,`97.68,`0.00\r\n");
         let date = beijing.date_naive();
-        let imported = s
-            .client
-            .post(s.url(&format!(
-                "/v1/reconciliation/statements?channel=wechat&date={date}"
-            )))
-            .bearer_auth(&s.admin_key)
-            .header("content-type", "application/octet-stream")
-            .body(bill)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(imported.status().as_u16(), 201);
-        let run = s
-            .call(
-                Method::POST,
-                "/v1/reconciliation/runs",
-                &s.admin_key,
-                None,
-                Some(&json!({"channel": "wechat", "date": date.to_string()})),
-            )
-            .await;
-        assert_eq!(run.status, 200, "{}", run.body);
+        import(&s, "wechat", date, bill).await;
+        let (status, report) = run(&s, "wechat", date).await;
+        assert_eq!(status, 200, "{report}");
         assert_eq!(
-            (run.body["rows"].as_u64(), run.body["matched"].as_u64()),
+            (report["rows"].as_u64(), report["matched"].as_u64()),
             (Some(2), Some(1)),
-            "{}",
-            run.body
+            "{report}"
         );
-        let differences = run.body["differences"].as_array().expect("differences");
-        assert_eq!(differences.len(), 1, "{}", run.body);
+        let differences = report["differences"].as_array().expect("differences");
+        assert_eq!(differences.len(), 1, "{report}");
         assert_eq!(
             (
                 differences[0]["kind"].as_str(),
