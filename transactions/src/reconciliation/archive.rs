@@ -13,6 +13,9 @@ use super::statement::{StatementError, StatementRow};
 use super::{alipay_bill, card_csv, wechat_bill};
 use crate::error::TxError;
 
+/// The channels whose statements are read here.
+pub const STATEMENT_CHANNELS: [&str; 3] = ["card", "alipay", "wechat"];
+
 /// The largest statement file imported.
 pub const MAX_STATEMENT_BYTES: usize = 256 << 20;
 

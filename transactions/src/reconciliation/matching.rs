@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use arbiter_engine::money::Money;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
 
 use super::statement::{RowKind, StatementRow};
 
@@ -68,8 +67,7 @@ impl FeeSchedule {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DifferenceKind {
     MissingLocal,
     MissingChannel,

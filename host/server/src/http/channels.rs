@@ -274,10 +274,10 @@ pub struct Faults {
     pub fail_next: u32,
 }
 
-/// Make the simulated `alipay` or `wechat` gateway (`--channel-simulator`) fail its next calls,
-/// as a channel outage does.
+/// Make the simulated `card`, `alipay` or `wechat` gateway (`--channel-simulator`) fail its next
+/// calls, as a channel outage does.
 #[utoipa::path(post, path = "/v1/channels/{name}/faults", tag = "channels", request_body = Faults,
-    params(("name" = String, Path, description = "`alipay` or `wechat`")),
+    params(("name" = String, Path, description = "`card`, `alipay` or `wechat`")),
     responses(
         (status = 200, body = Faults),
         (status = 404, description = "No simulator running for that channel"),

@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use arbiter_transactions::reconciliation::archive::{Imported, StoredStatement};
+use arbiter_transactions::reconciliation::archive::{
+    Imported, STATEMENT_CHANNELS, StoredStatement,
+};
 use arbiter_transactions::reconciliation::matching::{DifferenceKind, Outcome};
 
 use crate::app_state::AppState;
@@ -29,9 +31,6 @@ use crate::http::upload::scoped_upload;
 
 /// Largest statement accepted over HTTP; a larger one goes through `arbiter recon import`.
 pub const MAX_UPLOAD_BYTES: usize = 64 << 20;
-
-/// The channels with a statement reader.
-const CHANNELS: [&str; 3] = ["card", "alipay", "wechat"];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -46,7 +45,7 @@ pub struct StatementQuery {
 }
 
 fn channel_names() -> utoipa::openapi::schema::Object {
-    crate::http::names::one_of(CHANNELS)
+    crate::http::names::one_of(STATEMENT_CHANNELS)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -95,10 +94,10 @@ impl FromRequest<AppState> for StatementUpload {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let query: StatementQuery = parse_query(req.uri().query().unwrap_or_default())?;
-        if !CHANNELS.contains(&query.channel.as_str()) {
+        if !STATEMENT_CHANNELS.contains(&query.channel.as_str()) {
             return Err(ApiError::InvalidQuery {
                 param: "channel".into(),
-                message: format!("must be one of {}", CHANNELS.join(", ")),
+                message: format!("must be one of {}", STATEMENT_CHANNELS.join(", ")),
             });
         }
         let (caller, file) = scoped_upload(
@@ -248,11 +247,11 @@ pub async fn run(
     _: Caller,
     JsonBody(body): JsonBody<RunRequest>,
 ) -> Result<Json<RunView>, ApiError> {
-    if !CHANNELS.contains(&body.channel.as_str()) {
+    if !STATEMENT_CHANNELS.contains(&body.channel.as_str()) {
         return Err(ApiError::Invalid {
             code: "invalid_value",
             field: "channel".into(),
-            message: format!("must be one of {}", CHANNELS.join(", ")),
+            message: format!("must be one of {}", STATEMENT_CHANNELS.join(", ")),
         });
     }
     let (statement, outcome) = app

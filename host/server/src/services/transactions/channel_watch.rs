@@ -78,7 +78,7 @@ impl ChannelSettler {
         how: &str,
         payment: &Payment,
         state: PaymentState,
-        answer: &ChannelResponse,
+        raw: &[u8],
     ) -> Result<PaymentState, ChannelCallError> {
         if matches!(state, PaymentState::Paid { .. } | PaymentState::Closed) {
             let notice = Notice {
@@ -87,7 +87,7 @@ impl ChannelSettler {
                 state: NoticeState::Payment(state.clone()),
             };
             self.payments
-                .apply_notice(&payment.channel, &notice, &answer.body)
+                .apply_notice(&payment.channel, &notice, raw)
                 .await?;
         }
         Ok(state)
@@ -105,8 +105,12 @@ impl ChannelSettler {
     /// Asks `payment`'s channel what it is, and applies a paid or closed answer.
     pub async fn reconcile(&self, payment: &Payment) -> Result<PaymentState, ChannelCallError> {
         let adapter = self.channels.adapter(&payment.channel)?;
-        match self.query(adapter.as_ref(), payment).await {
-            Ok((state, answer)) => self.apply("query", payment, state, &answer).await,
+        let reference = self.reference(payment).await?;
+        match self
+            .query(adapter.as_ref(), payment, reference.as_deref())
+            .await
+        {
+            Ok((state, answer)) => self.apply("query", payment, state, &answer.body).await,
             // Never created there: nothing can have paid it.
             Err(ChannelCallError::Channel(ChannelError::NotAtChannel { .. })) => {
                 Ok(PaymentState::Unknown)
@@ -119,9 +123,9 @@ impl ChannelSettler {
         &self,
         adapter: &dyn PaymentChannel,
         payment: &Payment,
+        reference: Option<&str>,
     ) -> Result<(PaymentState, ChannelResponse), ChannelCallError> {
-        let reference = self.reference(payment).await?;
-        let request = adapter.query_payment(payment, reference.as_deref(), Utc::now())?;
+        let request = adapter.query_payment(payment, reference, Utc::now())?;
         let answer = self.channels.send(adapter.name(), request).await?;
         Ok((adapter.read_payment_state(&answer)?, answer))
     }
@@ -135,13 +139,8 @@ impl ChannelSettler {
             Ok(request) => request,
             // The channel never answered its create: the buyer has nothing to pay it with.
             Err(ChannelError::NotAtChannel { .. }) => {
-                let nothing = ChannelResponse {
-                    status: 0,
-                    headers: Vec::new(),
-                    body: Vec::new(),
-                };
                 return self
-                    .apply("close", payment, PaymentState::Closed, &nothing)
+                    .apply("close", payment, PaymentState::Closed, &[])
                     .await;
             }
             Err(e) => return Err(e.into()),
@@ -149,12 +148,14 @@ impl ChannelSettler {
         let answer = self.channels.send(adapter.name(), request).await?;
         match adapter.read_closing(&answer)? {
             Closing::Closed | Closing::NeverCreated => {
-                self.apply("close", payment, PaymentState::Closed, &answer)
+                self.apply("close", payment, PaymentState::Closed, &answer.body)
                     .await
             }
             Closing::QueryFirst => {
-                let (state, answer) = self.query(adapter.as_ref(), payment).await?;
-                self.apply("query", payment, state, &answer).await
+                let (state, answer) = self
+                    .query(adapter.as_ref(), payment, reference.as_deref())
+                    .await?;
+                self.apply("query", payment, state, &answer.body).await
             }
         }
     }
