@@ -38,6 +38,14 @@ impl Account {
     pub fn refunds_payable() -> Account {
         Account("refunds_payable".into())
     }
+    /// What the channels charged us (their fees on our statements).
+    pub fn channel_fees() -> Account {
+        Account("channel_fees".into())
+    }
+    /// Our bank account: where the channels pay out.
+    pub fn bank() -> Account {
+        Account("bank".into())
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }

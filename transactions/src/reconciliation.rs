@@ -13,5 +13,7 @@ pub mod archive;
 pub mod card_csv;
 pub mod day;
 pub mod matching;
+pub mod settlement;
 pub mod statement;
+pub mod tickets;
 pub mod wechat_bill;

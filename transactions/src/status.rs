@@ -1,4 +1,4 @@
-//! The three state machines — order, payment, refund — each as ONE transition table, and the
+//! The state machines — order, payment, refund, reconciliation ticket — each as ONE transition table, and the
 //! [`Transition`] value that is the only way to ask a store to change a status. A `Transition`
 //! can only be built from its table, so an illegal one is a [`TransitionError`] before anything
 //! is written; the store then re-checks `from` (compare-and-set) so a concurrent step cannot be
@@ -126,6 +126,16 @@ status_enum!(
         Processing = "PROCESSING" => [Succeeded, Failed],
         Succeeded = "SUCCEEDED" => [],
         Failed = "FAILED" => [],
+    }
+);
+
+status_enum!(
+    /// A reconciliation difference ticket: open until a person resolves it with a note, or a
+    /// later run of the same day no longer finds the difference (a late or corrected statement).
+    TicketStatus, "reconciliation ticket", {
+        Open = "OPEN" => [Resolved, Cleared],
+        Resolved = "RESOLVED" => [],
+        Cleared = "CLEARED" => [],
     }
 );
 

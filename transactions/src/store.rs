@@ -25,6 +25,7 @@ use crate::order::{HistoryEntry, NewOrder, Order, OrderCreate};
 use crate::outbox::OutboxEvent;
 use crate::payment::{CallbackRecord, NewPayment, Payment, PaymentCreate, Refund};
 pub use crate::reconciliation::archive::StatementStore;
+pub use crate::reconciliation::tickets::ReconStore;
 use arbiter_engine::audit::Actor;
 
 #[async_trait]
@@ -166,6 +167,7 @@ pub trait TransactionStore:
     + OutboxStore
     + DueQueue
     + StatementStore
+    + ReconStore
 {
 }
 
@@ -177,7 +179,8 @@ impl<
         + LedgerStore
         + OutboxStore
         + DueQueue
-        + StatementStore,
+        + StatementStore
+        + ReconStore,
 > TransactionStore for T
 {
 }

@@ -53,9 +53,11 @@ pub mod action {
     pub const CHANNEL_ENABLE: &str = "channel.enable";
     pub const CHANNEL_DISABLE: &str = "channel.disable";
     pub const STATEMENT_IMPORT: &str = "statement.import";
+    pub const RECONCILIATION_RUN: &str = "reconciliation.run";
+    pub const RECONCILIATION_RESOLVE: &str = "reconciliation.resolve";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 30] = [
+    pub const ALL: [&str; 32] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -86,6 +88,8 @@ pub mod action {
         CHANNEL_ENABLE,
         CHANNEL_DISABLE,
         STATEMENT_IMPORT,
+        RECONCILIATION_RUN,
+        RECONCILIATION_RESOLVE,
     ];
 }
 
@@ -360,6 +364,44 @@ impl AuditRecord {
             "rows": rows,
         });
         AuditRecord::new(action::STATEMENT_IMPORT, id, detail)
+    }
+
+    /// A reconciliation run recorded: what it read and found, what it opened and cleared, and
+    /// whether it posted the statement's settlement.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reconciliation_run(
+        id: &str,
+        channel: &str,
+        date: &str,
+        statement_id: &str,
+        rows: u64,
+        differences: u64,
+        opened: u64,
+        cleared: u64,
+        settled: bool,
+    ) -> AuditRecord {
+        let detail = json!({
+            "channel": channel,
+            "date": date,
+            "statement_id": statement_id,
+            "rows": rows,
+            "differences": differences,
+            "opened": opened,
+            "cleared": cleared,
+            "settled": settled,
+        });
+        AuditRecord::new(action::RECONCILIATION_RUN, id, detail)
+    }
+
+    /// A difference ticket resolved by a person, with their note.
+    pub fn reconciliation_resolved(
+        id: &str,
+        kind: &str,
+        reference: &str,
+        note: &str,
+    ) -> AuditRecord {
+        let detail = json!({"kind": kind, "reference": reference, "note": note});
+        AuditRecord::new(action::RECONCILIATION_RESOLVE, id, detail)
     }
 
     pub fn label_created(label: &Label) -> AuditRecord {

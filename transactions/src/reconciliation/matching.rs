@@ -78,6 +78,20 @@ pub enum DifferenceKind {
 }
 
 impl DifferenceKind {
+    pub const ALL: [DifferenceKind; 6] = [
+        DifferenceKind::MissingLocal,
+        DifferenceKind::MissingChannel,
+        DifferenceKind::AmountMismatch,
+        DifferenceKind::CurrencyMismatch,
+        DifferenceKind::StatusMismatch,
+        DifferenceKind::FeeUnexpected,
+    ];
+
+    /// [`DifferenceKind::as_str`] read back.
+    pub fn parse(text: &str) -> Option<DifferenceKind> {
+        DifferenceKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DifferenceKind::MissingLocal => "missing_local",

@@ -228,7 +228,10 @@ macro_rules! change_store {
             }
 
             /// Writes a journal, its entries and the balances they move.
-            async fn insert_journal(conn: &mut $conn, journal: &Journal) -> Result<(), TxError> {
+            pub(crate) async fn insert_journal(
+                conn: &mut $conn,
+                journal: &Journal,
+            ) -> Result<(), TxError> {
                 sqlx::query(
                     "INSERT INTO ledger_journals (id, kind, reference, created_at) VALUES ($1, $2, \
                      $3, $4)",

@@ -26,6 +26,7 @@ mod outbox;
 mod payments;
 mod policy_sets;
 mod rates;
+mod recon_runs;
 mod reports;
 mod review_claims;
 mod reviews;
