@@ -15,6 +15,7 @@ use crate::services::keys::KeyService;
 use crate::services::lists::ListService;
 use crate::services::policies::PolicyService;
 use crate::services::rates::RateService;
+use crate::services::reconciliation::ReconService;
 use crate::services::snoozes::SnoozeService;
 use crate::services::transactions::TransactionServices;
 
@@ -37,6 +38,8 @@ pub struct Services {
     pub models: ModelService,
     /// The exchange-rate table amounts are converted into the reporting currency with.
     pub rates: Arc<RateService>,
+    /// Statements, runs, difference tickets and the days' results.
+    pub reconciliation: ReconService,
     /// Rule snoozes: per-entity silences the pipeline honours.
     pub snoozes: Arc<SnoozeService>,
     /// Reviewer console sign-ins.

@@ -1,8 +1,10 @@
 //! Configuration of `arbiter serve`, from flags and environment.
 
 mod channels;
+mod reconciliation;
 
 pub use channels::ChannelArgs;
+pub use reconciliation::{FeeArgs, ReconArgs};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -104,6 +106,8 @@ pub struct ServeConfig {
     pub channels: ChannelArgs,
     #[command(flatten)]
     pub reviews: ReviewArgs,
+    #[command(flatten)]
+    pub recon: ReconArgs,
 }
 
 /// How reviewers work the queue.
@@ -333,6 +337,7 @@ impl ServeConfig {
                 ..ChannelArgs::default()
             },
             reviews: ReviewArgs::default(),
+            recon: ReconArgs::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! needed). `import` reads a channel's statement file whole and archives it with its rows, as
 //! `POST /v1/reconciliation/statements` does (audited as the CLI's), without the HTTP upload
 //! cap; a file that does not read is refused with its line and nothing is stored. `run`
-//! matches a day's statement against the payment book, as `POST /v1/reconciliation/runs`.
+//! reconciles a day and records it, as `POST /v1/reconciliation/runs`.
 
 use std::path::PathBuf;
 
@@ -12,8 +12,9 @@ use arbiter_transactions::reconciliation::archive::{Imported, MAX_STATEMENT_BYTE
 use chrono::{NaiveDate, Utc};
 use clap::Subcommand;
 
-use crate::config::StorageArgs;
-use crate::http::statements::{RunView, StatementView};
+use crate::config::{FeeArgs, StorageArgs};
+use crate::http::recon_runs::RunView;
+use crate::http::statements::StatementView;
 
 #[derive(Debug, Subcommand)]
 pub enum ReconCommand {
@@ -30,7 +31,8 @@ pub enum ReconCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
-    /// Match a channel's statement of a day against the payment book; prints every difference.
+    /// Match a channel's statement of a day against the payment book and record the run (its
+    /// tickets, the statement's fees and payout in the ledger); prints every difference.
     /// Exits non-zero when there is one.
     Run {
         #[arg(long)]
@@ -38,6 +40,8 @@ pub enum ReconCommand {
         /// The statement day (`YYYY-MM-DD`; Beijing days for Alipay and WeChat Pay).
         #[arg(long)]
         date: NaiveDate,
+        #[command(flatten)]
+        fees: FeeArgs,
         #[command(flatten)]
         storage: StorageArgs,
     },
@@ -54,8 +58,9 @@ pub async fn run(command: ReconCommand) -> anyhow::Result<()> {
         ReconCommand::Run {
             channel,
             date,
+            fees,
             storage,
-        } => return run_day(&channel, date, &storage).await,
+        } => return run_day(&channel, date, &fees, &storage).await,
     };
     let size = std::fs::metadata(&file)
         .with_context(|| format!("reading {}", file.display()))?
@@ -89,15 +94,22 @@ pub async fn run(command: ReconCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_day(channel: &str, date: NaiveDate, storage: &StorageArgs) -> anyhow::Result<()> {
+async fn run_day(
+    channel: &str,
+    date: NaiveDate,
+    fees: &FeeArgs,
+    storage: &StorageArgs,
+) -> anyhow::Result<()> {
     let stores = crate::wiring::open_store(storage).await?;
-    let (statement, outcome) = crate::services::transactions::statements::reconcile_day(
-        &*stores.transactions,
+    let day = crate::services::reconciliation::reconcile_day(
+        &stores.transactions,
+        &fees.schedules(),
         channel,
         date,
+        &Actor::cli(),
     )
     .await?;
-    let view = RunView::new(statement, outcome);
+    let view = RunView::new(day);
     println!("{}", serde_json::to_string_pretty(&view)?);
     if !view.differences.is_empty() {
         anyhow::bail!(

@@ -183,6 +183,7 @@ pub async fn build_with(
     let card_secret =
         crate::wiring_transactions::card_webhook_secret(transactions, &config.storage.data_dir)?;
     let channels = crate::wiring_channels::build(&config.channels, &public_url, &card_secret)?;
+    let reconciliation = reconciliation(config, stores.transactions.clone());
     let transactions = crate::wiring_transactions::build(
         transactions,
         card_secret,
@@ -212,6 +213,7 @@ pub async fn build_with(
         labels,
         models,
         rates,
+        reconciliation,
         snoozes,
         console,
         console_secure_cookie: config.reviews.console_secure_cookie,
@@ -233,4 +235,18 @@ pub async fn build_with(
     }
     crate::services::gauges::spawn(Arc::downgrade(&app.0));
     Ok(app)
+}
+
+/// Reconciliation over the transaction store, with its daily job when `--recon-at` is given.
+fn reconciliation(
+    config: &ServeConfig,
+    store: Arc<dyn arbiter_transactions::store::TransactionStore>,
+) -> crate::services::reconciliation::ReconService {
+    use crate::services::reconciliation::{ReconService, daily::DailyJob};
+    let fees = config.recon.fees.schedules();
+    let service = ReconService::new(store.clone(), fees.clone());
+    match config.recon.recon_at {
+        Some(at) => service.with_daily_job(DailyJob::spawn(store, fees, at)),
+        None => service,
+    }
 }

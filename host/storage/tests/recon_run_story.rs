@@ -24,6 +24,7 @@ use support::catalogue::usd;
 
 on_every_backend!(a_difference_is_one_ticket_until_resolved_or_no_longer_found);
 on_every_backend!(a_statement_is_settled_once_and_a_corrected_one_replaces_it);
+on_every_backend!(a_days_claim_goes_to_one_holder_and_is_taken_over_only_when_it_lapses);
 
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 12, 6).expect("date")
@@ -82,6 +83,7 @@ fn run(statement: &StoredStatement, settlement: &Settlement, found: Vec<Differen
 }
 
 mod stories {
+    pub use super::claims::*;
     use super::*;
 
     pub async fn a_difference_is_one_ticket_until_resolved_or_no_longer_found(
@@ -287,6 +289,57 @@ mod stories {
                 .await
                 .expect("next day")
                 .is_empty()
+        );
+    }
+}
+
+mod claims {
+    use super::*;
+    use chrono::Duration;
+
+    pub async fn a_days_claim_goes_to_one_holder_and_is_taken_over_only_when_it_lapses(
+        store: Arc<dyn TransactionStore>,
+    ) {
+        let now = Utc::now();
+        let name = "recon:card:2026-12-06";
+        let until = now + Duration::minutes(15);
+        let (a, b) = tokio::join!(
+            store.claim_job(name, "replica-a", until, now),
+            store.claim_job(name, "replica-b", until, now)
+        );
+        assert_eq!(
+            [a.expect("a"), b.expect("b")]
+                .iter()
+                .filter(|t| **t)
+                .count(),
+            1,
+            "one holder"
+        );
+        assert!(
+            !store
+                .claim_job(name, "replica-c", until, now + Duration::minutes(14))
+                .await
+                .expect("held")
+        );
+        // The holder died: once the claim lapses another takes it, and finishes it.
+        let later = now + Duration::minutes(16);
+        assert!(
+            store
+                .claim_job(name, "replica-c", later + Duration::minutes(15), later)
+                .await
+                .expect("lapsed")
+        );
+        store
+            .finish_job(name, "replica-c", later)
+            .await
+            .expect("finish");
+        let much_later = now + Duration::days(2);
+        assert!(
+            !store
+                .claim_job(name, "replica-a", much_later, much_later)
+                .await
+                .expect("done"),
+            "a done claim is never taken again"
         );
     }
 }

@@ -47,21 +47,52 @@ pub enum BookKind {
 pub struct FeeSchedule {
     pub rate: Decimal,
     pub fixed: Decimal,
+    /// Whether a refund gives back the rate's part of the fee on the refunded amount (Alipay
+    /// and WeChat Pay do; the card acquirer keeps its fee).
+    pub returned_on_refund: bool,
 }
 
 impl FeeSchedule {
-    /// The fee on `gross` (a refund's fee is the negated fee of its amount: the channel gives
-    /// its fee back).
+    /// `channel`'s schedule as an operator writes it, `RATE[+FIXED]`: `0.029+0.30` is 2.9 %
+    /// plus 0.30, `0.006` is 0.6 %. The rate is a fraction below 1, the fixed part in major
+    /// units; neither negative. Alipay's and WeChat Pay's refunds give their fee back.
+    pub fn parse(channel: &str, text: &str) -> Result<FeeSchedule, String> {
+        let (rate, fixed) = text.split_once('+').unwrap_or((text, "0"));
+        let number = |part: &str, what: &str| {
+            part.trim()
+                .parse::<Decimal>()
+                .ok()
+                .filter(|d| !d.is_sign_negative())
+                .ok_or_else(|| format!("`{text}`: the {what} is not a non-negative number"))
+        };
+        let (rate, fixed) = (number(rate, "rate")?, number(fixed, "fixed part")?);
+        if rate >= Decimal::ONE {
+            return Err(format!(
+                "`{text}`: the rate is a fraction (0.029 for 2.9 %)"
+            ));
+        }
+        Ok(FeeSchedule {
+            rate,
+            fixed,
+            returned_on_refund: matches!(channel, "alipay" | "wechat"),
+        })
+    }
+
+    /// The fee on `gross`. A refund (negative gross) costs nothing, or — where the channel
+    /// gives its fee back — the negated rate's part of the refunded amount.
     pub fn fee(&self, gross: &Money) -> Money {
         let exponent = gross.exponent();
-        let magnitude = (gross.amount.abs() * self.rate + self.fixed)
-            .round_dp_with_strategy(exponent, RoundingStrategy::MidpointAwayFromZero);
+        let round =
+            |d: Decimal| d.round_dp_with_strategy(exponent, RoundingStrategy::MidpointAwayFromZero);
+        let amount = if !gross.amount.is_sign_negative() {
+            round(gross.amount * self.rate + self.fixed)
+        } else if self.returned_on_refund {
+            -round(-gross.amount * self.rate)
+        } else {
+            Decimal::ZERO
+        };
         Money {
-            amount: if gross.amount.is_sign_negative() {
-                -magnitude
-            } else {
-                magnitude
-            },
+            amount,
             currency: gross.currency,
         }
     }

@@ -190,6 +190,17 @@ pub trait ReconStore: Send + Sync + 'static {
     ) -> Result<Ticket, TxError>;
     /// Every channel day whose latest run was clean.
     async fn clean_days(&self) -> Result<Vec<(String, NaiveDate)>, TxError>;
+    /// Takes the claim `name` for `holder` until `until`, unless another holds it past `now`
+    /// or it is done; whether it was taken. One replica of many gets it.
+    async fn claim_job(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, TxError>;
+    /// Marks `holder`'s claim `name` done: never taken again.
+    async fn finish_job(&self, name: &str, holder: &str, at: DateTime<Utc>) -> Result<(), TxError>;
     /// The journals of `channel`'s `date` ([`super::settlement::belongs_to_day`]).
     async fn day_journals(
         &self,

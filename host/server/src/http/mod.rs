@@ -35,6 +35,9 @@ pub mod policy_sets;
 pub mod problem;
 mod problem_from;
 pub mod rates;
+pub mod recon_days;
+pub mod recon_issues;
+pub mod recon_runs;
 pub mod refunds;
 pub mod reports;
 pub mod review_actions;
@@ -130,7 +133,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(channel_table::enable))
         .routes(routes!(statements::import))
         .routes(routes!(statements::get))
-        .routes(routes!(statements::run))
+        .routes(routes!(recon_runs::run))
+        .routes(routes!(recon_issues::list))
+        .routes(routes!(recon_issues::get))
+        .routes(routes!(recon_issues::resolve))
+        .routes(routes!(recon_days::list))
         .routes(routes!(channels::faults))
         .routes(routes!(channels::alipay_buyer))
         .routes(routes!(channels::wechat_buyer))

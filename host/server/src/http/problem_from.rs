@@ -284,9 +284,9 @@ impl From<crate::services::transactions::channels::ChannelCallError> for ApiErro
     }
 }
 
-impl From<crate::services::transactions::statements::StatementImportError> for ApiError {
-    fn from(e: crate::services::transactions::statements::StatementImportError) -> Self {
-        use crate::services::transactions::statements::StatementImportError;
+impl From<crate::services::reconciliation::StatementImportError> for ApiError {
+    fn from(e: crate::services::reconciliation::StatementImportError) -> Self {
+        use crate::services::reconciliation::StatementImportError;
         use arbiter_transactions::reconciliation::archive::ImportError;
         match e {
             StatementImportError::Tx(e) => e.into(),

@@ -2,8 +2,7 @@
 //! takes a statement file as it came from the channel (the card's balance transactions CSV,
 //! Alipay's bill zip, WeChat Pay's bill), reads it whole and archives it with its rows, or
 //! refuses it naming the line and stores nothing; the same file again answers the statement
-//! held (`200`, `already_imported`). `GET /v1/reconciliation/statements/{id}` shows one;
-//! `POST /v1/reconciliation/runs` matches a day's statement against the payment book.
+//! held (`200`, `already_imported`). `GET /v1/reconciliation/statements/{id}` shows one.
 //! Scope `admin`; the key, the scope, the query and the declared length are checked before a
 //! byte of the body is read. `arbiter recon import` does the same from the command line.
 
@@ -12,19 +11,15 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use arbiter_transactions::reconciliation::archive::{
     Imported, STATEMENT_CHANNELS, StoredStatement,
 };
-use arbiter_transactions::reconciliation::matching::{DifferenceKind, Outcome};
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
-use crate::http::body::JsonBody;
 use crate::http::params::{Path, parse_query};
 use crate::http::problem::ApiError;
 use crate::http::upload::scoped_upload;
@@ -44,7 +39,7 @@ pub struct StatementQuery {
     pub date: NaiveDate,
 }
 
-fn channel_names() -> utoipa::openapi::schema::Object {
+pub fn channel_names() -> utoipa::openapi::schema::Object {
     crate::http::names::one_of(STATEMENT_CHANNELS)
 }
 
@@ -137,7 +132,7 @@ pub async fn import(
     }: StatementUpload,
 ) -> Result<Response, ApiError> {
     let imported = app
-        .transactions
+        .reconciliation
         .import_statement(&q.channel, q.date, file.to_vec(), &caller.actor())
         .await?;
     Ok(match imported {
@@ -160,103 +155,9 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<StatementView>, ApiError> {
     let statement = app
-        .transactions
+        .reconciliation
         .statement(&id)
         .await?
         .ok_or_else(|| ApiError::Missing(format!("no statement `{id}`")))?;
     Ok(Json(StatementView::new(statement, false)))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RunRequest {
-    /// `card`, `alipay` or `wechat`.
-    #[schema(schema_with = channel_names)]
-    pub channel: String,
-    /// The statement day (`YYYY-MM-DD`; Beijing days for Alipay and WeChat Pay).
-    #[schema(value_type = String, format = Date)]
-    pub date: NaiveDate,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DifferenceView {
-    /// `missing_local`, `missing_channel`, `amount_mismatch`, `currency_mismatch`,
-    /// `status_mismatch` or `fee_unexpected`.
-    pub kind: String,
-    /// Our id at the channel, or the channel's own when we have no record.
-    pub reference: String,
-    /// The statement line, when a row is involved.
-    pub line: Option<usize>,
-    pub detail: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RunView {
-    pub statement: StatementView,
-    /// Payment and refund rows of the statement.
-    pub rows: usize,
-    pub matched: usize,
-    /// Ours near the day's end, not due on this statement yet.
-    pub pending: usize,
-    /// Differences per row (the goal: below 0.0001).
-    pub difference_rate: f64,
-    /// Differences by kind.
-    pub by_kind: BTreeMap<String, usize>,
-    pub differences: Vec<DifferenceView>,
-}
-
-impl RunView {
-    pub fn new(statement: StoredStatement, outcome: Outcome) -> RunView {
-        let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
-        for d in &outcome.differences {
-            *by_kind.entry(d.kind.as_str().to_owned()).or_default() += 1;
-        }
-        let difference_rate = outcome.difference_rate();
-        RunView {
-            statement: StatementView::new(statement, false),
-            rows: outcome.rows,
-            matched: outcome.matched,
-            pending: outcome.pending,
-            difference_rate,
-            by_kind,
-            differences: outcome
-                .differences
-                .into_iter()
-                .map(|d| DifferenceView {
-                    kind: DifferenceKind::as_str(d.kind).to_owned(),
-                    reference: d.reference,
-                    line: d.line,
-                    detail: d.detail,
-                })
-                .collect(),
-        }
-    }
-}
-
-/// Match a channel's statement of a day (the one imported last) against the payment book of
-/// that day, and say every difference. Changes nothing.
-#[utoipa::path(post, path = "/v1/reconciliation/runs", operation_id = "run_reconciliation",
-    tag = "reconciliation", request_body = RunRequest,
-    responses(
-        (status = 200, body = RunView),
-        (status = 404, description = "No statement of that channel and day imported"),
-        (status = 422, description = "Invalid field"),
-    ))]
-pub async fn run(
-    State(app): State<AppState>,
-    _: Caller,
-    JsonBody(body): JsonBody<RunRequest>,
-) -> Result<Json<RunView>, ApiError> {
-    if !STATEMENT_CHANNELS.contains(&body.channel.as_str()) {
-        return Err(ApiError::Invalid {
-            code: "invalid_value",
-            field: "channel".into(),
-            message: format!("must be one of {}", STATEMENT_CHANNELS.join(", ")),
-        });
-    }
-    let (statement, outcome) = app
-        .transactions
-        .reconcile_day(&body.channel, body.date)
-        .await?;
-    Ok(Json(RunView::new(statement, outcome)))
 }

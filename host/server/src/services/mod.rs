@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lists;
 pub mod policies;
 pub mod rates;
+pub mod reconciliation;
 pub mod replication;
 pub mod snoozes;
 pub mod transactions;

@@ -11,7 +11,6 @@ pub mod channels;
 pub mod expiry;
 pub mod refused_callbacks;
 pub mod risk;
-pub mod statements;
 
 use std::sync::Arc;
 

@@ -475,6 +475,48 @@ macro_rules! recon_store {
                     .collect()
             }
 
+            async fn claim_job(
+                &self,
+                name: &str,
+                holder: &str,
+                until: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<bool, TxError> {
+                // INVARIANT: one holder at a time: the insert or the takeover of a lapsed,
+                // unfinished claim is one statement on the claim's row, so of two replicas
+                // asking at once one writes it and the other finds it held.
+                let taken = sqlx::query(
+                    "INSERT INTO job_claims (name, holder, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                     expires_at = excluded.expires_at \
+                     WHERE job_claims.done_at IS NULL AND job_claims.expires_at <= $4",
+                )
+                .bind(name)
+                .bind(holder)
+                .bind(<$store>::time(until))
+                .bind(<$store>::time(now))
+                .execute(self.writer())
+                .await
+                .map_err(db)?;
+                Ok(taken.rows_affected() == 1)
+            }
+
+            async fn finish_job(
+                &self,
+                name: &str,
+                holder: &str,
+                at: DateTime<Utc>,
+            ) -> Result<(), TxError> {
+                sqlx::query("UPDATE job_claims SET done_at = $1 WHERE name = $2 AND holder = $3")
+                    .bind(<$store>::time(at))
+                    .bind(name)
+                    .bind(holder)
+                    .execute(self.writer())
+                    .await
+                    .map_err(db)?;
+                Ok(())
+            }
+
             async fn day_journals(
                 &self,
                 channel: &str,

@@ -17,6 +17,7 @@ fn card_fees() -> FeeSchedule {
     FeeSchedule {
         rate: Decimal::new(29, 3),
         fixed: Decimal::new(30, 2),
+        returned_on_refund: false,
     }
 }
 
@@ -47,10 +48,10 @@ fn entry(kind: BookKind, ours: &str, amount: Money, done: bool, hour: u32) -> Bo
 }
 
 #[test]
-fn the_schedule_rounds_half_away_from_zero_and_gives_a_refunds_fee_back() {
+fn the_schedule_rounds_half_away_from_zero() {
     assert_eq!(card_fees().fee(&eur(4250)), eur(153)); // 1.2325 + 0.30
-    assert_eq!(card_fees().fee(&eur(1000)), eur(59));
-    assert_eq!(card_fees().fee(&eur(-1000)), eur(-59));
+    let alipay = FeeSchedule::parse("alipay", "0.006").expect("alipay");
+    assert_eq!(alipay.fee(&eur(-4250)), eur(-26)); // 25.5 cents given back
 }
 
 #[test]
@@ -182,4 +183,30 @@ fn a_row_whose_ref_names_another_kind_is_still_found_by_the_channels_id() {
         vec![DifferenceKind::MissingChannel],
         "the capture is not on it"
     );
+}
+
+#[test]
+fn a_fee_schedule_is_read_as_an_operator_writes_it() {
+    assert_eq!(FeeSchedule::parse("card", "0.029+0.30"), Ok(card_fees()));
+    let alipay = FeeSchedule::parse("alipay", "0.006").expect("alipay");
+    assert_eq!(
+        alipay,
+        FeeSchedule {
+            rate: Decimal::new(6, 3),
+            fixed: Decimal::ZERO,
+            returned_on_refund: true,
+        }
+    );
+    for bad in ["", "2.9", "-0.01", "0.029+x", "0.029+-1"] {
+        assert!(FeeSchedule::parse("card", bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_refund_costs_no_fee_at_the_card_and_gives_the_rate_back_at_alipay() {
+    assert_eq!(card_fees().fee(&eur(-1000)), eur(0));
+    let cny = |fen| Money::from_minor_units(fen, Currency::CNY);
+    let alipay = FeeSchedule::parse("alipay", "0.006").expect("alipay");
+    assert_eq!(alipay.fee(&cny(10_000)), cny(60));
+    assert_eq!(alipay.fee(&cny(-3_000)), cny(-18));
 }
