@@ -13,6 +13,8 @@ mod flow;
 mod fulfilment;
 mod labels;
 mod ledger_cli;
+mod recon_ledger;
+mod recon_tickets;
 mod reconciliation;
 mod refusals;
 mod statements;

@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
+use arbiter_transactions::reconciliation::matching::FeeSchedule;
 use chrono::{NaiveDate, Timelike, Utc};
 use reqwest::Method;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Value, json};
 
 use super::calls::config;
@@ -13,7 +16,7 @@ use super::channel_recovery::until_status;
 use crate::harness::{TestServer, backends};
 
 /// Imports `body` as `channel`'s statement of `date`.
-async fn import(s: &TestServer, channel: &str, date: NaiveDate, body: String) {
+pub(super) async fn import(s: &TestServer, channel: &str, date: NaiveDate, body: String) {
     let imported = s
         .client
         .post(s.url(&format!(
@@ -29,7 +32,7 @@ async fn import(s: &TestServer, channel: &str, date: NaiveDate, body: String) {
 }
 
 /// Runs the reconciliation of `channel`'s `date`; its status and report.
-async fn run(s: &TestServer, channel: &str, date: NaiveDate) -> (u16, Value) {
+pub(super) async fn run(s: &TestServer, channel: &str, date: NaiveDate) -> (u16, Value) {
     let run = s
         .call(
             Method::POST,
@@ -43,7 +46,12 @@ async fn run(s: &TestServer, channel: &str, date: NaiveDate) -> (u16, Value) {
 }
 
 /// An order of one `sku` and its card payment started: (payment id, channel payment id).
-async fn card_payment(s: &TestServer, key: &str, tag: &str, sku: &str) -> (String, String) {
+pub(super) async fn card_payment(
+    s: &TestServer,
+    key: &str,
+    tag: &str,
+    sku: &str,
+) -> (String, String) {
     let order = s
         .order(key, &format!("o-{tag}"), &format!("u-{tag}"), sku, 1)
         .await;
@@ -63,20 +71,58 @@ async fn card_payment(s: &TestServer, key: &str, tag: &str, sku: &str) -> (Strin
     (id("id"), id("channel_payment_id"))
 }
 
-fn line(id: &str, kind: &str, cents: i64, ours: &str, theirs: &str) -> String {
-    let amount = format!(
+/// The card statement's header, with our ids' metadata columns.
+pub(super) const CARD_HEADER: &str = "id,type,source,amount,fee,net,currency,created,\
+     reporting_category,payment_metadata[channel_payment_id],refund_metadata[channel_refund_id]\n";
+
+/// The card's fee schedule the servers here are configured with: 2.9 % + 0.30.
+pub(super) fn card_fees() -> (String, FeeSchedule) {
+    let schedule = FeeSchedule::parse("card", "0.029+0.30").expect("schedule");
+    ("card".to_owned(), schedule)
+}
+
+/// `cents` as the statement writes it.
+pub(super) fn major(cents: i64) -> String {
+    format!(
         "{}{}.{:02}",
         if cents < 0 { "-" } else { "" },
         cents.abs() / 100,
         cents.abs() % 100
-    );
+    )
+}
+
+/// A statement line with the schedule's fee (none on a refund).
+pub(super) fn line(id: &str, kind: &str, cents: i64, ours: &str, theirs: &str) -> String {
+    let fee = if cents > 0 {
+        (Decimal::from(cents) * Decimal::new(29, 3))
+            .round()
+            .to_i64()
+            .expect("fee")
+            + 30
+    } else {
+        0
+    };
+    line_with_fee(id, kind, cents, fee, ours, theirs)
+}
+
+pub(super) fn line_with_fee(
+    id: &str,
+    kind: &str,
+    cents: i64,
+    fee: i64,
+    ours: &str,
+    theirs: &str,
+) -> String {
     let (payment, refund) = if kind == "refund" {
         ("", ours)
     } else {
         (ours, "")
     };
     format!(
-        "{id},{kind},{theirs},{amount},0.00,{amount},usd,{},{kind},{payment},{refund}\n",
+        "{id},{kind},{theirs},{},{},{},usd,{},{kind},{payment},{refund}\n",
+        major(cents),
+        major(fee),
+        major(cents - fee),
         Utc::now().format("%Y-%m-%d %H:%M:%S")
     )
 }
@@ -92,7 +138,10 @@ async fn a_days_run_finds_exactly_the_planted_differences() {
     for backend in backends() {
         let s = TestServer::start_configured(
             &backend,
-            |c| c.channels.channel_simulator = true,
+            |c| {
+                c.channels.channel_simulator = true;
+                c.recon.fees.fee_schedules = vec![card_fees()];
+            },
             config(),
         )
         .await;
@@ -135,13 +184,12 @@ async fn a_days_run_finds_exactly_the_planted_differences() {
         // Started, never paid.
         let (_, open_id) = card_payment(&s, &key, "recon-open", "RECON-1").await;
 
-        // The day's statement: a and the refund as we hold them; b for another amount; c
-        // missing; a charge we never made; and the open payment charged.
-        let mut csv = String::from(
-            "id,type,source,amount,fee,net,currency,created,reporting_category,\
-             payment_metadata[channel_payment_id],refund_metadata[channel_refund_id]\n",
-        );
-        csv.push_str(&line("txn_a", "charge", 1200, &paid[0].1, "ch_a"));
+        // The day's statement: a with a fee off the schedule, the refund as we hold it; b for
+        // another amount; c missing; a charge we never made; and the open payment charged.
+        let mut csv = String::from(CARD_HEADER);
+        csv.push_str(&line_with_fee(
+            "txn_a", "charge", 1200, 70, &paid[0].1, "ch_a",
+        ));
         csv.push_str(&line("txn_r", "refund", -200, &refund_ours, "re_a"));
         csv.push_str(&line("txn_b", "charge", 1100, &paid[1].1, "ch_b"));
         csv.push_str(&line("txn_x", "charge", 999, "pi_stranger", "ch_x"));
@@ -163,6 +211,7 @@ async fn a_days_run_finds_exactly_the_planted_differences() {
             .collect();
         found.sort();
         let mut planted = vec![
+            ("fee_unexpected".to_owned(), paid[0].1.clone()),
             ("amount_mismatch".to_owned(), paid[1].1.clone()),
             ("missing_channel".to_owned(), paid[2].1.clone()),
             ("missing_local".to_owned(), "pi_stranger".to_owned()),
@@ -172,9 +221,13 @@ async fn a_days_run_finds_exactly_the_planted_differences() {
         assert_eq!(found, planted, "{report}");
         assert_eq!(
             (report["rows"].as_u64(), report["matched"].as_u64()),
-            (Some(5), Some(2)),
+            (Some(5), Some(1)),
             "{report}"
         );
+        assert_eq!(report["opened"], 5, "a ticket per difference: {report}");
+        assert_eq!(report["fees_checked"], true);
+        assert_eq!(report["clean"], false);
+        super::recon_tickets::work_the_tickets(&s, date, &planted).await;
         // Unknown day: nothing imported for it.
         let (status, none) = run(&s, "alipay", date).await;
         assert_eq!(status, 404, "{none}");
