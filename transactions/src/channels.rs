@@ -12,6 +12,7 @@ pub mod alipay;
 pub mod card;
 pub mod keys;
 pub mod routing;
+pub mod statement;
 pub mod wechat;
 
 use arbiter_engine::money::Money;
@@ -100,6 +101,11 @@ pub trait PaymentChannel: Send + Sync {
 
     /// What the channel is answered to a notification: taken, or send it again.
     fn acknowledge(&self, accepted: bool) -> Acknowledgement;
+
+    /// How this channel hands out its statements, if it does.
+    fn statements(&self) -> Option<&dyn statement::StatementChannel> {
+        None
+    }
 }
 
 /// A request for the host to send: method, absolute URL, headers and body, already signed.

@@ -19,6 +19,7 @@
 //! and `.fastpay.refund.query`. Amounts are yuan with two decimals; only CNY.
 
 pub mod platform;
+pub mod statement;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -153,6 +154,10 @@ impl Alipay {
 impl PaymentChannel for Alipay {
     fn name(&self) -> &'static str {
         ALIPAY
+    }
+
+    fn statements(&self) -> Option<&dyn super::statement::StatementChannel> {
+        Some(self)
     }
 
     /// `alipay.trade.precreate`: a trade the buyer pays by scanning the answer's QR code.

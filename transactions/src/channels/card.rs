@@ -14,6 +14,7 @@
 //! case.
 
 pub mod event;
+pub mod statement;
 mod wire;
 
 use chrono::{DateTime, Utc};
@@ -107,6 +108,10 @@ fn intent_id(reference: Option<&str>) -> Result<&str, ChannelError> {
 impl PaymentChannel for StripeCard {
     fn name(&self) -> &'static str {
         CARD
+    }
+
+    fn statements(&self) -> Option<&dyn super::statement::StatementChannel> {
+        Some(self)
     }
 
     /// `POST /v1/payment_intents` for the payment's exact amount, keyed by its channel id.

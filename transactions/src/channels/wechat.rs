@@ -18,6 +18,7 @@
 
 mod notification;
 pub mod platform;
+pub mod statement;
 mod wire;
 
 use chrono::{DateTime, Duration, Utc};
@@ -271,6 +272,10 @@ impl Wechat {
 impl PaymentChannel for Wechat {
     fn name(&self) -> &'static str {
         WECHAT
+    }
+
+    fn statements(&self) -> Option<&dyn super::statement::StatementChannel> {
+        Some(self)
     }
 
     /// Native pay: the answer's `code_url` is what the buyer scans.

@@ -2,7 +2,9 @@
 //! transaction, with the columns `id`, `type`, `source`, `amount`, `fee`, `net`, `currency`,
 //! `created` and `reporting_category` (in any order; more columns are ignored; a header
 //! written `Created (UTC)` or `Reporting Category` as the Dashboard exports it is the same
-//! column). Amounts are major
+//! column), or as the Reporting API's itemized balance report names them
+//! (`balance_transaction_id`, `gross`, `source_id`, `created_utc`, no `type`: the category
+//! says what a row is). Amounts are major
 //! units with exactly the currency's decimals and `net` must equal `amount - fee`; `created`
 //! is `YYYY-MM-DD HH:MM:SS` in UTC, or Unix seconds. Stripe's reports can add metadata
 //! columns: `payment_metadata[channel_payment_id]` carries our id for a payment and
@@ -14,9 +16,8 @@ use iso_currency::Currency;
 
 use super::statement::{MAX_ROWS, RowKind, StatementError, StatementRow, major_units, unique_ids};
 
-const REQUIRED: [&str; 9] = [
+const REQUIRED: [&str; 8] = [
     "id",
-    "type",
     "source",
     "amount",
     "fee",
@@ -29,21 +30,28 @@ const OUR_PAYMENT: &str = "payment_metadata[channel_payment_id]";
 const OUR_REFUND: &str = "refund_metadata[channel_refund_id]";
 
 /// A header as matched: lower case, without the Dashboard's ` (UTC)`, spaces as `_`
-/// (`Reporting Category`).
+/// (`Reporting Category`), and the Reporting API's itemized names as the export's.
 fn column_name(header: &str) -> String {
-    header
+    let name = header
         .trim()
         .trim_start_matches('\u{feff}')
         .to_ascii_lowercase()
         .trim_end_matches(" (utc)")
-        .replace(' ', "_")
+        .replace(' ', "_");
+    match name.as_str() {
+        "balance_transaction_id" => "id".into(),
+        "gross" => "amount".into(),
+        "source_id" => "source".into(),
+        "created_utc" => "created".into(),
+        _ => name,
+    }
 }
 
 fn kind(stripe_type: &str) -> RowKind {
     match stripe_type {
         "charge" | "payment" => RowKind::Payment,
         "refund" | "payment_refund" => RowKind::Refund,
-        "stripe_fee" | "application_fee" => RowKind::Fee,
+        "stripe_fee" | "application_fee" | "fee" => RowKind::Fee,
         "payout" => RowKind::Payout,
         other => RowKind::Other(other.to_owned()),
     }
@@ -77,15 +85,16 @@ pub fn read(bytes: &[u8]) -> Result<Vec<StatementRow>, StatementError> {
     }
     let [
         id_at,
-        type_at,
         source_at,
         amount_at,
         fee_at,
         net_at,
         currency_at,
         created_at,
-        _,
+        category_at,
     ] = at;
+    // The export has `type`; the Reporting API's itemized report has only the category.
+    let type_at = column("type").unwrap_or(category_at);
     let (our_payment, our_refund) = (column(OUR_PAYMENT), column(OUR_REFUND));
 
     let mut rows = Vec::new();
@@ -196,6 +205,29 @@ mod tests {
         );
         assert_eq!(rows[1].our_ref, None);
         assert_eq!(rows[2].kind, RowKind::Payout);
+    }
+
+    #[test]
+    fn the_reporting_apis_itemized_report_reads_the_same() {
+        let csv = "balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category,source_id,payment_metadata[channel_payment_id],refund_metadata[channel_refund_id]\n\
+                   txn_1,2026-12-06 10:00:00,eur,42.50,1.53,40.97,charge,ch_1,pi_ours1,\n\
+                   txn_2,2026-12-06 11:00:00,eur,-10.00,0.00,-10.00,refund,re_1,,re_ours1\n\
+                   txn_3,2026-12-06 12:00:00,eur,-2.00,0.00,-2.00,fee,fee_1,,\n\
+                   txn_4,2026-12-06 23:00:00,eur,-28.97,0.00,-28.97,payout,po_1,,\n";
+        let rows = read(csv.as_bytes()).expect("reads");
+        assert_eq!(
+            rows.iter().map(|r| r.kind.clone()).collect::<Vec<_>>(),
+            [
+                RowKind::Payment,
+                RowKind::Refund,
+                RowKind::Fee,
+                RowKind::Payout
+            ]
+        );
+        assert_eq!(rows[0].our_ref.as_deref(), Some("pi_ours1"));
+        assert_eq!(rows[1].our_ref.as_deref(), Some("re_ours1"));
+        assert_eq!((rows[0].gross, rows[0].fee), (eur(4250), eur(153)));
+        assert_eq!(rows[1].channel_txn_id, "re_1");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use arbiter_engine::money::Money;
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TradeStatus {
@@ -27,6 +28,8 @@ pub struct Trade {
     /// The channel's own transaction number.
     pub trade_no: String,
     pub refunds: Vec<SimRefund>,
+    /// When the buyer paid.
+    pub paid_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,8 @@ pub struct SimRefund {
     /// The merchant's refund number (`out_request_no`, `out_refund_no`).
     pub number: String,
     pub amount: Money,
+    /// When the channel took it.
+    pub at: DateTime<Utc>,
 }
 
 /// What a close found.
@@ -90,6 +95,7 @@ impl Trades {
                 status: TradeStatus::Waiting,
                 trade_no: format!("SIM{}", uuid::Uuid::now_v7().simple()),
                 refunds: Vec::new(),
+                paid_at: None,
             });
             (trade.amount == amount).then(|| trade.clone())
         })
@@ -106,6 +112,7 @@ impl Trades {
             let trade = trades.get_mut(number)?;
             if trade.status == TradeStatus::Waiting {
                 trade.status = if paid {
+                    trade.paid_at = Some(Utc::now());
                     TradeStatus::Paid
                 } else {
                     TradeStatus::Closed
@@ -152,6 +159,7 @@ impl Trades {
             let refund = SimRefund {
                 number: refund_number.to_owned(),
                 amount,
+                at: Utc::now(),
             };
             trade.refunds.push(refund.clone());
             Refunded::New(refund)
@@ -166,6 +174,16 @@ impl Trades {
                 .iter()
                 .find(|r| r.number == refund_number)
                 .cloned()
+        })
+    }
+
+    /// Every trade by its number: what a statement is written from.
+    pub fn all(&self) -> Vec<(String, Trade)> {
+        self.with(|trades| {
+            trades
+                .iter()
+                .map(|(number, t)| (number.clone(), t.clone()))
+                .collect()
         })
     }
 
