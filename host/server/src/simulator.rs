@@ -12,6 +12,7 @@
 pub mod alipay;
 pub mod card;
 pub mod delivery;
+pub mod statements;
 pub mod trades;
 pub mod wechat;
 
@@ -132,6 +133,7 @@ pub fn start(
         AlipayPlatform::new(alipay_key),
         app_public,
         http.clone(),
+        public_url,
     );
     let alipay = Alipay::new(AlipayConfig {
         app_id,
@@ -155,6 +157,7 @@ pub fn start(
         WechatPlatform::new(serial.clone(), wechat_key, ApiV3Key::parse(&apiv3)?),
         merchant_public,
         http,
+        public_url,
     );
     let wechat = Wechat::new(WechatConfig {
         mchid,
@@ -181,6 +184,7 @@ pub fn start(
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .unwrap_or_default(),
+        format!("{public_url}{}", card::PREFIX),
     );
     let card = StripeCard::new(CardConfig {
         api_base: format!("{public_url}{}", card::PREFIX),
@@ -230,6 +234,19 @@ impl ChannelSimulator {
         true
     }
 
+    /// Plants differences in `channel`'s next statements (replacing those planted before);
+    /// `false` for a channel not simulated.
+    pub fn plant(&self, channel: &str, plants: Vec<statements::Plant>) -> bool {
+        let desk = match channel {
+            "alipay" => &self.alipay.desk,
+            "wechat" => &self.wechat.desk,
+            "card" => &self.card.desk,
+            _ => return false,
+        };
+        desk.plants.set(plants);
+        true
+    }
+
     /// The gateways' routes, under `/sim/…`: outside the API (no key, no OpenAPI entry), since
     /// they authenticate the merchant by signature as the real ones do.
     pub fn router(&self) -> Router {
@@ -237,6 +254,10 @@ impl ChannelSimulator {
             .route(
                 "/sim/alipay/gateway.do",
                 axum::routing::post(AlipaySim::gateway),
+            )
+            .route(
+                "/sim/alipay/bills/{token}",
+                axum::routing::get(AlipaySim::bill),
             )
             .with_state(self.alipay.clone());
         let wechat = Router::new()

@@ -183,7 +183,7 @@ pub async fn build_with(
     let card_secret =
         crate::wiring_transactions::card_webhook_secret(transactions, &config.storage.data_dir)?;
     let channels = crate::wiring_channels::build(&config.channels, &public_url, &card_secret)?;
-    let reconciliation = reconciliation(config, stores.transactions.clone());
+    let recon_store = stores.transactions.clone();
     let transactions = crate::wiring_transactions::build(
         transactions,
         card_secret,
@@ -192,6 +192,7 @@ pub async fn build_with(
         expiry_dispatch,
         channels,
     )?;
+    let reconciliation = reconciliation(config, recon_store, transactions.channels.clone());
     let console = ConsoleSessions::new(
         store.clone(),
         keys.clone(),
@@ -241,12 +242,13 @@ pub async fn build_with(
 fn reconciliation(
     config: &ServeConfig,
     store: Arc<dyn arbiter_transactions::store::TransactionStore>,
+    channels: Arc<crate::services::transactions::channels::PaymentChannels>,
 ) -> crate::services::reconciliation::ReconService {
     use crate::services::reconciliation::{ReconService, daily::DailyJob};
     let fees = config.recon.fees.schedules();
-    let service = ReconService::new(store.clone(), fees.clone());
+    let service = ReconService::new(store.clone(), fees.clone(), channels.clone());
     match config.recon.recon_at {
-        Some(at) => service.with_daily_job(DailyJob::spawn(store, fees, at)),
+        Some(at) => service.with_daily_job(DailyJob::spawn(store, channels, fees, at)),
         None => service,
     }
 }

@@ -250,6 +250,11 @@ pub const ROUTES: &[RouteAccess] = &[
     key(Method::GET, "/v1/channels", &[Admin]),
     key(Method::POST, "/v1/reconciliation/statements", &[Admin]),
     key(Method::GET, "/v1/reconciliation/statements/{id}", &[Admin]),
+    key(
+        Method::POST,
+        "/v1/reconciliation/statements/fetch",
+        &[Admin],
+    ),
     key(Method::POST, "/v1/reconciliation/runs", &[Admin]),
     key(Method::GET, "/v1/reconciliation/issues", &[Admin]),
     key(Method::GET, "/v1/reconciliation/issues/{id}", &[Admin]),
@@ -262,6 +267,11 @@ pub const ROUTES: &[RouteAccess] = &[
     key(Method::POST, "/v1/channels/{name}/disable", &[Admin]),
     key(Method::POST, "/v1/channels/{name}/enable", &[Admin]),
     key(Method::POST, "/v1/channels/{name}/faults", &[Admin]),
+    key(
+        Method::POST,
+        "/v1/channels/{name}/statement-plants",
+        &[Admin],
+    ),
     key(
         Method::POST,
         "/v1/channels/alipay/payments/{channel_payment_id}/events",

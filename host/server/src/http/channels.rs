@@ -299,3 +299,41 @@ pub async fn faults(
     app.transactions.simulate_outage(&name, body.fail_next)?;
     Ok(Json(body))
 }
+
+/// The differences to plant in a simulated channel's statements.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatementPlants {
+    /// Replaces what was planted before; empty plants nothing. At most 100.
+    #[schema(max_items = 100)]
+    pub plants: Vec<crate::simulator::statements::Plant>,
+}
+
+/// Make the simulated `card`, `alipay` or `wechat` channel (`--channel-simulator`) write these
+/// differences into its statements from now on: a payment left off, for another amount, in
+/// another currency, with another fee, shown paid while unpaid, or one we never made.
+#[utoipa::path(post, path = "/v1/channels/{name}/statement-plants", tag = "channels",
+    request_body = StatementPlants,
+    params(("name" = String, Path, description = "`card`, `alipay` or `wechat`")),
+    responses(
+        (status = 200, body = StatementPlants),
+        (status = 404, description = "No simulator running for that channel"),
+        (status = 422, description = "Invalid field"),
+    ))]
+pub async fn statement_plants(
+    State(app): State<AppState>,
+    _: Caller,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<StatementPlants>,
+) -> Result<Json<StatementPlants>, ApiError> {
+    if body.plants.len() > 100 {
+        return Err(ApiError::Invalid {
+            code: "invalid_value",
+            field: "plants".into(),
+            message: "at most 100".into(),
+        });
+    }
+    app.transactions
+        .plant_statement_differences(&name, body.plants.clone())?;
+    Ok(Json(body))
+}

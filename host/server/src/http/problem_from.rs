@@ -311,3 +311,13 @@ impl From<crate::services::reconciliation::StatementImportError> for ApiError {
         }
     }
 }
+
+impl From<crate::services::reconciliation::StatementFetchError> for ApiError {
+    fn from(e: crate::services::reconciliation::StatementFetchError) -> Self {
+        use crate::services::reconciliation::StatementFetchError;
+        match e {
+            StatementFetchError::Channel(e) => e.into(),
+            StatementFetchError::Import(e) => e.into(),
+        }
+    }
+}

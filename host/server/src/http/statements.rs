@@ -2,7 +2,9 @@
 //! takes a statement file as it came from the channel (the card's balance transactions CSV,
 //! Alipay's bill zip, WeChat Pay's bill), reads it whole and archives it with its rows, or
 //! refuses it naming the line and stores nothing; the same file again answers the statement
-//! held (`200`, `already_imported`). `GET /v1/reconciliation/statements/{id}` shows one.
+//! held (`200`, `already_imported`). `POST /v1/reconciliation/statements/fetch` fetches a
+//! day's statement from the channel itself and imports it the same way.
+//! `GET /v1/reconciliation/statements/{id}` shows one.
 //! Scope `admin`; the key, the scope, the query and the declared length are checked before a
 //! byte of the body is read. `arbiter recon import` does the same from the command line.
 
@@ -20,9 +22,11 @@ use arbiter_transactions::reconciliation::archive::{
 
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
+use crate::http::body::JsonBody;
 use crate::http::params::{Path, parse_query};
 use crate::http::problem::ApiError;
 use crate::http::upload::scoped_upload;
+use crate::services::reconciliation::FetchedStatement;
 
 /// Largest statement accepted over HTTP; a larger one goes through `arbiter recon import`.
 pub const MAX_UPLOAD_BYTES: usize = 64 << 20;
@@ -160,4 +164,59 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::Missing(format!("no statement `{id}`")))?;
     Ok(Json(StatementView::new(statement, false)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FetchRequest {
+    /// `card`, `alipay` or `wechat`: a channel this server is configured for.
+    #[schema(schema_with = channel_names)]
+    pub channel: String,
+    /// The statement day (`YYYY-MM-DD`; Beijing days for Alipay and WeChat Pay).
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+}
+
+/// Fetch a channel's statement of a day from the channel itself (Alipay's bill download, WeChat
+/// Pay's trade bill, the card acquirer's itemized balance report) and import it; the same
+/// file again is the statement held.
+#[utoipa::path(post, path = "/v1/reconciliation/statements/fetch", operation_id = "fetch_statement",
+    tag = "reconciliation", request_body = FetchRequest,
+    responses(
+        (status = 201, description = "Fetched and archived with its rows", body = StatementView),
+        (status = 200, description = "The channel's file was imported before; nothing written", body = StatementView),
+        (status = 404, description = "The channel is not configured here, or has not written that day's statement yet"),
+        (status = 422, description = "Invalid field, or `statement_unreadable`: the channel's file does not read"),
+        (status = 502, description = "The channel could not be reached or refused"),
+    ))]
+pub async fn fetch(
+    State(app): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<FetchRequest>,
+) -> Result<Response, ApiError> {
+    if !STATEMENT_CHANNELS.contains(&body.channel.as_str()) {
+        return Err(ApiError::Invalid {
+            code: "invalid_value",
+            field: "channel".into(),
+            message: format!("must be one of {}", STATEMENT_CHANNELS.join(", ")),
+        });
+    }
+    let fetched = app
+        .reconciliation
+        .fetch_statement(&body.channel, body.date, &caller.actor())
+        .await?;
+    Ok(match fetched {
+        FetchedStatement::NotYet(why) => {
+            return Err(ApiError::Missing(format!(
+                "{} has no statement of {} yet: {why}",
+                body.channel, body.date
+            )));
+        }
+        FetchedStatement::Imported(Imported::New(s)) => {
+            (StatusCode::CREATED, Json(StatementView::new(s, false))).into_response()
+        }
+        FetchedStatement::Imported(Imported::Existing(s)) => {
+            (StatusCode::OK, Json(StatementView::new(s, true))).into_response()
+        }
+    })
 }

@@ -1,10 +1,12 @@
-//! Reconciliation: a channel's statement imported (read whole off the async workers — a day of
-//! a busy channel is a million rows — then archived with its rows and audited in one
-//! transaction; a file that does not read is refused with its line and nothing is stored), a
+//! Reconciliation: a channel's statement imported — uploaded, or fetched from the channel —
+//! (read whole off the async workers — a day of a busy channel is a million rows — then
+//! archived with its rows and audited in one transaction; a file that does not read is refused
+//! with its line and nothing is stored), a
 //! day's statement matched against the payment book and recorded with its tickets and its
 //! settlement in the ledger, the tickets worked, and a day's results read back from the ledger.
 
 pub mod daily;
+pub mod fetch;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,6 +23,8 @@ use arbiter_transactions::reconciliation::tickets::{
     NewRun, Recorded, Ticket, TicketFilter, resolution_note,
 };
 use arbiter_transactions::store::TransactionStore;
+
+use crate::services::transactions::channels::{ChannelCallError, PaymentChannels};
 use chrono::{NaiveDate, Utc};
 
 /// Why a statement was not imported.
@@ -33,6 +37,23 @@ pub enum StatementImportError {
     /// The reader itself failed (a panic): ours, not the file's.
     #[error("the statement reader stopped: {0}")]
     Reader(String),
+}
+
+/// Why a statement could not be fetched and imported.
+#[derive(Debug, thiserror::Error)]
+pub enum StatementFetchError {
+    #[error(transparent)]
+    Channel(#[from] ChannelCallError),
+    #[error(transparent)]
+    Import(#[from] StatementImportError),
+}
+
+/// What fetching a day's statement did.
+#[derive(Debug, Clone)]
+pub enum FetchedStatement {
+    Imported(Imported),
+    /// The channel has not written that day's statement yet, in its words.
+    NotYet(String),
 }
 
 /// The channels' fee schedules, by channel.
@@ -51,15 +72,22 @@ pub struct DayRun {
 pub struct ReconService {
     store: Arc<dyn TransactionStore>,
     fees: FeeSchedules,
+    /// The configured channels, whose statements can be fetched.
+    channels: Arc<PaymentChannels>,
     /// Held, not used: dropping the service stops the daily job.
     _daily: Option<daily::DailyJob>,
 }
 
 impl ReconService {
-    pub fn new(store: Arc<dyn TransactionStore>, fees: FeeSchedules) -> ReconService {
+    pub fn new(
+        store: Arc<dyn TransactionStore>,
+        fees: FeeSchedules,
+        channels: Arc<PaymentChannels>,
+    ) -> ReconService {
         ReconService {
             store,
             fees,
+            channels,
             _daily: None,
         }
     }
@@ -79,13 +107,17 @@ impl ReconService {
         content: Vec<u8>,
         actor: &Actor,
     ) -> Result<Imported, StatementImportError> {
-        let (owned_channel, name) = (channel.to_owned(), actor.name.clone());
-        let prepared = tokio::task::spawn_blocking(move || {
-            prepare(&owned_channel, date, content, &name, Utc::now())
-        })
-        .await
-        .map_err(|e| StatementImportError::Reader(e.to_string()))??;
-        Ok(self.store.import_statement(&prepared, actor).await?)
+        import(&self.store, channel, date, content, actor).await
+    }
+
+    /// Fetches `channel`'s statement of `date` from the channel and imports it as `actor`'s.
+    pub async fn fetch_statement(
+        &self,
+        channel: &str,
+        date: NaiveDate,
+        actor: &Actor,
+    ) -> Result<FetchedStatement, StatementFetchError> {
+        fetch_and_import(&self.store, &self.channels, channel, date, actor).await
     }
 
     pub async fn statement(&self, id: &str) -> Result<Option<StoredStatement>, TxError> {
@@ -128,6 +160,40 @@ impl ReconService {
     pub async fn day(&self, channel: &str, date: NaiveDate) -> Result<Vec<DayResult>, TxError> {
         let journals = self.store.day_journals(channel, date).await?;
         Ok(day_results(&journals, channel, date))
+    }
+}
+
+/// Reads `content` as `channel`'s statement of `date` off the async workers and archives it.
+pub async fn import(
+    store: &Arc<dyn TransactionStore>,
+    channel: &str,
+    date: NaiveDate,
+    content: Vec<u8>,
+    actor: &Actor,
+) -> Result<Imported, StatementImportError> {
+    let (owned_channel, name) = (channel.to_owned(), actor.name.clone());
+    let prepared = tokio::task::spawn_blocking(move || {
+        prepare(&owned_channel, date, content, &name, Utc::now())
+    })
+    .await
+    .map_err(|e| StatementImportError::Reader(e.to_string()))??;
+    Ok(store.import_statement(&prepared, actor).await?)
+}
+
+/// Fetches `channel`'s statement of `date` from the channel and imports it (the same file
+/// again is the statement held).
+pub async fn fetch_and_import(
+    store: &Arc<dyn TransactionStore>,
+    channels: &PaymentChannels,
+    channel: &str,
+    date: NaiveDate,
+    actor: &Actor,
+) -> Result<FetchedStatement, StatementFetchError> {
+    match fetch::fetch_statement(channels, channel, date).await? {
+        fetch::Fetched::NotYet(why) => Ok(FetchedStatement::NotYet(why)),
+        fetch::Fetched::File(content) => Ok(FetchedStatement::Imported(
+            import(store, channel, date, content, actor).await?,
+        )),
     }
 }
 

@@ -20,11 +20,16 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::delivery::{self, Delivery, Outgoing};
+use super::statements::{Desk, Naming, alipay_bill, movements, written};
 use super::trades::{Closed, Refunded, TradeStatus, Trades};
 use super::{Reported, SimError, channel_response};
 
 pub struct AlipaySim {
     pub app_id: String,
+    /// Where this server is reached: bill download addresses point here.
+    public_url: String,
+    /// Statement plants and download tokens.
+    pub desk: Desk,
     platform: AlipayPlatform,
     /// The merchant app's public key: requests are checked with it.
     merchant: VerifyingKey,
@@ -33,6 +38,9 @@ pub struct AlipaySim {
     /// Protocol calls still to answer with an outage (`503`), as told by a trigger.
     failing: super::Outage,
 }
+
+/// The bill query: a download address for a day's trade bill.
+const BILL_METHOD: &str = "alipay.data.dataservice.bill.downloadurl.query";
 
 fn failure(sub_code: &str, sub_msg: &str) -> Value {
     json!({"code": "40004", "msg": "Business Failed", "sub_code": sub_code, "sub_msg": sub_msg})
@@ -61,9 +69,12 @@ impl AlipaySim {
         platform: AlipayPlatform,
         merchant: VerifyingKey,
         http: reqwest::Client,
+        public_url: &str,
     ) -> AlipaySim {
         AlipaySim {
             app_id,
+            public_url: public_url.to_owned(),
+            desk: Desk::default(),
             platform,
             merchant,
             trades: Trades::default(),
@@ -111,6 +122,53 @@ impl AlipaySim {
         }
     }
 
+    /// The answer to the bill query: where to download the day's trade bill, or
+    /// `isp.bill_not_exist` for a day not begun.
+    fn bill_address(&self, biz: &Value) -> Value {
+        let date = biz
+            .get("bill_date")
+            .and_then(Value::as_str)
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        match (date, biz.get("bill_type").and_then(Value::as_str)) {
+            (Some(date), Some("trade")) if written(date, true, Utc::now()) => json!({
+                "code": "10000", "msg": "Success",
+                "bill_download_url": format!("{}/sim/alipay/bills/{}", self.public_url,
+                                             self.desk.token_for(date)),
+            }),
+            (Some(_), Some("trade")) => failure("isp.bill_not_exist", "账单不存在"),
+            _ => failure("isv.invalid-parameter", "bill_type and bill_date"),
+        }
+    }
+
+    /// `GET /sim/alipay/bills/{token}`: the day's bill zip.
+    pub async fn bill(
+        State(sim): State<Arc<AlipaySim>>,
+        axum::extract::Path(token): axum::extract::Path<String>,
+    ) -> Response {
+        let Some(date) = sim.desk.date_of(&token) else {
+            return (axum::http::StatusCode::NOT_FOUND, "no such bill").into_response();
+        };
+        let naming = Naming {
+            payment: &|number: &str| Some(number.to_owned()),
+            refund: &|number: &str, trade: &super::trades::Trade| {
+                Some((number.to_owned(), trade.trade_no.clone()))
+            },
+        };
+        let window = arbiter_transactions::reconciliation::day::window("alipay", date);
+        let lines = movements(
+            "alipay",
+            &sim.trades.all(),
+            &naming,
+            window,
+            &sim.desk.plants.get(),
+        );
+        (
+            [("content-type", "application/zip")],
+            alipay_bill(&lines, "20880000000000000156"),
+        )
+            .into_response()
+    }
+
     /// The response object for `method`.
     fn answer(&self, method: &str, biz: &Value, notify_url: Option<&str>) -> Value {
         let text = |name: &str| biz.get(name).and_then(Value::as_str);
@@ -119,6 +177,9 @@ impl AlipaySim {
             fields["msg"] = json!("Success");
             fields
         };
+        if method == BILL_METHOD {
+            return self.bill_address(biz);
+        }
         let Some(number) = text("out_trade_no") else {
             return failure("ACQ.INVALID_PARAMETER", "out_trade_no is required");
         };

@@ -19,6 +19,7 @@ use iso_currency::Currency;
 use serde_json::{Value, json};
 
 use super::delivery::{self, Delivery, Outgoing};
+use super::statements::{Desk, Naming, movements, wechat_bill, written};
 use super::trades::{Closed, Refunded, Trade, TradeStatus, Trades};
 use super::{Reported, SimError, channel_response};
 
@@ -27,6 +28,10 @@ pub const PREFIX: &str = "/sim/wechat";
 
 pub struct WechatSim {
     pub mchid: String,
+    /// Where this server is reached: bill download addresses point here.
+    public_url: String,
+    /// Statement plants and download tokens.
+    pub desk: Desk,
     platform: WechatPlatform,
     merchant: VerifyingKey,
     trades: Trades,
@@ -58,9 +63,12 @@ impl WechatSim {
         platform: WechatPlatform,
         merchant: VerifyingKey,
         http: reqwest::Client,
+        public_url: &str,
     ) -> WechatSim {
         WechatSim {
             mchid,
+            public_url: public_url.to_owned(),
+            desk: Desk::default(),
             platform,
             merchant,
             trades: Trades::default(),
@@ -200,8 +208,75 @@ impl WechatSim {
                     ),
                 }
             }
+            ("GET", ["bill", "tradebill"]) => sim.bill_address(uri.0.query()),
+            ("GET", ["billdownload", "file"]) => sim.bill(uri.0.query()),
             _ => sim.error(StatusCode::NOT_FOUND, "NOT_FOUND", "not simulated"),
         }
+    }
+
+    /// `GET /v3/bill/tradebill?bill_date=…`: where to download the day's bill and its SHA-1.
+    fn bill_address(&self, query: Option<&str>) -> Response {
+        let params: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        let date = params
+            .iter()
+            .find(|(k, _)| k == "bill_date")
+            .and_then(|(_, v)| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok());
+        let Some(date) = date else {
+            return self.error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "bill_date");
+        };
+        if !written(date, true, Utc::now()) {
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "NO_STATEMENT_EXIST",
+                "the bill of that day does not exist",
+            );
+        }
+        let digest = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            &self.bill_of(date),
+        );
+        self.signed(
+            StatusCode::OK,
+            json!({
+                "hash_type": "SHA1",
+                "hash_value": hex::encode(digest.as_ref()),
+                "download_url": format!("{}{PREFIX}/v3/billdownload/file?token={}",
+                                        self.public_url, self.desk.token_for(date)),
+            }),
+        )
+    }
+
+    /// `GET /v3/billdownload/file?token=…`: the bill itself, unsigned.
+    fn bill(&self, query: Option<&str>) -> Response {
+        let token = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        match self.desk.date_of(&token) {
+            Some(date) => (StatusCode::OK, self.bill_of(date)).into_response(),
+            None => self.error(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "no such bill"),
+        }
+    }
+
+    fn bill_of(&self, date: chrono::NaiveDate) -> Vec<u8> {
+        let naming = Naming {
+            payment: &|number: &str| Some(number.to_owned()),
+            refund: &|number: &str, trade: &Trade| {
+                Some((number.to_owned(), format!("50{}{number}", trade.trade_no)))
+            },
+        };
+        let window = arbiter_transactions::reconciliation::day::window("wechat", date);
+        let lines = movements(
+            "wechat",
+            &self.trades.all(),
+            &naming,
+            window,
+            &self.desk.plants.get(),
+        );
+        wechat_bill(&lines, &self.mchid)
     }
 
     /// A refund is taken `PROCESSING`, then notified `SUCCESS` a moment later, as WeChat Pay

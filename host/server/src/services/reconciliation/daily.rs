@@ -1,5 +1,6 @@
 //! The daily reconciliation: from the configured time of day (UTC) on, each channel's last
-//! complete statement days are reconciled, once across all replicas. Every replica ticks; a
+//! complete statement days are fetched from the channel and reconciled, once across all
+//! replicas. Every replica ticks; a
 //! channel's day is a claim in the database (`recon:<channel>:<day>`) that one replica takes,
 //! finishes when the run is recorded, and lets lapse when it cannot (no statement imported
 //! yet, the database away) so that it — or another replica — tries again once the claim
@@ -16,7 +17,8 @@ use arbiter_transactions::store::TransactionStore;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use tokio::task::JoinHandle;
 
-use super::{FeeSchedules, reconcile_day};
+use super::{FeeSchedules, FetchedStatement, fetch_and_import, reconcile_day};
+use crate::services::transactions::channels::PaymentChannels;
 
 /// How long a claim holds before another replica may take the day over.
 pub const CLAIM_FOR: chrono::Duration = chrono::Duration::minutes(15);
@@ -38,14 +40,19 @@ impl Drop for DailyJob {
 
 impl DailyJob {
     /// Ticks now and then every minute.
-    pub fn spawn(store: Arc<dyn TransactionStore>, fees: FeeSchedules, at: NaiveTime) -> DailyJob {
+    pub fn spawn(
+        store: Arc<dyn TransactionStore>,
+        channels: Arc<PaymentChannels>,
+        fees: FeeSchedules,
+        at: NaiveTime,
+    ) -> DailyJob {
         let holder = format!("replica_{}", uuid::Uuid::now_v7().simple());
         let task = tokio::spawn(async move {
             let mut every = tokio::time::interval(TICK);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
-                tick(&store, &fees, at, &holder, Utc::now()).await;
+                tick(&store, &channels, &fees, at, &holder, Utc::now()).await;
             }
         });
         DailyJob { task }
@@ -71,9 +78,11 @@ pub fn due_days(channel: &str, at: NaiveTime, now: DateTime<Utc>) -> Vec<NaiveDa
         .collect()
 }
 
-/// One look: every due day not done yet is claimed and run.
+/// One look: every due day not done yet is claimed, its statement fetched from the channel
+/// (when the channel hands statements out; otherwise the one uploaded is used), and run.
 pub async fn tick(
     store: &Arc<dyn TransactionStore>,
+    channels: &PaymentChannels,
     fees: &FeeSchedules,
     at: NaiveTime,
     holder: &str,
@@ -88,6 +97,22 @@ pub async fn tick(
                 Err(e) => {
                     tracing::warn!(error = %e, claim = %name, "cannot claim a reconciliation day");
                     return;
+                }
+            }
+            if channels
+                .adapter(channel)
+                .is_ok_and(|a| a.statements().is_some())
+            {
+                match fetch_and_import(store, channels, channel, date, &Actor::system()).await {
+                    Ok(FetchedStatement::Imported(_)) => {}
+                    Ok(FetchedStatement::NotYet(why)) => {
+                        tracing::info!(channel, %date, why, "the channel has no statement of the day yet");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, channel, %date, "cannot fetch a statement");
+                        continue;
+                    }
                 }
             }
             match reconcile_day(store, fees, channel, date, &Actor::system()).await {

@@ -244,6 +244,21 @@ impl TransactionServices {
     }
 }
 
+impl TransactionServices {
+    /// Plants differences in the simulated `channel`'s next statements.
+    pub fn plant_statement_differences(
+        &self,
+        channel: &str,
+        plants: Vec<crate::simulator::statements::Plant>,
+    ) -> Result<(), ChannelCallError> {
+        if self.simulator(channel)?.plant(channel, plants) {
+            Ok(())
+        } else {
+            Err(not_simulated(channel))
+        }
+    }
+}
+
 fn not_simulated(channel: &str) -> ChannelCallError {
     ChannelCallError::NotConfigured(format!(
         "{channel} simulator (start the server with --channel-simulator)"

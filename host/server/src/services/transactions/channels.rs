@@ -75,6 +75,19 @@ impl PaymentChannels {
         channel: &str,
         request: ChannelRequest,
     ) -> Result<ChannelResponse, ChannelCallError> {
+        self.send_bounded(channel, request, MAX_ANSWER_BYTES, CALL_TIMEOUT)
+            .await
+    }
+
+    /// [`PaymentChannels::send`] reading at most `max_bytes` of the answer within `timeout`
+    /// (a statement file is far larger and slower than an answer).
+    pub async fn send_bounded(
+        &self,
+        channel: &str,
+        request: ChannelRequest,
+        max_bytes: usize,
+        timeout: Duration,
+    ) -> Result<ChannelResponse, ChannelCallError> {
         let unreachable = |reason: String| ChannelCallError::Unreachable {
             channel: channel.to_owned(),
             reason,
@@ -82,7 +95,8 @@ impl PaymentChannels {
         let mut call = match request.method {
             HttpMethod::Get => self.http.get(&request.url),
             HttpMethod::Post => self.http.post(&request.url).body(request.body),
-        };
+        }
+        .timeout(timeout);
         for (name, value) in &request.headers {
             call = call.header(name, value);
         }
@@ -99,10 +113,8 @@ impl PaymentChannels {
             .await
             .map_err(|e| unreachable(e.to_string()))?
         {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(unreachable(format!(
-                    "an answer over {MAX_ANSWER_BYTES} bytes"
-                )));
+            if body.len() + chunk.len() > max_bytes {
+                return Err(unreachable(format!("an answer over {max_bytes} bytes")));
             }
             body.extend_from_slice(&chunk);
         }
