@@ -13,6 +13,7 @@ mod flow;
 mod fulfilment;
 mod labels;
 mod ledger_cli;
+mod recon_channels;
 mod recon_ledger;
 mod recon_tickets;
 mod reconciliation;

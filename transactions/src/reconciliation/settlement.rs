@@ -151,7 +151,8 @@ pub struct DayResult {
     pub clearing: Decimal,
 }
 
-/// The day's results per currency from its journals ([`belongs_to_day`]).
+/// The day's results per currency from its journals ([`belongs_to_day`]); a currency whose
+/// postings all cancel out is left out.
 pub fn day_results(journals: &[Journal], channel: &str, date: NaiveDate) -> Vec<DayResult> {
     let clearing = Account::channel_clearing(channel);
     let mut by_currency: BTreeMap<Currency, DayResult> = BTreeMap::new();
@@ -188,6 +189,18 @@ pub fn day_results(journals: &[Journal], channel: &str, date: NaiveDate) -> Vec<
         .map(|mut line| {
             line.net_revenue = line.captured - line.refunded - line.fees;
             line
+        })
+        // A currency whose postings cancel out (a settlement reversed) says nothing.
+        .filter(|line| {
+            [
+                line.captured,
+                line.refunded,
+                line.fees,
+                line.paid_out,
+                line.clearing,
+            ]
+            .iter()
+            .any(|d| !d.is_zero())
         })
         .collect()
 }

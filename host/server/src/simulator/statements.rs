@@ -392,6 +392,8 @@ pub fn wechat_bill(lines: &[Movement], mchid: &str) -> Vec<u8> {
 pub struct Desk {
     pub plants: Plants,
     tokens: Mutex<std::collections::HashMap<String, chrono::NaiveDate>>,
+    /// Files written when their address was handed out (their digest went with it).
+    files: Mutex<std::collections::HashMap<String, Vec<u8>>>,
 }
 
 impl Desk {
@@ -403,6 +405,24 @@ impl Desk {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(token.clone(), date);
         token
+    }
+
+    /// A fresh download token for a file written now.
+    pub fn token_for_file(&self, file: Vec<u8>) -> String {
+        let token = format!("{}", uuid::Uuid::new_v4().simple());
+        self.files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(token.clone(), file);
+        token
+    }
+
+    pub fn file(&self, token: &str) -> Option<Vec<u8>> {
+        self.files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(token)
+            .cloned()
     }
 
     pub fn date_of(&self, token: &str) -> Option<chrono::NaiveDate> {

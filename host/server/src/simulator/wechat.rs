@@ -234,17 +234,15 @@ impl WechatSim {
                 "the bill of that day does not exist",
             );
         }
-        let digest = aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-            &self.bill_of(date),
-        );
+        let bill = self.bill_of(date);
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &bill);
         self.signed(
             StatusCode::OK,
             json!({
                 "hash_type": "SHA1",
                 "hash_value": hex::encode(digest.as_ref()),
                 "download_url": format!("{}{PREFIX}/v3/billdownload/file?token={}",
-                                        self.public_url, self.desk.token_for(date)),
+                                        self.public_url, self.desk.token_for_file(bill)),
             }),
         )
     }
@@ -255,8 +253,8 @@ impl WechatSim {
             .find(|(k, _)| k == "token")
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
-        match self.desk.date_of(&token) {
-            Some(date) => (StatusCode::OK, self.bill_of(date)).into_response(),
+        match self.desk.file(&token) {
+            Some(bill) => (StatusCode::OK, bill).into_response(),
             None => self.error(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "no such bill"),
         }
     }

@@ -53,7 +53,14 @@ struct ReportFile {
 
 impl StripeCard {
     fn read_run(&self, response: &ChannelResponse) -> Result<StatementStep, ChannelError> {
-        let run: ReportRun = answer(response)?.map_err(|e| e.refused())?;
+        let run: ReportRun = match answer(response)? {
+            Ok(run) => run,
+            // Stripe's answer for an interval its balance data does not cover yet.
+            Err(e) if e.is("data_not_available") => {
+                return Ok(StatementStep::NotYet(e.refused().to_string()));
+            }
+            Err(e) => return Err(e.refused()),
+        };
         match run.status.as_str() {
             "pending" => Ok(StatementStep::Send {
                 request: self.request(

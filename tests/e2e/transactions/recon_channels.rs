@@ -1,0 +1,295 @@
+//! The whole reconciliation loop on each channel, end to end on both backends (issue 20): a
+//! day of real traffic through the simulated card acquirer, Alipay and WeChat Pay, each
+//! channel's statement fetched from the channel by its own protocol with a difference of every
+//! kind planted (the currency only on the card: the Chinese bills are CNY only), and a run
+//! that finds exactly the planted ones. Without the plants the channel's next statement is
+//! clean: the earlier tickets are cleared, the ledger balances and each channel's clearing
+//! account for the day is zero.
+
+use std::time::Duration;
+
+use chrono::{NaiveDate, Timelike, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::calls::config;
+use super::channel_recovery::until_status;
+use super::reconciliation::run;
+use crate::harness::{TestServer, backends};
+use arbiter_host::simulator::statements::fee_schedule;
+
+const CHANNELS: [&str; 3] = ["card", "alipay", "wechat"];
+
+/// An order of one `sku` paid (or only started) through `channel`: (payment id, our id at
+/// the channel).
+async fn payment(
+    s: &TestServer,
+    key: &str,
+    channel: &str,
+    tag: &str,
+    sku: &str,
+    pay: bool,
+) -> (String, String) {
+    let order = s
+        .order(key, &format!("o-{tag}"), &format!("u-{tag}"), sku, 1)
+        .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let order_id = order.body["id"].as_str().expect("id");
+    let started = s
+        .call(
+            Method::POST,
+            &format!("/v1/orders/{order_id}/payments"),
+            key,
+            Some(&format!("pay-{tag}")),
+            Some(&json!({"channel": channel})),
+        )
+        .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let id = started.body["id"].as_str().expect("id").to_owned();
+    let ours = started.body["channel_payment_id"]
+        .as_str()
+        .expect("channel id")
+        .to_owned();
+    if pay {
+        let sent = s
+            .call(
+                Method::POST,
+                &format!("/v1/channels/{channel}/payments/{ours}/events"),
+                &s.admin_key,
+                None,
+                Some(&json!({"outcome": "succeeded"})),
+            )
+            .await;
+        assert_eq!(sent.status, 200, "{}", sent.body);
+        until_status(s, &format!("/v1/payments/{id}"), "SUCCEEDED").await;
+    }
+    (id, ours)
+}
+
+async fn post(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
+    let r = s
+        .call(Method::POST, path, &s.admin_key, None, Some(&body))
+        .await;
+    (r.status, r.body)
+}
+
+/// The day's statement of `channel` as the channel hands it out now.
+async fn fetch(s: &TestServer, channel: &str, date: NaiveDate) -> Value {
+    let (status, statement) = post(
+        s,
+        "/v1/reconciliation/statements/fetch",
+        json!({"channel": channel, "date": date.to_string()}),
+    )
+    .await;
+    assert_eq!(status, 201, "{channel}: {statement}");
+    statement
+}
+
+fn found(report: &Value) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = report["differences"]
+        .as_array()
+        .expect("differences")
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().expect("kind").to_owned(),
+                d["reference"].as_str().expect("reference").to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// A channel's day: what was paid, and the differences planted in its statement.
+struct Day {
+    channel: &'static str,
+    planted: Vec<(String, String)>,
+}
+
+async fn traffic_with_plants(s: &TestServer, key: &str, channel: &'static str) -> Day {
+    let sku = format!("RECON-{}", channel.to_uppercase());
+    if channel == "card" {
+        s.sku(&sku, "25.00", 20).await;
+    } else {
+        s.cny_sku(&sku, "66.60", 20).await;
+    }
+    let mut tags = vec!["ok", "drop", "amount", "fee"];
+    if channel == "card" {
+        tags.push("currency");
+    }
+    let mut ours = std::collections::BTreeMap::new();
+    for tag in &tags {
+        let (id, channel_id) =
+            payment(s, key, channel, &format!("{channel}-{tag}"), &sku, true).await;
+        ours.insert(*tag, (id, channel_id));
+    }
+    let (_, unpaid) = payment(s, key, channel, &format!("{channel}-unpaid"), &sku, false).await;
+    // A refund of part of the good one.
+    let refund = s
+        .call(
+            Method::POST,
+            "/v1/refunds",
+            key,
+            Some(&format!("{channel}-refund")),
+            Some(&json!({"payment_id": ours["ok"].0, "reason": "one broken",
+                         "amount": {"value": "5.00",
+                                    "currency": if channel == "card" { "USD" } else { "CNY" }}})),
+        )
+        .await;
+    assert_eq!(refund.status, 201, "{}", refund.body);
+    let refund_id = refund.body["id"].as_str().expect("id").to_owned();
+    until_status(s, &format!("/v1/refunds/{refund_id}"), "SUCCEEDED").await;
+
+    let reference = |tag: &str| ours[tag].1.clone();
+    let mut plants = vec![
+        json!({"kind": "drop", "reference": reference("drop")}),
+        json!({"kind": "amount", "reference": reference("amount")}),
+        json!({"kind": "fee", "reference": reference("fee")}),
+        json!({"kind": "paid", "reference": unpaid}),
+        json!({"kind": "extra"}),
+    ];
+    let mut planted = vec![
+        ("missing_channel".to_owned(), reference("drop")),
+        ("amount_mismatch".to_owned(), reference("amount")),
+        ("fee_unexpected".to_owned(), reference("fee")),
+        ("status_mismatch".to_owned(), unpaid),
+    ];
+    if channel == "card" {
+        plants.push(
+            json!({"kind": "currency", "reference": reference("currency"),
+                           "currency": "EUR"}),
+        );
+        planted.push(("currency_mismatch".to_owned(), reference("currency")));
+    }
+    let (status, body) = post(
+        s,
+        &format!("/v1/channels/{channel}/statement-plants"),
+        json!({"plants": plants}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    Day { channel, planted }
+}
+
+/// The statement day of `channel` that holds now.
+fn today(channel: &str) -> NaiveDate {
+    match channel {
+        "card" => Utc::now().date_naive(),
+        _ => Utc::now()
+            .with_timezone(&arbiter_transactions::channels::BEIJING)
+            .date_naive(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_channels_statement_is_fetched_and_every_planted_difference_found() {
+    // Stay well inside both a UTC and a Beijing day (Beijing's turns at 16:00 UTC).
+    let now = Utc::now();
+    if (now.hour() == 23 || now.hour() == 15) && now.minute() >= 50 {
+        let left = 60 * (60 - u64::from(now.minute())) - u64::from(now.second()) + 5;
+        tokio::time::sleep(Duration::from_secs(left)).await;
+    }
+    for backend in backends() {
+        let s = TestServer::start_configured(
+            &backend,
+            |c| {
+                c.channels.channel_simulator = true;
+                c.recon.fees.fee_schedules = CHANNELS
+                    .iter()
+                    .map(|c| ((*c).to_owned(), fee_schedule(c)))
+                    .collect();
+            },
+            config(),
+        )
+        .await;
+        let key = s.checkout_key().await;
+        let mut days = Vec::new();
+        for channel in CHANNELS {
+            days.push(traffic_with_plants(&s, &key, channel).await);
+        }
+        for day in &days {
+            let date = today(day.channel);
+            let statement = fetch(&s, day.channel, date).await;
+            assert_eq!(statement["channel"], day.channel);
+            let (status, report) = run(&s, day.channel, date).await;
+            assert_eq!(status, 200, "{report}");
+            let mut planted = day.planted.clone();
+            let found = found(&report);
+            // The stranger's id is the channel's own: any reference, once.
+            let strangers: Vec<_> = found
+                .iter()
+                .filter(|(kind, _)| kind == "missing_local")
+                .collect();
+            assert_eq!(strangers.len(), 1, "{}: {report}", day.channel);
+            planted.push(strangers[0].clone());
+            planted.sort();
+            assert_eq!(found, planted, "{}: {report}", day.channel);
+            assert_eq!(report["opened"].as_u64(), Some(planted.len() as u64));
+        }
+
+        // The channels stop misbehaving: their next statements are clean, the tickets are
+        // cleared, and each day settles to zero.
+        for day in &days {
+            let (status, _) = post(
+                &s,
+                &format!("/v1/channels/{}/statement-plants", day.channel),
+                json!({"plants": []}),
+            )
+            .await;
+            assert_eq!(status, 200);
+            let date = today(day.channel);
+            fetch(&s, day.channel, date).await;
+            let (status, report) = run(&s, day.channel, date).await;
+            assert_eq!(status, 200, "{report}");
+            assert_eq!(
+                report["differences"],
+                json!([]),
+                "{}: {report}",
+                day.channel
+            );
+            assert_eq!(
+                (&report["clean"], &report["settled"]),
+                (&json!(true), &json!(true)),
+                "{report}"
+            );
+            // The paid one that was only shown paid is still unpaid: not on the statement.
+            assert_eq!(
+                report["cleared"].as_u64(),
+                Some(day.planted.len() as u64 + 1)
+            );
+            let days_view = s
+                .call(
+                    Method::GET,
+                    &format!(
+                        "/v1/reconciliation/days?channel={}&from={date}&to={date}",
+                        day.channel
+                    ),
+                    &s.admin_key,
+                    None,
+                    None,
+                )
+                .await;
+            let items = days_view.body["items"].as_array().expect("items");
+            assert_eq!(items.len(), 1, "{}", days_view.body);
+            assert_eq!(items[0]["clearing"], "0.00", "{}", days_view.body);
+            assert_ne!(items[0]["fees"], "0.00", "{}", days_view.body);
+        }
+        let (sound, check, stderr) = super::ledger_cli::ledger_check(s.db()).await;
+        assert!(sound, "{check} {stderr}");
+        assert_eq!(check["uncleared_days"], json!([]), "{check}");
+
+        // A day the channels have not written yet.
+        let tomorrow = today("card") + chrono::Duration::days(2);
+        for channel in CHANNELS {
+            let (status, refused) = post(
+                &s,
+                "/v1/reconciliation/statements/fetch",
+                json!({"channel": channel, "date": tomorrow.to_string()}),
+            )
+            .await;
+            assert_eq!(status, 404, "{channel}: {refused}");
+        }
+        s.finish().await;
+    }
+}
