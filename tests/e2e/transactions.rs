@@ -18,6 +18,7 @@ mod recon_ledger;
 mod recon_tickets;
 mod reconciliation;
 mod refusals;
+mod statement_refusals;
 mod statements;
 mod stock;
 mod webhook_flood;

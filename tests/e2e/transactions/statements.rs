@@ -14,7 +14,7 @@ const STATEMENT: &str = "id,type,source,amount,fee,net,currency,created,reportin
     txn_2,refund,re_1,-10.00,0.00,-10.00,eur,2026-12-06 11:00:00,refund\n";
 
 impl TestServer {
-    async fn post_statement(
+    pub(super) async fn post_statement(
         &self,
         key: &str,
         query: &str,
@@ -34,7 +34,7 @@ impl TestServer {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn statement_imports(&self) -> usize {
+    pub(super) async fn statement_imports(&self) -> usize {
         self.admin_get("/v1/audit?action=statement.import").await["items"]
             .as_array()
             .map_or(0, Vec::len)
