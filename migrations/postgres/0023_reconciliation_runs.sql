@@ -2,6 +2,12 @@
 -- daily job's claims (issue 20).
 -- An applied migration is never edited: add a new file instead.
 --
+-- A statement is one file of one channel's day: two days may hold byte-identical files (a day
+-- without movements), so the same file is the same statement only for the same day.
+ALTER TABLE recon_statements DROP CONSTRAINT recon_statements_channel_sha256_key;
+ALTER TABLE recon_statements ADD CONSTRAINT recon_statements_channel_day_sha256_key
+    UNIQUE (channel, statement_date, sha256);
+
 -- A run is kept with its counts; each difference it finds is a ticket, one per channel, day,
 -- kind and reference however often the day is run again.
 CREATE TABLE recon_runs (

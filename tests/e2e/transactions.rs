@@ -14,6 +14,7 @@ mod fulfilment;
 mod labels;
 mod ledger_cli;
 mod recon_channels;
+mod recon_daily;
 mod recon_ledger;
 mod recon_tickets;
 mod reconciliation;

@@ -83,7 +83,7 @@ fn run(statement: &StoredStatement, settlement: &Settlement, found: Vec<Differen
 }
 
 mod stories {
-    pub use super::claims::*;
+    pub use super::claims::a_days_claim_goes_to_one_holder_and_is_taken_over_only_when_it_lapses;
     use super::*;
 
     pub async fn a_difference_is_one_ticket_until_resolved_or_no_longer_found(

@@ -14,6 +14,7 @@ use chrono::{NaiveDate, Utc};
 
 on_every_backend!(a_statement_is_archived_unchanged_with_its_rows);
 on_every_backend!(the_same_file_twice_is_one_statement);
+on_every_backend!(the_same_file_for_another_day_is_another_statement);
 
 fn card_statement(tag: &str) -> Vec<u8> {
     format!(
@@ -30,6 +31,7 @@ fn day() -> NaiveDate {
 }
 
 mod stories {
+    pub use super::other_days::the_same_file_for_another_day_is_another_statement;
     use super::*;
 
     pub async fn a_statement_is_archived_unchanged_with_its_rows(store: Arc<dyn TransactionStore>) {
@@ -103,5 +105,36 @@ mod stories {
             Imported::New(s) | Imported::Existing(s) => s.id.clone(),
         };
         assert_eq!(store.statement_rows(&held).await.expect("rows").len(), 3);
+    }
+}
+
+mod other_days {
+    use super::*;
+
+    /// Two days without movements write the same bytes; each is its own statement.
+    pub async fn the_same_file_for_another_day_is_another_statement(
+        store: Arc<dyn TransactionStore>,
+    ) {
+        let empty = b"id,type,source,amount,fee,net,currency,created,reporting_category\n".to_vec();
+        let mut ids = Vec::new();
+        for date in [day(), day().succ_opt().expect("next")] {
+            let prepared =
+                prepare("card", date, empty.clone(), "admin", Utc::now()).expect("reads");
+            match store
+                .import_statement(&prepared, &Actor::cli())
+                .await
+                .expect("import")
+            {
+                Imported::New(s) => ids.push(s.id),
+                Imported::Existing(s) => panic!("another day: {s:?}"),
+            }
+        }
+        assert_ne!(ids[0], ids[1]);
+        let next = store
+            .statement_of_day("card", day().succ_opt().expect("next"))
+            .await
+            .expect("read")
+            .expect("held");
+        assert_eq!(next.id, ids[1]);
     }
 }

@@ -1,7 +1,8 @@
 //! A statement as imported: the file archived unchanged (content hash, size, who and when) with
 //! the rows it read, and the store that keeps them. Reading happens first and whole
 //! ([`prepare`]), so a file that does not read never reaches the store; the store writes the
-//! archive and its rows in one transaction, and the same file again is the one already held.
+//! archive and its rows in one transaction, and the same file again for the same day is the
+//! one already held (two days may hold byte-identical files: days without movements).
 
 use arbiter_engine::audit::Actor;
 use async_trait::async_trait;
@@ -101,7 +102,7 @@ pub fn prepare(
 #[async_trait]
 pub trait StatementStore: Send + Sync + 'static {
     /// Stores `statement` and its rows in one transaction with its audit entry (as `actor`'s),
-    /// unless the same file (channel and hash) is held already.
+    /// unless the same file (channel, day and hash) is held already.
     async fn import_statement(
         &self,
         statement: &NewStatement,

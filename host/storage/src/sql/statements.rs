@@ -201,7 +201,8 @@ macro_rules! statement_store {
                 let mut tx = self.begin_write().await?;
                 let size = i64::try_from(statement.content.len()).unwrap_or(i64::MAX);
                 let count = i64::try_from(statement.rows.len()).unwrap_or(i64::MAX);
-                // INVARIANT: one statement per channel and content: the UNIQUE (channel, sha256)
+                // INVARIANT: one statement per channel, day and content: the UNIQUE (channel,
+                // day, sha256)
                 // index refuses a second — also one imported concurrently, whose insert waits
                 // for the first to commit — and `DO NOTHING` turns that into "answer with the
                 // first", read once this transaction is dropped.
@@ -209,7 +210,7 @@ macro_rules! statement_store {
                     "INSERT INTO recon_statements (id, channel, statement_date, sha256, \
                      size_bytes, row_count, content, imported_by, imported_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (channel, sha256) DO NOTHING",
+                     ON CONFLICT (channel, statement_date, sha256) DO NOTHING",
                 )
                 .bind(&statement.id)
                 .bind(&statement.channel)
@@ -228,10 +229,11 @@ macro_rules! statement_store {
                     let first: StatementRecord<<$store as Dialect>::Time> =
                         sqlx::query_as(&format!(
                             "SELECT {COLUMNS} FROM recon_statements \
-                             WHERE channel = $1 AND sha256 = $2"
+                             WHERE channel = $1 AND sha256 = $2 AND statement_date = $3"
                         ))
                         .bind(&statement.channel)
                         .bind(&statement.sha256)
+                        .bind(statement.date.format("%Y-%m-%d").to_string())
                         .fetch_one(self.writer())
                         .await
                         .map_err(db)?;
