@@ -122,9 +122,25 @@ impl Ticket {
     }
 }
 
+/// Whitespace as the API document's patterns (ECMAScript `\s`) count it, so that a note the
+/// document calls blank (`\S` absent) is the one refused here, and no other.
+fn ecma_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
+}
+
 /// A resolution as a person writes it: the note is trimmed, and must say something.
 pub fn resolution_note(note: &str) -> Result<String, TxError> {
-    let trimmed = note.trim();
+    let trimmed = note.trim_matches(ecma_space);
     if trimmed.is_empty() {
         return Err(TxError::invalid(
             "note",
@@ -207,4 +223,24 @@ pub trait ReconStore: Send + Sync + 'static {
         channel: &str,
         date: NaiveDate,
     ) -> Result<Vec<crate::ledger::Journal>, TxError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_is_trimmed_and_must_say_something() {
+        assert_eq!(
+            resolution_note("  refunded by hand\n").expect("note"),
+            "refunded by hand"
+        );
+        for blank in ["", "   ", "\u{3000}\t", "\u{feff}"] {
+            assert!(resolution_note(blank).is_err(), "{blank:?}");
+        }
+        // Not whitespace to the API document's patterns: a note.
+        assert!(resolution_note("\u{85}").is_ok());
+        assert!(resolution_note(&"x".repeat(MAX_NOTE_CHARS)).is_ok());
+        assert!(resolution_note(&"x".repeat(MAX_NOTE_CHARS + 1)).is_err());
+    }
 }

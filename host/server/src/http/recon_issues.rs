@@ -178,8 +178,9 @@ pub async fn get(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
-    /// How the difference was settled (1 to 2,000 characters; kept and audited).
-    #[schema(min_length = 1, max_length = 2000)]
+    /// How the difference was settled (1 to 2,000 characters, not only whitespace; kept,
+    /// trimmed, and audited).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub note: String,
 }
 

@@ -96,13 +96,16 @@ pub struct Movement {
     pub at: DateTime<Utc>,
 }
 
+/// Our refund id and the channel's own id of a refund, by its number in the book.
+pub type RefundNaming<'a> = &'a dyn Fn(&str, &Trade) -> Option<(String, String)>;
+
 /// How a channel names a trade and a refund in its statement.
 pub struct Naming<'a> {
     /// Our payment id of a trade, by its number in the simulator's book.
     pub payment: &'a dyn Fn(&str) -> Option<String>,
     /// Our refund id and the channel's own id of a refund, by its number in the book;
     /// `None` when the refund is not done (not on a statement).
-    pub refund: &'a dyn Fn(&str, &Trade) -> Option<(String, String)>,
+    pub refund: RefundNaming<'a>,
 }
 
 /// The movements of `trades` in `[from, to)`, with `channel`'s fees and `plants` applied.
