@@ -13,6 +13,7 @@ pub mod archive;
 pub mod card_csv;
 pub mod day;
 pub mod matching;
+pub mod merge;
 pub mod settlement;
 pub mod statement;
 pub mod tickets;

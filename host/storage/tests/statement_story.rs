@@ -15,6 +15,7 @@ use chrono::{NaiveDate, Utc};
 on_every_backend!(a_statement_is_archived_unchanged_with_its_rows);
 on_every_backend!(the_same_file_twice_is_one_statement);
 on_every_backend!(the_same_file_for_another_day_is_another_statement);
+on_every_backend!(a_statements_rows_stream_in_byte_order_of_our_ids);
 
 fn card_statement(tag: &str) -> Vec<u8> {
     format!(
@@ -31,6 +32,7 @@ fn day() -> NaiveDate {
 }
 
 mod stories {
+    pub use super::byte_order::a_statements_rows_stream_in_byte_order_of_our_ids;
     pub use super::other_days::the_same_file_for_another_day_is_another_statement;
     use super::*;
 
@@ -136,5 +138,47 @@ mod other_days {
             .expect("read")
             .expect("held");
         assert_eq!(next.id, ids[1]);
+    }
+}
+
+mod byte_order {
+    use super::*;
+
+    /// The run merges the rows with the book by comparing our ids byte for byte: the cursor
+    /// must give them in that order, whatever the database's locale would say.
+    pub async fn a_statements_rows_stream_in_byte_order_of_our_ids(
+        store: Arc<dyn TransactionStore>,
+    ) {
+        let ours = ["b", "B", "a_2", "a-1", "a1", "Ab", "a 3", "é"];
+        let mut csv = String::from(
+            "id,type,source,amount,fee,net,currency,created,reporting_category,payment_metadata[channel_payment_id]\n",
+        );
+        for (i, our) in ours.iter().enumerate() {
+            csv.push_str(&format!(
+                "txn_{i},charge,ch_{i},1.00,0.00,1.00,usd,2026-12-06 10:00:00,charge,{our}\n"
+            ));
+        }
+        csv.push_str("txn_none,charge,ch_none,1.00,0.00,1.00,usd,2026-12-06 10:00:00,charge,\n");
+        let prepared =
+            prepare("card", day(), csv.into_bytes(), "admin", Utc::now()).expect("reads");
+        let Imported::New(stored) = store
+            .import_statement(&prepared, &Actor::cli())
+            .await
+            .expect("import")
+        else {
+            panic!("new");
+        };
+        let mut stream = store.stream_statement_rows(&stored.id);
+        let mut streamed = Vec::new();
+        while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+            streamed.push(row.expect("row").our_ref);
+        }
+        let mut ids: Vec<String> = streamed.iter().flatten().cloned().collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted, "byte order");
+        ids.dedup();
+        assert_eq!(ids.len(), ours.len());
+        assert_eq!(streamed.iter().filter(|o| o.is_none()).count(), 1);
     }
 }

@@ -7,6 +7,7 @@
 use arbiter_engine::audit::Actor;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_core::stream::BoxStream;
 use sha2::{Digest, Sha256};
 
 use super::matching::BookEntry;
@@ -119,6 +120,19 @@ pub trait StatementStore: Send + Sync + 'static {
     async fn statement_content(&self, id: &str) -> Result<Option<Vec<u8>>, TxError>;
     /// The rows as read, in file order.
     async fn statement_rows(&self, id: &str) -> Result<Vec<StatementRow>, TxError>;
+    /// The rows in ascending byte order of our id (rows without one, anywhere): the cursor
+    /// a run walks ([`super::merge`]).
+    fn stream_statement_rows<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxStream<'a, Result<StatementRow, TxError>>;
+    /// [`StatementStore::book`] as a cursor in ascending byte order of our id.
+    fn stream_book<'a>(
+        &'a self,
+        channel: &'a str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> BoxStream<'a, Result<BookEntry, TxError>>;
     /// What our book says went through `channel` in `[from, to)`: payments and refunds that
     /// succeeded in it (done, at their success), and those created in it or the day before
     /// that have not (not done, at their creation) — a statement showing one of those is a

@@ -11,13 +11,13 @@
 //!   (failed, or still processing);
 //! - `fee_unexpected`: the fee is not the channel's schedule applied to the amount.
 
-use std::collections::HashMap;
+use std::future::Future as _;
 
 use arbiter_engine::money::Money;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::statement::{RowKind, StatementRow};
+use super::statement::StatementRow;
 
 /// What our book says was moved through a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,127 +178,126 @@ pub struct Run<'a> {
     pub fees: Option<&'a FeeSchedule>,
 }
 
-/// Matches the statement against the book.
+/// Matches the statement against the book, in memory: both sorted by our id and merged as the
+/// stores' cursors are ([`super::merge`]).
 pub fn reconcile(run: &Run<'_>) -> Outcome {
-    let mut by_ref: HashMap<&str, usize> = HashMap::with_capacity(run.book.len());
-    let mut by_txn: HashMap<&str, usize> = HashMap::with_capacity(run.book.len());
-    for (i, entry) in run.book.iter().enumerate() {
-        by_ref.insert(entry.our_ref.as_str(), i);
-        if let Some(txn) = &entry.channel_txn_id {
-            by_txn.insert(txn.as_str(), i);
-        }
-    }
-    let mut seen = vec![false; run.book.len()];
-    let mut outcome = Outcome {
-        rows: 0,
-        matched: 0,
-        pending: 0,
-        differences: Vec::new(),
+    let mut rows = run.rows.to_vec();
+    rows.sort_by(|a, b| a.our_ref.cmp(&b.our_ref));
+    let mut book = run.book.to_vec();
+    book.sort_by(|a, b| a.our_ref.cmp(&b.our_ref));
+    let params = super::merge::Params {
+        until: run.until,
+        settlement_delay: run.settlement_delay,
+        fees: run.fees.cloned(),
     };
-    for row in run.rows {
-        let expected = match row.kind {
-            RowKind::Payment => BookKind::Capture,
-            RowKind::Refund => BookKind::Refund,
-            _ => continue,
-        };
-        outcome.rows += 1;
-        let of_kind = |i: Option<&usize>| i.copied().filter(|i| run.book[*i].kind == expected);
-        let found = of_kind(row.our_ref.as_deref().and_then(|r| by_ref.get(r)))
-            .or_else(|| of_kind(by_txn.get(row.channel_txn_id.as_str())));
-        let Some(i) = found else {
-            outcome.differences.push(Difference {
-                kind: DifferenceKind::MissingLocal,
-                reference: row
-                    .our_ref
-                    .clone()
-                    .unwrap_or_else(|| row.channel_txn_id.clone()),
-                line: Some(row.line),
-                detail: format!(
-                    "the channel moved {} {} ({}) that we have no record of",
-                    row.gross.amount,
-                    row.gross.currency.code(),
-                    row.id
-                ),
-            });
-            continue;
-        };
-        seen[i] = true;
-        let entry = &run.book[i];
-        let before = outcome.differences.len();
-        let differ = |kind, detail: String| Difference {
-            kind,
-            reference: entry.our_ref.clone(),
-            line: Some(row.line),
-            detail,
-        };
-        if row.gross.currency != entry.amount.currency {
-            outcome.differences.push(differ(
-                DifferenceKind::CurrencyMismatch,
-                format!(
-                    "the channel says {}, we say {}",
-                    row.gross.currency.code(),
-                    entry.amount.currency.code()
-                ),
-            ));
-        } else if row.gross.amount != entry.amount.amount {
-            outcome.differences.push(differ(
-                DifferenceKind::AmountMismatch,
-                format!(
-                    "the channel says {}, we say {} {}",
-                    row.gross.amount,
-                    entry.amount.amount,
-                    entry.amount.currency.code()
-                ),
-            ));
-        }
-        if !entry.done {
-            outcome.differences.push(differ(
-                DifferenceKind::StatusMismatch,
-                "the channel moved the money; we hold it as not done".into(),
-            ));
-        }
-        if let Some(schedule) = run.fees {
-            let want = schedule.fee(&row.gross);
-            if row.fee != want {
-                outcome.differences.push(differ(
-                    DifferenceKind::FeeUnexpected,
-                    format!(
-                        "a fee of {}, the schedule says {}",
-                        row.fee.amount, want.amount
-                    ),
-                ));
-            }
-        }
-        if outcome.differences.len() == before {
-            outcome.matched += 1;
-        }
+    let mut tally = super::settlement::Tally::default();
+    let (mut rows, mut book) = (
+        super::merge::InOrder(rows.into_iter()),
+        super::merge::InOrder(book.into_iter()),
+    );
+    let merged = super::merge::reconcile_sorted(&mut rows, &mut book, &params, &mut tally);
+    // Sorted lists never wait: the merge completes on its first poll.
+    let mut merged = std::pin::pin!(merged);
+    match merged
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(Ok(outcome)) => outcome,
+        std::task::Poll::Ready(Err(e)) => unreachable!("a list does not fail: {e}"),
+        std::task::Poll::Pending => unreachable!("a list does not wait"),
     }
-    let due = run.until - run.settlement_delay;
-    for (entry, _) in run.book.iter().zip(&seen).filter(|(_, seen)| !**seen) {
-        if !entry.done {
-            continue;
-        }
-        if entry.at >= due {
-            outcome.pending += 1;
-            continue;
-        }
-        outcome.differences.push(Difference {
-            kind: DifferenceKind::MissingChannel,
-            reference: entry.our_ref.clone(),
-            line: None,
-            detail: format!(
-                "we {} {} {} at {}; the statement does not show it",
-                match entry.kind {
-                    BookKind::Capture => "captured",
-                    BookKind::Refund => "refunded",
-                },
-                entry.amount.amount,
-                entry.amount.currency.code(),
-                entry.at.format("%Y-%m-%d %H:%M:%S UTC")
+}
+
+/// What one statement row and the book entry it names say together: the differences found,
+/// none when they agree.
+pub(super) fn compare(
+    row: &StatementRow,
+    entry: &BookEntry,
+    fees: Option<&FeeSchedule>,
+) -> Vec<Difference> {
+    let mut found = Vec::new();
+    let differ = |kind, detail: String| Difference {
+        kind,
+        reference: entry.our_ref.clone(),
+        line: Some(row.line),
+        detail,
+    };
+    if row.gross.currency != entry.amount.currency {
+        found.push(differ(
+            DifferenceKind::CurrencyMismatch,
+            format!(
+                "the channel says {}, we say {}",
+                row.gross.currency.code(),
+                entry.amount.currency.code()
             ),
-        });
+        ));
+    } else if row.gross.amount != entry.amount.amount {
+        found.push(differ(
+            DifferenceKind::AmountMismatch,
+            format!(
+                "the channel says {}, we say {} {}",
+                row.gross.amount,
+                entry.amount.amount,
+                entry.amount.currency.code()
+            ),
+        ));
     }
-    outcome
+    if !entry.done {
+        found.push(differ(
+            DifferenceKind::StatusMismatch,
+            "the channel moved the money; we hold it as not done".into(),
+        ));
+    }
+    if let Some(schedule) = fees {
+        let want = schedule.fee(&row.gross);
+        if row.fee != want {
+            found.push(differ(
+                DifferenceKind::FeeUnexpected,
+                format!(
+                    "a fee of {}, the schedule says {}",
+                    row.fee.amount, want.amount
+                ),
+            ));
+        }
+    }
+    found
+}
+
+/// The channel moved money we have no record of.
+pub(super) fn missing_local(row: &StatementRow, detail: &str) -> Difference {
+    Difference {
+        kind: DifferenceKind::MissingLocal,
+        reference: row
+            .our_ref
+            .clone()
+            .unwrap_or_else(|| row.channel_txn_id.clone()),
+        line: Some(row.line),
+        detail: format!(
+            "the channel moved {} {} ({}) {detail}",
+            row.gross.amount,
+            row.gross.currency.code(),
+            row.id
+        ),
+    }
+}
+
+/// We moved money the statement does not show.
+pub(super) fn missing_channel(entry: &BookEntry) -> Difference {
+    Difference {
+        kind: DifferenceKind::MissingChannel,
+        reference: entry.our_ref.clone(),
+        line: None,
+        detail: format!(
+            "we {} {} {} at {}; the statement does not show it",
+            match entry.kind {
+                BookKind::Capture => "captured",
+                BookKind::Refund => "refunded",
+            },
+            entry.amount.amount,
+            entry.amount.currency.code(),
+            entry.at.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -43,29 +43,11 @@ impl Settlement {
     /// Reads the fees and payouts of a statement's rows. A row of another kind (an adjustment,
     /// a dispute) is not settled here: it leaves the day's clearing short, for a person to book.
     pub fn of(channel: &str, rows: &[StatementRow]) -> Settlement {
-        let mut settlement = Settlement::default();
-        let has_payouts = rows.iter().any(|r| r.kind == RowKind::Payout);
+        let mut tally = Tally::default();
         for row in rows {
-            let currency = row.gross.currency;
-            let add = |map: &mut BTreeMap<Currency, Decimal>, amount: Decimal| {
-                *map.entry(currency).or_default() += amount;
-            };
-            match row.kind {
-                RowKind::Payment | RowKind::Refund => {
-                    add(&mut settlement.fees, row.fee.amount);
-                    if !has_payouts && channel != "card" {
-                        add(&mut settlement.payouts, row.net.amount);
-                    }
-                }
-                // A fee on its own row is money taken from the balance: its amount is negative.
-                RowKind::Fee => add(&mut settlement.fees, row.fee.amount - row.gross.amount),
-                RowKind::Payout => add(&mut settlement.payouts, -row.gross.amount),
-                RowKind::Other(_) => {}
-            }
+            tally.add(row);
         }
-        settlement.fees.retain(|_, amount| !amount.is_zero());
-        settlement.payouts.retain(|_, amount| !amount.is_zero());
-        settlement
+        tally.settlement(channel)
     }
 
     /// The journals that post it, dated `at`: one for the fees and one for the payouts, each
@@ -95,6 +77,52 @@ impl Settlement {
             }
         }
         Ok(journals)
+    }
+}
+
+/// A statement's fees and payouts summed row by row, as a run reads the rows in a stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    fees: BTreeMap<Currency, Decimal>,
+    payouts: BTreeMap<Currency, Decimal>,
+    /// The payments' and refunds' net: the payout of a channel whose statement has none.
+    movements_net: BTreeMap<Currency, Decimal>,
+    has_payouts: bool,
+}
+
+impl Tally {
+    pub fn add(&mut self, row: &StatementRow) {
+        let currency = row.gross.currency;
+        let add = |map: &mut BTreeMap<Currency, Decimal>, amount: Decimal| {
+            *map.entry(currency).or_default() += amount;
+        };
+        match row.kind {
+            RowKind::Payment | RowKind::Refund => {
+                add(&mut self.fees, row.fee.amount);
+                add(&mut self.movements_net, row.net.amount);
+            }
+            // A fee on its own row is money taken from the balance: its amount is negative.
+            RowKind::Fee => add(&mut self.fees, row.fee.amount - row.gross.amount),
+            RowKind::Payout => {
+                self.has_payouts = true;
+                add(&mut self.payouts, -row.gross.amount);
+            }
+            RowKind::Other(_) => {}
+        }
+    }
+
+    /// What `channel`'s statement settles: its payout rows, or — for Alipay's and WeChat Pay's
+    /// bills, which carry none — the day's net.
+    pub fn settlement(mut self, channel: &str) -> Settlement {
+        if !self.has_payouts && channel != "card" {
+            self.payouts = std::mem::take(&mut self.movements_net);
+        }
+        self.fees.retain(|_, amount| !amount.is_zero());
+        self.payouts.retain(|_, amount| !amount.is_zero());
+        Settlement {
+            fees: self.fees,
+            payouts: self.payouts,
+        }
     }
 }
 

@@ -17,8 +17,9 @@ use arbiter_transactions::reconciliation::archive::{
     ImportError, Imported, StoredStatement, prepare,
 };
 use arbiter_transactions::reconciliation::day::{SETTLEMENT_GRACE, window};
-use arbiter_transactions::reconciliation::matching::{FeeSchedule, Run, reconcile};
-use arbiter_transactions::reconciliation::settlement::{DayResult, Settlement, day_results};
+use arbiter_transactions::reconciliation::matching::FeeSchedule;
+use arbiter_transactions::reconciliation::merge::{Cursor, Params, reconcile_sorted};
+use arbiter_transactions::reconciliation::settlement::{DayResult, Tally, day_results};
 use arbiter_transactions::reconciliation::tickets::{
     NewRun, Recorded, Ticket, TicketFilter, resolution_note,
 };
@@ -214,23 +215,22 @@ pub async fn reconcile_day(
             entity: "statement",
             id: format!("{channel} {date}"),
         })?;
-    let rows = store.statement_rows(&statement.id).await?;
     let (from, to) = window(channel, date);
-    let book = store.book(channel, from, to).await?;
-    let schedule = fees.get(channel).cloned();
-    let owned_channel = channel.to_owned();
-    let (outcome, settlement) = tokio::task::spawn_blocking(move || {
-        let outcome = reconcile(&Run {
-            rows: &rows,
-            book: &book,
-            until: to,
-            settlement_delay: SETTLEMENT_GRACE,
-            fees: schedule.as_ref(),
-        });
-        (outcome, Settlement::of(&owned_channel, &rows))
-    })
-    .await
-    .map_err(|e| TxError::invalid("run", format!("the matcher stopped: {e}")))?;
+    let params = Params {
+        until: to,
+        settlement_delay: SETTLEMENT_GRACE,
+        fees: fees.get(channel).cloned(),
+    };
+    // Both cursors walked side by side: memory holds what does not pair, not the day.
+    let mut tally = Tally::default();
+    let outcome = reconcile_sorted(
+        &mut Cursor(store.stream_statement_rows(&statement.id)),
+        &mut Cursor(store.stream_book(channel, from, to)),
+        &params,
+        &mut tally,
+    )
+    .await?;
+    let settlement = tally.settlement(channel);
     let run = NewRun::new(
         channel,
         date,

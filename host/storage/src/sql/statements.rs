@@ -12,6 +12,8 @@ use arbiter_transactions::reconciliation::matching::{BookEntry, BookKind};
 use arbiter_transactions::reconciliation::statement::{RowKind, StatementRow};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 
 use crate::dialect::Dialect;
 use crate::postgres::PgStore;
@@ -119,19 +121,26 @@ impl<T: StoredTime> RowRecord<T> {
     }
 }
 
-/// One entry of the book as a query reads it.
+/// One entry of the book as the query reads it.
 #[derive(sqlx::FromRow)]
 struct BookRow<T> {
     our_ref: String,
-    #[sqlx(default)]
     channel_txn_id: Option<String>,
     amount_minor: i64,
     currency: String,
     at: T,
+    /// `capture` or `refund`.
+    kind: String,
+    /// `done` (succeeded in the window, at its success) or `open` (not done, at its creation).
+    state: String,
 }
 
 impl<T: StoredTime> BookRow<T> {
-    fn into_entry(self, kind: BookKind, done: bool) -> Result<BookEntry, TxError> {
+    fn into_entry(self) -> Result<BookEntry, TxError> {
+        let kind = match self.kind.as_str() {
+            "capture" => BookKind::Capture,
+            _ => BookKind::Refund,
+        };
         let amount = Money::from_stored(self.amount_minor, &self.currency)
             .ok_or_else(|| corrupt(format!("payment currency `{}`", self.currency)))?;
         Ok(BookEntry {
@@ -140,57 +149,53 @@ impl<T: StoredTime> BookRow<T> {
                 BookKind::Capture => amount,
                 BookKind::Refund => amount.negated(),
             },
+            done: self.state == "done",
             our_ref: self.our_ref,
             channel_txn_id: self.channel_txn_id,
-            done,
             at: self.at.into_utc()?,
         })
     }
 }
 
-/// The book's four queries: (kind, done, SQL). `$1` the channel, `$2`..`$3` the window (for
-/// what is not done, from a day earlier).
-const BOOK_QUERIES: [(BookKind, bool, &str); 4] = [
-    (
-        BookKind::Capture,
-        true,
-        "SELECT p.channel_payment_id AS our_ref, a.channel_reference AS channel_txn_id, \
-         p.amount_minor, p.currency, h.at AS at FROM status_history h \
-         JOIN payments p ON p.id = h.entity_id \
-         LEFT JOIN payment_client_actions a ON a.payment_id = p.id \
-         WHERE h.entity = 'payment' AND h.to_status = 'SUCCEEDED' \
-         AND h.at >= $2 AND h.at < $3 AND p.channel = $1",
-    ),
-    (
-        BookKind::Capture,
-        false,
-        "SELECT p.channel_payment_id AS our_ref, a.channel_reference AS channel_txn_id, \
-         p.amount_minor, p.currency, p.created_at AS at FROM payments p \
-         LEFT JOIN payment_client_actions a ON a.payment_id = p.id \
-         WHERE p.channel = $1 AND p.status <> 'SUCCEEDED' \
-         AND p.created_at >= $2 AND p.created_at < $3",
-    ),
-    (
-        BookKind::Refund,
-        true,
-        "SELECT r.channel_refund_id AS our_ref, r.amount_minor, r.currency, h.at AS at \
-         FROM status_history h JOIN refunds r ON r.id = h.entity_id \
-         JOIN payments p ON p.id = r.payment_id \
-         WHERE h.entity = 'refund' AND h.to_status = 'SUCCEEDED' \
-         AND h.at >= $2 AND h.at < $3 AND p.channel = $1",
-    ),
-    (
-        BookKind::Refund,
-        false,
-        "SELECT r.channel_refund_id AS our_ref, r.amount_minor, r.currency, \
-         r.created_at AS at FROM refunds r JOIN payments p ON p.id = r.payment_id \
-         WHERE p.channel = $1 AND r.status <> 'SUCCEEDED' \
-         AND r.created_at >= $2 AND r.created_at < $3",
-    ),
-];
+/// The book of a channel's window: `$1` the channel, `$2`..`$3` the window, `$4` a day before
+/// its start (what is not done is read from then). Payments and refunds that succeeded in the
+/// window, at their success; those created since `$4` that have not, at their creation.
+macro_rules! book_query {
+    ($order:literal) => {
+        concat!(
+            "SELECT our_ref, channel_txn_id, amount_minor, currency, at, kind, state FROM (",
+            "SELECT p.channel_payment_id AS our_ref, a.channel_reference AS channel_txn_id, \
+             p.amount_minor, p.currency, h.at AS at, 'capture' AS kind, 'done' AS state \
+             FROM status_history h JOIN payments p ON p.id = h.entity_id \
+             LEFT JOIN payment_client_actions a ON a.payment_id = p.id \
+             WHERE h.entity = 'payment' AND h.to_status = 'SUCCEEDED' \
+             AND h.at >= $2 AND h.at < $3 AND p.channel = $1 ",
+            "UNION ALL SELECT p.channel_payment_id, a.channel_reference, p.amount_minor, \
+             p.currency, p.created_at, 'capture', 'open' FROM payments p \
+             LEFT JOIN payment_client_actions a ON a.payment_id = p.id \
+             WHERE p.channel = $1 AND p.status <> 'SUCCEEDED' \
+             AND p.created_at >= $4 AND p.created_at < $3 ",
+            "UNION ALL SELECT r.channel_refund_id, NULL, r.amount_minor, r.currency, h.at, \
+             'refund', 'done' FROM status_history h JOIN refunds r ON r.id = h.entity_id \
+             JOIN payments p ON p.id = r.payment_id \
+             WHERE h.entity = 'refund' AND h.to_status = 'SUCCEEDED' \
+             AND h.at >= $2 AND h.at < $3 AND p.channel = $1 ",
+            "UNION ALL SELECT r.channel_refund_id, NULL, r.amount_minor, r.currency, \
+             r.created_at, 'refund', 'open' FROM refunds r JOIN payments p ON p.id = r.payment_id \
+             WHERE p.channel = $1 AND r.status <> 'SUCCEEDED' \
+             AND r.created_at >= $4 AND r.created_at < $3",
+            ") b ORDER BY our_ref",
+            $order
+        )
+    };
+}
+
+const ROW_SELECT: &str = "SELECT line, row_id, kind, channel_txn_id, our_ref, currency, \
+     gross_minor, fee_minor, net_minor, booked_at FROM recon_statement_rows \
+     WHERE statement_id = $1";
 
 macro_rules! statement_store {
-    ($store:ty) => {
+    ($store:ty, byte_order: $order:literal) => {
         #[async_trait]
         impl StatementStore for $store {
             async fn import_statement(
@@ -326,16 +331,46 @@ macro_rules! statement_store {
             }
 
             async fn statement_rows(&self, id: &str) -> Result<Vec<StatementRow>, TxError> {
-                let rows: Vec<RowRecord<<$store as Dialect>::Time>> = sqlx::query_as(
-                    "SELECT line, row_id, kind, channel_txn_id, our_ref, currency, gross_minor, \
-                     fee_minor, net_minor, booked_at FROM recon_statement_rows \
-                     WHERE statement_id = $1 ORDER BY line",
-                )
+                let rows: Vec<RowRecord<<$store as Dialect>::Time>> =
+                    sqlx::query_as(&format!("{ROW_SELECT} ORDER BY line"))
                 .bind(id)
                 .fetch_all(self.reader())
                 .await
                 .map_err(db)?;
                 rows.into_iter().map(RowRecord::into_row).collect()
+            }
+
+            fn stream_statement_rows<'a>(
+                &'a self,
+                id: &'a str,
+            ) -> BoxStream<'a, Result<StatementRow, TxError>> {
+                const SORTED: &str = concat!(
+                    "SELECT line, row_id, kind, channel_txn_id, our_ref, currency, \
+                     gross_minor, fee_minor, net_minor, booked_at FROM recon_statement_rows \
+                     WHERE statement_id = $1 ORDER BY our_ref",
+                    $order
+                );
+                sqlx::query_as::<_, RowRecord<<$store as Dialect>::Time>>(SORTED)
+                    .bind(id)
+                    .fetch(self.reader())
+                    .map(|row| row.map_err(db).and_then(RowRecord::into_row))
+                    .boxed()
+            }
+
+            fn stream_book<'a>(
+                &'a self,
+                channel: &'a str,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+            ) -> BoxStream<'a, Result<BookEntry, TxError>> {
+                sqlx::query_as::<_, BookRow<<$store as Dialect>::Time>>(book_query!($order))
+                    .bind(channel)
+                    .bind(<$store>::time(from))
+                    .bind(<$store>::time(to))
+                    .bind(<$store>::time(from - chrono::Duration::days(1)))
+                    .fetch(self.reader())
+                    .map(|row| row.map_err(db).and_then(BookRow::into_entry))
+                    .boxed()
             }
 
             async fn book(
@@ -344,29 +379,13 @@ macro_rules! statement_store {
                 from: DateTime<Utc>,
                 to: DateTime<Utc>,
             ) -> Result<Vec<BookEntry>, TxError> {
-                let mut entries = Vec::new();
-                for (kind, done, sql) in BOOK_QUERIES {
-                    let start = if done {
-                        from
-                    } else {
-                        from - chrono::Duration::days(1)
-                    };
-                    let rows: Vec<BookRow<<$store as Dialect>::Time>> = sqlx::query_as(sql)
-                        .bind(channel)
-                        .bind(<$store>::time(start))
-                        .bind(<$store>::time(to))
-                        .fetch_all(self.reader())
-                        .await
-                        .map_err(db)?;
-                    for row in rows {
-                        entries.push(row.into_entry(kind, done)?);
-                    }
-                }
-                Ok(entries)
+                self.stream_book(channel, from, to).try_collect().await
             }
         }
     };
 }
 
-statement_store!(SqliteStore);
-statement_store!(PgStore);
+// Our ids compared byte for byte, as the run's merge compares them: SQLite's default
+// collation is bytewise; PostgreSQL's follows the database's locale unless told `"C"`.
+statement_store!(SqliteStore, byte_order: "");
+statement_store!(PgStore, byte_order: " COLLATE \"C\"");

@@ -1,6 +1,7 @@
 use iso_currency::Currency;
 
 use super::*;
+use crate::reconciliation::statement::RowKind;
 
 fn eur(cents: i64) -> Money {
     Money::from_minor_units(cents, Currency::EUR)
