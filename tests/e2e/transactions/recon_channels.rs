@@ -169,6 +169,31 @@ async fn traffic_with_plants(s: &TestServer, key: &str, channel: &'static str) -
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    for (bad, field) in [
+        (json!({"kind": "drop"}), "plants[0].reference"),
+        (
+            json!({"kind": "currency", "reference": "x", "currency": "ZZZ"}),
+            "plants[0].currency",
+        ),
+        (
+            json!({"kind": "extra", "reference": "x"}),
+            "plants[0].reference",
+        ),
+    ] {
+        let (status, refused) = post(
+            s,
+            &format!("/v1/channels/{channel}/statement-plants"),
+            json!({"plants": [bad]}),
+        )
+        .await;
+        assert_eq!(status, 422, "{refused}");
+        assert!(
+            refused["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(field)),
+            "{refused}"
+        );
+    }
     Day { channel, planted }
 }
 

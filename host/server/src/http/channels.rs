@@ -333,6 +333,15 @@ pub async fn statement_plants(
             message: "at most 100".into(),
         });
     }
+    for (i, plant) in body.plants.iter().enumerate() {
+        plant
+            .check()
+            .map_err(|(field, message)| ApiError::Invalid {
+                code: "invalid_value",
+                field: format!("plants[{i}].{field}"),
+                message,
+            })?;
+    }
     app.transactions
         .plant_statement_differences(&name, body.plants.clone())?;
     Ok(Json(body))

@@ -33,23 +33,61 @@ pub fn fee_schedule(channel: &str) -> FeeSchedule {
     })
 }
 
-/// A difference a test plants in the simulated channel's next statements.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Plant {
-    /// The payment (our channel payment id) left off the statement: `missing_channel`.
-    Drop { reference: String },
+/// What a plant does to the statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlantKind {
+    /// The payment left off the statement: `missing_channel`.
+    Drop,
     /// The payment for one minor unit more: `amount_mismatch`.
-    Amount { reference: String },
-    /// The payment in another currency: `currency_mismatch` (not on Alipay's bill, which
-    /// has no currency).
-    Currency { reference: String, currency: String },
+    Amount,
+    /// The payment in another currency: `currency_mismatch` (the card only: the Chinese
+    /// bills are CNY only).
+    Currency,
     /// The payment's fee one minor unit over the schedule: `fee_unexpected`.
-    Fee { reference: String },
+    Fee,
     /// A payment we never made: `missing_local`.
     Extra,
     /// An unpaid payment shown paid: `status_mismatch`.
-    Paid { reference: String },
+    Paid,
+}
+
+/// A difference a test plants in the simulated channel's next statements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plant {
+    pub kind: PlantKind,
+    /// Our payment's id at the channel: every kind but `extra` names one.
+    #[schema(max_length = 128)]
+    pub reference: Option<String>,
+    /// `currency` only: the ISO 4217 code the statement shows instead.
+    #[schema(max_length = 3)]
+    pub currency: Option<String>,
+}
+
+impl Plant {
+    /// Refuses a plant without what its kind needs: the field at fault and why.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let needs_reference = self.kind != PlantKind::Extra;
+        match (&self.reference, needs_reference) {
+            (None, true) => return Err(("reference", "this kind names a payment".into())),
+            (Some(_), false) => return Err(("reference", "`extra` names no payment".into())),
+            _ => {}
+        }
+        match (&self.currency, self.kind == PlantKind::Currency) {
+            (Some(code), true) if Currency::from_code(&code.to_ascii_uppercase()).is_some() => {
+                Ok(())
+            }
+            (Some(code), true) => Err(("currency", format!("`{code}` is not a currency"))),
+            (None, true) => Err(("currency", "`currency` names the currency to show".into())),
+            (Some(_), false) => Err(("currency", "only `currency` takes one".into())),
+            (None, false) => Ok(()),
+        }
+    }
+
+    fn names(&self, ours: &str) -> bool {
+        self.reference.as_deref() == Some(ours)
+    }
 }
 
 /// The plants in force, replaced as a whole by each request.
@@ -121,7 +159,7 @@ pub fn movements(
     let shown_paid = |ours: &str| {
         plants
             .iter()
-            .any(|p| matches!(p, Plant::Paid { reference } if reference == ours))
+            .any(|p| p.kind == PlantKind::Paid && p.names(ours))
     };
     let mut lines = Vec::new();
     for (number, trade) in trades {
@@ -179,27 +217,28 @@ fn plant(
     schedule: &FeeSchedule,
     extra_at: DateTime<Utc>,
 ) -> Vec<Movement> {
-    let payment_of = |reference: &str, line: &Movement| {
-        line.kind == MovementKind::Payment && line.payment == reference
-    };
     for p in plants {
-        match p {
-            Plant::Drop { reference } => lines.retain(|l| !payment_of(reference, l)),
-            Plant::Amount { reference } => {
-                for l in lines.iter_mut().filter(|l| payment_of(reference, l)) {
+        let named = |l: &Movement| {
+            l.kind == MovementKind::Payment && p.reference.as_deref() == Some(l.payment.as_str())
+        };
+        match p.kind {
+            PlantKind::Drop => lines.retain(|l| !named(l)),
+            PlantKind::Amount => {
+                for l in lines.iter_mut().filter(|l| named(l)) {
                     let unit = Money::from_minor_units(1, l.gross.currency);
                     l.gross = l.gross.checked_add(&unit).unwrap_or(l.gross);
                     l.fee = schedule.fee(&l.gross);
                 }
             }
-            Plant::Currency {
-                reference,
-                currency,
-            } => {
-                let Some(to) = Currency::from_code(&currency.to_ascii_uppercase()) else {
+            PlantKind::Currency => {
+                let Some(to) = p
+                    .currency
+                    .as_deref()
+                    .and_then(|c| Currency::from_code(&c.to_ascii_uppercase()))
+                else {
                     continue;
                 };
-                for l in lines.iter_mut().filter(|l| payment_of(reference, l)) {
+                for l in lines.iter_mut().filter(|l| named(l)) {
                     l.gross = Money {
                         amount: l.gross.amount,
                         currency: to,
@@ -207,13 +246,13 @@ fn plant(
                     l.fee = schedule.fee(&l.gross);
                 }
             }
-            Plant::Fee { reference } => {
-                for l in lines.iter_mut().filter(|l| payment_of(reference, l)) {
+            PlantKind::Fee => {
+                for l in lines.iter_mut().filter(|l| named(l)) {
                     let unit = Money::from_minor_units(1, l.fee.currency);
                     l.fee = l.fee.checked_add(&unit).unwrap_or(l.fee);
                 }
             }
-            Plant::Extra => {
+            PlantKind::Extra => {
                 let currency = lines.first().map_or(Currency::USD, |l| l.gross.currency);
                 let gross = Money::from_minor_units(777, currency);
                 let stranger = format!("stranger{}", uuid::Uuid::now_v7().simple());
@@ -228,7 +267,7 @@ fn plant(
                     at: extra_at,
                 });
             }
-            Plant::Paid { .. } => {}
+            PlantKind::Paid => {}
         }
     }
     lines
