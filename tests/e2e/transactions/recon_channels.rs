@@ -13,58 +13,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::calls::config;
-use super::channel_recovery::until_status;
-use super::reconciliation::run;
+use super::reconciliation::{paid_through, refunded, run};
 use crate::harness::{TestServer, backends};
 use arbiter_host::simulator::statements::fee_schedule;
 
 const CHANNELS: [&str; 3] = ["card", "alipay", "wechat"];
-
-/// An order of one `sku` paid (or only started) through `channel`: (payment id, our id at
-/// the channel).
-async fn payment(
-    s: &TestServer,
-    key: &str,
-    channel: &str,
-    tag: &str,
-    sku: &str,
-    pay: bool,
-) -> (String, String) {
-    let order = s
-        .order(key, &format!("o-{tag}"), &format!("u-{tag}"), sku, 1)
-        .await;
-    assert_eq!(order.status, 201, "{}", order.body);
-    let order_id = order.body["id"].as_str().expect("id");
-    let started = s
-        .call(
-            Method::POST,
-            &format!("/v1/orders/{order_id}/payments"),
-            key,
-            Some(&format!("pay-{tag}")),
-            Some(&json!({"channel": channel})),
-        )
-        .await;
-    assert_eq!(started.status, 201, "{}", started.body);
-    let id = started.body["id"].as_str().expect("id").to_owned();
-    let ours = started.body["channel_payment_id"]
-        .as_str()
-        .expect("channel id")
-        .to_owned();
-    if pay {
-        let sent = s
-            .call(
-                Method::POST,
-                &format!("/v1/channels/{channel}/payments/{ours}/events"),
-                &s.admin_key,
-                None,
-                Some(&json!({"outcome": "succeeded"})),
-            )
-            .await;
-        assert_eq!(sent.status, 200, "{}", sent.body);
-        until_status(s, &format!("/v1/payments/{id}"), "SUCCEEDED").await;
-    }
-    (id, ours)
-}
 
 async fn post(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
     let r = s
@@ -121,25 +74,22 @@ async fn traffic_with_plants(s: &TestServer, key: &str, channel: &'static str) -
     let mut ours = std::collections::BTreeMap::new();
     for tag in &tags {
         let (id, channel_id) =
-            payment(s, key, channel, &format!("{channel}-{tag}"), &sku, true).await;
+            paid_through(s, key, channel, &format!("{channel}-{tag}"), &sku, true).await;
         ours.insert(*tag, (id, channel_id));
     }
-    let (_, unpaid) = payment(s, key, channel, &format!("{channel}-unpaid"), &sku, false).await;
+    let (_, unpaid) =
+        paid_through(s, key, channel, &format!("{channel}-unpaid"), &sku, false).await;
     // A refund of part of the good one.
-    let refund = s
-        .call(
-            Method::POST,
-            "/v1/refunds",
-            key,
-            Some(&format!("{channel}-refund")),
-            Some(&json!({"payment_id": ours["ok"].0, "reason": "one broken",
-                         "amount": {"value": "5.00",
-                                    "currency": if channel == "card" { "USD" } else { "CNY" }}})),
-        )
-        .await;
-    assert_eq!(refund.status, 201, "{}", refund.body);
-    let refund_id = refund.body["id"].as_str().expect("id").to_owned();
-    until_status(s, &format!("/v1/refunds/{refund_id}"), "SUCCEEDED").await;
+    let currency = if channel == "card" { "USD" } else { "CNY" };
+    refunded(
+        s,
+        key,
+        &ours["ok"].0,
+        &format!("{channel}-refund"),
+        "5.00",
+        currency,
+    )
+    .await;
 
     let reference = |tag: &str| ours[tag].1.clone();
     let mut plants = vec![

@@ -12,8 +12,9 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::calls::config;
-use super::channel_recovery::until_status;
-use super::reconciliation::{CARD_HEADER, card_fees, card_payment, import, line, major, run};
+use super::reconciliation::{
+    CARD_HEADER, card_fees, import, line, major, paid_through, refunded, run,
+};
 use crate::harness::{TestServer, backends};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,38 +38,10 @@ async fn a_clean_day_settles_to_zero_and_shows_its_profit() {
         s.sku("CLEAN-1", "12.00", 10).await;
         let mut paid = Vec::new();
         for tag in ["p", "q"] {
-            let (payment, channel_id) =
-                card_payment(&s, &key, &format!("clean-{tag}"), "CLEAN-1").await;
-            let sent = s
-                .call(
-                    Method::POST,
-                    &format!("/v1/channels/card/payments/{channel_id}/events"),
-                    &s.admin_key,
-                    None,
-                    Some(&json!({"outcome": "succeeded"})),
-                )
-                .await;
-            assert_eq!(sent.status, 200, "{}", sent.body);
-            until_status(&s, &format!("/v1/payments/{payment}"), "SUCCEEDED").await;
-            paid.push((payment, channel_id));
+            let tag = format!("clean-{tag}");
+            paid.push(paid_through(&s, &key, "card", &tag, "CLEAN-1", true).await);
         }
-        let refund = s
-            .call(
-                Method::POST,
-                "/v1/refunds",
-                &key,
-                Some("clean-refund"),
-                Some(&json!({"payment_id": paid[0].0, "reason": "scratched",
-                             "amount": {"value": "2.00", "currency": "USD"}})),
-            )
-            .await;
-        assert_eq!(refund.status, 201, "{}", refund.body);
-        let refund_id = refund.body["id"].as_str().expect("id").to_owned();
-        let refund_ours = refund.body["channel_refund_id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
-        until_status(&s, &format!("/v1/refunds/{refund_id}"), "SUCCEEDED").await;
+        let (_, refund_ours) = refunded(&s, &key, &paid[0].0, "clean-refund", "2.00", "USD").await;
 
         // 12.00 twice at 0.65 each, the refund of 2.00 (the card keeps its fee), and the payout
         // of the rest: 11.35 + 11.35 - 2.00 = 20.70.

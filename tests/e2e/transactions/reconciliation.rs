@@ -45,30 +45,80 @@ pub(super) async fn run(s: &TestServer, channel: &str, date: NaiveDate) -> (u16,
     (run.status, run.body)
 }
 
-/// An order of one `sku` and its card payment started: (payment id, channel payment id).
-pub(super) async fn card_payment(
+/// An order of one `sku` paid (or only started) through `channel`: (payment id, our id at
+/// the channel).
+pub(super) async fn paid_through(
     s: &TestServer,
     key: &str,
+    channel: &str,
     tag: &str,
     sku: &str,
+    pay: bool,
 ) -> (String, String) {
     let order = s
         .order(key, &format!("o-{tag}"), &format!("u-{tag}"), sku, 1)
         .await;
     assert_eq!(order.status, 201, "{}", order.body);
     let order_id = order.body["id"].as_str().expect("id");
-    let a = s
+    let started = s
         .call(
             Method::POST,
             &format!("/v1/orders/{order_id}/payments"),
             key,
             Some(&format!("pay-{tag}")),
-            Some(&json!({"channel": "card"})),
+            Some(&json!({"channel": channel})),
         )
         .await;
-    assert_eq!(a.status, 201, "{}", a.body);
-    let id = |k: &str| a.body[k].as_str().expect("id").to_owned();
-    (id("id"), id("channel_payment_id"))
+    assert_eq!(started.status, 201, "{}", started.body);
+    let id = started.body["id"].as_str().expect("id").to_owned();
+    let ours = started.body["channel_payment_id"]
+        .as_str()
+        .expect("channel id")
+        .to_owned();
+    if pay {
+        let sent = s
+            .call(
+                Method::POST,
+                &format!("/v1/channels/{channel}/payments/{ours}/events"),
+                &s.admin_key,
+                None,
+                Some(&json!({"outcome": "succeeded"})),
+            )
+            .await;
+        assert_eq!(sent.status, 200, "{}", sent.body);
+        until_status(s, &format!("/v1/payments/{id}"), "SUCCEEDED").await;
+    }
+    (id, ours)
+}
+
+/// A refund of `value` of `payment`, taken and succeeded at its channel: (refund id, our
+/// refund id at the channel).
+pub(super) async fn refunded(
+    s: &TestServer,
+    key: &str,
+    payment: &str,
+    tag: &str,
+    value: &str,
+    currency: &str,
+) -> (String, String) {
+    let refund = s
+        .call(
+            Method::POST,
+            "/v1/refunds",
+            key,
+            Some(tag),
+            Some(&json!({"payment_id": payment, "reason": "one broken",
+                         "amount": {"value": value, "currency": currency}})),
+        )
+        .await;
+    assert_eq!(refund.status, 201, "{}", refund.body);
+    let id = refund.body["id"].as_str().expect("id").to_owned();
+    let ours = refund.body["channel_refund_id"]
+        .as_str()
+        .expect("channel id")
+        .to_owned();
+    until_status(s, &format!("/v1/refunds/{id}"), "SUCCEEDED").await;
+    (id, ours)
 }
 
 /// The card statement's header, with our ids' metadata columns.
@@ -149,40 +199,12 @@ async fn a_days_run_finds_exactly_the_planted_differences() {
         s.sku("RECON-1", "12.00", 10).await;
         let mut paid = Vec::new();
         for tag in ["a", "b", "c"] {
-            let (payment, channel_id) =
-                card_payment(&s, &key, &format!("recon-{tag}"), "RECON-1").await;
-            let sent = s
-                .call(
-                    Method::POST,
-                    &format!("/v1/channels/card/payments/{channel_id}/events"),
-                    &s.admin_key,
-                    None,
-                    Some(&json!({"outcome": "succeeded"})),
-                )
-                .await;
-            assert_eq!(sent.status, 200, "{}", sent.body);
-            until_status(&s, &format!("/v1/payments/{payment}"), "SUCCEEDED").await;
-            paid.push((payment, channel_id));
+            let tag = format!("recon-{tag}");
+            paid.push(paid_through(&s, &key, "card", &tag, "RECON-1", true).await);
         }
-        let refund = s
-            .call(
-                Method::POST,
-                "/v1/refunds",
-                &key,
-                Some("recon-refund"),
-                Some(&json!({"payment_id": paid[0].0, "reason": "one broken",
-                             "amount": {"value": "2.00", "currency": "USD"}})),
-            )
-            .await;
-        assert_eq!(refund.status, 201, "{}", refund.body);
-        let refund_id = refund.body["id"].as_str().expect("id").to_owned();
-        let refund_ours = refund.body["channel_refund_id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
-        until_status(&s, &format!("/v1/refunds/{refund_id}"), "SUCCEEDED").await;
+        let (_, refund_ours) = refunded(&s, &key, &paid[0].0, "recon-refund", "2.00", "USD").await;
         // Started, never paid.
-        let (_, open_id) = card_payment(&s, &key, "recon-open", "RECON-1").await;
+        let (_, open_id) = paid_through(&s, &key, "card", "recon-open", "RECON-1", false).await;
 
         // The day's statement: a with a fee off the schedule, the refund as we hold it; b for
         // another amount; c missing; a charge we never made; and the open payment charged.
@@ -264,39 +286,11 @@ async fn a_wechat_day_is_a_beijing_day() {
         s.cny_sku("RECON-W", "88.80", 10).await;
         let mut paid = Vec::new();
         for tag in ["w1", "w2"] {
-            let order = s
-                .order(&key, &format!("o-{tag}"), &format!("u-{tag}"), "RECON-W", 1)
-                .await;
-            let order_id = order.body["id"].as_str().expect("id").to_owned();
-            let a = s
-                .call(
-                    Method::POST,
-                    &format!("/v1/orders/{order_id}/payments"),
-                    &key,
-                    Some(&format!("pay-{tag}")),
-                    Some(&json!({"channel": "wechat"})),
-                )
-                .await;
-            assert_eq!(a.status, 201, "{}", a.body);
-            let (payment, ours) = (
-                a.body["id"].as_str().expect("id").to_owned(),
-                a.body["channel_payment_id"]
-                    .as_str()
-                    .expect("id")
-                    .to_owned(),
+            paid.push(
+                paid_through(&s, &key, "wechat", tag, "RECON-W", true)
+                    .await
+                    .1,
             );
-            let sent = s
-                .call(
-                    Method::POST,
-                    &format!("/v1/channels/wechat/payments/{ours}/events"),
-                    &s.admin_key,
-                    None,
-                    Some(&json!({"outcome": "succeeded"})),
-                )
-                .await;
-            assert_eq!(sent.status, 200, "{}", sent.body);
-            until_status(&s, &format!("/v1/payments/{payment}"), "SUCCEEDED").await;
-            paid.push(ours);
         }
         let beijing = Utc::now().with_timezone(&arbiter_transactions::channels::BEIJING);
         let at = beijing.format("%Y-%m-%d %H:%M:%S").to_string();

@@ -15,7 +15,7 @@ use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::params::Query;
 use crate::http::problem::ApiError;
-use crate::http::statements::channel_names;
+use crate::http::statements::{channel_names, channel_param};
 
 /// The longest span one request reads.
 pub const MAX_DAYS: i64 = 31;
@@ -90,12 +90,9 @@ pub async fn list(
     Query(q): Query<DaysQuery>,
 ) -> Result<Json<DayList>, ApiError> {
     let channels: Vec<&str> = match q.channel.as_deref() {
-        Some(c) if STATEMENT_CHANNELS.contains(&c) => vec![c],
-        Some(_) => {
-            return Err(ApiError::InvalidQuery {
-                param: "channel".into(),
-                message: format!("must be one of {}", STATEMENT_CHANNELS.join(", ")),
-            });
+        Some(c) => {
+            channel_param(c)?;
+            vec![c]
         }
         None => STATEMENT_CHANNELS.to_vec(),
     };

@@ -9,7 +9,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use arbiter_transactions::reconciliation::archive::STATEMENT_CHANNELS;
 use arbiter_transactions::reconciliation::matching::DifferenceKind;
 use arbiter_transactions::reconciliation::tickets::{Ticket, TicketFilter};
 use arbiter_transactions::status::{Status, TicketStatus};
@@ -19,7 +18,7 @@ use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::params::{Path, Query, page_size};
 use crate::http::problem::ApiError;
-use crate::http::statements::channel_names;
+use crate::http::statements::{channel_names, channel_param};
 
 fn statuses() -> utoipa::openapi::schema::Object {
     crate::http::names::one_of(TicketStatus::ALL.iter().map(|s| s.as_str()))
@@ -138,13 +137,8 @@ pub async fn list(
                 .ok_or_else(|| invalid("kind", format!("`{k}` is not a difference kind")))
         })
         .transpose()?;
-    if let Some(channel) = q.channel.as_deref()
-        && !STATEMENT_CHANNELS.contains(&channel)
-    {
-        return Err(invalid(
-            "channel",
-            format!("must be one of {}", STATEMENT_CHANNELS.join(", ")),
-        ));
+    if let Some(channel) = q.channel.as_deref() {
+        channel_param(channel)?;
     }
     let filter = TicketFilter {
         status,

@@ -11,13 +11,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use arbiter_transactions::reconciliation::archive::STATEMENT_CHANNELS;
-
 use crate::app_state::AppState;
 use crate::http::auth::Caller;
 use crate::http::body::JsonBody;
 use crate::http::problem::ApiError;
-use crate::http::statements::{StatementView, channel_names};
+use crate::http::statements::{StatementView, channel_field, channel_names};
 use crate::services::reconciliation::DayRun;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -120,13 +118,7 @@ pub async fn run(
     caller: Caller,
     JsonBody(body): JsonBody<RunRequest>,
 ) -> Result<Json<RunView>, ApiError> {
-    if !STATEMENT_CHANNELS.contains(&body.channel.as_str()) {
-        return Err(ApiError::Invalid {
-            code: "invalid_value",
-            field: "channel".into(),
-            message: format!("must be one of {}", STATEMENT_CHANNELS.join(", ")),
-        });
-    }
+    channel_field(&body.channel)?;
     let day = app
         .reconciliation
         .reconcile_day(&body.channel, body.date, &caller.actor())

@@ -47,6 +47,33 @@ pub fn channel_names() -> utoipa::openapi::schema::Object {
     crate::http::names::one_of(STATEMENT_CHANNELS)
 }
 
+fn unknown_channel() -> String {
+    format!("must be one of {}", STATEMENT_CHANNELS.join(", "))
+}
+
+/// Refuses a `channel` query parameter naming no channel with a statement reader.
+pub fn channel_param(channel: &str) -> Result<(), ApiError> {
+    if STATEMENT_CHANNELS.contains(&channel) {
+        return Ok(());
+    }
+    Err(ApiError::InvalidQuery {
+        param: "channel".into(),
+        message: unknown_channel(),
+    })
+}
+
+/// Refuses a `channel` body field naming no channel with a statement reader.
+pub fn channel_field(channel: &str) -> Result<(), ApiError> {
+    if STATEMENT_CHANNELS.contains(&channel) {
+        return Ok(());
+    }
+    Err(ApiError::Invalid {
+        code: "invalid_value",
+        field: "channel".into(),
+        message: unknown_channel(),
+    })
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StatementView {
     pub id: String,
@@ -93,12 +120,7 @@ impl FromRequest<AppState> for StatementUpload {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let query: StatementQuery = parse_query(req.uri().query().unwrap_or_default())?;
-        if !STATEMENT_CHANNELS.contains(&query.channel.as_str()) {
-            return Err(ApiError::InvalidQuery {
-                param: "channel".into(),
-                message: format!("must be one of {}", STATEMENT_CHANNELS.join(", ")),
-            });
-        }
+        channel_param(&query.channel)?;
         let (caller, file) = scoped_upload(
             req,
             state,
@@ -194,13 +216,7 @@ pub async fn fetch(
     caller: Caller,
     JsonBody(body): JsonBody<FetchRequest>,
 ) -> Result<Response, ApiError> {
-    if !STATEMENT_CHANNELS.contains(&body.channel.as_str()) {
-        return Err(ApiError::Invalid {
-            code: "invalid_value",
-            field: "channel".into(),
-            message: format!("must be one of {}", STATEMENT_CHANNELS.join(", ")),
-        });
-    }
+    channel_field(&body.channel)?;
     let fetched = app
         .reconciliation
         .fetch_statement(&body.channel, body.date, &caller.actor())
