@@ -474,7 +474,14 @@ async fn a_replica_cut_off_from_the_database_catches_up_from_where_it_stood() {
         "graph replicas: caught up {} ms after the database came back",
         took.as_millis()
     );
-    let ready = b.readyz().await;
+    // The follower says it follows again at its next successful poll, which may come a
+    // moment after the views agree (they can agree from what it read before the cut).
+    let mut ready = b.readyz().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while ready["graph"]["following"] != true && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ready = b.readyz().await;
+    }
     assert_eq!(ready["graph"]["following"], true, "{ready}");
     assert!(
         ready["graph"]["behind_seconds"].as_f64().expect("behind") < 5.0,
