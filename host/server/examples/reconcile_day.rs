@@ -30,16 +30,21 @@ use sqlx::Connection;
 
 const DAY: (i32, u32, u32) = (2026, 11, 2);
 
-/// The kernel's high-water mark of this process's resident memory, in MiB.
-fn peak_rss_mib() -> u64 {
+/// A memory figure of this process from `/proc/self/status` (`VmHWM`, `VmRSS`), in MiB.
+fn status_mib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         })
         .map_or(0, |kib| kib / 1024)
+}
+
+/// The kernel's high-water mark of this process's resident memory, in MiB.
+fn peak_rss_mib() -> u64 {
+    status_mib("VmHWM:")
 }
 
 /// Starts a new high-water mark from the current resident memory.
@@ -206,6 +211,9 @@ async fn main() -> anyhow::Result<()> {
     );
 
     reset_peak_rss();
+    // What the process holds before the run (the store, memory the import freed but the
+    // allocator kept): the run's own use is the peak above it.
+    let before = status_mib("VmRSS:");
     let started = Instant::now();
     let schedules = [("card".to_owned(), fees)].into_iter().collect();
     let day = reconcile_day(
@@ -218,7 +226,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     println!(
         "run: {} rows, {} matched, {} differences, {} pending, opened {}, settled {}: {:.1?}; \
-         peak RSS {} MiB",
+         peak RSS {} MiB ({before} MiB held before it)",
         day.run.outcome.rows,
         day.run.outcome.matched,
         day.run.outcome.differences.len(),

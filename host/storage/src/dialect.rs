@@ -29,10 +29,22 @@ pub(crate) trait Dialect {
 
     /// `t` as this backend binds it.
     fn time(t: DateTime<Utc>) -> Self::Time;
+
+    /// Most parameters one multi-row `INSERT` binds. sqlx's SQLite driver looks each
+    /// parameter's name up among all of the statement's (`sqlite3_bind_parameter_name`), a cost
+    /// quadratic in their number: 5,500 made a million-row statement import take 74 s, 440
+    /// takes it under 10 (BENCHMARKS.md, "Reconciliation"). PostgreSQL binds by position.
+    const MAX_INSERT_PARAMS: usize;
+
+    /// Rows of `columns` values per multi-row `INSERT`.
+    fn rows_per_insert(columns: usize) -> usize {
+        (Self::MAX_INSERT_PARAMS / columns).max(1)
+    }
 }
 
 impl Dialect for SqliteStore {
     type Time = String;
+    const MAX_INSERT_PARAMS: usize = 440;
 
     fn time(t: DateTime<Utc>) -> String {
         timestamp_text(t)
@@ -41,6 +53,7 @@ impl Dialect for SqliteStore {
 
 impl Dialect for PgStore {
     type Time = DateTime<Utc>;
+    const MAX_INSERT_PARAMS: usize = 5_500;
 
     /// Cut to the microsecond PostgreSQL keeps (it would round), as SQLite's text is.
     fn time(t: DateTime<Utc>) -> DateTime<Utc> {

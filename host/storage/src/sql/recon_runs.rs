@@ -26,8 +26,7 @@ use crate::rows::StoredTime;
 use crate::sqlite::SqliteStore;
 use crate::transaction_rows::{JournalEntryRow, db, journals};
 
-/// Tickets per `INSERT`: 10 parameters each.
-const CHUNK: usize = 500;
+/// Parameters per ticket inserted (tickets per `INSERT`: the dialect's batch).
 const TICKET_COLUMNS: usize = 10;
 const TICKET_SELECT: &str = "SELECT id, run_id, channel, statement_date, kind, reference, line, \
      detail, status, opened_at, closed_by, closed_at, note FROM recon_tickets";
@@ -166,7 +165,7 @@ macro_rules! recon_store {
             async fn open_tickets(conn: &mut $conn, run: &NewRun) -> Result<usize, TxError> {
                 let mut opened = 0;
                 let tickets = run.tickets();
-                for chunk in tickets.chunks(CHUNK) {
+                for chunk in tickets.chunks(<$store as Dialect>::rows_per_insert(TICKET_COLUMNS)) {
                     let sql = insert_tickets_sql(chunk.len());
                     let mut query = sqlx::query(&sql);
                     for t in chunk {

@@ -21,8 +21,7 @@ use crate::rows::StoredTime;
 use crate::sqlite::SqliteStore;
 use crate::transaction_rows::db;
 
-/// Rows per `INSERT`: 11 parameters each, well inside both databases' limits.
-const CHUNK: usize = 500;
+/// Parameters per statement row inserted (rows per `INSERT`: the dialect's batch).
 const ROW_COLUMNS: usize = 11;
 const COLUMNS: &str =
     "id, channel, statement_date, sha256, size_bytes, row_count, imported_by, imported_at";
@@ -244,7 +243,10 @@ macro_rules! statement_store {
                         .map_err(db)?;
                     return Ok(Imported::Existing(first.into_statement()?));
                 }
-                for chunk in statement.rows.chunks(CHUNK) {
+                for chunk in statement
+                    .rows
+                    .chunks(<$store as Dialect>::rows_per_insert(ROW_COLUMNS))
+                {
                     let sql = insert_rows_sql(chunk.len());
                     let mut query = sqlx::query(&sql);
                     for row in chunk {
