@@ -1,9 +1,9 @@
-//! Reconciliation: a channel's statement imported — uploaded, or fetched from the channel —
-//! (read whole off the async workers — a day of a busy channel is a million rows — then
-//! archived with its rows and audited in one transaction; a file that does not read is refused
-//! with its line and nothing is stored), a
-//! day's statement matched against the payment book and recorded with its tickets and its
-//! settlement in the ledger, the tickets worked, and a day's results read back from the ledger.
+//! Reconciliation: a channel's statement imported, uploaded or fetched from the channel (read
+//! whole off the async workers, a day of a busy channel being a million rows, then archived
+//! with its rows and audited in one transaction; a file that does not read is refused with its
+//! line and nothing is stored); a day's statement matched against the payment book and
+//! recorded with its tickets and its settlement in the ledger; the tickets worked; and a day's
+//! results read back from the ledger.
 
 pub mod daily;
 pub mod fetch;

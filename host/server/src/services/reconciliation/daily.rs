@@ -1,10 +1,10 @@
 //! The daily reconciliation: from the configured time of day (UTC) on, each channel's last
 //! complete statement days are fetched from the channel and reconciled, once across all
-//! replicas. Every replica ticks; a
-//! channel's day is a claim in the database (`recon:<channel>:<day>`) that one replica takes,
-//! finishes when the run is recorded, and lets lapse when it cannot (no statement imported
-//! yet, the database away) so that it — or another replica — tries again once the claim
-//! lapses. A replica that dies mid-run leaves its claim to lapse the same way.
+//! replicas. Every replica ticks; a channel's day is a claim in the database
+//! (`recon:<channel>:<day>`) that one replica takes, finishes when the run is recorded, and
+//! lets lapse when it cannot (no statement yet, the channel or the database away) so that it,
+//! or another replica, tries again once the claim lapses (15 minutes). A replica that dies
+//! mid-run leaves its claim to lapse the same way.
 
 use std::sync::Arc;
 use std::time::Duration;
