@@ -174,7 +174,11 @@ pub async fn get(
 pub struct ResolveRequest {
     /// How the difference was settled (1 to 2,000 characters, not only whitespace; kept,
     /// trimmed, and audited).
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub note: String,
 }
 
