@@ -6,14 +6,13 @@
 //! clean: the earlier tickets are cleared, the ledger balances and each channel's clearing
 //! account for the day is zero.
 
-use std::time::Duration;
-
-use chrono::{NaiveDate, Timelike, Utc};
+use chrono::{NaiveDate, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::calls::config;
-use super::reconciliation::{paid_through, refunded, run};
+use super::reconciliation::{
+    kinds_and_references, paid_through, recon_server, refunded, run, stay_inside_a_day,
+};
 use crate::harness::{TestServer, backends};
 use arbiter_host::simulator::statements::fee_schedule;
 
@@ -36,22 +35,6 @@ async fn fetch(s: &TestServer, channel: &str, date: NaiveDate) -> Value {
     .await;
     assert_eq!(status, 201, "{channel}: {statement}");
     statement
-}
-
-fn found(report: &Value) -> Vec<(String, String)> {
-    let mut found: Vec<(String, String)> = report["differences"]
-        .as_array()
-        .expect("differences")
-        .iter()
-        .map(|d| {
-            (
-                d["kind"].as_str().expect("kind").to_owned(),
-                d["reference"].as_str().expect("reference").to_owned(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
 }
 
 /// A channel's day: what was paid, and the differences planted in its statement.
@@ -160,24 +143,13 @@ fn today(channel: &str) -> NaiveDate {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_channels_statement_is_fetched_and_every_planted_difference_found() {
     // Stay well inside both a UTC and a Beijing day (Beijing's turns at 16:00 UTC).
-    let now = Utc::now();
-    if (now.hour() == 23 || now.hour() == 15) && now.minute() >= 50 {
-        let left = 60 * (60 - u64::from(now.minute())) - u64::from(now.second()) + 5;
-        tokio::time::sleep(Duration::from_secs(left)).await;
-    }
+    stay_inside_a_day(&[0, 16]).await;
     for backend in backends() {
-        let s = TestServer::start_configured(
-            &backend,
-            |c| {
-                c.channels.channel_simulator = true;
-                c.recon.fees.fee_schedules = CHANNELS
-                    .iter()
-                    .map(|c| ((*c).to_owned(), fee_schedule(c)))
-                    .collect();
-            },
-            config(),
-        )
-        .await;
+        let fees = CHANNELS
+            .iter()
+            .map(|c| ((*c).to_owned(), fee_schedule(c)))
+            .collect();
+        let s = recon_server(&backend, fees).await;
         let key = s.checkout_key().await;
         let mut days = Vec::new();
         for channel in CHANNELS {
@@ -190,7 +162,7 @@ async fn each_channels_statement_is_fetched_and_every_planted_difference_found()
             let (status, report) = run(&s, day.channel, date).await;
             assert_eq!(status, 200, "{report}");
             let mut planted = day.planted.clone();
-            let found = found(&report);
+            let found = kinds_and_references(&report["differences"]);
             // The stranger's id is the channel's own: any reference, once.
             let strangers: Vec<_> = found
                 .iter()

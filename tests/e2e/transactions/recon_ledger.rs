@@ -5,35 +5,21 @@
 //! agrees. A corrected statement whose payout is a cent short replaces the settlement, and the
 //! check then names the day.
 
-use std::time::Duration;
-
-use chrono::{Timelike, Utc};
+use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 
-use super::calls::config;
 use super::reconciliation::{
-    CARD_HEADER, card_fees, import, line, major, paid_through, refunded, run,
+    CARD_HEADER, card_fees, import, line, major, paid_through, recon_server, refunded, run,
+    stay_inside_a_day,
 };
-use crate::harness::{TestServer, backends};
+use crate::harness::backends;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_day_settles_to_zero_and_shows_its_profit() {
-    let now = Utc::now();
-    if now.hour() == 23 && now.minute() >= 55 {
-        let left = 60 * (60 - u64::from(now.minute())) - u64::from(now.second()) + 5;
-        tokio::time::sleep(Duration::from_secs(left)).await;
-    }
+    stay_inside_a_day(&[0]).await;
     for backend in backends() {
-        let s = TestServer::start_configured(
-            &backend,
-            |c| {
-                c.channels.channel_simulator = true;
-                c.recon.fees.fee_schedules = vec![card_fees()];
-            },
-            config(),
-        )
-        .await;
+        let s = recon_server(&backend, vec![card_fees()]).await;
         let key = s.checkout_key().await;
         s.sku("CLEAN-1", "12.00", 10).await;
         let mut paid = Vec::new();

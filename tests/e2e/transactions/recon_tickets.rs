@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::reconciliation::run;
+use super::reconciliation::{kinds_and_references, run};
 use crate::harness::TestServer;
 
 async fn get(s: &TestServer, path: &str) -> (u16, Value) {
@@ -28,22 +28,6 @@ async fn resolve(s: &TestServer, id: &str, note: &str) -> (u16, Value) {
     (r.status, r.body)
 }
 
-fn kinds_and_references(page: &Value) -> Vec<(String, String)> {
-    let mut found: Vec<(String, String)> = page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|t| {
-            (
-                t["kind"].as_str().expect("kind").to_owned(),
-                t["reference"].as_str().expect("reference").to_owned(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
-}
-
 /// `planted` (sorted) are the card day's differences the run found.
 pub(super) async fn work_the_tickets(
     s: &TestServer,
@@ -53,7 +37,7 @@ pub(super) async fn work_the_tickets(
     let open = format!("/v1/reconciliation/issues?status=OPEN&channel=card&date={date}");
     let (status, page) = get(s, &open).await;
     assert_eq!(status, 200, "{page}");
-    assert_eq!(kinds_and_references(&page), planted, "{page}");
+    assert_eq!(kinds_and_references(&page["items"]), planted, "{page}");
     assert!(page["next"].is_null());
 
     let (_, fee) = get(s, "/v1/reconciliation/issues?kind=fee_unexpected").await;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::calls::config;
 use super::channel_recovery::until_status;
-use crate::harness::{TestServer, backends};
+use crate::harness::{Backend, TestServer, backends};
 
 /// Imports `body` as `channel`'s statement of `date`.
 pub(super) async fn import(s: &TestServer, channel: &str, date: NaiveDate, body: String) {
@@ -43,6 +43,49 @@ pub(super) async fn run(s: &TestServer, channel: &str, date: NaiveDate) -> (u16,
         )
         .await;
     (run.status, run.body)
+}
+
+/// When a statement day turns (at one of `turns`, UTC hours) within ten minutes, waits until
+/// just past it: a test's traffic and its statement stay inside one day.
+pub(super) async fn stay_inside_a_day(turns: &[u32]) {
+    let now = Utc::now();
+    if turns.contains(&((now.hour() + 1) % 24)) && now.minute() >= 50 {
+        let left = 60 * (60 - u64::from(now.minute())) - u64::from(now.second()) + 5;
+        tokio::time::sleep(Duration::from_secs(left)).await;
+    }
+}
+
+/// A server paying through the simulated channels, checking statements' fees against `fees`.
+pub(super) async fn recon_server(
+    backend: &Backend,
+    fees: Vec<(String, FeeSchedule)>,
+) -> TestServer {
+    TestServer::start_configured(
+        backend,
+        |c| {
+            c.channels.channel_simulator = true;
+            c.recon.fees.fee_schedules = fees;
+        },
+        config(),
+    )
+    .await
+}
+
+/// The kinds and references of `items` (a run's differences, tickets), sorted.
+pub(super) fn kinds_and_references(items: &Value) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = items
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().expect("kind").to_owned(),
+                d["reference"].as_str().expect("reference").to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// An order of one `sku` paid (or only started) through `channel`: (payment id, our id at
@@ -179,22 +222,10 @@ pub(super) fn line_with_fee(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_days_run_finds_exactly_the_planted_differences() {
-    // A day's window ends at midnight UTC: start well inside one.
-    let now = Utc::now();
-    if now.hour() == 23 && now.minute() >= 55 {
-        let left = 60 * (60 - u64::from(now.minute())) - u64::from(now.second()) + 5;
-        tokio::time::sleep(Duration::from_secs(left)).await;
-    }
+    // A day's window ends at midnight UTC.
+    stay_inside_a_day(&[0]).await;
     for backend in backends() {
-        let s = TestServer::start_configured(
-            &backend,
-            |c| {
-                c.channels.channel_simulator = true;
-                c.recon.fees.fee_schedules = vec![card_fees()];
-            },
-            config(),
-        )
-        .await;
+        let s = recon_server(&backend, vec![card_fees()]).await;
         let key = s.checkout_key().await;
         s.sku("RECON-1", "12.00", 10).await;
         let mut paid = Vec::new();
@@ -220,18 +251,7 @@ async fn a_days_run_finds_exactly_the_planted_differences() {
         import(&s, "card", date, csv).await;
         let (status, report) = run(&s, "card", date).await;
         assert_eq!(status, 200, "{report}");
-        let mut found: Vec<(String, String)> = report["differences"]
-            .as_array()
-            .expect("differences")
-            .iter()
-            .map(|d| {
-                (
-                    d["kind"].as_str().expect("kind").to_owned(),
-                    d["reference"].as_str().expect("reference").to_owned(),
-                )
-            })
-            .collect();
-        found.sort();
+        let found = kinds_and_references(&report["differences"]);
         let mut planted = vec![
             ("fee_unexpected".to_owned(), paid[0].1.clone()),
             ("amount_mismatch".to_owned(), paid[1].1.clone()),
@@ -269,19 +289,10 @@ fn wechat_row(at: &str, transaction: &str, ours: &str, yuan: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wechat_day_is_a_beijing_day() {
-    // Start well inside a Beijing day (it turns at 16:00 UTC).
-    let now = Utc::now();
-    if now.hour() == 15 && now.minute() >= 55 {
-        let left = 60 * (60 - u64::from(now.minute())) - u64::from(now.second()) + 5;
-        tokio::time::sleep(Duration::from_secs(left)).await;
-    }
+    // A Beijing day turns at 16:00 UTC.
+    stay_inside_a_day(&[16]).await;
     for backend in backends() {
-        let s = TestServer::start_configured(
-            &backend,
-            |c| c.channels.channel_simulator = true,
-            config(),
-        )
-        .await;
+        let s = recon_server(&backend, Vec::new()).await;
         let key = s.checkout_key().await;
         s.cny_sku("RECON-W", "88.80", 10).await;
         let mut paid = Vec::new();

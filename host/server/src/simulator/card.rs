@@ -22,12 +22,14 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::delivery::{self, Delivery, Outgoing};
-use super::statements::{Desk, Naming, card_report, movements, written};
+use super::statements::Desk;
 use super::trades::{Closed, Refunded, Trade, TradeStatus, Trades};
 use super::{Reported, SimError};
 
 /// Where the simulated API is mounted.
 pub const PREFIX: &str = "/sim/card";
+
+mod reports;
 
 /// What the simulator holds of an intent beside its trade.
 #[derive(Debug, Clone)]
@@ -446,88 +448,6 @@ impl CardSim {
         axum::Json(json!({"object": "list", "data": data, "has_more": false,
                           "url": "/v1/refunds"}))
         .into_response()
-    }
-
-    /// `POST /v1/reporting/report_runs`: the itemized balance report of one UTC day, taken
-    /// `pending` (it is `succeeded` when read back).
-    fn create_report_run(&self, form: &Form) -> Response {
-        let start = form
-            .get("parameters[interval_start]")
-            .and_then(|t| t.parse::<i64>().ok())
-            .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
-        let Some(start) = start else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "parameter_missing",
-                "parameters[interval_start]",
-            );
-        };
-        if form.get("report_type")
-            != Some(arbiter_transactions::channels::card::statement::REPORT_TYPE)
-        {
-            return error(StatusCode::BAD_REQUEST, "parameter_invalid", "report_type");
-        }
-        if !written(start.date_naive(), false, Utc::now()) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "data_not_available",
-                "interval_start is later than the data available",
-            );
-        }
-        let id = format!("frr_sim{}", random(16));
-        self.with_book(|b| b.report_runs.insert(id.clone(), start.date_naive()));
-        axum::Json(
-            json!({"id": id, "object": "reporting.report_run", "status": "pending",
-                          "result": null, "report_type": form.get("report_type")}),
-        )
-        .into_response()
-    }
-
-    fn read_report_run(&self, id: &str) -> Response {
-        let Some(date) = self.with_book(|b| b.report_runs.get(id).copied()) else {
-            return error(
-                StatusCode::NOT_FOUND,
-                "resource_missing",
-                "No such report run",
-            );
-        };
-        let file = format!("file_sim{}", self.desk.token_for(date));
-        axum::Json(json!({"id": id, "object": "reporting.report_run", "status": "succeeded",
-                          "result": {"id": file, "object": "file",
-                                     "url": format!("{}/v1/files/{file}/contents", self.api_base)}}))
-        .into_response()
-    }
-
-    /// The report file: the day's itemized balance transactions with its payout.
-    fn report_file(&self, id: &str) -> Response {
-        let Some(date) = id
-            .strip_prefix("file_sim")
-            .and_then(|token| self.desk.date_of(token))
-        else {
-            return error(StatusCode::NOT_FOUND, "resource_missing", "No such file");
-        };
-        let (intents, refunds) = self.with_book(|b| (b.intents.clone(), b.refunds.clone()));
-        let naming = Naming {
-            payment: &|intent: &str| intents.get(intent)?.metadata.get(PAYMENT_KEY).cloned(),
-            refund: &|id: &str, _: &Trade| {
-                let refund = refunds.get(id).filter(|r| r.succeeded)?;
-                Some((refund.metadata.get(REFUND_KEY)?.clone(), id.to_owned()))
-            },
-        };
-        let window = arbiter_transactions::reconciliation::day::window("card", date);
-        let lines = movements(
-            "card",
-            &self.trades.all(),
-            &naming,
-            window,
-            &self.desk.plants.get(),
-        );
-        let payout_at = Utc::now().min(window.1 - chrono::Duration::seconds(1));
-        (
-            [("content-type", "text/csv")],
-            card_report(&lines, payout_at),
-        )
-            .into_response()
     }
 
     /// Marks refund `id` succeeded; its `refund.updated` event.

@@ -28,8 +28,9 @@ use crate::transaction_rows::{JournalEntryRow, db, journals};
 
 /// Parameters per ticket inserted (tickets per `INSERT`: the dialect's batch).
 const TICKET_COLUMNS: usize = 10;
-const TICKET_SELECT: &str = "SELECT id, run_id, channel, statement_date, kind, reference, line, \
-     detail, status, opened_at, closed_by, closed_at, note FROM recon_tickets";
+/// A ticket's columns, in [`TicketRow`]'s order.
+const TICKET_FIELDS: &str = "id, run_id, channel, statement_date, kind, reference, line, detail, \
+     status, opened_at, closed_by, closed_at, note";
 const RUN_SELECT: &str = "SELECT id, channel, statement_date, statement_id, row_count, matched, \
      pending, by_kind, clean, ran_by, ran_at FROM recon_runs";
 const JOURNAL_SELECT: &str = "SELECT j.id, j.kind, j.reference, j.created_at, e.account, \
@@ -377,7 +378,7 @@ macro_rules! recon_store {
             ) -> Result<Vec<Ticket>, TxError> {
                 // One static statement: an absent filter binds NULL and matches every row.
                 let rows: Vec<TicketRow<<$store as Dialect>::Time>> = sqlx::query_as(&format!(
-                    "{TICKET_SELECT} WHERE ($1 IS NULL OR status = $1) \
+                    "SELECT {TICKET_FIELDS} FROM recon_tickets WHERE ($1 IS NULL OR status = $1) \
                      AND ($2 IS NULL OR channel = $2) AND ($3 IS NULL OR statement_date = $3) \
                      AND ($4 IS NULL OR kind = $4) AND ($5 IS NULL OR id < $5) \
                      ORDER BY id DESC LIMIT $6"
@@ -396,7 +397,7 @@ macro_rules! recon_store {
 
             async fn ticket(&self, id: &str) -> Result<Option<Ticket>, TxError> {
                 let row: Option<TicketRow<<$store as Dialect>::Time>> =
-                    sqlx::query_as(&format!("{TICKET_SELECT} WHERE id = $1"))
+                    sqlx::query_as(&format!("SELECT {TICKET_FIELDS} FROM recon_tickets WHERE id = $1"))
                         .bind(id)
                         .fetch_optional(self.reader())
                         .await
@@ -415,10 +416,7 @@ macro_rules! recon_store {
                 let mut tx = self.begin_write().await?;
                 let row: Option<TicketRow<<$store as Dialect>::Time>> = sqlx::query_as(&format!(
                     "UPDATE recon_tickets SET status = $1, closed_by = $2, closed_at = $3, \
-                     note = $4 WHERE id = $5 AND status = $6 RETURNING {}",
-                    TICKET_SELECT
-                        .trim_start_matches("SELECT ")
-                        .trim_end_matches(" FROM recon_tickets")
+                     note = $4 WHERE id = $5 AND status = $6 RETURNING {TICKET_FIELDS}"
                 ))
                 .bind(step.to().as_str())
                 .bind(&actor.name)
