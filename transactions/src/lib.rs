@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod order;
 pub mod orders;
 pub mod outbox;
+pub mod outbox_relay;
 pub mod payment;
 pub mod payments;
 pub mod reconciliation;

@@ -23,6 +23,7 @@ use crate::ids::{
 use crate::ledger::{Account, Balance, CheckReport, Journal, check};
 use crate::order::{HistoryEntry, NewOrder, Order, OrderCreate};
 use crate::outbox::OutboxEvent;
+pub use crate::outbox_relay::RelayStore;
 use crate::payment::{CallbackRecord, NewPayment, Payment, PaymentCreate, Refund};
 pub use crate::reconciliation::archive::StatementStore;
 pub use crate::reconciliation::tickets::ReconStore;
@@ -165,6 +166,7 @@ pub trait TransactionStore:
     + ChangeStore
     + LedgerStore
     + OutboxStore
+    + RelayStore
     + DueQueue
     + StatementStore
     + ReconStore
@@ -178,6 +180,7 @@ impl<
         + ChangeStore
         + LedgerStore
         + OutboxStore
+        + RelayStore
         + DueQueue
         + StatementStore
         + ReconStore,

@@ -23,6 +23,7 @@ mod models;
 mod modules;
 mod orders;
 mod outbox;
+mod outbox_relay;
 mod payments;
 mod policy_sets;
 mod rates;

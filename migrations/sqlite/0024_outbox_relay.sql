@@ -1,0 +1,14 @@
+-- The outbox relay to NATS JetStream (issue 21): where each relay stands in the outbox feed and
+-- which replica runs it. An applied migration is never edited: add a new file instead.
+--
+-- One row per relay (`name`; the default deployment has one). `holder` runs it until
+-- `expires_at` and renews as it goes; a replica takes it over once it has lapsed. `after_id` is
+-- the feed position of the last event the stream acknowledged (0: none yet), the `after` of
+-- `GET /v1/events`.
+CREATE TABLE outbox_relay (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    after_id   INTEGER NOT NULL DEFAULT 0 CHECK (after_id >= 0),
+    relayed_at TEXT
+) STRICT;
