@@ -13,6 +13,8 @@ mod flow;
 mod fulfilment;
 mod labels;
 mod ledger_cli;
+mod nats_refusals;
+mod nats_relay;
 mod recon_channels;
 mod recon_daily;
 mod recon_ledger;

@@ -40,6 +40,8 @@ pub struct Services {
     pub rates: Arc<RateService>,
     /// Statements, runs, difference tickets and the days' results.
     pub reconciliation: ReconService,
+    /// The outbox relay to NATS JetStream when `--nats-url` is given.
+    pub relay: Option<crate::services::outbox_relay::OutboxRelay>,
     /// Rule snoozes: per-entity silences the pipeline honours.
     pub snoozes: Arc<SnoozeService>,
     /// Reviewer console sign-ins.

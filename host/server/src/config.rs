@@ -2,9 +2,11 @@
 
 mod channels;
 mod reconciliation;
+mod relay;
 
 pub use channels::ChannelArgs;
 pub use reconciliation::{FeeArgs, ReconArgs};
+pub use relay::RelayArgs;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -108,6 +110,8 @@ pub struct ServeConfig {
     pub reviews: ReviewArgs,
     #[command(flatten)]
     pub recon: ReconArgs,
+    #[command(flatten)]
+    pub relay: RelayArgs,
 }
 
 /// How reviewers work the queue.
@@ -338,6 +342,7 @@ impl ServeConfig {
             },
             reviews: ReviewArgs::default(),
             recon: ReconArgs::default(),
+            relay: RelayArgs::default(),
         }
     }
 }

@@ -152,6 +152,19 @@ fn describe() {
         Unit::Seconds,
         "Seconds since this replica last held every committed decision of the others."
     );
+    describe_counter!(
+        OUTBOX_RELAYED_TOTAL,
+        "Outbox events the stream acknowledged from this replica's relay."
+    );
+    describe_counter!(
+        OUTBOX_DEAD_LETTERS_TOTAL,
+        "Outbox events the server refused, sent to the dead-letter subject, by topic."
+    );
+    describe_gauge!(
+        OUTBOX_RELAY_LAG_SECONDS,
+        Unit::Seconds,
+        "Seconds the oldest outbox event not yet on the stream has waited (0: caught up)."
+    );
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
@@ -188,4 +201,10 @@ pub mod names {
     pub const GRAPH_FOLLOW_FOLD_SECONDS: &str = "arbiter_graph_follow_fold_seconds";
     /// Seconds since this replica last held every committed decision of the others.
     pub const GRAPH_FOLLOW_BEHIND_SECONDS: &str = "arbiter_graph_follow_behind_seconds";
+    /// Outbox events the stream acknowledged from this replica's relay.
+    pub const OUTBOX_RELAYED_TOTAL: &str = "arbiter_outbox_relayed_total";
+    /// Outbox events the server refused, sent to the dead-letter subject, by `topic`.
+    pub const OUTBOX_DEAD_LETTERS_TOTAL: &str = "arbiter_outbox_dead_letters_total";
+    /// Seconds the oldest outbox event not yet on the stream has waited (0: caught up).
+    pub const OUTBOX_RELAY_LAG_SECONDS: &str = "arbiter_outbox_relay_lag_seconds";
 }

@@ -184,6 +184,12 @@ pub async fn build_with(
         crate::wiring_transactions::card_webhook_secret(transactions, &config.storage.data_dir)?;
     let channels = crate::wiring_channels::build(&config.channels, &public_url, &card_secret)?;
     let recon_store = stores.transactions.clone();
+    let relay = crate::services::outbox_relay::OutboxRelay::start(
+        stores.transactions.clone(),
+        &config.relay,
+    )
+    .await
+    .context("starting the outbox relay")?;
     let transactions = crate::wiring_transactions::build(
         transactions,
         card_secret,
@@ -215,6 +221,7 @@ pub async fn build_with(
         models,
         rates,
         reconciliation,
+        relay,
         snoozes,
         console,
         console_secure_cookie: config.reviews.console_secure_cookie,

@@ -27,15 +27,25 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Json<Value>, ApiError
     // A replica behind the others' decisions scores with fewer links than they hold: it
     // serves (each decision records what it saw), and says so.
     let follow = app.graph.follow_report();
+    // The replica that relays the outbox says when NATS is away or the stream falls behind;
+    // it keeps serving (the events wait in the outbox).
+    let relay = app.relay.as_ref().map(|r| r.report());
     let degraded = velocity_shared == Some(false)
         || notifications == Some(false)
-        || follow.is_some_and(|f| f.degraded());
+        || follow.is_some_and(|f| f.degraded())
+        || relay.as_ref().is_some_and(|r| r.degraded());
     Ok(Json(json!({
         "status": if degraded { "degraded" } else { "ready" },
         "redis": {"velocity_shared": velocity_shared, "notifications": notifications},
         "graph": follow.map(|f| json!({
             "following": !f.failing,
             "behind_seconds": f.behind_seconds,
+        })),
+        "relay": relay.map(|r| json!({
+            "active": r.active,
+            "publishing": !r.failing,
+            "lag_seconds": r.lag_seconds,
+            "error": r.last_error,
         })),
     })))
 }

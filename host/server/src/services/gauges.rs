@@ -59,6 +59,9 @@ pub async fn sample(s: &Services) {
     if let Some(follow) = s.graph.follow_report() {
         metrics::gauge!(names::GRAPH_FOLLOW_BEHIND_SECONDS).set(follow.behind_seconds);
     }
+    if let Some(relay) = &s.relay {
+        metrics::gauge!(names::OUTBOX_RELAY_LAG_SECONDS).set(relay.report().lag_seconds);
+    }
     if let Some(replication) = s.replication.get() {
         let up = if replication.is_subscribed() {
             1.0

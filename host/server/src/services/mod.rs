@@ -10,6 +10,7 @@ pub mod gauges;
 pub mod graph;
 pub mod keys;
 pub mod lists;
+pub mod outbox_relay;
 pub mod policies;
 pub mod rates;
 pub mod reconciliation;

@@ -1,0 +1,446 @@
+//! The outbox relay to NATS JetStream (issue 21), end to end: orders, payments and refunds
+//! under load while NATS is killed and started again; a JetStream consumer then receives every
+//! event of the feed exactly once, in the feed's order (so each order's in the order its steps
+//! happened), and only events the feed shows (committed). While NATS is away `/readyz` says
+//! the relay is degraded, with its lag, and orders keep being taken.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use arbiter_host::config::RelayArgs;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::calls::config;
+use crate::harness::{OwnNats, Received, TestServer, backends, consume};
+
+/// Relay settings for a test: its own stream and prefix, short timers.
+pub fn relay_args(url: &str, prefix: &str) -> RelayArgs {
+    RelayArgs {
+        nats_url: Some(url.to_owned()),
+        nats_prefix: prefix.to_owned(),
+        nats_stream: prefix.to_uppercase(),
+        relay_lease_secs: 2,
+        relay_poll_ms: 20,
+        nats_ack_timeout_ms: 1_000,
+        relay_backoff_max_ms: 300,
+        ..RelayArgs::default()
+    }
+}
+
+/// Every event of the feed, in feed order (`GET /v1/events` paged to the end).
+pub async fn whole_feed(s: &TestServer) -> Vec<Value> {
+    let (mut after, mut all) = (0, Vec::new());
+    loop {
+        let page = s
+            .admin_get(&format!("/v1/events?after={after}&limit=1000"))
+            .await;
+        let events = page["events"].as_array().expect("events").clone();
+        if events.is_empty() {
+            return all;
+        }
+        after = page["next_after"].as_i64().expect("next_after");
+        all.extend(events);
+    }
+}
+
+/// The stream holds exactly the feed: the same events, once each, in the same order, each on
+/// its topic's subject with its id as `Nats-Msg-Id`.
+pub fn assert_stream_is_the_feed(prefix: &str, feed: &[Value], stream: &[Received]) {
+    let ids = |v: &mut dyn Iterator<Item = i64>| v.collect::<Vec<_>>();
+    let feed_ids = ids(&mut feed.iter().map(|e| e["id"].as_i64().expect("id")));
+    let stream_ids = ids(&mut stream.iter().map(|m| m.body["id"].as_i64().expect("id")));
+    assert_eq!(
+        stream_ids.len(),
+        feed_ids.len(),
+        "the stream holds as many events as the feed"
+    );
+    assert_eq!(stream_ids, feed_ids, "the stream is the feed, in order");
+    for (m, e) in stream.iter().zip(feed) {
+        assert_eq!(m.body, *e, "the stream carries the feed's event");
+        assert_eq!(m.msg_id, e["id"].to_string());
+        assert_eq!(
+            m.subject,
+            format!("{prefix}.{}", e["topic"].as_str().expect("topic"))
+        );
+    }
+}
+
+/// Each order's events in the stream follow its steps: created, paid, refunded.
+pub fn assert_each_order_in_step_order(stream: &[Received]) {
+    let rank = |topic: &str| match topic {
+        "order.pending_payment" => 0,
+        "payment.succeeded" => 1,
+        "order.paid" => 2,
+        "refund.succeeded" => 3,
+        _ => 4,
+    };
+    let mut by_order: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for m in stream {
+        if let Some(order) = m.body["payload"]["order_id"].as_str() {
+            by_order
+                .entry(order.to_owned())
+                .or_default()
+                .push(m.body["topic"].as_str().expect("topic"));
+        }
+    }
+    assert!(!by_order.is_empty());
+    for (order, topics) in by_order {
+        let ranks: Vec<_> = topics.iter().map(|t| rank(t)).collect();
+        assert!(
+            ranks.windows(2).all(|w| w[0] <= w[1]),
+            "order {order}'s events out of step: {topics:?}"
+        );
+    }
+}
+
+/// One customer's purchase: an order paid by card, and every third one partly refunded.
+async fn purchase(s: &TestServer, key: &str, worker: usize, n: usize) -> usize {
+    let user = format!("u-{worker}-{n}");
+    let order = s.order(key, &format!("o-{user}"), &user, "MUG-1", 1).await;
+    assert_eq!(
+        order.status, 201,
+        "orders are taken while NATS is away: {}",
+        order.body
+    );
+    let order_id = order.body["id"].as_str().expect("id").to_owned();
+    let payment = s.pay(key, &order_id).await;
+    let cpi = payment["channel_payment_id"].as_str().expect("cpi");
+    s.channel("payments", cpi, json!({"outcome": "succeeded"}))
+        .await;
+    if !n.is_multiple_of(3) {
+        return 1;
+    }
+    let refund = s
+        .call(Method::POST, "/v1/refunds", key, Some(&format!("r-{user}")),
+            Some(&json!({"payment_id": payment["id"], "amount": {"value": "1.00", "currency": "USD"}})))
+        .await;
+    assert_eq!(refund.status, 201, "{}", refund.body);
+    let cri = refund.body["channel_refund_id"].as_str().expect("cri");
+    s.channel("refunds", cri, json!({"outcome": "succeeded"}))
+        .await;
+    1
+}
+
+/// Purchases by `workers` customers at once until `stop` is set; how many were made.
+async fn load(
+    s: &TestServer,
+    key: &str,
+    workers: usize,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> usize {
+    let runs = (0..workers).map(|w| {
+        let stop = stop.clone();
+        async move {
+            let mut made = 0;
+            while !*stop.borrow() {
+                made += purchase(s, key, w, made).await;
+            }
+            made
+        }
+    });
+    futures_util::future::join_all(runs).await.into_iter().sum()
+}
+
+/// Polls `/readyz` until `accept` holds for its `relay` part (or fails after 30 s).
+pub async fn relay_until(s: &TestServer, what: &str, accept: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let ready: Value = reqwest::get(s.url("/readyz"))
+            .await
+            .expect("readyz")
+            .json()
+            .await
+            .expect("json");
+        if accept(&ready["relay"]) {
+            return ready;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "relay never {what}: {ready}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_the_stream_once_in_order_while_nats_dies_and_returns() {
+    for backend in backends() {
+        let mut nats = OwnNats::start().await;
+        let prefix = format!("e2e_{}", uuid::Uuid::now_v7().simple());
+        let args = relay_args(&nats.url(), &prefix);
+        let s = TestServer::start_configured(&backend, |c| c.relay = args, config()).await;
+        let key = s.checkout_key().await;
+        s.sku("MUG-1", "12.00", 1_000_000).await;
+        relay_until(&s, "active", |r| {
+            r["active"] == true && r["publishing"] == true
+        })
+        .await;
+
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let traffic = load(&s, &key, 3, &stop);
+        let outage = async {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            nats.kill().await;
+            let degraded = relay_until(&s, "degraded", |r| {
+                r["publishing"] == false && r["lag_seconds"].as_f64() > Some(0.0)
+            })
+            .await;
+            assert_eq!(degraded["status"], "degraded", "{degraded}");
+            assert!(degraded["relay"]["error"].is_string(), "{degraded}");
+            // Orders go on meanwhile (each purchase asserts its answers).
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            nats.restart().await;
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let _ = stop_tx.send(true);
+        };
+        let (made, ()) = tokio::join!(traffic, outage);
+        assert!(made >= 6, "traffic ran: {made} purchases");
+
+        let caught_up = relay_until(&s, "caught up", |r| {
+            r["publishing"] == true && r["lag_seconds"] == 0.0
+        })
+        .await;
+        assert_eq!(caught_up["status"], "ready", "{caught_up}");
+        let feed = whole_feed(&s).await;
+        let stream = consume(
+            &nats.url(),
+            &prefix.to_uppercase(),
+            &format!("{prefix}.>"),
+            feed.len(),
+            Duration::from_secs(2),
+        )
+        .await;
+        assert_stream_is_the_feed(&prefix, &feed, &stream);
+        assert_each_order_in_step_order(&stream);
+        s.finish().await;
+    }
+}
+
+/// The flags of an `arbiter serve` replica relaying to `url` under `prefix`.
+fn relay_flags(url: &str, prefix: &str) -> Vec<String> {
+    [
+        ("--nats-url", url.to_owned()),
+        ("--nats-prefix", prefix.to_owned()),
+        ("--nats-stream", prefix.to_uppercase()),
+        ("--relay-lease-secs", "2".into()),
+        ("--relay-poll-ms", "20".into()),
+        ("--relay-backoff-max-ms", "300".into()),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_owned(), value])
+    .collect()
+}
+
+/// A call to a replica (with an idempotency key of its own), which must answer `want`.
+async fn admin(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Value,
+    want: u16,
+) -> Value {
+    let r = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(key)
+        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, want, "{path}: {body}");
+    body
+}
+
+/// `/readyz`'s relay part of a replica.
+async fn relay_of(base: &str) -> Value {
+    let ready: Value = reqwest::get(format!("{base}/readyz"))
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    ready["relay"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relays_replica_killed_mid_stream_another_takes_over_and_nothing_is_lost_or_doubled() {
+    let Some(pg) = backends()
+        .into_iter()
+        .find(|b| matches!(b, crate::harness::Backend::Postgres { .. }))
+    else {
+        panic!("replicas share PostgreSQL: set DATABASE_URL");
+    };
+    let db = crate::harness::TestDb::new(&pg).await;
+    let nats = OwnNats::start().await;
+    let prefix = format!("e2e_{}", uuid::Uuid::now_v7().simple());
+    let flags = relay_flags(&nats.url(), &prefix);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let mut replicas = vec![
+        crate::harness::start_arbiter(&db, &flags, &[]).await,
+        crate::harness::start_arbiter(&db, &flags, &[]).await,
+    ];
+    let http = reqwest::Client::new();
+    let admin_key = db.admin_key();
+    let base = replicas[0].base.clone();
+    admin(
+        &http,
+        &base,
+        &admin_key,
+        Method::POST,
+        "/v1/skus",
+        json!({"sku": "MUG-1", "title": "Mug", "price": {"value": "12.00", "currency": "USD"}}),
+        201,
+    )
+    .await;
+    admin(
+        &http,
+        &base,
+        &admin_key,
+        Method::PUT,
+        "/v1/skus/MUG-1/stock",
+        json!({"total": 1_000_000}),
+        200,
+    )
+    .await;
+    let key = admin(
+        &http,
+        &base,
+        &admin_key,
+        Method::POST,
+        "/v1/keys",
+        json!({"name": "checkout", "scopes": ["decide", "orders:write"]}),
+        201,
+    )
+    .await["key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+
+    // Which replica relays: exactly one.
+    let started = Instant::now();
+    let active = loop {
+        let mut active = Vec::new();
+        for (i, r) in replicas.iter().enumerate() {
+            if relay_of(&r.base).await["active"] == true {
+                active.push(i);
+            }
+        }
+        if active.len() == 1 {
+            break active[0];
+        }
+        assert!(active.len() <= 1, "two replicas relay at once");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no replica took the relay"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let survivor = replicas[1 - active].base.clone();
+
+    // Orders taken and cancelled on the survivor throughout; the relaying replica is killed
+    // mid-stream.
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let traffic = async {
+        let mut made = 0;
+        while !*stop.borrow() {
+            let user = format!("u-{made}");
+            let order = admin(
+                &http,
+                &survivor,
+                &key,
+                Method::POST,
+                "/v1/orders",
+                super::calls::order_body(&user, "MUG-1", 1),
+                201,
+            )
+            .await;
+            let id = order["id"].as_str().expect("id");
+            admin(
+                &http,
+                &survivor,
+                &key,
+                Method::POST,
+                &format!("/v1/orders/{id}/cancel"),
+                Value::Null,
+                200,
+            )
+            .await;
+            made += 1;
+        }
+        made
+    };
+    let victim = replicas.remove(active);
+    let kill = async {
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        victim.kill().await;
+        // The survivor takes the relay over once the lease (2 s) lapses.
+        let started = Instant::now();
+        while relay_of(&survivor).await["active"] != true {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the survivor never took over"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let _ = stop_tx.send(true);
+    };
+    let (made, ()) = tokio::join!(traffic, kill);
+    assert!(made >= 5, "traffic ran: {made} orders");
+
+    let started = Instant::now();
+    loop {
+        let relay = relay_of(&survivor).await;
+        if relay["publishing"] == true && relay["lag_seconds"] == 0.0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never caught up: {relay}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut feed = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = admin(
+            &http,
+            &survivor,
+            &admin_key,
+            Method::GET,
+            &format!("/v1/events?after={after}&limit=1000"),
+            Value::Null,
+            200,
+        )
+        .await;
+        let events = page["events"].as_array().expect("events").clone();
+        if events.is_empty() {
+            break;
+        }
+        after = page["next_after"].as_i64().expect("next_after");
+        feed.extend(events);
+    }
+    assert!(
+        feed.len() >= 2 * made,
+        "each order left its events: {} for {made}",
+        feed.len()
+    );
+    let stream = consume(
+        &nats.url(),
+        &prefix.to_uppercase(),
+        &format!("{prefix}.>"),
+        feed.len(),
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_stream_is_the_feed(&prefix, &feed, &stream);
+    for r in replicas {
+        r.kill().await;
+    }
+    db.drop_db().await;
+}
