@@ -15,6 +15,7 @@ mod labels;
 mod ledger_cli;
 mod nats_refusals;
 mod nats_relay;
+mod nats_relay_replicas;
 mod recon_channels;
 mod recon_daily;
 mod recon_ledger;
