@@ -1,5 +1,5 @@
 -- The outbox relay to NATS JetStream (issue 21): where each relay stands in the outbox feed and
--- which replica runs it. An applied migration is never edited: add a new file instead.
+-- which replica runs it; and where the feed starts once retention has deleted its oldest events. An applied migration is never edited: add a new file instead.
 --
 -- One row per relay (`name`; the default deployment has one). `holder` runs it until
 -- `expires_at` and renews as it goes; a replica takes it over once it has lapsed. `after_id` is
@@ -11,4 +11,14 @@ CREATE TABLE outbox_relay (
     expires_at TEXT NOT NULL,
     after_id   INTEGER NOT NULL DEFAULT 0 CHECK (after_id >= 0),
     relayed_at TEXT
+) STRICT;
+
+-- Retention deletes the feed's oldest events, always a prefix of the feed, and records the last
+-- one it deleted: a consumer (or the relay) whose position is that event goes on from there, one
+-- behind it is told its events expired. One row at most; `last_txid` is the deleted event's
+-- writing transaction on PostgreSQL (the feed's order there), NULL on SQLite (id order).
+CREATE TABLE outbox_horizon (
+    one       INTEGER PRIMARY KEY CHECK (one = 1),
+    last_id   INTEGER NOT NULL CHECK (last_id > 0),
+    last_txid INTEGER
 ) STRICT;

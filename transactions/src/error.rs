@@ -69,6 +69,12 @@ pub enum TxError {
     /// revenue it recognises (captured less refunded) is not known until the channel answers.
     #[error("order `{order}` has refund `{refund}` in flight: fulfil it once the refund settles")]
     RefundInFlight { order: String, refund: String },
+    /// A feed position whose following events retention deleted: resuming from where the
+    /// feed starts now would skip them.
+    #[error(
+        "the events after `{after}` were deleted by retention: the feed starts after `{starts_after}`"
+    )]
+    EventsExpired { after: i64, starts_after: i64 },
     /// The event id was applied before: applying it again changes nothing.
     #[error("event `{event_id}` was already applied")]
     AlreadyApplied { event_id: String },

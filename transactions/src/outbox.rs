@@ -9,6 +9,11 @@
 //! `outbox.published_at` stays NULL and several consumers can read the same feed
 //! independently. What "the order of the feed" means per backend is the store's to keep (see
 //! [`OutboxStore::events_after`]); this module owns the paging rules.
+//!
+//! Retention deletes the feed's oldest events once they are old enough (and relayed, when a
+//! relay runs): always a prefix of the feed, recorded as where the feed now starts
+//! (`starts_after`). A consumer at that position goes on as before; one behind it is told
+//! that its next events expired ([`TxError::EventsExpired`]) rather than silently skipped.
 
 use chrono::{DateTime, Utc};
 
@@ -39,6 +44,19 @@ pub struct EventPage {
     /// Where the next page starts: the last event's id, or the `after` asked for when the page
     /// is empty.
     pub next_after: i64,
+    /// Where the feed starts: the last event retention deleted (0: none was).
+    pub starts_after: i64,
+}
+
+/// What the store finds after a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedRead {
+    /// The committed events that follow it, in feed order.
+    Events(Vec<OutboxEvent>),
+    /// It is neither 0, an event, nor where the feed starts.
+    Unknown,
+    /// Its event was deleted by retention, and others after it: resuming would skip them.
+    Expired,
 }
 
 /// The page after `after` (default 0) of at most `limit` events (default [`DEFAULT_LIMIT`],
@@ -60,14 +78,29 @@ pub async fn page<S: OutboxStore + ?Sized>(
             format!("must be 1 to {MAX_LIMIT}"),
         ));
     }
-    let events = store.events_after(after, limit).await?.ok_or_else(|| {
-        TxError::invalid(
-            "after",
-            format!("no event `{after}`: use 0 or the `next_after` of a page"),
-        )
-    })?;
+    let read = store.events_after(after, limit).await?;
+    let starts_after = store.feed_start().await?;
+    let events = match read {
+        FeedRead::Events(events) => events,
+        FeedRead::Unknown => {
+            return Err(TxError::invalid(
+                "after",
+                format!("no event `{after}`: use 0 or the `next_after` of a page"),
+            ));
+        }
+        FeedRead::Expired => {
+            return Err(TxError::EventsExpired {
+                after,
+                starts_after,
+            });
+        }
+    };
     let next_after = events.last().map_or(after, |e| e.id);
-    Ok(EventPage { events, next_after })
+    Ok(EventPage {
+        events,
+        next_after,
+        starts_after,
+    })
 }
 
 #[cfg(test)]
@@ -81,21 +114,22 @@ mod tests {
     /// A feed of events `1..=n` in id order, recording what it was asked.
     struct Feed {
         n: i64,
+        /// Events up to this one were deleted.
+        start: i64,
         asked: Mutex<Vec<(i64, u32)>>,
     }
 
     #[async_trait]
     impl OutboxStore for Feed {
-        async fn events_after(
-            &self,
-            after: i64,
-            limit: u32,
-        ) -> Result<Option<Vec<OutboxEvent>>, TxError> {
+        async fn events_after(&self, after: i64, limit: u32) -> Result<FeedRead, TxError> {
             self.asked.lock().expect("lock").push((after, limit));
             if after > self.n {
-                return Ok(None);
+                return Ok(FeedRead::Unknown);
             }
-            Ok(Some(
+            if after < self.start {
+                return Ok(FeedRead::Expired);
+            }
+            Ok(FeedRead::Events(
                 (after + 1..=self.n)
                     .take(limit as usize)
                     .map(|id| OutboxEvent {
@@ -107,11 +141,25 @@ mod tests {
                     .collect(),
             ))
         }
+
+        async fn feed_start(&self) -> Result<i64, TxError> {
+            Ok(self.start)
+        }
+
+        async fn prune_outbox(
+            &self,
+            _before: DateTime<Utc>,
+            _up_to: Option<i64>,
+            _limit: u32,
+        ) -> Result<u64, TxError> {
+            Ok(0)
+        }
     }
 
     fn feed(n: i64) -> Feed {
         Feed {
             n,
+            start: 0,
             asked: Mutex::new(Vec::new()),
         }
     }
@@ -156,5 +204,22 @@ mod tests {
             }
         }
         assert!(page(&f, None, Some(MAX_LIMIT)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_position_behind_the_feeds_start_is_told_its_events_expired() {
+        let f = Feed {
+            start: 10,
+            ..feed(25)
+        };
+        let p = page(&f, Some(10), Some(5)).await.expect("from the start");
+        assert_eq!((p.starts_after, p.events[0].id), (10, 11));
+        match page(&f, Some(4), None).await {
+            Err(TxError::EventsExpired {
+                after: 4,
+                starts_after: 10,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
     }
 }

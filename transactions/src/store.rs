@@ -22,7 +22,7 @@ use crate::ids::{
 };
 use crate::ledger::{Account, Balance, CheckReport, Journal, check};
 use crate::order::{HistoryEntry, NewOrder, Order, OrderCreate};
-use crate::outbox::OutboxEvent;
+use crate::outbox::FeedRead;
 pub use crate::outbox_relay::RelayStore;
 use crate::payment::{CallbackRecord, NewPayment, Payment, PaymentCreate, Refund};
 pub use crate::reconciliation::archive::StatementStore;
@@ -151,11 +151,25 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// paging by the last id seen never skips or repeats one. Where ids are taken in commit
     /// order (SQLite: one writer) it is id order; where they are not (PostgreSQL sequences),
     /// the backend says how it keeps that promise.
-    async fn events_after(
+    ///
+    /// An `after` that retention deleted is [`FeedRead::Expired`], unless it is where the feed
+    /// now starts ([`Self::feed_start`]): that one reads on from there.
+    async fn events_after(&self, after: i64, limit: u32) -> Result<FeedRead, TxError>;
+
+    /// The last event retention deleted (0: none was): the feed starts after it.
+    async fn feed_start(&self) -> Result<i64, TxError>;
+
+    /// Deletes, oldest first in feed order, at most `limit` events created before `before`,
+    /// none past event `up_to` when given (the relay's position: what it has not published
+    /// stays), and records the last one deleted as where the feed starts. Stops at the first
+    /// event that must stay, so what is deleted is always a prefix of the feed. Returns how
+    /// many were deleted; one transaction, one pruner at a time.
+    async fn prune_outbox(
         &self,
-        after: i64,
+        before: DateTime<Utc>,
+        up_to: Option<i64>,
         limit: u32,
-    ) -> Result<Option<Vec<OutboxEvent>>, TxError>;
+    ) -> Result<u64, TxError>;
 }
 
 /// Everything one backend provides to the transaction core.

@@ -42,6 +42,8 @@ pub struct Services {
     pub reconciliation: ReconService,
     /// The outbox relay to NATS JetStream when `--nats-url` is given.
     pub relay: Option<crate::services::outbox_relay::OutboxRelay>,
+    /// Deletes expired outbox events unless `--outbox-retention-secs` is 0.
+    pub outbox_retention: Option<crate::services::outbox_retention::OutboxRetention>,
     /// Rule snoozes: per-entity silences the pipeline honours.
     pub snoozes: Arc<SnoozeService>,
     /// Reviewer console sign-ins.

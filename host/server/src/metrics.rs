@@ -160,6 +160,7 @@ fn describe() {
         OUTBOX_DEAD_LETTERS_TOTAL,
         "Outbox events the server refused, sent to the dead-letter subject, by topic."
     );
+    describe_counter!(OUTBOX_PRUNED_TOTAL, "Outbox events deleted by retention.");
     describe_gauge!(
         OUTBOX_RELAY_LAG_SECONDS,
         Unit::Seconds,
@@ -205,6 +206,8 @@ pub mod names {
     pub const OUTBOX_RELAYED_TOTAL: &str = "arbiter_outbox_relayed_total";
     /// Outbox events the server refused, sent to the dead-letter subject, by `topic`.
     pub const OUTBOX_DEAD_LETTERS_TOTAL: &str = "arbiter_outbox_dead_letters_total";
+    /// Outbox events deleted by retention.
+    pub const OUTBOX_PRUNED_TOTAL: &str = "arbiter_outbox_pruned_total";
     /// Seconds the oldest outbox event not yet on the stream has waited (0: caught up).
     pub const OUTBOX_RELAY_LAG_SECONDS: &str = "arbiter_outbox_relay_lag_seconds";
 }

@@ -190,6 +190,11 @@ pub async fn build_with(
     )
     .await
     .context("starting the outbox relay")?;
+    let outbox_retention = crate::services::outbox_retention::OutboxRetention::spawn(
+        stores.transactions.clone(),
+        config.relay.outbox_retention(),
+        relay.is_some(),
+    );
     let transactions = crate::wiring_transactions::build(
         transactions,
         card_secret,
@@ -222,6 +227,7 @@ pub async fn build_with(
         rates,
         reconciliation,
         relay,
+        outbox_retention,
         snoozes,
         console,
         console_secure_cookie: config.reviews.console_secure_cookie,

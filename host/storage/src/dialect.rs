@@ -72,4 +72,6 @@ pub(crate) enum Serialized {
     PolicyModules,
     Rollouts,
     RateTables,
+    /// Retention's record of where the outbox feed starts: one pruner at a time.
+    OutboxHorizon,
 }

@@ -112,6 +112,7 @@ impl PgStore {
             Serialized::PolicyModules => "LOCK TABLE policy_modules IN SHARE ROW EXCLUSIVE MODE",
             Serialized::RateTables => "LOCK TABLE rate_tables IN SHARE ROW EXCLUSIVE MODE",
             Serialized::Rollouts => "LOCK TABLE rollouts IN SHARE ROW EXCLUSIVE MODE",
+            Serialized::OutboxHorizon => "LOCK TABLE outbox_horizon IN SHARE ROW EXCLUSIVE MODE",
         };
         sqlx::query(lock)
             .execute(&mut *tx)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use arbiter_transactions::TxError;
 use arbiter_transactions::change::{Change, OutboxMessage};
-use arbiter_transactions::outbox::{EventPage, MAX_LIMIT, OutboxEvent, page};
+use arbiter_transactions::outbox::{EventPage, FeedRead, MAX_LIMIT, OutboxEvent, page};
 use arbiter_transactions::store::TransactionStore;
 use chrono::Utc;
 use serde_json::json;
@@ -19,15 +19,27 @@ use sqlx::{Connection, Executor, PgConnection};
 
 on_every_backend!(events_page_in_commit_order_exactly_once);
 on_every_backend!(a_reader_beside_concurrent_writers_sees_each_event_once_in_order);
+on_every_backend!(
+    retention_deletes_an_expired_prefix_never_past_the_relay_and_says_where_the_feed_starts
+);
 
 /// Commits one change carrying `messages` (topic, payload).
 async fn write(store: &dyn TransactionStore, messages: Vec<(String, serde_json::Value)>) {
+    write_at(store, messages, Utc::now()).await;
+}
+
+/// The same, decided at `at`.
+async fn write_at(
+    store: &dyn TransactionStore,
+    messages: Vec<(String, serde_json::Value)>,
+    at: chrono::DateTime<Utc>,
+) {
     let change = Change {
         outbox: messages
             .into_iter()
             .map(|(topic, payload)| OutboxMessage { topic, payload })
             .collect(),
-        at: Utc::now(),
+        at,
         ..Change::default()
     };
     store.apply(&change).await.expect("apply");
@@ -112,11 +124,106 @@ mod stories {
         assert_eq!(rest.events, seen[20..]);
         // An `after` that names no event is refused, naming it.
         let unknown = after + 1_000;
-        assert_eq!(store.events_after(unknown, 10).await.expect("read"), None);
+        assert_eq!(
+            store.events_after(unknown, 10).await.expect("read"),
+            FeedRead::Unknown
+        );
         match page(store, Some(unknown), None).await {
             Err(TxError::Invalid { field, .. }) => assert_eq!(field, "after"),
             other => panic!("{other:?}"),
         }
+    }
+
+    pub async fn retention_deletes_an_expired_prefix_never_past_the_relay_and_says_where_the_feed_starts(
+        store: Arc<dyn TransactionStore>,
+    ) {
+        let store = &*store;
+        let now = Utc::now();
+        let old = now - chrono::Duration::hours(2);
+        for i in 0..6 {
+            write_at(store, vec![(format!("old.{i}"), json!({"i": i}))], old).await;
+        }
+        for i in 6..10 {
+            write_at(store, vec![(format!("new.{i}"), json!({"i": i}))], now).await;
+        }
+        let all = drain(store, 0, 10, Duration::from_secs(60)).await;
+        let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
+        assert_eq!(ids.len(), 10);
+        let before = now - chrono::Duration::hours(1);
+        assert_eq!(store.feed_start().await.expect("start"), 0);
+
+        // A relay that published nothing keeps everything; one at the 4th event, the first 4.
+        assert_eq!(
+            store
+                .prune_outbox(before, Some(0), 400)
+                .await
+                .expect("prune"),
+            0
+        );
+        assert_eq!(
+            store
+                .prune_outbox(before, Some(ids[3]), 400)
+                .await
+                .expect("prune"),
+            4
+        );
+        assert_eq!(store.feed_start().await.expect("start"), ids[3]);
+        let from_start = next(store, 0, 100).await;
+        assert_eq!(
+            from_start.events,
+            all[4..],
+            "the feed now starts at the 5th"
+        );
+        assert_eq!(from_start.starts_after, ids[3]);
+        // The position retention stopped at reads on; one behind it is told it expired.
+        assert_eq!(next(store, ids[3], 100).await.events, all[4..]);
+        assert_eq!(
+            store.events_after(ids[1], 10).await.expect("read"),
+            FeedRead::Expired
+        );
+        match page(store, Some(ids[1]), None).await {
+            Err(TxError::EventsExpired {
+                after,
+                starts_after,
+            }) => assert_eq!((after, starts_after), (ids[1], ids[3])),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            store
+                .prune_outbox(before, Some(ids[3]), 400)
+                .await
+                .expect("prune"),
+            0,
+            "nothing past the relay"
+        );
+
+        // Without a relay, by age alone, in batches; the young events stay.
+        assert_eq!(store.prune_outbox(before, None, 1).await.expect("prune"), 1);
+        assert_eq!(
+            store.prune_outbox(before, None, 400).await.expect("prune"),
+            1
+        );
+        assert_eq!(
+            store.prune_outbox(before, None, 400).await.expect("prune"),
+            0
+        );
+        assert_eq!(store.feed_start().await.expect("start"), ids[5]);
+        assert_eq!(next(store, 0, 100).await.events, all[6..]);
+        assert_eq!(next(store, ids[5], 100).await.events, all[6..]);
+        assert_eq!(next(store, ids[7], 100).await.events, all[8..]);
+        // Everything young: a prune at a later cut-off takes the rest, and the feed is empty
+        // but still starts where it says.
+        let later = now + chrono::Duration::seconds(1);
+        assert_eq!(
+            store.prune_outbox(later, None, 400).await.expect("prune"),
+            4
+        );
+        let empty = next(store, ids[9], 100).await;
+        assert!(empty.events.is_empty());
+        assert_eq!(empty.starts_after, ids[9]);
+        write(store, vec![("after".into(), json!({}))]).await;
+        let fresh = drain(store, ids[9], 1, Duration::from_secs(60)).await;
+        assert_eq!(fresh.len(), 1, "new events follow where the feed starts");
     }
 
     pub async fn a_reader_beside_concurrent_writers_sees_each_event_once_in_order(

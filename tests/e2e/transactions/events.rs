@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::calls::config;
-use crate::harness::{TestServer, backends, detail};
+use crate::harness::{TestServer, backends, detail, problem};
 
 /// What one order leaves in the feed, in order.
 const ORDER_TOPICS: [&str; 6] = [
@@ -72,7 +72,10 @@ async fn a_consumer_sees_every_event_once_and_each_order_in_order() {
         let key = s.checkout_key().await;
         s.sku("BOX-1", "4.00", 100).await;
         let empty = s.admin_get("/v1/events").await;
-        assert_eq!(empty, json!({"events": [], "next_after": 0}));
+        assert_eq!(
+            empty,
+            json!({"events": [], "next_after": 0, "starts_after": 0})
+        );
 
         const ORDERS: usize = 4;
         let want = ORDERS * ORDER_TOPICS.len();
@@ -166,6 +169,55 @@ async fn bad_parameters_are_400s_naming_the_parameter() {
             (a.status, a.body["code"].as_str()),
             (403, Some("forbidden"))
         );
+        s.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_events_are_deleted_and_a_consumer_behind_them_is_told_where_the_feed_starts() {
+    for backend in backends() {
+        // Events older than 5 s go (no relay: by age alone), checked every 1.25 s; the test
+        // reads each order's events well within that.
+        let s =
+            TestServer::start_configured(&backend, |c| c.relay.outbox_retention_secs = 5, config())
+                .await;
+        let key = s.checkout_key().await;
+        s.sku("BOX-1", "4.00", 100).await;
+        let (order, _) = s.paid_order(&key, "u-old", "BOX-1", 1).await;
+        let (first, _) = consume(&s, 0, 100, 3).await;
+        let first_id = first[0]["id"].as_i64().expect("id");
+        let last_id = first.last().expect("events")["id"].as_i64().expect("id");
+        assert_eq!(first[0]["payload"]["order_id"], order["id"]);
+
+        // Retention deletes them; the feed says where it starts now.
+        let started = Instant::now();
+        let page = loop {
+            let page = s.admin_get("/v1/events?after=0").await;
+            if page["starts_after"].as_i64() >= Some(last_id) {
+                break page;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{page}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(page["events"], json!([]), "{page}");
+        let start = page["starts_after"].as_i64().expect("starts_after");
+
+        // A consumer at the start reads on; one behind it is told its events expired.
+        let at_start = s.admin_get(&format!("/v1/events?after={start}")).await;
+        assert_eq!(at_start["next_after"], start);
+        let behind = s
+            .get(&format!("/v1/events?after={first_id}"), &s.admin_key)
+            .await;
+        let gone = problem(behind, 410, "events_expired").await;
+        assert!(
+            detail(&gone).contains(&format!("starts after `{start}`")),
+            "{gone}"
+        );
+
+        // New events follow where the feed starts.
+        s.paid_order(&key, "u-new", "BOX-1", 1).await;
+        let (fresh, _) = consume(&s, start, 100, 3).await;
+        assert!(fresh.len() >= 3, "{fresh:?}");
         s.finish().await;
     }
 }

@@ -1,5 +1,6 @@
-//! `arbiter serve` flags for the outbox relay to NATS JetStream (issue 21). Without
-//! `--nats-url` nothing is relayed and the outbox is only the pull feed (`GET /v1/events`).
+//! `arbiter serve` flags for the outbox (issue 21): its relay to NATS JetStream and its
+//! retention. Without `--nats-url` nothing is relayed and the outbox is only the pull feed
+//! (`GET /v1/events`).
 
 use std::time::Duration;
 
@@ -51,6 +52,11 @@ pub struct RelayArgs {
     #[arg(long, env = "ARBITER_RELAY_DEAD_LETTER_AFTER", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub relay_dead_letter_after: u32,
+    /// Outbox events older than this many seconds are deleted (with the relay on, only those
+    /// it published); 0 keeps every event. A pull consumer further behind is told its events
+    /// expired.
+    #[arg(long, env = "ARBITER_OUTBOX_RETENTION_SECS", default_value_t = 604_800)]
+    pub outbox_retention_secs: u64,
 }
 
 /// The flags' defaults: nothing relayed.
@@ -67,6 +73,7 @@ impl Default for RelayArgs {
             nats_ack_timeout_ms: 5_000,
             relay_backoff_max_ms: 5_000,
             relay_dead_letter_after: 5,
+            outbox_retention_secs: 604_800,
         }
     }
 }
@@ -86,6 +93,10 @@ impl RelayArgs {
 
     pub fn ack_timeout(&self) -> Duration {
         Duration::from_millis(self.nats_ack_timeout_ms)
+    }
+
+    pub fn outbox_retention(&self) -> Duration {
+        Duration::from_secs(self.outbox_retention_secs)
     }
 
     pub fn backoff_max(&self) -> Duration {

@@ -43,6 +43,9 @@ pub struct EventsResponse {
     pub events: Vec<EventView>,
     /// Pass as `after` for the next page: the last event's id, or `after` when there is none.
     pub next_after: i64,
+    /// Where the feed starts: events up to this id were deleted by retention (0: none were).
+    /// An `after` behind it is `410 events_expired`.
+    pub starts_after: i64,
 }
 
 impl From<OutboxEvent> for EventView {
@@ -61,6 +64,7 @@ impl From<EventPage> for EventsResponse {
         EventsResponse {
             events: p.events.into_iter().map(EventView::from).collect(),
             next_after: p.next_after,
+            starts_after: p.starts_after,
         }
     }
 }
@@ -72,6 +76,7 @@ impl From<EventPage> for EventsResponse {
         (status = 200, body = EventsResponse),
         (status = 400, description = "`after` or `limit` is not a number, out of range, or `after` names no event (`invalid_query`)"),
         (status = 403, description = "Key lacks the `admin` scope"),
+        (status = 410, description = "The events after `after` were deleted by retention (`events_expired`); the detail names where the feed starts"),
     ))]
 pub async fn list_events(
     State(app): State<AppState>,

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod keys;
 pub mod lists;
 pub mod outbox_relay;
+pub mod outbox_retention;
 pub mod policies;
 pub mod rates;
 pub mod reconciliation;

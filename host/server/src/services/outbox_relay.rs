@@ -31,7 +31,7 @@ pub use status::{RelayReport, RelayStatus};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arbiter_transactions::outbox::OutboxEvent;
+use arbiter_transactions::outbox::{FeedRead, OutboxEvent};
 use arbiter_transactions::store::TransactionStore;
 use async_nats::connection::State;
 use async_nats::jetstream::{self, message::PublishMessage};
@@ -44,7 +44,7 @@ use crate::config::RelayArgs;
 use crate::metrics::names;
 
 /// The relay's row in `outbox_relay`: one relay per deployment.
-const RELAY: &str = "nats";
+pub const RELAY_NAME: &str = "nats";
 /// The first back-off after a failure; it doubles up to `--relay-backoff-max-ms`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -167,7 +167,7 @@ impl Relay {
             let now = Utc::now();
             match self
                 .store
-                .take_relay(RELAY, &self.holder, now + self.lease_chrono(), now)
+                .take_relay(RELAY_NAME, &self.holder, now + self.lease_chrono(), now)
                 .await
             {
                 Ok(Some(after)) => {
@@ -242,8 +242,10 @@ impl Relay {
             .store
             .events_after(h.after, self.batch)
             .await
-            .map_err(|e| format!("reading the outbox: {e}"))?
-            .ok_or_else(|| format!("the relay's position, event {}, is gone", h.after))?;
+            .map_err(|e| format!("reading the outbox: {e}"))?;
+        let FeedRead::Events(events) = events else {
+            return Err(format!("the relay's position, event {}, is gone", h.after));
+        };
         let Some(first) = events.first() else {
             self.status.set_waiting(None);
             self.status.succeeded();
@@ -348,7 +350,13 @@ impl Relay {
         let now = Utc::now();
         match self
             .store
-            .record_relayed(RELAY, &self.holder, h.after, now + self.lease_chrono(), now)
+            .record_relayed(
+                RELAY_NAME,
+                &self.holder,
+                h.after,
+                now + self.lease_chrono(),
+                now,
+            )
             .await
         {
             Ok(true) => {

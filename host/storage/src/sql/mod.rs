@@ -22,7 +22,7 @@ mod lists;
 mod models;
 mod modules;
 mod orders;
-mod outbox;
+pub(crate) mod outbox;
 mod outbox_relay;
 mod payments;
 mod policy_sets;
