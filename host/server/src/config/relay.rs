@@ -36,7 +36,7 @@ pub struct RelayArgs {
           value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub relay_batch: u32,
     /// How often, in milliseconds, an idle relay looks for new events.
-    #[arg(long, env = "ARBITER_RELAY_POLL_MS", default_value_t = 50,
+    #[arg(long, env = "ARBITER_RELAY_POLL_MS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub relay_poll_ms: u64,
     /// How long to wait for the stream's acknowledgement of one event, in milliseconds.
@@ -69,7 +69,7 @@ impl Default for RelayArgs {
             nats_duplicate_window_secs: 600,
             relay_lease_secs: 15,
             relay_batch: 256,
-            relay_poll_ms: 50,
+            relay_poll_ms: 10,
             nats_ack_timeout_ms: 5_000,
             relay_backoff_max_ms: 5_000,
             relay_dead_letter_after: 5,
