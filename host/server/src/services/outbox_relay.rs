@@ -12,8 +12,9 @@
 //! - **One relay across replicas**, by a lease in the database (`outbox_relay`): the holder
 //!   renews it with every position it records; another replica takes over once it lapses.
 //!   Every replica publishing with de-duplication doing the rest would also keep the order,
-//!   but multiplies the publishes and the stream's de-duplication work by the replicas while
-//!   adding nothing a takeover within seconds does not give.
+//!   but measured (BENCHMARKS.md, "Outbox relay") two publishers deliver 5× slower and cost
+//!   NATS 7× the CPU per event: each one's chain of expected ids keeps breaking on the
+//!   other's messages. A takeover within seconds gives the same availability.
 //! - **NATS away**: rows wait in the outbox, the relay backs off (doubling, capped), and
 //!   `/readyz` says it is degraded with its lag; decisions and orders never wait for it (the
 //!   outbox row is written with their change; the relay only reads).
