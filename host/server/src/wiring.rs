@@ -56,6 +56,9 @@ pub async fn build_with(
     stores: Stores,
     transactions: &crate::wiring_transactions::TransactionsConfig,
 ) -> anyhow::Result<AppState> {
+    if config.relay.decision_events {
+        stores.decision_events.enable();
+    }
     let store: Arc<dyn Store> = stores.store;
     let keys = Arc::new(KeyService::load(store.clone()).await?);
     if let Some(path) = keys.ensure_admin_key(&config.storage.data_dir).await? {

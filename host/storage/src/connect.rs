@@ -15,6 +15,7 @@ use arbiter_transactions::store::TransactionStore;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 
+use crate::decision_events::DecisionEvents;
 use crate::error::StorageError;
 use crate::postgres::{self, PgStore};
 use crate::sqlite::{self, SqliteStore};
@@ -60,9 +61,15 @@ impl Backend {
     /// implements: the risk host's and the transaction core's share one pool.
     pub async fn connect_stores(&self) -> Result<Stores, StorageError> {
         Ok(match self {
-            Backend::Sqlite(path) => Stores::of(Arc::new(SqliteStore::open(path).await?)),
+            Backend::Sqlite(path) => {
+                let store = SqliteStore::open(path).await?;
+                let events = store.decision_events.clone();
+                Stores::of(Arc::new(store), events)
+            }
             Backend::Postgres(options) => {
-                Stores::of(Arc::new(PgStore::connect((**options).clone()).await?))
+                let store = PgStore::connect((**options).clone()).await?;
+                let events = store.decision_events.clone();
+                Stores::of(Arc::new(store), events)
             }
         })
     }
@@ -110,14 +117,20 @@ pub struct Stores {
     /// server's wiring puts Redis in front of it as a dispatcher (`DueDispatch`), never in
     /// its place, because Redis may lose what it holds.
     pub due: Arc<dyn DueQueue>,
+    /// Turns decision events on (`--decision-events`) for every view of this store.
+    pub decision_events: DecisionEvents,
 }
 
 impl Stores {
-    fn of<S: Store + TransactionStore>(concrete: Arc<S>) -> Stores {
+    fn of<S: Store + TransactionStore>(
+        concrete: Arc<S>,
+        decision_events: DecisionEvents,
+    ) -> Stores {
         Stores {
             store: concrete.clone(),
             transactions: concrete.clone(),
             due: concrete,
+            decision_events,
         }
     }
 }

@@ -35,6 +35,7 @@ mod backtest_rows;
 mod batch;
 mod columns;
 mod connect;
+mod decision_events;
 mod decision_log;
 mod dialect;
 mod error;
@@ -48,6 +49,7 @@ mod sqlite;
 mod transaction_rows;
 
 pub use connect::{Backend, DEFAULT_SQLITE_FILE, Stores, connect, connect_stores, migrate};
+pub use decision_events::DecisionEvents;
 pub use decision_log::{DecisionLog, DecisionLogConfig, LogError, PendingAppend};
 pub use error::StorageError;
 pub use postgres::PgStore;

@@ -19,6 +19,7 @@ use arbiter_engine::store::{Health, StoreError};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use crate::decision_events::DecisionEvents;
 use crate::dialect::Serialized;
 use crate::error::{StorageError, store_error};
 use crate::group_commit::GroupCommit;
@@ -46,6 +47,8 @@ pub struct PgStore {
     /// writer for both kinds saturates near 1,000 writes/s; PostgreSQL runs the two
     /// concurrently.
     changes: GroupCommit<sqlx::Postgres>,
+    /// Whether decisions and reviews write their events to the outbox.
+    pub(crate) decision_events: DecisionEvents,
     /// This process's name in the graph feed (`graph_feed`): random per start, so a replica
     /// skips the decisions it made itself and follows everyone else's.
     replica: std::sync::Arc<str>,
@@ -77,6 +80,7 @@ impl PgStore {
             group,
             changes,
             replica: format!("{:016x}", rand::random::<u64>()).into(),
+            decision_events: DecisionEvents::default(),
         })
     }
 

@@ -64,6 +64,8 @@ pub(crate) struct DecisionInsert {
     /// Every layer's reason codes, for the review a challenge opens (`reason_codes_column`);
     /// empty for the decisions that open none, which are most and pay nothing for it.
     pub reason_codes: String,
+    /// The outbox rows it writes once stored (decision events; empty while they are off).
+    pub events: Vec<crate::decision_events::EventRow>,
 }
 
 impl DecisionInsert {
@@ -92,6 +94,7 @@ impl DecisionInsert {
             } else {
                 String::new()
             },
+            events: Vec::new(),
         })
     }
 

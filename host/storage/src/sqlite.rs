@@ -24,6 +24,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::decision_events::DecisionEvents;
 use crate::dialect::Serialized;
 use crate::error::{StorageError, store_error};
 use crate::group_commit::GroupCommit;
@@ -43,6 +44,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// The transaction core's hot writes, group-committed on the writer (`group_commit`).
     group: GroupCommit<sqlx::Sqlite>,
+    /// Whether decisions and reviews write their events to the outbox.
+    pub(crate) decision_events: DecisionEvents,
 }
 
 impl SqliteStore {
@@ -94,6 +97,7 @@ impl SqliteStore {
             writer,
             reader,
             group,
+            decision_events: DecisionEvents::default(),
         })
     }
 

@@ -163,7 +163,18 @@ pub async fn consume(
 
     let client = connect(url).await.expect("connect to NATS");
     let js = jetstream::new(client);
-    let stream = js.get_stream(stream).await.expect("stream");
+    // The relay declares its stream once it holds the lease, maybe after the test's traffic.
+    let started = std::time::Instant::now();
+    let stream = loop {
+        match js.get_stream(stream).await {
+            Ok(found) => break found,
+            Err(e) => assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "stream `{stream}`: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let consumer = stream
         .create_consumer(jetstream::consumer::pull::OrderedConfig {
             filter_subject: filter.to_owned(),

@@ -28,13 +28,20 @@ pub fn relay_args(url: &str, prefix: &str) -> RelayArgs {
     }
 }
 
-/// Every event of the feed, in feed order (`GET /v1/events` paged to the end).
-pub async fn whole_feed(s: &TestServer) -> Vec<Value> {
+/// Every event of the feed of the server at `base`, in feed order (`GET /v1/events` paged to
+/// the end).
+async fn whole_feed_at(http: &reqwest::Client, base: &str, admin_key: &str) -> Vec<Value> {
     let (mut after, mut all) = (0, Vec::new());
     loop {
-        let page = s
-            .admin_get(&format!("/v1/events?after={after}&limit=1000"))
-            .await;
+        let page: Value = http
+            .get(format!("{base}/v1/events?after={after}&limit=1000"))
+            .bearer_auth(admin_key)
+            .send()
+            .await
+            .expect("events")
+            .json()
+            .await
+            .expect("json");
         let events = page["events"].as_array().expect("events").clone();
         if events.is_empty() {
             return all;
@@ -42,6 +49,40 @@ pub async fn whole_feed(s: &TestServer) -> Vec<Value> {
         after = page["next_after"].as_i64().expect("next_after");
         all.extend(events);
     }
+}
+
+/// The feed once it holds the `want` events the test's traffic wrote. On PostgreSQL an event
+/// shows once every older transaction on the server has ended, other tests' too, so the feed
+/// (and the relay reading it) can lag its commits.
+pub async fn settled_feed(
+    http: &reqwest::Client,
+    base: &str,
+    admin_key: &str,
+    want: usize,
+) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let feed = whole_feed_at(http, base, admin_key).await;
+        assert!(
+            feed.len() <= want,
+            "{} events for {want} written",
+            feed.len()
+        );
+        if feed.len() == want {
+            return feed;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the feed shows {} of {want} events",
+            feed.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// [`settled_feed`] of an in-process server.
+pub async fn whole_feed(s: &TestServer, want: usize) -> Vec<Value> {
+    settled_feed(&s.client, &s.base, &s.admin_key, want).await
 }
 
 /// The stream holds exactly the feed: the same events, once each, in the same order, each on
@@ -94,7 +135,8 @@ pub fn assert_each_order_in_step_order(stream: &[Received]) {
     }
 }
 
-/// One customer's purchase: an order paid by card, and every third one partly refunded.
+/// One customer's purchase: an order paid by card, and every third one partly refunded; the
+/// events it writes (the order pending payment, the payment, the order paid, the refund).
 async fn purchase(s: &TestServer, key: &str, worker: usize, n: usize) -> usize {
     let user = format!("u-{worker}-{n}");
     let order = s.order(key, &format!("o-{user}"), &user, "MUG-1", 1).await;
@@ -109,7 +151,7 @@ async fn purchase(s: &TestServer, key: &str, worker: usize, n: usize) -> usize {
     s.channel("payments", cpi, json!({"outcome": "succeeded"}))
         .await;
     if !n.is_multiple_of(3) {
-        return 1;
+        return 3;
     }
     let refund = s
         .call(Method::POST, "/v1/refunds", key, Some(&format!("r-{user}")),
@@ -119,27 +161,32 @@ async fn purchase(s: &TestServer, key: &str, worker: usize, n: usize) -> usize {
     let cri = refund.body["channel_refund_id"].as_str().expect("cri");
     s.channel("refunds", cri, json!({"outcome": "succeeded"}))
         .await;
-    1
+    4
 }
 
-/// Purchases by `workers` customers at once until `stop` is set; how many were made.
+/// Purchases by `workers` customers at once until `stop` is set: how many were made, and the
+/// events they wrote.
 async fn load(
     s: &TestServer,
     key: &str,
     workers: usize,
     stop: &tokio::sync::watch::Receiver<bool>,
-) -> usize {
+) -> (usize, usize) {
     let runs = (0..workers).map(|w| {
         let stop = stop.clone();
         async move {
-            let mut made = 0;
+            let (mut made, mut events) = (0, 0);
             while !*stop.borrow() {
-                made += purchase(s, key, w, made).await;
+                events += purchase(s, key, w, made).await;
+                made += 1;
             }
-            made
+            (made, events)
         }
     });
-    futures_util::future::join_all(runs).await.into_iter().sum()
+    futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .fold((0, 0), |(m, e), (dm, de)| (m + dm, e + de))
 }
 
 /// Polls `/readyz` until `accept` holds for its `relay` part (or fails after 30 s).
@@ -194,15 +241,15 @@ async fn every_event_reaches_the_stream_once_in_order_while_nats_dies_and_return
             tokio::time::sleep(Duration::from_millis(800)).await;
             let _ = stop_tx.send(true);
         };
-        let (made, ()) = tokio::join!(traffic, outage);
+        let ((made, events), ()) = tokio::join!(traffic, outage);
         assert!(made >= 6, "traffic ran: {made} purchases");
 
+        let feed = whole_feed(&s, events).await;
         let caught_up = relay_until(&s, "caught up", |r| {
             r["publishing"] == true && r["lag_seconds"] == 0.0
         })
         .await;
-        assert_eq!(caught_up["status"], "ready", "{caught_up}");
-        let feed = whole_feed(&s).await;
+        assert_eq!(caught_up["relay"]["error"], Value::Null, "{caught_up}");
         let stream = consume(
             &nats.url(),
             &prefix.to_uppercase(),
@@ -213,6 +260,100 @@ async fn every_event_reaches_the_stream_once_in_order_while_nats_dies_and_return
         .await;
         assert_stream_is_the_feed(&prefix, &feed, &stream);
         assert_each_order_in_step_order(&stream);
+        s.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decision_events_reach_the_stream_without_personal_data() {
+    use crate::feedback::{challenged_body, decide};
+    for backend in backends() {
+        let nats = OwnNats::start().await;
+        let prefix = format!("e2e_{}", uuid::Uuid::now_v7().simple());
+        let args = RelayArgs {
+            decision_events: true,
+            ..relay_args(&nats.url(), &prefix)
+        };
+        let s = TestServer::start_configured(&backend, |c| c.relay = args, config()).await;
+        let challenged = decide(&s, &challenged_body("de-1", "user-de-1")).await;
+        assert_eq!(challenged["action"], "challenge", "{challenged}");
+        let accepted = decide(&s, &crate::harness::decision_body("de-2")).await;
+        // The same request again stores nothing new and announces nothing.
+        decide(&s, &crate::harness::decision_body("de-2")).await;
+        let reviewer = s.key(&["label:write", "decisions:read"]).await;
+        let decision_id = challenged["decision_id"].as_str().expect("id");
+        let review_id = format!("rev_{}", decision_id.trim_start_matches("dec_"));
+        let resolved = s
+            .post(
+                &format!("/v1/reviews/{review_id}/resolve"),
+                &reviewer,
+                &json!({"outcome": "reject", "label": "fraud", "note": "ring of user-de-1"}),
+            )
+            .await;
+        assert_eq!(resolved.status(), 200);
+
+        // Two decisions, the review one opened, its resolution.
+        let feed = whole_feed(&s, 4).await;
+        let stream = consume(
+            &nats.url(),
+            &prefix.to_uppercase(),
+            &format!("{prefix}.>"),
+            feed.len(),
+            Duration::from_secs(2),
+        )
+        .await;
+        assert_stream_is_the_feed(&prefix, &feed, &stream);
+        let topics: Vec<&str> = stream
+            .iter()
+            .map(|m| m.body["topic"].as_str().expect("topic"))
+            .collect();
+        assert_eq!(
+            topics,
+            [
+                "decision.made",
+                "review.opened",
+                "decision.made",
+                "review.resolved"
+            ]
+        );
+        let made = &stream[0].body["payload"];
+        assert_eq!(made["decision_id"], challenged["decision_id"]);
+        assert_eq!(made["action"], "challenge");
+        assert_eq!(made["policy_set_version"], challenged["policy_set_version"]);
+        assert!(
+            made["reason_codes"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty()),
+            "{made}"
+        );
+        assert_eq!(stream[1].body["payload"]["review_id"], review_id);
+        assert_eq!(
+            stream[2].body["payload"]["decision_id"],
+            accepted["decision_id"]
+        );
+        let closed = &stream[3].body["payload"];
+        assert_eq!(
+            (closed["outcome"].as_str(), closed["label"].as_str()),
+            (Some("reject"), Some("fraud"))
+        );
+        // No personal value of the requests, nor the reviewer's note, anywhere on the stream.
+        let everything = serde_json::to_string(&feed).expect("json");
+        for personal in [
+            "user-de-1",
+            "Example.com",
+            "555 123",
+            "Main St",
+            "fp_7Hc",
+            "dev-9",
+            "203.0.113",
+            "ord-de-1",
+            "o-42",
+            "\"de-1\"",
+            "\"de-2\"",
+            "ring of",
+        ] {
+            assert!(!everything.contains(personal), "{personal} in {everything}");
+        }
         s.finish().await;
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::nats_relay::{assert_each_order_in_step_order, assert_stream_is_the_feed};
+use super::nats_relay::{assert_each_order_in_step_order, assert_stream_is_the_feed, settled_feed};
 use crate::harness::{Backend, OwnNats, TestDb, backends, consume, start_arbiter};
 
 /// The flags of an `arbiter serve` replica relaying to `url` under `prefix`.
@@ -52,8 +52,14 @@ async fn admin(
 }
 
 /// [`purchase`] on a replica by its base URL: an order paid through the built-in card
-/// channel's signed webhook, and every third one partly refunded.
-async fn purchase_at(http: &reqwest::Client, base: &str, key: &str, admin_key: &str, n: usize) {
+/// channel's signed webhook, and every third one partly refunded; the events it writes.
+async fn purchase_at(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    admin_key: &str,
+    n: usize,
+) -> usize {
     let user = format!("u-{n}");
     let order = admin(
         http,
@@ -88,7 +94,7 @@ async fn purchase_at(http: &reqwest::Client, base: &str, key: &str, admin_key: &
     )
     .await;
     if !n.is_multiple_of(3) {
-        return;
+        return 3;
     }
     let refund = admin(
         http,
@@ -111,6 +117,7 @@ async fn purchase_at(http: &reqwest::Client, base: &str, key: &str, admin_key: &
         200,
     )
     .await;
+    4
 }
 
 /// `/readyz`'s relay part of a replica.
@@ -203,12 +210,12 @@ async fn the_relays_replica_killed_mid_stream_another_takes_over_and_nothing_is_
     // mid-stream.
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let traffic = async {
-        let mut made = 0;
+        let (mut made, mut events) = (0, 0);
         while !*stop.borrow() {
-            purchase_at(&http, &survivor, &key, &admin_key, made).await;
+            events += purchase_at(&http, &survivor, &key, &admin_key, made).await;
             made += 1;
         }
-        made
+        (made, events)
     };
     let victim = replicas.remove(active);
     let kill = async {
@@ -226,46 +233,10 @@ async fn the_relays_replica_killed_mid_stream_another_takes_over_and_nothing_is_
         tokio::time::sleep(Duration::from_millis(1_000)).await;
         let _ = stop_tx.send(true);
     };
-    let (made, ()) = tokio::join!(traffic, kill);
+    let ((made, events), ()) = tokio::join!(traffic, kill);
     assert!(made >= 5, "traffic ran: {made} orders");
 
-    let started = Instant::now();
-    loop {
-        let relay = relay_of(&survivor).await;
-        if relay["publishing"] == true && relay["lag_seconds"] == 0.0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "never caught up: {relay}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut feed = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = admin(
-            &http,
-            &survivor,
-            &admin_key,
-            Method::GET,
-            &format!("/v1/events?after={after}&limit=1000"),
-            Value::Null,
-            200,
-        )
-        .await;
-        let events = page["events"].as_array().expect("events").clone();
-        if events.is_empty() {
-            break;
-        }
-        after = page["next_after"].as_i64().expect("next_after");
-        feed.extend(events);
-    }
-    assert!(
-        feed.len() >= 3 * made,
-        "each purchase left its events: {} for {made}",
-        feed.len()
-    );
+    let feed = settled_feed(&http, &survivor, &admin_key, events).await;
     let stream = consume(
         &nats.url(),
         &prefix.to_uppercase(),

@@ -57,6 +57,11 @@ pub struct RelayArgs {
     /// expired.
     #[arg(long, env = "ARBITER_OUTBOX_RETENTION_SECS", default_value_t = 604_800)]
     pub outbox_retention_secs: u64,
+    /// Decisions and reviews write their events to the outbox too (`decision.made`,
+    /// `review.opened`, `review.resolved`; no personal data), relayed like the others. Costs an
+    /// outbox row per decision.
+    #[arg(long, env = "ARBITER_DECISION_EVENTS")]
+    pub decision_events: bool,
 }
 
 /// The flags' defaults: nothing relayed.
@@ -74,6 +79,7 @@ impl Default for RelayArgs {
             relay_backoff_max_ms: 5_000,
             relay_dead_letter_after: 5,
             outbox_retention_secs: 604_800,
+            decision_events: false,
         }
     }
 }

@@ -151,6 +151,25 @@ impl PgStore {
             .await
             .map_err(store_error)?;
         }
+        let events: Vec<&crate::decision_events::EventRow> = rows
+            .iter()
+            .filter(|r| inserted.contains(&r.request_id))
+            .flat_map(|r| &r.events)
+            .collect();
+        if !events.is_empty() {
+            // In the batch's order (a decision's `decision.made` before its `review.opened`).
+            sqlx::query(
+                "INSERT INTO outbox (topic, payload, created_at) \
+                 SELECT t, p, c FROM UNNEST($1::text[], $2::text[], $3::timestamptz[]) \
+                 WITH ORDINALITY AS e(t, p, c, n) ORDER BY n",
+            )
+            .bind(events.iter().map(|e| e.0).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.1.as_str()).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.2).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
         let conflicted: Vec<&str> = rows
             .iter()
             .map(|r| r.request_id.as_str())

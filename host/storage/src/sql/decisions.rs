@@ -10,7 +10,10 @@ use arbiter_engine::store::{AppendOutcome, DecisionEntities, DecisionStore, Stor
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use arbiter_engine::feedback::Review;
+
 use crate::batch::{first_occurrences, outcomes};
+use crate::decision_events;
 use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::postgres::PgStore;
@@ -30,10 +33,19 @@ macro_rules! decision_store {
                     return Ok(Vec::new());
                 }
                 let firsts = first_occurrences(batch);
+                let events = self.decision_events.on();
                 let rows = firsts
                     .iter()
-                    .map(|d| DecisionInsert::new(d))
-                    .collect::<Result<Vec<_>, _>>()?;
+                    .map(|d| {
+                        let mut row = DecisionInsert::new(d)?;
+                        if events {
+                            let review =
+                                row.opens_review().then(|| Review::id_for(&row.decision_id));
+                            row.events = decision_events::of_decision(d, review.as_deref());
+                        }
+                        Ok(row)
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
                 let (inserted, existing) = self.write_decisions(&firsts, rows).await?;
                 outcomes(batch, &inserted, &existing)
             }
