@@ -29,17 +29,8 @@ async fn json_of(r: reqwest::Response, status: u16) -> Value {
 
 /// The counter `arbiter_labels_total{label="…"}` as `/metrics` shows it (0 before the first).
 async fn labels_total(s: &TestServer, label: &str) -> f64 {
-    let text = reqwest::get(s.url("/metrics"))
+    s.metric(&format!("arbiter_labels_total{{label=\"{label}\"}}"))
         .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let prefix = format!("arbiter_labels_total{{label=\"{label}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test]

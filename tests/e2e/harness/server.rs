@@ -194,6 +194,21 @@ impl TestServer {
         a.body
     }
 
+    /// A series of `/metrics` (`name{labels}`) as a number, 0 before its first value.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let prefix = format!("{series} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// Mints a key with the given scopes through the API, named after them.
     pub async fn key(&self, scopes: &[&str]) -> String {
         let name = format!("test {}", scopes.join(" "));

@@ -124,6 +124,25 @@ impl TestServer {
             .to_owned()
     }
 
+    /// Refunds `value` USD of `payment` (idempotency key `idempotency`) and has the card
+    /// channel report it succeeded.
+    pub async fn refund_succeeded(
+        &self,
+        key: &str,
+        idempotency: &str,
+        payment: &Value,
+        value: &str,
+    ) {
+        let refund = self
+            .call(Method::POST, "/v1/refunds", key, Some(idempotency),
+                Some(&json!({"payment_id": payment["id"], "amount": {"value": value, "currency": "USD"}})))
+            .await;
+        assert_eq!(refund.status, 201, "{}", refund.body);
+        let cri = refund.body["channel_refund_id"].as_str().expect("cri");
+        self.channel("refunds", cri, json!({"outcome": "succeeded"}))
+            .await;
+    }
+
     /// A paid order of `qty` × `sku` for `user`: (order, payment).
     pub async fn paid_order(&self, key: &str, user: &str, sku: &str, qty: u32) -> (Value, Value) {
         let order = self

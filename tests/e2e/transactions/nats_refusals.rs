@@ -8,24 +8,18 @@ use std::time::Duration;
 
 use arbiter_host::config::RelayArgs;
 use async_nats::jetstream;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::calls::config;
-use super::nats_relay::{relay_args, relay_until, whole_feed};
-use crate::harness::{OwnNats, TestServer, backends, consume, nats_url};
+use super::nats_relay::{relay_args, relay_until, stream_of, whole_feed};
+use crate::harness::{OwnNats, TestServer, backends, nats_url};
 
 /// The dead-letter counter for `topic` as `/metrics` shows it (0 before the first).
 async fn dead_letters(s: &TestServer, topic: &str) -> f64 {
-    let text = reqwest::get(s.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let series = format!("arbiter_outbox_dead_letters_total{{topic=\"{topic}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(series.as_str()))
-        .map_or(0.0, |v| v.trim().parse().expect("number"))
+    s.metric(&format!(
+        "arbiter_outbox_dead_letters_total{{topic=\"{topic}\"}}"
+    ))
+    .await
 }
 
 /// Pays `n` orders and refunds each in part.
@@ -34,13 +28,7 @@ async fn refunded_orders(s: &TestServer, n: usize) {
     s.sku("MUG-1", "12.00", 100).await;
     for i in 0..n {
         let (_, payment) = s.paid_order(&key, &format!("u-{i}"), "MUG-1", 1).await;
-        let refund = s
-            .call(reqwest::Method::POST, "/v1/refunds", &key, Some(&format!("r-{i}")),
-                Some(&json!({"payment_id": payment["id"], "amount": {"value": "1.00", "currency": "USD"}})))
-            .await;
-        assert_eq!(refund.status, 201, "{}", refund.body);
-        let cri = refund.body["channel_refund_id"].as_str().expect("cri");
-        s.channel("refunds", cri, json!({"outcome": "succeeded"}))
+        s.refund_succeeded(&key, &format!("r-{i}"), &payment, "1.00")
             .await;
     }
 }
@@ -70,14 +58,7 @@ async fn an_event_the_server_refuses_goes_to_the_dead_letter_subject_and_the_res
         refunded_orders(&s, 3).await;
         // Each order: pending payment, payment, paid, refund.
         let feed = whole_feed(&s, 12).await;
-        let stream = consume(
-            &url,
-            &prefix.to_uppercase(),
-            &format!("{prefix}.>"),
-            feed.len(),
-            Duration::from_secs(2),
-        )
-        .await;
+        let stream = stream_of(&url, &prefix, feed.len()).await;
         assert_eq!(stream.len(), feed.len(), "one message per event");
         let mut letters = 0;
         for (m, e) in stream.iter().zip(&feed) {

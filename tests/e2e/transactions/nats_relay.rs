@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use arbiter_host::config::RelayArgs;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::calls::config;
@@ -85,6 +84,19 @@ pub async fn whole_feed(s: &TestServer, want: usize) -> Vec<Value> {
     settled_feed(&s.client, &s.base, &s.admin_key, want).await
 }
 
+/// What a consumer of the relay's stream for `prefix` receives (every subject, from the
+/// first message), expecting `want` and checking nothing more comes.
+pub async fn stream_of(url: &str, prefix: &str, want: usize) -> Vec<Received> {
+    consume(
+        url,
+        &prefix.to_uppercase(),
+        &format!("{prefix}.>"),
+        want,
+        Duration::from_secs(2),
+    )
+    .await
+}
+
 /// The stream holds exactly the feed: the same events, once each, in the same order, each on
 /// its topic's subject with its id as `Nats-Msg-Id`.
 pub fn assert_stream_is_the_feed(prefix: &str, feed: &[Value], stream: &[Received]) {
@@ -153,13 +165,7 @@ async fn purchase(s: &TestServer, key: &str, worker: usize, n: usize) -> usize {
     if !n.is_multiple_of(3) {
         return 3;
     }
-    let refund = s
-        .call(Method::POST, "/v1/refunds", key, Some(&format!("r-{user}")),
-            Some(&json!({"payment_id": payment["id"], "amount": {"value": "1.00", "currency": "USD"}})))
-        .await;
-    assert_eq!(refund.status, 201, "{}", refund.body);
-    let cri = refund.body["channel_refund_id"].as_str().expect("cri");
-    s.channel("refunds", cri, json!({"outcome": "succeeded"}))
+    s.refund_succeeded(key, &format!("r-{user}"), &payment, "1.00")
         .await;
     4
 }
@@ -250,14 +256,7 @@ async fn every_event_reaches_the_stream_once_in_order_while_nats_dies_and_return
         })
         .await;
         assert_eq!(caught_up["relay"]["error"], Value::Null, "{caught_up}");
-        let stream = consume(
-            &nats.url(),
-            &prefix.to_uppercase(),
-            &format!("{prefix}.>"),
-            feed.len(),
-            Duration::from_secs(2),
-        )
-        .await;
+        let stream = stream_of(&nats.url(), &prefix, feed.len()).await;
         assert_stream_is_the_feed(&prefix, &feed, &stream);
         assert_each_order_in_step_order(&stream);
         s.finish().await;
@@ -294,14 +293,7 @@ async fn decision_events_reach_the_stream_without_personal_data() {
 
         // Two decisions, the review one opened, its resolution.
         let feed = whole_feed(&s, 4).await;
-        let stream = consume(
-            &nats.url(),
-            &prefix.to_uppercase(),
-            &format!("{prefix}.>"),
-            feed.len(),
-            Duration::from_secs(2),
-        )
-        .await;
+        let stream = stream_of(&nats.url(), &prefix, feed.len()).await;
         assert_stream_is_the_feed(&prefix, &feed, &stream);
         let topics: Vec<&str> = stream
             .iter()

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::nats_relay::{assert_each_order_in_step_order, assert_stream_is_the_feed, settled_feed};
-use crate::harness::{Backend, OwnNats, TestDb, backends, consume, start_arbiter};
+use super::nats_relay::{
+    assert_each_order_in_step_order, assert_stream_is_the_feed, settled_feed, stream_of,
+};
+use crate::harness::{Backend, OwnNats, TestDb, backends, start_arbiter};
 
 /// The flags of an `arbiter serve` replica relaying to `url` under `prefix`.
 fn relay_flags(url: &str, prefix: &str) -> Vec<String> {
@@ -237,14 +239,7 @@ async fn the_relays_replica_killed_mid_stream_another_takes_over_and_nothing_is_
     assert!(made >= 5, "traffic ran: {made} orders");
 
     let feed = settled_feed(&http, &survivor, &admin_key, events).await;
-    let stream = consume(
-        &nats.url(),
-        &prefix.to_uppercase(),
-        &format!("{prefix}.>"),
-        feed.len(),
-        Duration::from_secs(2),
-    )
-    .await;
+    let stream = stream_of(&nats.url(), &prefix, feed.len()).await;
     assert_stream_is_the_feed(&prefix, &feed, &stream);
     assert_each_order_in_step_order(&stream);
     for r in replicas {
