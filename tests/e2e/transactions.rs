@@ -2,6 +2,7 @@
 //! risk decision, payments settled by the card channel's signed webhooks, refunds, the ledger,
 //! fulfilment and its revenue, the outbox feed, the expiry worker and `arbiter ledger check`.
 
+mod backup;
 mod calls;
 mod channel_forgeries;
 mod channel_recovery;

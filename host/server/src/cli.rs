@@ -75,6 +75,8 @@ enum Command {
         #[command(subcommand)]
         command: crate::remote::LabelsCommand,
     },
+    /// Copy the embedded SQLite database to a file while the service runs.
+    Backup(crate::backup_cli::BackupArgs),
     /// Verify the double-entry ledger in the database.
     Ledger {
         #[command(subcommand)]
@@ -169,6 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rates { command } => crate::rates_cli::run(command).await,
         Command::Backtest(args) => crate::backtest_cli::run(args).await,
         Command::Ledger { command } => crate::ledger_check::run(command).await,
+        Command::Backup(args) => crate::backup_cli::run(args).await,
         Command::Migrate(storage) => {
             crate::wiring::open_store(&storage).await?;
             println!("migrations applied");

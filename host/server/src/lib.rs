@@ -10,6 +10,7 @@
 
 pub mod app_state;
 pub mod backtest_cli;
+pub mod backup_cli;
 pub mod channels_cli;
 pub mod cli;
 pub mod config;

@@ -41,6 +41,12 @@ pub enum StorageError {
         backend: String,
         source: MigrateError,
     },
+    #[error("no SQLite database at `{path}` to back up")]
+    BackupSource { path: PathBuf },
+    #[error("cannot create the backup `{to}` (it must not exist yet): {source}")]
+    BackupTarget { to: PathBuf, source: std::io::Error },
+    #[error("while copying the database to `{to}`: {source}")]
+    Backup { to: PathBuf, source: sqlx::Error },
 }
 
 /// Maps a sqlx error to the engine's error: the database being unreachable, overloaded or out of

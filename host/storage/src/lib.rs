@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod backtest_rows;
+mod backup;
 mod batch;
 mod columns;
 mod connect;
@@ -48,6 +49,7 @@ mod sql;
 mod sqlite;
 mod transaction_rows;
 
+pub use backup::backup_sqlite;
 pub use connect::{Backend, DEFAULT_SQLITE_FILE, Stores, connect, connect_stores, migrate};
 pub use decision_events::DecisionEvents;
 pub use decision_log::{DecisionLog, DecisionLogConfig, LogError, PendingAppend};
