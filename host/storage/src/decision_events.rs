@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::Resolution;
-use chrono::{DateTime, Utc};
+use arbiter_engine::store::StoreError;
+use arbiter_transactions::TxError;
+use arbiter_transactions::change::OutboxMessage;
 use serde_json::json;
 
 /// The switch the stores read on each batch; shared by every view of one store.
@@ -33,12 +35,9 @@ impl DecisionEvents {
     }
 }
 
-/// An outbox row: topic, payload (JSON text), when.
-pub(crate) type EventRow = (&'static str, String, DateTime<Utc>);
-
-/// The events a newly stored decision writes: `decision.made`, then `review.opened` when it
-/// is a challenge (which opens its review in the same transaction).
-pub(crate) fn of_decision(d: &Decision, review_id: Option<&str>) -> Vec<EventRow> {
+/// The events a newly stored decision writes at its `created_at`: `decision.made`, then
+/// `review.opened` when it is a challenge (which opens its review in the same transaction).
+pub(crate) fn of_decision(d: &Decision, review_id: Option<&str>) -> Vec<OutboxMessage> {
     let reason_codes: Vec<&str> = d.reasons.iter().map(|r| r.code.as_str()).collect();
     let made = json!({
         "decision_id": d.decision_id.0,
@@ -49,7 +48,7 @@ pub(crate) fn of_decision(d: &Decision, review_id: Option<&str>) -> Vec<EventRow
         "policy_set_version": d.policy_set_version,
         "model_version": d.model_version,
     });
-    let mut rows = vec![("decision.made", made.to_string(), d.created_at)];
+    let mut rows = vec![message("decision.made", made)];
     if let Some(review_id) = review_id {
         let opened = json!({
             "review_id": review_id,
@@ -57,7 +56,7 @@ pub(crate) fn of_decision(d: &Decision, review_id: Option<&str>) -> Vec<EventRow
             "checkpoint": d.context.checkpoint.as_str(),
             "reason_codes": reason_codes,
         });
-        rows.push(("review.opened", opened.to_string(), d.created_at));
+        rows.push(message("review.opened", opened));
     }
     rows
 }
@@ -68,15 +67,30 @@ pub(crate) fn review_resolved(
     review_id: &str,
     decision_id: &str,
     resolution: &Resolution,
-    at: DateTime<Utc>,
-) -> EventRow {
+) -> OutboxMessage {
     let payload = json!({
         "review_id": review_id,
         "decision_id": decision_id,
         "outcome": resolution.outcome.as_str(),
         "label": resolution.label.as_str(),
     });
-    ("review.resolved", payload.to_string(), at)
+    message("review.resolved", payload)
+}
+
+fn message(topic: &str, payload: serde_json::Value) -> OutboxMessage {
+    OutboxMessage {
+        topic: topic.to_owned(),
+        payload,
+    }
+}
+
+/// The decision log's error for a failed outbox write (which the transaction core's
+/// `insert_outbox` reports as its own).
+pub(crate) fn store_error(e: TxError) -> StoreError {
+    match e {
+        TxError::Store(e) => e,
+        other => StoreError::Backend(other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ pub(crate) struct DecisionInsert {
     /// empty for the decisions that open none, which are most and pay nothing for it.
     pub reason_codes: String,
     /// The outbox rows it writes once stored (decision events; empty while they are off).
-    pub events: Vec<crate::decision_events::EventRow>,
+    pub events: Vec<arbiter_transactions::change::OutboxMessage>,
 }
 
 impl DecisionInsert {

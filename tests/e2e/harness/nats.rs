@@ -107,17 +107,10 @@ impl OwnNats {
     }
 }
 
-/// Connects to `url`, signing in with the `user:password@` it may carry (the client takes
-/// none from the URL itself).
+/// Connects to `url` as the relay does, signing in with the `user:password@` it may carry.
 pub async fn connect(url: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
-    let mut parsed = url::Url::parse(url).expect("NATS URL");
-    let mut options = async_nats::ConnectOptions::new();
-    if let Some(password) = parsed.password().map(str::to_owned) {
-        options = options.user_and_password(parsed.username().to_owned(), password);
-        let _ = parsed.set_username("");
-        let _ = parsed.set_password(None);
-    }
-    options.connect(parsed.as_str()).await
+    let (bare, options) = arbiter_host::services::outbox_relay::signed_in(url).expect("NATS URL");
+    options.connect(bare).await
 }
 
 fn server_binary() -> String {

@@ -39,7 +39,7 @@ use async_nats::jetstream::{self, message::PublishMessage};
 use chrono::Utc;
 use tokio::task::JoinHandle;
 
-use self::publish::{Failure, classify, publish_page};
+use self::publish::{Failure, classify, publish_acked, publish_page};
 use self::stream::{Subjects, dead_letter_body, dead_letter_id, declare};
 use crate::config::RelayArgs;
 use crate::metrics::names;
@@ -111,7 +111,7 @@ impl OutboxRelay {
 /// The server addresses without credentials, and options that sign in with those the
 /// URL carried (`nats://user:password@host`, or `nats://token@host`): the client takes
 /// none from the URL itself.
-fn signed_in(urls: &str) -> anyhow::Result<(String, async_nats::ConnectOptions)> {
+pub fn signed_in(urls: &str) -> anyhow::Result<(String, async_nats::ConnectOptions)> {
     let mut options = async_nats::ConnectOptions::new();
     let mut bare = Vec::new();
     for one in urls.split(',') {
@@ -154,6 +154,8 @@ struct Relay {
 /// The holder's state while it relays.
 struct Holding {
     after: i64,
+    /// Another replica took the relay over: stop.
+    lost: bool,
     renewed: Instant,
     failures: usize,
     stream_ready: bool,
@@ -201,6 +203,7 @@ impl Relay {
     async fn hold(&self, after: i64) {
         let mut h = Holding {
             after,
+            lost: false,
             renewed: Instant::now(),
             failures: 0,
             stream_ready: false,
@@ -208,7 +211,7 @@ impl Relay {
         };
         loop {
             let outcome = self.step(&mut h).await;
-            if h.after < 0 {
+            if h.lost {
                 return;
             }
             match outcome {
@@ -327,15 +330,7 @@ impl Relay {
             let letter = PublishMessage::build()
                 .payload(dead_letter_body(event, why, attempts, max, with_event))
                 .message_id(dead_letter_id(event.id));
-            let stored = match self
-                .js
-                .send_publish(self.subjects.dead_letter(&event.topic), letter)
-                .await
-            {
-                Ok(ack) => ack.await,
-                Err(e) => Err(e),
-            };
-            match stored {
+            match publish_acked(&self.js, self.subjects.dead_letter(&event.topic), letter).await {
                 Ok(_) => return Ok(()),
                 Err(e) if with_event && matches!(classify(&e, true), Failure::Refused(_)) => {
                     with_event = false;
@@ -345,8 +340,8 @@ impl Relay {
         }
     }
 
-    /// Records the position and renews the lease; false (and `after` set to −1) when another
-    /// replica holds the relay now.
+    /// Records the position and renews the lease; false (and `lost` set) when another replica
+    /// holds the relay now.
     async fn record(&self, h: &mut Holding) -> bool {
         let now = Utc::now();
         match self
@@ -365,7 +360,7 @@ impl Relay {
                 true
             }
             Ok(false) => {
-                h.after = -1;
+                h.lost = true;
                 false
             }
             // The database is away: keep the position in memory and try again; if the lease

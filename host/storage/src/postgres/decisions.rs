@@ -10,6 +10,8 @@ use std::collections::{HashMap, HashSet};
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::Review;
 use arbiter_engine::store::{DecisionEntities, StoreError};
+use arbiter_transactions::change::OutboxMessage;
+use chrono::{DateTime, Utc};
 
 use super::PgStore;
 use crate::dialect::Dialect;
@@ -151,21 +153,33 @@ impl PgStore {
             .await
             .map_err(store_error)?;
         }
-        let events: Vec<&crate::decision_events::EventRow> = rows
+        // The batch's decision events in one statement (`insert_outbox` takes one time for
+        // all its rows; here each decision has its own), in order: a decision's
+        // `decision.made` before its `review.opened`.
+        let events: Vec<(&OutboxMessage, DateTime<Utc>)> = rows
             .iter()
             .filter(|r| inserted.contains(&r.request_id))
-            .flat_map(|r| &r.events)
+            .flat_map(|r| r.events.iter().map(|e| (e, r.created_at)))
             .collect();
         if !events.is_empty() {
-            // In the batch's order (a decision's `decision.made` before its `review.opened`).
             sqlx::query(
                 "INSERT INTO outbox (topic, payload, created_at) \
                  SELECT t, p, c FROM UNNEST($1::text[], $2::text[], $3::timestamptz[]) \
                  WITH ORDINALITY AS e(t, p, c, n) ORDER BY n",
             )
-            .bind(events.iter().map(|e| e.0).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.1.as_str()).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.2).collect::<Vec<_>>())
+            .bind(
+                events
+                    .iter()
+                    .map(|(e, _)| e.topic.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                events
+                    .iter()
+                    .map(|(e, _)| e.payload.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(events.iter().map(|(_, at)| *at).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;

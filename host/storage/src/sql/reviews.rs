@@ -13,7 +13,7 @@ use arbiter_engine::store::StoreError;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::decision_events::review_resolved;
+use crate::decision_events::{self, review_resolved};
 use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::feedback_rows::{ReviewRow, parse_label, parse_label_source};
@@ -272,17 +272,10 @@ macro_rules! review_store {
                     <$store>::audit(&mut tx, actor, record).await?;
                     Self::insert_review_label(&mut tx, &decision_id, resolution, actor, at).await?;
                     if self.decision_events.on() {
-                        let (topic, payload, at) =
-                            review_resolved(review_id, &decision_id, resolution, at);
-                        sqlx::query(
-                            "INSERT INTO outbox (topic, payload, created_at) VALUES ($1, $2, $3)",
-                        )
-                        .bind(topic)
-                        .bind(payload)
-                        .bind(<$store>::time(at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(store_error)?;
+                        let event = review_resolved(review_id, &decision_id, resolution);
+                        <$store>::insert_outbox(&mut tx, &[event], at)
+                            .await
+                            .map_err(decision_events::store_error)?;
                     }
                 }
                 tx.commit().await.map_err(store_error)?;

@@ -172,15 +172,9 @@ async fn write_rows(
                 .await
                 .map_err(store_error)?;
             }
-            for (topic, payload, at) in &row.events {
-                sqlx::query("INSERT INTO outbox (topic, payload, created_at) VALUES ($1, $2, $3)")
-                    .bind(*topic)
-                    .bind(payload)
-                    .bind(SqliteStore::time(*at))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-            }
+            SqliteStore::insert_outbox(conn, &row.events, row.created_at)
+                .await
+                .map_err(crate::decision_events::store_error)?;
             inserted.insert(row.request_id);
         } else {
             let body: String =

@@ -16,7 +16,8 @@
 
 use arbiter_transactions::outbox::OutboxEvent;
 use async_nats::connection::State;
-use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::publish::PublishAck;
 use async_nats::jetstream::{self, context::PublishError, message::PublishMessage};
 
 use super::stream::{Subjects, event_body, message_id};
@@ -52,11 +53,8 @@ pub async fn publish_page(
     let mut confirmed = 0;
     // One at a time until the stream stores one afresh.
     while confirmed < events.len() {
-        let stored = match send(js, subjects, &events[confirmed], None).await {
-            Ok(ack) => ack.await,
-            Err(e) => Err(e),
-        };
-        match stored {
+        let event = &events[confirmed];
+        match publish_acked(js, subjects.event(&event.topic), message(event, None)).await {
             Ok(ack) => {
                 confirmed += 1;
                 if !ack.duplicate {
@@ -71,7 +69,11 @@ pub async fn publish_page(
     let mut send_failure = None;
     for i in confirmed..events.len() {
         let previous = message_id(events[i - 1].id);
-        match send(js, subjects, &events[i], Some(&previous)).await {
+        let message = message(&events[i], Some(&previous));
+        match js
+            .send_publish(subjects.event(&events[i].topic), message)
+            .await
+        {
             Ok(ack) => pending.push(ack),
             Err(e) => {
                 send_failure = Some(e);
@@ -94,19 +96,24 @@ pub async fn publish_page(
     }
 }
 
-async fn send(
-    js: &jetstream::Context,
-    subjects: &Subjects,
-    event: &OutboxEvent,
-    expected_last: Option<&str>,
-) -> Result<PublishAckFuture, PublishError> {
-    let mut message = PublishMessage::build()
+/// `event` as published: its body, its id, and the id it must follow when given.
+fn message(event: &OutboxEvent, expected_last: Option<&str>) -> PublishMessage {
+    let message = PublishMessage::build()
         .payload(event_body(event))
         .message_id(message_id(event.id));
-    if let Some(last) = expected_last {
-        message = message.expected_last_message_id(last);
+    match expected_last {
+        Some(last) => message.expected_last_message_id(last),
+        None => message,
     }
-    js.send_publish(subjects.event(&event.topic), message).await
+}
+
+/// Publishes one message and waits for the stream's acknowledgement.
+pub async fn publish_acked(
+    js: &jetstream::Context,
+    subject: String,
+    message: PublishMessage,
+) -> Result<PublishAck, PublishError> {
+    js.send_publish(subject, message).await?.await
 }
 
 fn stopped(js: &jetstream::Context, confirmed: usize, e: PublishError) -> Sent {
