@@ -13,6 +13,7 @@ mod config;
 mod edge_table;
 mod entity;
 mod error;
+mod forget;
 mod graph;
 mod groups;
 mod hops;

@@ -67,6 +67,11 @@ impl SharedGraph {
         self.inner.write().mark_fraud(kind, value, reason, at)
     }
 
+    /// [`LinkGraph::rename`] (write lock, one update).
+    pub fn rename(&self, kind: EntityKind, from: &str, to: &str) -> bool {
+        self.inner.write().rename(kind, from, to)
+    }
+
     pub fn unmark(&self, kind: EntityKind, value: &str) -> bool {
         self.inner.write().unmark(kind, value)
     }

@@ -170,6 +170,7 @@ async fn openapi_document_matches_the_routes() {
         ("post", "/v1/rules/{name}/versions"),
         ("post", "/v1/skus"),
         ("post", "/v1/snoozes"),
+        ("post", "/v1/subjects/erase"),
         ("post", "/v1/webhooks/alipay"),
         ("post", "/v1/webhooks/card"),
         ("post", "/v1/webhooks/wechat"),

@@ -55,9 +55,10 @@ pub mod action {
     pub const STATEMENT_IMPORT: &str = "statement.import";
     pub const RECONCILIATION_RUN: &str = "reconciliation.run";
     pub const RECONCILIATION_RESOLVE: &str = "reconciliation.resolve";
+    pub const SUBJECT_ERASE: &str = "subject.erase";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 32] = [
+    pub const ALL: [&str; 33] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -90,6 +91,7 @@ pub mod action {
         STATEMENT_IMPORT,
         RECONCILIATION_RUN,
         RECONCILIATION_RESOLVE,
+        SUBJECT_ERASE,
     ];
 }
 
@@ -181,6 +183,26 @@ impl AuditRecord {
             "expires_at": entry.expires_at,
         });
         AuditRecord::new(action::LIST_ADD, &entry.id, detail)
+    }
+
+    /// A person erased: the target is the pseudonym of the identifier they were named by
+    /// (whoever holds the erasure key can tell whether a given person was erased; nobody can
+    /// read who was). The detail says how they were named, how many identifiers of each kind
+    /// were replaced and how many rows of each column changed: never a value.
+    pub fn subject_erased(
+        subject: &crate::erasure::Subject,
+        pseudonym: &str,
+        identifiers: &crate::erasure::Identifiers,
+        counts: &crate::erasure::ErasureCounts,
+    ) -> AuditRecord {
+        let detail = json!({
+            "named_by": subject.kind.as_str(),
+            "identifiers": identifiers.counts(),
+            "rewritten": counts.rewritten,
+            "list_entries_removed": counts.list_entries_removed,
+            "snoozes_removed": counts.snoozes_removed,
+        });
+        AuditRecord::new(action::SUBJECT_ERASE, pseudonym, detail)
     }
 
     pub fn list_removed(entry_id: &str, list: &str, kind: &str) -> AuditRecord {

@@ -225,6 +225,21 @@ impl ChainHeads {
         }
     }
 
+    /// Moves the head of `(kind, from)` to `(kind, to)` (a person's erasure: the stored
+    /// decisions now name the pseudonym `to`), so the chain is reached by its new name and a
+    /// later decision naming `from` starts a new one.
+    pub fn rename(&self, kind: ListKind, from: &str, to: &str) {
+        let head = {
+            let (key, mut shard) = self.shard(kind, from);
+            let head = shard.get(key);
+            shard.remove(key);
+            head
+        };
+        if let Some(head) = head {
+            self.seed([(kind, to)], &id_text(head));
+        }
+    }
+
     /// The newest decision of an entity this replica knows of.
     pub fn head(&self, kind: ListKind, value: &str) -> Option<String> {
         let (key, shard) = self.shard(kind, value);

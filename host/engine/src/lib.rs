@@ -20,6 +20,7 @@ pub mod clock;
 pub mod context;
 pub mod decision;
 pub mod entity_chain;
+pub mod erasure;
 pub mod error;
 pub mod feedback;
 mod field_path;

@@ -284,6 +284,7 @@ pub trait Store:
     + SnoozeStore
     + SessionStore
     + EntityHistoryStore
+    + crate::erasure::ErasureStore
     + Health
 {
 }
@@ -302,6 +303,7 @@ impl<
         + SnoozeStore
         + SessionStore
         + EntityHistoryStore
+        + crate::erasure::ErasureStore
         + Health,
 > Store for T
 {

@@ -128,6 +128,10 @@ pub trait VelocityStore: Send + Sync + 'static {
     /// Counts `event` (called once its decision is durable, so a retried request is not
     /// counted twice).
     async fn record(&self, event: &VelocityEvent, at: DateTime<Utc>) -> Result<(), VelocityError>;
+
+    /// Drops every count of these entities (a person's erasure): their next decision starts
+    /// from nothing.
+    async fn forget(&self, entities: &[(VelocityKind, String)]) -> Result<(), VelocityError>;
 }
 
 const FIVE_MIN: i64 = 300;
@@ -281,6 +285,13 @@ impl InProcessVelocity {
         out
     }
 
+    /// Synchronous form of [`VelocityStore::forget`].
+    pub fn forget_now(&self, entities: &[(VelocityKind, String)]) {
+        for key in entities {
+            self.entities.invalidate(key);
+        }
+    }
+
     /// Synchronous form of [`VelocityStore::record`].
     pub fn record_now(&self, event: &VelocityEvent, at: DateTime<Utc>) {
         let t = at.timestamp();
@@ -315,6 +326,11 @@ impl VelocityStore for InProcessVelocity {
 
     async fn record(&self, event: &VelocityEvent, at: DateTime<Utc>) -> Result<(), VelocityError> {
         self.record_now(event, at);
+        Ok(())
+    }
+
+    async fn forget(&self, entities: &[(VelocityKind, String)]) -> Result<(), VelocityError> {
+        self.forget_now(entities);
         Ok(())
     }
 }

@@ -328,6 +328,36 @@ impl VelocityStore for RedisVelocity {
         }
         Ok(())
     }
+
+    /// Deletes the entities' shared counters (one `DEL`) and this replica's fallback ones.
+    /// Unlike a count, a deletion is not queued while Redis is down: the caller hears that it
+    /// failed (an erasure reports it), and the keys expire with their TTL regardless.
+    async fn forget(&self, entities: &[(VelocityKind, String)]) -> Result<(), VelocityError> {
+        let inner = &self.inner;
+        inner.local.forget_now(entities);
+        if entities.is_empty() {
+            return Ok(());
+        }
+        let Some(mut conn) = inner.connection() else {
+            return Err(VelocityError::Unavailable(
+                "Redis is unreachable: the shared counters were not deleted".into(),
+            ));
+        };
+        let mut del = redis::cmd("DEL");
+        for (kind, id) in entities {
+            del.arg(entity_key(&inner.config.prefix, *kind, id));
+        }
+        let deleted: Result<i64, _> = bounded(
+            "velocity forget",
+            inner.config.op_timeout,
+            del.query_async(&mut conn),
+        )
+        .await;
+        deleted.map(drop).map_err(|error| {
+            inner.mark_down(&error);
+            VelocityError::Unavailable(error.to_string())
+        })
+    }
 }
 
 /// Turns the script's four integers per key into features, scaled to major units.

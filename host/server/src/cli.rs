@@ -75,6 +75,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::remote::LabelsCommand,
     },
+    /// A person's data on a running server: erase them (needs `admin`).
+    Subjects {
+        #[command(subcommand)]
+        command: crate::subjects_cli::SubjectsCommand,
+    },
     /// Copy the embedded SQLite database to a file while the service runs.
     Backup(crate::backup_cli::BackupArgs),
     /// Verify the double-entry ledger in the database.
@@ -168,6 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::PolicySet { command } => crate::remote::policy_set(command).await,
         Command::Rollout { command } => crate::remote::rollout(command).await,
         Command::Labels { command } => crate::remote::labels(command).await,
+        Command::Subjects { command } => crate::subjects_cli::run(command).await,
         Command::Rates { command } => crate::rates_cli::run(command).await,
         Command::Backtest(args) => crate::backtest_cli::run(args).await,
         Command::Ledger { command } => crate::ledger_check::run(command).await,

@@ -27,6 +27,7 @@ pub mod rule_cli;
 pub mod serve;
 pub mod services;
 pub mod simulator;
+pub mod subjects_cli;
 pub mod telemetry;
 pub mod wiring;
 pub mod wiring_channels;

@@ -31,6 +31,25 @@ pub fn write_secret(mut file: File, secret: &str) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// The secret in `path` (trimmed), or a new one — `prefix` and 32 random bytes in hex —
+/// written there owner-only when the file does not exist. `what` names it in errors and the
+/// log line (never the secret itself).
+pub fn read_or_generate_secret(path: &Path, what: &str, prefix: &str) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context;
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().as_bytes().to_vec()),
+        Ok(_) => anyhow::bail!("{} is empty", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let secret = format!("{prefix}{}", hex::encode(rand::random::<[u8; 32]>()));
+    create_secret_file(path)
+        .and_then(|file| write_secret(file, &secret))
+        .with_context(|| format!("writing {what} to {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated {what}");
+    Ok(secret.into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,6 +129,11 @@ pub async fn build_with(
     )
     .await
     .context("connecting the velocity store")?;
+    let erasure = crate::services::erasure::ErasureService::new(
+        crate::services::erasure::load_key(&config.storage.data_dir)
+            .context("loading the erasure key")?,
+        velocity.clone(),
+    );
     let backtests = BacktestService::new(
         store.clone(),
         policies.clone(),
@@ -231,6 +236,7 @@ pub async fn build_with(
         reconciliation,
         relay,
         outbox_retention,
+        erasure,
         snoozes,
         console,
         console_secure_cookie: config.reviews.console_secure_cookie,

@@ -172,21 +172,7 @@ pub fn build(
 /// Reads the secret file, or writes a fresh random secret to it (mode 0600) on first start.
 /// Neither the secret nor its value ever reaches a log.
 fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().as_bytes().to_vec()),
-        Ok(_) => anyhow::bail!("{} is empty", path.display()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-    let secret = format!("whsec_{}", hex::encode(rand::random::<[u8; 32]>()));
-    write_new_secret(path, &secret)
-        .with_context(|| format!("writing the card webhook secret to {}", path.display()))?;
-    tracing::info!(path = %path.display(), "generated the card webhook secret");
-    Ok(secret.into_bytes())
-}
-
-fn write_new_secret(path: &Path, secret: &str) -> std::io::Result<()> {
-    crate::private_file::write_secret(crate::private_file::create_secret_file(path)?, secret)
+    crate::private_file::read_or_generate_secret(path, "the card webhook secret", "whsec_")
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ mod connect;
 mod decision_events;
 mod decision_log;
 mod dialect;
+mod erasure_columns;
 mod error;
 mod feedback_rows;
 mod group_commit;

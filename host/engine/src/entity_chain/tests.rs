@@ -143,3 +143,21 @@ fn an_id_not_made_by_the_engine_links_nothing() {
     assert!(heads.advance(&context("u-1", "d-1"), "order-7").is_empty());
     assert_eq!(heads.head(ListKind::User, "u-1"), None);
 }
+
+#[test]
+fn a_renamed_entity_keeps_its_chain_under_the_new_name_and_the_old_one_starts_over() {
+    let heads = ChainHeads::new(100_000);
+    heads.advance(&context("u-1", "d-1"), D1);
+    heads.rename(ListKind::User, "u-1", "erased:11");
+    assert_eq!(heads.head(ListKind::User, "u-1"), None);
+    assert_eq!(heads.head(ListKind::User, "erased:11").as_deref(), Some(D1));
+    let next = heads.advance(&context("u-1", "d-1"), D2);
+    assert_eq!(next.user, None, "the old name starts a new chain");
+    assert_eq!(
+        next.device.as_deref(),
+        Some(D1),
+        "the device was not renamed"
+    );
+    heads.rename(ListKind::Phone, "nobody", "erased:22");
+    assert_eq!(heads.head(ListKind::Phone, "erased:22"), None);
+}

@@ -48,6 +48,7 @@ pub mod rules;
 pub mod skus;
 pub mod snoozes;
 pub mod statements;
+pub mod subjects;
 pub mod transaction_views;
 pub mod upload;
 pub mod usual_views;
@@ -98,6 +99,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(review_actions::correct))
         .routes(routes!(snoozes::create, snoozes::list))
         .routes(routes!(snoozes::revoke))
+        .routes(routes!(subjects::erase))
         .routes(routes!(labels::create, labels::history))
         .routes(routes!(labels::import))
         .routes(routes!(models::train))

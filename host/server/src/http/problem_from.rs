@@ -11,6 +11,7 @@ use crate::http::problem::ApiError;
 use crate::services::backtests::BacktestError;
 use crate::services::decisions::DecideError;
 use crate::services::entity_history::HistoryError;
+use crate::services::erasure::ErasureError;
 use crate::services::feedback::FeedbackError;
 use crate::services::keys::KeyError;
 use crate::services::lists::ListError;
@@ -319,6 +320,19 @@ impl From<crate::services::reconciliation::StatementFetchError> for ApiError {
         match e {
             StatementFetchError::Channel(e) => e.into(),
             StatementFetchError::Import(e) => e.into(),
+        }
+    }
+}
+
+impl From<ErasureError> for ApiError {
+    fn from(e: ErasureError) -> Self {
+        match e {
+            ErasureError::Invalid { field, message } => ApiError::Invalid {
+                code: "invalid_value",
+                field: field.into(),
+                message,
+            },
+            ErasureError::Store(s) => s.into(),
         }
     }
 }

@@ -10,6 +10,7 @@
 //! what it decides.
 
 mod follow;
+mod forget;
 mod marks;
 #[cfg(test)]
 mod tests;

@@ -224,6 +224,14 @@ impl ListService {
         Ok(self.store.find_list_entries(kind, value.as_deref()).await?)
     }
 
+    /// Reloads after entries changed outside this service (a person's erasure deleted
+    /// theirs) and tells the other replicas.
+    pub async fn changed(&self) -> Result<(), StoreError> {
+        self.reload().await?;
+        self.changes.fire(ChangeKind::Lists);
+        Ok(())
+    }
+
     pub async fn delete(&self, id: &str, actor: &Actor) -> Result<(), ListError> {
         if !self.store.delete_list_entry(id, actor).await? {
             return Err(ListError::NotFound(id.to_owned()));

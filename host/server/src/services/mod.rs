@@ -5,6 +5,7 @@ pub mod backtests;
 pub mod console_sessions;
 pub mod decisions;
 pub mod entity_history;
+pub mod erasure;
 pub mod feedback;
 pub mod gauges;
 pub mod graph;

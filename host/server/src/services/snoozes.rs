@@ -184,7 +184,9 @@ impl SnoozeService {
             .ok_or_else(|| SnoozeError::NotFound(id.to_owned()))
     }
 
-    async fn changed(&self) -> Result<(), StoreError> {
+    /// Reloads after snoozes changed (here, or by a person's erasure) and tells the other
+    /// replicas.
+    pub async fn changed(&self) -> Result<(), StoreError> {
         self.reload().await?;
         self.changes.fire(ChangeKind::Snoozes);
         Ok(())

@@ -15,6 +15,7 @@ mod channel_routes;
 mod decisions;
 mod due_queue;
 mod entity_history;
+mod erasure;
 mod keys;
 mod labels;
 mod ledger;

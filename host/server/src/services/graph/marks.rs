@@ -23,9 +23,9 @@ type Entity = (EntityKind, String);
 #[derive(Debug, Default)]
 pub(super) struct MarkBook {
     /// Entities on the block list (a full mark each).
-    listed: HashSet<Entity>,
+    pub(super) listed: HashSet<Entity>,
     /// Per entity, the plan of each decision whose latest label is fraud-like.
-    labelled: HashMap<Entity, HashMap<String, MarkPlan>>,
+    pub(super) labelled: HashMap<Entity, HashMap<String, MarkPlan>>,
 }
 
 impl MarkBook {

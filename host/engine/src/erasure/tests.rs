@@ -1,0 +1,125 @@
+use super::*;
+use serde_json::Value;
+
+fn key() -> ErasureKey {
+    ErasureKey::new(b"0123456789abcdef-test-key".to_vec()).expect("long enough")
+}
+
+fn pseudonyms(values: &[(ListKind, &str)]) -> Pseudonyms {
+    let mut ids = Identifiers::default();
+    for (kind, v) in values {
+        ids.add(*kind, v);
+    }
+    Pseudonyms::new(&key(), &ids)
+}
+
+#[test]
+fn a_pseudonym_is_keyed_stable_and_reveals_nothing() {
+    let k = key();
+    let p = k.pseudonym("alice@example.com");
+    assert_eq!(p, k.pseudonym("alice@example.com"));
+    assert!(p.starts_with(PSEUDONYM_PREFIX));
+    assert_eq!(p.len(), PSEUDONYM_PREFIX.len() + 32);
+    assert!(!p.contains("alice"));
+    let other = ErasureKey::new(b"another key of enough bytes".to_vec()).expect("key");
+    assert_ne!(p, other.pseudonym("alice@example.com"));
+    assert_ne!(p, k.pseudonym("alice@example.co"));
+    assert!(ErasureKey::new(b"short".to_vec()).is_none());
+}
+
+#[test]
+fn only_whole_occurrences_are_replaced() {
+    let p = pseudonyms(&[(ListKind::User, "u1"), (ListKind::Ip, "1.2.3.4")]);
+    let u1 = key().pseudonym("u1");
+    let ip = key().pseudonym("1.2.3.4");
+    assert_eq!(p.scrub_text("u12 and xu1 and 11.2.3.45"), Scrubbed::Clean);
+    assert_eq!(
+        p.scrub_text("user u1, from 1.2.3.4."),
+        Scrubbed::Changed(format!("user {u1}, from {ip}."))
+    );
+    assert_eq!(p.scrub_text("u1"), Scrubbed::Changed(u1.clone()));
+    assert_eq!(
+        p.scrub_text("u1u1 u1"),
+        Scrubbed::Changed(format!("u1u1 {u1}"))
+    );
+}
+
+#[test]
+fn a_longer_identifier_is_replaced_before_one_it_contains() {
+    let p = pseudonyms(&[
+        (ListKind::Email, "bob@example.com"),
+        (ListKind::User, "bob"),
+    ]);
+    let email = key().pseudonym("bob@example.com");
+    let user = key().pseudonym("bob");
+    assert_eq!(
+        p.scrub_text("bob wrote from bob@example.com"),
+        Scrubbed::Changed(format!("{user} wrote from {email}"))
+    );
+}
+
+#[test]
+fn json_strings_are_scrubbed_and_numbers_are_not() {
+    let p = pseudonyms(&[(ListKind::User, "7"), (ListKind::Email, "a@b.c")]);
+    let user = key().pseudonym("7");
+    let email = key().pseudonym("a@b.c");
+    let scrubbed = p
+        .scrub_json(r#"{"user_id":"7","count":7,"notes":["mail a@b.c"],"a@b.c":true}"#)
+        .changed()
+        .expect("changed");
+    let v: Value = serde_json::from_str(&scrubbed).expect("still JSON");
+    assert_eq!(v["user_id"], user.as_str());
+    assert_eq!(v["count"], 7);
+    assert_eq!(v["notes"][0], format!("mail {email}"));
+    assert_eq!(v[email.as_str()], true);
+    assert_eq!(
+        p.scrub_json(r#"{"count":7,"user_id":"77"}"#),
+        Scrubbed::Clean
+    );
+    assert_eq!(
+        p.scrub_json("not json, user 7"),
+        Scrubbed::Changed(format!("not json, user {user}"))
+    );
+}
+
+#[test]
+fn form_encoded_bytes_are_found_too() {
+    let p = pseudonyms(&[(ListKind::Email, "alice@example.com")]);
+    let email = key().pseudonym("alice@example.com");
+    let raw = b"buyer_logon_id=alice%40example.com&total=1.00";
+    let out = p.scrub_bytes(raw).changed().expect("changed");
+    assert_eq!(
+        out,
+        format!("buyer_logon_id={email}&total=1.00").into_bytes()
+    );
+    assert!(p.needles().contains(&"alice%40example.com".to_owned()));
+}
+
+#[test]
+fn a_subject_is_normalised_as_decisions_store_it() {
+    let email = Subject::new(SubjectKind::Email, "  Alice@Example.COM ").expect("email");
+    assert_eq!(email.value, "alice@example.com");
+    let phone = Subject::new(SubjectKind::Phone, "+1 (555) 010-9999").expect("phone");
+    assert_eq!(phone.value, "+15550109999");
+    assert!(Subject::new(SubjectKind::Phone, "+").is_none());
+    assert!(Subject::new(SubjectKind::UserId, "   ").is_none());
+}
+
+#[test]
+fn an_order_adds_its_raw_spellings_and_their_stored_forms() {
+    let mut ids = Identifiers::default();
+    ids.add_order(
+        Some("u-9"),
+        Some(" dev-1 "),
+        Some("::ffff:203.0.113.9"),
+        Some("1 Main St"),
+    );
+    let values = ids.values();
+    assert!(values.contains("1 Main St"));
+    assert!(values.contains(normalize::address_hash("1 Main St").as_str()));
+    assert!(values.contains("dev-1"));
+    assert!(values.contains(" dev-1 "));
+    assert!(values.contains("203.0.113.9"));
+    assert_eq!(ids.users().collect::<Vec<_>>(), vec!["u-9"]);
+    assert_eq!(ids.counts()["address"], 1);
+}

@@ -1,0 +1,212 @@
+//! Erasing a person: the store replaces their identifiers by pseudonyms in every stored
+//! record and deletes the list entries and snoozes naming them (`ErasureStore`); then this
+//! replica forgets them in memory — the lists and snoozes reloaded (and the other replicas
+//! told), each entity renamed in the link graph, the chain heads and the mark book, their
+//! velocity counters deleted — so their next decision starts fresh.
+//!
+//! What an erasure covers is what was stored when it ran: a decision about the person made
+//! while it runs may keep their identifiers (run it again afterwards to catch it). Replicas
+//! sharing a PostgreSQL database reload lists and snoozes at once; their link graphs and
+//! in-process counters keep the old names until they restart or the entities age out (the
+//! records, shared velocity in Redis and lists are what every replica reads).
+//!
+//! The key: `ARBITER_ERASURE_KEY`, or `<data-dir>/erasure.key` generated on first start.
+//! Replicas that share a database must share it (a pseudonym made under another key does
+//! not link to the first).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arbiter_engine::audit::Actor;
+use arbiter_engine::erasure::{ErasureKey, Identifiers, Pseudonyms, Subject, SubjectKind};
+use arbiter_engine::lists::ListKind;
+use arbiter_engine::store::{Store, StoreError};
+use arbiter_engine::velocity::{VelocityKind, VelocityStore};
+use serde::Serialize;
+use thiserror::Error;
+use utoipa::ToSchema;
+
+use crate::app_state::Services;
+
+/// The key file's name in the data directory.
+pub const KEY_FILE: &str = "erasure.key";
+
+#[derive(Debug, Error)]
+pub enum ErasureError {
+    #[error("field `{field}`: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an erasure did. No identifier of the person is in it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErasureReport {
+    /// The pseudonym of the identifier the person was named by (the audit entry's target).
+    pub subject: String,
+    /// How many identifiers of each kind the person's records held (user, email, phone,
+    /// device, ip, card, address).
+    pub identifiers: BTreeMap<String, usize>,
+    /// Rows rewritten per stored column (`table.column`).
+    pub rewritten: BTreeMap<String, u64>,
+    pub list_entries_removed: u64,
+    pub snoozes_removed: u64,
+    /// Entities this replica's link graph knew and now names by pseudonym.
+    pub graph_entities_renamed: u64,
+    /// Whether every velocity counter of theirs was deleted (false when Redis was
+    /// unreachable: the counters then expire within a day).
+    pub velocity_forgotten: bool,
+}
+
+/// The erasure key and the velocity store erasures delete counters from.
+pub struct ErasureService {
+    key: ErasureKey,
+    velocity: Arc<dyn VelocityStore>,
+}
+
+fn velocity_kind(kind: ListKind) -> Option<VelocityKind> {
+    match kind {
+        ListKind::User => Some(VelocityKind::User),
+        ListKind::Device => Some(VelocityKind::Device),
+        ListKind::Card => Some(VelocityKind::Card),
+        ListKind::Ip => Some(VelocityKind::Ip),
+        ListKind::Email => Some(VelocityKind::Email),
+        ListKind::Phone | ListKind::Address => None,
+    }
+}
+
+/// The erasure key: `ARBITER_ERASURE_KEY` when set, else the data directory's file
+/// (generated on first start).
+pub fn load_key(data_dir: &Path) -> anyhow::Result<ErasureKey> {
+    let secret = match std::env::var("ARBITER_ERASURE_KEY") {
+        Ok(v) if !v.trim().is_empty() => v.trim().as_bytes().to_vec(),
+        _ => crate::private_file::read_or_generate_secret(
+            &data_dir.join(KEY_FILE),
+            "the erasure key",
+            "",
+        )?,
+    };
+    ErasureKey::new(secret).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the erasure key must be at least {} bytes",
+            ErasureKey::MIN_BYTES
+        )
+    })
+}
+
+/// The subject a request names: exactly one of `user_id`, `email`, `phone`.
+pub fn subject_of(
+    user_id: Option<&str>,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Result<Subject, ErasureError> {
+    let given: Vec<(SubjectKind, &str)> = [
+        (SubjectKind::UserId, user_id),
+        (SubjectKind::Email, email),
+        (SubjectKind::Phone, phone),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    let [(kind, raw)] = given[..] else {
+        return Err(ErasureError::Invalid {
+            field: "user_id",
+            message: "name the person by exactly one of `user_id`, `email` or `phone`".into(),
+        });
+    };
+    let max = match kind {
+        SubjectKind::UserId => 256,
+        SubjectKind::Email => 320,
+        SubjectKind::Phone => 64,
+    };
+    if raw.is_empty() || arbiter_engine::request::longer_than(raw, max) {
+        return Err(ErasureError::Invalid {
+            field: kind.as_str(),
+            message: format!("must be 1 to {max} characters"),
+        });
+    }
+    Subject::new(kind, raw).ok_or_else(|| ErasureError::Invalid {
+        field: kind.as_str(),
+        message: "is empty once normalised".into(),
+    })
+}
+
+impl ErasureService {
+    pub fn new(key: ErasureKey, velocity: Arc<dyn VelocityStore>) -> ErasureService {
+        ErasureService { key, velocity }
+    }
+
+    /// The identifiers the store holds for `subject` (an export reads them too).
+    pub async fn identifiers(
+        &self,
+        store: &dyn Store,
+        subject: &Subject,
+    ) -> Result<Identifiers, StoreError> {
+        store.subject_identifiers(subject).await
+    }
+
+    /// Erases `subject` from the records and from this replica's memory.
+    pub async fn erase(
+        &self,
+        app: &Services,
+        subject: &Subject,
+        actor: &Actor,
+    ) -> Result<ErasureReport, ErasureError> {
+        let ids = self.identifiers(app.store.as_ref(), subject).await?;
+        let pseudonyms = Pseudonyms::new(&self.key, &ids);
+        let pseudonym = self.key.pseudonym(&subject.value);
+        let counts = app
+            .store
+            .erase_identifiers(subject, &pseudonym, &ids, &pseudonyms, actor)
+            .await?;
+        // The block list first: its reload unmarks the entities by their old names.
+        if counts.list_entries_removed > 0 {
+            app.lists.changed().await?;
+        }
+        if counts.snoozes_removed > 0 {
+            app.snoozes.changed().await?;
+        }
+        let mut renamed = 0u64;
+        for (kind, value) in ids.entities() {
+            if let Some(to) = pseudonyms.of(value)
+                && app.graph.rename(kind, value, to)
+            {
+                renamed += 1;
+            }
+        }
+        let counters: Vec<(VelocityKind, String)> = ids
+            .entities()
+            .filter_map(|(k, v)| velocity_kind(k).map(|k| (k, v.to_owned())))
+            .collect();
+        let velocity_forgotten = match self.velocity.forget(&counters).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "an erasure could not delete shared velocity counters");
+                false
+            }
+        };
+        tracing::info!(
+            subject = %pseudonym,
+            identifiers = ids.entities().count(),
+            graph_entities_renamed = renamed,
+            "person erased"
+        );
+        Ok(ErasureReport {
+            subject: pseudonym,
+            identifiers: ids
+                .counts()
+                .into_iter()
+                .map(|(k, n)| (k.to_owned(), n))
+                .collect(),
+            rewritten: counts.rewritten,
+            list_entries_removed: counts.list_entries_removed,
+            snoozes_removed: counts.snoozes_removed,
+            graph_entities_renamed: renamed,
+            velocity_forgotten,
+        })
+    }
+}

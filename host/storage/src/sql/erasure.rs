@@ -1,0 +1,276 @@
+//! Erasure of a person ([`ErasureStore`]), written once for both backends: finding the
+//! identifiers their decisions and orders hold, rewriting every column that may hold one
+//! (`erasure_columns`), deleting the list entries and snoozes naming them, and the audit
+//! entry. Each page of rows is one short write transaction, so decisions keep flowing
+//! between pages; the whole is idempotent (see `ErasureStore::erase_identifiers`).
+
+use arbiter_engine::audit::{Actor, AuditRecord};
+use arbiter_engine::backtest::replay::ReplayInput;
+use arbiter_engine::erasure::{
+    ErasureCounts, ErasureStore, Identifiers, Pseudonyms, Scrubbed, Subject,
+};
+use arbiter_engine::store::StoreError;
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::erasure_columns::{COLUMNS, Column, KeyType, PAGE, Shape};
+use crate::error::store_error;
+use crate::postgres::PgStore;
+use crate::sqlite::SqliteStore;
+
+/// Decisions' replay inputs read at a time while finding identifiers.
+const SCAN_PAGE: i64 = 500;
+
+/// A row's key while paging a table.
+#[derive(Debug, Clone)]
+enum Key {
+    Text(String),
+    Integer(i64),
+}
+
+impl Key {
+    fn first(key_type: KeyType) -> Key {
+        match key_type {
+            KeyType::Text => Key::Text(String::new()),
+            KeyType::Integer => Key::Integer(i64::MIN),
+        }
+    }
+}
+
+/// A stored value scrubbed: the new text or bytes, `None` when it holds no identifier.
+enum NewValue {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+fn scrub_text(column: &Column, pseudonyms: &Pseudonyms, text: &str) -> Option<NewValue> {
+    let scrubbed = match column.shape {
+        Shape::Json => pseudonyms.scrub_json(text),
+        Shape::Text | Shape::Bytes => pseudonyms.scrub_text(text),
+    };
+    scrubbed.changed().map(NewValue::Text)
+}
+
+fn scrub_bytes(pseudonyms: &Pseudonyms, bytes: &[u8]) -> Option<NewValue> {
+    match pseudonyms.scrub_bytes(bytes) {
+        Scrubbed::Clean => None,
+        Scrubbed::Changed(b) => Some(NewValue::Bytes(b)),
+    }
+}
+
+/// The identifiers an order's stored request holds.
+fn add_order_request(ids: &mut Identifiers, request: &str) {
+    let Ok(v) = serde_json::from_str::<Value>(request) else {
+        return;
+    };
+    let field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
+    let address = v.get("shipping").and_then(|s| field(s, "address"));
+    ids.add_order(
+        field(&v, "user").as_deref(),
+        field(&v, "device").as_deref(),
+        field(&v, "ip").as_deref(),
+        address.as_deref(),
+    );
+}
+
+fn sqlite_needles(needles: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(needles).map_err(|e| StoreError::Backend(format!("needles: {e}")))
+}
+
+fn postgres_needles(needles: &[String]) -> Result<Vec<String>, StoreError> {
+    Ok(needles.to_vec())
+}
+
+/// `$select`: the column's finder for this backend; `$needles`: how the needles are bound;
+/// `$contains`: the replay scan's test for `$2` in `replay`; `postgres`: whether this is the
+/// PostgreSQL store (its JSONB casts and graph feed).
+macro_rules! erasure_store {
+    ($store:ty, select: $select:ident, needles: $needles:ident, contains: $contains:literal,
+     postgres: $postgres:literal) => {
+        impl $store {
+            /// Adds what the decisions naming `value` (as `subject` matches them) hold.
+            async fn scan_decisions(
+                &self,
+                subject: &Subject,
+                ids: &mut Identifiers,
+            ) -> Result<(), StoreError> {
+                let mut after = String::new();
+                loop {
+                    let rows: Vec<(String, String)> = sqlx::query_as(concat!(
+                        "SELECT decision_id, replay FROM decision_features \
+                         WHERE decision_id > $1 AND ",
+                        $contains,
+                        " ORDER BY decision_id LIMIT $3"
+                    ))
+                    .bind(&after)
+                    .bind(&subject.value)
+                    .bind(SCAN_PAGE)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(store_error)?;
+                    let Some((last, _)) = rows.last() else {
+                        return Ok(());
+                    };
+                    after = last.clone();
+                    for (_, replay) in &rows {
+                        // A replay this release cannot read is skipped here; the rewrite
+                        // below still replaces every identifier found so far in it.
+                        if let Ok(input) = serde_json::from_str::<ReplayInput>(replay)
+                            && subject.named_by(&input.context)
+                        {
+                            ids.add_context(&input.context);
+                        }
+                    }
+                }
+            }
+
+            /// Rewrites one column's rows that hold a needle; returns how many changed.
+            async fn rewrite_column(
+                &self,
+                column: &Column,
+                pseudonyms: &Pseudonyms,
+                needles: &[String],
+            ) -> Result<u64, StoreError> {
+                let select = column.$select();
+                let update = column.update($postgres);
+                let bound = $needles(needles)?;
+                let mut after = Key::first(column.key_type);
+                let mut changed = 0u64;
+                loop {
+                    let query = sqlx::query(&select);
+                    let query = match &after {
+                        Key::Text(k) => query.bind(k.clone()),
+                        Key::Integer(k) => query.bind(*k),
+                    };
+                    let rows = query
+                        .bind(bound.clone())
+                        .bind(PAGE)
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    let Some(last) = rows.last() else {
+                        return Ok(changed);
+                    };
+                    after = match column.key_type {
+                        KeyType::Text => Key::Text(last.try_get(0).map_err(store_error)?),
+                        KeyType::Integer => Key::Integer(last.try_get(0).map_err(store_error)?),
+                    };
+                    let mut tx = self.begin_write().await?;
+                    for row in &rows {
+                        let new = match column.shape {
+                            Shape::Bytes => row
+                                .try_get::<Option<Vec<u8>>, _>(1)
+                                .map_err(store_error)?
+                                .and_then(|b| scrub_bytes(pseudonyms, &b)),
+                            Shape::Text | Shape::Json => row
+                                .try_get::<Option<String>, _>(1)
+                                .map_err(store_error)?
+                                .and_then(|t| scrub_text(column, pseudonyms, &t)),
+                        };
+                        let Some(new) = new else { continue };
+                        let query = match new {
+                            NewValue::Text(t) => sqlx::query(&update).bind(t),
+                            NewValue::Bytes(b) => sqlx::query(&update).bind(b),
+                        };
+                        let query = match column.key_type {
+                            KeyType::Text => {
+                                query.bind(row.try_get::<String, _>(0).map_err(store_error)?)
+                            }
+                            KeyType::Integer => {
+                                query.bind(row.try_get::<i64, _>(0).map_err(store_error)?)
+                            }
+                        };
+                        query.execute(&mut *tx).await.map_err(store_error)?;
+                        changed += 1;
+                    }
+                    tx.commit().await.map_err(store_error)?;
+                }
+            }
+        }
+
+        #[async_trait]
+        impl ErasureStore for $store {
+            async fn subject_identifiers(
+                &self,
+                subject: &Subject,
+            ) -> Result<Identifiers, StoreError> {
+                let mut ids = Identifiers::of(subject);
+                self.scan_decisions(subject, &mut ids).await?;
+                // The person's other decisions: those of every user id theirs name (a login
+                // carries no e-mail, a payment may carry no phone).
+                let users: Vec<String> = ids.users().map(str::to_owned).collect();
+                for user in &users {
+                    if *user != subject.value {
+                        let by_user = Subject {
+                            kind: arbiter_engine::erasure::SubjectKind::UserId,
+                            value: user.clone(),
+                        };
+                        self.scan_decisions(&by_user, &mut ids).await?;
+                    }
+                }
+                let users: Vec<String> = ids.users().map(str::to_owned).collect();
+                for user in &users {
+                    let requests: Vec<String> =
+                        sqlx::query_scalar("SELECT request FROM orders WHERE user_id = $1")
+                            .bind(user)
+                            .fetch_all(self.reader())
+                            .await
+                            .map_err(store_error)?;
+                    for request in &requests {
+                        add_order_request(&mut ids, request);
+                    }
+                }
+                Ok(ids)
+            }
+
+            async fn erase_identifiers(
+                &self,
+                subject: &Subject,
+                subject_pseudonym: &str,
+                ids: &Identifiers,
+                pseudonyms: &Pseudonyms,
+                actor: &Actor,
+            ) -> Result<ErasureCounts, StoreError> {
+                let mut counts = ErasureCounts::default();
+                let needles = pseudonyms.needles();
+                if !needles.is_empty() {
+                    for column in COLUMNS.iter().filter(|c| $postgres || !c.postgres_only) {
+                        let changed = self.rewrite_column(column, pseudonyms, &needles).await?;
+                        if changed > 0 {
+                            counts.rewritten.insert(column.name(), changed);
+                        }
+                    }
+                }
+                let mut tx = self.begin_write().await?;
+                for (kind, value) in ids.entities() {
+                    counts.list_entries_removed +=
+                        sqlx::query("DELETE FROM list_entries WHERE kind = $1 AND value = $2")
+                            .bind(kind.as_str())
+                            .bind(value)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(store_error)?
+                            .rows_affected();
+                    counts.snoozes_removed +=
+                        sqlx::query("DELETE FROM rule_snoozes WHERE kind = $1 AND value = $2")
+                            .bind(kind.as_str())
+                            .bind(value)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(store_error)?
+                            .rows_affected();
+                }
+                let record = AuditRecord::subject_erased(subject, subject_pseudonym, ids, &counts);
+                <$store>::audit(&mut tx, actor, record).await?;
+                tx.commit().await.map_err(store_error)?;
+                Ok(counts)
+            }
+        }
+    };
+}
+
+erasure_store!(SqliteStore, select: sqlite_select, needles: sqlite_needles,
+               contains: "instr(replay, $2) > 0", postgres: false);
+erasure_store!(PgStore, select: postgres_select, needles: postgres_needles,
+               contains: "strpos(replay, $2) > 0", postgres: true);
