@@ -175,3 +175,57 @@ async fn a_late_event_never_erases_newer_counts() {
     assert_eq!(f.card.map(|c| (c.count_1h, c.count_24h)), Some((1, 2)));
     support::cleanup(&url, &prefix).await;
 }
+
+/// A person's erasure deletes their shared counters (and no one else's): their next event
+/// counts from nothing, and no key names them any more.
+#[tokio::test]
+async fn forgetting_deletes_the_entities_keys_and_only_theirs() {
+    let Some(url) = support::redis_url().await else {
+        return;
+    };
+    let prefix = support::prefix("forget");
+    let v = store(&url, &prefix).await;
+    for i in 0..3 {
+        v.record(
+            &event("erased-u", "card-1", 100, "USD"),
+            t0() + Duration::minutes(i),
+        )
+        .await
+        .expect("record");
+        v.record(
+            &event("kept-u", "card-1", 100, "USD"),
+            t0() + Duration::minutes(i),
+        )
+        .await
+        .expect("record");
+    }
+    v.forget(&[
+        (VelocityKind::User, "erased-u".into()),
+        (VelocityKind::Email, "erased-u@example.com".into()),
+        (VelocityKind::Device, "d-erased-u".into()),
+    ])
+    .await
+    .expect("forget");
+    let at = t0() + Duration::minutes(5);
+    let erased = v
+        .features(&event("erased-u", "card-1", 100, "USD"), at)
+        .await
+        .expect("features");
+    assert_eq!(erased.user.count_1h, 0);
+    assert_eq!(erased.email.expect("email").count_1h, 0);
+    assert_eq!(erased.device.expect("device").count_1h, 0);
+    assert_eq!(
+        erased.card.expect("card").count_1h,
+        6,
+        "the card was not erased"
+    );
+    let kept = v
+        .features(&event("kept-u", "card-1", 100, "USD"), at)
+        .await
+        .expect("features");
+    assert_eq!(kept.user.count_1h, 3);
+    let mut conn = support::raw(&url).await.expect("connection");
+    let keys = support::keys(&mut conn, &prefix).await;
+    assert!(keys.iter().all(|k| !k.contains("erased-u")), "{keys:?}");
+    support::cleanup(&url, &prefix).await;
+}

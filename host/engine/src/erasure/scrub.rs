@@ -79,9 +79,14 @@ impl Pseudonyms {
                     true
                 }
             },
-            Value::Array(items) => items
-                .iter_mut()
-                .fold(false, |any, v| self.scrub_value(v) || any),
+            Value::Array(items) => {
+                // Every item, not up to the first that changed.
+                let mut changed = false;
+                for item in items {
+                    changed |= self.scrub_value(item);
+                }
+                changed
+            }
             Value::Object(map) => {
                 let entries = std::mem::take(map);
                 let mut changed = false;

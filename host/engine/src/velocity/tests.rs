@@ -80,3 +80,23 @@ fn memory_is_bounded_in_bytes_whatever_the_key_length() {
         v.entities.entry_count()
     );
 }
+
+#[test]
+fn forgetting_an_entity_drops_its_counts_only() {
+    let v = InProcessVelocity::new(1 << 20);
+    let at = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+    let event = |user: &str| VelocityEvent {
+        subjects: vec![
+            (VelocityKind::User, user.to_owned()),
+            (VelocityKind::Device, "shared".to_owned()),
+        ],
+        amount: None,
+    };
+    v.record_now(&event("gone"), at);
+    v.record_now(&event("kept"), at);
+    v.forget_now(&[(VelocityKind::User, "gone".to_owned())]);
+    let gone = v.features_now(&event("gone"), at);
+    assert_eq!(gone.user.count_1h, 0);
+    assert_eq!(gone.device.expect("device").count_1h, 2);
+    assert_eq!(v.features_now(&event("kept"), at).user.count_1h, 1);
+}
