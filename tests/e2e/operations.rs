@@ -114,6 +114,7 @@ async fn openapi_document_matches_the_routes() {
         ("get", "/v1/rules/{name}/versions/{version}"),
         ("get", "/v1/skus/{sku}"),
         ("get", "/v1/snoozes"),
+        ("get", "/v1/subjects/export"),
         ("post", "/v1/backtests"),
         (
             "post",

@@ -56,9 +56,10 @@ pub mod action {
     pub const RECONCILIATION_RUN: &str = "reconciliation.run";
     pub const RECONCILIATION_RESOLVE: &str = "reconciliation.resolve";
     pub const SUBJECT_ERASE: &str = "subject.erase";
+    pub const SUBJECT_EXPORT: &str = "subject.export";
 
     /// Every action, for the listing's filter and the API document.
-    pub const ALL: [&str; 33] = [
+    pub const ALL: [&str; 34] = [
         KEY_CREATE,
         KEY_REVOKE,
         LIST_ADD,
@@ -92,6 +93,7 @@ pub mod action {
         RECONCILIATION_RUN,
         RECONCILIATION_RESOLVE,
         SUBJECT_ERASE,
+        SUBJECT_EXPORT,
     ];
 }
 
@@ -203,6 +205,17 @@ impl AuditRecord {
             "snoozes_removed": counts.snoozes_removed,
         });
         AuditRecord::new(action::SUBJECT_ERASE, pseudonym, detail)
+    }
+
+    /// A person's records exported: to whom is the actor; whose is the pseudonym of the
+    /// identifier they were named by; what, how many records of each kind.
+    pub fn subject_exported(
+        subject: &crate::erasure::Subject,
+        pseudonym: &str,
+        records: &std::collections::BTreeMap<&'static str, usize>,
+    ) -> AuditRecord {
+        let detail = json!({"named_by": subject.kind.as_str(), "records": records});
+        AuditRecord::new(action::SUBJECT_EXPORT, pseudonym, detail)
     }
 
     pub fn list_removed(entry_id: &str, list: &str, kind: &str) -> AuditRecord {

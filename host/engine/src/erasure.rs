@@ -30,7 +30,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::audit::Actor;
+use crate::audit::{Actor, AuditRecord};
 use crate::context::EnrichedContext;
 use crate::lists::ListKind;
 use crate::normalize;
@@ -110,6 +110,10 @@ impl Subject {
 pub struct Identifiers {
     entities: BTreeSet<(ListKind, String)>,
     spellings: BTreeSet<String>,
+    /// The stored decisions about the person (ids we minted: not identifiers of theirs).
+    pub decisions: BTreeSet<String>,
+    /// Their orders.
+    pub orders: BTreeSet<String>,
 }
 
 impl Identifiers {
@@ -130,6 +134,12 @@ impl Identifiers {
         if !raw.trim().is_empty() {
             self.spellings.insert(raw.to_owned());
         }
+    }
+
+    /// A stored decision about the person, and the entities it names.
+    pub fn add_decision(&mut self, decision_id: &str, ctx: &EnrichedContext) {
+        self.decisions.insert(decision_id.to_owned());
+        self.add_context(ctx);
     }
 
     /// The entities a stored decision names.
@@ -154,11 +164,13 @@ impl Identifiers {
     /// IP and shipping address, each also as decisions store it.
     pub fn add_order(
         &mut self,
+        order_id: &str,
         user: Option<&str>,
         device: Option<&str>,
         ip: Option<&str>,
         address: Option<&str>,
     ) {
+        self.orders.insert(order_id.to_owned());
         let fields = [
             (ListKind::User, user),
             (ListKind::Device, device),
@@ -325,4 +337,14 @@ pub trait ErasureStore: Send + Sync + 'static {
         pseudonyms: &Pseudonyms,
         actor: &Actor,
     ) -> Result<ErasureCounts, StoreError>;
+
+    /// The reviews of these decisions (the person's cases), in the order given.
+    async fn reviews_of(
+        &self,
+        decision_ids: &[String],
+    ) -> Result<Vec<crate::feedback::Review>, StoreError>;
+
+    /// Writes the audit entry of an export (who read whose records; `record` holds the
+    /// person's pseudonym and counts, never a value).
+    async fn audit_export(&self, record: AuditRecord, actor: &Actor) -> Result<(), StoreError>;
 }

@@ -133,6 +133,7 @@ pub async fn build_with(
         crate::services::erasure::load_key(&config.storage.data_dir)
             .context("loading the erasure key")?,
         velocity.clone(),
+        stores.transactions.clone(),
     );
     let backtests = BacktestService::new(
         store.clone(),

@@ -116,6 +116,110 @@ async fn order_paid_and_refunded(s: &TestServer) {
         .await;
 }
 
+fn urlencoding(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+/// The person's export before the erasure: their decisions (not the neighbour's), their
+/// case with its note, their labels, their order as sent with its payment and refund, the
+/// list entry and snooze naming them; and an audit entry saying it was read.
+async fn export_holds_everything(s: &TestServer, challenged: &Value, bob: &Value) {
+    let x = s
+        .admin_get(&format!("/v1/subjects/export?email={}", urlencoding(EMAIL)))
+        .await;
+    assert_eq!(
+        x["subject"],
+        json!({"named_by": "email", "value": EMAIL_STORED})
+    );
+    for (kind, value) in [
+        ("user", USER),
+        ("email", EMAIL_STORED),
+        ("phone", PHONE_STORED),
+        ("device", DEVICE),
+        ("ip", IP),
+        ("card", CARD),
+    ] {
+        assert!(
+            x["identifiers"][kind]
+                .as_array()
+                .is_some_and(|v| v.contains(&json!(value))),
+            "{kind}: {}",
+            x["identifiers"]
+        );
+    }
+    let decisions = x["decisions"].as_array().expect("decisions");
+    let requests: Vec<&str> = decisions
+        .iter()
+        .filter_map(|d| d["request_id"].as_str())
+        .collect();
+    assert!(
+        requests.contains(&"er-1") && requests.contains(&"er-2"),
+        "{requests:?}"
+    );
+    assert!(decisions.iter().all(|d| d["context"]["user_id"] == USER));
+    assert!(
+        decisions
+            .iter()
+            .all(|d| d["decision_id"] != bob["decision_id"])
+    );
+    let reviews = x["reviews"].as_array().expect("reviews");
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    assert_eq!(reviews[0]["decision_id"], challenged["decision_id"]);
+    assert!(
+        reviews[0]["resolution"]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains(EMAIL_STORED))
+    );
+    assert!(
+        reviews[0]["resolution"].get("reviewer").is_none(),
+        "staff stay out: {reviews:?}"
+    );
+    assert!(reviews[0].get("resolved_by").is_none(), "{reviews:?}");
+    let labels: Vec<&Value> = x["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(|l| &l["kind"])
+        .collect();
+    assert!(
+        labels.contains(&&json!("chargeback")) && labels.contains(&&json!("legit")),
+        "{labels:?}"
+    );
+    let orders = x["orders"].as_array().expect("orders");
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0]["request"]["shipping"]["address"], ADDRESS);
+    assert_eq!(orders[0]["order"]["user"], USER);
+    assert_eq!(orders[0]["payments"][0]["status"], "SUCCEEDED");
+    assert_eq!(
+        orders[0]["payments"][0]["refunds"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        x["list_entries"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        x["list_entries"]
+    );
+    assert_eq!(
+        x["snoozes"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        x["snoozes"]
+    );
+    for staffed in ["labels", "list_entries", "snoozes"] {
+        let items = x[staffed].as_array().expect(staffed);
+        assert!(
+            items.iter().all(|i| i.get("created_by").is_none()),
+            "{staffed}: {items:?}"
+        );
+    }
+    let audit = s.admin_get("/v1/audit?action=subject.export").await;
+    let entries = audit["items"].as_array().expect("items");
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["detail"]["records"]["orders"], 1);
+    assert!(!entries[0].to_string().contains(EMAIL_STORED), "{audit}");
+}
+
 /// What a backtest of the deciding set says, without what differs between any two runs.
 fn verdicts(run: &Value) -> Value {
     assert_eq!(run["status"], "succeeded", "{run}");
@@ -208,6 +312,8 @@ async fn an_erased_person_leaves_no_identifier_and_the_books_and_verdicts_hold()
                 );
             }
         }
+
+        export_holds_everything(&s, &challenged, &bob).await;
 
         // Refused: not exactly one identifier, an empty one, a key without `admin`.
         for bad in [
@@ -320,6 +426,13 @@ async fn an_erased_person_leaves_no_identifier_and_the_books_and_verdicts_hold()
             "not_found",
         )
         .await;
+
+        // An export by the old e-mail finds no one now.
+        let gone = s
+            .admin_get(&format!("/v1/subjects/export?email={}", urlencoding(EMAIL)))
+            .await;
+        assert_eq!(gone["decisions"], json!([]), "{gone}");
+        assert_eq!(gone["orders"], json!([]), "{gone}");
 
         // Again: nothing left to change.
         let again: Value = s

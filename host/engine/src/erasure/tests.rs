@@ -109,6 +109,7 @@ fn a_subject_is_normalised_as_decisions_store_it() {
 fn an_order_adds_its_raw_spellings_and_their_stored_forms() {
     let mut ids = Identifiers::default();
     ids.add_order(
+        "ord-1",
         Some("u-9"),
         Some(" dev-1 "),
         Some("::ffff:203.0.113.9"),
@@ -122,4 +123,5 @@ fn an_order_adds_its_raw_spellings_and_their_stored_forms() {
     assert!(values.contains("203.0.113.9"));
     assert_eq!(ids.users().collect::<Vec<_>>(), vec!["u-9"]);
     assert_eq!(ids.counts()["address"], 1);
+    assert!(ids.orders.contains("ord-1"));
 }

@@ -224,6 +224,7 @@ pub const ROUTES: &[RouteAccess] = &[
     key(Method::POST, "/v1/keys/{id}/revoke", &[Admin]),
     key(Method::GET, "/v1/audit", &[Admin]),
     key(Method::POST, "/v1/subjects/erase", &[Admin]),
+    key(Method::GET, "/v1/subjects/export", &[Admin]),
     key(Method::POST, "/v1/skus", &[Admin]),
     key(Method::PUT, "/v1/skus/{sku}/stock", &[Admin]),
     key(Method::GET, "/v1/skus/{sku}", &[Admin]),

@@ -100,6 +100,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(snoozes::create, snoozes::list))
         .routes(routes!(snoozes::revoke))
         .routes(routes!(subjects::erase))
+        .routes(routes!(subjects::export))
         .routes(routes!(labels::create, labels::history))
         .routes(routes!(labels::import))
         .routes(routes!(models::train))

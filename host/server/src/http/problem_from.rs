@@ -333,6 +333,7 @@ impl From<ErasureError> for ApiError {
                 message,
             },
             ErasureError::Store(s) => s.into(),
+            ErasureError::Transactions(t) => t.into(),
         }
     }
 }

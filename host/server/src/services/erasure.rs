@@ -23,6 +23,8 @@ use arbiter_engine::erasure::{ErasureKey, Identifiers, Pseudonyms, Subject, Subj
 use arbiter_engine::lists::ListKind;
 use arbiter_engine::store::{Store, StoreError};
 use arbiter_engine::velocity::{VelocityKind, VelocityStore};
+use arbiter_transactions::TxError;
+use arbiter_transactions::store::TransactionStore;
 use serde::Serialize;
 use thiserror::Error;
 use utoipa::ToSchema;
@@ -41,6 +43,8 @@ pub enum ErasureError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Transactions(#[from] TxError),
 }
 
 /// What an erasure did. No identifier of the person is in it.
@@ -62,10 +66,15 @@ pub struct ErasureReport {
     pub velocity_forgotten: bool,
 }
 
-/// The erasure key and the velocity store erasures delete counters from.
+/// The erasure key, the velocity store erasures delete counters from, and the transaction
+/// core's store exports read orders from.
 pub struct ErasureService {
     key: ErasureKey,
     velocity: Arc<dyn VelocityStore>,
+    transactions: Arc<dyn TransactionStore>,
+    /// One erasure or export at a time: each reads whole tables, and two at once would only
+    /// take twice the I/O from the decisions beside them.
+    running: tokio::sync::Mutex<()>,
 }
 
 fn velocity_kind(kind: ListKind) -> Option<VelocityKind> {
@@ -136,8 +145,31 @@ pub fn subject_of(
 }
 
 impl ErasureService {
-    pub fn new(key: ErasureKey, velocity: Arc<dyn VelocityStore>) -> ErasureService {
-        ErasureService { key, velocity }
+    pub fn new(
+        key: ErasureKey,
+        velocity: Arc<dyn VelocityStore>,
+        transactions: Arc<dyn TransactionStore>,
+    ) -> ErasureService {
+        ErasureService {
+            key,
+            velocity,
+            transactions,
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Waits for any other erasure or export to finish.
+    pub(crate) async fn exclusive(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.running.lock().await
+    }
+
+    pub(crate) fn transactions(&self) -> &dyn TransactionStore {
+        self.transactions.as_ref()
+    }
+
+    /// The pseudonym `value` takes under this deployment's key.
+    pub fn pseudonym(&self, value: &str) -> String {
+        self.key.pseudonym(value)
     }
 
     /// The identifiers the store holds for `subject` (an export reads them too).
@@ -156,6 +188,7 @@ impl ErasureService {
         subject: &Subject,
         actor: &Actor,
     ) -> Result<ErasureReport, ErasureError> {
+        let _one_at_a_time = self.exclusive().await;
         let ids = self.identifiers(app.store.as_ref(), subject).await?;
         let pseudonyms = Pseudonyms::new(&self.key, &ids);
         let pseudonym = self.key.pseudonym(&subject.value);

@@ -18,4 +18,5 @@ pub mod rates;
 pub mod reconciliation;
 pub mod replication;
 pub mod snoozes;
+pub mod subject_export;
 pub mod transactions;

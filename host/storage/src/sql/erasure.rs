@@ -9,6 +9,8 @@ use arbiter_engine::backtest::replay::ReplayInput;
 use arbiter_engine::erasure::{
     ErasureCounts, ErasureStore, Identifiers, Pseudonyms, Scrubbed, Subject,
 };
+use arbiter_engine::feedback::Review;
+use arbiter_engine::feedback::store::ReviewStore;
 use arbiter_engine::store::StoreError;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -60,13 +62,14 @@ fn scrub_bytes(pseudonyms: &Pseudonyms, bytes: &[u8]) -> Option<NewValue> {
 }
 
 /// The identifiers an order's stored request holds.
-fn add_order_request(ids: &mut Identifiers, request: &str) {
+fn add_order_request(ids: &mut Identifiers, order_id: &str, request: &str) {
     let Ok(v) = serde_json::from_str::<Value>(request) else {
         return;
     };
     let field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
     let address = v.get("shipping").and_then(|s| field(s, "address"));
     ids.add_order(
+        order_id,
         field(&v, "user").as_deref(),
         field(&v, "device").as_deref(),
         field(&v, "ip").as_deref(),
@@ -113,13 +116,13 @@ macro_rules! erasure_store {
                         return Ok(());
                     };
                     after = last.clone();
-                    for (_, replay) in &rows {
+                    for (decision_id, replay) in &rows {
                         // A replay this release cannot read is skipped here; the rewrite
                         // below still replaces every identifier found so far in it.
                         if let Ok(input) = serde_json::from_str::<ReplayInput>(replay)
                             && subject.named_by(&input.context)
                         {
-                            ids.add_context(&input.context);
+                            ids.add_decision(decision_id, &input.context);
                         }
                     }
                 }
@@ -211,14 +214,14 @@ macro_rules! erasure_store {
                 }
                 let users: Vec<String> = ids.users().map(str::to_owned).collect();
                 for user in &users {
-                    let requests: Vec<String> =
-                        sqlx::query_scalar("SELECT request FROM orders WHERE user_id = $1")
+                    let orders: Vec<(String, String)> =
+                        sqlx::query_as("SELECT id, request FROM orders WHERE user_id = $1")
                             .bind(user)
                             .fetch_all(self.reader())
                             .await
                             .map_err(store_error)?;
-                    for request in &requests {
-                        add_order_request(&mut ids, request);
+                    for (id, request) in &orders {
+                        add_order_request(&mut ids, id, request);
                     }
                 }
                 Ok(ids)
@@ -265,6 +268,26 @@ macro_rules! erasure_store {
                 <$store>::audit(&mut tx, actor, record).await?;
                 tx.commit().await.map_err(store_error)?;
                 Ok(counts)
+            }
+
+            async fn reviews_of(&self, decision_ids: &[String]) -> Result<Vec<Review>, StoreError> {
+                let mut reviews = Vec::new();
+                for decision_id in decision_ids {
+                    if let Some(review) = self.get_review(&Review::id_for(decision_id)).await? {
+                        reviews.push(review);
+                    }
+                }
+                Ok(reviews)
+            }
+
+            async fn audit_export(
+                &self,
+                record: AuditRecord,
+                actor: &Actor,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.begin_write().await?;
+                <$store>::audit(&mut tx, actor, record).await?;
+                tx.commit().await.map_err(store_error)
             }
         }
     };
