@@ -25,6 +25,7 @@ mod recon_ledger;
 mod recon_tickets;
 mod reconciliation;
 mod refusals;
+mod retention;
 mod statement_refusals;
 mod statements;
 mod stock;

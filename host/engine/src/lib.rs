@@ -35,6 +35,7 @@ pub mod pipeline;
 pub mod policy_set;
 pub mod registry;
 pub mod request;
+pub mod retention;
 pub mod routing;
 pub mod screen;
 pub mod session;

@@ -285,6 +285,7 @@ pub trait Store:
     + SessionStore
     + EntityHistoryStore
     + crate::erasure::ErasureStore
+    + crate::retention::RetentionStore
     + Health
 {
 }
@@ -304,6 +305,7 @@ impl<
         + SessionStore
         + EntityHistoryStore
         + crate::erasure::ErasureStore
+        + crate::retention::RetentionStore
         + Health,
 > Store for T
 {

@@ -3,10 +3,12 @@
 mod channels;
 mod reconciliation;
 mod relay;
+mod retention;
 
 pub use channels::ChannelArgs;
 pub use reconciliation::{FeeArgs, ReconArgs};
 pub use relay::RelayArgs;
+pub use retention::RetentionArgs;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -112,6 +114,8 @@ pub struct ServeConfig {
     pub recon: ReconArgs,
     #[command(flatten)]
     pub relay: RelayArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 }
 
 /// How reviewers work the queue.
@@ -343,6 +347,7 @@ impl ServeConfig {
             reviews: ReviewArgs::default(),
             recon: ReconArgs::default(),
             relay: RelayArgs::default(),
+            retention: RetentionArgs::default(),
         }
     }
 }

@@ -161,6 +161,14 @@ fn describe() {
         "Outbox events the server refused, sent to the dead-letter subject, by topic."
     );
     describe_counter!(OUTBOX_PRUNED_TOTAL, "Outbox events deleted by retention.");
+    describe_counter!(
+        RETENTION_DELETED_TOTAL,
+        "Expired rows deleted by retention, by kind (decisions, callbacks, audit)."
+    );
+    describe_counter!(
+        RETENTION_RECLAIMED_PAGES_TOTAL,
+        "Free pages of the SQLite file given back to the file system after retention."
+    );
     describe_gauge!(
         OUTBOX_RELAY_LAG_SECONDS,
         Unit::Seconds,
@@ -208,6 +216,10 @@ pub mod names {
     pub const OUTBOX_DEAD_LETTERS_TOTAL: &str = "arbiter_outbox_dead_letters_total";
     /// Outbox events deleted by retention.
     pub const OUTBOX_PRUNED_TOTAL: &str = "arbiter_outbox_pruned_total";
+    /// Expired rows deleted by retention, by `kind`.
+    pub const RETENTION_DELETED_TOTAL: &str = "arbiter_retention_deleted_total";
+    /// SQLite pages given back to the file system after retention.
+    pub const RETENTION_RECLAIMED_PAGES_TOTAL: &str = "arbiter_retention_reclaimed_pages_total";
     /// Seconds the oldest outbox event not yet on the stream has waited (0: caught up).
     pub const OUTBOX_RELAY_LAG_SECONDS: &str = "arbiter_outbox_relay_lag_seconds";
 }

@@ -199,6 +199,7 @@ pub async fn build_with(
     )
     .await
     .context("starting the outbox relay")?;
+    let retention = crate::services::retention::Retention::spawn(store.clone(), config.retention);
     let outbox_retention = crate::services::outbox_retention::OutboxRetention::spawn(
         stores.transactions.clone(),
         config.relay.outbox_retention(),
@@ -237,6 +238,7 @@ pub async fn build_with(
         reconciliation,
         relay,
         outbox_retention,
+        retention,
         erasure,
         snoozes,
         console,

@@ -21,7 +21,8 @@ use std::time::Duration;
 use arbiter_engine::store::{Health, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 
 use crate::decision_events::DecisionEvents;
@@ -75,7 +76,13 @@ impl SqliteStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(base.clone().create_if_missing(true))
+            // A new file keeps its free pages apart so retention can give them back
+            // (`PRAGMA incremental_vacuum`); an older file keeps its mode until a `VACUUM`.
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    .auto_vacuum(SqliteAutoVacuum::Incremental),
+            )
             .await
             .map_err(connect_error)?;
         sqlx::migrate!("../../migrations/sqlite")

@@ -17,6 +17,7 @@ pub mod policies;
 pub mod rates;
 pub mod reconciliation;
 pub mod replication;
+pub mod retention;
 pub mod snoozes;
 pub mod subject_export;
 pub mod transactions;

@@ -30,6 +30,7 @@ mod policy_sets;
 mod rates;
 mod recon_runs;
 mod reports;
+mod retention;
 mod review_claims;
 mod reviews;
 mod rollouts;

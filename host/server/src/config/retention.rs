@@ -1,0 +1,35 @@
+//! How long each kind of stored row is kept (issue 22). 0 keeps it forever, the default:
+//! deleting is an operator's choice. What an expiry keeps whatever the age is
+//! `arbiter_engine::retention`'s module doc; the outbox's own flag is `RelayArgs`.
+
+use std::time::Duration;
+
+use arbiter_engine::retention::Expiring;
+use clap::Args;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args, Default)]
+pub struct RetentionArgs {
+    /// Decisions older than this many seconds are deleted, except those with a label, with a
+    /// review, or that an order or a payment names; 0 keeps them all.
+    #[arg(long, env = "ARBITER_DECISION_RETENTION_SECS", default_value_t = 0)]
+    pub decision_retention_secs: u64,
+    /// Payment channels' callbacks (raw bodies as received) older than this are deleted; 0
+    /// keeps them all.
+    #[arg(long, env = "ARBITER_CALLBACK_RETENTION_SECS", default_value_t = 0)]
+    pub callback_retention_secs: u64,
+    /// Audit entries older than this are deleted; 0 keeps them all.
+    #[arg(long, env = "ARBITER_AUDIT_RETENTION_SECS", default_value_t = 0)]
+    pub audit_retention_secs: u64,
+}
+
+impl RetentionArgs {
+    /// How long `kind` is kept; `None`: forever.
+    pub fn keep(&self, kind: Expiring) -> Option<Duration> {
+        let secs = match kind {
+            Expiring::Decisions => self.decision_retention_secs,
+            Expiring::Callbacks => self.callback_retention_secs,
+            Expiring::Audit => self.audit_retention_secs,
+        };
+        (secs > 0).then(|| Duration::from_secs(secs))
+    }
+}

@@ -1,0 +1,100 @@
+//! The retention job (issue 22): every kind with an age (`RetentionArgs`) is expired in
+//! small batches, oldest first, with a pause between batches, so decisions — which share
+//! SQLite's one writer — wait at most one batch. After a pass that deleted anything, SQLite's
+//! freed pages are given back in small steps too. Every replica runs it; two deleting at once
+//! only find less to delete. What is kept whatever its age: `arbiter_engine::retention`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arbiter_engine::retention::{Expiring, RetentionStore};
+use arbiter_engine::store::StoreError;
+use chrono::Utc;
+use tokio::task::JoinHandle;
+
+use crate::config::RetentionArgs;
+use crate::metrics::names;
+
+/// Rows deleted per statement (and transaction).
+pub const BATCH: u32 = 400;
+/// Free pages given back per step (4 KiB each: 1 MiB).
+const RECLAIM_PAGES: u32 = 256;
+/// The rest between two batches or steps of one pass.
+const PAUSE: Duration = Duration::from_millis(20);
+/// How often a pass starts, at most (a quarter of the shortest age, at least every minute).
+const EVERY_MAX: Duration = Duration::from_secs(60);
+
+/// The running job; dropping it stops it.
+pub struct Retention {
+    task: JoinHandle<()>,
+}
+
+impl Drop for Retention {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Retention {
+    /// Starts the job, unless every kind is kept forever.
+    pub fn spawn(store: Arc<dyn RetentionStore>, args: RetentionArgs) -> Option<Retention> {
+        let shortest = Expiring::ALL.iter().filter_map(|k| args.keep(*k)).min()?;
+        let every = (shortest / 4).clamp(Duration::from_millis(100), EVERY_MAX);
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = pass(store.as_ref(), &args).await {
+                    tracing::warn!(error = %e, "retention: a pass failed; the next one retries");
+                }
+            }
+        });
+        Some(Retention { task })
+    }
+}
+
+/// One pass over every kind with an age; how many rows went.
+pub async fn pass(store: &dyn RetentionStore, args: &RetentionArgs) -> Result<u64, StoreError> {
+    let mut total = 0;
+    for kind in Expiring::ALL {
+        let Some(keep) = args.keep(kind) else {
+            continue;
+        };
+        let before = Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        let mut deleted = 0;
+        loop {
+            let n = store.expire(kind, before, BATCH).await?;
+            deleted += n;
+            if n < u64::from(BATCH) {
+                break;
+            }
+            tokio::time::sleep(PAUSE).await;
+        }
+        if deleted > 0 {
+            metrics::counter!(names::RETENTION_DELETED_TOTAL, "kind" => kind.as_str())
+                .increment(deleted);
+            tracing::info!(
+                kind = kind.as_str(),
+                deleted,
+                "retention: expired rows deleted"
+            );
+        }
+        total += deleted;
+    }
+    if total > 0 {
+        let mut pages = 0;
+        loop {
+            let n = store.reclaim_space(RECLAIM_PAGES).await?;
+            pages += n;
+            if n < u64::from(RECLAIM_PAGES) {
+                break;
+            }
+            tokio::time::sleep(PAUSE).await;
+        }
+        if pages > 0 {
+            metrics::counter!(names::RETENTION_RECLAIMED_PAGES_TOTAL).increment(pages);
+        }
+    }
+    Ok(total)
+}
