@@ -15,6 +15,10 @@ use serde_json::{Value, json};
 
 #[path = "orders_load/disk_probe.rs"]
 mod disk_probe;
+#[path = "load_support/latency.rs"]
+mod latency;
+
+use latency::{Sample, print_stalls, summary};
 
 #[derive(Parser)]
 struct Args {
@@ -44,14 +48,6 @@ struct Args {
     /// every 10 ms during the run (`disk_probe`).
     #[arg(long)]
     disk_probe: Option<std::path::PathBuf>,
-}
-
-/// One measured order: when it was due, how late the client sent it, how long it took.
-#[derive(Clone, Copy)]
-struct Sample {
-    due_s: f64,
-    send_lag: Duration,
-    latency: Duration,
 }
 
 #[tokio::main]
@@ -167,34 +163,18 @@ async fn main() -> anyhow::Result<()> {
     while tasks.join_next().await.is_some() {}
     let wall = start.elapsed();
     let samples = latencies.lock().map(|l| l.clone()).unwrap_or_default();
-    let mut l: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
-    l.sort();
     let errors = errors.lock().map(|e| e.clone()).unwrap_or_default();
-    let pct = |p: f64| -> f64 {
-        if l.is_empty() {
-            return f64::NAN;
-        }
-        let idx = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
-        l[idx].as_secs_f64() * 1e3
-    };
     println!(
         "orders: {} sent at {}/s over {:.1} s ({} warm-up), {} measured ok, {} risk faults, {} errors",
         total,
         args.rate,
         wall.as_secs_f64(),
         warm,
-        l.len(),
+        samples.len(),
         faults.load(std::sync::atomic::Ordering::Relaxed),
         errors.len()
     );
-    println!(
-        "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
-        pct(0.50),
-        pct(0.90),
-        pct(0.99),
-        pct(0.999),
-        pct(1.0)
-    );
+    println!("latency ms: {}", summary(&samples));
     if let Some(first) = errors.first() {
         println!("first error: {first}");
     }
@@ -203,36 +183,4 @@ async fn main() -> anyhow::Result<()> {
         probe.finish();
     }
     Ok(())
-}
-
-/// Groups the orders slower than `threshold` into stalls (slow orders due within 100 ms of
-/// each other) and prints each: its span of due times, how many orders it held, the worst
-/// latency and the worst client send lag.
-fn print_stalls(samples: &[Sample], threshold: Duration) {
-    let mut slow: Vec<Sample> = samples
-        .iter()
-        .filter(|s| s.latency > threshold)
-        .copied()
-        .collect();
-    slow.sort_by(|a, b| a.due_s.total_cmp(&b.due_s));
-    let mut stalls: Vec<Vec<Sample>> = Vec::new();
-    for s in slow {
-        match stalls.last_mut() {
-            Some(g) if g.last().is_some_and(|p| s.due_s - p.due_s < 0.1) => g.push(s),
-            _ => stalls.push(vec![s]),
-        }
-    }
-    for g in stalls.iter().take(20) {
-        let worst = g.iter().map(|s| s.latency).max().unwrap_or_default();
-        let lag = g.iter().map(|s| s.send_lag).max().unwrap_or_default();
-        println!(
-            "stall: due {:.3}-{:.3} s, {} orders over {} ms, worst {:.1} ms, client send lag up to {:.1} ms",
-            g[0].due_s,
-            g[g.len() - 1].due_s,
-            g.len(),
-            threshold.as_millis(),
-            worst.as_secs_f64() * 1e3,
-            lag.as_secs_f64() * 1e3
-        );
-    }
 }
