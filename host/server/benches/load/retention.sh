@@ -80,13 +80,14 @@ start --decision-retention-secs 2592000
 began=$(date +%s)
 echo "== during: --decision-retention-secs 2592000 (30 days), $rate decisions/s"
 (
+  sleep 3 # the load's warm-up
   for t in $(seq 10 10 "$during"); do
     sleep 10
     echo "  after ${t} s: $(sql "SELECT count(*) FROM decisions WHERE created_at < $cut") expired decisions left"
   done
 ) &
 poller=$!
-ARBITER_KEY="$key" "$load" --base "http://127.0.0.1:$port" --rate "$rate" --seconds "$during" --warmup 0 --window 10 \
+ARBITER_KEY="$key" "$load" --base "http://127.0.0.1:$port" --rate "$rate" --seconds "$during" --window 10 \
   | grep -v '^stall'
 wait "$poller"
 done_line="$(grep -m1 '"retention: expired rows deleted"' "$data/server.log" || true)"
@@ -96,5 +97,5 @@ else
   echo "retention pass still running after $during s: $(sql "SELECT count(*) FROM decisions WHERE created_at < $cut") left"
 fi
 if [ "$backend" = sqlite ]; then
-  echo "file: $(du -h "$data/arbiter.db" | cut -f1), free pages $(sql 'PRAGMA freelist_count')"
+  echo "file: $(du -h "$data/arbiter.db" | cut -f1), free pages $(sql 'PRAGMA freelist_count'), given back $(curl -s "127.0.0.1:$port/metrics" | grep -o '^arbiter_retention_reclaimed_pages_total [0-9]*' | cut -d' ' -f2)"
 fi

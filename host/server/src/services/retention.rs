@@ -1,7 +1,8 @@
 //! The retention job (issue 22): every kind with an age (`RetentionArgs`) is expired in
 //! small batches, oldest first, with a pause between batches, so decisions — which share
-//! SQLite's one writer — wait at most one batch. After a pass that deleted anything, SQLite's
-//! freed pages are given back in small steps too. Every replica runs it; two deleting at once
+//! SQLite's one writer — wait at most one batch. Each pass also gives some of SQLite's free
+//! pages back to the file system, a few at a time (at most [`RECLAIM_PER_PASS`]); the rest
+//! is reused by new rows meanwhile. Every replica runs it; two deleting at once
 //! only find less to delete. What is kept whatever its age: `arbiter_engine::retention`.
 
 use std::sync::Arc;
@@ -15,10 +16,16 @@ use tokio::task::JoinHandle;
 use crate::config::RetentionArgs;
 use crate::metrics::names;
 
-/// Rows deleted per statement (and transaction).
-pub const BATCH: u32 = 400;
-/// Free pages given back per step (4 KiB each: 1 MiB).
-const RECLAIM_PAGES: u32 = 256;
+/// Rows deleted per statement (and transaction): small, because on SQLite decisions wait for
+/// the one writer while a batch (with its projections and index entries) is deleted
+/// (BENCHMARKS.md, "Retention": 400 a batch took the endpoint's p99 from 18 to ~40 ms).
+pub const BATCH: u32 = 128;
+/// Free pages given back per step. Giving a page back moves a live page from the end of the
+/// file into a hole, so a step is real writing: a few pages at a time.
+const RECLAIM_PAGES: u32 = 32;
+/// Free pages given back per pass at most (4 KiB each: 32 MiB): the rest waits for the next
+/// pass, and is reused by new rows meanwhile.
+const RECLAIM_PER_PASS: u64 = 8_192;
 /// The rest between two batches or steps of one pass.
 const PAUSE: Duration = Duration::from_millis(20);
 /// How often a pass starts, at most (a quarter of the shortest age, at least every minute).
@@ -82,19 +89,17 @@ pub async fn pass(store: &dyn RetentionStore, args: &RetentionArgs) -> Result<u6
         }
         total += deleted;
     }
-    if total > 0 {
-        let mut pages = 0;
-        loop {
-            let n = store.reclaim_space(RECLAIM_PAGES).await?;
-            pages += n;
-            if n < u64::from(RECLAIM_PAGES) {
-                break;
-            }
-            tokio::time::sleep(PAUSE).await;
+    let mut pages = 0;
+    while pages < RECLAIM_PER_PASS {
+        let n = store.reclaim_space(RECLAIM_PAGES).await?;
+        pages += n;
+        if n < u64::from(RECLAIM_PAGES) {
+            break;
         }
-        if pages > 0 {
-            metrics::counter!(names::RETENTION_RECLAIMED_PAGES_TOTAL).increment(pages);
-        }
+        tokio::time::sleep(PAUSE).await;
+    }
+    if pages > 0 {
+        metrics::counter!(names::RETENTION_RECLAIMED_PAGES_TOTAL).increment(pages);
     }
     Ok(total)
 }

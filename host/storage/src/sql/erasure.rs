@@ -21,6 +21,13 @@ use crate::error::store_error;
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
 
+/// The rows that name an entity and are deleted with the person: list entries, then rule
+/// snoozes (`$1` kind, `$2` value).
+const DELETE_NAMING: [&str; 2] = [
+    "DELETE FROM list_entries WHERE kind = $1 AND value = $2",
+    "DELETE FROM rule_snoozes WHERE kind = $1 AND value = $2",
+];
+
 /// Decisions' replay inputs read at a time while finding identifiers.
 const SCAN_PAGE: i64 = 500;
 
@@ -247,22 +254,18 @@ macro_rules! erasure_store {
                 }
                 let mut tx = self.begin_write().await?;
                 for (kind, value) in ids.entities() {
-                    counts.list_entries_removed +=
-                        sqlx::query("DELETE FROM list_entries WHERE kind = $1 AND value = $2")
+                    let mut removed = [0u64; 2];
+                    for (n, delete) in removed.iter_mut().zip(DELETE_NAMING) {
+                        *n = sqlx::query(delete)
                             .bind(kind.as_str())
                             .bind(value)
                             .execute(&mut *tx)
                             .await
                             .map_err(store_error)?
                             .rows_affected();
-                    counts.snoozes_removed +=
-                        sqlx::query("DELETE FROM rule_snoozes WHERE kind = $1 AND value = $2")
-                            .bind(kind.as_str())
-                            .bind(value)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(store_error)?
-                            .rows_affected();
+                    }
+                    counts.list_entries_removed += removed[0];
+                    counts.snoozes_removed += removed[1];
                 }
                 let record = AuditRecord::subject_erased(subject, subject_pseudonym, ids, &counts);
                 <$store>::audit(&mut tx, actor, record).await?;

@@ -39,10 +39,12 @@ fn statement(kind: Expiring) -> &'static str {
     }
 }
 
-macro_rules! expire {
-    ($store:ty) => {
-        impl $store {
-            async fn expire_batch(
+/// `$reclaim`: how the backend gives free pages back (`reclaim_sqlite`, `reclaim_nothing`).
+macro_rules! retention_store {
+    ($store:ty, reclaim: $reclaim:ident) => {
+        #[async_trait]
+        impl RetentionStore for $store {
+            async fn expire(
                 &self,
                 kind: Expiring,
                 before: DateTime<Utc>,
@@ -56,57 +58,40 @@ macro_rules! expire {
                     .map_err(store_error)?;
                 Ok(done.rows_affected())
             }
+
+            async fn reclaim_space(&self, pages: u32) -> Result<u64, StoreError> {
+                $reclaim(self, pages).await
+            }
         }
     };
 }
 
-expire!(SqliteStore);
-expire!(PgStore);
+retention_store!(SqliteStore, reclaim: reclaim_sqlite);
+retention_store!(PgStore, reclaim: reclaim_nothing);
 
-#[async_trait]
-impl RetentionStore for SqliteStore {
-    async fn expire(
-        &self,
-        kind: Expiring,
-        before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.expire_batch(kind, before, limit).await
-    }
-
-    async fn reclaim_space(&self, pages: u32) -> Result<u64, StoreError> {
-        // A number, not input: the pragma takes no bound parameter.
-        let vacuum = format!("PRAGMA incremental_vacuum({pages})");
-        let mut conn = self.writer().acquire().await.map_err(store_error)?;
-        let free = |n: i64| u64::try_from(n).unwrap_or(0);
-        let before: i64 = sqlx::query_scalar("PRAGMA freelist_count")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(store_error)?;
-        sqlx::query(&vacuum)
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?;
-        let after: i64 = sqlx::query_scalar("PRAGMA freelist_count")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(store_error)?;
-        Ok(free(before).saturating_sub(free(after)))
-    }
+/// SQLite's incremental vacuum: up to `pages` free pages off the end of the file; how many
+/// went (the free list's count before and after).
+async fn reclaim_sqlite(store: &SqliteStore, pages: u32) -> Result<u64, StoreError> {
+    // A number, not input: the pragma takes no bound parameter.
+    let vacuum = format!("PRAGMA incremental_vacuum({pages})");
+    let mut conn = store.writer().acquire().await.map_err(store_error)?;
+    let free = |n: i64| u64::try_from(n).unwrap_or(0);
+    let before: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    sqlx::query(&vacuum)
+        .execute(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    let after: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
+    Ok(free(before).saturating_sub(free(after)))
 }
 
-#[async_trait]
-impl RetentionStore for PgStore {
-    async fn expire(
-        &self,
-        kind: Expiring,
-        before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<u64, StoreError> {
-        self.expire_batch(kind, before, limit).await
-    }
-
-    async fn reclaim_space(&self, _pages: u32) -> Result<u64, StoreError> {
-        Ok(0)
-    }
+/// PostgreSQL: autovacuum reuses the space; nothing to give back here.
+async fn reclaim_nothing(_: &PgStore, _: u32) -> Result<u64, StoreError> {
+    Ok(0)
 }
