@@ -22,10 +22,13 @@ use crate::metrics::names;
 pub const BATCH: u32 = 128;
 /// Free pages given back per step. Giving a page back moves a live page from the end of the
 /// file into a hole, so a step is real writing: a few pages at a time.
-const RECLAIM_PAGES: u32 = 32;
-/// Free pages given back per pass at most (4 KiB each: 32 MiB): the rest waits for the next
+/// (BENCHMARKS.md, "Retention": 256 a step stalled the writer into 503s, 32 into 100 ms.)
+const RECLAIM_PAGES: u32 = 8;
+/// Free pages given back per pass at most (4 KiB each: 16 MiB): the rest waits for the next
 /// pass, and is reused by new rows meanwhile.
-const RECLAIM_PER_PASS: u64 = 8_192;
+const RECLAIM_PER_PASS: u64 = 4_096;
+/// The rest between two steps of giving pages back.
+const RECLAIM_PAUSE: Duration = Duration::from_millis(50);
 /// The rest between two batches or steps of one pass.
 const PAUSE: Duration = Duration::from_millis(20);
 /// How often a pass starts, at most (a quarter of the shortest age, at least every minute).
@@ -96,7 +99,7 @@ pub async fn pass(store: &dyn RetentionStore, args: &RetentionArgs) -> Result<u6
         if n < u64::from(RECLAIM_PAGES) {
             break;
         }
-        tokio::time::sleep(PAUSE).await;
+        tokio::time::sleep(RECLAIM_PAUSE).await;
     }
     if pages > 0 {
         metrics::counter!(names::RETENTION_RECLAIMED_PAGES_TOTAL).increment(pages);
