@@ -456,3 +456,37 @@ async fn an_erased_person_leaves_no_identifier_and_the_books_and_verdicts_hold()
         s.finish().await;
     }
 }
+
+/// Erasing identifiers that look like our own structure — a request id, an amount, a
+/// checkpoint, an action — rewrites no decision's structure: the same request is still
+/// answered from the log, with its amount and checkpoint as stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identifier_that_looks_like_structure_leaves_the_structure_alone() {
+    for backend in backends() {
+        let s = TestServer::start(&backend).await;
+        let body = decision_body("0");
+        let first = decide(&s, &body).await;
+        for user_id in ["0", "129.99", "payment.authorize", "accept", "USD"] {
+            let r = s
+                .post(
+                    "/v1/subjects/erase",
+                    &s.admin_key,
+                    &json!({"user_id": user_id}),
+                )
+                .await;
+            assert_eq!(r.status(), 200, "{user_id}");
+        }
+        let again = decide(&s, &body).await;
+        assert_eq!(again["decision_id"], first["decision_id"], "{backend:?}");
+        assert_eq!(again["action"], first["action"]);
+        let stored = detail(&s, &first["decision_id"]).await;
+        assert_eq!(stored["request_id"], "0", "{stored}");
+        assert_eq!(stored["context"]["amount"]["value"], "129.99", "{stored}");
+        assert_eq!(
+            stored["context"]["checkpoint"], "payment.authorize",
+            "{stored}"
+        );
+        assert_eq!(stored["context"]["user_id"], "u-1", "{stored}");
+        s.finish().await;
+    }
+}

@@ -1,5 +1,18 @@
-//! Replacing identifiers by their pseudonyms inside stored values: free text and raw bytes by
-//! occurrence, JSON string by string (never inside a number or a key's structure).
+//! Replacing identifiers by their pseudonyms inside stored values.
+//!
+//! Two rules, because an identifier may look like anything (a user id `42`, `129.99` or
+//! `accept`) while stored records are full of structure (amounts, currency codes, actions):
+//! - a value that is exactly an identifier — a text column's whole value, a JSON string
+//!   under an identifier's key (`user_id`, `email`, `device`, …) — is replaced, whatever the
+//!   identifier looks like;
+//! - inside free text, raw bytes and every other JSON string, only *distinctive* identifiers
+//!   are replaced by occurrence: six characters or more and not a number (an e-mail, a
+//!   device or card id, an IP, an address, a phone with its `+`). A short or numeric user id
+//!   in a reviewer's note stays; an amount `"129.99"` is never taken for user `129.99`;
+//!   and strings under keys that are our own structure (`action`, `event`, `code`, `value`,
+//!   ids we minted …) are never touched.
+//!
+//! An occurrence counts only when no ASCII letter or digit touches it on either side.
 
 use serde_json::Value;
 
@@ -28,11 +41,65 @@ impl<T> Scrubbed<T> {
     }
 }
 
+/// The JSON keys whose string values are identifiers (decision contexts, order requests,
+/// the graph feed, events).
+const IDENTIFIER_KEYS: [&str; 11] = [
+    "user_id",
+    "user",
+    "email",
+    "phone",
+    "device_id",
+    "device",
+    "ip",
+    "card_fingerprint",
+    "shipping_address_hash",
+    "address",
+    "customer",
+];
+
+/// The JSON keys whose string values are structure we wrote (actions, checkpoints, codes,
+/// amounts, ids we minted): never scrubbed by occurrence, so a person whose user id is
+/// `accept` or `payment.authorize` cannot rewrite every decision's action or checkpoint.
+/// (`value` is not one: a snooze's audit entry names its entity under it; an amount's value
+/// is a number, which is never replaced by occurrence.)
+const STRUCTURE_KEYS: [&str; 21] = [
+    "action",
+    "band",
+    "checkpoint",
+    "code",
+    "currency",
+    "decision_id",
+    "event",
+    "id",
+    "kind",
+    "label",
+    "label_id",
+    "layer",
+    "method",
+    "mode",
+    "name",
+    "outcome",
+    "request_id",
+    "review_id",
+    "sku",
+    "source",
+    "status",
+];
+
+/// Whether `needle` may be replaced wherever it occurs (see the module doc).
+pub(super) fn distinctive(needle: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(needle) else {
+        return needle.len() >= 6;
+    };
+    text.chars().count() >= 6 && (text.starts_with('+') || text.parse::<f64>().is_err())
+}
+
 impl Pseudonyms {
-    /// `bytes` with every whole occurrence of an identifier (or its form encoding) replaced.
+    /// `bytes` with every whole occurrence of a distinctive identifier (or its form encoding)
+    /// replaced.
     pub fn scrub_bytes(&self, bytes: &[u8]) -> Scrubbed<Vec<u8>> {
         let mut out: Option<Vec<u8>> = None;
-        for (needle, pseudonym) in &self.needles {
+        for (needle, pseudonym) in self.needles.iter().filter(|(n, _)| distinctive(n)) {
             let current = out.as_deref().unwrap_or(bytes);
             if let Some(replaced) = replace_whole(current, needle, pseudonym.as_bytes()) {
                 out = Some(replaced);
@@ -41,8 +108,17 @@ impl Pseudonyms {
         out.map_or(Scrubbed::Clean, Scrubbed::Changed)
     }
 
-    /// `text` with every whole occurrence of an identifier replaced.
+    /// `text` replaced when it is an identifier; else with every whole occurrence of a
+    /// distinctive identifier replaced.
     pub fn scrub_text(&self, text: &str) -> Scrubbed<String> {
+        if let Some(p) = self.of(text) {
+            return Scrubbed::Changed(p.to_owned());
+        }
+        self.scrub_free_text(text)
+    }
+
+    /// `text` with every whole occurrence of a distinctive identifier replaced.
+    fn scrub_free_text(&self, text: &str) -> Scrubbed<String> {
         match self.scrub_bytes(text.as_bytes()) {
             Scrubbed::Clean => Scrubbed::Clean,
             // Needles and pseudonyms are whole UTF-8 strings and a match starts and ends on
@@ -60,7 +136,7 @@ impl Pseudonyms {
         let Ok(mut value) = serde_json::from_str::<Value>(text) else {
             return self.scrub_text(text);
         };
-        if !self.scrub_value(&mut value) {
+        if !self.scrub_value(&mut value, None) {
             return Scrubbed::Clean;
         }
         match serde_json::to_string(&value) {
@@ -69,21 +145,29 @@ impl Pseudonyms {
         }
     }
 
-    /// Scrubs `value` in place; true when anything changed.
-    pub fn scrub_value(&self, value: &mut Value) -> bool {
+    /// Scrubs `value` (found under `key`, when in an object) in place; true when anything
+    /// changed.
+    pub fn scrub_value(&self, value: &mut Value, key: Option<&str>) -> bool {
         match value {
-            Value::String(s) => match self.scrub_text(s) {
-                Scrubbed::Clean => false,
-                Scrubbed::Changed(t) => {
-                    *s = t;
-                    true
+            Value::String(s) => {
+                let scrubbed = match key {
+                    Some(k) if IDENTIFIER_KEYS.contains(&k) => self.scrub_text(s),
+                    Some(k) if STRUCTURE_KEYS.contains(&k) => Scrubbed::Clean,
+                    _ => self.scrub_free_text(s),
+                };
+                match scrubbed {
+                    Scrubbed::Clean => false,
+                    Scrubbed::Changed(t) => {
+                        *s = t;
+                        true
+                    }
                 }
-            },
+            }
             Value::Array(items) => {
-                // Every item, not up to the first that changed.
+                // Every item, not up to the first that changed; items keep the array's key.
                 let mut changed = false;
                 for item in items {
-                    changed |= self.scrub_value(item);
+                    changed |= self.scrub_value(item, key);
                 }
                 changed
             }
@@ -91,8 +175,8 @@ impl Pseudonyms {
                 let entries = std::mem::take(map);
                 let mut changed = false;
                 for (key, mut v) in entries {
-                    changed |= self.scrub_value(&mut v);
-                    let key = match self.scrub_text(&key) {
+                    changed |= self.scrub_value(&mut v, Some(&key));
+                    let key = match self.scrub_free_text(&key) {
                         Scrubbed::Clean => key,
                         Scrubbed::Changed(k) => {
                             changed = true;

@@ -29,42 +29,79 @@ fn a_pseudonym_is_keyed_stable_and_reveals_nothing() {
 
 #[test]
 fn only_whole_occurrences_are_replaced() {
-    let p = pseudonyms(&[(ListKind::User, "u1"), (ListKind::Ip, "1.2.3.4")]);
-    let u1 = key().pseudonym("u1");
-    let ip = key().pseudonym("1.2.3.4");
-    assert_eq!(p.scrub_text("u12 and xu1 and 11.2.3.45"), Scrubbed::Clean);
+    let p = pseudonyms(&[
+        (ListKind::User, "user-0001"),
+        (ListKind::Ip, "198.51.100.7"),
+    ]);
+    let user = key().pseudonym("user-0001");
+    let ip = key().pseudonym("198.51.100.7");
     assert_eq!(
-        p.scrub_text("user u1, from 1.2.3.4."),
-        Scrubbed::Changed(format!("user {u1}, from {ip}."))
+        p.scrub_text("user-00012 and xuser-0001 and 198.51.100.77"),
+        Scrubbed::Clean
     );
-    assert_eq!(p.scrub_text("u1"), Scrubbed::Changed(u1.clone()));
     assert_eq!(
-        p.scrub_text("u1u1 u1"),
-        Scrubbed::Changed(format!("u1u1 {u1}"))
+        p.scrub_text("called user-0001, from 198.51.100.7."),
+        Scrubbed::Changed(format!("called {user}, from {ip}."))
     );
+    assert_eq!(p.scrub_text("user-0001"), Scrubbed::Changed(user.clone()));
+    assert_eq!(
+        p.scrub_text("user-0001user-0001 user-0001"),
+        Scrubbed::Changed(format!("user-0001user-0001 {user}"))
+    );
+}
+
+/// An identifier that could be anything (a numeric or short user id) is replaced where it is
+/// the whole value or under an identifier's key, never by occurrence: an amount, a currency
+/// or an action that happens to equal it stays.
+#[test]
+fn a_short_or_numeric_identifier_is_replaced_only_where_it_is_the_value() {
+    let p = pseudonyms(&[(ListKind::User, "129.99"), (ListKind::User, "accept")]);
+    let user = key().pseudonym("129.99");
+    assert_eq!(p.scrub_text("129.99"), Scrubbed::Changed(user.clone()));
+    assert_eq!(p.scrub_text("refunded 129.99 USD"), Scrubbed::Clean);
+    let scrubbed = p
+        .scrub_json(
+            r#"{"context":{"user_id":"129.99","amount":{"value":"129.99"}},"action":"accept"}"#,
+        )
+        .changed()
+        .expect("changed");
+    let v: Value = serde_json::from_str(&scrubbed).expect("JSON");
+    assert_eq!(v["context"]["user_id"], user.as_str());
+    assert_eq!(v["context"]["amount"]["value"], "129.99");
+    assert_eq!(v["action"], "accept");
+    let order = p
+        .scrub_json(r#"{"user":"accept","items":[{"sku":"accept"}]}"#)
+        .changed()
+        .expect("changed");
+    let v: Value = serde_json::from_str(&order).expect("JSON");
+    assert_eq!(v["user"], key().pseudonym("accept").as_str());
+    assert_eq!(v["items"][0]["sku"], "accept");
+    assert!(!super::scrub::distinctive(b"+1555"));
+    assert!(super::scrub::distinctive(b"+15550107373"));
+    assert!(!super::scrub::distinctive(b"1234567"));
 }
 
 #[test]
 fn a_longer_identifier_is_replaced_before_one_it_contains() {
     let p = pseudonyms(&[
-        (ListKind::Email, "bob@example.com"),
-        (ListKind::User, "bob"),
+        (ListKind::Email, "bobby-7@example.com"),
+        (ListKind::User, "bobby-7"),
     ]);
-    let email = key().pseudonym("bob@example.com");
-    let user = key().pseudonym("bob");
+    let email = key().pseudonym("bobby-7@example.com");
+    let user = key().pseudonym("bobby-7");
     assert_eq!(
-        p.scrub_text("bob wrote from bob@example.com"),
+        p.scrub_text("bobby-7 wrote from bobby-7@example.com"),
         Scrubbed::Changed(format!("{user} wrote from {email}"))
     );
 }
 
 #[test]
 fn json_strings_are_scrubbed_and_numbers_are_not() {
-    let p = pseudonyms(&[(ListKind::User, "7"), (ListKind::Email, "a@b.c")]);
+    let p = pseudonyms(&[(ListKind::User, "7"), (ListKind::Email, "ann@b.cd")]);
     let user = key().pseudonym("7");
-    let email = key().pseudonym("a@b.c");
+    let email = key().pseudonym("ann@b.cd");
     let scrubbed = p
-        .scrub_json(r#"{"user_id":"7","count":7,"notes":["mail a@b.c"],"a@b.c":true}"#)
+        .scrub_json(r#"{"user_id":"7","count":7,"notes":["mail ann@b.cd"],"ann@b.cd":true}"#)
         .changed()
         .expect("changed");
     let v: Value = serde_json::from_str(&scrubbed).expect("still JSON");
@@ -73,12 +110,12 @@ fn json_strings_are_scrubbed_and_numbers_are_not() {
     assert_eq!(v["notes"][0], format!("mail {email}"));
     assert_eq!(v[email.as_str()], true);
     assert_eq!(
-        p.scrub_json(r#"{"count":7,"user_id":"77"}"#),
+        p.scrub_json(r#"{"count":7,"user_id":"77","note":"7"}"#),
         Scrubbed::Clean
     );
     assert_eq!(
-        p.scrub_json("not json, user 7"),
-        Scrubbed::Changed(format!("not json, user {user}"))
+        p.scrub_json("not json, mail ann@b.cd"),
+        Scrubbed::Changed(format!("not json, mail {email}"))
     );
 }
 
