@@ -258,52 +258,58 @@ impl ErasureKey {
 /// Each identifier of a person with its pseudonym: what a store replaces, and by what.
 #[derive(Debug, Clone)]
 pub struct Pseudonyms {
-    /// (identifier, pseudonym), longest identifier first, so a value that contains another
+    /// Identifier → pseudonym: what replaces a value that is exactly an identifier.
+    exact: BTreeMap<String, String>,
+    /// What is replaced by occurrence: the distinctive identifiers (`scrub::distinctive`) and
+    /// their form-encoded spellings (a channel's callback is often
+    /// `application/x-www-form-urlencoded`), longest first, so a value that contains another
     /// is replaced whole.
-    pairs: Vec<(String, String)>,
-    /// Every byte string to look for: the identifiers and their form-encoded spellings (a
-    /// channel's callback is often `application/x-www-form-urlencoded`), longest first.
-    needles: Vec<(Vec<u8>, String)>,
+    occurrences: Vec<(Vec<u8>, String)>,
+    /// What a store searches its columns for: every identifier and its encoding.
+    search: Vec<String>,
 }
 
 impl Pseudonyms {
     pub fn new(key: &ErasureKey, ids: &Identifiers) -> Pseudonyms {
-        let mut pairs: Vec<(String, String)> = ids
+        let exact: BTreeMap<String, String> = ids
             .values()
             .into_iter()
             .map(|v| (v.to_owned(), key.pseudonym(v)))
             .collect();
-        pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        let mut needles: Vec<(Vec<u8>, String)> = Vec::with_capacity(pairs.len());
-        for (value, pseudonym) in &pairs {
-            needles.push((value.as_bytes().to_vec(), pseudonym.clone()));
+        let mut spellings: Vec<(String, &String)> = Vec::with_capacity(exact.len() * 2);
+        for (value, pseudonym) in &exact {
             let encoded: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
             if encoded != *value {
-                needles.push((encoded.into_bytes(), pseudonym.clone()));
+                spellings.push((encoded, pseudonym));
             }
+            spellings.push((value.clone(), pseudonym));
         }
-        needles.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        Pseudonyms { pairs, needles }
+        let search = spellings.iter().map(|(s, _)| s.clone()).collect();
+        let mut occurrences: Vec<(Vec<u8>, String)> = spellings
+            .into_iter()
+            .filter(|(s, _)| scrub::distinctive(s.as_bytes()))
+            .map(|(s, p)| (s.into_bytes(), p.clone()))
+            .collect();
+        occurrences.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        Pseudonyms {
+            exact,
+            occurrences,
+            search,
+        }
     }
 
     /// The pseudonym of `value`, when it is one of the identifiers.
     pub fn of(&self, value: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(v, _)| v == value)
-            .map(|(_, p)| p.as_str())
+        self.exact.get(value).map(String::as_str)
     }
 
     /// The strings a store searches its columns for (identifiers and their encodings).
     pub fn needles(&self) -> Vec<String> {
-        self.needles
-            .iter()
-            .map(|(n, _)| String::from_utf8_lossy(n).into_owned())
-            .collect()
+        self.search.clone()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
+        self.exact.is_empty()
     }
 }
 

@@ -99,7 +99,7 @@ impl Pseudonyms {
     /// replaced.
     pub fn scrub_bytes(&self, bytes: &[u8]) -> Scrubbed<Vec<u8>> {
         let mut out: Option<Vec<u8>> = None;
-        for (needle, pseudonym) in self.needles.iter().filter(|(n, _)| distinctive(n)) {
+        for (needle, pseudonym) in &self.occurrences {
             let current = out.as_deref().unwrap_or(bytes);
             if let Some(replaced) = replace_whole(current, needle, pseudonym.as_bytes()) {
                 out = Some(replaced);

@@ -19,9 +19,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arbiter_engine::audit::Actor;
-use arbiter_engine::erasure::{ErasureKey, Identifiers, Pseudonyms, Subject, SubjectKind};
+use arbiter_engine::erasure::{ErasureKey, Pseudonyms, Subject, SubjectKind};
 use arbiter_engine::lists::ListKind;
-use arbiter_engine::store::{Store, StoreError};
+use arbiter_engine::store::StoreError;
 use arbiter_engine::velocity::{VelocityKind, VelocityStore};
 use arbiter_transactions::TxError;
 use arbiter_transactions::store::TransactionStore;
@@ -172,15 +172,6 @@ impl ErasureService {
         self.key.pseudonym(value)
     }
 
-    /// The identifiers the store holds for `subject` (an export reads them too).
-    pub async fn identifiers(
-        &self,
-        store: &dyn Store,
-        subject: &Subject,
-    ) -> Result<Identifiers, StoreError> {
-        store.subject_identifiers(subject).await
-    }
-
     /// Erases `subject` from the records and from this replica's memory.
     pub async fn erase(
         &self,
@@ -189,7 +180,7 @@ impl ErasureService {
         actor: &Actor,
     ) -> Result<ErasureReport, ErasureError> {
         let _one_at_a_time = self.exclusive().await;
-        let ids = self.identifiers(app.store.as_ref(), subject).await?;
+        let ids = app.store.subject_identifiers(subject).await?;
         let pseudonyms = Pseudonyms::new(&self.key, &ids);
         let pseudonym = self.key.pseudonym(&subject.value);
         let counts = app
