@@ -44,8 +44,9 @@ pub struct Services {
     pub relay: Option<crate::services::outbox_relay::OutboxRelay>,
     /// Deletes expired outbox events unless `--outbox-retention-secs` is 0.
     pub outbox_retention: Option<crate::services::outbox_retention::OutboxRetention>,
-    /// Deletes expired decisions, callbacks and audit entries (`--*-retention-secs`).
-    pub retention: Option<crate::services::retention::Retention>,
+    /// Deletes expired decisions, callbacks and audit entries (`--*-retention-secs`), and
+    /// makes PostgreSQL's decisions partitions ahead.
+    pub retention: crate::services::retention::Retention,
     /// Erasure of a person: the key their identifiers' pseudonyms are made under.
     pub erasure: crate::services::erasure::ErasureService,
     /// Rule snoozes: per-entity silences the pipeline honours.

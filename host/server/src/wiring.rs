@@ -199,7 +199,8 @@ pub async fn build_with(
     )
     .await
     .context("starting the outbox relay")?;
-    let retention = crate::services::retention::Retention::spawn(store.clone(), config.retention);
+    let retention =
+        crate::services::retention::Retention::start(store.clone(), config.retention).await;
     let outbox_retention = crate::services::outbox_retention::OutboxRetention::spawn(
         stores.transactions.clone(),
         config.relay.outbox_retention(),

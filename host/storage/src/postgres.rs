@@ -8,6 +8,7 @@
 
 mod decisions;
 mod graph_feed;
+mod partitions;
 // The transaction core's stores (arbiter-transactions).
 mod changes;
 mod create_order;
@@ -52,6 +53,8 @@ pub struct PgStore {
     /// This process's name in the graph feed (`graph_feed`): random per start, so a replica
     /// skips the decisions it made itself and follows everyone else's.
     replica: std::sync::Arc<str>,
+    /// Where the retention job's walk through an expiring decisions partition has got to.
+    pub(crate) walk: std::sync::Arc<tokio::sync::Mutex<Option<partitions::Walk>>>,
 }
 
 impl PgStore {
@@ -81,6 +84,7 @@ impl PgStore {
             changes,
             replica: format!("{:016x}", rand::random::<u64>()).into(),
             decision_events: DecisionEvents::default(),
+            walk: Default::default(),
         })
     }
 

@@ -1,7 +1,8 @@
 //! Retention (issue 22) in a running server, on both backends: with every age at 2 s, the
 //! job deletes plain decisions, callbacks and audit entries once they are that old, and keeps
 //! the decisions an order or payment names, a labelled one and a reviewed one; the ledger
-//! still checks, and the deletions are counted.
+//! still checks, and the deletions are counted. On PostgreSQL the decisions go with their
+//! time partitions (a second each here): walked, detached and dropped by the same job.
 
 use std::time::Duration;
 
@@ -44,6 +45,8 @@ async fn expired_rows_go_and_what_the_books_labels_and_reviews_need_stays() {
                 c.retention.decision_retention_secs = 2;
                 c.retention.callback_retention_secs = 2;
                 c.retention.audit_retention_secs = 2;
+                // PostgreSQL: decisions expire a partition at a time; one a second here.
+                c.retention.decision_partition_secs = 1;
             },
             config(),
         )

@@ -87,6 +87,8 @@ pub enum LabelInsert {
     Created(Label),
     /// The `(source, external_id)` was imported before; this is the stored label.
     Duplicate(Label),
+    /// No decision has that id (any more: retention may have taken it since it was read).
+    NoDecision,
 }
 
 /// Everything the feedback loop stores; one implementation per backend and per part.

@@ -4,7 +4,8 @@
 # retention job while `decisions_load` sends a steady RATE decisions/s (default 2,000, open
 # loop). Prints the endpoint's latency before (retention off, 30 s) and during (retention on,
 # DURING seconds in 10 s windows), how many expired rows remained every 10 s, and when the job
-# finished. Usage: host/server/benches/load/retention.sh [sqlite|postgres] [N] [RATE] [DURING]
+# finished. On PostgreSQL they sit in their day's time partition, which the job walks, detaches
+# and drops (migration 0026). Usage: host/server/benches/load/retention.sh [sqlite|postgres] [N] [RATE] [DURING]
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 backend="${1:-sqlite}"
@@ -58,17 +59,31 @@ curl -sf -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: applicat
   "127.0.0.1:$port/v1/decisions"
 stop
 seeded_at=$(date +%s)
+part="" part_value="" requests=""
+if [ "$backend" = postgres ]; then
+  # The day's time partition (the server makes them ahead; this one is in the past), the rows'
+  # partition key, and their request ids (migration 0026).
+  for t in decisions decision_features; do
+    sql "CREATE TABLE ${t}_p20261001_000000 PARTITION OF $t
+         FOR VALUES FROM ('2026-10-01 00:00:00+00') TO ('2026-10-02 00:00:00+00')"
+  done
+  part=", part" part_value=", $old"
+  requests="$series INSERT INTO decision_requests (request_id, decision_id, created_at)
+    SELECT 'old-' || n.i, d.decision_id || '_' || n.i, $old FROM decisions d CROSS JOIN n
+    WHERE d.request_id = 'seed';"
+fi
 sql "$series INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score,
-       policy_set_version, model_version, created_at, body)
+       policy_set_version, model_version, created_at, body$part)
      SELECT d.decision_id || '_' || n.i, 'old-' || n.i, d.body_hash, d.event, d.action, d.score,
-       d.policy_set_version, d.model_version, $old, d.body FROM decisions d CROSS JOIN n
+       d.policy_set_version, d.model_version, $old, d.body$part_value FROM decisions d CROSS JOIN n
      WHERE d.request_id = 'seed';
      $series INSERT INTO decision_features (decision_id, created_at, checkpoint,
-       policy_set_version, model_version, action, score, amount_minor, currency, replay)
+       policy_set_version, model_version, action, score, amount_minor, currency, replay$part)
      SELECT f.decision_id || '_' || n.i, $old, f.checkpoint, f.policy_set_version,
-       f.model_version, f.action, f.score, f.amount_minor, f.currency, f.replay
+       f.model_version, f.action, f.score, f.amount_minor, f.currency, f.replay$part_value
      FROM decision_features f CROSS JOIN n WHERE f.decision_id IN
-       (SELECT decision_id FROM decisions WHERE request_id = 'seed');" >/dev/null
+       (SELECT decision_id FROM decisions WHERE request_id = 'seed');
+     $requests" >/dev/null
 echo "seeded $(sql "SELECT count(*) FROM decisions WHERE created_at < $cut") expired decisions in $(( $(date +%s) - seeded_at )) s ($backend)"
 
 start

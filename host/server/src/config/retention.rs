@@ -20,7 +20,13 @@ pub struct RetentionArgs {
     /// Audit entries older than this are deleted; 0 keeps them all.
     #[arg(long, env = "ARBITER_AUDIT_RETENTION_SECS", default_value_t = 0)]
     pub audit_retention_secs: u64,
+    /// PostgreSQL: the time one partition of decisions covers (they expire a partition at a
+    /// time, so up to this much later than their age says). A day by default; 0 means a day.
+    #[arg(long, env = "ARBITER_DECISION_PARTITION_SECS", default_value_t = DAY)]
+    pub decision_partition_secs: u64,
 }
+
+const DAY: u64 = 86_400;
 
 impl RetentionArgs {
     /// How long `kind` is kept; `None`: forever.
@@ -31,5 +37,13 @@ impl RetentionArgs {
             Expiring::Audit => self.audit_retention_secs,
         };
         (secs > 0).then(|| Duration::from_secs(secs))
+    }
+
+    /// The time one partition of decisions covers (PostgreSQL).
+    pub fn partition_span(&self) -> Duration {
+        Duration::from_secs(match self.decision_partition_secs {
+            0 => DAY,
+            secs => secs,
+        })
     }
 }

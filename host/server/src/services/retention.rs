@@ -4,11 +4,16 @@
 //! pages back to the file system, a few at a time (at most [`RECLAIM_PER_PASS`]); the rest
 //! is reused by new rows meanwhile. Every replica runs it; two deleting at once
 //! only find less to delete. What is kept whatever its age: `arbiter_engine::retention`.
+//!
+//! On PostgreSQL decisions live in time partitions: each pass (and the start, before the
+//! first decision) makes the partitions for the next two spans, and expires due partitions a
+//! step at a time (walk, detach, drop: `arbiter_storage`'s `postgres/partitions.rs`) before
+//! the batches take what lies outside them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use arbiter_engine::retention::{Expiring, RetentionStore};
+use arbiter_engine::retention::{Expiring, PartitionStep, RetentionStore};
 use arbiter_engine::store::StoreError;
 use chrono::Utc;
 use tokio::task::JoinHandle;
@@ -46,9 +51,18 @@ impl Drop for Retention {
 }
 
 impl Retention {
-    /// Starts the job, unless every kind is kept forever.
-    pub fn spawn(store: Arc<dyn RetentionStore>, args: RetentionArgs) -> Option<Retention> {
-        let shortest = Expiring::ALL.iter().filter_map(|k| args.keep(*k)).min()?;
+    /// Makes the first decisions partitions (PostgreSQL), then starts the job: it runs even
+    /// when every kind is kept forever, to make the next partitions.
+    pub async fn start(store: Arc<dyn RetentionStore>, args: RetentionArgs) -> Retention {
+        if let Err(e) = prepare(store.as_ref(), &args).await {
+            tracing::warn!(error = %e, "retention: decisions partitions not made; retried every pass");
+        }
+        let shortest = Expiring::ALL
+            .iter()
+            .filter_map(|k| args.keep(*k))
+            .chain([args.partition_span()])
+            .min()
+            .unwrap_or(EVERY_MAX);
         let every = (shortest / 4).clamp(Duration::from_millis(100), EVERY_MAX);
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -60,12 +74,43 @@ impl Retention {
                 }
             }
         });
-        Some(Retention { task })
+        Retention { task }
+    }
+}
+
+/// Makes the decisions partitions for now and the next two spans (PostgreSQL).
+async fn prepare(store: &dyn RetentionStore, args: &RetentionArgs) -> Result<u32, StoreError> {
+    let span = args.partition_span();
+    let now = Utc::now();
+    let ahead = chrono::Duration::from_std(span * 2).unwrap_or(chrono::Duration::MAX);
+    store.prepare_partitions(now, now + ahead, span).await
+}
+
+/// Expires the due decisions partitions a step at a time; how many decisions went.
+async fn expire_partitions(
+    store: &dyn RetentionStore,
+    before: chrono::DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut deleted = 0;
+    loop {
+        match store.expire_partition(before).await? {
+            PartitionStep::Nothing => return Ok(deleted),
+            PartitionStep::Walked { .. } => {}
+            PartitionStep::Detached { partition, kept } => {
+                tracing::info!(%partition, kept, "retention: decisions partition detached");
+            }
+            PartitionStep::Dropped { deleted: n, .. } => deleted += n,
+        }
+        tokio::time::sleep(PAUSE).await;
     }
 }
 
 /// One pass over every kind with an age; how many rows went.
 pub async fn pass(store: &dyn RetentionStore, args: &RetentionArgs) -> Result<u64, StoreError> {
+    let made = prepare(store, args).await?;
+    if made > 0 {
+        tracing::info!(made, "retention: decisions partitions made");
+    }
     let mut total = 0;
     for kind in Expiring::ALL {
         let Some(keep) = args.keep(kind) else {
@@ -73,6 +118,9 @@ pub async fn pass(store: &dyn RetentionStore, args: &RetentionArgs) -> Result<u6
         };
         let before = Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
         let mut deleted = 0;
+        if kind == Expiring::Decisions {
+            deleted += expire_partitions(store, before).await?;
+        }
         loop {
             let n = store.expire(kind, before, BATCH).await?;
             deleted += n;

@@ -1,9 +1,10 @@
 //! What the decision log's table does differently on PostgreSQL (`sql/decisions.rs` has the
-//! rest): one transaction per batch holding one multi-row
-//! `INSERT … SELECT FROM UNNEST(…) ON CONFLICT (request_id) DO NOTHING RETURNING request_id`,
-//! then the new decisions' backtest projections (`decision_features`), their rows in the
-//! graph feed (`decision_links`, `graph_feed.rs`) and reviews, and one
-//! read-back of the stored decisions for the requests that were already there.
+//! rest): one transaction per batch holding a multi-row
+//! `INSERT INTO decision_requests … ON CONFLICT (request_id) DO NOTHING RETURNING request_id`
+//! that decides which decisions are new, one multi-row `INSERT … SELECT FROM UNNEST(…)` of
+//! those into the time-partitioned `decisions` (migration 0026), their backtest projections
+//! (`decision_features`), their rows in the graph feed (`decision_links`, `graph_feed.rs`)
+//! and reviews, and one read-back of the stored decisions for the requests already there.
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,26 +28,16 @@ impl PgStore {
         rows: Vec<DecisionInsert>,
     ) -> Result<(HashSet<String>, HashMap<String, Decision>), StoreError> {
         let mut tx = self.begin_write().await?;
-        // INVARIANT: one decision per request_id. The unique index arbitrates between
-        // concurrent batches: a conflicting insert waits for the other transaction and then
-        // does nothing. Rows go in sorted by request_id (see `first_occurrences`), so two
-        // overlapping batches cannot deadlock.
+        // INVARIANT: one decision per request_id. `decision_requests`' primary key arbitrates
+        // between concurrent batches (a unique index on the partitioned `decisions` would have
+        // to contain the partition key): a conflicting insert waits for the other transaction
+        // and then does nothing. Rows go in sorted by request_id (see `first_occurrences`), so
+        // two overlapping batches cannot deadlock.
         let inserted: Vec<String> = sqlx::query_scalar(
-            "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
-             policy_set_version, model_version, created_at, body, order_id, amount_minor, \
-             currency) \
-             SELECT d, r, h, e, a, s, p, m, c, b::jsonb, o, am, cu \
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                         $6::float8[], $7::int8[], $8::int8[], $9::timestamptz[], $10::text[], \
-                         $11::text[], $12::int8[], $13::text[]) \
-                  AS t(d, r, h, e, a, s, p, m, c, b, o, am, cu) \
+            "INSERT INTO decision_requests (request_id, decision_id, created_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[]) \
              ON CONFLICT (request_id) DO NOTHING \
              RETURNING request_id",
-        )
-        .bind(
-            rows.iter()
-                .map(|r| r.decision_id.as_str())
-                .collect::<Vec<_>>(),
         )
         .bind(
             rows.iter()
@@ -55,31 +46,10 @@ impl PgStore {
         )
         .bind(
             rows.iter()
-                .map(|r| r.body_hash.as_str())
+                .map(|r| r.decision_id.as_str())
                 .collect::<Vec<_>>(),
         )
-        .bind(rows.iter().map(|r| r.event).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.action).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.score).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.policy_set_version)
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|r| r.model_version).collect::<Vec<_>>())
         .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.order_id.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|r| r.amount_minor).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.currency.as_deref())
-                .collect::<Vec<_>>(),
-        )
         .fetch_all(&mut *tx)
         .await
         .map_err(store_error)?;
@@ -89,14 +59,42 @@ impl PgStore {
             .filter(|r| inserted.contains(&r.request_id))
             .collect();
         if !new_rows.is_empty() {
+            // `part` = `created_at`: the row's time partition (migration 0026).
+            sqlx::query(
+                "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, \
+                 score, policy_set_version, model_version, created_at, body, order_id, \
+                 amount_minor, currency, part) \
+                 SELECT d, r, h, e, a, s, p, m, c, b::jsonb, o, am, cu, c \
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                             $6::float8[], $7::int8[], $8::int8[], $9::timestamptz[], \
+                             $10::text[], $11::text[], $12::int8[], $13::text[]) \
+                      AS t(d, r, h, e, a, s, p, m, c, b, o, am, cu)",
+            )
+            .bind(column(&new_rows, |r| r.decision_id.as_str()))
+            .bind(column(&new_rows, |r| r.request_id.as_str()))
+            .bind(column(&new_rows, |r| r.body_hash.as_str()))
+            .bind(column(&new_rows, |r| r.event))
+            .bind(column(&new_rows, |r| r.action))
+            .bind(column(&new_rows, |r| r.score))
+            .bind(column(&new_rows, |r| r.policy_set_version))
+            .bind(column(&new_rows, |r| r.model_version))
+            .bind(column(&new_rows, |r| r.created_at))
+            .bind(column(&new_rows, |r| r.body.as_str()))
+            .bind(column(&new_rows, |r| r.order_id.as_deref()))
+            .bind(column(&new_rows, |r| r.amount_minor))
+            .bind(column(&new_rows, |r| r.currency.as_deref()))
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
             sqlx::query(
                 "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
                  policy_set_version, model_version, action, score, amount_minor, currency, \
-                 replay, shadow_version, shadow_action, shadow_score, shadow_hits) \
-                 SELECT * FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], $4::int8[], \
-                                      $5::int8[], $6::text[], $7::float8[], $8::int8[], \
-                                      $9::text[], $10::text[], $11::int8[], $12::text[], \
-                                      $13::float8[], $14::text[])",
+                 replay, shadow_version, shadow_action, shadow_score, shadow_hits, part) \
+                 SELECT *, c FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], \
+                                         $4::int8[], $5::int8[], $6::text[], $7::float8[], \
+                                         $8::int8[], $9::text[], $10::text[], $11::int8[], \
+                                         $12::text[], $13::float8[], $14::text[]) \
+                      AS t(d, c, k, p, m, a, s, am, cu, r, sv, sa, ss, sh)",
             )
             .bind(column(&new_rows, |r| r.decision_id.as_str()))
             .bind(column(&new_rows, |r| r.created_at))
@@ -193,7 +191,8 @@ impl PgStore {
         if !conflicted.is_empty() {
             // Read committed: this statement's snapshot sees the rows the conflicts waited for.
             let bodies: Vec<String> = sqlx::query_scalar(
-                "SELECT body::text FROM decisions WHERE request_id = ANY($1::text[])",
+                "SELECT body::text FROM decisions WHERE decision_id IN \
+                 (SELECT decision_id FROM decision_requests WHERE request_id = ANY($1::text[]))",
             )
             .bind(conflicted)
             .fetch_all(&mut *tx)

@@ -103,7 +103,10 @@ macro_rules! decision_store {
                 let body: Option<String> = sqlx::query_scalar(concat!(
                     "SELECT body",
                     $as_text,
-                    " FROM decisions WHERE request_id = $1"
+                    // The request's decision, through the table that holds one per
+                    // request id on PostgreSQL (a view of `decisions` on SQLite).
+                    " FROM decisions WHERE decision_id IN \
+                     (SELECT decision_id FROM decision_requests WHERE request_id = $1)"
                 ))
                 .bind(request_id)
                 .fetch_optional(self.reader())

@@ -49,10 +49,16 @@ macro_rules! label_store {
                 // INVARIANT: an external row is imported once; the partial unique index
                 // decides (on PostgreSQL a concurrent duplicate waits for the first
                 // transaction, then does nothing).
+                // INVARIANT: a label names a stored decision. The statement reads the decision
+                // itself (PostgreSQL's partitioned `decisions` takes no foreign key): retention
+                // dropping a partition locks `decisions`, so the label either sees the decision
+                // kept (moved to `decisions_held`) or sees it gone, never in between.
                 let mut tx = self.begin_write().await?;
                 let written = sqlx::query(
                     "INSERT INTO labels (label_id, decision_id, label, source, external_id, \
-                     note, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     note, created_by, created_at) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+                     WHERE EXISTS (SELECT 1 FROM decisions WHERE decision_id = $2) \
                      ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING",
                 )
                 .bind(&id)
@@ -67,14 +73,14 @@ macro_rules! label_store {
                 .await
                 .map_err(store_error)?
                 .rows_affected();
-                let row: LabelRow<<$store as Dialect>::Time> = if written == 1 {
+                let row: Option<LabelRow<<$store as Dialect>::Time>> = if written == 1 {
                     sqlx::query_as(concat!(
                         "SELECT ",
                         label_columns!(),
                         " FROM labels WHERE label_id = $1"
                     ))
                     .bind(&id)
-                    .fetch_one(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await
                 } else {
                     sqlx::query_as(concat!(
@@ -84,10 +90,14 @@ macro_rules! label_store {
                     ))
                     .bind(label.source.as_str())
                     .bind(&label.external_id)
-                    .fetch_one(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await
                 }
                 .map_err(store_error)?;
+                // Nothing written and no earlier import of the row: the decision is not there.
+                let Some(row) = row else {
+                    return Ok(LabelInsert::NoDecision);
+                };
                 let stored = row.into_label()?;
                 if written == 1 {
                     <$store>::audit(&mut tx, actor, AuditRecord::label_created(&stored)).await?;

@@ -53,11 +53,13 @@ pub struct LabelService {
 
 /// What became of a chargeback's label.
 enum Recorded {
-    Created,
-    /// The chargeback id was recorded before, for this same decision.
-    Duplicate,
+    Created(Label),
+    /// The chargeback id was recorded before, for this same decision: the stored label.
+    Duplicate(Label),
     /// The chargeback id was recorded before for another decision: why, naming both.
     Conflict(String),
+    /// The decision went between reading it and labelling it (retention): why.
+    Gone(String),
 }
 
 impl LabelService {
@@ -103,15 +105,11 @@ impl LabelService {
     }
 
     /// Stores `label`; a chargeback id recorded before is a duplicate or a conflict.
-    async fn record(
-        &self,
-        label: &NewLabel,
-        actor: &Actor,
-    ) -> Result<(Label, Recorded), FeedbackError> {
+    async fn record(&self, label: &NewLabel, actor: &Actor) -> Result<Recorded, FeedbackError> {
         Ok(match self.store.insert_label(label, actor).await? {
-            LabelInsert::Created(l) => (l, Recorded::Created),
+            LabelInsert::Created(l) => Recorded::Created(l),
             LabelInsert::Duplicate(l) if l.decision_id == label.decision_id => {
-                (l, Recorded::Duplicate)
+                Recorded::Duplicate(l)
             }
             LabelInsert::Duplicate(l) => {
                 let why = format!(
@@ -120,7 +118,10 @@ impl LabelService {
                     l.decision_id,
                     label.decision_id
                 );
-                (l, Recorded::Conflict(why))
+                Recorded::Conflict(why)
+            }
+            LabelInsert::NoDecision => {
+                Recorded::Gone(format!("no decision `{}`", label.decision_id))
             }
         })
     }
@@ -174,14 +175,16 @@ impl LabelService {
             external_id,
             note: req.note.filter(|n| !n.is_empty()),
         };
-        let (stored, recorded) = self.record(&label, actor).await?;
-        match recorded {
-            Recorded::Created => self.applied(&decision, kind).await,
+        match self.record(&label, actor).await? {
+            Recorded::Created(stored) => {
+                self.applied(&decision, kind).await;
+                Ok(stored)
+            }
             // The same chargeback again: answered with what is stored, applied once.
-            Recorded::Duplicate => {}
-            Recorded::Conflict(why) => return Err(FeedbackError::Conflict(why)),
+            Recorded::Duplicate(stored) => Ok(stored),
+            Recorded::Conflict(why) => Err(FeedbackError::Conflict(why)),
+            Recorded::Gone(why) => Err(invalid(field, why)),
         }
-        Ok(stored)
     }
 
     /// Every label of a decision, oldest first.
@@ -249,13 +252,13 @@ impl LabelService {
             external_id: Some(row.chargeback_id.clone()),
             note: row.reason.clone(),
         };
-        Ok(match self.record(&label, actor).await?.1 {
-            Recorded::Created => {
+        Ok(match self.record(&label, actor).await? {
+            Recorded::Created(_) => {
                 self.applied(&decision, LabelKind::Chargeback).await;
                 Ok(true)
             }
-            Recorded::Duplicate => Ok(false),
-            Recorded::Conflict(why) => Err(why),
+            Recorded::Duplicate(_) => Ok(false),
+            Recorded::Conflict(why) | Recorded::Gone(why) => Err(why),
         })
     }
 }
