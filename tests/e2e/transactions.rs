@@ -27,6 +27,7 @@ mod reconciliation;
 mod refusals;
 mod retention;
 mod statement_refusals;
+mod statement_retention;
 mod statements;
 mod stock;
 mod text_columns;

@@ -75,6 +75,18 @@ pub enum TxError {
         "the events after `{after}` were deleted by retention: the feed starts after `{starts_after}`"
     )]
     EventsExpired { after: i64, starts_after: i64 },
+    /// The statement's file and rows were taken by retention: a day cannot be matched without
+    /// them.
+    #[error(
+        "the statement `{id}` of {channel} {date} expired at {at}: its file and rows are gone; \
+         import the file again to reconcile the day"
+    )]
+    StatementExpired {
+        id: String,
+        channel: String,
+        date: String,
+        at: String,
+    },
     /// The event id was applied before: applying it again changes nothing.
     #[error("event `{event_id}` was already applied")]
     AlreadyApplied { event_id: String },

@@ -11,6 +11,8 @@
 //!   kept ones are moved out first, into a partition that never expires
 //!   ([`RetentionStore::expire_partition`]); decisions outside every time partition (made
 //!   before the partitions existed, or dated oddly) expire by batches like SQLite's;
+//! - a statement whose day has an open reconciliation ticket keeps its file and rows (the
+//!   ticket is still worked against them);
 //! - nothing else holds callbacks or audit entries: they go by age alone. Orders, payments,
 //!   refunds and the ledger never expire (the books are kept whole); the outbox has its own
 //!   retention (`--outbox-retention-secs`).
@@ -29,16 +31,26 @@ pub enum Expiring {
     Callbacks,
     /// The audit log.
     Audit,
+    /// Channel statements' files and parsed rows; the statement's record stays (runs, tickets
+    /// and settlements name it), and a day whose statement expired is not reconciled again
+    /// until its file is imported again.
+    Statements,
 }
 
 impl Expiring {
-    pub const ALL: [Expiring; 3] = [Expiring::Decisions, Expiring::Callbacks, Expiring::Audit];
+    pub const ALL: [Expiring; 4] = [
+        Expiring::Decisions,
+        Expiring::Callbacks,
+        Expiring::Audit,
+        Expiring::Statements,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Expiring::Decisions => "decisions",
             Expiring::Callbacks => "callbacks",
             Expiring::Audit => "audit",
+            Expiring::Statements => "statements",
         }
     }
 }

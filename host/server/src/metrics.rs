@@ -163,7 +163,7 @@ fn describe() {
     describe_counter!(OUTBOX_PRUNED_TOTAL, "Outbox events deleted by retention.");
     describe_counter!(
         RETENTION_DELETED_TOTAL,
-        "Expired rows deleted by retention, by kind (decisions, callbacks, audit)."
+        "Expired rows deleted by retention, by kind (decisions, callbacks, audit, statements)."
     );
     describe_counter!(
         RETENTION_RECLAIMED_PAGES_TOTAL,

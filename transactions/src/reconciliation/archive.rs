@@ -47,11 +47,15 @@ pub struct StoredStatement {
     pub row_count: u64,
     pub imported_by: String,
     pub imported_at: DateTime<Utc>,
+    /// When retention took the file's bytes and its rows (the record stays); importing the
+    /// same file again brings them back.
+    pub expired_at: Option<DateTime<Utc>>,
 }
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Imported {
+    /// Stored; also a file whose statement had expired, stored again with its rows.
     New(StoredStatement),
     /// The same file was imported before: nothing written.
     Existing(StoredStatement),

@@ -20,6 +20,10 @@ pub struct RetentionArgs {
     /// Audit entries older than this are deleted; 0 keeps them all.
     #[arg(long, env = "ARBITER_AUDIT_RETENTION_SECS", default_value_t = 0)]
     pub audit_retention_secs: u64,
+    /// Channel statements imported longer ago than this lose their file and parsed rows (the
+    /// record stays; a day with an open ticket keeps them); 0 keeps them all.
+    #[arg(long, env = "ARBITER_STATEMENT_RETENTION_SECS", default_value_t = 0)]
+    pub statement_retention_secs: u64,
     /// PostgreSQL: the time one partition of decisions covers (they expire a partition at a
     /// time, so up to this much later than their age says). A day by default; 0 means a day.
     #[arg(long, env = "ARBITER_DECISION_PARTITION_SECS", default_value_t = DAY)]
@@ -35,6 +39,7 @@ impl RetentionArgs {
             Expiring::Decisions => self.decision_retention_secs,
             Expiring::Callbacks => self.callback_retention_secs,
             Expiring::Audit => self.audit_retention_secs,
+            Expiring::Statements => self.statement_retention_secs,
         };
         (secs > 0).then(|| Duration::from_secs(secs))
     }

@@ -233,6 +233,7 @@ impl From<arbiter_transactions::TxError> for ApiError {
             }
             TxError::AlreadyApplied { .. } => refused(StatusCode::CONFLICT, "already_applied", &e),
             TxError::EventsExpired { .. } => refused(StatusCode::GONE, "events_expired", &e),
+            TxError::StatementExpired { .. } => refused(StatusCode::GONE, "statement_expired", &e),
             TxError::RefundInFlight { .. } => refused(StatusCode::CONFLICT, "refund_in_flight", &e),
             TxError::CurrencyMismatch { .. } => {
                 refused(StatusCode::UNPROCESSABLE_ENTITY, "currency_mismatch", &e)

@@ -111,6 +111,7 @@ impl RunView {
     responses(
         (status = 200, body = RunView),
         (status = 404, description = "No statement of that channel and day imported"),
+        (status = 410, description = "The day's statement expired (`statement_expired`): retention took its file and rows; import the file again"),
         (status = 422, description = "Invalid field"),
     ))]
 pub async fn run(

@@ -87,6 +87,9 @@ pub struct StatementView {
     pub row_count: u64,
     pub imported_by: String,
     pub imported_at: DateTime<Utc>,
+    /// When retention took the file and its rows (`--statement-retention-secs`); the day is
+    /// not reconciled again until the same file is imported again.
+    pub expired_at: Option<DateTime<Utc>>,
     /// This very file was imported before: nothing was written now.
     pub already_imported: bool,
 }
@@ -102,6 +105,7 @@ impl StatementView {
             row_count: s.row_count,
             imported_by: s.imported_by,
             imported_at: s.imported_at,
+            expired_at: s.expired_at,
             already_imported,
         }
     }

@@ -215,6 +215,14 @@ pub async fn reconcile_day(
             entity: "statement",
             id: format!("{channel} {date}"),
         })?;
+    if let Some(at) = statement.expired_at {
+        return Err(TxError::StatementExpired {
+            id: statement.id,
+            channel: channel.to_owned(),
+            date: date.to_string(),
+            at: at.to_rfc3339(),
+        });
+    }
     let (from, to) = window(channel, date);
     let params = Params {
         until: to,

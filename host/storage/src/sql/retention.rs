@@ -52,13 +52,70 @@ const EXPIRE_CALLBACKS: &str = "DELETE FROM channel_callbacks WHERE id IN (\
 const EXPIRE_AUDIT: &str = "DELETE FROM audit_log WHERE id IN (\
      SELECT id FROM audit_log WHERE at < $1 ORDER BY at LIMIT $2)";
 
+/// The rows of statements imported before `$1` whose day has no open ticket, `$2` at most.
+const EXPIRE_STATEMENT_ROWS: &str = "DELETE FROM recon_statement_rows \
+     WHERE (statement_id, row_id) IN (SELECT r.statement_id, r.row_id \
+     FROM recon_statements s JOIN recon_statement_rows r ON r.statement_id = s.id \
+     WHERE s.imported_at < $1 AND s.expired_at IS NULL \
+     AND NOT EXISTS (SELECT 1 FROM recon_tickets t WHERE t.channel = s.channel \
+                     AND t.statement_date = s.statement_date AND t.status = 'OPEN') \
+     LIMIT $2)";
+
+/// Then those statements, once their rows are gone: the file's bytes (`$2`, empty) go, the
+/// record stays, marked expired at `$3`; `$4` at most.
+const EXPIRE_STATEMENTS: &str = "UPDATE recon_statements SET content = $2, expired_at = $3 \
+     WHERE id IN (SELECT s.id FROM recon_statements s \
+     WHERE s.imported_at < $1 AND s.expired_at IS NULL \
+     AND NOT EXISTS (SELECT 1 FROM recon_tickets t WHERE t.channel = s.channel \
+                     AND t.statement_date = s.statement_date AND t.status = 'OPEN') \
+     AND NOT EXISTS (SELECT 1 FROM recon_statement_rows r WHERE r.statement_id = s.id) \
+     ORDER BY s.imported_at LIMIT $4)";
+
 fn statement(kind: Expiring) -> &'static str {
     match kind {
         Expiring::Decisions => EXPIRE_DECISIONS,
         Expiring::Callbacks => EXPIRE_CALLBACKS,
         Expiring::Audit => EXPIRE_AUDIT,
+        // Two statements: `statement_expiry!`.
+        Expiring::Statements => EXPIRE_STATEMENT_ROWS,
     }
 }
+
+/// A batch of statements' expiry on `$store`: up to `limit` rows, then (when fewer were left)
+/// the statements whose rows are all gone. Returns rows and statements together.
+macro_rules! statement_expiry {
+    ($name:ident, $store:ty) => {
+        async fn $name(
+            store: &$store,
+            before: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<u64, StoreError> {
+            let rows = sqlx::query(EXPIRE_STATEMENT_ROWS)
+                .bind(<$store>::time(before))
+                .bind(i64::from(limit))
+                .execute(store.writer())
+                .await
+                .map_err(store_error)?
+                .rows_affected();
+            if rows >= u64::from(limit) {
+                return Ok(rows);
+            }
+            let statements = sqlx::query(EXPIRE_STATEMENTS)
+                .bind(<$store>::time(before))
+                .bind(Vec::<u8>::new())
+                .bind(<$store>::time(Utc::now()))
+                .bind(i64::from(limit))
+                .execute(store.writer())
+                .await
+                .map_err(store_error)?
+                .rows_affected();
+            Ok(rows + statements)
+        }
+    };
+}
+
+statement_expiry!(expire_statements_sqlite, SqliteStore);
+statement_expiry!(expire_statements_postgres, PgStore);
 
 /// What each backend does its own way: `$expire` a batch of a kind (`expire_sqlite`,
 /// `expire_postgres`), `$reclaim` free pages (`reclaim_sqlite`, `reclaim_nothing`), `$prepare`
@@ -111,6 +168,9 @@ async fn expire_sqlite(
     before: DateTime<Utc>,
     limit: u32,
 ) -> Result<u64, StoreError> {
+    if kind == Expiring::Statements {
+        return expire_statements_sqlite(store, before, limit).await;
+    }
     let done = sqlx::query(statement(kind))
         .bind(SqliteStore::time(before))
         .bind(i64::from(limit))
@@ -134,6 +194,9 @@ async fn expire_postgres(
             .await
             .map_err(store_error)?;
         return Ok(u64::try_from(n).unwrap_or(0));
+    }
+    if kind == Expiring::Statements {
+        return expire_statements_postgres(store, before, limit).await;
     }
     let done = sqlx::query(statement(kind))
         .bind(PgStore::time(before))

@@ -23,8 +23,8 @@ use crate::transaction_rows::db;
 
 /// Parameters per statement row inserted (rows per `INSERT`: the dialect's batch).
 const ROW_COLUMNS: usize = 11;
-const COLUMNS: &str =
-    "id, channel, statement_date, sha256, size_bytes, row_count, imported_by, imported_at";
+const COLUMNS: &str = "id, channel, statement_date, sha256, size_bytes, row_count, \
+     imported_by, imported_at, expired_at";
 
 fn corrupt(what: String) -> TxError {
     TxError::Store(arbiter_engine::store::StoreError::Corrupt(what))
@@ -67,6 +67,7 @@ struct StatementRecord<T> {
     row_count: i64,
     imported_by: String,
     imported_at: T,
+    expired_at: Option<T>,
 }
 
 impl<T: StoredTime> StatementRecord<T> {
@@ -77,6 +78,7 @@ impl<T: StoredTime> StatementRecord<T> {
             size_bytes: u64::try_from(self.size_bytes).unwrap_or_default(),
             row_count: u64::try_from(self.row_count).unwrap_or_default(),
             imported_at: self.imported_at.into_utc()?,
+            expired_at: self.expired_at.map(T::into_utc).transpose()?,
             id: self.id,
             channel: self.channel,
             sha256: self.sha256,
@@ -228,8 +230,10 @@ macro_rules! statement_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+                // The statement the rows belong to: this one, or the one held before whose file
+                // and rows retention took (the same file brings them back).
+                let mut id = statement.id.clone();
                 if inserted.rows_affected() == 0 {
-                    drop(tx);
                     let first: StatementRecord<<$store as Dialect>::Time> =
                         sqlx::query_as(&format!(
                             "SELECT {COLUMNS} FROM recon_statements \
@@ -238,10 +242,34 @@ macro_rules! statement_store {
                         .bind(&statement.channel)
                         .bind(&statement.sha256)
                         .bind(statement.date.format("%Y-%m-%d").to_string())
-                        .fetch_one(self.writer())
+                        .fetch_one(&mut *tx)
                         .await
                         .map_err(db)?;
-                    return Ok(Imported::Existing(first.into_statement()?));
+                    let first = first.into_statement()?;
+                    // INVARIANT: restored once: the guard on `expired_at` lets one of two
+                    // concurrent imports of the file through (the other's update waits for the
+                    // first to commit, then finds nothing to restore). A restored statement is
+                    // imported anew: retention's age starts again.
+                    let restored = first.expired_at.is_some()
+                        && sqlx::query(
+                            "UPDATE recon_statements SET content = $1, expired_at = NULL, \
+                             imported_by = $2, imported_at = $3 \
+                             WHERE id = $4 AND expired_at IS NOT NULL",
+                        )
+                        .bind(&statement.content)
+                        .bind(&statement.imported_by)
+                        .bind(<$store>::time(statement.imported_at))
+                        .bind(&first.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected()
+                            == 1;
+                    if !restored {
+                        drop(tx);
+                        return Ok(Imported::Existing(first));
+                    }
+                    id = first.id;
                 }
                 for chunk in statement
                     .rows
@@ -251,7 +279,7 @@ macro_rules! statement_store {
                     let mut query = sqlx::query(&sql);
                     for row in chunk {
                         query = query
-                            .bind(&statement.id)
+                            .bind(&id)
                             .bind(i64::try_from(row.line).unwrap_or(i64::MAX))
                             .bind(&row.id)
                             .bind(row.kind.stored())
@@ -269,7 +297,7 @@ macro_rules! statement_store {
                     &mut tx,
                     actor,
                     AuditRecord::statement_imported(
-                        &statement.id,
+                        &id,
                         &statement.channel,
                         &statement.date.format("%Y-%m-%d").to_string(),
                         &statement.sha256,
@@ -280,7 +308,7 @@ macro_rules! statement_store {
                 .await?;
                 tx.commit().await.map_err(db)?;
                 Ok(Imported::New(StoredStatement {
-                    id: statement.id.clone(),
+                    id,
                     channel: statement.channel.clone(),
                     date: statement.date,
                     sha256: statement.sha256.clone(),
@@ -289,6 +317,7 @@ macro_rules! statement_store {
                     imported_by: statement.imported_by.clone(),
                     // As stored: to the microsecond.
                     imported_at: <$store>::time(statement.imported_at).into_utc()?,
+                    expired_at: None,
                 }))
             }
 
