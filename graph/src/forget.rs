@@ -2,6 +2,8 @@
 //! entity keeps its links, counts, group and marks under a new name (the pseudonym the stored
 //! decisions now hold), so the graph stays what a rebuild from the erased records would give,
 //! and a later decision naming the old value finds nothing and starts a fresh entity.
+//! Another replica's erasure reaches this one as pseudonyms only: it finds the entities to
+//! rename by making the pseudonym of each of its own ([`LinkGraph::entity_values`]).
 
 use crate::entity::EntityKind;
 use crate::graph::LinkGraph;
@@ -30,6 +32,16 @@ impl LinkGraph {
         node.key = key;
         self.interner.insert(&self.graph, i);
         true
+    }
+
+    /// Every live entity as `(kind, value)`: what another replica's erasure is matched
+    /// against, since it names the person's entities by pseudonym only.
+    pub fn entity_values(&self) -> Vec<(EntityKind, Box<str>)> {
+        self.graph
+            .node_weights()
+            .filter(|e| e.alive && !e.value.is_empty())
+            .map(|e| (e.kind, e.value.clone()))
+            .collect()
     }
 }
 
@@ -99,5 +111,30 @@ mod tests {
             .expect("first pseudonym");
         assert_eq!(g.node(kept).value.as_ref(), "erased:aa");
         assert_eq!(g.entity_count(), 4);
+    }
+
+    #[test]
+    fn entity_values_name_every_live_entity_once_renamed_as_renamed() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+        let mut g = graph();
+        g.observe(
+            &Observation::new(at)
+                .with(EntityKind::User, "alice")
+                .with(EntityKind::Device, "dev-1"),
+        );
+        assert!(g.rename(EntityKind::Device, "dev-1", "erased:dd"));
+        let mut values: Vec<(EntityKind, String)> = g
+            .entity_values()
+            .into_iter()
+            .map(|(k, v)| (k, v.into()))
+            .collect();
+        values.sort();
+        assert_eq!(
+            values,
+            [
+                (EntityKind::User, "alice".to_owned()),
+                (EntityKind::Device, "erased:dd".to_owned())
+            ]
+        );
     }
 }

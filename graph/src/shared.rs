@@ -67,6 +67,12 @@ impl SharedGraph {
         self.inner.write().mark_fraud(kind, value, reason, at)
     }
 
+    /// [`LinkGraph::entity_values`]: a copy taken under the read lock (the caller's work on
+    /// it, a keyed hash per entity, runs outside).
+    pub fn entity_values(&self) -> Vec<(EntityKind, Box<str>)> {
+        self.inner.read().entity_values()
+    }
+
     /// [`LinkGraph::rename`] (write lock, one update).
     pub fn rename(&self, kind: EntityKind, from: &str, to: &str) -> bool {
         self.inner.write().rename(kind, from, to)

@@ -14,6 +14,7 @@ mod customer_history;
 mod db_outage;
 mod decisions;
 mod edge_errors;
+mod erasure_replicas;
 mod errors;
 mod feedback;
 mod graph;

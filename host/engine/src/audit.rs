@@ -190,16 +190,28 @@ impl AuditRecord {
     /// A person erased: the target is the pseudonym of the identifier they were named by
     /// (whoever holds the erasure key can tell whether a given person was erased; nobody can
     /// read who was). The detail says how they were named, how many identifiers of each kind
-    /// were replaced and how many rows of each column changed: never a value.
+    /// were replaced and how many rows of each column changed, and names their entities by
+    /// pseudonym (`entities`: what the other replicas rename in their link graphs): never a
+    /// value.
     pub fn subject_erased(
         subject: &crate::erasure::Subject,
         pseudonym: &str,
         identifiers: &crate::erasure::Identifiers,
+        pseudonyms: &crate::erasure::Pseudonyms,
         counts: &crate::erasure::ErasureCounts,
     ) -> AuditRecord {
+        let entities: Vec<Value> = identifiers
+            .entities()
+            .filter_map(|(kind, value)| {
+                pseudonyms
+                    .of(value)
+                    .map(|p| json!({"kind": kind.as_str(), "pseudonym": p}))
+            })
+            .collect();
         let detail = json!({
             "named_by": subject.kind.as_str(),
             "identifiers": identifiers.counts(),
+            "entities": entities,
             "rewritten": counts.rewritten,
             "list_entries_removed": counts.list_entries_removed,
             "snoozes_removed": counts.snoozes_removed,

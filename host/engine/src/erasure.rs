@@ -353,4 +353,38 @@ pub trait ErasureStore: Send + Sync + 'static {
     /// Writes the audit entry of an export (who read whose records; `record` holds the
     /// person's pseudonym and counts, never a value).
     async fn audit_export(&self, record: AuditRecord, actor: &Actor) -> Result<(), StoreError>;
+
+    /// The erasures recorded after audit entry `after`, oldest first, at most `limit`: each
+    /// person's entities by pseudonym, as their audit entries name them.
+    async fn erasures_after(&self, after: i64, limit: u32) -> Result<Vec<Erased>, StoreError>;
+
+    /// The audit id of the newest erasure; 0 when there is none.
+    async fn latest_erasure(&self) -> Result<i64, StoreError>;
+}
+
+/// An erasure as another replica learns of it: its audit entry's id and the person's
+/// entities by pseudonym (never a value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erased {
+    pub id: i64,
+    pub entities: Vec<(ListKind, String)>,
+}
+
+impl Erased {
+    /// Reads the `entities` of a `subject.erase` audit entry's detail; kinds not known here
+    /// are skipped.
+    pub fn from_detail(id: i64, detail: &serde_json::Value) -> Erased {
+        let entities = detail["entities"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|e| {
+                        let kind = ListKind::parse(e["kind"].as_str()?)?;
+                        Some((kind, e["pseudonym"].as_str()?.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Erased { id, entities }
+    }
 }

@@ -41,10 +41,12 @@ pub enum ChangeKind {
     Rates,
     /// Rule snoozes: one created or revoked.
     Snoozes,
+    /// A person erased: the others rename that person's entities in their link graphs.
+    Erasures,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 7] = [
+    pub const ALL: [ChangeKind; 8] = [
         ChangeKind::Lists,
         ChangeKind::Policy,
         ChangeKind::Rollout,
@@ -52,6 +54,7 @@ impl ChangeKind {
         ChangeKind::Keys,
         ChangeKind::Rates,
         ChangeKind::Snoozes,
+        ChangeKind::Erasures,
     ];
 }
 

@@ -135,6 +135,10 @@ pub async fn build_with(
         velocity.clone(),
         stores.transactions.clone(),
     );
+    erasure
+        .prime(store.as_ref())
+        .await
+        .context("reading the newest erasure")?;
     let backtests = BacktestService::new(
         store.clone(),
         policies.clone(),

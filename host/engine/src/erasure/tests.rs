@@ -162,3 +162,30 @@ fn an_order_adds_its_raw_spellings_and_their_stored_forms() {
     assert_eq!(ids.counts()["address"], 1);
     assert!(ids.orders.contains("ord-1"));
 }
+
+#[test]
+fn an_erasures_audit_detail_gives_its_entities_by_pseudonym() {
+    let detail = serde_json::json!({
+        "named_by": "email",
+        "entities": [
+            {"kind": "device", "pseudonym": "erased:aa"},
+            {"kind": "email", "pseudonym": "erased:bb"},
+            {"kind": "planet", "pseudonym": "erased:cc"},
+            {"kind": "user"}
+        ]
+    });
+    let erased = Erased::from_detail(7, &detail);
+    assert_eq!(erased.id, 7);
+    assert_eq!(
+        erased.entities,
+        [
+            (ListKind::Device, "erased:aa".to_owned()),
+            (ListKind::Email, "erased:bb".to_owned())
+        ]
+    );
+    assert!(
+        Erased::from_detail(8, &serde_json::json!({}))
+            .entities
+            .is_empty()
+    );
+}

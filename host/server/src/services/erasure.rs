@@ -6,23 +6,28 @@
 //!
 //! What an erasure covers is what was stored when it ran: a decision about the person made
 //! while it runs may keep their identifiers (run it again afterwards to catch it). Replicas
-//! sharing a PostgreSQL database reload lists and snoozes at once; their link graphs and
-//! in-process counters keep the old names until they restart or the entities age out (the
-//! records, shared velocity in Redis and lists are what every replica reads).
+//! sharing a PostgreSQL database (with `--redis-url`) reload lists and snoozes at once, and
+//! follow the erasure itself ([`ErasureService::follow`]): its audit entry names the person's
+//! entities by pseudonym only, so each replica makes the pseudonym of every entity in its own
+//! link graph under the shared key and renames those that match (chain heads and mark book
+//! with them), and deletes their in-process velocity counters. A missed notification is caught
+//! by the version check within two seconds.
 //!
 //! The key: `ARBITER_ERASURE_KEY`, or `<data-dir>/erasure.key` generated on first start.
 //! Replicas that share a database must share it (a pseudonym made under another key does
 //! not link to the first).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use arbiter_engine::audit::Actor;
 use arbiter_engine::erasure::{ErasureKey, Pseudonyms, Subject, SubjectKind};
 use arbiter_engine::lists::ListKind;
 use arbiter_engine::store::StoreError;
 use arbiter_engine::velocity::{VelocityKind, VelocityStore};
+use arbiter_redis::ChangeKind;
 use arbiter_transactions::TxError;
 use arbiter_transactions::store::TransactionStore;
 use serde::Serialize;
@@ -30,6 +35,7 @@ use thiserror::Error;
 use utoipa::ToSchema;
 
 use crate::app_state::Services;
+use crate::services::replication::ChangeSignal;
 
 /// The key file's name in the data directory.
 pub const KEY_FILE: &str = "erasure.key";
@@ -75,7 +81,15 @@ pub struct ErasureService {
     /// One erasure or export at a time: each reads whole tables, and two at once would only
     /// take twice the I/O from the decisions beside them.
     running: tokio::sync::Mutex<()>,
+    /// Fired after an erasure here, so the other replicas follow it.
+    pub changes: ChangeSignal,
+    /// The audit id of the last erasure this replica's memory reflects (its graph was built
+    /// from records erased up to the newest at start).
+    followed: AtomicI64,
 }
+
+/// Erasures read per page when following.
+const FOLLOW_PAGE: u32 = 100;
 
 fn velocity_kind(kind: ListKind) -> Option<VelocityKind> {
     match kind {
@@ -155,6 +169,62 @@ impl ErasureService {
             velocity,
             transactions,
             running: tokio::sync::Mutex::new(()),
+            changes: ChangeSignal::default(),
+            followed: AtomicI64::new(0),
+        }
+    }
+
+    /// Starts following after the newest erasure (the graph is built from the records as
+    /// they are now, erased already).
+    pub async fn prime(&self, store: &dyn arbiter_engine::store::Store) -> Result<(), StoreError> {
+        self.followed
+            .store(store.latest_erasure().await?, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Applies to this replica's memory the erasures recorded since the last it followed
+    /// (another replica ran them): each entity of this replica's link graph whose pseudonym
+    /// one of them names takes it as its name, and its velocity counters go. How many entities
+    /// were renamed.
+    pub async fn follow(&self, app: &Services) -> Result<u64, ErasureError> {
+        let _one_at_a_time = self.exclusive().await;
+        let mut renamed = 0;
+        loop {
+            let after = self.followed.load(Ordering::Relaxed);
+            let page = app.store.erasures_after(after, FOLLOW_PAGE).await?;
+            let Some(last) = page.last().map(|e| e.id) else {
+                return Ok(renamed);
+            };
+            let wanted: HashSet<(ListKind, &str)> = page
+                .iter()
+                .flat_map(|e| e.entities.iter().map(|(k, p)| (*k, p.as_str())))
+                .collect();
+            if !wanted.is_empty() {
+                let mut counters = Vec::new();
+                for (kind, value) in app.graph.entity_values() {
+                    let pseudonym = self.key.pseudonym(&value);
+                    if wanted.contains(&(kind, pseudonym.as_str())) {
+                        if app.graph.rename(kind, &value, &pseudonym) {
+                            renamed += 1;
+                        }
+                        if let Some(k) = velocity_kind(kind) {
+                            counters.push((k, value.into()));
+                        }
+                    }
+                }
+                if let Err(e) = self.velocity.forget(&counters).await {
+                    tracing::warn!(error = %e, "a followed erasure could not delete velocity counters");
+                }
+            }
+            tracing::info!(
+                erasures = page.len(),
+                renamed,
+                "followed erasures made elsewhere"
+            );
+            self.followed.store(last, Ordering::Relaxed);
+            if page.len() < FOLLOW_PAGE as usize {
+                return Ok(renamed);
+            }
         }
     }
 
@@ -219,6 +289,7 @@ impl ErasureService {
             graph_entities_renamed = renamed,
             "person erased"
         );
+        self.changes.fire(ChangeKind::Erasures);
         Ok(ErasureReport {
             subject: pseudonym,
             identifiers: ids

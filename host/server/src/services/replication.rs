@@ -4,7 +4,8 @@
 //!   `layers.velocity_degraded`);
 //! - a list, policy (rollout), model, key or rate-table change made on one replica is published on Redis
 //!   and every other replica reloads that kind from the database at once (a revoked key is
-//!   refused everywhere at once);
+//!   refused everywhere at once); a person's erasure likewise, each other replica renaming
+//!   the person's entities in its own link graph (`services::erasure::ErasureService::follow`);
 //! - a version check compares, every [`VERSION_CHECK_EVERY`], a digest of what this replica
 //!   loaded with a digest of what the database holds, so a missed message (Redis down, a
 //!   dropped subscription) is repaired within that period.
@@ -87,6 +88,7 @@ impl Replication {
             &app.keys.changes,
             &app.rates.changes,
             &app.snoozes.changes,
+            &app.erasure.changes,
         ] {
             let r = replication.clone();
             signal.connect(move |kind| r.published_locally(kind));
@@ -173,6 +175,12 @@ impl Replication {
             ChangeKind::Snoozes => app
                 .snoozes
                 .reload()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            ChangeKind::Erasures => app
+                .erasure
+                .follow(app)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),

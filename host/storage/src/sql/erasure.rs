@@ -7,7 +7,7 @@
 use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::backtest::replay::ReplayInput;
 use arbiter_engine::erasure::{
-    ErasureCounts, ErasureStore, Identifiers, Pseudonyms, Scrubbed, Subject,
+    Erased, ErasureCounts, ErasureStore, Identifiers, Pseudonyms, Scrubbed, Subject,
 };
 use arbiter_engine::feedback::Review;
 use arbiter_engine::feedback::store::ReviewStore;
@@ -267,7 +267,13 @@ macro_rules! erasure_store {
                     counts.list_entries_removed += removed[0];
                     counts.snoozes_removed += removed[1];
                 }
-                let record = AuditRecord::subject_erased(subject, subject_pseudonym, ids, &counts);
+                let record = AuditRecord::subject_erased(
+                    subject,
+                    subject_pseudonym,
+                    ids,
+                    pseudonyms,
+                    &counts,
+                );
                 <$store>::audit(&mut tx, actor, record).await?;
                 tx.commit().await.map_err(store_error)?;
                 Ok(counts)
@@ -291,6 +297,42 @@ macro_rules! erasure_store {
                 let mut tx = self.begin_write().await?;
                 <$store>::audit(&mut tx, actor, record).await?;
                 tx.commit().await.map_err(store_error)
+            }
+
+            async fn erasures_after(
+                &self,
+                after: i64,
+                limit: u32,
+            ) -> Result<Vec<Erased>, StoreError> {
+                // The action a literal, so the partial index of migration 0028 serves it.
+                let rows: Vec<(i64, String)> = sqlx::query_as(if $postgres {
+                    "SELECT id, detail::text FROM audit_log WHERE action = 'subject.erase' \
+                     AND id > $1 ORDER BY id LIMIT $2"
+                } else {
+                    "SELECT id, detail FROM audit_log WHERE action = 'subject.erase' \
+                     AND id > $1 ORDER BY id LIMIT $2"
+                })
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await
+                .map_err(store_error)?;
+                rows.into_iter()
+                    .map(|(id, detail)| {
+                        let detail: serde_json::Value = serde_json::from_str(&detail)
+                            .map_err(|e| StoreError::Corrupt(format!("audit entry {id}: {e}")))?;
+                        Ok(Erased::from_detail(id, &detail))
+                    })
+                    .collect()
+            }
+
+            async fn latest_erasure(&self) -> Result<i64, StoreError> {
+                sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(id), 0) FROM audit_log WHERE action = 'subject.erase'",
+                )
+                .fetch_one(self.reader())
+                .await
+                .map_err(store_error)
             }
         }
     };

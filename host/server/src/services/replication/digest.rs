@@ -1,7 +1,7 @@
 //! Digests of replicated state: what this replica loaded, and what the database holds now.
 //! Each is a hash of the rows that decide the state (list entries, the active set and the
 //! current rollout, the model slots, the keys with their expiry and revocation, the newest
-//! rate table, the live snoozes), so any
+//! rate table, the live snoozes, the newest erasure), so any
 //! change — including a deletion — changes it.
 
 use std::collections::hash_map::DefaultHasher;
@@ -32,6 +32,7 @@ fn slot(kind: ChangeKind) -> usize {
         ChangeKind::Keys => 4,
         ChangeKind::Rates => 5,
         ChangeKind::Snoozes => 6,
+        ChangeKind::Erasures => 7,
     }
 }
 
@@ -111,6 +112,8 @@ impl Digests {
                     .collect();
                 finish(snoozes)
             }
+            // The newest erasure: a new one changes it (the index of migration 0028).
+            ChangeKind::Erasures => finish(self.store.latest_erasure().await?),
         })
     }
 
