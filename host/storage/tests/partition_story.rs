@@ -10,29 +10,15 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
-use arbiter_engine::action::Action;
 use arbiter_engine::feedback::{LabelInsert, LabelKind, LabelSource, NewLabel};
 use arbiter_engine::retention::PartitionStep;
-use arbiter_engine::store::{AppendOutcome, Store};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use arbiter_engine::store::AppendOutcome;
+use chrono::{Duration, TimeZone, Utc};
 use sqlx::PgPool;
 
-use support::fixtures::{actor, decision};
+use support::fixtures::{actor, decided, decision};
 
 const DAY: StdDuration = StdDuration::from_secs(86_400);
-
-/// Stores a decision made at `at`; `challenge` opens its review.
-async fn decided(store: &dyn Store, id: &str, at: DateTime<Utc>, challenge: bool) -> String {
-    let mut d = decision(id);
-    d.action = if challenge {
-        Action::Challenge
-    } else {
-        Action::Accept
-    };
-    d.created_at = at;
-    store.insert_decisions(&[d.clone()]).await.expect("insert");
-    d.decision_id.0
-}
 
 /// The partition a decision's row is in.
 async fn partition_of(pool: &PgPool, table: &str, id: &str) -> Option<String> {

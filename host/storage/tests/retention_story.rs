@@ -7,7 +7,6 @@
 #[macro_use]
 mod support;
 
-use arbiter_engine::action::Action;
 use arbiter_engine::audit::Actor;
 use arbiter_engine::feedback::{LabelKind, LabelSource, NewLabel};
 use arbiter_engine::retention::Expiring;
@@ -17,19 +16,11 @@ use arbiter_transactions::reconciliation::archive::{Imported, StoredStatement, p
 use arbiter_transactions::store::TransactionStore;
 use chrono::{Duration, NaiveDate, Utc};
 
-use support::fixtures::{actor, decision};
+use support::fixtures::actor;
 
 /// Stores a decision made `age` ago; `challenge` opens its review.
 async fn decided(store: &dyn Store, id: &str, age: Duration, challenge: bool) -> String {
-    let mut d = decision(id);
-    d.action = if challenge {
-        Action::Challenge
-    } else {
-        Action::Accept
-    };
-    d.created_at = Utc::now() - age;
-    store.insert_decisions(&[d.clone()]).await.expect("insert");
-    d.decision_id.0
+    support::fixtures::decided(store, id, Utc::now() - age, challenge).await
 }
 
 async fn exists(store: &dyn Store, id: &str) -> bool {
@@ -179,16 +170,6 @@ async fn sqlite_gives_the_freed_pages_back() {
     );
 }
 
-fn card_statement(tag: &str) -> Vec<u8> {
-    format!(
-        "id,type,source,amount,fee,net,currency,created,reporting_category,payment_metadata[channel_payment_id]\n\
-         txn_{tag}1,charge,ch_{tag}1,42.50,1.53,40.97,eur,2026-11-06 10:00:00,charge,pi_{tag}\n\
-         txn_{tag}2,refund,re_{tag}1,-10.00,0.00,-10.00,eur,2026-11-06 11:00:00,refund,\n\
-         txn_{tag}3,payout,po_{tag}1,-30.97,0.00,-30.97,eur,2026-11-06 23:00:00,payout,\n"
-    )
-    .into_bytes()
-}
-
 /// Imports `tag`'s card statement of `day`, imported `age` ago.
 async fn statement(
     store: &dyn TransactionStore,
@@ -196,7 +177,7 @@ async fn statement(
     day: NaiveDate,
     age: Duration,
 ) -> (StoredStatement, Vec<u8>) {
-    let bytes = card_statement(tag);
+    let bytes = support::statements::card_statement(tag, &day.to_string());
     let prepared = prepare("card", day, bytes.clone(), "admin", Utc::now() - age).expect("reads");
     match store
         .import_statement(&prepared, &Actor::cli())

@@ -18,13 +18,7 @@ on_every_backend!(the_same_file_for_another_day_is_another_statement);
 on_every_backend!(a_statements_rows_stream_in_byte_order_of_our_ids);
 
 fn card_statement(tag: &str) -> Vec<u8> {
-    format!(
-        "id,type,source,amount,fee,net,currency,created,reporting_category,payment_metadata[channel_payment_id]\n\
-         txn_{tag}1,charge,ch_{tag}1,42.50,1.53,40.97,eur,2026-12-06 10:00:00,charge,pi_{tag}\n\
-         txn_{tag}2,refund,re_{tag}1,-10.00,0.00,-10.00,eur,2026-12-06 11:00:00,refund,\n\
-         txn_{tag}3,payout,po_{tag}1,-30.97,0.00,-30.97,eur,2026-12-06 23:00:00,payout,\n"
-    )
-    .into_bytes()
+    support::statements::card_statement(tag, "2026-12-06")
 }
 
 fn day() -> NaiveDate {

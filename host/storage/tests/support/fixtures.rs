@@ -160,3 +160,21 @@ pub fn modules() -> Vec<ModuleRef> {
         },
     ]
 }
+
+/// Stores a decision of `request_id` made at `at`; `challenge` opens its review. Its id.
+pub async fn decided(
+    store: &dyn arbiter_engine::store::Store,
+    request_id: &str,
+    at: DateTime<Utc>,
+    challenge: bool,
+) -> String {
+    let mut d = decision(request_id);
+    d.action = if challenge {
+        Action::Challenge
+    } else {
+        Action::Accept
+    };
+    d.created_at = at;
+    store.insert_decisions(&[d.clone()]).await.expect("insert");
+    d.decision_id.0
+}

@@ -1,7 +1,7 @@
 //! What the storage test binaries share, one purpose a file: the backends every story runs
 //! against ([`backends`], PostgreSQL databases of a test's own in [`pg_database`]), builders for
 //! the values the risk-side stories store ([`fixtures`], [`registry`]) and for the transaction
-//! core's ([`catalogue`]), a scripted risk host ([`risk`]), a clock the test moves
+//! core's ([`catalogue`], [`statements`]), a scripted risk host ([`risk`]), a clock the test moves
 //! ([`clock`]) and the upgrade of an older release's database ([`upgrade`]). Each binary uses
 //! a part of it.
 
@@ -17,6 +17,7 @@ pub mod fixtures;
 pub mod pg_database;
 pub mod registry;
 pub mod risk;
+pub mod statements;
 #[macro_use]
 pub mod upgrade;
 
