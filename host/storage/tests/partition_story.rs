@@ -275,3 +275,48 @@ async fn a_decision_labelled_while_its_partition_is_walked_is_kept() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_making_partitions_at_once_leave_no_gap() {
+    let Some(admin) = support::backends::postgres_url() else {
+        eprintln!("DATABASE_URL not set: PostgreSQL's partitions not tested");
+        return;
+    };
+    let db = support::backends::postgres(&admin).await;
+    let other = db.replica().await;
+    let pool = PgPool::connect(db.postgres_url().expect("url"))
+        .await
+        .expect("connect");
+    let now = Utc::now();
+    let from = now - Duration::days(10);
+    let (a, b) = tokio::join!(
+        db.store.prepare_partitions(from, now, DAY),
+        other.store.prepare_partitions(from, now, DAY)
+    );
+    let mut made = a.expect("one replica") + b.expect("the other");
+    // One of them may have stopped where the other held the lock: the next pass goes on.
+    loop {
+        let n = db
+            .store
+            .prepare_partitions(from, now, DAY)
+            .await
+            .expect("again");
+        if n == 0 {
+            break;
+        }
+        made += n;
+    }
+    assert_eq!(made, 11, "each day from ten days ago to today, once");
+    for days in 0..=10 {
+        let id = decided(
+            db.store.as_ref(),
+            &format!("day-{days}"),
+            now - Duration::days(days),
+            false,
+        )
+        .await;
+        let home = partition_of(&pool, "decisions", &id).await.expect("stored");
+        assert!(home.starts_with("decisions_p"), "{days} days ago: {home}");
+    }
+    pool.close().await;
+}

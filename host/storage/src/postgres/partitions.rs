@@ -139,7 +139,8 @@ impl PgStore {
     }
 
     /// Makes the time partitions covering `[from, through]` that do not exist yet, after the
-    /// newest one; how many were made.
+    /// newest one; how many were made. Stops when another replica is making them (the next
+    /// pass starts again after the newest), so no slot is ever skipped.
     pub(crate) async fn prepare(
         &self,
         from: DateTime<Utc>,
@@ -161,20 +162,29 @@ impl PgStore {
         let mut made = 0;
         while start <= through {
             let end = start + chrono_span;
-            if self.attach(start, end).await? {
-                made += 1;
+            if !self.attach(start, end).await? {
+                break;
             }
+            made += 1;
             start = end;
         }
         Ok(made)
     }
 
     /// Makes the partition `[lo, hi)` of both tables, with any rows of that range the default
-    /// partitions hold; false when another replica holds the partition lock.
+    /// partitions hold; false when another replica holds the partition lock or made it first.
     async fn attach(&self, lo: DateTime<Utc>, hi: DateTime<Utc>) -> Result<bool, StoreError> {
         let name = format!("decisions_p{}", lo.format("%Y%m%d_%H%M%S"));
         let mut tx = self.begin_write().await?;
         if !try_lock(&mut tx).await? {
+            return Ok(false);
+        }
+        let made_elsewhere: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(&name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        if made_elsewhere {
             return Ok(false);
         }
         exec(
