@@ -101,5 +101,7 @@ pub trait RetentionStore: Send + Sync + 'static {
 
     /// Gives at most `pages` free pages of the database file back to the file system (SQLite's
     /// incremental vacuum); 0 where the database manages its own space (PostgreSQL).
-    async fn reclaim_space(&self, pages: u32) -> Result<u64, StoreError>;
+    async fn reclaim_space(&self, _pages: u32) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }

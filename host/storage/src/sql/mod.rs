@@ -30,7 +30,7 @@ mod policy_sets;
 mod rates;
 mod recon_runs;
 mod reports;
-mod retention;
+pub(crate) mod retention;
 mod review_claims;
 mod reviews;
 mod rollouts;
