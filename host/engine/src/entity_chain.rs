@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::EnrichedContext;
 use crate::decision::DecisionId;
+use crate::generations::Sharded;
 use crate::lists::ListKind;
 
 /// Per kind of entity a decision names, the id of the previous decision that named the same
@@ -86,56 +87,14 @@ fn entities(ctx: &EnrichedContext) -> impl Iterator<Item = (ListKind, &str)> {
         .filter_map(|k| k.value_in(ctx).filter(|v| !v.is_empty()).map(|v| (k, v)))
 }
 
-/// How many independently locked parts the heads are split into, so decisions of different
-/// entities rarely wait for each other.
-const SHARDS: usize = 64;
-
 /// The newest decision of each entity this replica knows of, bounded: an entity no decision
-/// named for two generations (each `capacity / 2` entities of its shard) is forgotten.
-///
-/// Why not `moka` (the velocity cache): its per-key `and_upsert_with` took ~1.5 µs, seven per
-/// decision, 11 % of unpaced decisions on SQLite (BENCHMARKS.md, "Reviewer console"). Here a
-/// head is a 64-bit hash of the entity mapping to the 128 bits of a decision id, behind one
-/// short lock: no allocation and no background work. Two entities whose hashes collide (about
-/// one pair in 2³² among 100,000 entities) share a chain; readers keep only the decisions that
-/// name the entity they asked for.
+/// named for two generations (each `capacity / 2` entities of its shard) is forgotten
+/// ([`crate::generations`]: a head is a 64-bit hash of the entity mapping to the 128 bits of a
+/// decision id, behind one short lock, no allocation and no background work). Two entities
+/// whose hashes collide share a chain; readers keep only the decisions that name the entity
+/// they asked for.
 pub struct ChainHeads {
-    hasher: std::hash::RandomState,
-    shards: Vec<std::sync::Mutex<Generations>>,
-    per_generation: usize,
-}
-
-/// One shard: the heads written in this generation and in the one before.
-#[derive(Default)]
-struct Generations {
-    current: std::collections::HashMap<u64, u128>,
-    previous: std::collections::HashMap<u64, u128>,
-}
-
-impl Generations {
-    fn get(&self, key: u64) -> Option<u128> {
-        self.current
-            .get(&key)
-            .or_else(|| self.previous.get(&key))
-            .copied()
-    }
-
-    /// Sets the head, returning the one it replaces.
-    fn put(&mut self, key: u64, id: u128, per_generation: usize) -> Option<u128> {
-        let old = match self.current.insert(key, id) {
-            Some(old) => Some(old),
-            None => self.previous.remove(&key),
-        };
-        if self.current.len() >= per_generation {
-            self.previous = std::mem::take(&mut self.current);
-        }
-        old
-    }
-
-    fn remove(&mut self, key: u64) {
-        self.current.remove(&key);
-        self.previous.remove(&key);
-    }
+    heads: Sharded<u128>,
 }
 
 fn id_text(bits: u128) -> String {
@@ -145,24 +104,9 @@ fn id_text(bits: u128) -> String {
 impl ChainHeads {
     /// Heads for at most about `capacity` entities.
     pub fn new(capacity: u64) -> ChainHeads {
-        let per_shard = usize::try_from(capacity).unwrap_or(usize::MAX) / SHARDS;
         ChainHeads {
-            hasher: std::hash::RandomState::new(),
-            shards: (0..SHARDS).map(|_| Default::default()).collect(),
-            per_generation: (per_shard / 2).max(1),
+            heads: Sharded::new(capacity),
         }
-    }
-
-    fn shard(&self, kind: ListKind, value: &str) -> (u64, std::sync::MutexGuard<'_, Generations>) {
-        use std::hash::BuildHasher;
-        let key = self.hasher.hash_one((kind, value));
-        let shard = &self.shards[(key % SHARDS as u64) as usize];
-        // A panic while holding the lock cannot leave a shard half-written (each change is one
-        // map operation), so a poisoned lock is used as it is.
-        let guard = shard
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (key, guard)
     }
 
     /// Makes `decision_id` the head of every entity `ctx` names and returns the previous
@@ -175,9 +119,7 @@ impl ChainHeads {
             return chain;
         };
         for (kind, value) in entities(ctx) {
-            let (key, mut shard) = self.shard(kind, value);
-            let previous = shard.put(key, id, self.per_generation);
-            drop(shard);
+            let previous = self.heads.lock((kind, value)).put(id);
             *chain.slot_mut(kind) = previous.map(id_text);
         }
         chain
@@ -191,15 +133,15 @@ impl ChainHeads {
             return;
         };
         for (kind, value) in entities(ctx) {
-            let (key, mut shard) = self.shard(kind, value);
-            if shard.get(key) != Some(id) {
+            let mut head = self.heads.lock((kind, value));
+            if head.get() != Some(&id) {
                 continue;
             }
             match chain.previous(kind).and_then(DecisionId::bits) {
                 Some(previous) => {
-                    shard.put(key, previous, self.per_generation);
+                    head.put(previous);
                 }
-                None => shard.remove(key),
+                None => head.remove(),
             }
         }
     }
@@ -218,9 +160,9 @@ impl ChainHeads {
             if value.is_empty() {
                 continue;
             }
-            let (key, mut shard) = self.shard(kind, value);
-            if shard.get(key).is_none_or(|head| head < id) {
-                shard.put(key, id, self.per_generation);
+            let mut head = self.heads.lock((kind, value));
+            if head.get().is_none_or(|&newest| newest < id) {
+                head.put(id);
             }
         }
     }
@@ -230,10 +172,10 @@ impl ChainHeads {
     /// later decision naming `from` starts a new one.
     pub fn rename(&self, kind: ListKind, from: &str, to: &str) {
         let head = {
-            let (key, mut shard) = self.shard(kind, from);
-            let head = shard.get(key);
-            shard.remove(key);
-            head
+            let mut head = self.heads.lock((kind, from));
+            let newest = head.get().copied();
+            head.remove();
+            newest
         };
         if let Some(head) = head {
             self.seed([(kind, to)], &id_text(head));
@@ -242,8 +184,7 @@ impl ChainHeads {
 
     /// The newest decision of an entity this replica knows of.
     pub fn head(&self, kind: ListKind, value: &str) -> Option<String> {
-        let (key, shard) = self.shard(kind, value);
-        shard.get(key).map(id_text)
+        self.heads.lock((kind, value)).get().copied().map(id_text)
     }
 }
 

@@ -24,6 +24,7 @@ pub mod erasure;
 pub mod error;
 pub mod feedback;
 mod field_path;
+mod generations;
 pub mod graph_feed;
 pub mod guard;
 pub mod json_numbers;

@@ -4,20 +4,18 @@
 //!
 //! The in-process store keeps, per entity, 12 five-minute buckets (the 1 h window) and 24
 //! one-hour buckets (the 24 h window), so a window edge is exact to its bucket size. Memory is
-//! bounded in bytes, not entries — an entity's weight is its fixed windows plus its key's
-//! length, so long ids cannot stretch a count-based bound — with the least recently used
-//! evicted first and idle entries expiring after a day. Sums are kept for up to two currencies per bucket; a third currency in the same
-//! bucket is counted but not summed.
-
-use std::sync::{Arc, Mutex};
+//! bounded in bytes: an entity is kept under a fixed-size hash of its id, so long ids cannot
+//! stretch the bound, and the entities counted least recently go first. Sums are kept for up
+//! to two currencies per bucket; a third currency in the same bucket is counted but not
+//! summed.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::context::EnrichedContext;
+use crate::generations::Sharded;
 
 /// Count and amount sum (major units of the request's currency) over two windows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -222,34 +220,31 @@ impl EntityWindows {
     }
 }
 
-/// What one tracked entity costs beyond its key's bytes: its windows, the key's `String`
-/// header, the `Arc<Mutex<…>>` and moka's own entry bookkeeping (measured at roughly 150
-/// bytes). An estimate, kept on the high side so the bound holds.
-pub const ENTITY_OVERHEAD_BYTES: usize =
-    std::mem::size_of::<EntityWindows>() + std::mem::size_of::<(VelocityKind, String)>() + 200;
-
-fn entity_weight(key: &(VelocityKind, String), _: &Arc<Mutex<EntityWindows>>) -> u32 {
-    u32::try_from(ENTITY_OVERHEAD_BYTES + key.1.len()).unwrap_or(u32::MAX)
-}
+/// What one tracked entity costs at most: its windows and fixed-size key, twice over for the
+/// hash table's room to grow (a table doubles when it is 7/8 full). The same whatever the
+/// length of the entity's id: only its hash is kept.
+pub const ENTITY_BYTES: usize = (std::mem::size_of::<(u64, EntityWindows)>() + 1) * 2;
 
 /// In-process velocity counters with bounded memory.
 pub struct InProcessVelocity {
-    /// moka gives a concurrent, size-bounded LRU with idle expiry; each entry has its own small
-    /// mutex so updates to different entities never contend.
-    entities: Cache<(VelocityKind, String), Arc<Mutex<EntityWindows>>>,
+    /// Each entity's windows under its hash ([`crate::generations`]): one lookup under a short
+    /// per-shard lock, no allocation once warm, nothing in the background. An entity not
+    /// counted for two generations is forgotten; its windows would have emptied within a day
+    /// anyway.
+    entities: Sharded<EntityWindows>,
 }
 
 impl InProcessVelocity {
-    /// `max_bytes` bounds the estimated memory of the tracked entities (each
-    /// [`ENTITY_OVERHEAD_BYTES`] plus its key's length).
+    /// `max_bytes` bounds the memory of the tracked entities ([`ENTITY_BYTES`] each).
     pub fn new(max_bytes: u64) -> InProcessVelocity {
         InProcessVelocity {
-            entities: Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(entity_weight)
-                .time_to_idle(std::time::Duration::from_secs(25 * 3600))
-                .build(),
+            entities: Sharded::new(max_bytes / ENTITY_BYTES as u64),
         }
+    }
+
+    /// Entities tracked now.
+    pub fn tracked(&self) -> usize {
+        self.entities.len()
     }
 
     fn currency_key(code: &str) -> Option<[u8; 3]> {
@@ -264,15 +259,12 @@ impl InProcessVelocity {
             None => (None, 1.0),
         };
         let mut out = VelocityFeatures::default();
-        for key in &event.subjects {
-            let kind = &key.0;
+        for (kind, value) in &event.subjects {
             let stats = self
                 .entities
-                .get(key)
-                .map(|w| match w.lock() {
-                    Ok(g) => g.stats(t, cur, scale),
-                    Err(poisoned) => poisoned.into_inner().stats(t, cur, scale),
-                })
+                .lock((kind, value))
+                .get()
+                .map(|w| w.stats(t, cur, scale))
                 .unwrap_or_default();
             match kind {
                 VelocityKind::User => out.user = stats,
@@ -287,8 +279,8 @@ impl InProcessVelocity {
 
     /// Synchronous form of [`VelocityStore::forget`].
     pub fn forget_now(&self, entities: &[(VelocityKind, String)]) {
-        for key in entities {
-            self.entities.invalidate(key);
+        for (kind, value) in entities {
+            self.entities.lock((kind, value)).remove();
         }
     }
 
@@ -299,17 +291,8 @@ impl InProcessVelocity {
             .amount
             .as_ref()
             .and_then(|(minor, code, _)| Self::currency_key(code).map(|c| (c, *minor)));
-        for key in &event.subjects {
-            // Clones the key only when the entity is new.
-            let entry = self
-                .entities
-                .entry_by_ref(key)
-                .or_insert_with(|| Arc::new(Mutex::new(EntityWindows::default())))
-                .into_value();
-            match entry.lock() {
-                Ok(mut g) => g.add(t, amount),
-                Err(poisoned) => poisoned.into_inner().add(t, amount),
-            }
+        for (kind, value) in &event.subjects {
+            self.entities.lock((kind, value)).entry().add(t, amount);
         }
     }
 }

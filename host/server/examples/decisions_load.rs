@@ -74,6 +74,9 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..total {
         let due = start + interval.mul_f64(i as f64);
         tokio::time::sleep_until(due.into()).await;
+        // Finished requests are reaped as we go: a soak of millions would otherwise hold every
+        // finished task until the end.
+        while tasks.try_join_next().is_some() {}
         let (http, url, key) = (
             http.clone(),
             format!("{}/v1/decisions", args.base),

@@ -49,8 +49,8 @@ pub struct ServeConfig {
     pub redis_prefix: String,
     #[arg(long, env = "ARBITER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Memory of the in-process velocity counters, in MiB (an entity costs about 1.5 KiB
-    /// plus its id's length; least recently used go first).
+    /// Memory of the in-process velocity counters, in MiB (an entity costs at most 3.5 KiB,
+    /// whatever its id's length; the least recently counted go first).
     #[arg(long, env = "ARBITER_VELOCITY_MEMORY_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub velocity_memory_mib: u64,

@@ -16,7 +16,8 @@
 //! batch with [`LogError::Store`], never with an outcome.
 //!
 //! Metrics: `arbiter_decision_log_batch_size` and `arbiter_decision_log_write_seconds`
-//! (histograms, per batch), `arbiter_decision_log_busy_total` (appends refused as busy).
+//! (histograms, per batch), `arbiter_decision_log_busy_total` (appends refused as busy),
+//! `arbiter_decision_log_queued` (gauge: decisions left waiting when the writer took a batch).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -181,6 +182,7 @@ async fn write_loop(
                 if taken == 0 {
                     return; // closed and drained
                 }
+                metrics::gauge!("arbiter_decision_log_queued").set(rx.len() as f64);
                 write_batch(&*store, &mut batch).await;
             }
         }

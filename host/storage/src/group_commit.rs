@@ -23,7 +23,8 @@
 //! helps no one, and a stuck writer must not pile up every request in the process.
 //!
 //! Metrics: `arbiter_write_batch_size` and `arbiter_write_batch_seconds` (histograms, per batch),
-//! `arbiter_write_queue_full_total` (writes refused because the queue was full).
+//! `arbiter_write_queue_full_total` (writes refused because the queue was full),
+//! `arbiter_write_queue_depth` (gauge: writes left waiting when the writer took a batch).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -251,6 +252,7 @@ async fn write_loop<DB: BatchStatements>(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics::histogram!("arbiter_write_batch_size").record(batch.len() as f64);
+        metrics::gauge!("arbiter_write_queue_depth").set(rx.len() as f64);
         let started = Instant::now();
         write_batch(&pool, begin, &mut batch).await;
         metrics::histogram!("arbiter_write_batch_seconds").record(started.elapsed().as_secs_f64());

@@ -6,14 +6,17 @@
 # and their ratio: on this noisy two-core machine the ratio is what stays put. On PostgreSQL
 # the CPU of every `postgres` process over the same window is reported beside it.
 # Usage: host/server/benches/load/cpu.sh [sqlite|postgres] [SECONDS] [WARMUP]   (needs `wrk`)
+#   BIN=<arbiter binary> measures another build without building (alternate A/B runs).
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."
 backend="${1:-sqlite}"
 seconds="${2:-20}"
 warmup="${3:-5}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/arbiter-target}"
-cargo build --release -p arbiter-host --bin arbiter --example ceiling >/dev/null
-bin="$CARGO_TARGET_DIR/release/arbiter"
+if [ -z "${BIN:-}" ] || [ ! -x "$CARGO_TARGET_DIR/release/examples/ceiling" ]; then
+  cargo build --release -p arbiter-host --bin arbiter --example ceiling >/dev/null
+fi
+bin="${BIN:-$CARGO_TARGET_DIR/release/arbiter}"
 ceiling="$CARGO_TARGET_DIR/release/examples/ceiling"
 command -v wrk >/dev/null || { echo "cpu.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
 script=host/server/benches/load/decisions.lua

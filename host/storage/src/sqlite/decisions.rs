@@ -1,9 +1,9 @@
 //! What the decision log's table does differently on SQLite (`sql/decisions.rs` has the
-//! rest): one group-committed write per batch (`group_commit`), one
-//! `INSERT … ON CONFLICT (request_id) DO NOTHING` per distinct request, and a read-back of the
-//! stored decision for each request that was already there. A new decision's backtest
-//! projection (`decision_features`) and, when it is challenged, its review are written in the
-//! same transaction.
+//! rest): one group-committed write per batch (`group_commit`), multi-row
+//! `INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING request_id` statements for the
+//! batch's distinct requests, and a read-back of the stored decision for each request that was
+//! already there. A new decision's backtest projection (`decision_features`) and, when it is
+//! challenged, its review are written in the same transaction, as multi-row statements too.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,7 +11,7 @@ use arbiter_engine::Decision;
 use arbiter_engine::feedback::Review;
 use arbiter_engine::graph_feed::GraphFeed;
 use arbiter_engine::store::{DecisionEntities, StoreError};
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use crate::columns::parse_timestamp;
@@ -99,92 +99,160 @@ fn entities_from_row(row: (String, String, String)) -> Result<DecisionEntities, 
     })
 }
 
+/// Most rows in one multi-row statement, and the smaller shapes a batch's rest is cut into:
+/// a batch costs a few statements per table (each statement is one hop to sqlx's SQLite
+/// worker thread, which was most of a decision's CPU when every row was its own statement),
+/// while the statement cache holds at most seven shapes of each (sqlx keeps 100 by default).
+const CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// `rows` cut greedily into slices of the [`CHUNKS`] sizes.
+fn chunked<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let size = CHUNKS.into_iter().find(|&c| c <= rows.len())?;
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some(chunk)
+    })
+}
+
 /// The distinct decisions of a batch, inserted inside the caller's write transaction: the
 /// request ids it wrote, and the stored decision of each that was there already.
 async fn write_rows(
     conn: &mut SqliteConnection,
     rows: Vec<DecisionInsert>,
 ) -> Result<(HashSet<String>, HashMap<String, Decision>), StoreError> {
-    // INVARIANT: one decision per request_id. The unique index decides; the single writer
-    // connection and `BEGIN IMMEDIATE` mean no other transaction writes between our insert
-    // and our read-back.
-    let mut inserted = HashSet::new();
-    let mut existing = HashMap::new();
-    for row in rows {
-        let written = sqlx::query(
+    // INVARIANT: one decision per request_id. The unique index decides (`RETURNING` names only
+    // the rows it let in); the single writer connection and `BEGIN IMMEDIATE` mean no other
+    // transaction writes between our insert and our read-back.
+    let mut inserted = HashSet::with_capacity(rows.len());
+    for chunk in chunked(&rows) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
              policy_set_version, model_version, created_at, body, order_id, amount_minor, \
-             currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-             ON CONFLICT (request_id) DO NOTHING",
-        )
-        .bind(&row.decision_id)
-        .bind(&row.request_id)
-        .bind(&row.body_hash)
-        .bind(row.event)
-        .bind(row.action)
-        .bind(row.score)
-        .bind(row.policy_set_version)
-        .bind(row.model_version)
-        .bind(SqliteStore::time(row.created_at))
-        .bind(&row.body)
-        .bind(&row.order_id)
-        .bind(row.amount_minor)
-        .bind(&row.currency)
-        .execute(&mut *conn)
-        .await
-        .map_err(store_error)?
-        .rows_affected();
-        if written == 1 {
-            sqlx::query(
-                "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
-                 policy_set_version, model_version, action, score, amount_minor, currency, \
-                 replay, shadow_version, shadow_action, shadow_score, shadow_hits) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(&row.decision_id)
-            .bind(SqliteStore::time(row.created_at))
-            .bind(row.event)
-            .bind(row.policy_set_version)
-            .bind(row.model_version)
-            .bind(row.action)
-            .bind(row.score)
-            .bind(row.amount_minor)
-            .bind(&row.currency)
-            .bind(&row.replay)
-            .bind(row.shadow_version)
-            .bind(row.shadow_action)
-            .bind(row.shadow_score)
-            .bind(&row.shadow_hits)
+             currency) ",
+        );
+        insert.push_values(chunk, |mut values, row| {
+            values
+                .push_bind(&row.decision_id)
+                .push_bind(&row.request_id)
+                .push_bind(&row.body_hash)
+                .push_bind(row.event)
+                .push_bind(row.action)
+                .push_bind(row.score)
+                .push_bind(row.policy_set_version)
+                .push_bind(row.model_version)
+                .push_bind(SqliteStore::time(row.created_at))
+                .push_bind(&row.body)
+                .push_bind(&row.order_id)
+                .push_bind(row.amount_minor)
+                .push_bind(&row.currency);
+        });
+        insert.push(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
+        let written: Vec<String> = insert
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        inserted.extend(written);
+    }
+    let (new, old): (Vec<&DecisionInsert>, Vec<&DecisionInsert>) = rows
+        .iter()
+        .partition(|row| inserted.contains(&row.request_id));
+    write_projections(conn, &new).await?;
+    let mut existing = HashMap::new();
+    for row in old {
+        let body: String = sqlx::query_scalar("SELECT body FROM decisions WHERE request_id = $1")
+            .bind(&row.request_id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        existing.insert(row.request_id.clone(), decision_from_body(&body)?);
+    }
+    Ok((inserted, existing))
+}
+
+/// What a new decision writes beside its row: its backtest projection, the review a challenge
+/// opens, its outbox events.
+async fn write_projections(
+    conn: &mut SqliteConnection,
+    new: &[&DecisionInsert],
+) -> Result<(), StoreError> {
+    for chunk in chunked(new) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
+             policy_set_version, model_version, action, score, amount_minor, currency, replay, \
+             shadow_version, shadow_action, shadow_score, shadow_hits) ",
+        );
+        insert.push_values(chunk, |mut values, row| {
+            values
+                .push_bind(&row.decision_id)
+                .push_bind(SqliteStore::time(row.created_at))
+                .push_bind(row.event)
+                .push_bind(row.policy_set_version)
+                .push_bind(row.model_version)
+                .push_bind(row.action)
+                .push_bind(row.score)
+                .push_bind(row.amount_minor)
+                .push_bind(&row.currency)
+                .push_bind(&row.replay)
+                .push_bind(row.shadow_version)
+                .push_bind(row.shadow_action)
+                .push_bind(row.shadow_score)
+                .push_bind(&row.shadow_hits);
+        });
+        insert
+            .build()
             .execute(&mut *conn)
             .await
             .map_err(store_error)?;
-            if row.opens_review() {
-                sqlx::query(
-                    "INSERT INTO reviews (review_id, decision_id, status, opened_at, checkpoint, \
-                     reason_codes) VALUES ($1, $2, 'open', $3, $4, $5)",
-                )
-                .bind(Review::id_for(&row.decision_id))
-                .bind(&row.decision_id)
-                .bind(SqliteStore::time(row.created_at))
-                .bind(row.event)
-                .bind(&row.reason_codes)
-                .execute(&mut *conn)
-                .await
-                .map_err(store_error)?;
-            }
-            SqliteStore::insert_outbox(conn, &row.events, row.created_at)
-                .await
-                .map_err(crate::decision_events::store_error)?;
-            inserted.insert(row.request_id);
-        } else {
-            let body: String =
-                sqlx::query_scalar("SELECT body FROM decisions WHERE request_id = $1")
-                    .bind(&row.request_id)
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(store_error)?;
-            existing.insert(row.request_id, decision_from_body(&body)?);
-        }
     }
-    Ok((inserted, existing))
+    let reviews: Vec<&DecisionInsert> = new.iter().copied().filter(|r| r.opens_review()).collect();
+    for chunk in chunked(&reviews) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO reviews (review_id, decision_id, status, opened_at, checkpoint, \
+             reason_codes) ",
+        );
+        insert.push_values(chunk, |mut values, row| {
+            values
+                .push_bind(Review::id_for(&row.decision_id))
+                .push_bind(&row.decision_id)
+                .push_bind("open")
+                .push_bind(SqliteStore::time(row.created_at))
+                .push_bind(row.event)
+                .push_bind(&row.reason_codes);
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+    }
+    for row in new.iter().filter(|r| !r.events.is_empty()) {
+        SqliteStore::insert_outbox(conn, &row.events, row.created_at)
+            .await
+            .map_err(crate::decision_events::store_error)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunked;
+
+    #[test]
+    fn a_batch_is_cut_into_the_few_shapes_the_statement_cache_keeps() {
+        let sizes = |n: usize| {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = chunked(&rows).collect();
+            assert_eq!(chunks.concat(), rows, "every row once, in order");
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(7), [4, 2, 1]);
+        assert_eq!(sizes(37), [32, 4, 1]);
+        assert_eq!(sizes(63), [32, 16, 8, 4, 2, 1]);
+        assert_eq!(sizes(256), [64, 64, 64, 64]);
+        assert_eq!(sizes(83), [64, 16, 2, 1]);
+    }
 }
