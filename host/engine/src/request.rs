@@ -120,8 +120,13 @@ impl DecisionRequest {
             });
         }
         let body_hash = canonical_hash(&value);
-        let wire: RequestWire =
-            serde_path_to_error::deserialize(&value).map_err(|e| shape_error(&e))?;
+        // The plain decode first; only a body it refuses is decoded again with the path
+        // tracked, to name the field (tracking costs on every body, refusals are rare).
+        let wire = match RequestWire::deserialize(&value) {
+            Ok(wire) => wire,
+            Err(_) => serde_path_to_error::deserialize::<_, RequestWire>(&value)
+                .map_err(|e| shape_error(&e))?,
+        };
         build(wire, body_hash)
     }
 }
@@ -130,21 +135,21 @@ impl DecisionRequest {
 /// depend on key order or whitespace — whichever `Map` ordering serde_json was built with (a
 /// dependency enabling `preserve_order` would otherwise change it silently).
 fn canonical_hash(value: &Value) -> String {
+    // Strings and scalars are written by serde_json's own compact writer (what `Value`'s
+    // `Display` prints), straight into one buffer: no copy of a key, no string per scalar.
     fn write(v: &Value, out: &mut Vec<u8>) {
         match v {
             Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 out.push(b'{');
-                for (i, k) in keys.into_iter().enumerate() {
+                for (i, (k, inner)) in entries.into_iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
-                    out.extend_from_slice(Value::String(k.clone()).to_string().as_bytes());
+                    compact(k, out);
                     out.push(b':');
-                    if let Some(inner) = map.get(k) {
-                        write(inner, out);
-                    }
+                    write(inner, out);
                 }
                 out.push(b'}');
             }
@@ -158,8 +163,13 @@ fn canonical_hash(value: &Value) -> String {
                 }
                 out.push(b']');
             }
-            scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+            scalar => compact(scalar, out),
         }
+    }
+    fn compact(v: &(impl serde::Serialize + ?Sized), out: &mut Vec<u8>) {
+        // Infallible here: a Vec takes every write, and a `Value` holds no non-finite number
+        // and no non-string key.
+        let _ = serde_json::to_writer(&mut *out, v);
     }
     let mut out = Vec::with_capacity(1024);
     write(value, &mut out);

@@ -306,3 +306,58 @@ fn a_null_proxy_flag_means_what_an_absent_one_does() {
     v["device"]["is_proxy"] = json!("yes");
     assert!(matches!(parse(v), Err(RequestError::InvalidType { .. })));
 }
+
+/// The canonical bytes as they were first written (keys cloned into a `Value` and printed,
+/// scalars printed by `Display`): hashes stored with past decisions were made this way, so a
+/// retry of an old request must still hash the same.
+fn canonical_hash_as_first_written(value: &Value) -> String {
+    fn write(v: &Value, out: &mut Vec<u8>) {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(Value::String(k.clone()).to_string().as_bytes());
+                    out.push(b':');
+                    write(&map[k], out);
+                }
+                out.push(b'}');
+            }
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+        }
+    }
+    let mut out = Vec::new();
+    write(value, &mut out);
+    hex::encode(Sha256::digest(&out))
+}
+
+#[test]
+fn the_body_hash_is_the_one_past_decisions_were_stored_with() {
+    let bodies = [
+        full(),
+        json!({"z": [1, -2, 3.25, 1e300, 0.1, true, null, "x"], "a": {"é\"\\\n\u{1f}": "ü/ 😀", "b": []},
+            "M": {"k": {"j": {"i": [{"h": "g"}, {}]}}}, "": ""}),
+        json!({"user": {"id": "\u{0}\u{7f}\t"}, "amount": {"value": "-0.00", "currency": "usd"}}),
+    ];
+    for body in bodies {
+        assert_eq!(
+            canonical_hash(&body),
+            canonical_hash_as_first_written(&body),
+            "{body}"
+        );
+    }
+}
