@@ -56,6 +56,8 @@ pub async fn build_with(
     stores: Stores,
     transactions: &crate::wiring_transactions::TransactionsConfig,
 ) -> anyhow::Result<AppState> {
+    // The recorder first: services take their metric handles when they are made.
+    let metrics = crate::metrics::handle();
     if config.relay.decision_events {
         stores.decision_events.enable();
     }
@@ -252,7 +254,7 @@ pub async fn build_with(
         backtests,
         graph,
         store,
-        metrics: crate::metrics::handle(),
+        metrics,
         redis_velocity,
         http: config.http,
         replication: std::sync::OnceLock::new(),

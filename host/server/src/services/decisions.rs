@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use metrics::Histogram;
 use thiserror::Error;
 
 use arbiter_engine::DecisionRequest;
@@ -43,6 +44,26 @@ pub struct DecisionService {
     policies: Arc<PolicyService>,
     /// Links each decision to the previous one of each entity it names.
     heads: Arc<ChainHeads>,
+    histograms: DecisionHistograms,
+}
+
+/// The decision path's histograms, taken from the recorder once: a labelled metric looked up
+/// by name builds its key and searches the registry on every call, six times a decision.
+struct DecisionHistograms {
+    decision: Histogram,
+    /// Per stage, in [`STAGES`] order.
+    stages: [Histogram; 5],
+}
+
+const STAGES: [&str; 5] = ["enrich", "lists", "rules", "graph", "model"];
+
+impl DecisionHistograms {
+    fn new() -> DecisionHistograms {
+        DecisionHistograms {
+            decision: metrics::histogram!(names::DECISION_SECONDS),
+            stages: STAGES.map(|stage| metrics::histogram!(names::STAGE_SECONDS, "stage" => stage)),
+        }
+    }
 }
 
 impl DecisionService {
@@ -59,6 +80,7 @@ impl DecisionService {
             log,
             policies,
             heads,
+            histograms: DecisionHistograms::new(),
         }
     }
 
@@ -104,7 +126,7 @@ impl DecisionService {
                     tracing::warn!(error = %e, "velocity update failed after commit");
                 }
                 self.policies.observe(&decision);
-                record_metrics(&decision, started);
+                self.record_metrics(&decision, started);
                 Ok(DecideOutcome {
                     decision,
                     replayed: false,
@@ -134,22 +156,21 @@ fn replay(stored: Decision, req: &DecisionRequest) -> Result<DecideOutcome, Deci
     })
 }
 
-fn record_metrics(d: &Decision, started: Instant) {
-    metrics::counter!(
-        names::DECISIONS_TOTAL,
-        "event" => d.context.checkpoint.as_str(),
-        "action" => d.action.as_str()
-    )
-    .increment(1);
-    metrics::histogram!(names::DECISION_SECONDS).record(started.elapsed().as_secs_f64());
-    let t = &d.layers.timings;
-    for (stage, us) in [
-        ("enrich", t.enrich_us),
-        ("lists", t.lists_us),
-        ("rules", t.rules_us),
-        ("graph", t.graph_us),
-        ("model", t.model_us),
-    ] {
-        metrics::histogram!(names::STAGE_SECONDS, "stage" => stage).record(us as f64 / 1e6);
+impl DecisionService {
+    fn record_metrics(&self, d: &Decision, started: Instant) {
+        metrics::counter!(
+            names::DECISIONS_TOTAL,
+            "event" => d.context.checkpoint.as_str(),
+            "action" => d.action.as_str()
+        )
+        .increment(1);
+        self.histograms
+            .decision
+            .record(started.elapsed().as_secs_f64());
+        let t = &d.layers.timings;
+        let times = [t.enrich_us, t.lists_us, t.rules_us, t.graph_us, t.model_us];
+        for (histogram, us) in self.histograms.stages.iter().zip(times) {
+            histogram.record(us as f64 / 1e6);
+        }
     }
 }
