@@ -135,17 +135,33 @@ pub trait VelocityStore: Send + Sync + 'static {
 const FIVE_MIN: i64 = 300;
 const HOUR: i64 = 3600;
 
+/// One bucket in 32 bytes, so an entity's 36 are 18 cache lines: they are read cold (one
+/// entity among thousands per decision), and a line not touched is the cheapest.
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
-    /// Which period (unix seconds / bucket length) this bucket holds; stale when older.
-    slot: i64,
+    /// Which period (unix seconds / bucket length) this bucket holds; stale when older. 32
+    /// bits hold five-minute periods for 40,000 years.
+    slot: u32,
     count: u32,
-    /// Up to two (currency, minor-unit sum) pairs.
-    sums: [Option<([u8; 3], i64)>; 2],
+    /// Up to two currencies summed (`NO_CURRENCY` while a place is free), with their sums in
+    /// minor units.
+    currencies: [[u8; 3]; 2],
+    sums: [i64; 2],
+}
+
+const _: () = assert!(std::mem::size_of::<Bucket>() == 32);
+
+/// A free currency place: no ISO code is three zero bytes.
+const NO_CURRENCY: [u8; 3] = [0; 3];
+
+/// A period as a bucket keeps it (before 1970 or past the 32 bits: period 0, always stale).
+fn period(slot: i64) -> u32 {
+    u32::try_from(slot).unwrap_or(0)
 }
 
 impl Bucket {
     fn add(&mut self, slot: i64, amount: Option<([u8; 3], i64)>) {
+        let slot = period(slot);
         if self.slot != slot {
             *self = Bucket {
                 slot,
@@ -154,17 +170,15 @@ impl Bucket {
         }
         self.count = self.count.saturating_add(1);
         if let Some((cur, minor)) = amount {
-            for entry in &mut self.sums {
-                match entry {
-                    Some((c, s)) if *c == cur => {
-                        *s = s.saturating_add(minor);
-                        return;
-                    }
-                    None => {
-                        *entry = Some((cur, minor));
-                        return;
-                    }
-                    Some(_) => {}
+            for (c, s) in self.currencies.iter_mut().zip(&mut self.sums) {
+                if *c == cur {
+                    *s = s.saturating_add(minor);
+                    return;
+                }
+                if *c == NO_CURRENCY {
+                    *c = cur;
+                    *s = minor;
+                    return;
                 }
             }
         }
@@ -172,11 +186,17 @@ impl Bucket {
 
     fn sum_for(&self, cur: Option<[u8; 3]>) -> i64 {
         let Some(cur) = cur else { return 0 };
-        self.sums
+        self.currencies
             .iter()
-            .flatten()
-            .find(|(c, _)| *c == cur)
-            .map_or(0, |(_, s)| *s)
+            .zip(self.sums)
+            .find(|(c, _)| **c == cur)
+            .map_or(0, |(_, s)| s)
+    }
+
+    /// Whether the bucket holds a period of the `len` periods up to `now`.
+    fn live(&self, now: i64, len: i64) -> bool {
+        let slot = i64::from(self.slot);
+        slot > now - len && slot <= now
     }
 }
 
@@ -197,11 +217,8 @@ impl EntityWindows {
     fn stats(&self, t: i64, cur: Option<[u8; 3]>, scale: f64) -> WindowStats {
         let m = t.div_euclid(FIVE_MIN);
         let h = t.div_euclid(HOUR);
-        let live_m = self
-            .minutes
-            .iter()
-            .filter(|b| b.slot > m - 12 && b.slot <= m);
-        let live_h = self.hours.iter().filter(|b| b.slot > h - 24 && b.slot <= h);
+        let live_m = self.minutes.iter().filter(|b| b.live(m, 12));
+        let live_h = self.hours.iter().filter(|b| b.live(h, 24));
         let (mut c1, mut s1, mut c24, mut s24) = (0u32, 0i64, 0u32, 0i64);
         for b in live_m {
             c1 = c1.saturating_add(b.count);

@@ -49,7 +49,7 @@ pub struct ServeConfig {
     pub redis_prefix: String,
     #[arg(long, env = "ARBITER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Memory of the in-process velocity counters, in MiB (an entity costs at most 3.5 KiB,
+    /// Memory of the in-process velocity counters, in MiB (an entity costs at most 2.3 KiB,
     /// whatever its id's length; the least recently counted go first).
     #[arg(long, env = "ARBITER_VELOCITY_MEMORY_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]

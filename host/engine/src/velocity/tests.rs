@@ -94,3 +94,30 @@ fn forgetting_an_entity_drops_its_counts_only() {
     assert_eq!(gone.device.expect("device").count_1h, 2);
     assert_eq!(v.features_now(&event("kept"), at).user.count_1h, 1);
 }
+
+#[test]
+fn two_currencies_are_summed_in_a_bucket_and_a_third_only_counted() {
+    let v = InProcessVelocity::new(1 << 20);
+    let paid = |code: &str, minor: i64| VelocityEvent {
+        amount: Some((minor, code.into(), 2)),
+        ..event("c1", 0)
+    };
+    for (code, minor) in [
+        ("USD", 1000),
+        ("EUR", 500),
+        ("USD", 250),
+        ("GBP", 700),
+        ("EUR", 1),
+    ] {
+        v.record_now(&paid(code, minor), t0());
+    }
+    let sum = |code: &str| v.features_now(&paid(code, 0), t0()).user;
+    assert_eq!(sum("USD").count_1h, 5);
+    assert!((sum("USD").sum_1h - 12.5).abs() < 1e-9);
+    assert!((sum("EUR").sum_24h - 5.01).abs() < 1e-9);
+    assert_eq!(
+        sum("GBP").sum_1h,
+        0.0,
+        "a third currency in the bucket is not summed"
+    );
+}
