@@ -101,6 +101,7 @@ impl<V> Generations<V> {
         self.previous.remove(&key);
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.current.len() + self.previous.len()
     }
@@ -148,6 +149,7 @@ impl<V> Sharded<V> {
     }
 
     /// Entries held now, in every shard.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()

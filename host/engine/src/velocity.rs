@@ -259,11 +259,6 @@ impl InProcessVelocity {
         }
     }
 
-    /// Entities tracked now.
-    pub fn tracked(&self) -> usize {
-        self.entities.len()
-    }
-
     fn currency_key(code: &str) -> Option<[u8; 3]> {
         code.as_bytes().try_into().ok()
     }

@@ -44,12 +44,12 @@ pub struct DecisionService {
     policies: Arc<PolicyService>,
     /// Links each decision to the previous one of each entity it names.
     heads: Arc<ChainHeads>,
-    histograms: DecisionHistograms,
+    metrics: DecisionMetrics,
 }
 
 /// The decision path's histograms, taken from the recorder once: a labelled metric looked up
 /// by name builds its key and searches the registry on every call, six times a decision.
-struct DecisionHistograms {
+struct DecisionMetrics {
     decision: Histogram,
     /// Per stage, in [`STAGES`] order.
     stages: [Histogram; 5],
@@ -57,11 +57,27 @@ struct DecisionHistograms {
 
 const STAGES: [&str; 5] = ["enrich", "lists", "rules", "graph", "model"];
 
-impl DecisionHistograms {
-    fn new() -> DecisionHistograms {
-        DecisionHistograms {
+impl DecisionMetrics {
+    fn new() -> DecisionMetrics {
+        DecisionMetrics {
             decision: metrics::histogram!(names::DECISION_SECONDS),
             stages: STAGES.map(|stage| metrics::histogram!(names::STAGE_SECONDS, "stage" => stage)),
+        }
+    }
+
+    /// A stored decision: counted by checkpoint and action, timed whole and per stage.
+    fn record(&self, d: &Decision, started: Instant) {
+        metrics::counter!(
+            names::DECISIONS_TOTAL,
+            "event" => d.context.checkpoint.as_str(),
+            "action" => d.action.as_str()
+        )
+        .increment(1);
+        self.decision.record(started.elapsed().as_secs_f64());
+        let t = &d.layers.timings;
+        let times = [t.enrich_us, t.lists_us, t.rules_us, t.graph_us, t.model_us];
+        for (histogram, us) in self.stages.iter().zip(times) {
+            histogram.record(us as f64 / 1e6);
         }
     }
 }
@@ -80,7 +96,7 @@ impl DecisionService {
             log,
             policies,
             heads,
-            histograms: DecisionHistograms::new(),
+            metrics: DecisionMetrics::new(),
         }
     }
 
@@ -126,7 +142,7 @@ impl DecisionService {
                     tracing::warn!(error = %e, "velocity update failed after commit");
                 }
                 self.policies.observe(&decision);
-                self.record_metrics(&decision, started);
+                self.metrics.record(&decision, started);
                 Ok(DecideOutcome {
                     decision,
                     replayed: false,
@@ -154,23 +170,4 @@ fn replay(stored: Decision, req: &DecisionRequest) -> Result<DecideOutcome, Deci
         decision: stored,
         replayed: true,
     })
-}
-
-impl DecisionService {
-    fn record_metrics(&self, d: &Decision, started: Instant) {
-        metrics::counter!(
-            names::DECISIONS_TOTAL,
-            "event" => d.context.checkpoint.as_str(),
-            "action" => d.action.as_str()
-        )
-        .increment(1);
-        self.histograms
-            .decision
-            .record(started.elapsed().as_secs_f64());
-        let t = &d.layers.timings;
-        let times = [t.enrich_us, t.lists_us, t.rules_us, t.graph_us, t.model_us];
-        for (histogram, us) in self.histograms.stages.iter().zip(times) {
-            histogram.record(us as f64 / 1e6);
-        }
-    }
 }

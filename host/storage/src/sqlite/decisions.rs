@@ -101,8 +101,9 @@ fn entities_from_row(row: (String, String, String)) -> Result<DecisionEntities, 
 
 /// Most rows in one multi-row statement, and the smaller shapes a batch's rest is cut into:
 /// a batch costs a few statements per table (each statement is one hop to sqlx's SQLite
-/// worker thread, which was most of a decision's CPU when every row was its own statement),
-/// while the statement cache holds at most seven shapes of each (sqlx keeps 100 by default).
+/// worker thread) while the statement cache holds at most seven shapes of each (sqlx keeps
+/// 100 by default). Measured alone it made no difference beyond the noise (BENCHMARKS.md,
+/// "First cuts"): the worker's time goes to the bytes each decision writes.
 const CHUNKS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 
 /// `rows` cut greedily into slices of the [`CHUNKS`] sizes.
