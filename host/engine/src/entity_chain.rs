@@ -55,6 +55,12 @@ impl EntityChain {
         self.slot(kind).as_deref()
     }
 
+    /// Records `previous` as the decision before this one of the entity of `kind` (how a
+    /// store reads a chain back).
+    pub fn link(&mut self, kind: ListKind, previous: String) {
+        *self.slot_mut(kind) = Some(previous);
+    }
+
     fn slot(&self, kind: ListKind) -> &Option<String> {
         match kind {
             ListKind::User => &self.user,

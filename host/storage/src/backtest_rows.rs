@@ -55,7 +55,8 @@ impl<T: StoredTime> BacktestRow<T> {
     }
 }
 
-/// One `decision_features` row with the decision's latest label.
+/// One `decision_features` row with its decision's stored form (`body`, `packed`) and latest
+/// label.
 #[derive(sqlx::FromRow)]
 pub(crate) struct FeaturesRow<T> {
     decision_id: String,
@@ -64,12 +65,13 @@ pub(crate) struct FeaturesRow<T> {
     model_version: Option<i64>,
     action: String,
     score: f64,
-    replay: String,
+    body: Option<String>,
+    packed: Option<Vec<u8>>,
     label: Option<String>,
 }
 
 impl<T: StoredTime> FeaturesRow<T> {
-    /// The row with its columns parsed; the replay input stays JSON (see [`RecordedRow`]).
+    /// The row with its columns parsed; the replay input stays encoded (see [`RecordedRow`]).
     pub fn into_recorded(self) -> Result<RecordedRow, StoreError> {
         Ok(RecordedRow {
             created_at: self.created_at.into_utc()?,
@@ -77,7 +79,7 @@ impl<T: StoredTime> FeaturesRow<T> {
             model_version: self.model_version,
             action: parse_action(&self.action)?,
             score: self.score,
-            replay: self.replay,
+            replay: crate::stored_decision::undecoded_input(self.body, self.packed),
             label: self.label.as_deref().map(parse_label).transpose()?,
             decision_id: self.decision_id,
         })

@@ -3,9 +3,10 @@
 //! contract with the schema: a new column that keeps personal data is added here, and the
 //! erasure story test, which reads every text column of every table, fails until it is.
 //!
-//! Order matters for an interrupted erasure: finding a person's identifiers reads
-//! `decision_features.replay` and `orders`, so those are rewritten last, and running the
-//! erasure again finds everything the first run had not replaced yet.
+//! Order matters for an interrupted erasure: finding a person's identifiers reads `orders`
+//! and the stored decisions (`decisions.body`, `decisions.packed`), so those are rewritten
+//! last, the decisions the very last, and running the erasure again finds everything the
+//! first run had not replaced yet.
 //!
 //! Not here, on purpose: ids we minted (decision, order, payment ids), amounts, the ledger
 //! (accounts and references carry no identifiers), hashes of request bodies, API keys and
@@ -21,6 +22,10 @@ pub(crate) enum Shape {
     Json,
     /// Raw bytes (`BLOB` / `BYTEA`): a callback or a statement file as received.
     Bytes,
+    /// A packed decision (`stored_decision`): opaque to SQL, so every row is read, unpacked
+    /// and searched here, and a JSON document that holds a needle is scrubbed and packed
+    /// again.
+    Packed,
 }
 
 /// How the table's rows are keyed, for paging.
@@ -74,7 +79,7 @@ const fn links(column: &'static str) -> Column {
 }
 
 use KeyType::{Integer, Text as TextKey};
-use Shape::{Bytes, Json, Text};
+use Shape::{Bytes, Json, Packed, Text};
 
 /// Every column an erasure rewrites, in the order it does.
 pub(crate) const COLUMNS: &[Column] = &[
@@ -100,10 +105,10 @@ pub(crate) const COLUMNS: &[Column] = &[
     links("phone"),
     links("shipping_address_hash"),
     links("ip"),
-    col("decisions", "decision_id", TextKey, "body", Json),
     col("orders", "id", TextKey, "request", Json),
     col("orders", "id", TextKey, "user_id", Text),
-    col("decision_features", "decision_id", TextKey, "replay", Json),
+    col("decisions", "decision_id", TextKey, "body", Json),
+    col("decisions", "decision_id", TextKey, "packed", Packed),
 ];
 
 /// Rows read (and rewritten in one transaction) at a time.
@@ -124,6 +129,13 @@ impl Column {
         let needle = match self.shape {
             Shape::Bytes => "CAST(n.value AS BLOB)",
             Shape::Text | Shape::Json => "n.value",
+            // `$2` is bound and unused: the needles are searched after unpacking.
+            Shape::Packed => {
+                return format!(
+                    "SELECT {key}, {column} FROM {table} WHERE {key} > $1 AND {column} IS NOT NULL \
+                     AND $2 IS NOT NULL ORDER BY {key} LIMIT $3"
+                );
+            }
         };
         format!(
             "SELECT {key}, {column} FROM {table} WHERE {key} > $1 AND EXISTS \
@@ -147,6 +159,12 @@ impl Column {
                 format!("strpos({column}::text, n) > 0"),
             ),
             Shape::Text => (column.to_owned(), format!("strpos({column}, n) > 0")),
+            Shape::Packed => {
+                return format!(
+                    "SELECT {key}, {column} FROM {table} WHERE {key} > $1 AND {column} IS NOT NULL \
+                     AND $2::text[] IS NOT NULL ORDER BY {key} LIMIT $3"
+                );
+            }
         };
         format!(
             "SELECT {key}, {read} FROM {table} WHERE {key} > $1 AND EXISTS \
@@ -204,7 +222,7 @@ mod tests {
 
     #[test]
     fn what_finding_identifiers_reads_is_rewritten_last() {
-        let last: Vec<String> = COLUMNS[COLUMNS.len() - 3..]
+        let last: Vec<String> = COLUMNS[COLUMNS.len() - 4..]
             .iter()
             .map(Column::name)
             .collect();
@@ -213,7 +231,8 @@ mod tests {
             [
                 "orders.request",
                 "orders.user_id",
-                "decision_features.replay"
+                "decisions.body",
+                "decisions.packed"
             ]
         );
     }

@@ -48,6 +48,7 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod stored_decision;
 mod transaction_rows;
 
 pub use backup::backup_sqlite;
@@ -57,3 +58,9 @@ pub use decision_log::{DecisionLog, DecisionLogConfig, LogError, PendingAppend};
 pub use error::StorageError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+/// The JSON a stored decision packs: what its compression dictionary is trained on
+/// (`examples/decision_samples.rs`).
+pub use stored_decision::body_json as decision_dictionary_sample;
+/// The JSON a `decisions.packed` value holds, for what reads the database directly (the erasure
+/// test's search of every column).
+pub use stored_decision::unpack as unpack_decision;

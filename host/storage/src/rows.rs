@@ -5,7 +5,6 @@
 use arbiter_engine::Decision;
 use arbiter_engine::action::Action;
 use arbiter_engine::audit::AuditEntry;
-use arbiter_engine::backtest::replay::ReplayInputRef;
 use arbiter_engine::backtest::replay::fired;
 use arbiter_engine::feedback::reason_codes_column;
 use arbiter_engine::keys::ApiKey;
@@ -17,8 +16,9 @@ use chrono::{DateTime, Utc};
 
 use crate::columns::{
     from_json, parse_list_kind, parse_list_name, parse_rollout_mode, parse_rollout_status,
-    parse_scopes, parse_timestamp, to_json,
+    parse_scopes, parse_timestamp,
 };
+use crate::stored_decision::{self, Packed};
 
 /// A timestamp column as the backend returns it.
 pub(crate) trait StoredTime {
@@ -37,8 +37,8 @@ impl StoredTime for DateTime<Utc> {
     }
 }
 
-/// The columns of one `decisions` row. The indexed columns are copies of fields of `body`
-/// (the whole decision as JSON), which is what a read returns.
+/// The columns of one `decisions` row: the indexed ones, copies of the decision's fields, and
+/// the decision itself encoded (`stored_decision`), which is what a read returns.
 pub(crate) struct DecisionInsert {
     pub decision_id: String,
     pub request_id: String,
@@ -49,13 +49,11 @@ pub(crate) struct DecisionInsert {
     pub policy_set_version: i64,
     pub model_version: Option<i64>,
     pub created_at: DateTime<Utc>,
-    pub body: String,
+    pub packed: Packed,
     /// Copies for label lookups and reports.
     pub order_id: Option<String>,
     pub amount_minor: Option<i64>,
     pub currency: Option<String>,
-    /// The JSON of the decision's `ReplayInput`, for its `decision_features` row.
-    pub replay: String,
     /// The shadow candidate's set version, action, score and fired modules (comma-joined).
     pub shadow_version: Option<i64>,
     pub shadow_action: Option<&'static str>,
@@ -80,11 +78,10 @@ impl DecisionInsert {
             policy_set_version: d.policy_set_version,
             model_version: d.model_version,
             created_at: d.created_at,
-            body: to_json(d, "decision")?,
+            packed: stored_decision::pack(d)?,
             order_id: d.context.order_id.clone(),
             amount_minor: d.context.amount.as_ref().map(|a| a.minor_units),
             currency: d.context.amount.as_ref().map(|a| a.currency.clone()),
-            replay: to_json(&ReplayInputRef::of(d), "replay input")?,
             shadow_version: d.shadow.as_ref().map(|s| s.policy_set_version),
             shadow_action: d.shadow.as_ref().map(|s| s.action.as_str()),
             shadow_score: d.shadow.as_ref().map(|s| s.score),
@@ -102,10 +99,6 @@ impl DecisionInsert {
     pub fn opens_review(&self) -> bool {
         self.action == "challenge"
     }
-}
-
-pub(crate) fn decision_from_body(body: &str) -> Result<Decision, StoreError> {
-    from_json(body, "decision body")
 }
 
 #[derive(sqlx::FromRow)]

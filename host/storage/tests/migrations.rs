@@ -270,7 +270,6 @@ async fn migration_0010_names_audit_actors_on_postgres() {
 /// new decision records.
 macro_rules! project_decisions {
     ($conn:ty, $url:expr, $backend:literal, $ts:expr) => {{
-        use arbiter_engine::backtest::ReplayInput;
         let mut with_model = support::fixtures::decision("old-1");
         with_model.layers.model = Some(arbiter_engine::stages::ModelOutcome {
             version: 7,
@@ -315,17 +314,17 @@ macro_rules! project_decisions {
             })
             .collect();
         let mut conn = upgraded!($conn, $url, $backend, "0011", seed);
+        // The projected replay input went again in 0029 (a replay reads the stored decision;
+        // `compact_migration.rs` replays decisions stored before it).
         for d in &decisions {
-            let (checkpoint, replay): (String, String) = sqlx::query_as(
-                "SELECT checkpoint, replay FROM decision_features WHERE decision_id = $1",
+            let checkpoint: String = sqlx::query_scalar(
+                "SELECT checkpoint FROM decision_features WHERE decision_id = $1",
             )
             .bind(&d.decision_id.0)
             .fetch_one(&mut conn)
             .await
             .expect("projected");
             assert_eq!(checkpoint, "payment.authorize", $backend);
-            let read: ReplayInput = serde_json::from_str(&replay).expect("replay input");
-            assert_eq!(read, ReplayInput::of(d), "{}: {}", $backend, d.request_id);
         }
         type Shadow = (
             Option<i64>,

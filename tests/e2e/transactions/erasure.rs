@@ -357,8 +357,7 @@ async fn an_erased_person_leaves_no_identifier_and_the_books_and_verdicts_hold()
             "{report}"
         );
         for column in [
-            "decisions.body",
-            "decision_features.replay",
+            "decisions.packed",
             "orders.request",
             "orders.user_id",
             "reviews.note",

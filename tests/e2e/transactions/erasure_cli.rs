@@ -69,7 +69,7 @@ async fn the_command_line_erases_through_the_server_under_the_configured_key() {
         "{report}"
     );
     assert!(
-        report["rewritten"]["decisions.body"].as_u64() >= Some(1),
+        report["rewritten"]["decisions.packed"].as_u64() >= Some(1),
         "{report}"
     );
     assert!(

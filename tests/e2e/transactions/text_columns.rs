@@ -1,6 +1,7 @@
 //! Reading a whole database for a string: every text, JSON and byte column of every table,
 //! found from the database's own catalogue (so a table added later is read too); a
-//! partitioned table is read through its parent, which holds every partition's rows. What the
+//! partitioned table is read through its parent, which holds every partition's rows; a packed
+//! decision (`decisions.packed`, compressed) is unpacked and read as its JSON. What the
 //! erasure test greps with.
 
 use sqlx::{Connection, Row};
@@ -25,6 +26,14 @@ pub async fn columns_holding(db: &TestDb, needle: &str) -> Vec<(String, i64)> {
             .expect("catalogue");
             for c in columns {
                 let (table, column, ty): (String, String, String) = (c.get(0), c.get(1), c.get(2));
+                if (table.as_str(), column.as_str()) == ("decisions", "packed") {
+                    let rows = sqlx::query_scalar("SELECT packed FROM decisions")
+                        .fetch_all(&mut conn)
+                        .await
+                        .expect("packed decisions");
+                    found.extend(packed_holding(rows, needle));
+                    continue;
+                }
                 let test = if ty == "bytea" {
                     format!("position(convert_to($1, 'UTF8') in \"{column}\") > 0")
                 } else {
@@ -64,6 +73,14 @@ pub async fn columns_holding(db: &TestDb, needle: &str) -> Vec<(String, i64)> {
                 .await
                 .expect("columns");
                 for column in columns {
+                    if (table.as_str(), column.as_str()) == ("decisions", "packed") {
+                        let rows = sqlx::query_scalar("SELECT packed FROM decisions")
+                            .fetch_all(&mut conn)
+                            .await
+                            .expect("packed decisions");
+                        found.extend(packed_holding(rows, needle));
+                        continue;
+                    }
                     let n: i64 = sqlx::query_scalar(&format!(
                         "SELECT count(*) FROM \"{table}\" \
                          WHERE instr(CAST(\"{column}\" AS BLOB), CAST($1 AS BLOB)) > 0"
@@ -80,6 +97,19 @@ pub async fn columns_holding(db: &TestDb, needle: &str) -> Vec<(String, i64)> {
         }
     }
     found
+}
+
+/// `decisions.packed` with how many of its `rows` hold `needle` once unpacked, if any do.
+fn packed_holding(rows: Vec<Option<Vec<u8>>>, needle: &str) -> Option<(String, i64)> {
+    let n = rows
+        .into_iter()
+        .flatten()
+        .filter(|packed| {
+            let json = arbiter_storage::unpack_decision(packed).expect("a packed decision");
+            json.windows(needle.len()).any(|w| w == needle.as_bytes())
+        })
+        .count();
+    (n > 0).then(|| ("decisions.packed".to_owned(), n as i64))
 }
 
 #[tokio::test]

@@ -20,8 +20,7 @@ use crate::pipeline::{
 };
 use crate::stages::{ModelOutcome, ModelStage, ModuleResult};
 
-/// What a replay needs of a decision beyond its columns, stored beside it when it is made
-/// (the `decision_features` projection): a fraction of the stored decision's body.
+/// What a replay needs of a decision beyond its columns: a fraction of the stored decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReplayInput {
     /// The context as the rules saw it.
@@ -38,25 +37,6 @@ impl ReplayInput {
             context: d.context.clone(),
             list_verdict: d.layers.lists.verdict,
             model: d.layers.model.clone(),
-        }
-    }
-}
-
-/// A decision's [`ReplayInput`], borrowed: what the store serialises with each new decision,
-/// without copying its context on the decision path. The same JSON as [`ReplayInput`].
-#[derive(Debug, Serialize)]
-pub struct ReplayInputRef<'a> {
-    pub context: &'a EnrichedContext,
-    pub list_verdict: Option<Action>,
-    pub model: Option<&'a ModelOutcome>,
-}
-
-impl<'a> ReplayInputRef<'a> {
-    pub fn of(d: &'a Decision) -> ReplayInputRef<'a> {
-        ReplayInputRef {
-            context: &d.context,
-            list_verdict: d.layers.lists.verdict,
-            model: d.layers.model.as_ref(),
         }
     }
 }
@@ -96,9 +76,12 @@ impl RecordedDecision {
     }
 }
 
-/// A `decision_features` row as the store reads it, its replay input still JSON: decoding
-/// is CPU work, done by a backtest worker off the async runtime.
-#[derive(Debug, Clone, PartialEq)]
+/// A recorded decision's [`ReplayInput`] as the store read it, not decoded yet: `Err` names
+/// why it does not decode.
+pub type UndecodedInput = Box<dyn FnOnce() -> Result<ReplayInput, String> + Send>;
+
+/// A recorded decision as the store reads it, its replay input still encoded: decoding is
+/// CPU work, done by a backtest worker off the async runtime.
 pub struct RecordedRow {
     pub decision_id: String,
     pub created_at: DateTime<Utc>,
@@ -106,8 +89,8 @@ pub struct RecordedRow {
     pub model_version: Option<i64>,
     pub action: Action,
     pub score: f64,
-    /// The JSON of the decision's [`ReplayInput`].
-    pub replay: String,
+    /// The decision's [`ReplayInput`], decoded when called.
+    pub replay: UndecodedInput,
     /// The decision's latest label given before the backtest started.
     pub label: Option<LabelKind>,
 }
@@ -115,7 +98,7 @@ pub struct RecordedRow {
 impl RecordedRow {
     /// The recorded decision and its label; `Err` names why the stored input does not decode.
     pub fn decode(self) -> Result<(RecordedDecision, Option<LabelKind>), String> {
-        let input: ReplayInput = serde_json::from_str(&self.replay)
+        let input = (self.replay)()
             .map_err(|e| format!("decision `{}`: replay input: {e}", self.decision_id))?;
         Ok((
             RecordedDecision {

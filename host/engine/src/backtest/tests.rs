@@ -147,19 +147,6 @@ fn recorded(decisions: &[Decision]) -> Vec<RecordedDecision> {
 }
 
 #[tokio::test]
-async fn the_borrowed_replay_input_writes_the_json_the_owned_one_reads() {
-    for d in history(set(7, 800.0)).await {
-        let written = serde_json::to_string(&replay::ReplayInputRef::of(&d)).expect("json");
-        let read: ReplayInput = serde_json::from_str(&written).expect("reads back");
-        assert_eq!(read, ReplayInput::of(&d));
-        assert_eq!(
-            written,
-            serde_json::to_string(&ReplayInput::of(&d)).expect("json")
-        );
-    }
-}
-
-#[tokio::test]
 async fn replaying_the_deciding_set_reproduces_every_decision() {
     let deciding = set(7, 800.0);
     let decisions = recorded(&history(deciding.clone()).await);

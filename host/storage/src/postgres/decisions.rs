@@ -15,9 +15,9 @@ use arbiter_transactions::change::OutboxMessage;
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
-use crate::dialect::Dialect;
 use crate::error::store_error;
-use crate::rows::{DecisionInsert, decision_from_body};
+use crate::rows::DecisionInsert;
+use crate::stored_decision::{StoredDecision, decision_columns};
 
 impl PgStore {
     /// Inserts the distinct decisions of a batch in one transaction: one multi-row insert, the
@@ -62,13 +62,14 @@ impl PgStore {
             // `part` = `created_at`: the row's time partition (migration 0026).
             sqlx::query(
                 "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, \
-                 score, policy_set_version, model_version, created_at, body, order_id, \
-                 amount_minor, currency, part) \
-                 SELECT d, r, h, e, a, s, p, m, c, b::jsonb, o, am, cu, c \
+                 score, policy_set_version, model_version, created_at, packed, chain, \
+                 order_id, amount_minor, currency, part) \
+                 SELECT d, r, h, e, a, s, p, m, c, b, ch, o, am, cu, c \
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                              $6::float8[], $7::int8[], $8::int8[], $9::timestamptz[], \
-                             $10::text[], $11::text[], $12::int8[], $13::text[]) \
-                      AS t(d, r, h, e, a, s, p, m, c, b, o, am, cu)",
+                             $10::bytea[], $11::bytea[], $12::text[], $13::int8[], \
+                             $14::text[]) \
+                      AS t(d, r, h, e, a, s, p, m, c, b, ch, o, am, cu)",
             )
             .bind(column(&new_rows, |r| r.decision_id.as_str()))
             .bind(column(&new_rows, |r| r.request_id.as_str()))
@@ -79,7 +80,8 @@ impl PgStore {
             .bind(column(&new_rows, |r| r.policy_set_version))
             .bind(column(&new_rows, |r| r.model_version))
             .bind(column(&new_rows, |r| r.created_at))
-            .bind(column(&new_rows, |r| r.body.as_str()))
+            .bind(column(&new_rows, |r| r.packed.packed.as_slice()))
+            .bind(column(&new_rows, |r| r.packed.chain.as_deref()))
             .bind(column(&new_rows, |r| r.order_id.as_deref()))
             .bind(column(&new_rows, |r| r.amount_minor))
             .bind(column(&new_rows, |r| r.currency.as_deref()))
@@ -89,12 +91,12 @@ impl PgStore {
             sqlx::query(
                 "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
                  policy_set_version, model_version, action, score, amount_minor, currency, \
-                 replay, shadow_version, shadow_action, shadow_score, shadow_hits, part) \
+                 shadow_version, shadow_action, shadow_score, shadow_hits, part) \
                  SELECT *, c FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], \
                                          $4::int8[], $5::int8[], $6::text[], $7::float8[], \
-                                         $8::int8[], $9::text[], $10::text[], $11::int8[], \
-                                         $12::text[], $13::float8[], $14::text[]) \
-                      AS t(d, c, k, p, m, a, s, am, cu, r, sv, sa, ss, sh)",
+                                         $8::int8[], $9::text[], $10::int8[], \
+                                         $11::text[], $12::float8[], $13::text[]) \
+                      AS t(d, c, k, p, m, a, s, am, cu, sv, sa, ss, sh)",
             )
             .bind(column(&new_rows, |r| r.decision_id.as_str()))
             .bind(column(&new_rows, |r| r.created_at))
@@ -105,7 +107,6 @@ impl PgStore {
             .bind(column(&new_rows, |r| r.score))
             .bind(column(&new_rows, |r| r.amount_minor))
             .bind(column(&new_rows, |r| r.currency.as_deref()))
-            .bind(column(&new_rows, |r| r.replay.as_str()))
             .bind(column(&new_rows, |r| r.shadow_version))
             .bind(column(&new_rows, |r| r.shadow_action))
             .bind(column(&new_rows, |r| r.shadow_score))
@@ -190,51 +191,23 @@ impl PgStore {
         let mut existing = HashMap::new();
         if !conflicted.is_empty() {
             // Read committed: this statement's snapshot sees the rows the conflicts waited for.
-            let bodies: Vec<String> = sqlx::query_scalar(
-                "SELECT body::text FROM decisions WHERE decision_id IN \
-                 (SELECT decision_id FROM decision_requests WHERE request_id = ANY($1::text[]))",
-            )
+            let stored: Vec<StoredDecision> = sqlx::query_as(concat!(
+                "SELECT ",
+                decision_columns!("::text"),
+                " FROM decisions d WHERE d.decision_id IN \
+                 (SELECT decision_id FROM decision_requests WHERE request_id = ANY($1::text[]))"
+            ))
             .bind(conflicted)
             .fetch_all(&mut *tx)
             .await
             .map_err(store_error)?;
-            for body in bodies {
-                let stored = decision_from_body(&body)?;
+            for row in stored {
+                let stored = row.into_decision()?;
                 existing.insert(stored.request_id.clone(), stored);
             }
         }
         tx.commit().await.map_err(store_error)?;
         Ok((inserted, existing))
-    }
-
-    /// A page of the link graph's entities of decisions since `since`, in id order.
-    pub(crate) async fn entities_page(
-        &self,
-        since: chrono::DateTime<chrono::Utc>,
-        after_id: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<DecisionEntities>, StoreError> {
-        // The server picks the seven strings out of the JSONB body; only they cross the wire,
-        // and no decision is decoded here.
-        let rows: Vec<EntitiesRow> = sqlx::query_as(
-            "SELECT decision_id, created_at, \
-             body->'context'->>'user_id', \
-             body->'context'->>'device_id', \
-             body->'context'->>'card_fingerprint', \
-             body->'context'->>'email', \
-             body->'context'->>'phone', \
-             body->'context'->>'shipping_address_hash', \
-             body->'context'->>'ip' \
-             FROM decisions WHERE created_at >= $1 AND decision_id > $2 \
-             ORDER BY decision_id LIMIT $3",
-        )
-        .bind(PgStore::time(since))
-        .bind(after_id.unwrap_or(""))
-        .bind(i64::from(limit))
-        .fetch_all(self.reader())
-        .await
-        .map_err(store_error)?;
-        rows.into_iter().map(entities_from_row).collect()
     }
 }
 

@@ -63,8 +63,10 @@ fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// `$as_text`: the cast that reads a JSON body as text; `$same_part`: the join condition that
+/// lets PostgreSQL find a projection's decision in its own partition.
 macro_rules! backtest_store {
-    ($store:ty) => {
+    ($store:ty, as_text: $as_text:literal, same_part: $same_part:literal) => {
         #[async_trait]
         impl BacktestStore for $store {
             async fn insert_backtest(&self, b: &Backtest, actor: &Actor) -> Result<(), StoreError> {
@@ -296,9 +298,14 @@ macro_rules! backtest_store {
                 let (after_at, after_id) = start_after(after, window.from);
                 let rows: Vec<FeaturesRow<<$store as Dialect>::Time>> = sqlx::query_as(concat!(
                     "SELECT f.decision_id, f.created_at, f.policy_set_version, f.model_version, \
-                     f.action, f.score, f.replay, ",
+                     f.action, f.score, d.body",
+                    $as_text,
+                    " AS body, d.packed, ",
                     latest_label!("$4"),
-                    " FROM decision_features f WHERE ",
+                    " FROM decision_features f \
+                     JOIN decisions d ON d.decision_id = f.decision_id",
+                    $same_part,
+                    " WHERE ",
                     in_window!(),
                     " AND (f.created_at > $5 OR f.decision_id > $6) \
                      ORDER BY f.created_at, f.decision_id LIMIT $7"
@@ -370,5 +377,5 @@ macro_rules! backtest_store {
     };
 }
 
-backtest_store!(SqliteStore);
-backtest_store!(PgStore);
+backtest_store!(SqliteStore, as_text: "", same_part: "");
+backtest_store!(PgStore, as_text: "::text", same_part: " AND d.part = f.part");

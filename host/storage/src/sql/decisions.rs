@@ -1,8 +1,8 @@
 //! The decision log's table, written once for both backends except for what really differs:
-//! how a batch is inserted (`write_decisions`: row by row on SQLite inside the single writer's
-//! group commit, one `UNNEST` statement on PostgreSQL) and how the link graph's entities are
-//! read (`entities_page`: decoded from the body on SQLite, picked out of the JSONB by the
-//! server on PostgreSQL). Both live in `sqlite/decisions.rs` and `postgres/decisions.rs`.
+//! how a batch is inserted (`write_decisions`: multi-row statements inside the single writer's
+//! group commit on SQLite, one `UNNEST` statement on PostgreSQL; `sqlite/decisions.rs` and
+//! `postgres/decisions.rs`). A decision is read whole through `stored_decision`, which holds
+//! its stored form.
 
 use arbiter_engine::Decision;
 use arbiter_engine::graph_feed::GraphFeed;
@@ -17,8 +17,13 @@ use crate::decision_events;
 use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::postgres::PgStore;
-use crate::rows::{DecisionInsert, decision_from_body};
+use crate::rows::DecisionInsert;
+use crate::rows::StoredTime;
 use crate::sqlite::SqliteStore;
+use crate::stored_decision::{self, StoredDecision, decision_columns};
+
+/// `decision_id, created_at, body, packed`: what the link graph's page reads.
+type EntitiesRow<T> = (String, T, Option<String>, Option<Vec<u8>>);
 
 /// `$as_text`: the cast that reads the JSON body back as text.
 macro_rules! decision_store {
@@ -56,11 +61,11 @@ macro_rules! decision_store {
                 after_id: Option<&str>,
                 limit: u32,
             ) -> Result<Vec<Decision>, StoreError> {
-                let bodies: Vec<String> = sqlx::query_scalar(concat!(
-                    "SELECT body",
-                    $as_text,
-                    " FROM decisions WHERE created_at >= $1 AND decision_id > $2 \
-                     ORDER BY decision_id LIMIT $3"
+                let rows: Vec<StoredDecision> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    decision_columns!($as_text),
+                    " FROM decisions d WHERE d.created_at >= $1 AND d.decision_id > $2 \
+                     ORDER BY d.decision_id LIMIT $3"
                 ))
                 .bind(<$store>::time(since))
                 .bind(after_id.unwrap_or(""))
@@ -68,7 +73,9 @@ macro_rules! decision_store {
                 .fetch_all(self.reader())
                 .await
                 .map_err(store_error)?;
-                bodies.iter().map(|b| decision_from_body(b)).collect()
+                rows.into_iter()
+                    .map(StoredDecision::into_decision)
+                    .collect()
             }
 
             async fn decision_entities_page(
@@ -77,42 +84,61 @@ macro_rules! decision_store {
                 after_id: Option<&str>,
                 limit: u32,
             ) -> Result<Vec<DecisionEntities>, StoreError> {
-                self.entities_page(since, after_id, limit).await
+                // A packed decision is opaque to SQL: its context is unpacked and decoded
+                // here, only the seven entity fields built.
+                let rows: Vec<EntitiesRow<<$store as Dialect>::Time>> = sqlx::query_as(concat!(
+                    "SELECT decision_id, created_at, body",
+                    $as_text,
+                    ", packed FROM decisions WHERE created_at >= $1 AND decision_id > $2 \
+                     ORDER BY decision_id LIMIT $3"
+                ))
+                .bind(<$store>::time(since))
+                .bind(after_id.unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await
+                .map_err(store_error)?;
+                rows.into_iter()
+                    .map(|(decision_id, created_at, body, packed)| {
+                        let json = stored_decision::json_of(body, packed)?;
+                        stored_decision::entities_of(decision_id, created_at.into_utc()?, &json)
+                    })
+                    .collect()
             }
 
             async fn get_decision(
                 &self,
                 decision_id: &str,
             ) -> Result<Option<Decision>, StoreError> {
-                let body: Option<String> = sqlx::query_scalar(concat!(
-                    "SELECT body",
-                    $as_text,
-                    " FROM decisions WHERE decision_id = $1"
+                let row: Option<StoredDecision> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    decision_columns!($as_text),
+                    " FROM decisions d WHERE d.decision_id = $1"
                 ))
                 .bind(decision_id)
                 .fetch_optional(self.reader())
                 .await
                 .map_err(store_error)?;
-                body.as_deref().map(decision_from_body).transpose()
+                row.map(StoredDecision::into_decision).transpose()
             }
 
             async fn get_decision_by_request_id(
                 &self,
                 request_id: &str,
             ) -> Result<Option<Decision>, StoreError> {
-                let body: Option<String> = sqlx::query_scalar(concat!(
-                    "SELECT body",
-                    $as_text,
+                let row: Option<StoredDecision> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    decision_columns!($as_text),
                     // The request's decision, through the table that holds one per
                     // request id on PostgreSQL (a view of `decisions` on SQLite).
-                    " FROM decisions WHERE decision_id IN \
+                    " FROM decisions d WHERE d.decision_id IN \
                      (SELECT decision_id FROM decision_requests WHERE request_id = $1)"
                 ))
                 .bind(request_id)
                 .fetch_optional(self.reader())
                 .await
                 .map_err(store_error)?;
-                body.as_deref().map(decision_from_body).transpose()
+                row.map(StoredDecision::into_decision).transpose()
             }
 
             fn graph_feed(&self) -> Option<&dyn GraphFeed> {

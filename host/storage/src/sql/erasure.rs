@@ -5,7 +5,6 @@
 //! between pages; the whole is idempotent (see `ErasureStore::erase_identifiers`).
 
 use arbiter_engine::audit::{Actor, AuditRecord};
-use arbiter_engine::backtest::replay::ReplayInput;
 use arbiter_engine::erasure::{
     Erased, ErasureCounts, ErasureStore, Identifiers, Pseudonyms, Scrubbed, Subject,
 };
@@ -20,6 +19,13 @@ use crate::erasure_columns::{COLUMNS, Column, KeyType, PAGE, Shape};
 use crate::error::store_error;
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
+use crate::stored_decision;
+
+/// The part of a stored decision that names a person.
+#[derive(serde::Deserialize)]
+struct ContextBody {
+    context: arbiter_engine::EnrichedContext,
+}
 
 /// The rows that name an entity and are deleted with the person: list entries, then rule
 /// snoozes (`$1` kind, `$2` value).
@@ -28,7 +34,7 @@ const DELETE_NAMING: [&str; 2] = [
     "DELETE FROM rule_snoozes WHERE kind = $1 AND value = $2",
 ];
 
-/// Decisions' replay inputs read at a time while finding identifiers.
+/// Stored decisions read at a time while finding identifiers.
 const SCAN_PAGE: i64 = 500;
 
 /// A row's key while paging a table.
@@ -55,10 +61,36 @@ enum NewValue {
 
 fn scrub_text(column: &Column, pseudonyms: &Pseudonyms, text: &str) -> Option<NewValue> {
     let scrubbed = match column.shape {
-        Shape::Json => pseudonyms.scrub_json(text),
+        Shape::Json | Shape::Packed => pseudonyms.scrub_json(text),
         Shape::Text | Shape::Bytes => pseudonyms.scrub_text(text),
     };
     scrubbed.changed().map(NewValue::Text)
+}
+
+/// A packed decision scrubbed: unpacked, searched for the needles, and when one occurs, its
+/// JSON scrubbed and packed again.
+fn scrub_packed(
+    column: &Column,
+    pseudonyms: &Pseudonyms,
+    needles: &[String],
+    packed: &[u8],
+) -> Result<Option<NewValue>, StoreError> {
+    let json = stored_decision::unpack(packed)?;
+    if !needles.iter().any(|n| contains(&json, n.as_bytes())) {
+        return Ok(None);
+    }
+    let text = String::from_utf8(json)
+        .map_err(|e| StoreError::Corrupt(format!("packed decision: {e}")))?;
+    match scrub_text(column, pseudonyms, &text) {
+        Some(NewValue::Text(t)) => Ok(Some(NewValue::Bytes(stored_decision::repack(
+            t.as_bytes(),
+        )?))),
+        _ => Ok(None),
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn scrub_bytes(pseudonyms: &Pseudonyms, bytes: &[u8]) -> Option<NewValue> {
@@ -93,10 +125,10 @@ fn postgres_needles(needles: &[String]) -> Result<Vec<String>, StoreError> {
 }
 
 /// `$select`: the column's finder for this backend; `$needles`: how the needles are bound;
-/// `$contains`: the replay scan's test for `$2` in `replay`; `postgres`: whether this is the
+/// `$as_text`: the cast that reads a JSON body as text; `postgres`: whether this is the
 /// PostgreSQL store (its JSONB casts and graph feed).
 macro_rules! erasure_store {
-    ($store:ty, select: $select:ident, needles: $needles:ident, contains: $contains:literal,
+    ($store:ty, select: $select:ident, needles: $needles:ident, as_text: $as_text:literal,
      postgres: $postgres:literal) => {
         impl $store {
             /// Adds what the decisions naming `value` (as `subject` matches them) hold.
@@ -105,31 +137,39 @@ macro_rules! erasure_store {
                 subject: &Subject,
                 ids: &mut Identifiers,
             ) -> Result<(), StoreError> {
+                // Every stored decision is read: a packed one is searched after unpacking.
                 let mut after = String::new();
+                let value = subject.value.as_bytes();
                 loop {
-                    let rows: Vec<(String, String)> = sqlx::query_as(concat!(
-                        "SELECT decision_id, replay FROM decision_features \
-                         WHERE decision_id > $1 AND ",
-                        $contains,
-                        " ORDER BY decision_id LIMIT $3"
-                    ))
-                    .bind(&after)
-                    .bind(&subject.value)
-                    .bind(SCAN_PAGE)
-                    .fetch_all(self.reader())
-                    .await
-                    .map_err(store_error)?;
-                    let Some((last, _)) = rows.last() else {
+                    let rows: Vec<(String, Option<String>, Option<Vec<u8>>)> =
+                        sqlx::query_as(concat!(
+                            "SELECT decision_id, body",
+                            $as_text,
+                            ", packed FROM decisions WHERE decision_id > $1 \
+                             ORDER BY decision_id LIMIT $2"
+                        ))
+                        .bind(&after)
+                        .bind(SCAN_PAGE)
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(store_error)?;
+                    let Some((last, _, _)) = rows.last() else {
                         return Ok(());
                     };
                     after = last.clone();
-                    for (decision_id, replay) in &rows {
-                        // A replay this release cannot read is skipped here; the rewrite
+                    for (decision_id, body, packed) in rows {
+                        // A decision this release cannot read is skipped here; the rewrite
                         // below still replaces every identifier found so far in it.
-                        if let Ok(input) = serde_json::from_str::<ReplayInput>(replay)
-                            && subject.named_by(&input.context)
+                        let Ok(json) = stored_decision::json_of(body, packed) else {
+                            continue;
+                        };
+                        if !contains(&json, value) {
+                            continue;
+                        }
+                        if let Ok(d) = serde_json::from_slice::<ContextBody>(&json)
+                            && subject.named_by(&d.context)
                         {
-                            ids.add_decision(decision_id, &input.context);
+                            ids.add_decision(&decision_id, &d.context);
                         }
                     }
                 }
@@ -169,6 +209,12 @@ macro_rules! erasure_store {
                     let mut tx = self.begin_write().await?;
                     for row in &rows {
                         let new = match column.shape {
+                            Shape::Packed => {
+                                match row.try_get::<Option<Vec<u8>>, _>(1).map_err(store_error)? {
+                                    Some(p) => scrub_packed(column, pseudonyms, needles, &p)?,
+                                    None => None,
+                                }
+                            }
                             Shape::Bytes => row
                                 .try_get::<Option<Vec<u8>>, _>(1)
                                 .map_err(store_error)?
@@ -338,7 +384,7 @@ macro_rules! erasure_store {
     };
 }
 
-erasure_store!(SqliteStore, select: sqlite_select, needles: sqlite_needles,
-               contains: "instr(replay, $2) > 0", postgres: false);
-erasure_store!(PgStore, select: postgres_select, needles: postgres_needles,
-               contains: "strpos(replay, $2) > 0", postgres: true);
+erasure_store!(SqliteStore, select: sqlite_select, needles: sqlite_needles, as_text: "",
+               postgres: false);
+erasure_store!(PgStore, select: postgres_select, needles: postgres_needles, as_text: "::text",
+               postgres: true);

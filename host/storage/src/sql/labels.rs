@@ -16,8 +16,22 @@ use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::feedback_rows::{LabelRow, parse_label};
 use crate::postgres::PgStore;
-use crate::rows::decision_from_body;
 use crate::sqlite::SqliteStore;
+use crate::stored_decision::{StoredDecision, decision_columns};
+
+/// A decision with its latest label.
+#[derive(sqlx::FromRow)]
+struct LabelledRow {
+    #[sqlx(flatten)]
+    decision: StoredDecision,
+    label: String,
+}
+
+impl LabelledRow {
+    fn into_pair(self) -> Result<(Decision, LabelKind), StoreError> {
+        Ok((self.decision.into_decision()?, parse_label(&self.label)?))
+    }
+}
 
 macro_rules! label_columns {
     () => {
@@ -127,9 +141,9 @@ macro_rules! label_store {
             }
 
             async fn labelled_decisions(&self) -> Result<Vec<(Decision, LabelKind)>, StoreError> {
-                let rows: Vec<(String, String)> = sqlx::query_as(concat!(
-                    "SELECT d.body",
-                    $as_text,
+                let rows: Vec<LabelledRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    decision_columns!($as_text),
                     ", x.label FROM ",
                     latest_labels!(),
                     " JOIN decisions d ON d.decision_id = x.decision_id WHERE x.rn = 1 \
@@ -138,18 +152,16 @@ macro_rules! label_store {
                 .fetch_all(self.reader())
                 .await
                 .map_err(store_error)?;
-                rows.iter()
-                    .map(|(body, label)| Ok((decision_from_body(body)?, parse_label(label)?)))
-                    .collect()
+                rows.into_iter().map(LabelledRow::into_pair).collect()
             }
 
             async fn fraud_labelled_decisions(
                 &self,
                 since: DateTime<Utc>,
             ) -> Result<Vec<(Decision, LabelKind)>, StoreError> {
-                let rows: Vec<(String, String)> = sqlx::query_as(concat!(
-                    "SELECT d.body",
-                    $as_text,
+                let rows: Vec<LabelledRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    decision_columns!($as_text),
                     ", x.label FROM ",
                     latest_labels!(),
                     " JOIN decisions d ON d.decision_id = x.decision_id \
@@ -160,9 +172,7 @@ macro_rules! label_store {
                 .fetch_all(self.reader())
                 .await
                 .map_err(store_error)?;
-                rows.iter()
-                    .map(|(b, l)| Ok((decision_from_body(b)?, parse_label(l)?)))
-                    .collect()
+                rows.into_iter().map(LabelledRow::into_pair).collect()
             }
         }
     };

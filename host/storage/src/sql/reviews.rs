@@ -18,8 +18,9 @@ use crate::dialect::Dialect;
 use crate::error::store_error;
 use crate::feedback_rows::{ReviewRow, parse_label, parse_label_source};
 use crate::postgres::PgStore;
-use crate::rows::{StoredTime, decision_from_body};
+use crate::rows::StoredTime;
 use crate::sqlite::SqliteStore;
+use crate::stored_decision::{StoredDecision, decision_columns};
 
 macro_rules! review_columns {
     () => {
@@ -38,9 +39,9 @@ macro_rules! review_item_select {
         concat!(
             "SELECT ",
             review_columns!(),
-            ", d.body",
-            $as_text,
-            " AS body, \
+            ", ",
+            decision_columns!($as_text),
+            ", \
              (SELECT l.label FROM labels l WHERE l.decision_id = r.decision_id \
               ORDER BY l.created_at DESC, l.label_id DESC LIMIT 1) AS latest_label, \
              (SELECT l.source FROM labels l WHERE l.decision_id = r.decision_id \
@@ -91,7 +92,8 @@ pub(crate) use bind_filter;
 pub(crate) struct ReviewItemRow<T> {
     #[sqlx(flatten)]
     review: ReviewRow<T>,
-    body: String,
+    #[sqlx(flatten)]
+    decision: StoredDecision,
     latest_label: Option<String>,
     latest_label_source: Option<String>,
 }
@@ -107,7 +109,7 @@ impl<T: StoredTime> ReviewItemRow<T> {
         };
         Ok(ReviewPageItem {
             review: self.review.into_review()?,
-            decision: decision_from_body(&self.body)?,
+            decision: self.decision.into_decision()?,
             latest_label,
         })
     }

@@ -10,14 +10,14 @@ use std::collections::{HashMap, HashSet};
 use arbiter_engine::Decision;
 use arbiter_engine::feedback::Review;
 use arbiter_engine::graph_feed::GraphFeed;
-use arbiter_engine::store::{DecisionEntities, StoreError};
+use arbiter_engine::store::StoreError;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
-use crate::columns::parse_timestamp;
 use crate::dialect::Dialect;
 use crate::error::store_error;
-use crate::rows::{DecisionInsert, decision_from_body};
+use crate::rows::DecisionInsert;
+use crate::stored_decision::{StoredDecision, decision_columns};
 
 impl SqliteStore {
     /// No feed: an embedded database has one process, which links its own decisions.
@@ -38,65 +38,6 @@ impl SqliteStore {
             .run(move |conn| Box::pin(async move { write_rows(conn, rows).await }))
             .await
     }
-
-    /// A page of the link graph's entities of decisions since `since`, in id order.
-    pub(crate) async fn entities_page(
-        &self,
-        since: chrono::DateTime<chrono::Utc>,
-        after_id: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<DecisionEntities>, StoreError> {
-        // The body is read and only its seven context fields are decoded; serde skips the
-        // rest without building it. SQLite's own `json_extract` was slower than decoding whole
-        // decisions: it parses each 2–3 kB body into its internal form first (BENCHMARKS.md).
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT decision_id, created_at, body \
-             FROM decisions WHERE created_at >= $1 AND decision_id > $2 \
-             ORDER BY decision_id LIMIT $3",
-        )
-        .bind(SqliteStore::time(since))
-        .bind(after_id.unwrap_or(""))
-        .bind(i64::from(limit))
-        .fetch_all(self.reader())
-        .await
-        .map_err(store_error)?;
-        rows.into_iter().map(entities_from_row).collect()
-    }
-}
-
-/// The part of a stored decision body the link graph reads.
-#[derive(serde::Deserialize)]
-struct EntitiesBody {
-    context: ContextEntities,
-}
-
-#[derive(serde::Deserialize)]
-struct ContextEntities {
-    user_id: String,
-    device_id: Option<String>,
-    card_fingerprint: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    shipping_address_hash: Option<String>,
-    ip: Option<String>,
-}
-
-/// `decision_id`, `created_at` and the body.
-fn entities_from_row(row: (String, String, String)) -> Result<DecisionEntities, StoreError> {
-    let (decision_id, created_at, body) = row;
-    let EntitiesBody { context: c } = serde_json::from_str(&body)
-        .map_err(|e| StoreError::Corrupt(format!("entities of decision `{decision_id}`: {e}")))?;
-    Ok(DecisionEntities {
-        created_at: parse_timestamp(&created_at)?,
-        decision_id,
-        user_id: c.user_id,
-        device_id: c.device_id,
-        card_fingerprint: c.card_fingerprint,
-        email: c.email,
-        phone: c.phone,
-        shipping_address_hash: c.shipping_address_hash,
-        ip: c.ip,
-    })
 }
 
 /// Most rows in one multi-row statement, and the smaller shapes a batch's rest is cut into:
@@ -129,8 +70,8 @@ async fn write_rows(
     for chunk in chunked(&rows) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
-             policy_set_version, model_version, created_at, body, order_id, amount_minor, \
-             currency) ",
+             policy_set_version, model_version, created_at, body, packed, chain, order_id, \
+             amount_minor, currency) ",
         );
         insert.push_values(chunk, |mut values, row| {
             values
@@ -143,7 +84,11 @@ async fn write_rows(
                 .push_bind(row.policy_set_version)
                 .push_bind(row.model_version)
                 .push_bind(SqliteStore::time(row.created_at))
-                .push_bind(&row.body)
+                // A packed decision's JSON body is empty (not null: STRICT `NOT NULL` of
+                // migration 0001).
+                .push_bind("")
+                .push_bind(&row.packed.packed)
+                .push_bind(&row.packed.chain)
                 .push_bind(&row.order_id)
                 .push_bind(row.amount_minor)
                 .push_bind(&row.currency);
@@ -162,12 +107,16 @@ async fn write_rows(
     write_projections(conn, &new).await?;
     let mut existing = HashMap::new();
     for row in old {
-        let body: String = sqlx::query_scalar("SELECT body FROM decisions WHERE request_id = $1")
-            .bind(&row.request_id)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(store_error)?;
-        existing.insert(row.request_id.clone(), decision_from_body(&body)?);
+        let stored: StoredDecision = sqlx::query_as(concat!(
+            "SELECT ",
+            decision_columns!(""),
+            " FROM decisions d WHERE d.request_id = $1"
+        ))
+        .bind(&row.request_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(store_error)?;
+        existing.insert(row.request_id.clone(), stored.into_decision()?);
     }
     Ok((inserted, existing))
 }
@@ -181,7 +130,7 @@ async fn write_projections(
     for chunk in chunked(new) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
-             policy_set_version, model_version, action, score, amount_minor, currency, replay, \
+             policy_set_version, model_version, action, score, amount_minor, currency, \
              shadow_version, shadow_action, shadow_score, shadow_hits) ",
         );
         insert.push_values(chunk, |mut values, row| {
@@ -195,7 +144,6 @@ async fn write_projections(
                 .push_bind(row.score)
                 .push_bind(row.amount_minor)
                 .push_bind(&row.currency)
-                .push_bind(&row.replay)
                 .push_bind(row.shadow_version)
                 .push_bind(row.shadow_action)
                 .push_bind(row.shadow_score)

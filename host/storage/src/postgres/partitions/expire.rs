@@ -47,10 +47,11 @@ const WALK_STEP: &str = concat!(
 );
 
 const DECISION_COLUMNS: &str = "decision_id, request_id, body_hash, event, action, score, \
-     policy_set_version, model_version, created_at, body, order_id, amount_minor, currency";
+     policy_set_version, model_version, created_at, body, packed, chain, order_id, \
+     amount_minor, currency";
 const FEATURE_COLUMNS: &str = "decision_id, created_at, checkpoint, policy_set_version, \
-     model_version, action, score, amount_minor, currency, replay, shadow_version, \
-     shadow_action, shadow_score, shadow_hits";
+     model_version, action, score, amount_minor, currency, shadow_version, shadow_action, \
+     shadow_score, shadow_hits";
 
 impl PgStore {
     /// One step of expiring the oldest partition entirely before `before` (module doc).

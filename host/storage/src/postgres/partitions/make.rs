@@ -78,10 +78,13 @@ impl PgStore {
             ("decision_features", features_of(&name)),
         ] {
             // Made apart and attached, so that rows of its range already in the default
-            // partition (made before it, or dated oddly) move in first.
+            // partition (made before it, or dated oddly) move in first; with the parent's
+            // checks, which a partition must have to be attached (0029's one stored form).
             exec(
                 &mut tx,
-                &format!("CREATE TABLE {table} (LIKE {parent} INCLUDING DEFAULTS)"),
+                &format!(
+                    "CREATE TABLE {table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+                ),
             )
             .await?;
             exec(
