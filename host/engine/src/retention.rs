@@ -25,7 +25,7 @@ use crate::store::StoreError;
 /// A kind of row that expires by age.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Expiring {
-    /// Decisions (with their projection `decision_features`), except the kept ones above.
+    /// Decisions, except the kept ones above.
     Decisions,
     /// Payment channels' callbacks as received (`channel_callbacks`).
     Callbacks,

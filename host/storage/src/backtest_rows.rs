@@ -1,4 +1,4 @@
-//! Row types of the backtest tables (`backtests`, the `decision_features` projection), generic
+//! Row types of the backtest tables (`backtests`, and the decisions a backtest reads), generic
 //! over the timestamp column type like the rows in `rows.rs`.
 
 use arbiter_engine::backtest::shadow::ShadowRow;
@@ -55,8 +55,7 @@ impl<T: StoredTime> BacktestRow<T> {
     }
 }
 
-/// One `decision_features` row with its decision's stored form (`body`, `packed`) and latest
-/// label.
+/// One decision's columns, its stored form (`body`, `packed`) and its latest label.
 #[derive(sqlx::FromRow)]
 pub(crate) struct FeaturesRow<T> {
     decision_id: String,
@@ -86,7 +85,7 @@ impl<T: StoredTime> FeaturesRow<T> {
     }
 }
 
-/// One `decision_features` row with a shadow result, and the decision's latest label.
+/// One decision with a shadow result, and its latest label.
 #[derive(sqlx::FromRow)]
 pub(crate) struct ShadowFeaturesRow<T> {
     decision_id: String,

@@ -1,6 +1,7 @@
 //! Migration 0029 (the compact stored decision) over decisions an older release stored, on
 //! both backends: each still reads back bit-identical from its JSON body, a backtest replays
-//! it from that body, a walk of an entity's chain runs from a new (packed)
+//! it from that body, the shadow answer its dropped projection held is in its row (and the
+//! amount, for a row stored without it), a walk of an entity's chain runs from a new (packed)
 //! decision through the old ones, and a repeated request is answered with the old decision.
 
 #[macro_use]
@@ -34,6 +35,7 @@ fn stored_before(ts: impl Fn(&str) -> String, pg: bool) -> ([Decision; 2], Vec<S
         } else {
             ("", String::new())
         };
+        // Stored without the amount columns; the projection has them.
         seed.push(format!(
             "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
              policy_set_version, model_version, created_at, body{part}) VALUES \
@@ -51,10 +53,18 @@ fn stored_before(ts: impl Fn(&str) -> String, pg: bool) -> ([Decision; 2], Vec<S
         let replay = serde_json::to_string(&arbiter_engine::backtest::ReplayInput::of(d))
             .expect("replay")
             .replace('\'', "''");
+        // The first was evaluated by a shadow candidate too.
+        let shadow = if d.request_id == "before-1" {
+            "2, 'reject', 91.25, 'velocity'"
+        } else {
+            "NULL, NULL, NULL, NULL"
+        };
         seed.push(format!(
             "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
-             policy_set_version, model_version, action, score, replay{part}) VALUES \
-             ('{}', {at}, 'payment.authorize', 1, 7, 'challenge', {:?}, '{replay}'{part_at})",
+             policy_set_version, model_version, action, score, amount_minor, currency, replay, \
+             shadow_version, shadow_action, shadow_score, shadow_hits{part}) VALUES \
+             ('{}', {at}, 'payment.authorize', 1, 7, 'challenge', {:?}, 12999, 'EUR', \
+             '{replay}', {shadow}{part_at})",
             d.decision_id, d.score
         ));
     }
@@ -98,6 +108,28 @@ async fn reads_the_old_decisions(store: &dyn Store, old: &[Decision; 2], backend
         .collect();
     expected.sort_by(|a, b| a.decision_id.cmp(&b.decision_id));
     assert_eq!(read, expected, "{backend}: replayed from the stored bodies");
+
+    // The shadow answer the projection held, read by a rollout's summary.
+    let shadow = store
+        .shadow_page(
+            2,
+            first.created_at - Duration::minutes(1),
+            Utc::now(),
+            None,
+            10,
+        )
+        .await
+        .expect("shadow page");
+    assert_eq!(shadow.len(), 1, "{backend}");
+    assert_eq!(shadow[0].decision_id, first.decision_id.0);
+    assert_eq!(shadow[0].shadow_action, arbiter_engine::Action::Reject);
+    assert_eq!(shadow[0].shadow_score, 91.25);
+    assert_eq!(shadow[0].hits, ["velocity"]);
+    assert_eq!(
+        shadow[0].amount,
+        Some(("EUR".to_owned(), 12_999)),
+        "{backend}"
+    );
 
     // A new decision of the same user, packed, chained to the second: the walk crosses from
     // the new form into the old.

@@ -267,7 +267,7 @@ async fn migration_0010_names_audit_actors_on_postgres() {
 
 /// Applies the migrations before 0011, stores two decisions as older releases did (body
 /// only), applies the rest and checks that each got its backtest projection, equal to what a
-/// new decision records.
+/// new decision records: since 0029, in the decision's own columns.
 macro_rules! project_decisions {
     ($conn:ty, $url:expr, $backend:literal, $ts:expr) => {{
         let mut with_model = support::fixtures::decision("old-1");
@@ -314,16 +314,16 @@ macro_rules! project_decisions {
             })
             .collect();
         let mut conn = upgraded!($conn, $url, $backend, "0011", seed);
-        // The projected replay input went again in 0029 (a replay reads the stored decision;
-        // `compact_migration.rs` replays decisions stored before it).
+        // The projection went again in 0029, its shadow answers and amounts into `decisions`
+        // (a replay reads the stored decision; `compact_migration.rs` replays decisions stored
+        // before it).
         for d in &decisions {
-            let checkpoint: String = sqlx::query_scalar(
-                "SELECT checkpoint FROM decision_features WHERE decision_id = $1",
-            )
-            .bind(&d.decision_id.0)
-            .fetch_one(&mut conn)
-            .await
-            .expect("projected");
+            let checkpoint: String =
+                sqlx::query_scalar("SELECT event FROM decisions WHERE decision_id = $1")
+                    .bind(&d.decision_id.0)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("projected");
             assert_eq!(checkpoint, "payment.authorize", $backend);
         }
         type Shadow = (
@@ -336,7 +336,7 @@ macro_rules! project_decisions {
         );
         let shadow: Shadow = sqlx::query_as(
             "SELECT amount_minor, currency, shadow_version, shadow_action, shadow_score, \
-             shadow_hits FROM decision_features WHERE decision_id = $1",
+             shadow_hits FROM decisions WHERE decision_id = $1",
         )
         .bind(&decisions[0].decision_id.0)
         .fetch_one(&mut conn)
@@ -356,7 +356,7 @@ macro_rules! project_decisions {
         );
         let none: Shadow = sqlx::query_as(
             "SELECT amount_minor, currency, shadow_version, shadow_action, shadow_score, \
-             shadow_hits FROM decision_features WHERE decision_id = $1",
+             shadow_hits FROM decisions WHERE decision_id = $1",
         )
         .bind(&decisions[1].decision_id.0)
         .fetch_one(&mut conn)

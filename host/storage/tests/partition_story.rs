@@ -152,13 +152,6 @@ async fn a_due_partition_goes_whole_and_keeps_what_labels_and_reviews_need() {
             partition_of(&pool, "decisions", id).await.as_deref(),
             Some("decisions_held")
         );
-        assert_eq!(
-            partition_of(&pool, "decision_features", id)
-                .await
-                .as_deref(),
-            Some("decision_features_held"),
-            "its projection moved with it (backtests replay it)"
-        );
     }
     assert!(store.get_decision(&young).await.expect("read").is_some());
     assert_eq!(
@@ -218,12 +211,6 @@ async fn a_due_partition_goes_whole_and_keeps_what_labels_and_reviews_need() {
     assert_eq!(
         partition_of(&pool, "decisions", &later).await.as_deref(),
         Some(home.as_str())
-    );
-    assert_eq!(
-        partition_of(&pool, "decision_features", &later)
-            .await
-            .as_deref(),
-        Some(format!("decision_features_{}", &home["decisions_".len()..]).as_str())
     );
     pool.close().await;
 }

@@ -77,16 +77,15 @@ async fn the_command_line_prints_a_summary_or_the_whole_run() {
     assert!(err.contains("not_found") && err.contains("42"), "{err}");
 }
 
-/// Multiplies the one stored decision into `n` more (same body and projection, new ids), so a
+/// Multiplies the one stored decision into `n` more (same stored form, new ids), so a
 /// run has enough to replay to be caught in the middle.
 async fn copies(db: &crate::harness::TestDb, backend: &crate::harness::Backend, n: u32) {
     // PostgreSQL's rows carry their time partition's key (migration 0026).
-    let (series, part, d_part, f_part) = match backend {
+    let (series, part, d_part) = match backend {
         crate::harness::Backend::Sqlite => (
             format!(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})"
             ),
-            "",
             "",
             "",
         ),
@@ -94,21 +93,16 @@ async fn copies(db: &crate::harness::TestDb, backend: &crate::harness::Backend, 
             format!("WITH n(i) AS (SELECT generate_series(1, {n}))"),
             ", part",
             ", d.part",
-            ", f.part",
         ),
     };
     db.execute(&format!(
         "{series} INSERT INTO decisions (decision_id, request_id, body_hash, event, action, \
-         score, policy_set_version, model_version, created_at, body{part}) \
+         score, policy_set_version, model_version, created_at, body, packed, chain, \
+         amount_minor, currency{part}) \
          SELECT d.decision_id || '_' || n.i, d.request_id || '_' || n.i, d.body_hash, d.event, \
-         d.action, d.score, d.policy_set_version, d.model_version, d.created_at, d.body{d_part} \
-         FROM decisions d CROSS JOIN n; \
-         {series} INSERT INTO decision_features (decision_id, created_at, checkpoint, \
-         policy_set_version, model_version, action, score, amount_minor, currency, \
-         replay{part}) \
-         SELECT f.decision_id || '_' || n.i, f.created_at, f.checkpoint, f.policy_set_version, \
-         f.model_version, f.action, f.score, f.amount_minor, f.currency, f.replay{f_part} \
-         FROM decision_features f CROSS JOIN n;"
+         d.action, d.score, d.policy_set_version, d.model_version, d.created_at, d.body, \
+         d.packed, d.chain, d.amount_minor, d.currency{d_part} \
+         FROM decisions d CROSS JOIN n;"
     ))
     .await;
 }

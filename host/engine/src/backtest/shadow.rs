@@ -8,7 +8,7 @@ use super::report::{Replayed, ReportBuilder};
 use crate::action::Action;
 use crate::feedback::LabelKind;
 
-/// One decision of a shadow run, as its `decision_features` row recorded it.
+/// One decision of a shadow run, as its stored row recorded it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShadowRow {
     pub decision_id: String,

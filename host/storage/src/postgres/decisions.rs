@@ -2,9 +2,9 @@
 //! rest): one transaction per batch holding a multi-row
 //! `INSERT INTO decision_requests … ON CONFLICT (request_id) DO NOTHING RETURNING request_id`
 //! that decides which decisions are new, one multi-row `INSERT … SELECT FROM UNNEST(…)` of
-//! those into the time-partitioned `decisions` (migration 0026), their backtest projections
-//! (`decision_features`), their rows in the graph feed (`decision_links`, `graph_feed.rs`)
-//! and reviews, and one read-back of the stored decisions for the requests already there.
+//! those into the time-partitioned `decisions` (migration 0026), their rows in the graph feed
+//! (`decision_links`, `graph_feed.rs`) and reviews, and one read-back of the stored decisions
+//! for the requests already there.
 
 use std::collections::{HashMap, HashSet};
 
@@ -63,13 +63,14 @@ impl PgStore {
             sqlx::query(
                 "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, \
                  score, policy_set_version, model_version, created_at, packed, chain, \
-                 order_id, amount_minor, currency, part) \
-                 SELECT d, r, h, e, a, s, p, m, c, b, ch, o, am, cu, c \
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                             $6::float8[], $7::int8[], $8::int8[], $9::timestamptz[], \
-                             $10::bytea[], $11::bytea[], $12::text[], $13::int8[], \
-                             $14::text[]) \
-                      AS t(d, r, h, e, a, s, p, m, c, b, ch, o, am, cu)",
+                 order_id, amount_minor, currency, shadow_version, shadow_action, \
+                 shadow_score, shadow_hits, part) \
+                 SELECT *, c FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+                             $5::text[], $6::float8[], $7::int8[], $8::int8[], \
+                             $9::timestamptz[], $10::bytea[], $11::bytea[], $12::text[], \
+                             $13::int8[], $14::text[], $15::int8[], $16::text[], \
+                             $17::float8[], $18::text[]) \
+                      AS t(d, r, h, e, a, s, p, m, c, b, ch, o, am, cu, sv, sa, ss, sh)",
             )
             .bind(column(&new_rows, |r| r.decision_id.as_str()))
             .bind(column(&new_rows, |r| r.request_id.as_str()))
@@ -83,28 +84,6 @@ impl PgStore {
             .bind(column(&new_rows, |r| r.packed.packed.as_slice()))
             .bind(column(&new_rows, |r| r.packed.chain.as_deref()))
             .bind(column(&new_rows, |r| r.order_id.as_deref()))
-            .bind(column(&new_rows, |r| r.amount_minor))
-            .bind(column(&new_rows, |r| r.currency.as_deref()))
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-            sqlx::query(
-                "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
-                 policy_set_version, model_version, action, score, amount_minor, currency, \
-                 shadow_version, shadow_action, shadow_score, shadow_hits, part) \
-                 SELECT *, c FROM UNNEST($1::text[], $2::timestamptz[], $3::text[], \
-                                         $4::int8[], $5::int8[], $6::text[], $7::float8[], \
-                                         $8::int8[], $9::text[], $10::int8[], \
-                                         $11::text[], $12::float8[], $13::text[]) \
-                      AS t(d, c, k, p, m, a, s, am, cu, sv, sa, ss, sh)",
-            )
-            .bind(column(&new_rows, |r| r.decision_id.as_str()))
-            .bind(column(&new_rows, |r| r.created_at))
-            .bind(column(&new_rows, |r| r.event))
-            .bind(column(&new_rows, |r| r.policy_set_version))
-            .bind(column(&new_rows, |r| r.model_version))
-            .bind(column(&new_rows, |r| r.action))
-            .bind(column(&new_rows, |r| r.score))
             .bind(column(&new_rows, |r| r.amount_minor))
             .bind(column(&new_rows, |r| r.currency.as_deref()))
             .bind(column(&new_rows, |r| r.shadow_version))

@@ -1,8 +1,7 @@
 //! Decisions in time partitions on PostgreSQL (migration 0026): making them ahead, and
 //! expiring one whole partition at a time instead of deleting its rows one by one.
 //!
-//! `decisions` and `decision_features` are partitioned alike by `part` (the decision's
-//! `created_at`; -infinity once kept). A partition `decisions_p<start>` covers `span` on a grid
+//! `decisions` is partitioned by `part` (the decision's `created_at`; -infinity once kept). A partition `decisions_p<start>` covers `span` on a grid
 //! from the epoch; [`PgStore::prepare`] makes the next ones before they are needed, moving in
 //! any row that waited for it in `decisions_default`.
 //!
@@ -10,15 +9,15 @@
 //! short transaction (a long one would hold back the horizon the graph and outbox feeds read
 //! below, see `postgres.rs`), so the job pauses between them like between delete batches:
 //! 1. *walk*: a page of its decisions in id order; the kept ones (those `sql/retention.rs`'s
-//!    `unkept!` does not hold for) move to `decisions_held` with their projections, the
-//!    others' `decision_requests` rows go;
+//!    `unkept!` does not hold for) move to `decisions_held`, the others'
+//!    `decision_requests` rows go;
 //! 2. *detach*: once walked, the partition leaves the table (a brief exclusive lock on
 //!    `decisions`, given up after [`LOCK_TIMEOUT`] and retried next pass) and becomes
 //!    `expired_<name>`; a label written while the walk ran keeps its decision: the label's own
 //!    statement reads `decisions` (see `sql/labels.rs`), so the detach waits for it, and the
 //!    decisions labelled since the walk began are copied into `decisions_held` in the same
 //!    transaction;
-//! 3. *drop*: the detached tables go, their files unlinked at commit.
+//! 3. *drop*: the detached table goes, its files unlinked at commit.
 //!
 //! One replica does this at a time (a transaction-level advisory lock; another replica's job
 //! finds nothing to do meanwhile). The walk's position is kept in memory: after a restart
@@ -61,14 +60,6 @@ const TIME_PARTITIONS: &str = "SELECT c.relname::text AS name, b[1]::timestamptz
                           'FROM \\(''([^'']*)''\\) TO \\(''([^'']*)''\\)') AS b \
      WHERE i.inhparent = 'decisions'::regclass AND b IS NOT NULL ORDER BY 2";
 
-/// The name of the `decision_features` partition beside decisions partition `name`.
-fn features_of(name: &str) -> String {
-    format!(
-        "decision_features_{}",
-        name.strip_prefix("decisions_").unwrap_or(name)
-    )
-}
-
 /// A timestamp as a SQL literal (our own instants: DDL takes no bound parameters).
 fn literal(at: DateTime<Utc>) -> String {
     format!("'{}'", at.format("%Y-%m-%d %H:%M:%S+00"))
@@ -107,12 +98,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_decisions_partition_has_its_features_twin() {
-        assert_eq!(
-            features_of("decisions_p20261206_000000"),
-            "decision_features_p20261206_000000"
-        );
-        assert_eq!(features_of("decisions_legacy"), "decision_features_legacy");
+    fn a_bound_is_a_utc_literal() {
         assert_eq!(
             literal(Utc.with_ymd_and_hms(2026, 12, 6, 1, 2, 3).unwrap()),
             "'2026-12-06 01:02:03+00'"

@@ -1,7 +1,8 @@
 //! Backtest runs and the history they read, written once for both backends. The history is
-//! the `decision_features` projection (written with each decision by `write_decisions`),
-//! paged in `(created_at, decision_id)` order with each decision's latest label; a backtest
-//! never reads a decision's body.
+//! the stored decisions, paged in `(created_at, decision_id)` order with each decision's
+//! latest label: their columns, and the stored decision a replay's input is decoded from
+//! (by a backtest worker, `stored_decision::undecoded_input`). A rollout's shadow summary
+//! reads the shadow candidate's columns written with each decision.
 
 use arbiter_engine::audit::{Actor, AuditRecord};
 use arbiter_engine::backtest::shadow::ShadowRow;
@@ -34,10 +35,10 @@ macro_rules! latest_label {
     };
 }
 
-/// The window filter on `decision_features f`: `$1` from, `$2` to, `$3` checkpoint or `''`.
+/// The window filter on `decisions f`: `$1` from, `$2` to, `$3` checkpoint or `''`.
 macro_rules! in_window {
     () => {
-        "f.created_at >= $1 AND f.created_at < $2 AND ($3 = '' OR f.checkpoint = $3)"
+        "f.created_at >= $1 AND f.created_at < $2 AND ($3 = '' OR f.event = $3)"
     };
 }
 
@@ -63,10 +64,9 @@ fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// `$as_text`: the cast that reads a JSON body as text; `$same_part`: the join condition that
-/// lets PostgreSQL find a projection's decision in its own partition.
+/// `$as_text`: the cast that reads a JSON body as text.
 macro_rules! backtest_store {
-    ($store:ty, as_text: $as_text:literal, same_part: $same_part:literal) => {
+    ($store:ty, as_text: $as_text:literal) => {
         #[async_trait]
         impl BacktestStore for $store {
             async fn insert_backtest(&self, b: &Backtest, actor: &Actor) -> Result<(), StoreError> {
@@ -255,7 +255,7 @@ macro_rules! backtest_store {
                 as_of: DateTime<Utc>,
             ) -> Result<Watermark, StoreError> {
                 let (decisions, last_decision_id): (i64, Option<String>) = sqlx::query_as(concat!(
-                    "SELECT COUNT(*), MAX(f.decision_id) FROM decision_features f WHERE ",
+                    "SELECT COUNT(*), MAX(f.decision_id) FROM decisions f WHERE ",
                     in_window!()
                 ))
                 .bind(<$store>::time(window.from))
@@ -267,7 +267,7 @@ macro_rules! backtest_store {
                 let (labels, last_label_at): (i64, Option<<$store as Dialect>::Time>) =
                     sqlx::query_as(concat!(
                         "SELECT COUNT(*), MAX(l.created_at) FROM labels l \
-                         JOIN decision_features f ON f.decision_id = l.decision_id WHERE ",
+                         JOIN decisions f ON f.decision_id = l.decision_id WHERE ",
                         in_window!(),
                         " AND l.created_at <= $4"
                     ))
@@ -298,14 +298,11 @@ macro_rules! backtest_store {
                 let (after_at, after_id) = start_after(after, window.from);
                 let rows: Vec<FeaturesRow<<$store as Dialect>::Time>> = sqlx::query_as(concat!(
                     "SELECT f.decision_id, f.created_at, f.policy_set_version, f.model_version, \
-                     f.action, f.score, d.body",
+                     f.action, f.score, f.body",
                     $as_text,
-                    " AS body, d.packed, ",
+                    " AS body, f.packed, ",
                     latest_label!("$4"),
-                    " FROM decision_features f \
-                     JOIN decisions d ON d.decision_id = f.decision_id",
-                    $same_part,
-                    " WHERE ",
+                    " FROM decisions f WHERE ",
                     in_window!(),
                     " AND (f.created_at > $5 OR f.decision_id > $6) \
                      ORDER BY f.created_at, f.decision_id LIMIT $7"
@@ -339,7 +336,7 @@ macro_rules! backtest_store {
                         "SELECT f.decision_id, f.created_at, f.action, f.shadow_action, \
                          f.shadow_score, f.amount_minor, f.currency, f.shadow_hits, ",
                         latest_label!("$3"),
-                        " FROM decision_features f \
+                        " FROM decisions f \
                          WHERE f.created_at >= $2 AND f.shadow_version = $1 \
                          AND f.shadow_action IS NOT NULL AND f.shadow_score IS NOT NULL \
                          AND (f.created_at > $4 OR f.decision_id > $5) \
@@ -363,7 +360,7 @@ macro_rules! backtest_store {
                 since: DateTime<Utc>,
             ) -> Result<u64, StoreError> {
                 let n: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM decision_features f WHERE f.created_at >= $1 \
+                    "SELECT COUNT(*) FROM decisions f WHERE f.created_at >= $1 \
                      AND (f.policy_set_version = $2 OR f.shadow_version = $2)",
                 )
                 .bind(<$store>::time(since))
@@ -377,5 +374,5 @@ macro_rules! backtest_store {
     };
 }
 
-backtest_store!(SqliteStore, as_text: "", same_part: "");
-backtest_store!(PgStore, as_text: "::text", same_part: " AND d.part = f.part");
+backtest_store!(SqliteStore, as_text: "");
+backtest_store!(PgStore, as_text: "::text");

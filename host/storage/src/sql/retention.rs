@@ -31,8 +31,7 @@ macro_rules! unkept {
 }
 pub(crate) use unkept;
 
-/// The oldest `$2` unkept decisions before `$1`. Their `decision_features` rows go with them
-/// (`ON DELETE CASCADE`). SQLite's one table.
+/// The oldest `$2` unkept decisions before `$1`. SQLite's one table.
 const EXPIRE_DECISIONS: &str = concat!(
     "DELETE FROM decisions WHERE decision_id IN (\
      SELECT d.decision_id FROM decisions d WHERE d.created_at < $1 AND ",
@@ -41,15 +40,13 @@ const EXPIRE_DECISIONS: &str = concat!(
 );
 
 /// PostgreSQL's batches: only decisions outside every time partition (the default partition;
-/// the time partitions expire whole, `postgres/partitions.rs`), with their projections and
-/// request ids (no foreign keys there: migration 0026). Returns how many decisions went.
+/// the time partitions expire whole, `postgres/partitions.rs`), with their request ids (no
+/// foreign keys there: migration 0026). Returns how many decisions went.
 const EXPIRE_DEFAULT_DECISIONS: &str = concat!(
     "WITH gone AS (DELETE FROM decisions_default WHERE decision_id IN (\
      SELECT d.decision_id FROM decisions_default d WHERE d.created_at < $1 AND ",
     unkept!(),
     " ORDER BY d.created_at LIMIT $2) RETURNING decision_id, request_id), \
-     features AS (DELETE FROM decision_features_default \
-     WHERE decision_id IN (SELECT decision_id FROM gone)), \
      requests AS (DELETE FROM decision_requests \
      WHERE request_id IN (SELECT request_id FROM gone)) \
      SELECT count(*) FROM gone"

@@ -2,8 +2,8 @@
 //! rest): one group-committed write per batch (`group_commit`), multi-row
 //! `INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING request_id` statements for the
 //! batch's distinct requests, and a read-back of the stored decision for each request that was
-//! already there. A new decision's backtest projection (`decision_features`) and, when it is
-//! challenged, its review are written in the same transaction, as multi-row statements too.
+//! already there. A challenged decision's review is written in the same transaction, as a
+//! multi-row statement too.
 
 use std::collections::{HashMap, HashSet};
 
@@ -71,7 +71,7 @@ async fn write_rows(
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO decisions (decision_id, request_id, body_hash, event, action, score, \
              policy_set_version, model_version, created_at, body, packed, chain, order_id, \
-             amount_minor, currency) ",
+             amount_minor, currency, shadow_version, shadow_action, shadow_score, shadow_hits) ",
         );
         insert.push_values(chunk, |mut values, row| {
             values
@@ -91,7 +91,11 @@ async fn write_rows(
                 .push_bind(&row.packed.chain)
                 .push_bind(&row.order_id)
                 .push_bind(row.amount_minor)
-                .push_bind(&row.currency);
+                .push_bind(&row.currency)
+                .push_bind(row.shadow_version)
+                .push_bind(row.shadow_action)
+                .push_bind(row.shadow_score)
+                .push_bind(&row.shadow_hits);
         });
         insert.push(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id");
         let written: Vec<String> = insert
@@ -121,40 +125,11 @@ async fn write_rows(
     Ok((inserted, existing))
 }
 
-/// What a new decision writes beside its row: its backtest projection, the review a challenge
-/// opens, its outbox events.
+/// What a new decision writes beside its row: the review a challenge opens, its outbox events.
 async fn write_projections(
     conn: &mut SqliteConnection,
     new: &[&DecisionInsert],
 ) -> Result<(), StoreError> {
-    for chunk in chunked(new) {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO decision_features (decision_id, created_at, checkpoint, \
-             policy_set_version, model_version, action, score, amount_minor, currency, \
-             shadow_version, shadow_action, shadow_score, shadow_hits) ",
-        );
-        insert.push_values(chunk, |mut values, row| {
-            values
-                .push_bind(&row.decision_id)
-                .push_bind(SqliteStore::time(row.created_at))
-                .push_bind(row.event)
-                .push_bind(row.policy_set_version)
-                .push_bind(row.model_version)
-                .push_bind(row.action)
-                .push_bind(row.score)
-                .push_bind(row.amount_minor)
-                .push_bind(&row.currency)
-                .push_bind(row.shadow_version)
-                .push_bind(row.shadow_action)
-                .push_bind(row.shadow_score)
-                .push_bind(&row.shadow_hits);
-        });
-        insert
-            .build()
-            .execute(&mut *conn)
-            .await
-            .map_err(store_error)?;
-    }
     let reviews: Vec<&DecisionInsert> = new.iter().copied().filter(|r| r.opens_review()).collect();
     for chunk in chunked(&reviews) {
         let mut insert = QueryBuilder::<Sqlite>::new(

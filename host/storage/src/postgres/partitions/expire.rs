@@ -5,7 +5,7 @@ use arbiter_engine::retention::PartitionStep;
 use arbiter_engine::store::StoreError;
 use chrono::{DateTime, Utc};
 
-use super::{LOCK_TIMEOUT, Partition, exec, features_of, try_lock};
+use super::{LOCK_TIMEOUT, Partition, exec, try_lock};
 use crate::error::store_error;
 use crate::postgres::PgStore;
 use crate::sql::retention::unkept;
@@ -26,8 +26,8 @@ pub(crate) struct Walk {
     done: bool,
 }
 
-/// One walk step over `[$1, $2)` after id `$3`, `$4` decisions: moves the kept ones (and their
-/// projections) to `decisions_held`, forgets the others' request ids. Returns the last id
+/// One walk step over `[$1, $2)` after id `$3`, `$4` decisions: moves the kept ones to
+/// `decisions_held`, forgets the others' request ids. Returns the last id
 /// looked at, how many were looked at and how many moved.
 const WALK_STEP: &str = concat!(
     "WITH page AS (SELECT d.decision_id, d.request_id, NOT ",
@@ -37,9 +37,6 @@ const WALK_STEP: &str = concat!(
      moved AS (UPDATE decisions SET part = '-infinity' WHERE part >= $1 AND part < $2 \
                AND decision_id IN (SELECT decision_id FROM page WHERE kept) \
                RETURNING decision_id), \
-     moved_features AS (UPDATE decision_features SET part = '-infinity' \
-               WHERE part >= $1 AND part < $2 \
-               AND decision_id IN (SELECT decision_id FROM page WHERE kept)), \
      forgotten AS (DELETE FROM decision_requests \
                WHERE request_id IN (SELECT request_id FROM page WHERE NOT kept)) \
      SELECT (SELECT max(decision_id) FROM page), (SELECT count(*) FROM page), \
@@ -48,10 +45,7 @@ const WALK_STEP: &str = concat!(
 
 const DECISION_COLUMNS: &str = "decision_id, request_id, body_hash, event, action, score, \
      policy_set_version, model_version, created_at, body, packed, chain, order_id, \
-     amount_minor, currency";
-const FEATURE_COLUMNS: &str = "decision_id, created_at, checkpoint, policy_set_version, \
-     model_version, action, score, amount_minor, currency, shadow_version, shadow_action, \
-     shadow_score, shadow_hits";
+     amount_minor, currency, shadow_version, shadow_action, shadow_score, shadow_hits";
 
 impl PgStore {
     /// One step of expiring the oldest partition entirely before `before` (module doc).
@@ -116,9 +110,8 @@ impl PgStore {
         })
     }
 
-    /// Takes a walked partition out of both tables (module doc, step 2).
+    /// Takes a walked partition out of the table (module doc, step 2).
     async fn detach(&self, p: &Partition, xmin: &str) -> Result<PartitionStep, StoreError> {
-        let features = features_of(&p.name);
         let mut tx = self.begin_write().await?;
         if !try_lock(&mut tx).await? {
             return Ok(PartitionStep::Nothing);
@@ -133,20 +126,12 @@ impl PgStore {
             &format!("ALTER TABLE decisions DETACH PARTITION {}", p.name),
         )
         .await?;
-        exec(
-            &mut tx,
-            &format!("ALTER TABLE decision_features DETACH PARTITION {features}"),
-        )
-        .await?;
         // Labelled since the walk began: kept after all (the partition is out of the table
         // now, so these inserts land in `decisions_held`).
         let late: Vec<String> = sqlx::query_scalar(&format!(
             "WITH late AS (INSERT INTO decisions ({DECISION_COLUMNS}, part) \
              SELECT {DECISION_COLUMNS}, '-infinity' FROM {name} d WHERE d.decision_id IN \
-             (SELECT decision_id FROM labels WHERE txid >= $1::xid8) RETURNING decision_id), \
-             late_features AS (INSERT INTO decision_features ({FEATURE_COLUMNS}, part) \
-             SELECT {FEATURE_COLUMNS}, '-infinity' FROM {features} f \
-             WHERE f.decision_id IN (SELECT decision_id FROM late)) \
+             (SELECT decision_id FROM labels WHERE txid >= $1::xid8) RETURNING decision_id) \
              SELECT decision_id FROM late",
             name = p.name
         ))
@@ -165,13 +150,11 @@ impl PgStore {
             .await
             .map_err(store_error)?;
         }
-        for table in [p.name.clone(), features] {
-            exec(
-                &mut tx,
-                &format!("ALTER TABLE {table} RENAME TO expired_{table}"),
-            )
-            .await?;
-        }
+        exec(
+            &mut tx,
+            &format!("ALTER TABLE {name} RENAME TO expired_{name}", name = p.name),
+        )
+        .await?;
         tx.commit().await.map_err(store_error)?;
         Ok(PartitionStep::Detached {
             partition: p.name.clone(),
@@ -191,7 +174,7 @@ impl PgStore {
         .map_err(store_error)
     }
 
-    /// Drops a detached partition and its projections (module doc, step 3).
+    /// Drops a detached partition (module doc, step 3).
     async fn drop_detached(&self, name: &str) -> Result<PartitionStep, StoreError> {
         let mut tx = self.begin_write().await?;
         if !try_lock(&mut tx).await? {
@@ -201,11 +184,7 @@ impl PgStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(store_error)?;
-        exec(
-            &mut tx,
-            &format!("DROP TABLE expired_{name}, expired_{}", features_of(name)),
-        )
-        .await?;
+        exec(&mut tx, &format!("DROP TABLE expired_{name}")).await?;
         tx.commit().await.map_err(store_error)?;
         tracing::info!(partition = %name, deleted, "retention: decisions partition dropped");
         Ok(PartitionStep::Dropped {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use arbiter_engine::store::StoreError;
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{LOCK_TIMEOUT, exec, features_of, literal, try_lock};
+use super::{LOCK_TIMEOUT, exec, literal, try_lock};
 use crate::error::store_error;
 use crate::postgres::PgStore;
 
@@ -52,8 +52,8 @@ impl PgStore {
         Ok(made)
     }
 
-    /// Makes the partition `[lo, hi)` of both tables, with any rows of that range the default
-    /// partitions hold; false when another replica holds the partition lock or made it first.
+    /// Makes the partition `[lo, hi)`, with any rows of that range the default partition
+    /// holds; false when another replica holds the partition lock or made it first.
     async fn attach(&self, lo: DateTime<Utc>, hi: DateTime<Utc>) -> Result<bool, StoreError> {
         let name = format!("decisions_p{}", lo.format("%Y%m%d_%H%M%S"));
         let mut tx = self.begin_write().await?;
@@ -73,40 +73,35 @@ impl PgStore {
             &format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"),
         )
         .await?;
-        for (parent, table) in [
-            ("decisions", name.clone()),
-            ("decision_features", features_of(&name)),
-        ] {
-            // Made apart and attached, so that rows of its range already in the default
-            // partition (made before it, or dated oddly) move in first; with the parent's
-            // checks, which a partition must have to be attached (0029's one stored form).
-            exec(
-                &mut tx,
-                &format!(
-                    "CREATE TABLE {table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
-                ),
-            )
-            .await?;
-            exec(
-                &mut tx,
-                &format!(
-                    "WITH strays AS (DELETE FROM {parent}_default WHERE part >= {lo} \
-                     AND part < {hi} RETURNING *) INSERT INTO {table} SELECT * FROM strays",
-                    lo = literal(lo),
-                    hi = literal(hi)
-                ),
-            )
-            .await?;
-            exec(
-                &mut tx,
-                &format!(
-                    "ALTER TABLE {parent} ATTACH PARTITION {table} FOR VALUES FROM ({}) TO ({})",
-                    literal(lo),
-                    literal(hi)
-                ),
-            )
-            .await?;
-        }
+        // Made apart and attached, so that rows of its range already in the default partition
+        // (made before it, or dated oddly) move in first; with the parent's checks, which a
+        // partition must have to be attached (0029's one stored form).
+        exec(
+            &mut tx,
+            &format!(
+                "CREATE TABLE {name} (LIKE decisions INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            ),
+        )
+        .await?;
+        exec(
+            &mut tx,
+            &format!(
+                "WITH strays AS (DELETE FROM decisions_default WHERE part >= {lo} \
+                 AND part < {hi} RETURNING *) INSERT INTO {name} SELECT * FROM strays",
+                lo = literal(lo),
+                hi = literal(hi)
+            ),
+        )
+        .await?;
+        exec(
+            &mut tx,
+            &format!(
+                "ALTER TABLE decisions ATTACH PARTITION {name} FOR VALUES FROM ({}) TO ({})",
+                literal(lo),
+                literal(hi)
+            ),
+        )
+        .await?;
         tx.commit().await.map_err(store_error)?;
         tracing::info!(partition = %name, "retention: decisions partition made");
         Ok(true)
