@@ -71,6 +71,17 @@ fn stored_before(ts: impl Fn(&str) -> String, pg: bool) -> ([Decision; 2], Vec<S
     ([first, second], seed)
 }
 
+/// The ids of `kind`'s chain walked from `from`, newest first.
+async fn walk(store: &dyn Store, kind: ListKind, from: &Decision) -> Vec<String> {
+    store
+        .entity_decisions(kind, &from.decision_id.0, 10)
+        .await
+        .expect("walk")
+        .into_iter()
+        .map(|p| p.decision_id)
+        .collect()
+}
+
 async fn reads_the_old_decisions(store: &dyn Store, old: &[Decision; 2], backend: &str) {
     let [first, second] = old;
     for d in old {
@@ -139,15 +150,8 @@ async fn reads_the_old_decisions(store: &dyn Store, old: &[Decision; 2], backend
         .insert_decisions(std::slice::from_ref(&third))
         .await
         .expect("insert");
-    let walked: Vec<String> = store
-        .entity_decisions(ListKind::User, &third.decision_id.0, 10)
-        .await
-        .expect("walk")
-        .into_iter()
-        .map(|p| p.decision_id)
-        .collect();
     assert_eq!(
-        walked,
+        walk(store, ListKind::User, &third).await,
         [
             third.decision_id.0.as_str(),
             &second.decision_id.0,
@@ -155,15 +159,8 @@ async fn reads_the_old_decisions(store: &dyn Store, old: &[Decision; 2], backend
         ],
         "{backend}"
     );
-    let by_device: Vec<String> = store
-        .entity_decisions(ListKind::Device, &second.decision_id.0, 10)
-        .await
-        .expect("walk")
-        .into_iter()
-        .map(|p| p.decision_id)
-        .collect();
     assert_eq!(
-        by_device,
+        walk(store, ListKind::Device, second).await,
         [second.decision_id.0.as_str(), &first.decision_id.0],
         "{backend}"
     );
