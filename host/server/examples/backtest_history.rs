@@ -4,10 +4,11 @@
 //! share of it, then times backtests of it through the same service the API calls.
 //!
 //! Run (release):
-//! `cargo run --release -p arbiter-host --example backtest_history -- [URL] [N] [WORKERS]`.
+//! `cargo run --release -p arbiter-host --example backtest_history -- [URL] [N] [WORKERS] [DUTY]`.
 //! `URL` is a `sqlite:` or `postgres:` URL, or empty for a SQLite file under
 //! `target/backtest-history/` (a URL's secrets go to `target/backtest-history-pg/`); `N` defaults to 1 000 000; `WORKERS` (replay threads) to the
-//! server's default, half the cores. A database that already holds `N` decisions is reused,
+//! server's default, half the cores; `DUTY` (`--backtest-duty`, the share of the time a run
+//! is busy) to the server's default, 25 %. A database that already holds `N` decisions is reused,
 //! so a second run only times the backtests. Two runs are timed: the deciding set against
 //! itself (the exactness check over the whole history) and a stricter candidate.
 
@@ -167,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
     let url = args.next().filter(|a| !a.is_empty());
     let total: u64 = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
     let workers: Option<u32> = args.next().map(|w| w.parse()).transpose()?;
+    let duty: Option<u8> = args.next().map(|d| d.parse()).transpose()?;
     // Secrets and the admin key of a PostgreSQL run live apart from the SQLite file's.
     let dir = Path::new(if url.is_some() {
         "target/backtest-history-pg"
@@ -180,6 +182,9 @@ async fn main() -> anyhow::Result<()> {
         database_url: url,
     };
     config.backtest_workers = workers;
+    if let Some(duty) = duty {
+        config.backtest_duty = duty;
+    }
     config.velocity_memory_mib = 256;
     config.graph_memory_mib = 2048;
     let stores = arbiter_host::wiring::open_store(&config.storage).await?;
