@@ -10,9 +10,7 @@
 //!   dictionary, and every dictionary a release ever wrote with stays in [`DICTIONARIES`], so
 //!   a new dictionary changes what is written, never what can be read.
 //! - `chain`: the entity chain ([`arbiter_engine::entity_chain`]) that an entity's history
-//!   walks in SQL, seven 16-byte decision ids in [`ListKind`] order, zeros where a kind has
-//!   no previous decision; absent when none has one. [`walk_previous_sql`] reads a slot back
-//!   as the `dec_…` text the key column holds.
+//!   walks in SQL, seven 16-byte decision ids (`chain.rs`).
 //!
 //! Decisions stored before migration 0029 keep their whole JSON in `body` (and no `packed`);
 //! a read takes `packed` when there is one. Erasure rewrites `packed` by unpacking, scrubbing
@@ -26,14 +24,17 @@ use arbiter_engine::action::Action;
 use arbiter_engine::backtest::replay::{ReplayInput, UndecodedInput};
 use arbiter_engine::context::EnrichedContext;
 use arbiter_engine::decision::{DecisionId, LayerResults, Reason, RolloutAssignment, ShadowResult};
-use arbiter_engine::entity_chain::EntityChain;
-use arbiter_engine::lists::ListKind;
 use arbiter_engine::stages::ModelOutcome;
 use arbiter_engine::store::{DecisionEntities, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use zstd::bulk::{Compressor, Decompressor};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
+
+use crate::columns::from_json;
+
+mod chain;
+pub(crate) use chain::walk_previous_sql;
 
 /// Every dictionary a release has packed decisions with, by the id its frames carry; the
 /// last is the one new decisions are packed with. Trained with `zstd --train` on the bodies
@@ -46,18 +47,6 @@ const LEVEL: i32 = 3;
 
 /// A packed body larger than this is refused as corrupt rather than allocated.
 const MAX_UNPACKED: u64 = 16 << 20;
-
-/// Where a kind's previous decision sits in `chain`.
-const CHAIN_KINDS: [ListKind; 7] = [
-    ListKind::User,
-    ListKind::Device,
-    ListKind::Ip,
-    ListKind::Card,
-    ListKind::Email,
-    ListKind::Phone,
-    ListKind::Address,
-];
-const ID_BYTES: usize = 16;
 
 static ENCODER: LazyLock<EncoderDictionary<'static>> = LazyLock::new(|| {
     let (_, current) = DICTIONARIES[DICTIONARIES.len() - 1];
@@ -156,17 +145,13 @@ pub fn body_json(d: &Decision) -> Result<Vec<u8>, StoreError> {
 /// The decision's `packed` and `chain` columns.
 pub(crate) fn pack(d: &Decision) -> Result<Packed, StoreError> {
     Ok(Packed {
-        packed: compress(&body_json(d)?)?,
-        chain: chain_bytes(&d.chain),
+        packed: pack_json(&body_json(d)?)?,
+        chain: chain::bytes(&d.chain),
     })
 }
 
-/// Packs a body's JSON again after erasure rewrote it.
-pub(crate) fn repack(json: &[u8]) -> Result<Vec<u8>, StoreError> {
-    compress(json)
-}
-
-fn compress(json: &[u8]) -> Result<Vec<u8>, StoreError> {
+/// `packed` for a decision's JSON ([`body_json`], or that JSON as erasure rewrote it).
+pub(crate) fn pack_json(json: &[u8]) -> Result<Vec<u8>, StoreError> {
     let failed = |e: std::io::Error| StoreError::Backend(format!("packing a decision: {e}"));
     COMPRESSOR.with_borrow_mut(|slot| {
         if slot.is_none() {
@@ -236,6 +221,18 @@ struct ReplayLayers {
 #[derive(Deserialize)]
 struct ListVerdict {
     verdict: Option<Action>,
+}
+
+/// The part of a stored decision that names its entities, whole.
+#[derive(Deserialize)]
+struct ContextBody {
+    context: EnrichedContext,
+}
+
+/// The context of a stored decision's JSON ([`json_of`]): what an entity's history and an
+/// erasure read of it.
+pub(crate) fn context_of(json: &[u8]) -> Result<EnrichedContext, serde_json::Error> {
+    serde_json::from_slice::<ContextBody>(json).map(|b| b.context)
 }
 
 /// A replay's input from a stored decision's JSON ([`json_of`]).
@@ -325,16 +322,14 @@ pub(crate) use decision_columns;
 impl StoredDecision {
     pub fn into_decision(self) -> Result<Decision, StoreError> {
         let Some(packed) = self.packed else {
-            let body = self.body.unwrap_or_default();
-            return serde_json::from_str(&body)
-                .map_err(|e| StoreError::Corrupt(format!("decision body: {e}")));
+            return from_json(&self.body.unwrap_or_default(), "decision body");
         };
         let json = unpack(&packed)?;
         let body: Body = serde_json::from_slice(&json).map_err(|e| {
             StoreError::Corrupt(format!("packed decision `{}`: {e}", self.decision_id))
         })?;
         Ok(Decision {
-            chain: chain_of(self.chain.as_deref(), &self.decision_id)?,
+            chain: chain::of(self.chain.as_deref(), &self.decision_id)?,
             decision_id: DecisionId(self.decision_id),
             request_id: self.request_id,
             body_hash: self.body_hash,
@@ -349,73 +344,6 @@ impl StoredDecision {
             rollout: body.rollout,
             shadow: body.shadow,
         })
-    }
-}
-
-/// `chain` for a decision's chain: `None` when no kind has a previous decision. An id not of
-/// the shape [`DecisionId::generate`] makes (none is) cannot be stored in 16 bytes and ends
-/// that kind's chain here.
-fn chain_bytes(chain: &EntityChain) -> Option<Vec<u8>> {
-    if chain.is_empty() {
-        return None;
-    }
-    let mut bytes = vec![0u8; CHAIN_KINDS.len() * ID_BYTES];
-    for (slot, kind) in bytes.chunks_exact_mut(ID_BYTES).zip(CHAIN_KINDS) {
-        match chain.previous(kind).map(|id| (id, DecisionId::bits(id))) {
-            Some((_, Some(bits))) => slot.copy_from_slice(&bits.to_be_bytes()),
-            Some((id, None)) => {
-                tracing::warn!(kind = kind.as_str(), len = id.len(), "chain id not stored")
-            }
-            None => {}
-        }
-    }
-    Some(bytes)
-}
-
-fn chain_of(bytes: Option<&[u8]>, decision_id: &str) -> Result<EntityChain, StoreError> {
-    let mut chain = EntityChain::default();
-    let Some(bytes) = bytes else {
-        return Ok(chain);
-    };
-    if bytes.len() != CHAIN_KINDS.len() * ID_BYTES {
-        return Err(StoreError::Corrupt(format!(
-            "decision `{decision_id}`: chain of {} bytes",
-            bytes.len()
-        )));
-    }
-    for (slot, kind) in bytes.chunks_exact(ID_BYTES).zip(CHAIN_KINDS) {
-        let mut bits = [0u8; ID_BYTES];
-        bits.copy_from_slice(slot);
-        let bits = u128::from_be_bytes(bits);
-        if bits != 0 {
-            chain.link(kind, DecisionId::from_bits(bits).0);
-        }
-    }
-    Ok(chain)
-}
-
-/// The SQL expression of the previous decision of `kind` of the decision `d`, as `dec_…`
-/// text: from `chain` for a packed decision, from the JSON body for one stored before.
-pub(crate) fn walk_previous_sql(kind: ListKind, postgres: bool) -> String {
-    let index = CHAIN_KINDS
-        .iter()
-        .position(|k| *k == kind)
-        .expect("every kind has a slot");
-    let from = index * ID_BYTES + 1;
-    let name = kind.as_str();
-    if postgres {
-        format!(
-            "CASE WHEN d.packed IS NULL THEN d.body->'chain'->>'{name}' \
-             WHEN substring(d.chain from {from} for {ID_BYTES}) <> '\\x{zeros}'::bytea \
-             THEN 'dec_' || encode(substring(d.chain from {from} for {ID_BYTES}), 'hex') END",
-            zeros = "00".repeat(ID_BYTES)
-        )
-    } else {
-        format!(
-            "CASE WHEN d.packed IS NULL THEN json_extract(d.body, '$.chain.{name}') \
-             WHEN substr(d.chain, {from}, {ID_BYTES}) <> zeroblob({ID_BYTES}) \
-             THEN 'dec_' || lower(hex(substr(d.chain, {from}, {ID_BYTES}))) END"
-        )
     }
 }
 

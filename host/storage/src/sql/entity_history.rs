@@ -4,7 +4,6 @@
 //! primary key, reading each decision's context for what a reviewer and the usual behaviour
 //! read. Nothing is written for it: the chain is stored with the decision.
 
-use arbiter_engine::context::EnrichedContext;
 use arbiter_engine::lists::ListKind;
 use arbiter_engine::store::StoreError;
 use arbiter_engine::usual::{EntityHistoryStore, PastDecision};
@@ -28,23 +27,17 @@ struct PastRow<T> {
     packed: Option<Vec<u8>>,
 }
 
-/// The part of a stored decision a past decision keeps.
-#[derive(serde::Deserialize)]
-struct ContextBody {
-    context: EnrichedContext,
-}
-
 impl<T: StoredTime> PastRow<T> {
     fn into_past(self) -> Result<PastDecision, StoreError> {
         let json = stored_decision::json_of(self.body, self.packed)?;
-        let body: ContextBody = serde_json::from_slice(&json).map_err(|e| {
+        let context = stored_decision::context_of(&json).map_err(|e| {
             StoreError::Corrupt(format!("context of decision `{}`: {e}", self.decision_id))
         })?;
         Ok(PastDecision {
             created_at: self.created_at.into_utc()?,
             action: parse_action(&self.action)?,
             score: self.score,
-            context: body.context,
+            context,
             decision_id: self.decision_id,
         })
     }

@@ -21,12 +21,6 @@ use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
 use crate::stored_decision;
 
-/// The part of a stored decision that names a person.
-#[derive(serde::Deserialize)]
-struct ContextBody {
-    context: arbiter_engine::EnrichedContext,
-}
-
 /// The rows that name an entity and are deleted with the person: list entries, then rule
 /// snoozes (`$1` kind, `$2` value).
 const DELETE_NAMING: [&str; 2] = [
@@ -82,7 +76,7 @@ fn scrub_packed(
     let text = String::from_utf8(json)
         .map_err(|e| StoreError::Corrupt(format!("packed decision: {e}")))?;
     match scrub_text(column, pseudonyms, &text) {
-        Some(NewValue::Text(t)) => Ok(Some(NewValue::Bytes(stored_decision::repack(
+        Some(NewValue::Text(t)) => Ok(Some(NewValue::Bytes(stored_decision::pack_json(
             t.as_bytes(),
         )?))),
         _ => Ok(None),
@@ -90,7 +84,7 @@ fn scrub_packed(
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+    !needle.is_empty() && memchr::memmem::find(haystack, needle).is_some()
 }
 
 fn scrub_bytes(pseudonyms: &Pseudonyms, bytes: &[u8]) -> Option<NewValue> {
@@ -166,10 +160,10 @@ macro_rules! erasure_store {
                         if !contains(&json, value) {
                             continue;
                         }
-                        if let Ok(d) = serde_json::from_slice::<ContextBody>(&json)
-                            && subject.named_by(&d.context)
+                        if let Ok(context) = stored_decision::context_of(&json)
+                            && subject.named_by(&context)
                         {
-                            ids.add_decision(&decision_id, &d.context);
+                            ids.add_decision(&decision_id, &context);
                         }
                     }
                 }

@@ -1,6 +1,9 @@
 use arbiter_engine::money::RateTable;
 use arbiter_engine::{DecisionRequest, EnrichedContext};
 
+use arbiter_engine::entity_chain::EntityChain;
+use arbiter_engine::lists::ListKind;
+
 use super::*;
 
 fn decision() -> Decision {
@@ -80,20 +83,25 @@ fn a_decision_stored_before_packing_reads_from_its_body() {
 #[test]
 fn a_chain_keeps_each_kind_and_an_empty_one_stores_nothing() {
     let mut chain = EntityChain::default();
-    assert_eq!(chain_bytes(&chain), None);
-    assert_eq!(chain_of(None, "d").expect("none"), chain);
-    let ids: Vec<String> = CHAIN_KINDS
+    assert_eq!(chain::bytes(&chain), None);
+    assert_eq!(chain::of(None, "d").expect("none"), chain);
+    let ids: Vec<String> = ListKind::ALL
         .iter()
         .map(|_| DecisionId::generate().0)
         .collect();
-    for (kind, id) in CHAIN_KINDS.iter().zip(&ids) {
+    for (kind, id) in ListKind::ALL.iter().zip(&ids) {
         chain.link(*kind, id.clone());
-        let bytes = chain_bytes(&chain).expect("a chain");
-        assert_eq!(chain_of(Some(&bytes), "d").expect("reads"), chain);
+        let bytes = chain::bytes(&chain).expect("a chain");
+        assert_eq!(chain::of(Some(&bytes), "d").expect("reads"), chain);
     }
+    // The stored layout: user in the first slot, address in the last.
+    let user = DecisionId::bits(&ids[0]).expect("generated").to_be_bytes();
+    let address = DecisionId::bits(&ids[6]).expect("generated").to_be_bytes();
+    let bytes = chain::bytes(&chain).expect("a chain");
+    assert_eq!((&bytes[..16], &bytes[96..]), (&user[..], &address[..]));
     let short = vec![1u8; 16];
     assert!(matches!(
-        chain_of(Some(&short), "d"),
+        chain::of(Some(&short), "d"),
         Err(StoreError::Corrupt(_))
     ));
 }
@@ -103,7 +111,7 @@ fn erasure_rewrites_a_packed_body_that_reads_back() {
     let d = decision();
     let json = String::from_utf8(body_json(&d).expect("json")).expect("utf-8");
     let rewritten = json.replace("U-42", "pseudonym-1");
-    let packed = repack(rewritten.as_bytes()).expect("packs");
+    let packed = pack_json(rewritten.as_bytes()).expect("packs");
     assert_eq!(unpack(&packed).expect("unpacks"), rewritten.as_bytes());
 }
 
