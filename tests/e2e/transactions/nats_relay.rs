@@ -2,7 +2,8 @@
 //! under load while NATS is killed and started again; a JetStream consumer then receives every
 //! event of the feed exactly once, in the feed's order (so each order's in the order its steps
 //! happened), and only events the feed shows (committed). While NATS is away `/readyz` says
-//! the relay is degraded, with its lag, and orders keep being taken.
+//! the relay is degraded, with its lag (growing from the first event that waits, also when the
+//! relay was caught up as NATS went), and orders keep being taken.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -259,6 +260,50 @@ async fn every_event_reaches_the_stream_once_in_order_while_nats_dies_and_return
         let stream = stream_of(&nats.url(), &prefix, feed.len()).await;
         assert_stream_is_the_feed(&prefix, &feed, &stream);
         assert_each_order_in_step_order(&stream);
+        s.finish().await;
+    }
+}
+
+/// The relay was caught up when NATS went: an order placed while NATS is away is lag that
+/// `/readyz` shows, growing, until NATS is back and the order is on the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_written_while_nats_is_away_shows_as_lag_even_from_caught_up() {
+    for backend in backends() {
+        let mut nats = OwnNats::start().await;
+        let prefix = format!("e2e_{}", uuid::Uuid::now_v7().simple());
+        let args = relay_args(&nats.url(), &prefix);
+        let s = TestServer::start_configured(&backend, |c| c.relay = args, config()).await;
+        let key = s.checkout_key().await;
+        s.sku("MUG-1", "12.00", 10).await;
+        relay_until(&s, "caught up", |r| {
+            r["active"] == true && r["publishing"] == true && r["lag_seconds"] == 0.0
+        })
+        .await;
+
+        nats.kill().await;
+        relay_until(&s, "failing", |r| r["publishing"] == false).await;
+        let order = s.order(&key, "o-away", "u-away", "MUG-1", 1).await;
+        assert_eq!(order.status, 201, "{}", order.body);
+        let first = relay_until(&s, "behind", |r| {
+            r["publishing"] == false && r["lag_seconds"].as_f64() > Some(0.0)
+        })
+        .await;
+        assert_eq!(first["status"], "degraded", "{first}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let later = relay_until(&s, "still behind", |r| r["publishing"] == false).await;
+        assert!(
+            later["relay"]["lag_seconds"].as_f64() > first["relay"]["lag_seconds"].as_f64(),
+            "the lag grows while NATS is away: {first} then {later}"
+        );
+
+        nats.restart().await;
+        let feed = whole_feed(&s, 1).await;
+        relay_until(&s, "caught up again", |r| {
+            r["publishing"] == true && r["lag_seconds"] == 0.0
+        })
+        .await;
+        let stream = stream_of(&nats.url(), &prefix, feed.len()).await;
+        assert_stream_is_the_feed(&prefix, &feed, &stream);
         s.finish().await;
     }
 }

@@ -234,14 +234,11 @@ impl Relay {
 
     /// One page: whether there may be more right away (`Ok(true)`), the feed is drained
     /// (`Ok(false)`), or why it failed.
+    ///
+    /// The feed is read before NATS is asked for anything, so that the lag `/readyz` reports
+    /// keeps growing while NATS is away (the oldest waiting event is known even when nothing
+    /// can be published).
     async fn step(&self, h: &mut Holding) -> Result<bool, String> {
-        if self.js.client().connection_state() != State::Connected {
-            return Err("NATS is unreachable".into());
-        }
-        if !h.stream_ready {
-            declare(&self.js, &self.subjects).await?;
-            h.stream_ready = true;
-        }
         let events = self
             .store
             .events_after(h.after, self.batch)
@@ -250,12 +247,19 @@ impl Relay {
         let FeedRead::Events(events) = events else {
             return Err(format!("the relay's position, event {}, is gone", h.after));
         };
-        let Some(first) = events.first() else {
-            self.status.set_waiting(None);
+        self.status
+            .set_waiting(events.first().map(|first| first.created_at));
+        if self.js.client().connection_state() != State::Connected {
+            return Err("NATS is unreachable".into());
+        }
+        if !h.stream_ready {
+            declare(&self.js, &self.subjects).await?;
+            h.stream_ready = true;
+        }
+        if events.is_empty() {
             self.status.succeeded();
             return Ok(false);
-        };
-        self.status.set_waiting(Some(first.created_at));
+        }
         let sent = publish_page(&self.js, &self.subjects, &events).await;
         if sent.confirmed > 0 {
             h.after = events[sent.confirmed - 1].id;
