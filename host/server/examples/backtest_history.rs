@@ -27,6 +27,11 @@ use arbiter_host::config::{ServeConfig, StorageArgs};
 use arbiter_host::services::policies::NewPolicySet;
 use chrono::Utc;
 
+/// The `arbiter` binary's allocator (see `src/main.rs`): a replay allocates its decoded input
+/// and every module's result, so timing it under glibc malloc would not time the server.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// splitmix64: a tiny deterministic mixer.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
