@@ -78,12 +78,28 @@ fn describe(kind: LabelKind, decision_id: &str, history: &History) -> String {
     }
 }
 
+/// What a label means for each entity of its decision, read from their histories
+/// ([`GraphService::plan_label`]) before anything is marked.
+pub(super) struct LabelPlan {
+    named: Vec<(ListKind, Entity)>,
+    /// Per entity (for fraud-like labels): its plan and the reason a mark gives.
+    plans: Vec<(Entity, MarkPlan, String)>,
+}
+
 impl GraphService {
     /// Applies a decision's latest label: a fraud-like one plans a mark for each of its
     /// entities; `legit` withdraws this decision's plans. Each entity then settles on what
     /// every label and the block list still want. Never fails: a history that cannot be read
     /// counts as none, which marks fully (the safe side, and how labels marked before).
     pub async fn apply_label(&self, decision: &Decision, kind: LabelKind) {
+        let planned = self.plan_label(decision, kind).await;
+        self.apply_plan(decision, kind, planned);
+    }
+
+    /// The reading half of [`apply_label`](Self::apply_label): each entity's history and the
+    /// mark it plans. It reads only stored decisions, never the book, so plans for many
+    /// labels may be read at once and applied after, in the labels' order.
+    pub(super) async fn plan_label(&self, decision: &Decision, kind: LabelKind) -> LabelPlan {
         let id = decision.decision_id.0.as_str();
         let named = entities(decision);
         let mut plans = Vec::new();
@@ -94,6 +110,13 @@ impl GraphService {
                 plans.push((entity.clone(), planned, describe(kind, id, &history)));
             }
         }
+        LabelPlan { named, plans }
+    }
+
+    /// The marking half of [`apply_label`](Self::apply_label).
+    pub(super) fn apply_plan(&self, decision: &Decision, kind: LabelKind, planned: LabelPlan) {
+        let id = decision.decision_id.0.as_str();
+        let LabelPlan { named, plans } = planned;
         let now = Utc::now();
         let mut book = self
             .marks
