@@ -217,19 +217,29 @@ pub async fn relay_until(s: &TestServer, what: &str, accept: impl Fn(&Value) -> 
     }
 }
 
+/// Its own NATS, a server relaying to it on a stream of its own, a checkout key and `stock`
+/// mugs; returns once the relay is active and publishing.
+async fn relaying(
+    backend: &crate::harness::Backend,
+    stock: i64,
+) -> (OwnNats, String, TestServer, String) {
+    let nats = OwnNats::start().await;
+    let prefix = format!("e2e_{}", uuid::Uuid::now_v7().simple());
+    let args = relay_args(&nats.url(), &prefix);
+    let s = TestServer::start_configured(backend, |c| c.relay = args, config()).await;
+    let key = s.checkout_key().await;
+    s.sku("MUG-1", "12.00", stock).await;
+    relay_until(&s, "active", |r| {
+        r["active"] == true && r["publishing"] == true
+    })
+    .await;
+    (nats, prefix, s, key)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_reaches_the_stream_once_in_order_while_nats_dies_and_returns() {
     for backend in backends() {
-        let mut nats = OwnNats::start().await;
-        let prefix = format!("e2e_{}", uuid::Uuid::now_v7().simple());
-        let args = relay_args(&nats.url(), &prefix);
-        let s = TestServer::start_configured(&backend, |c| c.relay = args, config()).await;
-        let key = s.checkout_key().await;
-        s.sku("MUG-1", "12.00", 1_000_000).await;
-        relay_until(&s, "active", |r| {
-            r["active"] == true && r["publishing"] == true
-        })
-        .await;
+        let (mut nats, prefix, s, key) = relaying(&backend, 1_000_000).await;
 
         let (stop_tx, stop) = tokio::sync::watch::channel(false);
         let traffic = load(&s, &key, 3, &stop);
@@ -269,16 +279,8 @@ async fn every_event_reaches_the_stream_once_in_order_while_nats_dies_and_return
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_written_while_nats_is_away_shows_as_lag_even_from_caught_up() {
     for backend in backends() {
-        let mut nats = OwnNats::start().await;
-        let prefix = format!("e2e_{}", uuid::Uuid::now_v7().simple());
-        let args = relay_args(&nats.url(), &prefix);
-        let s = TestServer::start_configured(&backend, |c| c.relay = args, config()).await;
-        let key = s.checkout_key().await;
-        s.sku("MUG-1", "12.00", 10).await;
-        relay_until(&s, "caught up", |r| {
-            r["active"] == true && r["publishing"] == true && r["lag_seconds"] == 0.0
-        })
-        .await;
+        let (mut nats, prefix, s, key) = relaying(&backend, 10).await;
+        relay_until(&s, "caught up", |r| r["lag_seconds"] == 0.0).await;
 
         nats.kill().await;
         relay_until(&s, "failing", |r| r["publishing"] == false).await;

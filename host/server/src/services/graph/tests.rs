@@ -58,12 +58,18 @@ const VICTIM: (&str, &str, &str, &str) = ("victim", "victim-phone", "victim-card
 const TAKEOVER: (&str, &str, &str, &str) =
     ("victim", "attacker-laptop", "victim-card", "9 Drop Rd");
 
-/// A month of the victim's decisions and then the takeover, stored; the service built on them.
-async fn taken_over() -> (tempfile::TempDir, GraphService, Decision) {
+/// A new SQLite store in a temporary directory (kept while the directory lives).
+async fn sqlite_store() -> (tempfile::TempDir, Arc<dyn Store>) {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let store: Arc<dyn Store> = arbiter_storage::connect(None, dir.path())
+    let store = arbiter_storage::connect(None, dir.path())
         .await
         .expect("open SQLite");
+    (dir, store)
+}
+
+/// A month of the victim's decisions and then the takeover, stored; the service built on them.
+async fn taken_over() -> (tempfile::TempDir, GraphService, Decision) {
+    let (dir, store) = sqlite_store().await;
     let heads = ChainHeads::new(1_000);
     let now = Utc::now();
     let mut log: Vec<Decision> = (0..4)
@@ -177,10 +183,7 @@ async fn a_restart_marks_what_the_labels_marked_one_at_a_time() {
     use arbiter_engine::audit::Actor;
     use arbiter_engine::feedback::{LabelSource, NewLabel};
 
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store: Arc<dyn Store> = arbiter_storage::connect(None, dir.path())
-        .await
-        .expect("open SQLite");
+    let (_dir, store) = sqlite_store().await;
     let heads = ChainHeads::new(1_000);
     let now = Utc::now();
     let names: Vec<(String, String, String, String)> = (0..40)
@@ -231,10 +234,7 @@ async fn a_restart_marks_what_the_labels_marked_one_at_a_time() {
         .await
         .expect("build");
     // The same decisions without labels, then each label applied as it arrives.
-    let fresh_dir = tempfile::tempdir().expect("temporary directory");
-    let unlabelled: Arc<dyn Store> = arbiter_storage::connect(None, fresh_dir.path())
-        .await
-        .expect("open SQLite");
+    let (_fresh_dir, unlabelled) = sqlite_store().await;
     unlabelled.insert_decisions(&log).await.expect("store");
     let live = GraphService::rebuild(&unlabelled, Config::default())
         .await
