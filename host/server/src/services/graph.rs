@@ -229,20 +229,20 @@ impl GraphService {
         };
         // Each label's plan reads up to a few dozen stored decisions, one query per entity:
         // read one label at a time, a start-up spent most of its time waking the database's
-        // threads and waiting for them (BENCHMARKS.md, "Start-up"). Plans read several at once
-        // and are applied in the labels' order, as one at a time would.
+        // threads and waiting for them (BENCHMARKS.md, "A restart and a backtest on the
+        // compact store"). Plans are read several at once and applied in the labels' order
+        // (`buffered` keeps it), as one at a time would.
         let marking = Instant::now();
         let labels = store.fraud_labelled_decisions(since).await?;
-        let mut plans = futures_util::stream::iter(&labels)
-            .map(|(d, kind)| service.plan_label(d, *kind))
-            .buffered(LABEL_PLANS_AT_ONCE);
-        let mut applied = labels.iter();
-        while let Some(planned) = plans.next().await {
-            if let Some((d, kind)) = applied.next() {
-                service.apply_plan(d, *kind, planned);
+        {
+            let service = &service;
+            let mut plans = futures_util::stream::iter(&labels)
+                .map(|(d, kind)| async move { (d, *kind, service.plan_label(d, *kind).await) })
+                .buffered(LABEL_PLANS_AT_ONCE);
+            while let Some((d, kind, planned)) = plans.next().await {
+                service.apply_plan(d, kind, planned);
             }
         }
-        drop(plans);
         tracing::info!(
             labels = labels.len(),
             millis = marking.elapsed().as_millis() as u64,
